@@ -1,0 +1,131 @@
+use super::Ctx;
+use super::tag::local_name;
+use crate::image::archive::{self, ArchiveFormat, SaveItem};
+use crate::image::config::{RunConfig, apply_change};
+use clap::Args;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct SaveArgs {
+    /// Images to save
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Archive format
+    #[arg(long, default_value = "docker-archive", value_parser = ["docker-archive", "oci-archive"])]
+    pub format: String,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Save several images into one docker-archive
+    #[arg(short = 'm', long)]
+    pub multi_image_archive: bool,
+}
+
+pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
+    if a.output.is_none() && std::io::stdout().is_terminal() {
+        anyhow::bail!("refusing to save to terminal: use -o or redirect standard output");
+    }
+    let engine = ctx.engine()?;
+    let mut found = Vec::new();
+    for w in &a.images {
+        found.push(engine.find_image(w)?);
+    }
+    let items: Vec<SaveItem> = found
+        .iter()
+        .map(|f| SaveItem { image: &f.image, names: f.name.clone().map(|n| vec![n]).unwrap_or_else(|| f.image.names.clone()) })
+        .collect();
+    let format = if a.format == "oci-archive" { ArchiveFormat::OciArchive } else { ArchiveFormat::DockerArchive };
+    match &a.output {
+        None => archive::save(&engine, &items, format, std::io::BufWriter::new(std::io::stdout().lock()))?,
+        Some(path) => {
+            // Written beside the target and renamed, so a failure leaves no
+            // half archive under the name asked for.
+            let tmp = path.with_file_name(format!(".{}.berth-tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+            let f = std::fs::File::create(&tmp).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+            let r = archive::save(&engine, &items, format, std::io::BufWriter::new(&f)).map_err(anyhow::Error::from).and_then(|_| Ok(f.sync_all()?));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Read from this archive instead of standard input
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
+    let input: Box<dyn Read> = match &a.input {
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| anyhow::anyhow!("opening {}: {e}", p.display()))?),
+        None => {
+            if std::io::stdin().is_terminal() {
+                anyhow::bail!("cannot read an archive from a terminal: use -i or redirect standard input");
+            }
+            Box::new(std::io::stdin().lock())
+        }
+    };
+    let engine = ctx.engine()?;
+    let loaded = archive::load(&engine, input)?;
+    let mut out = std::io::stdout().lock();
+    for l in loaded {
+        if l.names.is_empty() {
+            writeln!(out, "Loaded image: {}", l.id)?;
+        }
+        for n in l.names {
+            writeln!(out, "Loaded image: {n}")?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Tarball to import: a file, a URL, or - for standard input
+    pub source: String,
+    /// Name for the new image
+    pub reference: Option<String>,
+    /// Apply a Dockerfile instruction to the image config (CMD, ENV, ...)
+    #[arg(short, long, value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Commit message for the image history
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn import(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<()> {
+    let mut run = RunConfig::default();
+    for c in &a.change {
+        apply_change(&mut run, c).map_err(anyhow::Error::msg)?;
+    }
+    let names = match &a.reference {
+        Some(r) => vec![local_name(r)?],
+        None => vec![],
+    };
+    let input: Box<dyn Read> = if a.source == "-" {
+        Box::new(std::io::stdin().lock())
+    } else if a.source.starts_with("http://") || a.source.starts_with("https://") {
+        Box::new(ureq::get(&a.source).call().map_err(|e| anyhow::anyhow!("fetching {}: {e}", a.source))?.into_reader())
+    } else {
+        Box::new(std::fs::File::open(&a.source).map_err(|e| anyhow::anyhow!("opening {}: {e}", a.source))?)
+    };
+    let engine = ctx.engine()?;
+    let id = archive::import(&engine, input, run, a.message.as_deref(), names)?;
+    println!("{}", id.hex());
+    Ok(())
+}

@@ -1,0 +1,144 @@
+use super::Ctx;
+use crate::format::template::render_one;
+use crate::registry::RegistriesConf;
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct VersionArgs {
+    /// Change the output format to JSON or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+fn version_json() -> Value {
+    json!({
+        "Client": {
+            "APIVersion": "4.3.1",
+            "Version": env!("CARGO_PKG_VERSION"),
+            "GoVersion": "",
+            "GitCommit": "",
+            "BuiltTime": "",
+            "Built": 0,
+            "OsArch": format!("linux/{}", crate::image::Platform::host().architecture),
+            "Os": "linux",
+        }
+    })
+}
+
+pub fn version(_ctx: &Ctx, a: VersionArgs) -> anyhow::Result<()> {
+    let v = version_json();
+    match a.format.as_deref().map(str::trim) {
+        Some("json") => println!("{}", serde_json::to_string_pretty(&v)?),
+        Some(f) => print!("{}", render_one(f, &v)?),
+        None => {
+            let c = &v["Client"];
+            println!("Client:       berth");
+            println!("Version:      {}", c["Version"].as_str().unwrap_or(""));
+            println!("API Version:  {}", c["APIVersion"].as_str().unwrap_or(""));
+            println!("OS/Arch:      {}", c["OsArch"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// Change the output format to JSON or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+/// cgroup version as the kernel presents it: v2 when the unified hierarchy
+/// is mounted at /sys/fs/cgroup, else v1 (hybrid hosts included).
+fn cgroup_version() -> &'static str {
+    match rustix::fs::statfs("/sys/fs/cgroup") {
+        Ok(s) if s.f_type as i64 == 0x6367_7270 => "v2",
+        _ => "v1",
+    }
+}
+
+fn read_trim(path: &str) -> String {
+    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn mem_total() -> u64 {
+    read_trim("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|k| k * 1024)
+        .unwrap_or(0)
+}
+
+/// The document `info` prints: podman's field names, so templates like
+/// `{{.Host.CgroupsVersion}}` and `{{.Store.GraphRoot}}` work.
+fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
+    let engine = ctx.engine()?;
+    let images = engine.images()?;
+    let conf = RegistriesConf::load().unwrap_or_default();
+    let uname = rustix::system::uname();
+    let os_release = read_trim("/etc/os-release");
+    let distro = |k: &str| os_release.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or("").trim_matches('"').to_string();
+    let graph_root = engine.paths.root.join("storage");
+    let fs_stat = rustix::fs::statvfs(&graph_root).ok();
+    Ok(json!({
+        "Host": {
+            "Arch": crate::image::Platform::host().architecture,
+            "CgroupManager": "cgroupfs",
+            "CgroupsVersion": cgroup_version(),
+            "CPUs": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "Distribution": { "Distribution": distro("ID"), "Version": distro("VERSION_ID"), "Codename": distro("VERSION_CODENAME") },
+            "Hostname": uname.nodename().to_string_lossy(),
+            "Kernel": uname.release().to_string_lossy(),
+            "MemTotal": mem_total(),
+            "OS": "linux",
+            "Security": { "Rootless": engine.paths.rootless },
+            "Uptime": read_trim("/proc/uptime").split('.').next().unwrap_or("").to_string() + "s",
+        },
+        "Store": {
+            "ConfigFile": "",
+            "ContainerStore": { "Number": 0, "Paused": 0, "Running": 0, "Stopped": 0 },
+            "GraphDriverName": "overlay",
+            "GraphRoot": graph_root,
+            "GraphRootAllocated": fs_stat.as_ref().map(|s| s.f_blocks * s.f_frsize).unwrap_or(0),
+            "GraphRootUsed": fs_stat.as_ref().map(|s| (s.f_blocks - s.f_bfree) * s.f_frsize).unwrap_or(0),
+            "ImageStore": { "Number": images.len() },
+            "RunRoot": engine.paths.runroot,
+            "DatabasePath": engine.paths.db(),
+        },
+        "Registries": { "Search": conf.unqualified_search_registries },
+        "Version": version_json()["Client"].clone(),
+    }))
+}
+
+/// podman prints info as YAML with lower-camel keys.
+fn yaml_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = match k.as_str() {
+                        "CPUs" => "cpus".to_string(),
+                        "OS" => "os".to_string(),
+                        _ => c.next().map(|f| f.to_lowercase().collect::<String>() + c.as_str()).unwrap_or_default(),
+                    };
+                    (key, yaml_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(yaml_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+pub fn info(ctx: &Ctx, a: InfoArgs) -> anyhow::Result<()> {
+    let v = info_json(ctx)?;
+    match a.format.as_deref().map(str::trim) {
+        Some("json") => println!("{}", serde_json::to_string_pretty(&yaml_keys(&v))?),
+        Some(f) => print!("{}", render_one(f, &v)?),
+        None => print!("{}", serde_yaml::to_string(&yaml_keys(&v))?),
+    }
+    Ok(())
+}

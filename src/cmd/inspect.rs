@@ -1,0 +1,184 @@
+use super::images::{Listed, load_all};
+use super::{Ctx, exit, print_rows};
+use crate::engine::Engine;
+use crate::format::template::render_one;
+use crate::format::units::{human_duration, human_size, parse_rfc3339, rfc3339};
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Objects to inspect (images for now; containers come with `run`)
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Format the output with a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Type of object to inspect
+    #[arg(short = 't', long = "type", default_value = "all", value_parser = ["all", "image"])]
+    pub kind: String,
+    /// Display the total file size (accepted for compatibility; images always report it)
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+#[derive(Args)]
+pub struct ImageInspectArgs {
+    /// Images to inspect
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Format the output with a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+pub fn inspect(ctx: &Ctx, a: InspectArgs) -> anyhow::Result<()> {
+    inspect_images(ctx, &a.names, a.format.as_deref())
+}
+
+pub fn image_inspect(ctx: &Ctx, a: ImageInspectArgs) -> anyhow::Result<()> {
+    inspect_images(ctx, &a.images, a.format.as_deref())
+}
+
+fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<usize> {
+    let found = engine.find_image(word)?;
+    Ok(all.iter().position(|l| l.rec.id == found.image.id).unwrap_or(0))
+}
+
+/// podman prints what it found, then exits 125 naming what it did not.
+fn inspect_images(ctx: &Ctx, words: &[String], format: Option<&str>) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let all = load_all(&engine)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for w in words {
+        match find_listed(&engine, &all, w) {
+            Ok(i) => out.push(image_json(&engine, &all[i])),
+            Err(_) => errors.push(format!("no such object: {w:?}")),
+        }
+    }
+    match format {
+        Some(f) if f.trim() != "json" => {
+            for v in &out {
+                print!("{}", render_one(f, v)?);
+            }
+        }
+        _ => println!("{}", serde_json::to_string_pretty(&out)?),
+    }
+    match errors.pop() {
+        None => Ok(()),
+        Some(last) => {
+            for e in errors {
+                eprintln!("Error: {e}");
+            }
+            Err(exit(125, last))
+        }
+    }
+}
+
+/// podman's image inspect document.
+pub fn image_json(engine: &Engine, l: &Listed) -> Value {
+    let r = &l.rec;
+    let c = &l.config;
+    let store = &engine.store;
+    let diffs: Vec<String> = r.layers.iter().rev().map(|ch| store.layer_diff(ch).display().to_string()).collect();
+    let mut graph = serde_json::Map::new();
+    if let Some((top, lower)) = diffs.split_first() {
+        graph.insert("UpperDir".into(), json!(top));
+        if !lower.is_empty() {
+            graph.insert("LowerDir".into(), json!(lower.join(":")));
+        }
+    }
+    let config = c.config.clone().unwrap_or_default();
+    let labels = config.labels.clone();
+    json!({
+        "Id": r.id.hex(),
+        "Digest": r.manifest_digest.to_string(),
+        "RepoTags": r.names.iter().filter(|n| !n.contains('@')).collect::<Vec<_>>(),
+        "RepoDigests": r.digests.iter().map(|(repo, d)| format!("{repo}@{d}")).collect::<Vec<_>>(),
+        "Parent": "",
+        "Comment": c.history.last().and_then(|h| h.comment.clone()).unwrap_or_default(),
+        "Created": if r.created.is_empty() { rfc3339(l.created) } else { r.created.clone() },
+        "Config": config,
+        "Version": "",
+        "Author": c.author.clone().unwrap_or_default(),
+        "Architecture": c.architecture,
+        "Os": c.os,
+        "Size": r.size,
+        "VirtualSize": r.size,
+        "GraphDriver": { "Name": "overlay", "Data": graph },
+        "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
+        "Labels": labels,
+        "Annotations": {},
+        "ManifestType": r.manifest_type,
+        "User": config.user.clone().unwrap_or_default(),
+        "History": c.history,
+        "NamesHistory": r.names,
+    })
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Image to show the history of
+    pub image: String,
+    /// Display sizes and dates in human readable format
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub human: bool,
+    /// Do not truncate the output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Display only the image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Change the output to JSON or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let all = load_all(&engine)?;
+    let l = &all[find_listed(&engine, &all, &a.image)?];
+    let layer_sizes: Vec<u64> = l
+        .rec
+        .layers
+        .iter()
+        .map(|ch| crate::state::images::layer(&engine.db.conn, ch).ok().flatten().map(|i| i.size).unwrap_or(0))
+        .collect();
+    let mut entries = l.config.history.clone();
+    if entries.is_empty() {
+        entries = layer_sizes.iter().map(|_| crate::image::config::History::default()).collect();
+    }
+    let now = crate::state::images::now();
+    let mut sizes = layer_sizes.iter();
+    let mut rows = Vec::new();
+    for h in &entries {
+        let size = if h.empty_layer { 0 } else { sizes.next().copied().unwrap_or(0) };
+        let created = h.created.as_deref().and_then(parse_rfc3339).unwrap_or(l.created);
+        let mut by = h.created_by.clone().unwrap_or_default();
+        if !a.no_trunc && by.chars().count() > 45 {
+            by = by.chars().take(42).collect::<String>() + "...";
+        }
+        rows.push(json!({
+            "ID": "<missing>",
+            "Created": if a.human { format!("{} ago", human_duration(now - created)) } else { rfc3339(created) },
+            "CreatedAt": rfc3339(created),
+            "CreatedBy": by,
+            "Size": if a.human { human_size(size) } else { size.to_string() },
+            "Comment": h.comment.clone().unwrap_or_default(),
+            "Tags": l.rec.names,
+        }));
+    }
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top["ID"] = json!(if a.no_trunc { l.rec.id.hex().to_string() } else { l.rec.id.short().to_string() });
+    }
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+        return Ok(());
+    }
+    let default = "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    print_rows(a.format.as_deref(), default, &rows, &[("CreatedBy", "CREATED BY")], false)
+}

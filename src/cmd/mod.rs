@@ -1,0 +1,207 @@
+//! The command line: clap definitions, one module per command group, and
+//! the mapping from errors to podman's exit codes.
+
+mod archive;
+mod images;
+mod info;
+mod inspect;
+mod login;
+mod pull;
+mod push;
+mod rmi;
+mod tag;
+
+use crate::engine::Engine;
+use crate::state::Paths;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// An error that carries its own exit code (podman's: 125 engine error,
+/// 1 for "no such image" in rmi, ...).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+pub fn exit(code: i32, msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code, msg: msg.into() })
+}
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "A daemonless container engine", disable_help_subcommand = true)]
+pub struct Cli {
+    /// Storage root (images, layers, database)
+    #[arg(long, global = true, value_name = "PATH", env = "BERTH_ROOT")]
+    root: Option<PathBuf>,
+    /// Runtime state directory
+    #[arg(long, global = true, value_name = "PATH", env = "BERTH_RUNROOT")]
+    runroot: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pull an image from a registry
+    Pull(pull::PullArgs),
+    /// Push an image to a registry
+    Push(push::PushArgs),
+    /// List images in local storage
+    Images(images::ImagesArgs),
+    /// Remove one or more images from local storage
+    Rmi(rmi::RmiArgs),
+    /// Add an additional name to a local image
+    Tag(tag::TagArgs),
+    /// Remove a name from a local image
+    Untag(tag::UntagArgs),
+    /// Display the configuration of an object
+    Inspect(inspect::InspectArgs),
+    /// Show history of a specified image
+    History(inspect::HistoryArgs),
+    /// Save image(s) to an archive
+    Save(archive::SaveArgs),
+    /// Load image(s) from a tar archive
+    Load(archive::LoadArgs),
+    /// Import a tarball to create a filesystem image
+    Import(archive::ImportArgs),
+    /// Log in to a container registry
+    Login(login::LoginArgs),
+    /// Log out of a container registry
+    Logout(login::LogoutArgs),
+    /// Display the berth version information
+    Version(info::VersionArgs),
+    /// Display berth system information
+    Info(info::InfoArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// List images in local storage
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Pull an image from a registry
+    Pull(pull::PullArgs),
+    /// Push an image to a registry
+    Push(push::PushArgs),
+    /// Remove one or more images from local storage
+    Rm(rmi::RmiArgs),
+    /// Add an additional name to a local image
+    Tag(tag::TagArgs),
+    /// Remove a name from a local image
+    Untag(tag::UntagArgs),
+    /// Display the configuration of an image
+    Inspect(inspect::ImageInspectArgs),
+    /// Show history of a specified image
+    History(inspect::HistoryArgs),
+    /// Save image(s) to an archive
+    Save(archive::SaveArgs),
+    /// Load image(s) from a tar archive
+    Load(archive::LoadArgs),
+    /// Import a tarball to create a filesystem image
+    Import(archive::ImportArgs),
+    /// Remove unused images
+    Prune(rmi::PruneArgs),
+    /// Check if an image exists in local storage
+    Exists(tag::ExistsArgs),
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Display berth system information
+    Info(info::InfoArgs),
+}
+
+/// Everything a command needs to open the engine lazily: commands like
+/// `version` or `login` never touch the store.
+pub struct Ctx {
+    pub paths: Paths,
+}
+
+impl Ctx {
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::open(self.paths.clone())?)
+    }
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let mut paths = Paths::default_for_user();
+    if let Some(r) = cli.root {
+        paths.root = r;
+    }
+    if let Some(r) = cli.runroot {
+        paths.runroot = r;
+    }
+    let ctx = Ctx { paths };
+    let r = match cli.command {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
+        Command::Image(ImageCommand::Prune(a)) => rmi::prune(&ctx, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(&ctx, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(&ctx, a),
+        Command::Image(ImageCommand::Exists(a)) => tag::exists(&ctx, a),
+        Command::Inspect(a) => inspect::inspect(&ctx, a),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::image_inspect(&ctx, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => inspect::history(&ctx, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&ctx, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&ctx, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&ctx, a),
+        Command::Login(a) => login::login(&ctx, a),
+        Command::Logout(a) => login::logout(&ctx, a),
+        Command::Version(a) => info::version(&ctx, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::info(&ctx, a),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            let (code, msg) = match e.downcast_ref::<Exit>() {
+                Some(x) => (x.code, x.msg.clone()),
+                None => (125, format!("{e:#}")),
+            };
+            if !msg.is_empty() {
+                eprintln!("Error: {msg}");
+            }
+            code
+        }
+    }
+}
+
+/// Print rows with a user's `--format`, or the command's default table.
+pub fn print_rows(format: Option<&str>, default: &str, rows: &[serde_json::Value], headers: &[(&str, &str)], noheading: bool) -> anyhow::Result<()> {
+    let mut f = crate::format::Format::parse(format.unwrap_or(default));
+    if noheading {
+        f = f.without_header();
+    }
+    let out = f.render(rows, headers)?;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    Ok(())
+}

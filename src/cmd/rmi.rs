@@ -1,0 +1,180 @@
+use super::{Ctx, exit};
+use crate::engine::images::ImageError;
+use crate::state::images as db;
+use clap::Args;
+use std::io::{BufRead, Write};
+
+#[derive(Args)]
+pub struct RmiArgs {
+    /// Images to remove (names or IDs)
+    pub images: Vec<String>,
+    /// Remove all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force removal of an image referenced by ID with several names
+    #[arg(short, long)]
+    pub force: bool,
+    /// Ignore errors when a specified image is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+}
+
+/// podman rmi's exit codes: 1 if an image was missing (and nothing else
+/// failed), 125 for any other failure.
+pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
+    if a.all == !a.images.is_empty() {
+        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs; without it, name at least one image");
+    }
+    let engine = ctx.engine()?;
+    let words: Vec<String> = if a.all { engine.images()?.iter().map(|r| r.id.hex().to_string()).collect() } else { a.images.clone() };
+    let mut missing = false;
+    let mut errors = Vec::new();
+    for w in &words {
+        let found = match engine.find_image(w) {
+            Ok(f) => f,
+            Err(ImageError::NotFound(_)) if a.ignore => continue,
+            Err(e @ ImageError::NotFound(_)) => {
+                missing = true;
+                errors.push(e.to_string());
+                continue;
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let rec = &found.image;
+        let by_name = found.name.is_some();
+        if !by_name && rec.names.len() > 1 && !a.force && !a.all {
+            errors.push(format!(
+                "unable to delete image {:?} by ID with more than one tag ({}): please force removal",
+                rec.id.hex(),
+                rec.names.join(", ")
+            ));
+            continue;
+        }
+        // By name: drop that name; the image goes when its last name does.
+        let untag: Vec<String> = match &found.name {
+            Some(n) => vec![n.clone()],
+            None => rec.names.clone(),
+        };
+        {
+            let _lock = engine.lock()?;
+            for n in &untag {
+                db::remove_name(&engine.db.conn, n)?;
+                println!("Untagged: {n}");
+            }
+        }
+        if untag.len() == rec.names.len() {
+            match engine.delete_image(&rec.id) {
+                Ok(()) => println!("Deleted: {}", rec.id.hex()),
+                Err(e) => errors.push(format!("{}: {e}", rec.id.hex())),
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in &errors[..errors.len() - 1] {
+        eprintln!("Error: {e}");
+    }
+    let code = if missing && errors.len() == 1 { 1 } else if missing && errors.iter().all(|e| e.ends_with("image not known")) { 1 } else { 125 };
+    Err(exit(code, errors.last().cloned().unwrap_or_default()))
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove all images not in use by containers, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Filter images to prune (label=, until=)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+/// Ask on the terminal (or stdin); anything but y/yes is no.
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
+    let filters = super::images::parse_filters(&a.filter)?;
+    if !a.force {
+        let q = if a.all {
+            "WARNING! This command removes all images without at least one container associated with them.\nAre you sure you want to continue?"
+        } else {
+            "WARNING! This command removes all dangling images.\nAre you sure you want to continue?"
+        };
+        if !confirm(q) {
+            return Ok(());
+        }
+    }
+    let engine = ctx.engine()?;
+    let now = db::now();
+    for l in super::images::load_all(&engine)? {
+        if !a.all && !l.rec.names.is_empty() {
+            continue;
+        }
+        let mut keep = false;
+        for (k, v) in &filters {
+            keep |= match k.as_str() {
+                "label" => {
+                    let labels = l.config.labels();
+                    !match v.split_once('=') {
+                        Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
+                        None => labels.contains_key(v.as_str()),
+                    }
+                }
+                "until" => {
+                    let secs = parse_until(v).ok_or_else(|| anyhow::anyhow!("invalid until filter {v:?}: expected a duration like 24h or an RFC 3339 time"))?;
+                    l.created >= now - secs
+                }
+                _ => anyhow::bail!("invalid filter {k:?}: supported are label, until"),
+            };
+        }
+        if keep {
+            continue;
+        }
+        engine.delete_image(&l.rec.id)?;
+        println!("{}", l.rec.id.hex());
+    }
+    engine.gc_orphan_layers()?;
+    Ok(())
+}
+
+/// `until=` as a Go duration (10m, 24h, 1h30m) giving an age in seconds,
+/// or an RFC 3339 timestamp.
+fn parse_until(v: &str) -> Option<i64> {
+    if let Some(t) = crate::format::units::parse_rfc3339(v) {
+        return Some(db::now() - t);
+    }
+    let mut total = 0i64;
+    let mut num = String::new();
+    for c in v.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            let n: i64 = num.parse().ok()?;
+            num.clear();
+            total += n * match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => return None,
+            };
+        }
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(total)
+}

@@ -1,0 +1,38 @@
+//! The engine: one open store (database + content store) under one root,
+//! and the image-level operations every command shares.
+
+pub mod images;
+
+use crate::state::{Db, DbError, Paths, WriterLock};
+use crate::storage::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+pub struct Engine {
+    pub paths: Paths,
+    pub db: Db,
+    pub store: Store,
+}
+
+impl Engine {
+    pub fn open(paths: Paths) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(&paths.root).map_err(|e| EngineError::Io(format!("creating {}", paths.root.display()), e))?;
+        let store = Store::open(&paths.root.join("storage"))?;
+        let db = Db::open(&paths.db())?;
+        Ok(Engine { paths, db, store })
+    }
+
+    /// Take the writer lock: everything that reads the store's state and
+    /// then changes it runs under it.
+    pub fn lock(&self) -> Result<WriterLock, EngineError> {
+        WriterLock::acquire(&self.paths.lock()).map_err(|e| EngineError::Io(format!("locking {}", self.paths.lock().display()), e))
+    }
+}

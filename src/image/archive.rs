@@ -1,0 +1,329 @@
+//! Image archives: `docker-archive` (docker save's layout: manifest.json,
+//! config JSON, one uncompressed tar per layer) and `oci-archive` (an OCI
+//! image layout in a tar), both ways; and `import` of a plain rootfs tar.
+
+use super::manifest::{self, Compression, Descriptor, Index, Manifest};
+use super::{ImageConfig, Platform};
+use crate::digest::{self, Digest};
+use crate::engine::images::NewImage;
+use crate::engine::{Engine, EngineError};
+use crate::state::images::ImageRecord;
+use crate::storage::layer::decompress;
+use crate::storage::{LayerInfo, PutLayer, StoreError};
+use serde_json::json;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ArchiveError {
+    let what = what.into();
+    move |source| ArchiveError::Io { what, source }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ArchiveFormat {
+    DockerArchive,
+    OciArchive,
+}
+
+/// One image to save, with the names to record in the archive.
+pub struct SaveItem<'a> {
+    pub image: &'a ImageRecord,
+    pub names: Vec<String>,
+}
+
+fn add_bytes<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(bytes.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut h, path, bytes)
+}
+
+fn add_stream<W: Write, R: Read>(tar: &mut tar::Builder<W>, path: &str, size: u64, r: R) -> io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut h, path, r)
+}
+
+/// Write images as an archive to `out`.
+pub fn save<W: Write>(engine: &Engine, items: &[SaveItem], format: ArchiveFormat, out: W) -> Result<(), ArchiveError> {
+    let mut tar = tar::Builder::new(out);
+    let store = &engine.store;
+    match format {
+        ArchiveFormat::DockerArchive => {
+            let mut manifest = Vec::new();
+            let mut written = std::collections::BTreeSet::new();
+            for it in items {
+                let config_name = format!("{}.json", it.image.id.hex());
+                if written.insert(config_name.clone()) {
+                    add_bytes(&mut tar, &config_name, &store.read_blob(&it.image.id)?).map_err(io_err("writing archive"))?;
+                }
+                let mut layers = Vec::new();
+                for chain in &it.image.layers {
+                    let info = crate::state::images::layer(&engine.db.conn, chain)
+                        .map_err(|e| ArchiveError::Engine(e.into()))?
+                        .ok_or_else(|| ArchiveError::Invalid(format!("layer {chain} is not in the store")))?;
+                    // docker save's layout: uncompressed layer tars named by diff ID.
+                    let name = format!("{}.tar", info.diff_id.hex());
+                    if written.insert(name.clone()) {
+                        let blob = store.open_blob(&info.blob_digest)?;
+                        let c = Compression::of_media_type(&info.media_type).unwrap_or(Compression::Gzip);
+                        let r = decompress(io::BufReader::new(blob), c).map_err(io_err("reading layer"))?;
+                        add_stream(&mut tar, &name, info.size, r).map_err(io_err("writing archive"))?;
+                    }
+                    layers.push(name);
+                }
+                manifest.push(json!({ "Config": config_name, "RepoTags": it.names, "Layers": layers }));
+            }
+            add_bytes(&mut tar, "manifest.json", serde_json::to_vec(&manifest).unwrap_or_default().as_slice()).map_err(io_err("writing archive"))?;
+        }
+        ArchiveFormat::OciArchive => {
+            add_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io_err("writing archive"))?;
+            let mut index = Vec::new();
+            let mut written = std::collections::BTreeSet::new();
+            for it in items {
+                let manifest_bytes = store.read_blob(&it.image.manifest_digest)?;
+                let m: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
+                let mut blobs: Vec<(Digest, u64)> = m.layers.iter().map(|l| (l.digest.clone(), l.size)).collect();
+                blobs.push((m.config.digest.clone(), m.config.size));
+                blobs.push((it.image.manifest_digest.clone(), manifest_bytes.len() as u64));
+                for (d, size) in blobs {
+                    if written.insert(d.clone()) {
+                        add_stream(&mut tar, &format!("blobs/sha256/{}", d.hex()), size, store.open_blob(&d)?).map_err(io_err("writing archive"))?;
+                    }
+                }
+                let names = if it.names.is_empty() { vec![None] } else { it.names.iter().map(Some).collect() };
+                for n in names {
+                    let mut d = json!({
+                        "mediaType": it.image.manifest_type,
+                        "digest": it.image.manifest_digest,
+                        "size": manifest_bytes.len(),
+                    });
+                    if let Some(n) = n {
+                        d["annotations"] = json!({ "org.opencontainers.image.ref.name": n, "io.containerd.image.name": n });
+                    }
+                    index.push(d);
+                }
+            }
+            let idx = json!({ "schemaVersion": 2, "mediaType": manifest::OCI_INDEX, "manifests": index });
+            add_bytes(&mut tar, "index.json", serde_json::to_vec(&idx).unwrap_or_default().as_slice()).map_err(io_err("writing archive"))?;
+        }
+    }
+    tar.into_inner().and_then(|mut w| w.flush()).map_err(io_err("writing archive"))?;
+    Ok(())
+}
+
+/// What `load` brought in.
+pub struct Loaded {
+    pub id: Digest,
+    pub names: Vec<String>,
+}
+
+/// Unpack the archive's files into a temp dir (their order in the tar is
+/// not fixed), then bring each image in through the verified paths.
+pub fn load<R: Read>(engine: &Engine, input: R) -> Result<Vec<Loaded>, ArchiveError> {
+    let dir = engine.store.temp_path("load");
+    std::fs::create_dir_all(&dir).map_err(io_err("creating temp dir"))?;
+    let r = load_in(engine, input, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
+    let mut input = io::BufReader::new(input);
+    let head = io::BufRead::fill_buf(&mut input).map_err(io_err("reading archive"))?.to_vec();
+    let dec = decompress(input, Compression::sniff(&head)).map_err(io_err("reading archive"))?;
+    let mut ar = tar::Archive::new(dec);
+    for e in ar.entries().map_err(io_err("reading archive"))? {
+        let mut e = e.map_err(io_err("reading archive"))?;
+        if e.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let parts = crate::storage::unpack::clean_path(&raw).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        if parts.is_empty() {
+            continue;
+        }
+        let dest = dir.join(parts.join("/"));
+        if let Some(p) = dest.parent() {
+            std::fs::create_dir_all(p).map_err(io_err("creating temp dir"))?;
+        }
+        let mut f = std::fs::File::create(&dest).map_err(io_err("writing temp file"))?;
+        io::copy(&mut e, &mut f).map_err(io_err(format!("reading {raw} from archive")))?;
+    }
+    if dir.join("index.json").exists() {
+        load_oci(engine, dir)
+    } else if dir.join("manifest.json").exists() {
+        load_docker(engine, dir)
+    } else {
+        Err(ArchiveError::Invalid("not an image archive: it has neither manifest.json (docker-archive) nor index.json (oci-archive)".into()))
+    }
+}
+
+fn read(dir: &Path, rel: &str) -> Result<Vec<u8>, ArchiveError> {
+    std::fs::read(dir.join(rel)).map_err(io_err(format!("archive entry {rel}")))
+}
+
+fn blob_path(dir: &Path, d: &Digest) -> PathBuf {
+    dir.join("blobs/sha256").join(d.hex())
+}
+
+fn verified_blob(dir: &Path, d: &Digest) -> Result<Vec<u8>, ArchiveError> {
+    let b = std::fs::read(blob_path(dir, d)).map_err(io_err(format!("archive blob {d}")))?;
+    let got = Digest::of(&b);
+    if got != *d {
+        return Err(StoreError::DigestMismatch { expected: d.clone(), actual: got, size: b.len() as u64 }.into());
+    }
+    Ok(b)
+}
+
+/// A name from an archive: qualified as docker does for docker-archive tags
+/// ("busybox:latest" is docker.io/library/busybox:latest).
+fn archive_name(n: &str) -> Option<String> {
+    let r = crate::registry::Reference::parse(n).ok()?;
+    Some(r.qualified(crate::registry::reference::DOCKER_HUB).stored_name())
+}
+
+fn load_oci(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
+    let idx: Index = serde_json::from_slice(&read(dir, "index.json")?).map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
+    let mut out = Vec::new();
+    for d in &idx.manifests {
+        let mut desc: Descriptor = d.clone();
+        let mut bytes = verified_blob(dir, &desc.digest)?;
+        if manifest::is_index_type(&desc.media_type) {
+            let inner: Index = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Invalid(format!("nested index: {e}")))?;
+            desc = inner.select(&Platform::host()).cloned().ok_or_else(|| ArchiveError::Invalid("nested index has no image for this platform".into()))?;
+            bytes = verified_blob(dir, &desc.digest)?;
+        }
+        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Invalid(format!("manifest {}: {e}", desc.digest)))?;
+        let config = verified_blob(dir, &m.config.digest)?;
+        let cfg = ImageConfig::parse(&config).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        if cfg.rootfs.diff_ids.len() != m.layers.len() {
+            return Err(ArchiveError::Invalid(format!("manifest {} and its config disagree on the layer count", desc.digest)));
+        }
+        let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
+        let mut layers = Vec::new();
+        for (i, l) in m.layers.iter().enumerate() {
+            if let Some(info) = engine.store.layer_info(&chain[i]).filter(|i| engine.store.has_blob(&i.blob_digest)) {
+                layers.push(info);
+                continue;
+            }
+            let f = std::fs::File::open(blob_path(dir, &l.digest)).map_err(io_err(format!("archive blob {}", l.digest)))?;
+            let compression = Compression::of_media_type(&l.media_type).ok_or_else(|| ArchiveError::Invalid(format!("layer {} has unsupported media type {}", l.digest, l.media_type)))?;
+            let req = PutLayer {
+                parent: (i > 0).then(|| &chain[i - 1]),
+                diff_id: Some(&cfg.rootfs.diff_ids[i]),
+                blob_digest: &l.digest,
+                blob_size: Some(l.size),
+                media_type: &l.media_type,
+                compression,
+            };
+            layers.push(engine.store.put_layer(f, &req)?);
+        }
+        let names: Vec<String> = d
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("io.containerd.image.name").or_else(|| a.get("org.opencontainers.image.ref.name")))
+            .and_then(|n| archive_name(n))
+            .into_iter()
+            .collect();
+        let repo = names.first().map(|n| crate::registry::reference::split_name(n).0.to_string());
+        let image = NewImage { config: &config, manifest: &bytes, manifest_type: &desc.media_type, index: None, layers: &layers, names: names.clone(), repo };
+        let id = engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layers vanished while loading; try again".into()))?;
+        out.push(Loaded { id, names });
+    }
+    Ok(out)
+}
+
+/// Build an OCI manifest for layers berth made itself (load of a
+/// docker-archive, import).
+fn oci_manifest(config: &[u8], layers: &[LayerInfo]) -> Vec<u8> {
+    let m = json!({
+        "schemaVersion": 2,
+        "mediaType": manifest::OCI_MANIFEST,
+        "config": { "mediaType": manifest::OCI_CONFIG, "digest": Digest::of(config), "size": config.len() },
+        "layers": layers.iter().map(|l| json!({ "mediaType": l.media_type, "digest": l.blob_digest, "size": l.blob_size })).collect::<Vec<_>>(),
+    });
+    serde_json::to_vec(&m).unwrap_or_default()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+fn load_docker(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
+    let entries: Vec<DockerEntry> = serde_json::from_slice(&read(dir, "manifest.json")?).map_err(|e| ArchiveError::Invalid(format!("manifest.json: {e}")))?;
+    let mut out = Vec::new();
+    for e in entries {
+        let config = read(dir, &e.config)?;
+        let cfg = ImageConfig::parse(&config).map_err(|er| ArchiveError::Invalid(er.to_string()))?;
+        if cfg.rootfs.diff_ids.len() != e.layers.len() {
+            return Err(ArchiveError::Invalid(format!("{}: config and manifest.json disagree on the layer count", e.config)));
+        }
+        let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
+        let mut layers = Vec::new();
+        for (i, rel) in e.layers.iter().enumerate() {
+            if let Some(info) = engine.store.layer_info(&chain[i]).filter(|i| engine.store.has_blob(&i.blob_digest)) {
+                layers.push(info);
+                continue;
+            }
+            let f = std::fs::File::open(dir.join(rel)).map_err(io_err(format!("archive entry {rel}")))?;
+            let info = engine.store.import_layer(f, (i > 0).then(|| &chain[i - 1]))?;
+            if info.diff_id != cfg.rootfs.diff_ids[i] {
+                return Err(StoreError::DiffIdMismatch { diff_id: cfg.rootfs.diff_ids[i].clone(), actual: info.diff_id }.into());
+            }
+            layers.push(info);
+        }
+        let manifest = oci_manifest(&config, &layers);
+        let names: Vec<String> = e.repo_tags.unwrap_or_default().iter().filter_map(|n| archive_name(n)).collect();
+        let image = NewImage { config: &config, manifest: &manifest, manifest_type: manifest::OCI_MANIFEST, index: None, layers: &layers, names: names.clone(), repo: None };
+        let id = engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layers vanished while loading; try again".into()))?;
+        out.push(Loaded { id, names });
+    }
+    Ok(out)
+}
+
+/// `import`: a rootfs tar (any compression) becomes a one-layer image.
+pub fn import<R: Read>(engine: &Engine, input: R, run_config: super::config::RunConfig, message: Option<&str>, names: Vec<String>) -> Result<Digest, ArchiveError> {
+    let layer = engine.store.import_layer(input, None)?;
+    let now = crate::format::units::rfc3339(crate::state::images::now());
+    let platform = Platform::host();
+    let mut history = json!({ "created": now, "created_by": "/bin/sh -c #(nop) ADD file in / " });
+    if let Some(m) = message {
+        history["comment"] = json!(m);
+    }
+    let config = json!({
+        "created": now,
+        "architecture": platform.architecture,
+        "os": platform.os,
+        "config": run_config,
+        "rootfs": { "type": "layers", "diff_ids": [layer.diff_id] },
+        "history": [history],
+    });
+    let config = serde_json::to_vec(&config).unwrap_or_default();
+    let layers = [layer];
+    let manifest = oci_manifest(&config, &layers);
+    let image = NewImage { config: &config, manifest: &manifest, manifest_type: manifest::OCI_MANIFEST, index: None, layers: &layers, names, repo: None };
+    engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layer vanished while importing; try again".into()))
+}

@@ -1,0 +1,13 @@
+//! berth: a daemonless container engine.
+//!
+//! The library holds everything; `src/main.rs` only parses the command line
+//! (see [`cmd`]) and maps errors to podman's exit codes.
+
+pub mod cmd;
+pub mod digest;
+pub mod engine;
+pub mod format;
+pub mod image;
+pub mod registry;
+pub mod state;
+pub mod storage;

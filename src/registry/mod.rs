@@ -1,0 +1,49 @@
+//! Talking to registries: references, registries.conf, credentials, the
+//! HTTP client, and the pull and push flows.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod pull;
+pub mod push;
+pub mod reference;
+
+pub use client::{Access, Client, RegistryError};
+pub use config::RegistriesConf;
+pub use reference::Reference;
+
+/// What a pull or push tells the user as it goes. The command layer picks
+/// an implementation: quiet, one line per step, or progress bars on a TTY.
+pub trait Reporter: Sync {
+    fn trying(&self, reference: &str);
+    fn copying_blob(&self, digest: &crate::digest::Digest, size: Option<u64>) -> Box<dyn Fn(u64) + Send + Sync + '_>;
+    fn blob_done(&self, digest: &crate::digest::Digest, skipped: bool);
+    fn copying_config(&self, digest: &crate::digest::Digest);
+    fn writing_manifest(&self);
+}
+
+/// Credentials and transport choices shared by pull, push and login.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteOptions {
+    /// `--tls-verify=false`: plain HTTP for every registry involved.
+    pub tls_verify: Option<bool>,
+    pub authfile: Option<std::path::PathBuf>,
+    /// `--creds user:pass`, overriding stored credentials.
+    pub creds: Option<auth::Credentials>,
+}
+
+impl RemoteOptions {
+    pub fn client(&self, conf: &RegistriesConf, endpoint: &config::Endpoint, repo: &str, access: Access) -> Result<Client, auth::AuthFileError> {
+        let mut ep = endpoint.clone();
+        match self.tls_verify {
+            Some(false) => ep.insecure = true,
+            Some(true) => ep.insecure = false,
+            None => ep.insecure |= conf.insecure(&ep.host),
+        }
+        let creds = match &self.creds {
+            Some(c) => Some(c.clone()),
+            None => auth::lookup(&auth::lookup_files(self.authfile.as_deref()), &ep.host, &format!("{}/{repo}", ep.host))?,
+        };
+        Ok(Client::new(&ep, creds, access))
+    }
+}

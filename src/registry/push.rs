@@ -1,0 +1,75 @@
+//! push: upload the blobs a registry lacks (layers, then config), then the
+//! manifest exactly as stored, so the pushed digest is the local one.
+
+use super::client::{Access, RegistryError};
+use super::config::{Endpoint, RegistriesConf};
+use super::reference::Reference;
+use super::{RemoteOptions, Reporter};
+use crate::digest::Digest;
+use crate::engine::{Engine, EngineError};
+use crate::image::Manifest;
+use crate::state::images::{self as db, ImageRecord};
+use crate::storage::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub fn push(engine: &Engine, conf: &RegistriesConf, image: &ImageRecord, dest: &Reference, opts: &RemoteOptions, rep: &dyn Reporter) -> Result<Digest, PushError> {
+    let ep = Endpoint { host: dest.domain().to_string(), insecure: false };
+    let client = opts.client(conf, &ep, &dest.path, Access::Push).map_err(|e| PushError::Other(e.to_string()))?;
+    let store = &engine.store;
+    let manifest_bytes = store.read_blob(&image.manifest_digest)?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| PushError::Other(format!("stored manifest {} is invalid: {e}", image.manifest_digest)))?;
+    let repo = &dest.path;
+    for l in &manifest.layers {
+        if client.has_blob(repo, &l.digest)? {
+            rep.blob_done(&l.digest, true);
+            continue;
+        }
+        let f = store.open_blob(&l.digest)?;
+        let tick = rep.copying_blob(&l.digest, Some(l.size));
+        let counting = Ticking { inner: f, tick: &*tick };
+        client.upload_blob(repo, &l.digest, l.size, counting)?;
+        rep.blob_done(&l.digest, false);
+    }
+    rep.copying_config(&manifest.config.digest);
+    if !client.has_blob(repo, &manifest.config.digest)? {
+        let f = store.open_blob(&manifest.config.digest)?;
+        client.upload_blob(repo, &manifest.config.digest, manifest.config.size, f)?;
+    }
+    rep.writing_manifest();
+    client.put_manifest(repo, &dest.lookup(), &image.manifest_type, &manifest_bytes)?;
+    let _lock = engine.lock()?;
+    engine
+        .db
+        .conn
+        .execute(
+            "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
+            rusqlite::params![image.id.hex(), dest.repo(), image.manifest_digest.to_string()],
+        )
+        .map_err(|e| EngineError::Db(e.into()))?;
+    let _ = db::now;
+    Ok(image.manifest_digest.clone())
+}
+
+struct Ticking<'a, R> {
+    inner: R,
+    tick: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for Ticking<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.tick)(n as u64);
+        Ok(n)
+    }
+}

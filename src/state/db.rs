@@ -1,0 +1,127 @@
+//! The SQLite database: WAL mode, a busy timeout so concurrent berth
+//! processes wait for each other, and versioned migrations.
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this berth understands ({known}); upgrade berth")]
+    TooNew { found: i64, known: i64 },
+}
+
+/// Each entry moves the schema one version up; never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    // 1: images and layers
+    "CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        manifest_digest TEXT NOT NULL,
+        manifest_type TEXT NOT NULL,
+        created TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        added INTEGER NOT NULL
+     );
+     CREATE TABLE image_names (
+        name TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        added INTEGER NOT NULL
+     );
+     CREATE INDEX image_names_by_image ON image_names(image_id);
+     CREATE TABLE image_digests (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        repo TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (image_id, repo, digest)
+     );
+     CREATE TABLE layers (
+        chain_id TEXT PRIMARY KEY,
+        diff_id TEXT NOT NULL,
+        blob_digest TEXT NOT NULL,
+        blob_size INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL
+     );
+     CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (image_id, position)
+     );
+     CREATE INDEX image_layers_by_chain ON image_layers(chain_id);",
+];
+
+pub struct Db {
+    pub conn: Connection,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let open_err = |source| DbError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(open_err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(open_err)?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn open_in_memory() -> Result<Db, DbError> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<(), DbError> {
+        let known = MIGRATIONS.len() as i64;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == known {
+            return Ok(());
+        }
+        if version > known {
+            return Err(DbError::TooNew { found: version, known });
+        }
+        // IMMEDIATE takes the write lock first, so two processes racing to
+        // migrate a new database do it once.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Db::open(&path).unwrap();
+        let db = Db::open(&path).unwrap();
+        let v: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).unwrap();
+        db.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        assert!(matches!(Db::open(&path), Err(DbError::TooNew { found: 99, .. })));
+    }
+}

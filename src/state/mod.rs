@@ -1,0 +1,63 @@
+//! Engine state: where things live, the SQLite database, and the writer lock.
+
+mod db;
+pub mod images;
+
+pub use db::{Db, DbError};
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The directories one berth instance works in.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Persistent storage: database, blobs, layers.
+    pub root: PathBuf,
+    /// Runtime state that does not survive a reboot.
+    pub runroot: PathBuf,
+    pub rootless: bool,
+}
+
+impl Paths {
+    /// The defaults: rootful under /var/lib and /run, rootless under the
+    /// XDG data and runtime dirs (podman's rule, with berth's own name).
+    pub fn default_for_user() -> Paths {
+        let uid = rustix::process::geteuid().as_raw();
+        if uid == 0 {
+            return Paths { root: "/var/lib/berth".into(), runroot: "/run/berth".into(), rootless: false };
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".local/share"));
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(format!("/tmp/berth-run-{uid}")));
+        Paths { root: data.join("berth"), runroot: runtime.join("berth"), rootless: true }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.root.join("berth.db")
+    }
+
+    pub fn lock(&self) -> PathBuf {
+        self.root.join("berth.lock")
+    }
+}
+
+/// The exclusive writer lock shared by every berth process using one root.
+/// Held for read-modify-write sequences on the store (committing an image,
+/// garbage collection); released on drop, and by the kernel if we die.
+pub struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    pub fn acquire(path: &Path) -> std::io::Result<WriterLock> {
+        let file = File::options().read(true).write(true).create(true).truncate(false).open(path)?;
+        file.lock()?;
+        Ok(WriterLock { _file: file })
+    }
+}

@@ -1,0 +1,205 @@
+//! Layers: one directory per chain ID (`layers/<hex>/diff`), shared by every
+//! image that has it, created from a verified tar stream.
+
+use super::unpack::{self, UnpackOptions};
+use super::{Store, StoreError, io_err, verify};
+use crate::digest::{Digest, Hashing};
+use crate::image::manifest::Compression;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::PathBuf;
+
+/// What the store knows of a layer; kept as `layer.json` beside `diff/`, so
+/// the directory alone is enough to trust it after a crash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayerInfo {
+    pub chain_id: Digest,
+    pub diff_id: Digest,
+    pub blob_digest: Digest,
+    pub blob_size: u64,
+    pub media_type: String,
+    /// Uncompressed tar size.
+    pub size: u64,
+}
+
+/// A layer to fetch: where it sits in the chain and what its blob is.
+pub struct PutLayer<'a> {
+    pub parent: Option<&'a Digest>,
+    /// Known from the image config when pulling; computed when importing.
+    pub diff_id: Option<&'a Digest>,
+    pub blob_digest: &'a Digest,
+    pub blob_size: Option<u64>,
+    pub media_type: &'a str,
+    pub compression: Compression,
+}
+
+/// Passes everything read through to `sink` as well.
+pub struct Tee<R, W> {
+    inner: R,
+    sink: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sink.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+pub fn decompress<'a, R: Read + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match c {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, r))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
+    })
+}
+
+fn drain<R: Read>(mut r: R) -> io::Result<u64> {
+    io::copy(&mut r, &mut io::sink())
+}
+
+impl Store {
+    pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(chain_id.hex())
+    }
+
+    /// The unpacked tree: an overlayfs lower dir.
+    pub fn layer_diff(&self, chain_id: &Digest) -> PathBuf {
+        self.layer_dir(chain_id).join("diff")
+    }
+
+    pub fn layer_info(&self, chain_id: &Digest) -> Option<LayerInfo> {
+        let bytes = fs::read(self.layer_dir(chain_id).join("layer.json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Fetch-and-unpack in one pass: the compressed stream is hashed and
+    /// saved as the blob while it is decompressed, hashed again (diff ID) and
+    /// unpacked. Only when both digests match is anything renamed into place.
+    /// Serialised per blob across processes; returns at once if another
+    /// process already did the work.
+    pub fn put_layer<R: Read>(&self, src: R, req: &PutLayer) -> Result<LayerInfo, StoreError> {
+        let have_blob = self.has_blob(req.blob_digest);
+        let blob_tmp = self.temp_path(&format!("blob-{}", req.blob_digest.short()));
+        let sink: Box<dyn Write> = if have_blob {
+            Box::new(io::sink())
+        } else {
+            Box::new(io::BufWriter::with_capacity(1 << 20, File::create(&blob_tmp).map_err(io_err("creating temp blob"))?))
+        };
+        let mut compressed = Hashing::new(Tee { inner: src, sink });
+        let (layer_tmp, diff_id, size) = {
+            let dec = decompress(&mut compressed, req.compression).map_err(io_err("starting decompression"))?;
+            self.unpack_tar(dec, req.blob_digest)?
+        };
+        drain(&mut compressed).map_err(io_err(format!("reading blob {}", req.blob_digest)))?;
+        let (actual, n, tee) = compressed.finish();
+        let mut sink = tee.sink;
+        sink.flush().map_err(io_err("writing temp blob"))?;
+        drop(sink);
+        let checked = verify(req.blob_digest, &actual, req.blob_size, n).and_then(|_| match req.diff_id {
+            Some(want) if *want != diff_id => Err(StoreError::DiffIdMismatch { diff_id: want.clone(), actual: diff_id.clone() }),
+            _ => Ok(()),
+        });
+        if let Err(e) = checked {
+            let _ = fs::remove_file(&blob_tmp);
+            let _ = self.remove_path(&layer_tmp);
+            return Err(e);
+        }
+        if !have_blob {
+            File::open(&blob_tmp).and_then(|f| f.sync_all()).map_err(io_err("syncing temp blob"))?;
+            self.commit_blob(&blob_tmp, req.blob_digest)?;
+        }
+        let chain_id = match req.parent {
+            None => diff_id.clone(),
+            Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
+        };
+        let info = LayerInfo {
+            chain_id,
+            diff_id,
+            blob_digest: req.blob_digest.clone(),
+            blob_size: n,
+            media_type: req.media_type.to_string(),
+            size,
+        };
+        self.commit_layer(&layer_tmp, &info)?;
+        Ok(info)
+    }
+
+    /// Unpack an uncompressed tar stream into a new temp layer dir, hashing
+    /// it. Returns (temp dir, diff ID, size).
+    fn unpack_tar<R: Read>(&self, tar: R, what: &Digest) -> Result<(PathBuf, Digest, u64), StoreError> {
+        let tmp = self.temp_path(&format!("layer-{}", what.short()));
+        let diff = tmp.join("diff");
+        fs::create_dir_all(&diff).map_err(io_err("creating temp layer"))?;
+        let mut hashed = Hashing::new(tar);
+        let r = unpack::unpack(&mut hashed, &diff, &UnpackOptions::for_current_user());
+        if let Err(e) = r {
+            let _ = self.remove_path(&tmp);
+            return Err(StoreError::Unpack(what.clone(), e));
+        }
+        // The tar reader stops at the end-of-archive marker; the diff ID
+        // covers every byte, padding included.
+        drain(&mut hashed).map_err(io_err(format!("reading layer {what}")))?;
+        let (diff_id, size, _) = hashed.finish();
+        Ok((tmp, diff_id, size))
+    }
+
+    fn commit_layer(&self, tmp: &std::path::Path, info: &LayerInfo) -> Result<(), StoreError> {
+        let meta = serde_json::to_vec_pretty(info).map_err(|e| io_err("encoding layer.json")(e.into()))?;
+        fs::write(tmp.join("layer.json"), meta).map_err(io_err("writing layer.json"))?;
+        let dest = self.layer_dir(&info.chain_id);
+        match fs::rename(tmp, &dest) {
+            Ok(()) => Ok(()),
+            // Someone else committed the same layer first: theirs is as good.
+            Err(e) if dest.join("layer.json").exists() => {
+                let _ = e;
+                self.remove_path(tmp)
+            }
+            Err(e) => Err(io_err(format!("storing layer {}", info.chain_id))(e)),
+        }
+    }
+
+    /// Import an uncompressed-or-compressed tar from outside (`import`,
+    /// `load` of a docker-archive): the layer is unpacked and a gzip blob is
+    /// made for it at the same time.
+    pub fn import_layer<R: Read>(&self, src: R, parent: Option<&Digest>) -> Result<LayerInfo, StoreError> {
+        let mut src = BufReader::with_capacity(256 * 1024, src);
+        let head = io::BufRead::fill_buf(&mut src).map_err(io_err("reading layer"))?.to_vec();
+        let compression = Compression::sniff(&head);
+        let blob_tmp = self.temp_path("import-blob");
+        let file = io::BufWriter::new(File::create(&blob_tmp).map_err(io_err("creating temp blob"))?);
+        let gz = flate2::write::GzEncoder::new(Hashing::new(file), flate2::Compression::fast());
+        let placeholder = Digest::of(b"import");
+        let dec = decompress(src, compression).map_err(io_err("starting decompression"))?;
+        let mut tee = Tee { inner: dec, sink: gz };
+        let (layer_tmp, diff_id, size) = self.unpack_tar(&mut tee, &placeholder)?;
+        drain(&mut tee).map_err(io_err("reading layer"))?;
+        let hashed = tee.sink.finish().map_err(io_err("compressing layer"))?;
+        let (blob_digest, blob_size, mut file) = hashed.finish();
+        file.flush().map_err(io_err("writing temp blob"))?;
+        drop(file);
+        if !self.has_blob(&blob_digest) {
+            self.commit_blob(&blob_tmp, &blob_digest)?;
+        }
+        let chain_id = match parent {
+            None => diff_id.clone(),
+            Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
+        };
+        let info = LayerInfo {
+            chain_id,
+            diff_id,
+            blob_digest,
+            blob_size,
+            media_type: crate::image::manifest::OCI_LAYER_GZIP.into(),
+            size,
+        };
+        if self.layer_dir(&info.chain_id).exists() {
+            self.remove_path(&layer_tmp)?;
+        } else {
+            self.commit_layer(&layer_tmp, &info)?;
+        }
+        Ok(info)
+    }
+}
