@@ -36,22 +36,47 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
     }
     let items: Vec<SaveItem> = found
         .iter()
-        .map(|f| SaveItem { image: &f.image, names: f.name.clone().map(|n| vec![n]).unwrap_or_else(|| f.image.names.clone()) })
+        .map(|f| SaveItem {
+            image: &f.image,
+            names: f
+                .name
+                .clone()
+                .map(|n| vec![n])
+                .unwrap_or_else(|| f.image.names.clone()),
+        })
         .collect();
-    let format = if a.format == "oci-archive" { ArchiveFormat::OciArchive } else { ArchiveFormat::DockerArchive };
+    let format = if a.format == "oci-archive" {
+        ArchiveFormat::OciArchive
+    } else {
+        ArchiveFormat::DockerArchive
+    };
     match &a.output {
-        None => archive::save(&engine, &items, format, std::io::BufWriter::new(std::io::stdout().lock()))?,
+        None => archive::save(
+            &engine,
+            &items,
+            format,
+            std::io::BufWriter::new(std::io::stdout().lock()),
+        )?,
         Some(path) => {
             // Written beside the target and renamed, so a failure leaves no
             // half archive under the name asked for.
-            let tmp = path.with_file_name(format!(".{}.berth-tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-            let f = std::fs::File::create(&tmp).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
-            let r = archive::save(&engine, &items, format, std::io::BufWriter::new(&f)).map_err(anyhow::Error::from).and_then(|_| Ok(f.sync_all()?));
+            let tmp = path.with_file_name(format!(
+                ".{}.berth-tmp",
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            let f = std::fs::File::create(&tmp)
+                .map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+            let r = archive::save(&engine, &items, format, std::io::BufWriter::new(&f))
+                .map_err(anyhow::Error::from)
+                .and_then(|_| Ok(f.sync_all()?));
             if let Err(e) = r {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
-            std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            std::fs::rename(&tmp, path)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
         }
     }
     Ok(())
@@ -69,10 +94,14 @@ pub struct LoadArgs {
 
 pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
     let input: Box<dyn Read> = match &a.input {
-        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| anyhow::anyhow!("opening {}: {e}", p.display()))?),
+        Some(p) => Box::new(
+            std::fs::File::open(p).map_err(|e| anyhow::anyhow!("opening {}: {e}", p.display()))?,
+        ),
         None => {
             if std::io::stdin().is_terminal() {
-                anyhow::bail!("cannot read an archive from a terminal: use -i or redirect standard input");
+                anyhow::bail!(
+                    "cannot read an archive from a terminal: use -i or redirect standard input"
+                );
             }
             Box::new(std::io::stdin().lock())
         }
@@ -120,9 +149,17 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<()> {
     let input: Box<dyn Read> = if a.source == "-" {
         Box::new(std::io::stdin().lock())
     } else if a.source.starts_with("http://") || a.source.starts_with("https://") {
-        Box::new(ureq::get(&a.source).call().map_err(|e| anyhow::anyhow!("fetching {}: {e}", a.source))?.into_reader())
+        Box::new(
+            ureq::get(&a.source)
+                .call()
+                .map_err(|e| anyhow::anyhow!("fetching {}: {e}", a.source))?
+                .into_reader(),
+        )
     } else {
-        Box::new(std::fs::File::open(&a.source).map_err(|e| anyhow::anyhow!("opening {}: {e}", a.source))?)
+        Box::new(
+            std::fs::File::open(&a.source)
+                .map_err(|e| anyhow::anyhow!("opening {}: {e}", a.source))?,
+        )
     };
     let engine = ctx.engine()?;
     let id = archive::import(&engine, input, run, a.message.as_deref(), names)?;

@@ -85,11 +85,24 @@ pub struct Listed {
 pub fn load_all(engine: &Engine) -> anyhow::Result<Vec<Listed>> {
     let mut out = Vec::new();
     for rec in engine.images()? {
-        let config = engine.store.read_blob(&rec.id).ok().and_then(|b| ImageConfig::parse(&b).ok()).unwrap_or_default();
+        let config = engine
+            .store
+            .read_blob(&rec.id)
+            .ok()
+            .and_then(|b| ImageConfig::parse(&b).ok())
+            .unwrap_or_default();
         let created = parse_rfc3339(&rec.created).unwrap_or(rec.added);
-        out.push(Listed { rec, config, created });
+        out.push(Listed {
+            rec,
+            config,
+            created,
+        });
     }
-    out.sort_by(|a, b| b.created.cmp(&a.created).then(b.rec.added.cmp(&a.rec.added)));
+    out.sort_by(|a, b| {
+        b.created
+            .cmp(&a.created)
+            .then(b.rec.added.cmp(&a.rec.added))
+    });
     Ok(out)
 }
 
@@ -111,10 +124,16 @@ fn filter_ok(engine: &Engine, l: &Listed, filters: &[(String, String)]) -> anyho
             "before" | "since" => {
                 let other = engine.find_image(v)?;
                 let t = parse_rfc3339(&other.image.created).unwrap_or(other.image.added);
-                if k == "before" { l.created < t } else { l.created > t }
+                if k == "before" {
+                    l.created < t
+                } else {
+                    l.created > t
+                }
             }
             "id" => l.rec.id.hex().starts_with(v.trim_start_matches("sha256:")),
-            _ => anyhow::bail!("invalid filter {k:?}: supported are dangling, reference, label, before, since, id"),
+            _ => anyhow::bail!(
+                "invalid filter {k:?}: supported are dangling, reference, label, before, since, id"
+            ),
         };
         if !ok {
             return Ok(false);
@@ -155,7 +174,14 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
         let mut seen = std::collections::BTreeSet::new();
         for l in &listed {
             if seen.insert(l.rec.id.clone()) {
-                println!("{}", if a.no_trunc { l.rec.id.to_string() } else { l.rec.id.short().to_string() });
+                println!(
+                    "{}",
+                    if a.no_trunc {
+                        l.rec.id.to_string()
+                    } else {
+                        l.rec.id.short().to_string()
+                    }
+                );
             }
         }
         return Ok(());
@@ -165,20 +191,35 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
         let names: Vec<(String, String)> = if l.rec.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
-            l.rec.names.iter().map(|n| {
-                let (r, t) = split_name(n);
-                // A name@digest has no tag to show.
-                if t.starts_with("sha256:") { (r.to_string(), "<none>".to_string()) } else { (r.to_string(), t.to_string()) }
-            }).collect()
+            l.rec
+                .names
+                .iter()
+                .map(|n| {
+                    let (r, t) = split_name(n);
+                    // A name@digest has no tag to show.
+                    if t.starts_with("sha256:") {
+                        (r.to_string(), "<none>".to_string())
+                    } else {
+                        (r.to_string(), t.to_string())
+                    }
+                })
+                .collect()
         };
         for (repo, tag) in names {
-            let id = if a.no_trunc { l.rec.id.to_string() } else { l.rec.id.short().to_string() };
+            let id = if a.no_trunc {
+                l.rec.id.to_string()
+            } else {
+                l.rec.id.short().to_string()
+            };
             let mut row = json_row(l);
             let o = row.as_object_mut().expect("object");
             o.insert("ID".into(), json!(id));
             o.insert("Repository".into(), json!(repo));
             o.insert("Tag".into(), json!(tag));
-            o.insert("CreatedSince".into(), json!(format!("{} ago", human_duration(now - l.created))));
+            o.insert(
+                "CreatedSince".into(),
+                json!(format!("{} ago", human_duration(now - l.created))),
+            );
             o.insert("CreatedAt".into(), json!(go_time(l.created)));
             o.insert("Size".into(), json!(human_size(l.rec.size)));
             o.insert("ReadOnly".into(), json!(false));
@@ -191,7 +232,12 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    let headers = [("ID", "IMAGE ID"), ("CreatedSince", "CREATED"), ("CreatedAt", "CREATED AT"), ("ReadOnly", "R/O")];
+    let headers = [
+        ("ID", "IMAGE ID"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("ReadOnly", "R/O"),
+    ];
     print_rows(fmt, default, &rows, &headers, a.noheading)
 }
 
@@ -199,7 +245,11 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
 pub fn json_row(l: &Listed) -> Value {
     let r = &l.rec;
     let repo_tags: Vec<&String> = r.names.iter().filter(|n| !n.contains('@')).collect();
-    let repo_digests: Vec<String> = r.digests.iter().map(|(repo, d)| format!("{repo}@{d}")).collect();
+    let repo_digests: Vec<String> = r
+        .digests
+        .iter()
+        .map(|(repo, d)| format!("{repo}@{d}"))
+        .collect();
     json!({
         "Id": r.id.hex(),
         "ParentId": "",
@@ -239,6 +289,9 @@ mod tests {
         assert!(reference_matches("docker.io/library/busybox", n));
         assert!(reference_matches("*box*", n));
         assert!(!reference_matches("busybox:1.0", n));
-        assert!(reference_matches("127.0.0.1:5000/x*", "127.0.0.1:5000/xyz:v1"));
+        assert!(reference_matches(
+            "127.0.0.1:5000/x*",
+            "127.0.0.1:5000/xyz:v1"
+        ));
     }
 }

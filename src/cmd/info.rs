@@ -59,7 +59,9 @@ fn cgroup_version() -> &'static str {
 }
 
 fn read_trim(path: &str) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 fn mem_total() -> u64 {
@@ -79,7 +81,14 @@ fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
     let conf = RegistriesConf::load().unwrap_or_default();
     let uname = rustix::system::uname();
     let os_release = read_trim("/etc/os-release");
-    let distro = |k: &str| os_release.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or("").trim_matches('"').to_string();
+    let distro = |k: &str| {
+        os_release
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .trim_matches('"')
+            .to_string()
+    };
     let graph_root = engine.paths.root.join("storage");
     let fs_stat = rustix::fs::statvfs(&graph_root).ok();
     Ok(json!({
@@ -122,7 +131,10 @@ fn yaml_keys(v: &Value) -> Value {
                     let key = match k.as_str() {
                         "CPUs" => "cpus".to_string(),
                         "OS" => "os".to_string(),
-                        _ => c.next().map(|f| f.to_lowercase().collect::<String>() + c.as_str()).unwrap_or_default(),
+                        _ => c
+                            .next()
+                            .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                            .unwrap_or_default(),
                     };
                     (key, yaml_keys(v))
                 })

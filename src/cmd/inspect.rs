@@ -42,7 +42,10 @@ pub fn image_inspect(ctx: &Ctx, a: ImageInspectArgs) -> anyhow::Result<()> {
 
 fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<usize> {
     let found = engine.find_image(word)?;
-    Ok(all.iter().position(|l| l.rec.id == found.image.id).unwrap_or(0))
+    Ok(all
+        .iter()
+        .position(|l| l.rec.id == found.image.id)
+        .unwrap_or(0))
 }
 
 /// podman prints what it found, then exits 125 naming what it did not.
@@ -81,7 +84,12 @@ pub fn image_json(engine: &Engine, l: &Listed) -> Value {
     let r = &l.rec;
     let c = &l.config;
     let store = &engine.store;
-    let diffs: Vec<String> = r.layers.iter().rev().map(|ch| store.layer_diff(ch).display().to_string()).collect();
+    let diffs: Vec<String> = r
+        .layers
+        .iter()
+        .rev()
+        .map(|ch| store.layer_diff(ch).display().to_string())
+        .collect();
     let mut graph = serde_json::Map::new();
     if let Some((top, lower)) = diffs.split_first() {
         graph.insert("UpperDir".into(), json!(top));
@@ -143,18 +151,35 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
         .rec
         .layers
         .iter()
-        .map(|ch| crate::state::images::layer(&engine.db.conn, ch).ok().flatten().map(|i| i.size).unwrap_or(0))
+        .map(|ch| {
+            crate::state::images::layer(&engine.db.conn, ch)
+                .ok()
+                .flatten()
+                .map(|i| i.size)
+                .unwrap_or(0)
+        })
         .collect();
     let mut entries = l.config.history.clone();
     if entries.is_empty() {
-        entries = layer_sizes.iter().map(|_| crate::image::config::History::default()).collect();
+        entries = layer_sizes
+            .iter()
+            .map(|_| crate::image::config::History::default())
+            .collect();
     }
     let now = crate::state::images::now();
     let mut sizes = layer_sizes.iter();
     let mut rows = Vec::new();
     for h in &entries {
-        let size = if h.empty_layer { 0 } else { sizes.next().copied().unwrap_or(0) };
-        let created = h.created.as_deref().and_then(parse_rfc3339).unwrap_or(l.created);
+        let size = if h.empty_layer {
+            0
+        } else {
+            sizes.next().copied().unwrap_or(0)
+        };
+        let created = h
+            .created
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(l.created);
         let mut by = h.created_by.clone().unwrap_or_default();
         if !a.no_trunc && by.chars().count() > 45 {
             by = by.chars().take(42).collect::<String>() + "...";
@@ -171,7 +196,11 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     }
     rows.reverse();
     if let Some(top) = rows.first_mut() {
-        top["ID"] = json!(if a.no_trunc { l.rec.id.hex().to_string() } else { l.rec.id.short().to_string() });
+        top["ID"] = json!(if a.no_trunc {
+            l.rec.id.hex().to_string()
+        } else {
+            l.rec.id.short().to_string()
+        });
     }
     if a.quiet {
         for r in &rows {
@@ -180,5 +209,11 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let default = "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-    print_rows(a.format.as_deref(), default, &rows, &[("CreatedBy", "CREATED BY")], false)
+    print_rows(
+        a.format.as_deref(),
+        default,
+        &rows,
+        &[("CreatedBy", "CREATED BY")],
+        false,
+    )
 }

@@ -32,7 +32,10 @@ pub struct LoginArgs {
 
 /// "https://host:5000/ns/" -> ("host:5000", "host:5000/ns").
 fn registry_key(word: &str) -> (String, String) {
-    let w = word.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    let w = word
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     let host = w.split('/').next().unwrap_or(w).to_string();
     (host, w.to_string())
 }
@@ -96,9 +99,23 @@ pub fn login(_ctx: &Ctx, a: LoginArgs) -> anyhow::Result<()> {
     }
     let creds = Credentials { username, password };
     let conf = RegistriesConf::load()?;
-    let opts = RemoteOptions { tls_verify: a.tls_verify, authfile: a.authfile.clone(), creds: Some(creds.clone()) };
-    let client = opts.client(&conf, &Endpoint { host: host.clone(), insecure: false }, "", Access::Pull)?;
-    client.ping().map_err(|e| anyhow::anyhow!("logging in to {key}: {e}"))?;
+    let opts = RemoteOptions {
+        tls_verify: a.tls_verify,
+        authfile: a.authfile.clone(),
+        creds: Some(creds.clone()),
+    };
+    let client = opts.client(
+        &conf,
+        &Endpoint {
+            host: host.clone(),
+            insecure: false,
+        },
+        "",
+        Access::Pull,
+    )?;
+    client
+        .ping()
+        .map_err(|e| anyhow::anyhow!("logging in to {key}: {e}"))?;
     auth::store(&file, &key, &creds)?;
     println!("Login Succeeded!");
     Ok(())

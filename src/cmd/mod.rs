@@ -33,11 +33,19 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 pub fn exit(code: i32, msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Exit { code, msg: msg.into() })
+    anyhow::Error::new(Exit {
+        code,
+        msg: msg.into(),
+    })
 }
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "A daemonless container engine", disable_help_subcommand = true)]
+#[command(
+    name = "berth",
+    version,
+    about = "A daemonless container engine",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Storage root (images, layers, database)
     #[arg(long, global = true, value_name = "PATH", env = "BERTH_ROOT")]
@@ -194,7 +202,13 @@ pub fn main() -> i32 {
 }
 
 /// Print rows with a user's `--format`, or the command's default table.
-pub fn print_rows(format: Option<&str>, default: &str, rows: &[serde_json::Value], headers: &[(&str, &str)], noheading: bool) -> anyhow::Result<()> {
+pub fn print_rows(
+    format: Option<&str>,
+    default: &str,
+    rows: &[serde_json::Value],
+    headers: &[(&str, &str)],
+    noheading: bool,
+) -> anyhow::Result<()> {
     let mut f = crate::format::Format::parse(format.unwrap_or(default));
     if noheading {
         f = f.without_header();

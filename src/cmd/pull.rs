@@ -30,10 +30,17 @@ impl RemoteArgs {
                 if u.is_empty() {
                     anyhow::bail!("invalid --creds {c:?}: expected USERNAME[:PASSWORD]");
                 }
-                Some(Credentials { username: u.into(), password: p.into() })
+                Some(Credentials {
+                    username: u.into(),
+                    password: p.into(),
+                })
             }
         };
-        Ok(RemoteOptions { tls_verify: self.tls_verify, authfile: self.authfile.clone(), creds })
+        Ok(RemoteOptions {
+            tls_verify: self.tls_verify,
+            authfile: self.authfile.clone(),
+            creds,
+        })
     }
 }
 
@@ -60,7 +67,12 @@ pub struct PullArgs {
     pub remote: RemoteArgs,
 }
 
-pub fn platform_from(platform: Option<&str>, os: Option<&str>, arch: Option<&str>, variant: Option<&str>) -> anyhow::Result<Platform> {
+pub fn platform_from(
+    platform: Option<&str>,
+    os: Option<&str>,
+    arch: Option<&str>,
+    variant: Option<&str>,
+) -> anyhow::Result<Platform> {
     let mut p = match platform {
         Some(s) => Platform::parse(s)?,
         None => Platform::host(),
@@ -82,7 +94,12 @@ pub fn run(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
     let conf = RegistriesConf::load()?;
     let engine = ctx.engine()?;
     let opts = PullOptions {
-        platform: platform_from(a.platform.as_deref(), a.os.as_deref(), a.arch.as_deref(), a.variant.as_deref())?,
+        platform: platform_from(
+            a.platform.as_deref(),
+            a.os.as_deref(),
+            a.arch.as_deref(),
+            a.variant.as_deref(),
+        )?,
         remote: a.remote.options()?,
         ..Default::default()
     };

@@ -29,7 +29,9 @@ pub fn run(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
     let dest_word = a.destination.as_deref().unwrap_or(&a.image);
     let dest_word = match dest_word.split_once("://") {
         Some(("docker", rest)) => rest,
-        Some((t, _)) => anyhow::bail!("unsupported transport {t:?} in {dest_word:?}: berth pushes to registries (docker://)"),
+        Some((t, _)) => anyhow::bail!(
+            "unsupported transport {t:?} in {dest_word:?}: berth pushes to registries (docker://)"
+        ),
         None => dest_word,
     };
     let mut dest = Reference::parse(dest_word)?;
@@ -37,7 +39,10 @@ pub fn run(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
         // An unqualified destination means the name the image already has.
         match found.name.as_deref().map(Reference::parse) {
             Some(Ok(n)) if a.destination.is_none() => dest = n,
-            _ => anyhow::bail!("{dest_word}: destination must include a registry, e.g. localhost:5000/{}", dest.path),
+            _ => anyhow::bail!(
+                "{dest_word}: destination must include a registry, e.g. localhost:5000/{}",
+                dest.path
+            ),
         }
     }
     let dest = dest.qualified(DOCKER_HUB);
@@ -45,9 +50,17 @@ pub fn run(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
     if !a.quiet {
         eprintln!("Getting image source signatures");
     }
-    let digest = push::push(&engine, &conf, &found.image, &dest, &a.remote.options()?, &progress)?;
+    let digest = push::push(
+        &engine,
+        &conf,
+        &found.image,
+        &dest,
+        &a.remote.options()?,
+        &progress,
+    )?;
     if let Some(f) = a.digestfile {
-        std::fs::write(&f, digest.to_string()).map_err(|e| anyhow::anyhow!("writing {}: {e}", f.display()))?;
+        std::fs::write(&f, digest.to_string())
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", f.display()))?;
     }
     Ok(())
 }

@@ -23,10 +23,20 @@ pub struct RmiArgs {
 /// failed), 125 for any other failure.
 pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     if a.all == !a.images.is_empty() {
-        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs; without it, name at least one image");
+        anyhow::bail!(
+            "when using the --all switch, you may not pass any image names or IDs; without it, name at least one image"
+        );
     }
     let engine = ctx.engine()?;
-    let words: Vec<String> = if a.all { engine.images()?.iter().map(|r| r.id.hex().to_string()).collect() } else { a.images.clone() };
+    let words: Vec<String> = if a.all {
+        engine
+            .images()?
+            .iter()
+            .map(|r| r.id.hex().to_string())
+            .collect()
+    } else {
+        a.images.clone()
+    };
     let mut missing = false;
     let mut errors = Vec::new();
     for w in &words {
@@ -78,7 +88,13 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     for e in &errors[..errors.len() - 1] {
         eprintln!("Error: {e}");
     }
-    let code = if missing && errors.len() == 1 { 1 } else if missing && errors.iter().all(|e| e.ends_with("image not known")) { 1 } else { 125 };
+    let code = if missing && errors.len() == 1 {
+        1
+    } else if missing && errors.iter().all(|e| e.ends_with("image not known")) {
+        1
+    } else {
+        125
+    };
     Err(exit(code, errors.last().cloned().unwrap_or_default()))
 }
 

@@ -25,7 +25,11 @@ pub fn local_name(word: &str) -> anyhow::Result<String> {
 pub fn tag(ctx: &Ctx, a: TagArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let found = engine.find_image(&a.image)?;
-    let names = a.names.iter().map(|n| local_name(n)).collect::<anyhow::Result<Vec<_>>>()?;
+    let names = a
+        .names
+        .iter()
+        .map(|n| local_name(n))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let _lock = engine.lock()?;
     for n in names {
         db::add_name(&engine.db.conn, &found.image.id, &n)?;
@@ -54,14 +58,29 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
     for n in &a.names {
         // Match the name as given, qualified the podman way, or by short form.
         let full = local_name(n)?;
-        let hit = found.image.names.iter().find(|s| **s == full || **s == *n).cloned().or_else(|| {
-            engine.find_image(n).ok().filter(|f| f.image.id == found.image.id).and_then(|f| f.name)
-        });
+        let hit = found
+            .image
+            .names
+            .iter()
+            .find(|s| **s == full || **s == *n)
+            .cloned()
+            .or_else(|| {
+                engine
+                    .find_image(n)
+                    .ok()
+                    .filter(|f| f.image.id == found.image.id)
+                    .and_then(|f| f.name)
+            });
         match hit {
             Some(h) => {
                 db::remove_name(&engine.db.conn, &h)?;
             }
-            None => return Err(exit(125, format!("{n}: tag not known for image {}", found.image.id.short()))),
+            None => {
+                return Err(exit(
+                    125,
+                    format!("{n}: tag not known for image {}", found.image.id.short()),
+                ));
+            }
         }
     }
     Ok(())

@@ -36,9 +36,12 @@ pub struct Found {
 /// `busybox` matches `docker.io/library/busybox:latest` and
 /// `127.0.0.1:5000/busybox:latest`, as podman's local lookup does.
 fn short_name_matches(stored: &str, want: &Reference) -> bool {
-    let Ok(s) = Reference::parse(stored) else { return false };
+    let Ok(s) = Reference::parse(stored) else {
+        return false;
+    };
     let tail_ok = s.path == want.path
-        || (s.domain.as_deref() == Some(DOCKER_HUB) && s.path.strip_prefix("library/") == Some(want.path.as_str()))
+        || (s.domain.as_deref() == Some(DOCKER_HUB)
+            && s.path.strip_prefix("library/") == Some(want.path.as_str()))
         || s.path.ends_with(&format!("/{}", want.path));
     tail_ok && tag_digest_match(&s, want)
 }
@@ -61,14 +64,26 @@ impl Engine {
     pub fn find_image(&self, word: &str) -> Result<Found, ImageError> {
         let all = self.images()?;
         let hexish = word.strip_prefix("sha256:").unwrap_or(word);
-        if hexish.len() >= 3 && hexish.len() <= 64 && hexish.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let hits: Vec<&ImageRecord> = all.iter().filter(|r| r.id.hex().starts_with(&hexish.to_ascii_lowercase())).collect();
+        if hexish.len() >= 3 && hexish.len() <= 64 && hexish.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            let hits: Vec<&ImageRecord> = all
+                .iter()
+                .filter(|r| r.id.hex().starts_with(&hexish.to_ascii_lowercase()))
+                .collect();
             match hits.len() {
-                1 => return Ok(Found { image: hits[0].clone(), name: None }),
+                1 => {
+                    return Ok(Found {
+                        image: hits[0].clone(),
+                        name: None,
+                    });
+                }
                 0 => {}
                 _ => {
                     // A name that looks like hex (rare) wins over ambiguity.
-                    if !all.iter().any(|r| r.names.iter().any(|n| n.starts_with(word))) {
+                    if !all
+                        .iter()
+                        .any(|r| r.names.iter().any(|n| n.starts_with(word)))
+                    {
                         return Err(ImageError::Ambiguous(word.into()));
                     }
                 }
@@ -81,8 +96,19 @@ impl Engine {
                     Some(_) => repo == want.repo(),
                     None => repo.ends_with(&format!("/{}", want.path)) || repo == want.path,
                 };
-                if r.digests.iter().any(|(repo, dg)| dg == d && repo_ok(repo)) || r.names.iter().any(|n| n.ends_with(&format!("@{d}")) && repo_ok(n.split('@').next().unwrap_or(""))) {
-                    return Ok(Found { image: r.clone(), name: r.names.iter().find(|n| n.ends_with(&format!("@{d}"))).cloned() });
+                if r.digests.iter().any(|(repo, dg)| dg == d && repo_ok(repo))
+                    || r.names.iter().any(|n| {
+                        n.ends_with(&format!("@{d}")) && repo_ok(n.split('@').next().unwrap_or(""))
+                    })
+                {
+                    return Ok(Found {
+                        image: r.clone(),
+                        name: r
+                            .names
+                            .iter()
+                            .find(|n| n.ends_with(&format!("@{d}")))
+                            .cloned(),
+                    });
                 }
             }
             return Err(ImageError::NotFound(word.into()));
@@ -92,15 +118,24 @@ impl Engine {
             let full = want.clone().qualified(DOCKER_HUB).stored_name();
             for r in &all {
                 if let Some(n) = r.names.iter().find(|n| **n == full) {
-                    return Ok(Found { image: r.clone(), name: Some(n.clone()) });
+                    return Ok(Found {
+                        image: r.clone(),
+                        name: Some(n.clone()),
+                    });
                 }
             }
             return Err(ImageError::NotFound(word.into()));
         }
         for prefer_localhost in [true, false] {
             for r in &all {
-                if let Some(n) = r.names.iter().find(|n| short_name_matches(n, &want) && (n.starts_with("localhost/") == prefer_localhost)) {
-                    return Ok(Found { image: r.clone(), name: Some(n.clone()) });
+                if let Some(n) = r.names.iter().find(|n| {
+                    short_name_matches(n, &want)
+                        && (n.starts_with("localhost/") == prefer_localhost)
+                }) {
+                    return Ok(Found {
+                        image: r.clone(),
+                        name: Some(n.clone()),
+                    });
                 }
             }
         }
@@ -111,7 +146,11 @@ impl Engine {
     /// uses. Teardown keeps going past individual failures.
     pub fn delete_image(&self, id: &Digest) -> Result<(), EngineError> {
         let _lock = self.lock()?;
-        let tx = self.db.conn.unchecked_transaction().map_err(crate::state::DbError::from)?;
+        let tx = self
+            .db
+            .conn
+            .unchecked_transaction()
+            .map_err(crate::state::DbError::from)?;
         db::delete_image(&tx, id)?;
         let unused = db::take_unused_layers(&tx)?;
         tx.commit().map_err(crate::state::DbError::from)?;
@@ -132,12 +171,15 @@ impl Engine {
 
     /// Remove blobs no image references. Runs under the writer lock.
     fn gc_blobs(&self) -> Result<(), crate::storage::StoreError> {
-        let keep = db::referenced_blobs(&self.db.conn).map_err(|e| crate::storage::StoreError::Io {
-            what: "listing referenced blobs".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let keep =
+            db::referenced_blobs(&self.db.conn).map_err(|e| crate::storage::StoreError::Io {
+                what: "listing referenced blobs".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         let dir = self.store.root().join("blobs/sha256");
-        let Ok(rd) = std::fs::read_dir(&dir) else { return Ok(()) };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if !keep.contains(&format!("sha256:{name}")) {
@@ -192,7 +234,9 @@ impl Engine {
     /// again and retry.
     pub fn commit_image(&self, n: &NewImage) -> Result<Option<Digest>, EngineError> {
         let _lock = self.lock()?;
-        let all_there = n.layers.iter().all(|l| self.store.layer_info(&l.chain_id).is_some() && self.store.has_blob(&l.blob_digest));
+        let all_there = n.layers.iter().all(|l| {
+            self.store.layer_info(&l.chain_id).is_some() && self.store.has_blob(&l.blob_digest)
+        });
         if !all_there {
             return Ok(None);
         }
@@ -220,7 +264,11 @@ impl Engine {
             digests,
             layers: vec![],
         };
-        let tx = self.db.conn.unchecked_transaction().map_err(crate::state::DbError::from)?;
+        let tx = self
+            .db
+            .conn
+            .unchecked_transaction()
+            .map_err(crate::state::DbError::from)?;
         db::put_image(&tx, &rec, n.layers)?;
         tx.commit().map_err(crate::state::DbError::from)?;
         Ok(Some(id))

@@ -24,7 +24,8 @@ pub struct Engine {
 
 impl Engine {
     pub fn open(paths: Paths) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(&paths.root).map_err(|e| EngineError::Io(format!("creating {}", paths.root.display()), e))?;
+        std::fs::create_dir_all(&paths.root)
+            .map_err(|e| EngineError::Io(format!("creating {}", paths.root.display()), e))?;
         let store = Store::open(&paths.root.join("storage"))?;
         let db = Db::open(&paths.db())?;
         Ok(Engine { paths, db, store })
@@ -33,6 +34,7 @@ impl Engine {
     /// Take the writer lock: everything that reads the store's state and
     /// then changes it runs under it.
     pub fn lock(&self) -> Result<WriterLock, EngineError> {
-        WriterLock::acquire(&self.paths.lock()).map_err(|e| EngineError::Io(format!("locking {}", self.paths.lock().display()), e))
+        WriterLock::acquire(&self.paths.lock())
+            .map_err(|e| EngineError::Io(format!("locking {}", self.paths.lock().display()), e))
     }
 }

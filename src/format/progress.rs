@@ -41,14 +41,20 @@ impl Reporter for Progress {
         self.line(&format!("Trying to pull {reference}..."));
     }
 
-    fn copying_blob(&self, digest: &Digest, size: Option<u64>) -> Box<dyn Fn(u64) + Send + Sync + '_> {
+    fn copying_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Box<dyn Fn(u64) + Send + Sync + '_> {
         match self {
             Progress::Bars(m) => {
                 let bar = m.add(ProgressBar::new(size.unwrap_or(0)));
                 bar.set_style(
-                    ProgressStyle::with_template("Copying blob {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "Copying blob {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
                 );
                 bar.set_message(digest.short().to_string());
                 Box::new(move |n| bar.inc(n))
@@ -62,7 +68,10 @@ impl Reporter for Progress {
 
     fn blob_done(&self, digest: &Digest, skipped: bool) {
         if skipped {
-            self.line(&format!("Copying blob {} skipped: already exists", digest.short()));
+            self.line(&format!(
+                "Copying blob {} skipped: already exists",
+                digest.short()
+            ));
         } else if matches!(self, Progress::Lines) {
             self.line(&format!("Copying blob {} done", digest.short()));
         }

@@ -18,7 +18,11 @@ pub enum Format {
     /// `--format json`: the rows as a JSON array.
     Json,
     /// A Go template, printed per row; `table` adds a header and alignment.
-    Template { text: String, table: bool, header: bool },
+    Template {
+        text: String,
+        table: bool,
+        header: bool,
+    },
 }
 
 impl Format {
@@ -29,17 +33,27 @@ impl Format {
             return Format::Json;
         }
         let (text, table) = match t.strip_prefix("table") {
-            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (rest.trim_start().to_string(), true),
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                (rest.trim_start().to_string(), true)
+            }
             _ => (s.to_string(), false),
         };
         let text = text.replace("\\t", "\t").replace("\\n", "\n");
-        Format::Template { text, table, header: table }
+        Format::Template {
+            text,
+            table,
+            header: table,
+        }
     }
 
     /// `--noheading`: keep a table's alignment, drop its header row.
     pub fn without_header(self) -> Format {
         match self {
-            Format::Template { text, table, .. } => Format::Template { text, table, header: false },
+            Format::Template { text, table, .. } => Format::Template {
+                text,
+                table,
+                header: false,
+            },
             f => f,
         }
     }
@@ -53,7 +67,11 @@ impl Format {
     pub fn render(&self, rows: &[Json], headers: &[(&str, &str)]) -> Result<String, FormatError> {
         match self {
             Format::Json => Ok(serde_json::to_string_pretty(rows).unwrap_or_default() + "\n"),
-            Format::Template { text, table, header } => {
+            Format::Template {
+                text,
+                table,
+                header,
+            } => {
                 let tmpl = compile(text)?;
                 let mut out = String::new();
                 if *header {
@@ -95,12 +113,19 @@ fn compile(text: &str) -> Result<Template, FormatError> {
         ("title", title as gtmpl::Func),
         ("truncate", truncate as gtmpl::Func),
     ]);
-    t.parse(text).map_err(|e| FormatError { template: text.into(), msg: e.to_string() })?;
+    t.parse(text).map_err(|e| FormatError {
+        template: text.into(),
+        msg: e.to_string(),
+    })?;
     Ok(t)
 }
 
 fn exec(t: &Template, text: &str, v: &Value) -> Result<String, FormatError> {
-    t.render(&Context::from(v.clone())).map_err(|e| FormatError { template: text.into(), msg: e.to_string() })
+    t.render(&Context::from(v.clone()))
+        .map_err(|e| FormatError {
+            template: text.into(),
+            msg: e.to_string(),
+        })
 }
 
 pub fn to_value(j: &Json) -> Value {
@@ -118,7 +143,11 @@ pub fn to_value(j: &Json) -> Value {
         }
         Json::String(s) => Value::String(s.clone()),
         Json::Array(a) => Value::Array(a.iter().map(to_value).collect()),
-        Json::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect::<HashMap<_, _>>()),
+        Json::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), to_value(v)))
+                .collect::<HashMap<_, _>>(),
+        ),
     }
 }
 
@@ -138,14 +167,16 @@ fn from_value(v: &Value) -> Json {
         }
         Value::Array(a) => Json::Array(a.iter().map(from_value).collect()),
         Value::Object(o) | Value::Map(o) => {
-            let sorted: std::collections::BTreeMap<_, _> = o.iter().map(|(k, v)| (k.clone(), from_value(v))).collect();
+            let sorted: std::collections::BTreeMap<_, _> =
+                o.iter().map(|(k, v)| (k.clone(), from_value(v))).collect();
             Json::Object(sorted.into_iter().collect())
         }
     }
 }
 
 fn one_arg<'a>(args: &'a [Value], name: &str) -> Result<&'a Value, FuncError> {
-    args.first().ok_or_else(|| FuncError::Generic(format!("{name} needs an argument")))
+    args.first()
+        .ok_or_else(|| FuncError::Generic(format!("{name} needs an argument")))
 }
 
 fn as_string(v: &Value) -> String {
@@ -156,30 +187,42 @@ fn as_string(v: &Value) -> String {
 }
 
 fn json(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(serde_json::to_string(&from_value(one_arg(args, "json")?)).unwrap_or_default()))
+    Ok(Value::String(
+        serde_json::to_string(&from_value(one_arg(args, "json")?)).unwrap_or_default(),
+    ))
 }
 
 fn join(args: &[Value]) -> Result<Value, FuncError> {
     let sep = args.get(1).map(as_string).unwrap_or_default();
     match one_arg(args, "join")? {
-        Value::Array(a) => Ok(Value::String(a.iter().map(as_string).collect::<Vec<_>>().join(&sep))),
+        Value::Array(a) => Ok(Value::String(
+            a.iter().map(as_string).collect::<Vec<_>>().join(&sep),
+        )),
         Value::Nil | Value::NoValue => Ok(Value::String(String::new())),
         other => Ok(Value::String(as_string(other))),
     }
 }
 
 fn lower(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(as_string(one_arg(args, "lower")?).to_lowercase()))
+    Ok(Value::String(
+        as_string(one_arg(args, "lower")?).to_lowercase(),
+    ))
 }
 
 fn upper(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(as_string(one_arg(args, "upper")?).to_uppercase()))
+    Ok(Value::String(
+        as_string(one_arg(args, "upper")?).to_uppercase(),
+    ))
 }
 
 fn title(args: &[Value]) -> Result<Value, FuncError> {
     let s = as_string(one_arg(args, "title")?);
     let mut c = s.chars();
-    Ok(Value::String(c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()))
+    Ok(Value::String(
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default(),
+    ))
 }
 
 fn truncate(args: &[Value]) -> Result<Value, FuncError> {
@@ -197,11 +240,18 @@ fn header_row(text: &str, headers: &[(&str, &str)]) -> Json {
     let mut rest = text;
     while let Some(i) = rest.find('.') {
         rest = &rest[i + 1..];
-        let field: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let field: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if field.is_empty() || obj.contains_key(&field) {
             continue;
         }
-        let h = headers.iter().find(|(f, _)| *f == field).map(|(_, h)| h.to_string()).unwrap_or_else(|| default_header(&field));
+        let h = headers
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, h)| h.to_string())
+            .unwrap_or_else(|| default_header(&field));
         obj.insert(field, Json::String(h));
     }
     Json::Object(obj)
@@ -212,7 +262,10 @@ fn default_header(field: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = field.chars().collect();
     for (i, c) in chars.iter().enumerate() {
-        if i > 0 && c.is_uppercase() && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase())) {
+        if i > 0
+            && c.is_uppercase()
+            && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase()))
+        {
             out.push(' ');
         }
         out.extend(c.to_uppercase());
@@ -258,13 +311,18 @@ mod tests {
         let f = Format::parse("table {{.Repository}}\\t{{.ID}}");
         let rows = vec![json!({"Repository": "docker.io/library/busybox", "ID": "abc"})];
         let out = f.render(&rows, &[("ID", "IMAGE ID")]).unwrap();
-        assert_eq!(out, "REPOSITORY                 IMAGE ID\ndocker.io/library/busybox  abc\n");
+        assert_eq!(
+            out,
+            "REPOSITORY                 IMAGE ID\ndocker.io/library/busybox  abc\n"
+        );
     }
 
     #[test]
     fn plain_template_and_funcs() {
         let f = Format::parse("{{.A}} {{json .B}} {{join .C \",\"}} {{upper .A}}");
-        let out = f.render(&[json!({"A": "x", "B": {"k": 1}, "C": ["p", "q"]})], &[]).unwrap();
+        let out = f
+            .render(&[json!({"A": "x", "B": {"k": 1}, "C": ["p", "q"]})], &[])
+            .unwrap();
         assert_eq!(out, "x {\"k\":1} p,q X\n");
         assert!(Format::parse("json").is_json());
     }

@@ -52,7 +52,12 @@ fn add_bytes<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> i
     tar.append_data(&mut h, path, bytes)
 }
 
-fn add_stream<W: Write, R: Read>(tar: &mut tar::Builder<W>, path: &str, size: u64, r: R) -> io::Result<()> {
+fn add_stream<W: Write, R: Read>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    r: R,
+) -> io::Result<()> {
     let mut h = tar::Header::new_gnu();
     h.set_size(size);
     h.set_mode(0o644);
@@ -62,7 +67,12 @@ fn add_stream<W: Write, R: Read>(tar: &mut tar::Builder<W>, path: &str, size: u6
 }
 
 /// Write images as an archive to `out`.
-pub fn save<W: Write>(engine: &Engine, items: &[SaveItem], format: ArchiveFormat, out: W) -> Result<(), ArchiveError> {
+pub fn save<W: Write>(
+    engine: &Engine,
+    items: &[SaveItem],
+    format: ArchiveFormat,
+    out: W,
+) -> Result<(), ArchiveError> {
     let mut tar = tar::Builder::new(out);
     let store = &engine.store;
     match format {
@@ -72,43 +82,74 @@ pub fn save<W: Write>(engine: &Engine, items: &[SaveItem], format: ArchiveFormat
             for it in items {
                 let config_name = format!("{}.json", it.image.id.hex());
                 if written.insert(config_name.clone()) {
-                    add_bytes(&mut tar, &config_name, &store.read_blob(&it.image.id)?).map_err(io_err("writing archive"))?;
+                    add_bytes(&mut tar, &config_name, &store.read_blob(&it.image.id)?)
+                        .map_err(io_err("writing archive"))?;
                 }
                 let mut layers = Vec::new();
                 for chain in &it.image.layers {
                     let info = crate::state::images::layer(&engine.db.conn, chain)
                         .map_err(|e| ArchiveError::Engine(e.into()))?
-                        .ok_or_else(|| ArchiveError::Invalid(format!("layer {chain} is not in the store")))?;
+                        .ok_or_else(|| {
+                            ArchiveError::Invalid(format!("layer {chain} is not in the store"))
+                        })?;
                     // docker save's layout: uncompressed layer tars named by diff ID.
                     let name = format!("{}.tar", info.diff_id.hex());
                     if written.insert(name.clone()) {
                         let blob = store.open_blob(&info.blob_digest)?;
-                        let c = Compression::of_media_type(&info.media_type).unwrap_or(Compression::Gzip);
-                        let r = decompress(io::BufReader::new(blob), c).map_err(io_err("reading layer"))?;
-                        add_stream(&mut tar, &name, info.size, r).map_err(io_err("writing archive"))?;
+                        let c = Compression::of_media_type(&info.media_type)
+                            .unwrap_or(Compression::Gzip);
+                        let r = decompress(io::BufReader::new(blob), c)
+                            .map_err(io_err("reading layer"))?;
+                        add_stream(&mut tar, &name, info.size, r)
+                            .map_err(io_err("writing archive"))?;
                     }
                     layers.push(name);
                 }
-                manifest.push(json!({ "Config": config_name, "RepoTags": it.names, "Layers": layers }));
+                manifest
+                    .push(json!({ "Config": config_name, "RepoTags": it.names, "Layers": layers }));
             }
-            add_bytes(&mut tar, "manifest.json", serde_json::to_vec(&manifest).unwrap_or_default().as_slice()).map_err(io_err("writing archive"))?;
+            add_bytes(
+                &mut tar,
+                "manifest.json",
+                serde_json::to_vec(&manifest).unwrap_or_default().as_slice(),
+            )
+            .map_err(io_err("writing archive"))?;
         }
         ArchiveFormat::OciArchive => {
-            add_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io_err("writing archive"))?;
+            add_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .map_err(io_err("writing archive"))?;
             let mut index = Vec::new();
             let mut written = std::collections::BTreeSet::new();
             for it in items {
                 let manifest_bytes = store.read_blob(&it.image.manifest_digest)?;
-                let m: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
-                let mut blobs: Vec<(Digest, u64)> = m.layers.iter().map(|l| (l.digest.clone(), l.size)).collect();
+                let m: Manifest = serde_json::from_slice(&manifest_bytes)
+                    .map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
+                let mut blobs: Vec<(Digest, u64)> = m
+                    .layers
+                    .iter()
+                    .map(|l| (l.digest.clone(), l.size))
+                    .collect();
                 blobs.push((m.config.digest.clone(), m.config.size));
-                blobs.push((it.image.manifest_digest.clone(), manifest_bytes.len() as u64));
+                blobs.push((
+                    it.image.manifest_digest.clone(),
+                    manifest_bytes.len() as u64,
+                ));
                 for (d, size) in blobs {
                     if written.insert(d.clone()) {
-                        add_stream(&mut tar, &format!("blobs/sha256/{}", d.hex()), size, store.open_blob(&d)?).map_err(io_err("writing archive"))?;
+                        add_stream(
+                            &mut tar,
+                            &format!("blobs/sha256/{}", d.hex()),
+                            size,
+                            store.open_blob(&d)?,
+                        )
+                        .map_err(io_err("writing archive"))?;
                     }
                 }
-                let names = if it.names.is_empty() { vec![None] } else { it.names.iter().map(Some).collect() };
+                let names = if it.names.is_empty() {
+                    vec![None]
+                } else {
+                    it.names.iter().map(Some).collect()
+                };
                 for n in names {
                     let mut d = json!({
                         "mediaType": it.image.manifest_type,
@@ -121,11 +162,19 @@ pub fn save<W: Write>(engine: &Engine, items: &[SaveItem], format: ArchiveFormat
                     index.push(d);
                 }
             }
-            let idx = json!({ "schemaVersion": 2, "mediaType": manifest::OCI_INDEX, "manifests": index });
-            add_bytes(&mut tar, "index.json", serde_json::to_vec(&idx).unwrap_or_default().as_slice()).map_err(io_err("writing archive"))?;
+            let idx =
+                json!({ "schemaVersion": 2, "mediaType": manifest::OCI_INDEX, "manifests": index });
+            add_bytes(
+                &mut tar,
+                "index.json",
+                serde_json::to_vec(&idx).unwrap_or_default().as_slice(),
+            )
+            .map_err(io_err("writing archive"))?;
         }
     }
-    tar.into_inner().and_then(|mut w| w.flush()).map_err(io_err("writing archive"))?;
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(io_err("writing archive"))?;
     Ok(())
 }
 
@@ -147,7 +196,9 @@ pub fn load<R: Read>(engine: &Engine, input: R) -> Result<Vec<Loaded>, ArchiveEr
 
 fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
     let mut input = io::BufReader::new(input);
-    let head = io::BufRead::fill_buf(&mut input).map_err(io_err("reading archive"))?.to_vec();
+    let head = io::BufRead::fill_buf(&mut input)
+        .map_err(io_err("reading archive"))?
+        .to_vec();
     let dec = decompress(input, Compression::sniff(&head)).map_err(io_err("reading archive"))?;
     let mut ar = tar::Archive::new(dec);
     for e in ar.entries().map_err(io_err("reading archive"))? {
@@ -156,7 +207,8 @@ fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>
             continue;
         }
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let parts = crate::storage::unpack::clean_path(&raw).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+        let parts = crate::storage::unpack::clean_path(&raw)
+            .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
         if parts.is_empty() {
             continue;
         }
@@ -188,7 +240,12 @@ fn verified_blob(dir: &Path, d: &Digest) -> Result<Vec<u8>, ArchiveError> {
     let b = std::fs::read(blob_path(dir, d)).map_err(io_err(format!("archive blob {d}")))?;
     let got = Digest::of(&b);
     if got != *d {
-        return Err(StoreError::DigestMismatch { expected: d.clone(), actual: got, size: b.len() as u64 }.into());
+        return Err(StoreError::DigestMismatch {
+            expected: d.clone(),
+            actual: got,
+            size: b.len() as u64,
+        }
+        .into());
     }
     Ok(b)
 }
@@ -197,35 +254,56 @@ fn verified_blob(dir: &Path, d: &Digest) -> Result<Vec<u8>, ArchiveError> {
 /// ("busybox:latest" is docker.io/library/busybox:latest).
 fn archive_name(n: &str) -> Option<String> {
     let r = crate::registry::Reference::parse(n).ok()?;
-    Some(r.qualified(crate::registry::reference::DOCKER_HUB).stored_name())
+    Some(
+        r.qualified(crate::registry::reference::DOCKER_HUB)
+            .stored_name(),
+    )
 }
 
 fn load_oci(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
-    let idx: Index = serde_json::from_slice(&read(dir, "index.json")?).map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
+    let idx: Index = serde_json::from_slice(&read(dir, "index.json")?)
+        .map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
     let mut out = Vec::new();
     for d in &idx.manifests {
         let mut desc: Descriptor = d.clone();
         let mut bytes = verified_blob(dir, &desc.digest)?;
         if manifest::is_index_type(&desc.media_type) {
-            let inner: Index = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Invalid(format!("nested index: {e}")))?;
-            desc = inner.select(&Platform::host()).cloned().ok_or_else(|| ArchiveError::Invalid("nested index has no image for this platform".into()))?;
+            let inner: Index = serde_json::from_slice(&bytes)
+                .map_err(|e| ArchiveError::Invalid(format!("nested index: {e}")))?;
+            desc = inner.select(&Platform::host()).cloned().ok_or_else(|| {
+                ArchiveError::Invalid("nested index has no image for this platform".into())
+            })?;
             bytes = verified_blob(dir, &desc.digest)?;
         }
-        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Invalid(format!("manifest {}: {e}", desc.digest)))?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| ArchiveError::Invalid(format!("manifest {}: {e}", desc.digest)))?;
         let config = verified_blob(dir, &m.config.digest)?;
         let cfg = ImageConfig::parse(&config).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
         if cfg.rootfs.diff_ids.len() != m.layers.len() {
-            return Err(ArchiveError::Invalid(format!("manifest {} and its config disagree on the layer count", desc.digest)));
+            return Err(ArchiveError::Invalid(format!(
+                "manifest {} and its config disagree on the layer count",
+                desc.digest
+            )));
         }
         let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, l) in m.layers.iter().enumerate() {
-            if let Some(info) = engine.store.layer_info(&chain[i]).filter(|i| engine.store.has_blob(&i.blob_digest)) {
+            if let Some(info) = engine
+                .store
+                .layer_info(&chain[i])
+                .filter(|i| engine.store.has_blob(&i.blob_digest))
+            {
                 layers.push(info);
                 continue;
             }
-            let f = std::fs::File::open(blob_path(dir, &l.digest)).map_err(io_err(format!("archive blob {}", l.digest)))?;
-            let compression = Compression::of_media_type(&l.media_type).ok_or_else(|| ArchiveError::Invalid(format!("layer {} has unsupported media type {}", l.digest, l.media_type)))?;
+            let f = std::fs::File::open(blob_path(dir, &l.digest))
+                .map_err(io_err(format!("archive blob {}", l.digest)))?;
+            let compression = Compression::of_media_type(&l.media_type).ok_or_else(|| {
+                ArchiveError::Invalid(format!(
+                    "layer {} has unsupported media type {}",
+                    l.digest, l.media_type
+                ))
+            })?;
             let req = PutLayer {
                 parent: (i > 0).then(|| &chain[i - 1]),
                 diff_id: Some(&cfg.rootfs.diff_ids[i]),
@@ -239,13 +317,28 @@ fn load_oci(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
         let names: Vec<String> = d
             .annotations
             .as_ref()
-            .and_then(|a| a.get("io.containerd.image.name").or_else(|| a.get("org.opencontainers.image.ref.name")))
+            .and_then(|a| {
+                a.get("io.containerd.image.name")
+                    .or_else(|| a.get("org.opencontainers.image.ref.name"))
+            })
             .and_then(|n| archive_name(n))
             .into_iter()
             .collect();
-        let repo = names.first().map(|n| crate::registry::reference::split_name(n).0.to_string());
-        let image = NewImage { config: &config, manifest: &bytes, manifest_type: &desc.media_type, index: None, layers: &layers, names: names.clone(), repo };
-        let id = engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layers vanished while loading; try again".into()))?;
+        let repo = names
+            .first()
+            .map(|n| crate::registry::reference::split_name(n).0.to_string());
+        let image = NewImage {
+            config: &config,
+            manifest: &bytes,
+            manifest_type: &desc.media_type,
+            index: None,
+            layers: &layers,
+            names: names.clone(),
+            repo,
+        };
+        let id = engine.commit_image(&image)?.ok_or_else(|| {
+            ArchiveError::Invalid("layers vanished while loading; try again".into())
+        })?;
         out.push(Loaded { id, names });
     }
     Ok(out)
@@ -273,39 +366,76 @@ struct DockerEntry {
 }
 
 fn load_docker(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
-    let entries: Vec<DockerEntry> = serde_json::from_slice(&read(dir, "manifest.json")?).map_err(|e| ArchiveError::Invalid(format!("manifest.json: {e}")))?;
+    let entries: Vec<DockerEntry> = serde_json::from_slice(&read(dir, "manifest.json")?)
+        .map_err(|e| ArchiveError::Invalid(format!("manifest.json: {e}")))?;
     let mut out = Vec::new();
     for e in entries {
         let config = read(dir, &e.config)?;
-        let cfg = ImageConfig::parse(&config).map_err(|er| ArchiveError::Invalid(er.to_string()))?;
+        let cfg =
+            ImageConfig::parse(&config).map_err(|er| ArchiveError::Invalid(er.to_string()))?;
         if cfg.rootfs.diff_ids.len() != e.layers.len() {
-            return Err(ArchiveError::Invalid(format!("{}: config and manifest.json disagree on the layer count", e.config)));
+            return Err(ArchiveError::Invalid(format!(
+                "{}: config and manifest.json disagree on the layer count",
+                e.config
+            )));
         }
         let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, rel) in e.layers.iter().enumerate() {
-            if let Some(info) = engine.store.layer_info(&chain[i]).filter(|i| engine.store.has_blob(&i.blob_digest)) {
+            if let Some(info) = engine
+                .store
+                .layer_info(&chain[i])
+                .filter(|i| engine.store.has_blob(&i.blob_digest))
+            {
                 layers.push(info);
                 continue;
             }
-            let f = std::fs::File::open(dir.join(rel)).map_err(io_err(format!("archive entry {rel}")))?;
-            let info = engine.store.import_layer(f, (i > 0).then(|| &chain[i - 1]))?;
+            let f = std::fs::File::open(dir.join(rel))
+                .map_err(io_err(format!("archive entry {rel}")))?;
+            let info = engine
+                .store
+                .import_layer(f, (i > 0).then(|| &chain[i - 1]))?;
             if info.diff_id != cfg.rootfs.diff_ids[i] {
-                return Err(StoreError::DiffIdMismatch { diff_id: cfg.rootfs.diff_ids[i].clone(), actual: info.diff_id }.into());
+                return Err(StoreError::DiffIdMismatch {
+                    diff_id: cfg.rootfs.diff_ids[i].clone(),
+                    actual: info.diff_id,
+                }
+                .into());
             }
             layers.push(info);
         }
         let manifest = oci_manifest(&config, &layers);
-        let names: Vec<String> = e.repo_tags.unwrap_or_default().iter().filter_map(|n| archive_name(n)).collect();
-        let image = NewImage { config: &config, manifest: &manifest, manifest_type: manifest::OCI_MANIFEST, index: None, layers: &layers, names: names.clone(), repo: None };
-        let id = engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layers vanished while loading; try again".into()))?;
+        let names: Vec<String> = e
+            .repo_tags
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| archive_name(n))
+            .collect();
+        let image = NewImage {
+            config: &config,
+            manifest: &manifest,
+            manifest_type: manifest::OCI_MANIFEST,
+            index: None,
+            layers: &layers,
+            names: names.clone(),
+            repo: None,
+        };
+        let id = engine.commit_image(&image)?.ok_or_else(|| {
+            ArchiveError::Invalid("layers vanished while loading; try again".into())
+        })?;
         out.push(Loaded { id, names });
     }
     Ok(out)
 }
 
 /// `import`: a rootfs tar (any compression) becomes a one-layer image.
-pub fn import<R: Read>(engine: &Engine, input: R, run_config: super::config::RunConfig, message: Option<&str>, names: Vec<String>) -> Result<Digest, ArchiveError> {
+pub fn import<R: Read>(
+    engine: &Engine,
+    input: R,
+    run_config: super::config::RunConfig,
+    message: Option<&str>,
+    names: Vec<String>,
+) -> Result<Digest, ArchiveError> {
     let layer = engine.store.import_layer(input, None)?;
     let now = crate::format::units::rfc3339(crate::state::images::now());
     let platform = Platform::host();
@@ -324,6 +454,16 @@ pub fn import<R: Read>(engine: &Engine, input: R, run_config: super::config::Run
     let config = serde_json::to_vec(&config).unwrap_or_default();
     let layers = [layer];
     let manifest = oci_manifest(&config, &layers);
-    let image = NewImage { config: &config, manifest: &manifest, manifest_type: manifest::OCI_MANIFEST, index: None, layers: &layers, names, repo: None };
-    engine.commit_image(&image)?.ok_or_else(|| ArchiveError::Invalid("layer vanished while importing; try again".into()))
+    let image = NewImage {
+        config: &config,
+        manifest: &manifest,
+        manifest_type: manifest::OCI_MANIFEST,
+        index: None,
+        layers: &layers,
+        names,
+        repo: None,
+    };
+    engine
+        .commit_image(&image)?
+        .ok_or_else(|| ArchiveError::Invalid("layer vanished while importing; try again".into()))
 }

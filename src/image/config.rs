@@ -89,7 +89,10 @@ impl ImageConfig {
     }
 
     pub fn labels(&self) -> BTreeMap<String, String> {
-        self.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default()
+        self.config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -97,7 +100,9 @@ impl ImageConfig {
 /// CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL.
 pub fn apply_change(cfg: &mut RunConfig, change: &str) -> Result<(), String> {
     let change = change.trim();
-    let (word, rest) = change.split_once([' ', '=']).ok_or_else(|| format!("invalid change {change:?}: expected INSTRUCTION VALUE"))?;
+    let (word, rest) = change
+        .split_once([' ', '='])
+        .ok_or_else(|| format!("invalid change {change:?}: expected INSTRUCTION VALUE"))?;
     let rest = rest.trim();
     let list = |s: &str| -> Vec<String> {
         // JSON array form, else shell form as Docker does: /bin/sh -c.
@@ -140,7 +145,11 @@ pub fn apply_change(cfg: &mut RunConfig, change: &str) -> Result<(), String> {
         "EXPOSE" => {
             let ports = cfg.exposed_ports.get_or_insert_with(BTreeMap::new);
             for p in rest.split_whitespace() {
-                let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                };
                 ports.insert(p, serde_json::json!({}));
             }
         }
@@ -152,7 +161,11 @@ pub fn apply_change(cfg: &mut RunConfig, change: &str) -> Result<(), String> {
                 vols.insert(p, serde_json::json!({}));
             }
         }
-        other => return Err(format!("invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR")),
+        other => {
+            return Err(format!(
+                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR"
+            ));
+        }
     }
     Ok(())
 }

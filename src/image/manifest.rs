@@ -35,7 +35,9 @@ impl Compression {
             OCI_LAYER_ZSTD => Some(Compression::Zstd),
             // Foreign/non-distributable layers are the same formats.
             "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Compression::Gzip),
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+                Some(Compression::Gzip)
+            }
             _ => None,
         }
     }
@@ -72,7 +74,11 @@ pub struct Platform {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -91,21 +97,30 @@ impl Platform {
             other => other,
         };
         let variant = (architecture == "arm64").then(|| "v8".to_string());
-        Platform { architecture: architecture.into(), os: "linux".into(), variant, os_version: None }
+        Platform {
+            architecture: architecture.into(),
+            os: "linux".into(),
+            variant,
+            os_version: None,
+        }
     }
 
     pub fn parse(s: &str) -> Result<Platform, PlatformError> {
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => {
-                Ok(Platform { os: os.to_string(), architecture: arch.to_string(), ..Default::default() })
-            }
-            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => Ok(Platform {
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
                 os: os.to_string(),
                 architecture: arch.to_string(),
-                variant: Some(variant.to_string()),
-                os_version: None,
+                ..Default::default()
             }),
+            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
+                Ok(Platform {
+                    os: os.to_string(),
+                    architecture: arch.to_string(),
+                    variant: Some(variant.to_string()),
+                    os_version: None,
+                })
+            }
             _ => Err(PlatformError(s.into())),
         }
     }
@@ -162,9 +177,9 @@ pub struct Index {
 impl Index {
     /// The first entry for `want` (image-spec: "the first matching entry").
     pub fn select(&self, want: &Platform) -> Option<&Descriptor> {
-        self.manifests
-            .iter()
-            .find(|d| d.platform.as_ref().is_some_and(|p| want.matches(p)) && is_manifest_type(&d.media_type))
+        self.manifests.iter().find(|d| {
+            d.platform.as_ref().is_some_and(|p| want.matches(p)) && is_manifest_type(&d.media_type)
+        })
     }
 }
 
@@ -206,7 +221,11 @@ mod tests {
     fn platform_parse_and_match() {
         let p = Platform::parse("linux/arm64/v8").unwrap();
         assert_eq!(p.variant.as_deref(), Some("v8"));
-        assert!(p.matches(&Platform { os: "linux".into(), architecture: "arm64".into(), ..Default::default() }));
+        assert!(p.matches(&Platform {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            ..Default::default()
+        }));
         assert!(!p.matches(&Platform::parse("linux/amd64").unwrap()));
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("linux//").is_err());
@@ -218,7 +237,11 @@ mod tests {
             media_type: OCI_MANIFEST.into(),
             digest: Digest::of(&[n]),
             size: 1,
-            platform: Some(Platform { os: "linux".into(), architecture: arch.into(), ..Default::default() }),
+            platform: Some(Platform {
+                os: "linux".into(),
+                architecture: arch.into(),
+                ..Default::default()
+            }),
             annotations: None,
             urls: None,
         };
@@ -228,16 +251,30 @@ mod tests {
             manifests: vec![d("arm64", 1), d("amd64", 2), d("amd64", 3)],
             annotations: None,
         };
-        let got = idx.select(&Platform::parse("linux/amd64").unwrap()).unwrap();
+        let got = idx
+            .select(&Platform::parse("linux/amd64").unwrap())
+            .unwrap();
         assert_eq!(got.digest, Digest::of(&[2]));
-        assert!(idx.select(&Platform::parse("linux/s390x").unwrap()).is_none());
+        assert!(
+            idx.select(&Platform::parse("linux/s390x").unwrap())
+                .is_none()
+        );
     }
 
     #[test]
     fn detect_types() {
-        assert_eq!(detect_media_type(Some("application/json"), br#"{"manifests":[]}"#).as_deref(), Some(OCI_INDEX));
-        assert_eq!(detect_media_type(Some(DOCKER_MANIFEST), b"{}").as_deref(), Some(DOCKER_MANIFEST));
-        assert_eq!(detect_media_type(None, br#"{"config":{}}"#).as_deref(), Some(OCI_MANIFEST));
+        assert_eq!(
+            detect_media_type(Some("application/json"), br#"{"manifests":[]}"#).as_deref(),
+            Some(OCI_INDEX)
+        );
+        assert_eq!(
+            detect_media_type(Some(DOCKER_MANIFEST), b"{}").as_deref(),
+            Some(DOCKER_MANIFEST)
+        );
+        assert_eq!(
+            detect_media_type(None, br#"{"config":{}}"#).as_deref(),
+            Some(OCI_MANIFEST)
+        );
         assert!(Compression::of_media_type("text/plain").is_none());
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
     }

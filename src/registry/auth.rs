@@ -15,9 +15,15 @@ pub struct Credentials {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthFileError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: not valid JSON: {source}")]
-    Json { path: String, source: serde_json::Error },
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 /// Where `login` writes: `--authfile`, else `$REGISTRY_AUTH_FILE`, else
@@ -44,7 +50,9 @@ pub fn lookup_files(explicit: Option<&Path>) -> Vec<PathBuf> {
     }
     let mut v = vec![default_auth_file()];
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let config = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
     if let Some(c) = config {
         v.push(c.join("containers/auth.json"));
     }
@@ -59,9 +67,17 @@ pub fn lookup_files(explicit: Option<&Path>) -> Vec<PathBuf> {
 fn read_json(path: &Path) -> Result<Option<Value>, AuthFileError> {
     match std::fs::read(path) {
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|source| AuthFileError::Json { path: path.display().to_string(), source }),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|source| AuthFileError::Json {
+                path: path.display().to_string(),
+                source,
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(AuthFileError::Io { path: path.display().to_string(), source }),
+        Err(source) => Err(AuthFileError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
@@ -90,14 +106,23 @@ fn decode(entry: &Value) -> Option<Credentials> {
     let raw = B64.decode(auth.trim()).ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
-    Some(Credentials { username: u.into(), password: p.into() })
+    Some(Credentials {
+        username: u.into(),
+        password: p.into(),
+    })
 }
 
 /// Credentials for a repository, if any file has them.
-pub fn lookup(files: &[PathBuf], host: &str, repo: &str) -> Result<Option<Credentials>, AuthFileError> {
+pub fn lookup(
+    files: &[PathBuf],
+    host: &str,
+    repo: &str,
+) -> Result<Option<Credentials>, AuthFileError> {
     for f in files {
         let Some(v) = read_json(f)? else { continue };
-        let Some(auths) = v.get("auths") else { continue };
+        let Some(auths) = v.get("auths") else {
+            continue;
+        };
         for k in keys_for(host, repo) {
             if let Some(c) = auths.get(&k).and_then(decode) {
                 return Ok(Some(c));
@@ -109,14 +134,29 @@ pub fn lookup(files: &[PathBuf], host: &str, repo: &str) -> Result<Option<Creden
 
 fn write_json(path: &Path, v: &Value) -> Result<(), AuthFileError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let io = |source| AuthFileError::Io { path: path.display().to_string(), source };
+    let io = |source| AuthFileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::File::options().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
+    let mut f = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
     let body = serde_json::to_vec_pretty(v).unwrap_or_default();
-    std::io::Write::write_all(&mut f, &body).and_then(|_| f.sync_all()).map_err(io)?;
+    std::io::Write::write_all(&mut f, &body)
+        .and_then(|_| f.sync_all())
+        .map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
 
@@ -127,19 +167,28 @@ pub fn store(path: &Path, key: &str, c: &Credentials) -> Result<(), AuthFileErro
         v = json!({});
     }
     let obj = v.as_object_mut().expect("object");
-    let auths = obj.entry("auths").or_insert_with(|| Value::Object(Map::new()));
+    let auths = obj
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !auths.is_object() {
         *auths = Value::Object(Map::new());
     }
     let token = B64.encode(format!("{}:{}", c.username, c.password));
-    auths.as_object_mut().expect("object").insert(key.into(), json!({ "auth": token }));
+    auths
+        .as_object_mut()
+        .expect("object")
+        .insert(key.into(), json!({ "auth": token }));
     write_json(path, &v)
 }
 
 /// Remove `key` (or everything with `None`); returns whether it was there.
 pub fn remove(path: &Path, key: Option<&str>) -> Result<bool, AuthFileError> {
-    let Some(mut v) = read_json(path)? else { return Ok(false) };
-    let Some(auths) = v.get_mut("auths").and_then(|a| a.as_object_mut()) else { return Ok(false) };
+    let Some(mut v) = read_json(path)? else {
+        return Ok(false);
+    };
+    let Some(auths) = v.get_mut("auths").and_then(|a| a.as_object_mut()) else {
+        return Ok(false);
+    };
     let removed = match key {
         Some(k) => auths.remove(k).is_some(),
         None => {
@@ -162,25 +211,54 @@ mod tests {
     fn store_lookup_remove() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("sub/auth.json");
-        let c = Credentials { username: "u".into(), password: "p:w".into() };
+        let c = Credentials {
+            username: "u".into(),
+            password: "p:w".into(),
+        };
         store(&f, "reg:5000", &c).unwrap();
         let files = vec![f.clone()];
-        assert_eq!(lookup(&files, "reg:5000", "reg:5000/a/b").unwrap(), Some(c.clone()));
+        assert_eq!(
+            lookup(&files, "reg:5000", "reg:5000/a/b").unwrap(),
+            Some(c.clone())
+        );
         assert_eq!(lookup(&files, "other", "other/a").unwrap(), None);
-        store(&f, "reg:5000/a", &Credentials { username: "ns".into(), password: "x".into() }).unwrap();
-        assert_eq!(lookup(&files, "reg:5000", "reg:5000/a/b").unwrap().unwrap().username, "ns");
+        store(
+            &f,
+            "reg:5000/a",
+            &Credentials {
+                username: "ns".into(),
+                password: "x".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            lookup(&files, "reg:5000", "reg:5000/a/b")
+                .unwrap()
+                .unwrap()
+                .username,
+            "ns"
+        );
         assert!(remove(&f, Some("reg:5000")).unwrap());
         assert!(!remove(&f, Some("reg:5000")).unwrap());
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
     fn docker_hub_legacy_key() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("config.json");
-        std::fs::write(&f, r#"{"auths":{"https://index.docker.io/v1/":{"auth":"YTpi"}}}"#).unwrap();
-        let c = lookup(&[f], "docker.io", "docker.io/library/x").unwrap().unwrap();
+        std::fs::write(
+            &f,
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"YTpi"}}}"#,
+        )
+        .unwrap();
+        let c = lookup(&[f], "docker.io", "docker.io/library/x")
+            .unwrap()
+            .unwrap();
         assert_eq!((c.username.as_str(), c.password.as_str()), ("a", "b"));
     }
 }

@@ -14,10 +14,18 @@ use std::time::Duration;
 pub enum RegistryError {
     #[error("{what} not found on {host}")]
     NotFound { host: String, what: String },
-    #[error("authentication to {host} failed: {detail}; log in with `berth login {host}` or check the credentials")]
+    #[error(
+        "authentication to {host} failed: {detail}; log in with `berth login {host}` or check the credentials"
+    )]
     Unauthorized { host: String, detail: String },
     #[error("{host}: {method} {path}: HTTP {status}: {body}")]
-    Http { host: String, method: &'static str, path: String, status: u16, body: String },
+    Http {
+        host: String,
+        method: &'static str,
+        path: String,
+        status: u16,
+        body: String,
+    },
     #[error("cannot reach registry {host}: {detail}")]
     Transport { host: String, detail: String },
     #[error("{host}: {0}", host = .1)]
@@ -54,7 +62,11 @@ pub struct Response {
 
 /// Docker Hub serves the API at registry-1.docker.io.
 fn api_host(host: &str) -> &str {
-    if host == "docker.io" { "registry-1.docker.io" } else { host }
+    if host == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        host
+    }
 }
 
 fn err_body(resp: ureq::Response) -> String {
@@ -89,14 +101,21 @@ impl Client {
     }
 
     fn transport(&self, e: impl std::fmt::Display) -> RegistryError {
-        RegistryError::Transport { host: self.host.clone(), detail: e.to_string() }
+        RegistryError::Transport {
+            host: self.host.clone(),
+            detail: e.to_string(),
+        }
     }
 
     fn auth_header(&self) -> Option<String> {
         match &*self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
             AuthState::Bearer(t) => Some(format!("Bearer {t}")),
             AuthState::Basic => self.creds.as_ref().map(|c| {
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password)))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{}:{}", c.username, c.password))
+                )
             }),
             _ => None,
         }
@@ -104,8 +123,18 @@ impl Client {
 
     /// Send a bodiless request, authenticating on a 401 and retrying once.
     /// Non-2xx answers come back as `Err(Status)` for the caller to map.
-    fn send(&self, method: &'static str, path: &str, headers: &[(&str, &str)], repo: &str) -> Result<ureq::Response, ureq::Error> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") { path.to_string() } else { format!("{}{path}", self.base) };
+    fn send(
+        &self,
+        method: &'static str,
+        path: &str,
+        headers: &[(&str, &str)],
+        repo: &str,
+    ) -> Result<ureq::Response, ureq::Error> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let mut tried_auth = false;
         loop {
             let mut req = self.agent.request(method, &url);
@@ -146,8 +175,14 @@ impl Client {
 
     /// distribution token auth: GET realm?service=..&scope=.. with basic
     /// credentials when we have them; the answer is `token` or `access_token`.
-    fn fetch_token(&self, params: &BTreeMap<String, String>, repo: &str) -> Result<String, RegistryError> {
-        let realm = params.get("realm").ok_or_else(|| RegistryError::Protocol("bearer challenge without realm".into(), self.host.clone()))?;
+    fn fetch_token(
+        &self,
+        params: &BTreeMap<String, String>,
+        repo: &str,
+    ) -> Result<String, RegistryError> {
+        let realm = params.get("realm").ok_or_else(|| {
+            RegistryError::Protocol("bearer challenge without realm".into(), self.host.clone())
+        })?;
         let mut req = self.agent.get(realm);
         if let Some(s) = params.get("service") {
             req = req.query("service", s);
@@ -160,63 +195,126 @@ impl Client {
             req = req.query("scope", &format!("repository:{repo}:{actions}"));
         }
         if let Some(c) = &self.creds {
-            let b = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));
+            let b = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password));
             req = req.set("Authorization", &format!("Basic {b}"));
         }
         let resp = req.call().map_err(|e| match e {
-            ureq::Error::Status(_, r) => RegistryError::Unauthorized { host: self.host.clone(), detail: err_body(r) },
+            ureq::Error::Status(_, r) => RegistryError::Unauthorized {
+                host: self.host.clone(),
+                detail: err_body(r),
+            },
             e => self.transport(e),
         })?;
-        let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20)).map_err(|e| self.transport(e))?;
+        let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20))
+            .map_err(|e| self.transport(e))?;
         v.get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
             .map(String::from)
-            .ok_or_else(|| RegistryError::Protocol("token endpoint answered without a token".into(), self.host.clone()))
+            .ok_or_else(|| {
+                RegistryError::Protocol(
+                    "token endpoint answered without a token".into(),
+                    self.host.clone(),
+                )
+            })
     }
 
-    fn map_err(&self, method: &'static str, path: &str, what: &str, e: ureq::Error) -> RegistryError {
+    fn map_err(
+        &self,
+        method: &'static str,
+        path: &str,
+        what: &str,
+        e: ureq::Error,
+    ) -> RegistryError {
         match e {
-            ureq::Error::Status(404, _) => RegistryError::NotFound { host: self.host.clone(), what: what.to_string() },
+            ureq::Error::Status(404, _) => RegistryError::NotFound {
+                host: self.host.clone(),
+                what: what.to_string(),
+            },
             ureq::Error::Status(401, r) => {
                 let body = err_body(r);
-                let detail = if self.creds.is_some() { format!("credentials rejected ({body})") } else { format!("authentication required ({body})") };
-                RegistryError::Unauthorized { host: self.host.clone(), detail }
+                let detail = if self.creds.is_some() {
+                    format!("credentials rejected ({body})")
+                } else {
+                    format!("authentication required ({body})")
+                };
+                RegistryError::Unauthorized {
+                    host: self.host.clone(),
+                    detail,
+                }
             }
-            ureq::Error::Status(403, r) => RegistryError::Unauthorized { host: self.host.clone(), detail: format!("access denied ({})", err_body(r)) },
-            ureq::Error::Status(status, r) => RegistryError::Http { host: self.host.clone(), method, path: path.into(), status, body: err_body(r) },
+            ureq::Error::Status(403, r) => RegistryError::Unauthorized {
+                host: self.host.clone(),
+                detail: format!("access denied ({})", err_body(r)),
+            },
+            ureq::Error::Status(status, r) => RegistryError::Http {
+                host: self.host.clone(),
+                method,
+                path: path.into(),
+                status,
+                body: err_body(r),
+            },
             e => self.transport(e),
         }
     }
 
     /// GET /v2/ — checks the registry answers and our credentials work.
     pub fn ping(&self) -> Result<(), RegistryError> {
-        self.send("GET", "/v2/", &[], "").map(|_| ()).map_err(|e| self.map_err("GET", "/v2/", "API endpoint /v2/", e))
+        self.send("GET", "/v2/", &[], "")
+            .map(|_| ())
+            .map_err(|e| self.map_err("GET", "/v2/", "API endpoint /v2/", e))
     }
 
     pub fn get_manifest(&self, repo: &str, reference: &str) -> Result<Response, RegistryError> {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let what = format!("manifest {}/{repo}:{reference}", self.host);
         let resp = self
-            .send("GET", &path, &[("Accept", crate::image::manifest::ACCEPT)], repo)
+            .send(
+                "GET",
+                &path,
+                &[("Accept", crate::image::manifest::ACCEPT)],
+                repo,
+            )
             .map_err(|e| self.map_err("GET", &path, &what, e))?;
         let content_type = resp.header("content-type").map(String::from);
         let digest = resp.header("docker-content-digest").map(String::from);
         let mut body = Vec::new();
         // Manifests are small; refuse absurd ones (distribution caps at 4 MiB).
-        resp.into_reader().take(8 << 20).read_to_end(&mut body).map_err(|e| self.transport(e))?;
-        Ok(Response { body, content_type, digest })
+        resp.into_reader()
+            .take(8 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| self.transport(e))?;
+        Ok(Response {
+            body,
+            content_type,
+            digest,
+        })
     }
 
-    pub fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Box<dyn Read + Send + Sync>, RegistryError> {
+    pub fn get_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Box<dyn Read + Send + Sync>, RegistryError> {
         let path = format!("/v2/{repo}/blobs/{digest}");
-        let resp = self.send("GET", &path, &[], repo).map_err(|e| self.map_err("GET", &path, &format!("blob {digest} in {repo}"), e))?;
+        let resp = self
+            .send("GET", &path, &[], repo)
+            .map_err(|e| self.map_err("GET", &path, &format!("blob {digest} in {repo}"), e))?;
         Ok(resp.into_reader())
     }
 
-    pub fn get_blob_bytes(&self, repo: &str, digest: &Digest, limit: u64) -> Result<Vec<u8>, RegistryError> {
+    pub fn get_blob_bytes(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
         let mut v = Vec::new();
-        self.get_blob(repo, digest)?.take(limit).read_to_end(&mut v).map_err(|e| self.transport(e))?;
+        self.get_blob(repo, digest)?
+            .take(limit)
+            .read_to_end(&mut v)
+            .map_err(|e| self.transport(e))?;
         Ok(v)
     }
 
@@ -231,14 +329,28 @@ impl Client {
 
     /// Monolithic upload: POST to open an upload session, then PUT the body
     /// with `?digest=` (distribution-spec "Pushing a blob monolithically").
-    pub fn upload_blob(&self, repo: &str, digest: &Digest, size: u64, body: impl Read) -> Result<(), RegistryError> {
+    pub fn upload_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        body: impl Read,
+    ) -> Result<(), RegistryError> {
         let path = format!("/v2/{repo}/blobs/uploads/");
-        let resp = self.send("POST", &path, &[("Content-Length", "0")], repo).map_err(|e| self.map_err("POST", &path, "upload", e))?;
+        let resp = self
+            .send("POST", &path, &[("Content-Length", "0")], repo)
+            .map_err(|e| self.map_err("POST", &path, "upload", e))?;
         let location = resp
             .header("location")
-            .ok_or_else(|| RegistryError::Protocol("upload session without Location".into(), self.host.clone()))?
+            .ok_or_else(|| {
+                RegistryError::Protocol("upload session without Location".into(), self.host.clone())
+            })?
             .to_string();
-        let mut url = if location.starts_with('/') { format!("{}{location}", self.base) } else { location };
+        let mut url = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location
+        };
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
         let mut req = self
@@ -249,21 +361,35 @@ impl Client {
         if let Some(a) = self.auth_header() {
             req = req.set("Authorization", &a);
         }
-        req.send(body).map_err(|e| self.map_err("PUT", &path, "upload", e))?;
+        req.send(body)
+            .map_err(|e| self.map_err("PUT", &path, "upload", e))?;
         Ok(())
     }
 
-    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Result<(), RegistryError> {
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Result<(), RegistryError> {
         let path = format!("/v2/{repo}/manifests/{reference}");
         // Authenticate first with a bodiless request, so the PUT goes once.
-        if matches!(*self.auth.lock().unwrap_or_else(|p| p.into_inner()), AuthState::Unknown) {
+        if matches!(
+            *self.auth.lock().unwrap_or_else(|p| p.into_inner()),
+            AuthState::Unknown
+        ) {
             let _ = self.has_blob(repo, &Digest::of(b""));
         }
-        let mut req = self.agent.put(&format!("{}{path}", self.base)).set("Content-Type", media_type);
+        let mut req = self
+            .agent
+            .put(&format!("{}{path}", self.base))
+            .set("Content-Type", media_type);
         if let Some(a) = self.auth_header() {
             req = req.set("Authorization", &a);
         }
-        req.send_bytes(body).map_err(|e| self.map_err("PUT", &path, "manifest", e))?;
+        req.send_bytes(body)
+            .map_err(|e| self.map_err("PUT", &path, "manifest", e))?;
         Ok(())
     }
 
@@ -286,7 +412,12 @@ pub fn parse_challenge(h: &str) -> (String, BTreeMap<String, String>) {
         while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
             chars.next();
         }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect::<String>().trim().to_ascii_lowercase();
+        let key: String = chars
+            .by_ref()
+            .take_while(|c| *c != '=')
+            .collect::<String>()
+            .trim()
+            .to_ascii_lowercase();
         if key.is_empty() {
             break;
         }
@@ -324,7 +455,9 @@ mod tests {
 
     #[test]
     fn challenge() {
-        let (s, p) = parse_challenge(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#);
+        let (s, p) = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        );
         assert_eq!(s, "Bearer");
         assert_eq!(p["realm"], "https://auth.example/token");
         assert_eq!(p["service"], "registry.example");

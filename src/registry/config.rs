@@ -67,17 +67,27 @@ impl RegistriesConf {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
             .map(|c| c.join("containers"));
         let base = match &user {
-            Some(u) if !rustix::process::geteuid().is_root() && u.join("registries.conf").exists() => u.clone(),
+            Some(u)
+                if !rustix::process::geteuid().is_root() && u.join("registries.conf").exists() =>
+            {
+                u.clone()
+            }
             _ => PathBuf::from("/etc/containers"),
         };
         files.push(base.join("registries.conf"));
-        for dir in [Some(PathBuf::from("/etc/containers/registries.conf.d")), user.map(|u| u.join("registries.conf.d"))]
-            .into_iter()
-            .flatten()
+        for dir in [
+            Some(PathBuf::from("/etc/containers/registries.conf.d")),
+            user.map(|u| u.join("registries.conf.d")),
+        ]
+        .into_iter()
+        .flatten()
         {
             if let Ok(rd) = std::fs::read_dir(&dir) {
-                let mut drop_ins: Vec<PathBuf> =
-                    rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "conf")).collect();
+                let mut drop_ins: Vec<PathBuf> = rd
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+                    .collect();
                 drop_ins.sort();
                 files.extend(drop_ins);
             }
@@ -88,14 +98,19 @@ impl RegistriesConf {
     fn load_files(files: &[PathBuf]) -> Result<RegistriesConf, ConfError> {
         let mut conf = RegistriesConf::default();
         for f in files {
-            let Ok(text) = std::fs::read_to_string(f) else { continue };
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
             conf.merge(Self::parse(&text, f)?);
         }
         Ok(conf)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<RegistriesConf, ConfError> {
-        toml::from_str(text).map_err(|e| ConfError { path: path.display().to_string(), msg: e.message().to_string() })
+        toml::from_str(text).map_err(|e| ConfError {
+            path: path.display().to_string(),
+            msg: e.message().to_string(),
+        })
     }
 
     /// Drop-ins override: a non-empty search list replaces, registries with
@@ -117,17 +132,30 @@ impl RegistriesConf {
             .iter()
             .filter(|r| {
                 let k = r.key();
-                !k.is_empty() && (repo == k || repo.starts_with(&format!("{k}/")) || repo.starts_with(&format!("{k}:")))
+                !k.is_empty()
+                    && (repo == k
+                        || repo.starts_with(&format!("{k}/"))
+                        || repo.starts_with(&format!("{k}:")))
             })
             .max_by_key(|r| r.key().len())
     }
 
     /// Where to pull `repo` from: its mirrors first, then the registry
     /// itself. Returns the endpoints with the repo path to use at each.
-    pub fn pull_endpoints(&self, host: &str, path: &str) -> Result<Vec<(Endpoint, String)>, String> {
+    pub fn pull_endpoints(
+        &self,
+        host: &str,
+        path: &str,
+    ) -> Result<Vec<(Endpoint, String)>, String> {
         let repo = format!("{host}/{path}");
         let Some(entry) = self.find(&repo) else {
-            return Ok(vec![(Endpoint { host: host.into(), insecure: false }, path.into())]);
+            return Ok(vec![(
+                Endpoint {
+                    host: host.into(),
+                    insecure: false,
+                },
+                path.into(),
+            )]);
         };
         if entry.blocked {
             return Err(format!("registry {host} is blocked in registries.conf"));
@@ -140,7 +168,11 @@ impl RegistriesConf {
         for m in &entry.mirror {
             out.push(split_location(&format!("{}{rest}", m.location), m.insecure));
         }
-        let loc = if entry.location.is_empty() { key.to_string() } else { entry.location.clone() };
+        let loc = if entry.location.is_empty() {
+            key.to_string()
+        } else {
+            entry.location.clone()
+        };
         out.push(split_location(&format!("{loc}{rest}"), entry.insecure));
         Ok(out)
     }
@@ -153,13 +185,23 @@ impl RegistriesConf {
 
 impl RegistryEntry {
     fn key(&self) -> &str {
-        if self.prefix.is_empty() { &self.location } else { &self.prefix }
+        if self.prefix.is_empty() {
+            &self.location
+        } else {
+            &self.prefix
+        }
     }
 }
 
 fn split_location(loc: &str, insecure: bool) -> (Endpoint, String) {
     let (host, path) = loc.split_once('/').unwrap_or((loc, ""));
-    (Endpoint { host: host.into(), insecure }, path.into())
+    (
+        Endpoint {
+            host: host.into(),
+            insecure,
+        },
+        path.into(),
+    )
 }
 
 #[cfg(test)]
@@ -191,12 +233,21 @@ blocked = true
     #[test]
     fn parse_and_route() {
         let c = RegistriesConf::parse(CONF, Path::new("t")).unwrap();
-        assert_eq!(c.unqualified_search_registries, ["127.0.0.1:5000", "docker.io"]);
+        assert_eq!(
+            c.unqualified_search_registries,
+            ["127.0.0.1:5000", "docker.io"]
+        );
         assert!(c.insecure("127.0.0.1:5000"));
         assert!(!c.insecure("127.0.0.1:5001"));
         assert!(!c.insecure("docker.io"));
         let eps = c.pull_endpoints("example.com", "team/app").unwrap();
-        assert_eq!(eps[0].0, Endpoint { host: "cache.local".into(), insecure: true });
+        assert_eq!(
+            eps[0].0,
+            Endpoint {
+                host: "cache.local".into(),
+                insecure: true
+            }
+        );
         assert_eq!(eps[0].1, "team/app");
         assert_eq!(eps[1].0.host, "internal.example:8443");
         assert_eq!(eps[1].1, "mirror/team/app");
@@ -206,7 +257,11 @@ blocked = true
 
     #[test]
     fn bad_toml_names_the_file() {
-        let e = RegistriesConf::parse("unqualified-search-registries = 3", Path::new("/x/registries.conf")).unwrap_err();
+        let e = RegistriesConf::parse(
+            "unqualified-search-registries = 3",
+            Path::new("/x/registries.conf"),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("/x/registries.conf"));
     }
 }

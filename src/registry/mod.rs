@@ -16,7 +16,11 @@ pub use reference::Reference;
 /// an implementation: quiet, one line per step, or progress bars on a TTY.
 pub trait Reporter: Sync {
     fn trying(&self, reference: &str);
-    fn copying_blob(&self, digest: &crate::digest::Digest, size: Option<u64>) -> Box<dyn Fn(u64) + Send + Sync + '_>;
+    fn copying_blob(
+        &self,
+        digest: &crate::digest::Digest,
+        size: Option<u64>,
+    ) -> Box<dyn Fn(u64) + Send + Sync + '_>;
     fn blob_done(&self, digest: &crate::digest::Digest, skipped: bool);
     fn copying_config(&self, digest: &crate::digest::Digest);
     fn writing_manifest(&self);
@@ -33,7 +37,13 @@ pub struct RemoteOptions {
 }
 
 impl RemoteOptions {
-    pub fn client(&self, conf: &RegistriesConf, endpoint: &config::Endpoint, repo: &str, access: Access) -> Result<Client, auth::AuthFileError> {
+    pub fn client(
+        &self,
+        conf: &RegistriesConf,
+        endpoint: &config::Endpoint,
+        repo: &str,
+        access: Access,
+    ) -> Result<Client, auth::AuthFileError> {
         let mut ep = endpoint.clone();
         match self.tls_verify {
             Some(false) => ep.insecure = true,
@@ -42,7 +52,11 @@ impl RemoteOptions {
         }
         let creds = match &self.creds {
             Some(c) => Some(c.clone()),
-            None => auth::lookup(&auth::lookup_files(self.authfile.as_deref()), &ep.host, &format!("{}/{repo}", ep.host))?,
+            None => auth::lookup(
+                &auth::lookup_files(self.authfile.as_deref()),
+                &ep.host,
+                &format!("{}/{repo}", ep.host),
+            )?,
         };
         Ok(Client::new(&ep, creds, access))
     }

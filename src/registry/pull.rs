@@ -7,10 +7,10 @@ use super::config::RegistriesConf;
 use super::reference::{Reference, ReferenceError};
 use super::{RemoteOptions, Reporter};
 use crate::digest::{self, Digest};
-use crate::engine::{Engine, EngineError};
-use crate::image::manifest::{self, Compression, Index, Manifest, Platform};
-use crate::image::ImageConfig;
 use crate::engine::images::NewImage;
+use crate::engine::{Engine, EngineError};
+use crate::image::ImageConfig;
+use crate::image::manifest::{self, Compression, Index, Manifest, Platform};
 use crate::storage::{LayerInfo, PutLayer, Store, StoreError};
 use std::io::Read;
 use std::sync::Mutex;
@@ -20,18 +20,35 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub enum PullError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
-    #[error("short-name {0:?} did not resolve to an alias and no unqualified-search registries are defined in registries.conf")]
+    #[error(
+        "short-name {0:?} did not resolve to an alias and no unqualified-search registries are defined in registries.conf"
+    )]
     NoSearchRegistries(String),
     #[error("{name}: image not found in any search registry (tried {tried}){errors}")]
-    NotFound { name: String, tried: String, errors: String },
+    NotFound {
+        name: String,
+        tried: String,
+        errors: String,
+    },
     #[error("{0}")]
     Registry(#[from] RegistryError),
     #[error("{0}")]
     Config(String),
-    #[error("{reference}: no image for platform {platform} in the manifest list (it has: {available})")]
-    NoPlatform { reference: String, platform: String, available: String },
+    #[error(
+        "{reference}: no image for platform {platform} in the manifest list (it has: {available})"
+    )]
+    NoPlatform {
+        reference: String,
+        platform: String,
+        available: String,
+    },
     #[error("{reference}: {what} digest mismatch: expected {expected}, got {actual}")]
-    ManifestDigest { reference: String, what: &'static str, expected: String, actual: Digest },
+    ManifestDigest {
+        reference: String,
+        what: &'static str,
+        expected: String,
+        actual: Digest,
+    },
     #[error("{reference}: {0}", reference = .1)]
     BadManifest(String, String),
     #[error(transparent)]
@@ -56,7 +73,11 @@ pub struct PullOptions {
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { platform: Platform::host(), remote: RemoteOptions::default(), parallel: 6 }
+        PullOptions {
+            platform: Platform::host(),
+            remote: RemoteOptions::default(),
+            parallel: 6,
+        }
     }
 }
 
@@ -79,7 +100,11 @@ pub fn candidates(word: &str, conf: &RegistriesConf) -> Result<Vec<Reference>, P
     if conf.unqualified_search_registries.is_empty() {
         return Err(PullError::NoSearchRegistries(word.into()));
     }
-    Ok(conf.unqualified_search_registries.iter().map(|reg| r.clone().qualified(reg)).collect())
+    Ok(conf
+        .unqualified_search_registries
+        .iter()
+        .map(|reg| r.clone().qualified(reg))
+        .collect())
 }
 
 /// A manifest found for a reference, and where it came from.
@@ -95,17 +120,28 @@ struct Resolved {
     index: Option<Vec<u8>>,
 }
 
-pub fn pull(engine: &Engine, conf: &RegistriesConf, word: &str, opts: &PullOptions, rep: &dyn Reporter) -> Result<Digest, PullError> {
+pub fn pull(
+    engine: &Engine,
+    conf: &RegistriesConf,
+    word: &str,
+    opts: &PullOptions,
+    rep: &dyn Reporter,
+) -> Result<Digest, PullError> {
     let cands = candidates(word, conf)?;
     let mut tried = Vec::new();
     let mut errors = Vec::new();
     let mut all_not_found = true;
     for c in &cands {
         rep.trying(&c.to_string());
-        let endpoints = conf.pull_endpoints(c.domain(), &c.path).map_err(PullError::Config)?;
+        let endpoints = conf
+            .pull_endpoints(c.domain(), &c.path)
+            .map_err(PullError::Config)?;
         for (ep, repo) in endpoints {
             tried.push(ep.host.clone());
-            let client = opts.remote.client(conf, &ep, &repo, Access::Pull).map_err(|e| PullError::Config(e.to_string()))?;
+            let client = opts
+                .remote
+                .client(conf, &ep, &repo, Access::Pull)
+                .map_err(|e| PullError::Config(e.to_string()))?;
             match resolve(client, &repo, c, &opts.platform) {
                 Ok(res) => return fetch(engine, res, rep, opts),
                 Err(PullError::Registry(RegistryError::NotFound { .. })) => {}
@@ -127,47 +163,93 @@ pub fn pull(engine: &Engine, conf: &RegistriesConf, word: &str, opts: &PullOptio
             what: format!("image {}", cands[0]),
         }));
     }
-    let errors = if errors.is_empty() { String::new() } else { format!("; errors: {}", errors.join("; ")) };
-    Err(PullError::NotFound { name: word.into(), tried: tried.join(", "), errors })
+    let errors = if errors.is_empty() {
+        String::new()
+    } else {
+        format!("; errors: {}", errors.join("; "))
+    };
+    Err(PullError::NotFound {
+        name: word.into(),
+        tried: tried.join(", "),
+        errors,
+    })
 }
 
-fn check_digest(reference: &Reference, what: &'static str, expected: Option<&str>, actual: &Digest) -> Result<(), PullError> {
+fn check_digest(
+    reference: &Reference,
+    what: &'static str,
+    expected: Option<&str>,
+    actual: &Digest,
+) -> Result<(), PullError> {
     if let Some(e) = expected
         && e != actual.to_string()
     {
-        return Err(PullError::ManifestDigest { reference: reference.to_string(), what, expected: e.into(), actual: actual.clone() });
+        return Err(PullError::ManifestDigest {
+            reference: reference.to_string(),
+            what,
+            expected: e.into(),
+            actual: actual.clone(),
+        });
     }
     Ok(())
 }
 
-fn resolve(client: Client, repo: &str, reference: &Reference, platform: &Platform) -> Result<Resolved, PullError> {
+fn resolve(
+    client: Client,
+    repo: &str,
+    reference: &Reference,
+    platform: &Platform,
+) -> Result<Resolved, PullError> {
     let resp = client.get_manifest(repo, &reference.lookup())?;
     client.note_anonymous();
     let digest = Digest::of(&resp.body);
     let pinned = reference.digest.as_ref().map(|d| d.to_string());
-    check_digest(reference, "manifest", pinned.as_deref().or(resp.digest.as_deref()), &digest)?;
+    check_digest(
+        reference,
+        "manifest",
+        pinned.as_deref().or(resp.digest.as_deref()),
+        &digest,
+    )?;
     let bad = |m: String| PullError::BadManifest(m, reference.to_string());
     let mt = manifest::detect_media_type(resp.content_type.as_deref(), &resp.body)
         .ok_or_else(|| bad("registry returned something that is not an image manifest".into()))?;
-    let (bytes, digest, mt, index) = if manifest::is_index_type(&mt) {
-        let idx: Index = serde_json::from_slice(&resp.body).map_err(|e| bad(format!("invalid manifest list: {e}")))?;
+    let (bytes, _, mt, index) = if manifest::is_index_type(&mt) {
+        let idx: Index = serde_json::from_slice(&resp.body)
+            .map_err(|e| bad(format!("invalid manifest list: {e}")))?;
         let Some(d) = idx.select(platform) else {
-            let available: Vec<String> = idx.manifests.iter().filter_map(|m| m.platform.as_ref().map(|p| p.to_string())).collect();
-            return Err(PullError::NoPlatform { reference: reference.to_string(), platform: platform.to_string(), available: available.join(", ") });
+            let available: Vec<String> = idx
+                .manifests
+                .iter()
+                .filter_map(|m| m.platform.as_ref().map(|p| p.to_string()))
+                .collect();
+            return Err(PullError::NoPlatform {
+                reference: reference.to_string(),
+                platform: platform.to_string(),
+                available: available.join(", "),
+            });
         };
         let inner = client.get_manifest(repo, &d.digest.to_string())?;
         let got = Digest::of(&inner.body);
-        check_digest(reference, "platform manifest", Some(&d.digest.to_string()), &got)?;
+        check_digest(
+            reference,
+            "platform manifest",
+            Some(&d.digest.to_string()),
+            &got,
+        )?;
         (inner.body, got, d.media_type.clone(), Some(resp.body))
     } else if manifest::is_manifest_type(&mt) {
         (resp.body, digest, mt, None)
     } else {
         return Err(bad(format!("unsupported manifest type {mt}")));
     };
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid manifest: {e}")))?;
+    let m: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid manifest: {e}")))?;
     for l in &m.layers {
         if Compression::of_media_type(&l.media_type).is_none() {
-            return Err(bad(format!("layer {} has unsupported media type {}", l.digest, l.media_type)));
+            return Err(bad(format!(
+                "layer {} has unsupported media type {}",
+                l.digest, l.media_type
+            )));
         }
     }
     Ok(Resolved {
@@ -195,18 +277,34 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-fn fetch(engine: &Engine, res: Resolved, rep: &dyn Reporter, opts: &PullOptions) -> Result<Digest, PullError> {
+fn fetch(
+    engine: &Engine,
+    res: Resolved,
+    rep: &dyn Reporter,
+    opts: &PullOptions,
+) -> Result<Digest, PullError> {
     let m = &res.manifest;
     let bad = |msg: String| PullError::BadManifest(msg, res.reference.to_string());
     // Configs are small; cap what we accept (distribution caps manifests at 4 MiB).
-    let config_bytes = res.client.get_blob_bytes(&res.repo, &m.config.digest, 16 << 20)?;
+    let config_bytes = res
+        .client
+        .get_blob_bytes(&res.repo, &m.config.digest, 16 << 20)?;
     let got = Digest::of(&config_bytes);
     if got != m.config.digest {
-        return Err(StoreError::DigestMismatch { expected: m.config.digest.clone(), actual: got, size: config_bytes.len() as u64 }.into());
+        return Err(StoreError::DigestMismatch {
+            expected: m.config.digest.clone(),
+            actual: got,
+            size: config_bytes.len() as u64,
+        }
+        .into());
     }
     let config = ImageConfig::parse(&config_bytes).map_err(|e| bad(e.to_string()))?;
     if config.rootfs.diff_ids.len() != m.layers.len() {
-        return Err(bad(format!("config lists {} layers, manifest {}", config.rootfs.diff_ids.len(), m.layers.len())));
+        return Err(bad(format!(
+            "config lists {} layers, manifest {}",
+            config.rootfs.diff_ids.len(),
+            m.layers.len()
+        )));
     }
     let chain = digest::chain_ids(&config.rootfs.diff_ids);
 
@@ -229,7 +327,10 @@ fn fetch(engine: &Engine, res: Resolved, rep: &dyn Reporter, opts: &PullOptions)
             return Ok(id);
         }
     }
-    Err(PullError::Config(format!("{}: layers kept disappearing while pulling (concurrent removal); try again", res.reference)))
+    Err(PullError::Config(format!(
+        "{}: layers kept disappearing while pulling (concurrent removal); try again",
+        res.reference
+    )))
 }
 
 fn fetch_layers(
@@ -241,7 +342,8 @@ fn fetch_layers(
     opts: &PullOptions,
 ) -> Result<Vec<LayerInfo>, PullError> {
     let layers = &res.manifest.layers;
-    let results: Vec<Mutex<Option<Result<LayerInfo, PullError>>>> = layers.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<LayerInfo, PullError>>>> =
+        layers.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let workers = opts.parallel.clamp(1, layers.len().max(1));
@@ -276,7 +378,14 @@ fn fetch_layers(
     Ok(out)
 }
 
-fn fetch_layer(store: &Store, res: &Resolved, i: usize, diff_id: &Digest, chain: &[Digest], rep: &dyn Reporter) -> Result<LayerInfo, PullError> {
+fn fetch_layer(
+    store: &Store,
+    res: &Resolved,
+    i: usize,
+    diff_id: &Digest,
+    chain: &[Digest],
+    rep: &dyn Reporter,
+) -> Result<LayerInfo, PullError> {
     let desc = &res.manifest.layers[i];
     let chain_id = &chain[i];
     let present = |chain_id: &Digest| -> Option<LayerInfo> {
@@ -294,7 +403,10 @@ fn fetch_layer(store: &Store, res: &Resolved, i: usize, diff_id: &Digest, chain:
     }
     let tick = rep.copying_blob(&desc.digest, Some(desc.size));
     let body = res.client.get_blob(&res.repo, &desc.digest)?;
-    let counting = Counting { inner: body, tick: &*tick };
+    let counting = Counting {
+        inner: body,
+        tick: &*tick,
+    };
     let req = PutLayer {
         parent: if i == 0 { None } else { Some(&chain[i - 1]) },
         diff_id: Some(diff_id),

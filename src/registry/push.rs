@@ -23,12 +23,29 @@ pub enum PushError {
     Other(String),
 }
 
-pub fn push(engine: &Engine, conf: &RegistriesConf, image: &ImageRecord, dest: &Reference, opts: &RemoteOptions, rep: &dyn Reporter) -> Result<Digest, PushError> {
-    let ep = Endpoint { host: dest.domain().to_string(), insecure: false };
-    let client = opts.client(conf, &ep, &dest.path, Access::Push).map_err(|e| PushError::Other(e.to_string()))?;
+pub fn push(
+    engine: &Engine,
+    conf: &RegistriesConf,
+    image: &ImageRecord,
+    dest: &Reference,
+    opts: &RemoteOptions,
+    rep: &dyn Reporter,
+) -> Result<Digest, PushError> {
+    let ep = Endpoint {
+        host: dest.domain().to_string(),
+        insecure: false,
+    };
+    let client = opts
+        .client(conf, &ep, &dest.path, Access::Push)
+        .map_err(|e| PushError::Other(e.to_string()))?;
     let store = &engine.store;
     let manifest_bytes = store.read_blob(&image.manifest_digest)?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| PushError::Other(format!("stored manifest {} is invalid: {e}", image.manifest_digest)))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+        PushError::Other(format!(
+            "stored manifest {} is invalid: {e}",
+            image.manifest_digest
+        ))
+    })?;
     let repo = &dest.path;
     for l in &manifest.layers {
         if client.has_blob(repo, &l.digest)? {
@@ -37,7 +54,10 @@ pub fn push(engine: &Engine, conf: &RegistriesConf, image: &ImageRecord, dest: &
         }
         let f = store.open_blob(&l.digest)?;
         let tick = rep.copying_blob(&l.digest, Some(l.size));
-        let counting = Ticking { inner: f, tick: &*tick };
+        let counting = Ticking {
+            inner: f,
+            tick: &*tick,
+        };
         client.upload_blob(repo, &l.digest, l.size, counting)?;
         rep.blob_done(&l.digest, false);
     }
@@ -54,7 +74,11 @@ pub fn push(engine: &Engine, conf: &RegistriesConf, image: &ImageRecord, dest: &
         .conn
         .execute(
             "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
-            rusqlite::params![image.id.hex(), dest.repo(), image.manifest_digest.to_string()],
+            rusqlite::params![
+                image.id.hex(),
+                dest.repo(),
+                image.manifest_digest.to_string()
+            ],
         )
         .map_err(|e| EngineError::Db(e.into()))?;
     let _ = db::now;

@@ -66,7 +66,9 @@ fn is_domain(d: &str) -> bool {
         return false;
     }
     if host.starts_with('[') && host.ends_with(']') {
-        return host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok();
+        return host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok();
     }
     !host.is_empty()
         && host.split('.').all(|l| {
@@ -83,7 +85,8 @@ fn is_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 impl Reference {
@@ -108,7 +111,10 @@ impl Reference {
         }
         let (domain, path) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('[') =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.starts_with('[') =>
             {
                 (Some(first), rest)
             }
@@ -219,7 +225,10 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> String {
-        Reference::parse(s).unwrap().qualified(DOCKER_HUB).to_string()
+        Reference::parse(s)
+            .unwrap()
+            .qualified(DOCKER_HUB)
+            .to_string()
     }
 
     #[test]
@@ -228,8 +237,12 @@ mod tests {
         assert_eq!(q("user/app:1.0"), "docker.io/user/app:1.0");
         assert_eq!(q("localhost/app"), "localhost/app:latest");
         assert_eq!(q("127.0.0.1:5000/a/b/c:v1"), "127.0.0.1:5000/a/b/c:v1");
-        assert_eq!(q("quay.io/x/y@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-            "quay.io/x/y@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            q(
+                "quay.io/x/y@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            ),
+            "quay.io/x/y@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(q("[::1]:5000/img"), "[::1]:5000/img:latest");
         let r = Reference::parse("busybox:1.36").unwrap();
         assert_eq!(r.domain, None);
@@ -238,10 +251,26 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", ":tag", "a:", "a@sha256:123", "a//b", "-a", "a-", "a:b:c", "a/b:t@", "a___b", "host:port/x", "a b"] {
+        for bad in [
+            "",
+            ":tag",
+            "a:",
+            "a@sha256:123",
+            "a//b",
+            "-a",
+            "a-",
+            "a:b:c",
+            "a/b:t@",
+            "a___b",
+            "host:port/x",
+            "a b",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-        assert_eq!(Reference::parse("BusyBox"), Err(ReferenceError::Uppercase("BusyBox".into())));
+        assert_eq!(
+            Reference::parse("BusyBox"),
+            Err(ReferenceError::Uppercase("BusyBox".into()))
+        );
         assert!(Reference::parse(&"a".repeat(256)).is_err());
     }
 
@@ -256,8 +285,14 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(split_name("docker.io/library/busybox:latest"), ("docker.io/library/busybox", "latest"));
-        assert_eq!(split_name("127.0.0.1:5000/x"), ("127.0.0.1:5000/x", "latest"));
+        assert_eq!(
+            split_name("docker.io/library/busybox:latest"),
+            ("docker.io/library/busybox", "latest")
+        );
+        assert_eq!(
+            split_name("127.0.0.1:5000/x"),
+            ("127.0.0.1:5000/x", "latest")
+        );
         let r = Reference::parse("127.0.0.1:5000/x@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").unwrap();
         assert!(r.stored_name().contains('@'));
     }

@@ -8,10 +8,15 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("database schema version {found} is newer than this berth understands ({known}); upgrade berth")]
+    #[error(
+        "database schema version {found} is newer than this berth understands ({known}); upgrade berth"
+    )]
     TooNew { found: i64, known: i64 },
 }
 
@@ -61,11 +66,17 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        let open_err = |source| DbError::Open { path: path.display().to_string(), source };
+        let open_err = |source| DbError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(open_err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        conn.busy_timeout(Duration::from_secs(60))
             .map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(open_err)?;
         let mut db = Db { conn };
         db.migrate()?;
         Ok(db)
@@ -81,16 +92,23 @@ impl Db {
 
     fn migrate(&mut self) -> Result<(), DbError> {
         let known = MIGRATIONS.len() as i64;
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version == known {
             return Ok(());
         }
         if version > known {
-            return Err(DbError::TooNew { found: version, known });
+            return Err(DbError::TooNew {
+                found: version,
+                known,
+            });
         }
         // IMMEDIATE takes the write lock first, so two processes racing to
         // migrate a new database do it once.
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql)?;
@@ -111,7 +129,10 @@ mod tests {
         let path = dir.path().join("t.db");
         Db::open(&path).unwrap();
         let db = Db::open(&path).unwrap();
-        let v: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
     }
 
@@ -122,6 +143,9 @@ mod tests {
         let db = Db::open(&path).unwrap();
         db.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(db);
-        assert!(matches!(Db::open(&path), Err(DbError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Db::open(&path),
+            Err(DbError::TooNew { found: 99, .. })
+        ));
     }
 }

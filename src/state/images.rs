@@ -27,16 +27,25 @@ pub struct ImageRecord {
 }
 
 fn digest_col(s: String) -> rusqlite::Result<Digest> {
-    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    s.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Insert or update an image and point `names` at it. A name moves from
 /// whatever image had it, as a tag does.
-pub fn put_image(conn: &Connection, rec: &ImageRecord, layers: &[LayerInfo]) -> Result<(), DbError> {
+pub fn put_image(
+    conn: &Connection,
+    rec: &ImageRecord,
+    layers: &[LayerInfo],
+) -> Result<(), DbError> {
     let id = rec.id.hex();
     conn.execute(
         "INSERT INTO images (id, manifest_digest, manifest_type, created, size, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -51,13 +60,19 @@ pub fn put_image(conn: &Connection, rec: &ImageRecord, layers: &[LayerInfo]) -> 
     }
     conn.execute("DELETE FROM image_layers WHERE image_id = ?1", [id])?;
     for (i, l) in layers.iter().enumerate() {
-        conn.execute("INSERT INTO image_layers (image_id, position, chain_id) VALUES (?1, ?2, ?3)", params![id, i as i64, l.chain_id.hex()])?;
+        conn.execute(
+            "INSERT INTO image_layers (image_id, position, chain_id) VALUES (?1, ?2, ?3)",
+            params![id, i as i64, l.chain_id.hex()],
+        )?;
     }
     for n in &rec.names {
         add_name(conn, &rec.id, n)?;
     }
     for (repo, d) in &rec.digests {
-        conn.execute("INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)", params![id, repo, d.to_string()])?;
+        conn.execute(
+            "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
+            params![id, repo, d.to_string()],
+        )?;
     }
     Ok(())
 }
@@ -98,17 +113,27 @@ pub fn list(conn: &Connection) -> Result<Vec<ImageRecord>, DbError> {
             })
         })?
         .collect::<Result<_, _>>()?;
-    let mut names = conn.prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added DESC, name")?;
-    let mut digests = conn.prepare("SELECT repo, digest FROM image_digests WHERE image_id = ?1 ORDER BY repo, digest")?;
-    let mut layers = conn.prepare("SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position")?;
+    let mut names =
+        conn.prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added DESC, name")?;
+    let mut digests = conn.prepare(
+        "SELECT repo, digest FROM image_digests WHERE image_id = ?1 ORDER BY repo, digest",
+    )?;
+    let mut layers =
+        conn.prepare("SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position")?;
     for rec in &mut out {
         let id = rec.id.hex().to_string();
-        rec.names = names.query_map([&id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        rec.names = names
+            .query_map([&id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         rec.digests = digests
-            .query_map([&id], |r| Ok((r.get::<_, String>(0)?, digest_col(r.get(1)?)?)))?
+            .query_map([&id], |r| {
+                Ok((r.get::<_, String>(0)?, digest_col(r.get(1)?)?))
+            })?
             .collect::<Result<_, _>>()?;
         rec.layers = layers
-            .query_map([&id], |r| digest_col(format!("sha256:{}", r.get::<_, String>(0)?)))?
+            .query_map([&id], |r| {
+                digest_col(format!("sha256:{}", r.get::<_, String>(0)?))
+            })?
             .collect::<Result<_, _>>()?;
     }
     Ok(out)
@@ -141,7 +166,9 @@ pub fn layer(conn: &Connection, chain_id: &Digest) -> Result<Option<LayerInfo>, 
 /// be removed.
 pub fn take_unused_layers(conn: &Connection) -> Result<Vec<LayerInfo>, DbError> {
     let unused: Vec<String> = conn
-        .prepare("SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)")?
+        .prepare(
+            "SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();

@@ -24,9 +24,15 @@ impl Paths {
     pub fn default_for_user() -> Paths {
         let uid = rustix::process::geteuid().as_raw();
         if uid == 0 {
-            return Paths { root: "/var/lib/berth".into(), runroot: "/run/berth".into(), rootless: false };
+            return Paths {
+                root: "/var/lib/berth".into(),
+                runroot: "/run/berth".into(),
+                rootless: false,
+            };
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/".into());
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/".into());
         let data = std::env::var_os("XDG_DATA_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -35,7 +41,11 @@ impl Paths {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(format!("/tmp/berth-run-{uid}")));
-        Paths { root: data.join("berth"), runroot: runtime.join("berth"), rootless: true }
+        Paths {
+            root: data.join("berth"),
+            runroot: runtime.join("berth"),
+            rootless: true,
+        }
     }
 
     pub fn db(&self) -> PathBuf {
@@ -56,7 +66,12 @@ pub struct WriterLock {
 
 impl WriterLock {
     pub fn acquire(path: &Path) -> std::io::Result<WriterLock> {
-        let file = File::options().read(true).write(true).create(true).truncate(false).open(path)?;
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         file.lock()?;
         Ok(WriterLock { _file: file })
     }

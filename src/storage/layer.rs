@@ -51,7 +51,10 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 pub fn decompress<'a, R: Read + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {
         Compression::None => Box::new(r),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, r))),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            256 * 1024,
+            r,
+        ))),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
     })
 }
@@ -86,29 +89,61 @@ impl Store {
         let sink: Box<dyn Write> = if have_blob {
             Box::new(io::sink())
         } else {
-            Box::new(io::BufWriter::with_capacity(1 << 20, File::create(&blob_tmp).map_err(io_err("creating temp blob"))?))
+            Box::new(io::BufWriter::with_capacity(
+                1 << 20,
+                File::create(&blob_tmp).map_err(io_err("creating temp blob"))?,
+            ))
         };
         let mut compressed = Hashing::new(Tee { inner: src, sink });
-        let (layer_tmp, diff_id, size) = {
-            let dec = decompress(&mut compressed, req.compression).map_err(io_err("starting decompression"))?;
-            self.unpack_tar(dec, req.blob_digest)?
-        };
-        drain(&mut compressed).map_err(io_err(format!("reading blob {}", req.blob_digest)))?;
+        let unpacked = decompress(&mut compressed, req.compression)
+            .map_err(io_err("starting decompression"))
+            .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
+        // Read to the end even when unpacking failed: a blob that does not
+        // match its digest is the real story behind a corrupt stream.
+        let drained =
+            drain(&mut compressed).map_err(io_err(format!("reading blob {}", req.blob_digest)));
         let (actual, n, tee) = compressed.finish();
         let mut sink = tee.sink;
-        sink.flush().map_err(io_err("writing temp blob"))?;
+        let flushed = sink.flush().map_err(io_err("writing temp blob"));
         drop(sink);
-        let checked = verify(req.blob_digest, &actual, req.blob_size, n).and_then(|_| match req.diff_id {
-            Some(want) if *want != diff_id => Err(StoreError::DiffIdMismatch { diff_id: want.clone(), actual: diff_id.clone() }),
-            _ => Ok(()),
-        });
-        if let Err(e) = checked {
+        let checked = drained.and_then(|_| verify(req.blob_digest, &actual, req.blob_size, n));
+        let result = match (checked, unpacked) {
+            (
+                Err(e @ (StoreError::DigestMismatch { .. } | StoreError::SizeMismatch { .. })),
+                Ok((tmp, _, _)),
+            ) => {
+                let _ = self.remove_path(&tmp);
+                Err(e)
+            }
+            (Err(e), Err(_)) => Err(e),
+            (Err(e), Ok((tmp, _, _))) => {
+                let _ = self.remove_path(&tmp);
+                Err(e)
+            }
+            (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(u)) => flushed.map(|_| u),
+        };
+        let (layer_tmp, diff_id, size) = match result {
+            Ok(u) => u,
+            Err(e) => {
+                let _ = fs::remove_file(&blob_tmp);
+                return Err(e);
+            }
+        };
+        if let Some(want) = req.diff_id
+            && *want != diff_id
+        {
             let _ = fs::remove_file(&blob_tmp);
             let _ = self.remove_path(&layer_tmp);
-            return Err(e);
+            return Err(StoreError::DiffIdMismatch {
+                diff_id: want.clone(),
+                actual: diff_id,
+            });
         }
         if !have_blob {
-            File::open(&blob_tmp).and_then(|f| f.sync_all()).map_err(io_err("syncing temp blob"))?;
+            File::open(&blob_tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io_err("syncing temp blob"))?;
             self.commit_blob(&blob_tmp, req.blob_digest)?;
         }
         let chain_id = match req.parent {
@@ -129,7 +164,11 @@ impl Store {
 
     /// Unpack an uncompressed tar stream into a new temp layer dir, hashing
     /// it. Returns (temp dir, diff ID, size).
-    fn unpack_tar<R: Read>(&self, tar: R, what: &Digest) -> Result<(PathBuf, Digest, u64), StoreError> {
+    fn unpack_tar<R: Read>(
+        &self,
+        tar: R,
+        what: &Digest,
+    ) -> Result<(PathBuf, Digest, u64), StoreError> {
         let tmp = self.temp_path(&format!("layer-{}", what.short()));
         let diff = tmp.join("diff");
         fs::create_dir_all(&diff).map_err(io_err("creating temp layer"))?;
@@ -147,7 +186,8 @@ impl Store {
     }
 
     fn commit_layer(&self, tmp: &std::path::Path, info: &LayerInfo) -> Result<(), StoreError> {
-        let meta = serde_json::to_vec_pretty(info).map_err(|e| io_err("encoding layer.json")(e.into()))?;
+        let meta =
+            serde_json::to_vec_pretty(info).map_err(|e| io_err("encoding layer.json")(e.into()))?;
         fs::write(tmp.join("layer.json"), meta).map_err(io_err("writing layer.json"))?;
         let dest = self.layer_dir(&info.chain_id);
         match fs::rename(tmp, &dest) {
@@ -164,16 +204,26 @@ impl Store {
     /// Import an uncompressed-or-compressed tar from outside (`import`,
     /// `load` of a docker-archive): the layer is unpacked and a gzip blob is
     /// made for it at the same time.
-    pub fn import_layer<R: Read>(&self, src: R, parent: Option<&Digest>) -> Result<LayerInfo, StoreError> {
+    pub fn import_layer<R: Read>(
+        &self,
+        src: R,
+        parent: Option<&Digest>,
+    ) -> Result<LayerInfo, StoreError> {
         let mut src = BufReader::with_capacity(256 * 1024, src);
-        let head = io::BufRead::fill_buf(&mut src).map_err(io_err("reading layer"))?.to_vec();
+        let head = io::BufRead::fill_buf(&mut src)
+            .map_err(io_err("reading layer"))?
+            .to_vec();
         let compression = Compression::sniff(&head);
         let blob_tmp = self.temp_path("import-blob");
-        let file = io::BufWriter::new(File::create(&blob_tmp).map_err(io_err("creating temp blob"))?);
+        let file =
+            io::BufWriter::new(File::create(&blob_tmp).map_err(io_err("creating temp blob"))?);
         let gz = flate2::write::GzEncoder::new(Hashing::new(file), flate2::Compression::fast());
         let placeholder = Digest::of(b"import");
         let dec = decompress(src, compression).map_err(io_err("starting decompression"))?;
-        let mut tee = Tee { inner: dec, sink: gz };
+        let mut tee = Tee {
+            inner: dec,
+            sink: gz,
+        };
         let (layer_tmp, diff_id, size) = self.unpack_tar(&mut tee, &placeholder)?;
         drain(&mut tee).map_err(io_err("reading layer"))?;
         let hashed = tee.sink.finish().map_err(io_err("compressing layer"))?;

@@ -21,11 +21,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub enum StoreError {
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
-    #[error("blob {expected} failed verification: content hashes to {actual} ({size} bytes); the source is corrupt or tampered with")]
-    DigestMismatch { expected: Digest, actual: Digest, size: u64 },
+    #[error(
+        "blob {expected} failed verification: content hashes to {actual} ({size} bytes); the source is corrupt or tampered with"
+    )]
+    DigestMismatch {
+        expected: Digest,
+        actual: Digest,
+        size: u64,
+    },
     #[error("blob {digest}: expected {expected} bytes, got {actual}")]
-    SizeMismatch { digest: Digest, expected: u64, actual: u64 },
-    #[error("layer {diff_id}: uncompressed content hashes to {actual}, but the image config says {diff_id}")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error(
+        "layer {diff_id}: uncompressed content hashes to {actual}, but the image config says {diff_id}"
+    )]
     DiffIdMismatch { diff_id: Digest, actual: Digest },
     #[error("blob {0} is not in the store")]
     MissingBlob(Digest),
@@ -48,10 +60,14 @@ impl Store {
     /// processes.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         for d in ["blobs/sha256", "layers", "tmp", "locks"] {
-            fs::create_dir_all(root.join(d)).map_err(io_err(format!("creating {}", root.join(d).display())))?;
+            fs::create_dir_all(root.join(d))
+                .map_err(io_err(format!("creating {}", root.join(d).display())))?;
         }
         let tmp = TempSpace::new(&root.join("tmp")).map_err(io_err("creating temp space"))?;
-        Ok(Store { root: root.to_path_buf(), tmp })
+        Ok(Store {
+            root: root.to_path_buf(),
+            tmp,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -69,30 +85,45 @@ impl Store {
     pub fn open_blob(&self, d: &Digest) -> Result<File, StoreError> {
         File::open(self.blob_path(d)).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StoreError::MissingBlob(d.clone()),
-            _ => StoreError::Io { what: format!("opening blob {d}"), source: e },
+            _ => StoreError::Io {
+                what: format!("opening blob {d}"),
+                source: e,
+            },
         })
     }
 
     pub fn read_blob(&self, d: &Digest) -> Result<Vec<u8>, StoreError> {
         let mut v = Vec::new();
-        self.open_blob(d)?.read_to_end(&mut v).map_err(io_err(format!("reading blob {d}")))?;
+        self.open_blob(d)?
+            .read_to_end(&mut v)
+            .map_err(io_err(format!("reading blob {d}")))?;
         Ok(v)
     }
 
     /// Store small bytes already in memory, verifying they are `expected`.
-    pub fn put_blob_bytes(&self, bytes: &[u8], expected: Option<&Digest>) -> Result<Digest, StoreError> {
+    pub fn put_blob_bytes(
+        &self,
+        bytes: &[u8],
+        expected: Option<&Digest>,
+    ) -> Result<Digest, StoreError> {
         let actual = Digest::of(bytes);
         if let Some(e) = expected
             && *e != actual
         {
-            return Err(StoreError::DigestMismatch { expected: e.clone(), actual, size: bytes.len() as u64 });
+            return Err(StoreError::DigestMismatch {
+                expected: e.clone(),
+                actual,
+                size: bytes.len() as u64,
+            });
         }
         if self.has_blob(&actual) {
             return Ok(actual);
         }
         let tmp = self.tmp.path(&format!("blob-{}", actual.short()));
         let mut f = File::create(&tmp).map_err(io_err("creating temp blob"))?;
-        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io_err("writing temp blob"))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(io_err("writing temp blob"))?;
         self.commit_blob(&tmp, &actual)?;
         Ok(actual)
     }
@@ -110,8 +141,14 @@ impl Store {
     /// and unpack it once.
     pub fn content_lock(&self, d: &Digest) -> Result<File, StoreError> {
         let p = self.root.join("locks").join(format!("{}.lock", d.hex()));
-        let f = File::options().create(true).truncate(false).write(true).open(&p).map_err(io_err(format!("opening {}", p.display())))?;
-        f.lock().map_err(io_err(format!("locking {}", p.display())))?;
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(io_err(format!("opening {}", p.display())))?;
+        f.lock()
+            .map_err(io_err(format!("locking {}", p.display())))?;
         Ok(f)
     }
 
@@ -123,13 +160,22 @@ impl Store {
         }
         let trash = self.tmp.path("trash");
         fs::rename(p, &trash).map_err(io_err(format!("removing {}", p.display())))?;
-        let r = if trash.is_dir() { fs::remove_dir_all(&trash) } else { fs::remove_file(&trash) };
+        let r = if trash.is_dir() {
+            fs::remove_dir_all(&trash)
+        } else {
+            fs::remove_file(&trash)
+        };
         r.map_err(io_err(format!("removing {}", trash.display())))
     }
 
     /// Write a stream into a temp file while hashing it; verify it against
     /// `expected` (and `size` when known), then store it.
-    pub fn put_blob_stream<R: Read>(&self, r: R, expected: &Digest, size: Option<u64>) -> Result<u64, StoreError> {
+    pub fn put_blob_stream<R: Read>(
+        &self,
+        r: R,
+        expected: &Digest,
+        size: Option<u64>,
+    ) -> Result<u64, StoreError> {
         let tmp = self.tmp.path(&format!("blob-{}", expected.short()));
         let mut f = File::create(&tmp).map_err(io_err("creating temp blob"))?;
         let mut h = Hashing::new(r);
@@ -142,14 +188,27 @@ impl Store {
     }
 }
 
-pub fn verify(expected: &Digest, actual: &Digest, size: Option<u64>, n: u64) -> Result<(), StoreError> {
+pub fn verify(
+    expected: &Digest,
+    actual: &Digest,
+    size: Option<u64>,
+    n: u64,
+) -> Result<(), StoreError> {
     if let Some(s) = size
         && s != n
     {
-        return Err(StoreError::SizeMismatch { digest: expected.clone(), expected: s, actual: n });
+        return Err(StoreError::SizeMismatch {
+            digest: expected.clone(),
+            expected: s,
+            actual: n,
+        });
     }
     if expected != actual {
-        return Err(StoreError::DigestMismatch { expected: expected.clone(), actual: actual.clone(), size: n });
+        return Err(StoreError::DigestMismatch {
+            expected: expected.clone(),
+            actual: actual.clone(),
+            size: n,
+        });
     }
     Ok(())
 }
@@ -167,14 +226,25 @@ impl TempSpace {
     fn new(base: &Path) -> io::Result<TempSpace> {
         sweep(base);
         let pid = std::process::id();
-        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let name = format!("{pid}-{nonce}");
         let lock_path = base.join(format!("{name}.lock"));
-        let lock = File::options().create(true).truncate(false).write(true).open(&lock_path)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
         lock.lock()?;
         let dir = base.join(&name);
         fs::create_dir_all(&dir)?;
-        Ok(TempSpace { dir, _lock: lock, counter: AtomicU64::new(0) })
+        Ok(TempSpace {
+            dir,
+            _lock: lock,
+            counter: AtomicU64::new(0),
+        })
     }
 
     fn path(&self, hint: &str) -> PathBuf {
@@ -195,7 +265,9 @@ fn sweep(base: &Path) {
     for e in rd.flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "lock") {
-            let Ok(f) = File::options().write(true).open(&p) else { continue };
+            let Ok(f) = File::options().write(true).open(&p) else {
+                continue;
+            };
             if f.try_lock().is_ok() {
                 let dir = p.with_extension("");
                 let _ = make_removable(&dir);

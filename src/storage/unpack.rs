@@ -42,7 +42,11 @@ impl UnpackOptions {
     pub fn for_current_user() -> UnpackOptions {
         let root = rustix::process::geteuid().is_root();
         UnpackOptions {
-            overlay_xattr_prefix: if root { "trusted.overlay." } else { "user.overlay." },
+            overlay_xattr_prefix: if root {
+                "trusted.overlay."
+            } else {
+                "user.overlay."
+            },
             privileged: root,
         }
     }
@@ -78,15 +82,30 @@ struct Unpacker<'a> {
 const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
 fn entry_err(path: &str) -> impl Fn(io::Error) -> UnpackError + '_ {
-    move |source| UnpackError::Entry { path: path.into(), source }
+    move |source| UnpackError::Entry {
+        path: path.into(),
+        source,
+    }
 }
 
 /// Unpack `tar` into `dest` (an existing, empty directory). Returns nothing;
 /// the caller hashes the stream it feeds in.
 pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), UnpackError> {
-    let root = rustix::fs::open(dest, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| UnpackError::Entry { path: dest.display().to_string(), source: e.into() })?;
-    let mut u = Unpacker { root, opts, dirs: HashMap::new(), dir_times: Vec::new() };
+    let root = rustix::fs::open(
+        dest,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| UnpackError::Entry {
+        path: dest.display().to_string(),
+        source: e.into(),
+    })?;
+    let mut u = Unpacker {
+        root,
+        opts,
+        dirs: HashMap::new(),
+        dir_times: Vec::new(),
+    };
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries().map_err(UnpackError::Read)? {
         let mut entry = entry.map_err(UnpackError::Read)?;
@@ -97,11 +116,18 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
             continue;
         };
         let parent = parent.join("/");
-        u.entry(&mut entry, &parent, name, &raw).map_err(entry_err(&raw))?;
+        u.entry(&mut entry, &parent, name, &raw)
+            .map_err(entry_err(&raw))?;
     }
     // Deepest first, so setting a parent's time is not undone by a child.
     for (path, times) in u.dir_times.iter().rev() {
-        let fd = rustix::fs::openat2(&u.root, path.as_str(), OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty(), RESOLVE);
+        let fd = rustix::fs::openat2(
+            &u.root,
+            path.as_str(),
+            OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+            RESOLVE,
+        );
         if let Ok(fd) = fd {
             let _ = rustix::fs::utimensat(&fd, "", times, AtFlags::EMPTY_PATH);
         }
@@ -118,7 +144,12 @@ impl Unpacker<'_> {
                 self.dirs.clear();
             }
             let fd = if rel.is_empty() {
-                rustix::fs::openat(&self.root, ".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?
+                rustix::fs::openat(
+                    &self.root,
+                    ".",
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?
             } else {
                 match self.open_dir(rel) {
                     Ok(fd) => fd,
@@ -140,17 +171,39 @@ impl Unpacker<'_> {
     }
 
     fn open_dir(&self, rel: &str) -> rustix::io::Result<OwnedFd> {
-        rustix::fs::openat2(&self.root, rel, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty(), RESOLVE)
+        rustix::fs::openat2(
+            &self.root,
+            rel,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            RESOLVE,
+        )
     }
 
-    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<R>, parent: &str, name: &str, raw: &str) -> io::Result<()> {
+    fn entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<R>,
+        parent: &str,
+        name: &str,
+        raw: &str,
+    ) -> io::Result<()> {
         let header = entry.header().clone();
         let kind = header.entry_type();
         let xattr_prefix = self.opts.overlay_xattr_prefix;
         if name == ".wh..wh..opq" {
             let dir = self.dir(parent)?;
-            let fd = rustix::fs::openat(dir, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-            rustix::fs::fsetxattr(&fd, format!("{xattr_prefix}opaque"), b"y", rustix::fs::XattrFlags::empty())?;
+            let fd = rustix::fs::openat(
+                dir,
+                ".",
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            rustix::fs::fsetxattr(
+                &fd,
+                format!("{xattr_prefix}opaque"),
+                b"y",
+                rustix::fs::XattrFlags::empty(),
+            )?;
             return Ok(());
         }
         if let Some(hidden) = name.strip_prefix(".wh.") {
@@ -163,11 +216,21 @@ impl Unpacker<'_> {
         let gid = header.gid().map_err(io::Error::other)? as u32;
         let mtime = header.mtime().unwrap_or(0) as i64;
         let times = Timestamps {
-            last_access: Timespec { tv_sec: mtime, tv_nsec: 0 },
-            last_modification: Timespec { tv_sec: mtime, tv_nsec: 0 },
+            last_access: Timespec {
+                tv_sec: mtime,
+                tv_nsec: 0,
+            },
+            last_modification: Timespec {
+                tv_sec: mtime,
+                tv_nsec: 0,
+            },
         };
         let xattrs = collect_xattrs(entry)?;
-        let rel = if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") };
+        let rel = if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}/{name}")
+        };
         match kind {
             tar::EntryType::Directory => {
                 let dir = self.dir(parent)?;
@@ -182,14 +245,23 @@ impl Unpacker<'_> {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                let fd = rustix::fs::openat(
+                    dir,
+                    name,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
                 self.set_meta(&fd, uid, gid, mode, &xattrs)?;
                 self.dir_times.push((rel.clone(), times));
                 self.dirs.remove(&rel);
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let dir = self.dir(parent)?;
-                let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let flags = OFlags::WRONLY
+                    | OFlags::CREATE
+                    | OFlags::EXCL
+                    | OFlags::NOFOLLOW
+                    | OFlags::CLOEXEC;
                 let fd = match rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600)) {
                     Err(Errno::EXIST) => {
                         remove_existing(dir, name)?;
@@ -203,7 +275,9 @@ impl Unpacker<'_> {
                 rustix::fs::futimens(&file, &times)?;
             }
             tar::EntryType::Symlink => {
-                let target = entry.link_name_bytes().ok_or_else(|| io::Error::other("symlink without target"))?;
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| io::Error::other("symlink without target"))?;
                 let target = String::from_utf8_lossy(&target).into_owned();
                 let dir = self.dir(parent)?;
                 match rustix::fs::symlinkat(target.as_str(), dir, name) {
@@ -218,13 +292,25 @@ impl Unpacker<'_> {
                 let _ = rustix::fs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW);
             }
             tar::EntryType::Link => {
-                let target = entry.link_name_bytes().ok_or_else(|| io::Error::other("hard link without target"))?;
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| io::Error::other("hard link without target"))?;
                 let target = String::from_utf8_lossy(&target).into_owned();
-                let tparts = clean_path(&target).map_err(|_| io::Error::other(format!("hard link target {target:?} escapes the layer root")))?;
+                let tparts = clean_path(&target).map_err(|_| {
+                    io::Error::other(format!(
+                        "hard link target {target:?} escapes the layer root"
+                    ))
+                })?;
                 let Some((tname, tparent)) = tparts.split_last() else {
                     return Err(io::Error::other("hard link to the layer root"));
                 };
-                let tdir = rustix::fs::openat2(&self.root, tparent.join("/").as_str(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty(), RESOLVE)?;
+                let tdir = rustix::fs::openat2(
+                    &self.root,
+                    tparent.join("/").as_str(),
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    RESOLVE,
+                )?;
                 let dir = self.dir(parent)?;
                 if rel == tparts.join("/") {
                     return Ok(());
@@ -259,10 +345,24 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn mknod(&mut self, parent: &str, name: &str, ft: FileType, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+    fn mknod(
+        &mut self,
+        parent: &str,
+        name: &str,
+        ft: FileType,
+        mode: u32,
+        major: u32,
+        minor: u32,
+    ) -> io::Result<()> {
         let privileged = self.opts.privileged;
         let dir = self.dir(parent)?;
-        match rustix::fs::mknodat(dir, name, ft, Mode::from_raw_mode(mode), rustix::fs::makedev(major, minor)) {
+        match rustix::fs::mknodat(
+            dir,
+            name,
+            ft,
+            Mode::from_raw_mode(mode),
+            rustix::fs::makedev(major, minor),
+        ) {
             Ok(()) => Ok(()),
             Err(Errno::PERM) if !privileged => Err(io::Error::from(Errno::PERM)),
             Err(e) => Err(e.into()),
@@ -285,15 +385,27 @@ impl Unpacker<'_> {
         }
     }
 
-    fn set_meta<Fd: AsFd>(&self, fd: Fd, uid: u32, gid: u32, mode: u32, xattrs: &[(String, Vec<u8>)]) -> io::Result<()> {
-        match rustix::fs::fchown(&fd, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid))) {
+    fn set_meta<Fd: AsFd>(
+        &self,
+        fd: Fd,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+        xattrs: &[(String, Vec<u8>)],
+    ) -> io::Result<()> {
+        match rustix::fs::fchown(
+            &fd,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        ) {
             Err(Errno::PERM | Errno::INVAL) if !self.opts.privileged => {}
             other => other?,
         }
         for (k, v) in xattrs {
             match rustix::fs::fsetxattr(&fd, k.as_str(), v, rustix::fs::XattrFlags::empty()) {
                 // Not every filesystem or user can hold every namespace.
-                Err(Errno::PERM | Errno::NOTSUP | Errno::ACCESS) if !self.opts.privileged || !k.starts_with("security.") => {}
+                Err(Errno::PERM | Errno::NOTSUP | Errno::ACCESS)
+                    if !self.opts.privileged || !k.starts_with("security.") => {}
                 other => other?,
             }
         }
@@ -309,7 +421,12 @@ fn remove_existing(dir: &OwnedFd, name: &str) -> io::Result<()> {
     match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(Errno::ISDIR) => {
-            let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+            let fd = rustix::fs::openat(
+                dir,
+                name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
             remove_tree_at(&fd)?;
             rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
             Ok(())

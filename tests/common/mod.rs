@@ -1,0 +1,486 @@
+//! Test fixtures: a real registry (Debian's docker-registry) on a free
+//! loopback port, OCI image layouts built from busybox-static and pushed
+//! with skopeo, and a runner for the berth binary with its own root.
+
+#![allow(dead_code)]
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn sha256(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Registry {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pub auth: Option<(String, String)>,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        Self::start_with(None)
+    }
+
+    /// A registry that wants basic auth (htpasswd, bcrypt as distribution requires).
+    pub fn start_with_auth(user: &str, pass: &str) -> Registry {
+        Self::start_with(Some((user.into(), pass.into())))
+    }
+
+    fn start_with(auth: Option<(String, String)>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut conf = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((u, p)) = &auth {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", u, p])
+                .output()
+                .expect("htpasswd (apache2-utils)");
+            assert!(out.status.success());
+            std::fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
+            conf.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), conf).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry");
+        let r = Registry {
+            port,
+            dir,
+            child,
+            auth,
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "registry did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Copy an OCI layout into the registry with skopeo.
+    pub fn push_layout(&self, layout: &Path, tag: &str, dest: &str, all: bool) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        if all {
+            cmd.arg("--all");
+        }
+        if let Some((u, p)) = &self.auth {
+            cmd.arg(format!("--dest-creds={u}:{p}"));
+        }
+        cmd.arg(format!("oci:{}:{tag}", layout.display()));
+        cmd.arg(format!("docker://{}/{dest}", self.host()));
+        let out = cmd.output().expect("skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Overwrite a blob's bytes inside the registry's storage (keeping its
+    /// digest name), to serve content that does not match its digest.
+    pub fn corrupt_blob(&self, digest: &str) {
+        let hex = digest.trim_start_matches("sha256:");
+        let p = self.dir.path().join(format!(
+            "data/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ));
+        let mut b = std::fs::read(&p).unwrap();
+        let n = b.len();
+        b[n / 2] ^= 0xff;
+        std::fs::write(&p, b).unwrap();
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A file, dir, symlink, hard link or whiteout in a test layer.
+#[derive(Clone)]
+pub enum Entry {
+    File(&'static str, Vec<u8>, u32),
+    Dir(&'static str, u32),
+    Symlink(&'static str, &'static str),
+    Hardlink(&'static str, &'static str),
+    /// A raw path, written as given (for `../` and absolute-path attacks).
+    RawFile(String, Vec<u8>),
+    Owned(&'static str, Vec<u8>, u64, u64),
+    Fifo(&'static str),
+    Xattr(&'static str, &'static str, &'static str),
+}
+
+pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let header = |path: &str, kind: tar::EntryType, size: u64, mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        let _ = path;
+        h
+    };
+    for e in entries {
+        match e {
+            Entry::File(p, data, mode) => {
+                let mut h = header(p, tar::EntryType::Regular, data.len() as u64, *mode);
+                b.append_data(&mut h, p, &data[..]).unwrap();
+            }
+            Entry::Owned(p, data, uid, gid) => {
+                let mut h = header(p, tar::EntryType::Regular, data.len() as u64, 0o640);
+                h.set_uid(*uid);
+                h.set_gid(*gid);
+                b.append_data(&mut h, p, &data[..]).unwrap();
+            }
+            Entry::Dir(p, mode) => {
+                let mut h = header(p, tar::EntryType::Directory, 0, *mode);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::Symlink(p, target) => {
+                let mut h = header(p, tar::EntryType::Symlink, 0, 0o777);
+                b.append_link(&mut h, p, target).unwrap();
+            }
+            Entry::Hardlink(p, target) => {
+                let mut h = header(p, tar::EntryType::Link, 0, 0o644);
+                b.append_link(&mut h, p, target).unwrap();
+            }
+            Entry::Fifo(p) => {
+                let mut h = header(p, tar::EntryType::Fifo, 0, 0o600);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::RawFile(p, data) => {
+                // Bypass the tar crate's path checks: write the name bytes directly.
+                let mut h = header("x", tar::EntryType::Regular, data.len() as u64, 0o644);
+                {
+                    let gnu = h.as_gnu_mut().unwrap();
+                    gnu.name = [0; 100];
+                    gnu.name[..p.len()].copy_from_slice(p.as_bytes());
+                }
+                h.set_cksum();
+                b.append(&h, &data[..]).unwrap();
+            }
+            Entry::Xattr(p, key, value) => {
+                let pax = [(format!("SCHILY.xattr.{key}"), value.as_bytes().to_vec())];
+                b.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+                    .unwrap();
+                let mut h = header(p, tar::EntryType::Regular, 1, 0o644);
+                b.append_data(&mut h, p, &b"x"[..]).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+/// busybox-static plus the applet links the tests use.
+pub fn busybox_layer() -> Vec<Entry> {
+    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
+    let mut v = vec![
+        Entry::Dir("bin", 0o755),
+        Entry::File("bin/busybox", bb, 0o755),
+        Entry::Dir("etc", 0o755),
+        Entry::File(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                .to_vec(),
+            0o644,
+        ),
+        Entry::File("etc/group", b"root:x:0:\nnobody:x:65534:\n".to_vec(), 0o644),
+        Entry::Dir("tmp", 0o1777),
+        Entry::Dir("root", 0o700),
+    ];
+    for applet in [
+        "sh",
+        "echo",
+        "cat",
+        "ls",
+        "true",
+        "false",
+        "sleep",
+        "id",
+        "env",
+        "stat",
+        "sha256sum",
+        "find",
+    ] {
+        v.push(Entry::Symlink(
+            Box::leak(format!("bin/{applet}").into_boxed_str()),
+            "busybox",
+        ));
+    }
+    v
+}
+
+/// Builds an OCI image layout on disk.
+pub struct Layout {
+    pub dir: tempfile::TempDir,
+    index: Vec<serde_json::Value>,
+}
+
+pub struct Built {
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub layer_digests: Vec<String>,
+}
+
+impl Layout {
+    pub fn new() -> Layout {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        Layout { dir, index: vec![] }
+    }
+
+    fn blob(&self, b: &[u8]) -> String {
+        let d = sha256(b);
+        std::fs::write(self.dir.path().join("blobs/sha256").join(&d[7..]), b).unwrap();
+        d
+    }
+
+    /// Add an image (gzip layers) and return its digests; `tag` names it
+    /// in index.json unless it is None (then it is only a blob, e.g. for a list).
+    pub fn image(
+        &mut self,
+        layers: &[Vec<Entry>],
+        arch: &str,
+        cmd: &[&str],
+        tag: Option<&str>,
+    ) -> Built {
+        let mut diff_ids = vec![];
+        let mut descs = vec![];
+        let mut layer_digests = vec![];
+        for l in layers {
+            let tar = layer_tar(l);
+            diff_ids.push(sha256(&tar));
+            let gz = gzip(&tar);
+            let d = self.blob(&gz);
+            layer_digests.push(d.clone());
+            descs.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": gz.len()}));
+        }
+        let history: Vec<_> = layers.iter().enumerate().map(|(i, _)| json!({"created": "2024-01-01T00:00:00Z", "created_by": format!("layer {i}")})).collect();
+        let config = json!({
+            "created": "2024-01-01T00:00:00Z",
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "Labels": {"test": "berth"}},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": history,
+        });
+        let cb = serde_json::to_vec(&config).unwrap();
+        let cd = self.blob(&cb);
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cb.len()},
+            "layers": descs,
+        });
+        let mb = serde_json::to_vec(&manifest).unwrap();
+        let md = self.blob(&mb);
+        if let Some(t) = tag {
+            self.index.push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mb.len(),
+                "annotations": {"org.opencontainers.image.ref.name": t}}));
+            self.write_index();
+        }
+        Built {
+            manifest_digest: md,
+            config_digest: cd,
+            layer_digests,
+        }
+    }
+
+    /// Add a manifest list over images built with `tag: None`.
+    pub fn list(&mut self, entries: &[(&Built, &str)], tag: &str) -> String {
+        let manifests: Vec<_> = entries
+            .iter()
+            .map(|(b, arch)| {
+                let size = std::fs::metadata(self.dir.path().join("blobs/sha256").join(&b.manifest_digest[7..])).unwrap().len();
+                json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": b.manifest_digest, "size": size,
+                    "platform": {"architecture": arch, "os": "linux"}})
+            })
+            .collect();
+        let idx = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        let ib = serde_json::to_vec(&idx).unwrap();
+        let d = self.blob(&ib);
+        self.index.push(json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": ib.len(),
+            "annotations": {"org.opencontainers.image.ref.name": tag}}));
+        self.write_index();
+        d
+    }
+
+    fn write_index(&self) {
+        let idx = json!({"schemaVersion": 2, "manifests": self.index});
+        std::fs::write(
+            self.dir.path().join("index.json"),
+            serde_json::to_vec(&idx).unwrap(),
+        )
+        .unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The berth binary with a private root, runroot, registries.conf and auth file.
+pub struct Berth {
+    pub dir: tempfile::TempDir,
+    pub registries_conf: PathBuf,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_berth")
+}
+
+impl Berth {
+    pub fn new(registries: &[&Registry]) -> Berth {
+        let dir = tempfile::tempdir().unwrap();
+        let search: Vec<String> = registries
+            .iter()
+            .map(|r| format!("\"{}\"", r.host()))
+            .collect();
+        let mut conf = format!("unqualified-search-registries = [{}]\n", search.join(", "));
+        for r in registries {
+            conf.push_str(&format!(
+                "\n[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                r.host()
+            ));
+        }
+        let registries_conf = dir.path().join("registries.conf");
+        std::fs::write(&registries_conf, conf).unwrap();
+        Berth {
+            dir,
+            registries_conf,
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"));
+        c.env("CONTAINERS_REGISTRIES_CONF", &self.registries_conf);
+        c.env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"));
+        c.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT");
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Run and insist on success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run and insist on failure with `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "berth {args:?}: stdout {} stderr {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+    }
+}
+
+/// Every path under `dir`, relative, sorted, with a type marker.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out = vec![];
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                out.push(format!(
+                    "{rel} -> {}",
+                    std::fs::read_link(&p).unwrap().display()
+                ));
+            } else if ft.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(base, &p, out);
+            } else {
+                use std::os::unix::fs::FileTypeExt;
+                let kind = if ft.is_char_device() {
+                    " (whiteout)"
+                } else if ft.is_fifo() {
+                    " (fifo)"
+                } else {
+                    ""
+                };
+                out.push(format!("{rel}{kind}"));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
