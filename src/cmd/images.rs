@@ -167,7 +167,7 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
     }
     let fmt = a.format.as_deref();
     if fmt.map(str::trim) == Some("json") {
-        let rows: Vec<Value> = listed.iter().map(|l| json_row(l)).collect();
+        let rows: Vec<Value> = listed.iter().map(json_row).collect();
         return print_rows(fmt, "", &rows, &[], false);
     }
     if a.quiet {

@@ -22,7 +22,7 @@ pub struct RmiArgs {
 /// podman rmi's exit codes: 1 if an image was missing (and nothing else
 /// failed), 125 for any other failure.
 pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
-    if a.all == !a.images.is_empty() {
+    if a.all != a.images.is_empty() {
         anyhow::bail!(
             "when using the --all switch, you may not pass any image names or IDs; without it, name at least one image"
         );
@@ -88,13 +88,7 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     for e in &errors[..errors.len() - 1] {
         eprintln!("Error: {e}");
     }
-    let code = if missing && errors.len() == 1 {
-        1
-    } else if missing && errors.iter().all(|e| e.ends_with("image not known")) {
-        1
-    } else {
-        125
-    };
+    let code = if missing && errors.iter().all(|e| e.ends_with("image not known")) { 1 } else { 125 };
     Err(exit(code, errors.last().cloned().unwrap_or_default()))
 }
 

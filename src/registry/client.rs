@@ -121,6 +121,8 @@ impl Client {
         }
     }
 
+    // ureq's own error type, passed on as ureq returns it; one per request.
+    #[allow(clippy::result_large_err)]
     /// Send a bodiless request, authenticating on a 401 and retrying once.
     /// Non-2xx answers come back as `Err(Status)` for the caller to map.
     fn send(

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# bench/pull.sh — cold-pull benchmark: berth vs podman vs a curl|gzip|tar floor.
+#
+# Builds (once, cached) a debootstrap'd Debian bookworm minbase image as a
+# single gzip layer, serves it from a local docker-registry, then times N cold
+# pulls per tool into fresh, empty storage roots. Prints a table and appends a
+# dated section to BENCHMARKS.md at the repo root.
+#
+# Env: RUNS (default 5), BENCH_CACHE (default /var/tmp/berth-bench),
+#      BERTH (default <repo>/target/release/berth), MIRROR (default: from apt).
+# Must run as root (debootstrap, podman overlay storage, tar keeping owners).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
+RUNS=${RUNS:-5}
+CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
+RESULTS_MD=$REPO_ROOT/BENCHMARKS.md
+IMAGE_REPO=bookworm
+IMAGE_TAG=latest
+
+die() { echo "pull.sh: error: $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+
+# ---------------------------------------------------------------- preflight
+[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, overlay storage, tar owners)"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer (got '$RUNS')"
+
+missing=()
+need() { # need CMD PACKAGE
+  command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)")
+}
+need docker-registry docker-registry
+need skopeo skopeo
+need podman podman
+need runc runc
+need debootstrap debootstrap
+need jq jq
+need curl curl
+need gzip gzip
+need tar tar
+need sha256sum coreutils
+need findmnt util-linux
+[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
+((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
+[[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
+
+# ---------------------------------------------------------------- cleanup
+T=$(mktemp -d /var/tmp/berth-pull-bench.XXXXXX)
+REG_PID=""
+
+umount_under() { # unmount everything at or below $1, deepest first
+  local dir=$1 m
+  [[ -e $dir ]] || return 0
+  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
+    done
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
+    kill "$REG_PID" 2>/dev/null || true
+    wait "$REG_PID" 2>/dev/null || true
+  fi
+  umount_under "$T"
+  rm -rf "$T"
+  if findmnt -rn -o TARGET | grep -qF "$T"; then
+    echo "warning: mounts left under $T:" >&2
+    findmnt -rn -o TARGET | grep -F "$T" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "pull.sh: interrupted" >&2; exit 130' INT TERM
+
+# ---------------------------------------------------------------- podman config
+# The project runs podman with runc and fixed ulimits. Merge those keys into
+# /etc/containers/containers.conf idempotently (backup of the original, once).
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  mkdir -p /etc/containers
+  if [[ -f $conf && ! -e $conf.berth-bak ]]; then
+    cp -a "$conf" "$conf.berth-bak"
+  fi
+  touch "$conf"
+  local tmp
+  tmp=$(mktemp "$conf.XXXXXX")
+  awk '
+    function flush_section() {
+      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
+      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
+    }
+    skip { if ($0 ~ /\]/) skip = 0; next }
+    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
+      flush_section()
+      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
+      sect = s; print; next
+    }
+    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
+    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
+      if ($0 !~ /\]/) skip = 1
+      next
+    }
+    { print }
+    END {
+      flush_section()
+      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
+      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
+    }
+  ' "$conf" >"$tmp"
+  chmod 644 "$tmp"
+  mv "$tmp" "$conf"
+}
+
+# ---------------------------------------------------------------- image build
+apt_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    uri=$(awk '
+      /^[[:space:]]*#/ { next }
+      /^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /debian\/?$/ && $i !~ /security/) { print $i; exit } }
+      /^deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|ftp):\/\// && $i ~ /debian\/?$/ && $i !~ /security/) { print $i; exit } }
+    ' "$f")
+    [[ -n $uri ]] && { echo "${uri%/}"; return; }
+  done
+  echo http://deb.debian.org/debian
+}
+
+build_rootfs() {
+  local dir=$CACHE/rootfs
+  [[ -f $CACHE/rootfs.done ]] && return 0
+  local mirror=${MIRROR:-$(apt_mirror)}
+  log "debootstrap --variant=minbase bookworm from $mirror (one-time, cached in $CACHE)"
+  umount_under "$dir"
+  rm -rf "$dir"
+  mkdir -p "$CACHE"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $CACHE/debootstrap.log"
+  umount_under "$dir"
+  echo "$mirror" >"$CACHE/rootfs.done"
+}
+
+build_layout() {
+  local oci=$CACHE/oci
+  [[ -f $CACHE/oci.done ]] && return 0
+  log "packing rootfs as one gzip layer + OCI layout"
+  rm -rf "$oci" "$oci.tmp"
+  mkdir -p "$oci.tmp/blobs/sha256"
+  local b=$oci.tmp/blobs/sha256 raw=$oci.tmp/layer.tar
+  tar --numeric-owner --xattrs -C "$CACHE/rootfs" -c . >"$raw"
+  local diff_id usize
+  diff_id=$(sha256sum "$raw" | cut -d' ' -f1)
+  usize=$(stat -c %s "$raw")
+  gzip -6 -n -c "$raw" >"$oci.tmp/layer.tar.gz"
+  rm -f "$raw"
+  local ldig lsize
+  ldig=$(sha256sum "$oci.tmp/layer.tar.gz" | cut -d' ' -f1)
+  lsize=$(stat -c %s "$oci.tmp/layer.tar.gz")
+  mv "$oci.tmp/layer.tar.gz" "$b/$ldig"
+
+  local created
+  created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  jq -cn --arg d "sha256:$diff_id" --arg c "$created" '{
+      created: $c, architecture: "amd64", os: "linux",
+      config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["bash"]},
+      rootfs: {type: "layers", diff_ids: [$d]},
+      history: [{created: $c, created_by: "debootstrap --variant=minbase bookworm"}]
+    }' >"$oci.tmp/config.json"
+  local cdig csize
+  cdig=$(sha256sum "$oci.tmp/config.json" | cut -d' ' -f1)
+  csize=$(stat -c %s "$oci.tmp/config.json")
+  mv "$oci.tmp/config.json" "$b/$cdig"
+
+  jq -cn --arg cd "sha256:$cdig" --argjson cs "$csize" --arg ld "sha256:$ldig" --argjson ls "$lsize" '{
+      schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]
+    }' >"$oci.tmp/manifest.json"
+  local mdig msize
+  mdig=$(sha256sum "$oci.tmp/manifest.json" | cut -d' ' -f1)
+  msize=$(stat -c %s "$oci.tmp/manifest.json")
+  mv "$oci.tmp/manifest.json" "$b/$mdig"
+
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$oci.tmp/oci-layout"
+  jq -cn --arg md "sha256:$mdig" --argjson ms "$msize" --arg tag "$IMAGE_TAG" '{
+      schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $md, size: $ms,
+                   annotations: {"org.opencontainers.image.ref.name": $tag},
+                   platform: {architecture: "amd64", os: "linux"}}]
+    }' >"$oci.tmp/index.json"
+  printf '%s %s %s\n' "sha256:$ldig" "$lsize" "$usize" >"$oci.tmp/layer.info"
+  mv "$oci.tmp" "$oci"
+  touch "$CACHE/oci.done"
+}
+
+# ---------------------------------------------------------------- registry
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free TCP port found"
+}
+
+start_registry() {
+  PORT=$(free_port)
+  REG=127.0.0.1:$PORT
+  mkdir -p "$T/registry"
+  cat >"$T/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+http:
+  addr: $REG
+EOF
+  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+  REG_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
+    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
+    sleep 0.1
+  done
+  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
+}
+
+# ---------------------------------------------------------------- timing
+# time_run LABEL OUTFILE CMD... : appends "seconds maxrss_kb" to OUTFILE.
+time_run() {
+  local label=$1 out=$2; shift 2
+  local tf=$T/time.out
+  if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$T/cmd.log" 2>&1; then
+    echo "pull.sh: $label failed: $*" >&2
+    cat "$T/cmd.log" >&2
+    [[ -f $tf ]] && cat "$tf" >&2
+    exit 1
+  fi
+  tail -n1 "$tf" >>"$out"
+  read -r s k <"$tf"
+  printf '  %-7s %6.2fs  %6.1f MB\n' "$label" "$s" "$(awk -v k="$k" 'BEGIN{print k/1024}')" >&2
+}
+
+fresh_dir() { # remove (unmounting first) and recreate
+  umount_under "$1"
+  rm -rf "$1"
+  mkdir -p "$1"
+}
+
+run_berth() {
+  local d=$T/berth
+  fresh_dir "$d"
+  time_run berth "$T/res.berth" "$BERTH" --root "$d/root" --runroot "$d/run" pull -q "$REF"
+  umount_under "$d"; rm -rf "$d"
+}
+
+PODMAN_OPTS=()
+run_podman() {
+  local d=$T/podman
+  fresh_dir "$d"
+  time_run podman "$T/res.podman" podman --root "$d/root" --runroot "$d/run" --storage-driver overlay \
+    "${PODMAN_OPTS[@]}" pull -q --tls-verify=false "$REF"
+  # The overlay driver leaves a private bind mount of its home; drop it.
+  umount_under "$d"; rm -rf "$d"
+}
+
+run_floor() {
+  local d=$T/floor
+  fresh_dir "$d"
+  time_run floor "$T/res.floor" bash -c 'set -o pipefail; curl -fsS "$1" | gzip -d | tar -x -C "$2"' _ \
+    "http://$REG/v2/$IMAGE_REPO/blobs/$LAYER_DIGEST" "$d"
+  rm -rf "$d"
+}
+
+median() { # median of column $2 in file $1
+  awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {
+    if (NR == 0) { print "nan"; exit }
+    if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'
+}
+
+# ================================================================= main
+START=$(date +%s)
+configure_podman
+build_rootfs
+build_layout
+read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE <"$CACHE/oci/layer.info"
+
+start_registry
+REF=$REG/$IMAGE_REPO:$IMAGE_TAG
+cat >"$T/registries.conf" <<EOF
+unqualified-search-registries = ["$REG"]
+
+[[registry]]
+location = "$REG"
+insecure = true
+EOF
+export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+
+log "pushing OCI layout to $REF"
+skopeo copy -q --dest-tls-verify=false "oci:$CACHE/oci:$IMAGE_TAG" "docker://$REF" >"$T/cmd.log" 2>&1 ||
+  { cat "$T/cmd.log" >&2; die "skopeo copy failed"; }
+# The registry must serve the very blob we packed (no recompression).
+curl -fsI "http://$REG/v2/$IMAGE_REPO/blobs/$LAYER_DIGEST" >/dev/null ||
+  die "layer $LAYER_DIGEST not found in registry after push"
+# Warm the registry's blob into the page cache so run 1 is not penalised.
+curl -fs "http://$REG/v2/$IMAGE_REPO/blobs/$LAYER_DIGEST" >/dev/null
+
+# podman probe. Here (no systemd in the container) podman 4.3 already falls
+# back to cgroupManager=cgroupfs and eventLogger=file by itself, so no extra
+# flags are needed; if `podman info` fails, retry with them explicitly.
+probe=$T/probe
+if ! podman --root "$probe/root" --runroot "$probe/run" --storage-driver overlay info >"$T/cmd.log" 2>&1; then
+  PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
+  podman --root "$probe/root" --runroot "$probe/run" --storage-driver overlay "${PODMAN_OPTS[@]}" info >"$T/cmd.log" 2>&1 ||
+    { cat "$T/cmd.log" >&2; die "podman does not work here"; }
+fi
+umount_under "$probe"; rm -rf "$probe"
+
+: >"$T/res.berth"; : >"$T/res.podman"; : >"$T/res.floor"
+log "timing $RUNS cold pulls per tool (order alternates each round)"
+for ((i = 1; i <= RUNS; i++)); do
+  echo "  -- round $i/$RUNS" >&2
+  if ((i % 2)); then order=(berth podman floor); else order=(podman berth floor); fi
+  for tool in "${order[@]}"; do
+    "run_$tool"
+    sync
+  done
+done
+
+leak=$(findmnt -rn -o TARGET | grep -F "$T" || true)
+[[ -z $leak ]] || die "mounts leaked under $T:$(printf '\n')$leak"
+
+B_S=$(median "$T/res.berth" 1); P_S=$(median "$T/res.podman" 1); F_S=$(median "$T/res.floor" 1)
+B_M=$(median "$T/res.berth" 2); P_M=$(median "$T/res.podman" 2)
+calc() { awk "BEGIN { printf \"%.2f\", $* }"; }
+R_BP=$(calc "$B_S / $P_S"); R_BF=$(calc "$B_S / $F_S")
+B_MB=$(calc "$B_M / 1024"); P_MB=$(calc "$P_M / 1024")
+pf() { awk "BEGIN { exit !($*) }" && echo PASS || echo FAIL; }
+T1=$(pf "$B_S <= 0.5 * $P_S"); T2=$(pf "$B_S <= 1.5 * $F_S"); T3=$(pf "$B_M <= $P_M")
+C_MB=$(calc "$LAYER_SIZE / 1048576"); U_MB=$(calc "$LAYER_USIZE / 1048576")
+ELAPSED=$(($(date +%s) - START))
+
+TABLE=$(cat <<EOF
+| metric | berth | podman | floor | ratio | target | result |
+|---|---|---|---|---|---|---|
+| median wall time (s) | $B_S | $P_S | $F_S | berth/podman $R_BP | ≤ 0.50 | $T1 |
+| | | | | berth/floor $R_BF | ≤ 1.50 | $T2 |
+| median peak RSS (MB) | $B_MB | $P_MB | – | berth/podman $(calc "$B_M / $P_M") | ≤ 1.00 | $T3 |
+EOF
+)
+echo
+echo "$TABLE"
+echo
+echo "image: 1 gzip layer, ${C_MB} MiB compressed / ${U_MB} MiB uncompressed; runs: $RUNS per tool; total ${ELAPSED}s"
+echo "raw (s, KB): berth: $(tr '\n' ';' <"$T/res.berth")"
+echo "             podman: $(tr '\n' ';' <"$T/res.podman")"
+echo "             floor: $(tr '\n' ';' <"$T/res.floor")"
+
+# ---------------------------------------------------------------- record
+if [[ ! -f $RESULTS_MD ]]; then
+  printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
+fi
+REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+{
+  echo
+  echo "## Cold pull — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version), $(nproc) CPUs."
+  echo "Image: Debian bookworm \`debootstrap --variant=minbase\`, one gzip layer,"
+  echo "$LAYER_SIZE bytes compressed (${C_MB} MiB) / $LAYER_USIZE bytes uncompressed (${U_MB} MiB),"
+  echo "served by a local \`docker-registry\` over plain HTTP. $RUNS cold pulls per tool, fresh empty root each, tools alternated, \`sync\` between runs."
+  echo
+  echo "$TABLE"
+  echo
+  echo "Raw \`seconds peakRSS_KB\` — berth: $(tr '\n' ';' <"$T/res.berth") podman: $(tr '\n' ';' <"$T/res.podman") floor: $(tr '\n' ';' <"$T/res.floor")"
+  echo
+  echo "Commands (timed with \`/usr/bin/time -f '%e %M'\`):"
+  echo
+  echo '```'
+  echo "berth --root \$T/root --runroot \$T/run pull -q 127.0.0.1:PORT/$IMAGE_REPO:$IMAGE_TAG"
+  echo "podman --root \$T/root --runroot \$T/run --storage-driver overlay ${PODMAN_OPTS[*]:+${PODMAN_OPTS[*]} }pull -q --tls-verify=false 127.0.0.1:PORT/$IMAGE_REPO:$IMAGE_TAG"
+  echo "curl -s http://127.0.0.1:PORT/v2/$IMAGE_REPO/blobs/<layer digest> | gzip -d | tar -x -C \$T/floor"
+  echo '```'
+  echo
+  echo "Reproduce: \`RUNS=$RUNS bench/pull.sh\` (as root)."
+} >>"$RESULTS_MD"
+log "appended results to $RESULTS_MD"
