@@ -733,3 +733,59 @@ fn hostile_layer_paths_never_escape() {
     assert!(!berth.root().join("escaped").exists() && !Path::new("/escaped").exists());
     assert!(store_entries(&berth, "tmp").is_empty());
 }
+
+#[test]
+fn pull_killed_mid_download_then_pull_succeeds() {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    let b = l.image(&[busybox_layer(), vec![Entry::File("big", noise(6_000_000), 0o644)]], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "slow:latest", false);
+    let big_tmp = format!("blob-{}", &b.layer_digests[1][7..19]);
+    let proxy = SlowProxy::start(reg.port);
+    let berth = Berth::new(&[&reg]);
+    std::fs::write(&berth.registries_conf, format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", proxy.host())).unwrap();
+    let name = format!("{}/slow:latest", proxy.host());
+    let mut child = berth.cmd().args(["pull", "-q", &name]).spawn().unwrap();
+    // Wait until some layer bytes have landed in a temp file, then SIGKILL.
+    let tmp = berth.root().join("storage/tmp");
+    let start = std::time::Instant::now();
+    'wait: loop {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "pull never started writing");
+        if let Ok(rd) = std::fs::read_dir(&tmp) {
+            for d in rd.flatten().filter(|e| e.path().is_dir()) {
+                for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+                    if f.file_name().to_string_lossy().starts_with(&big_tmp) && f.metadata().map(|m| m.len() > 100_000).unwrap_or(false) {
+                        break 'wait;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Nothing half-written is visible under a final name.
+    assert!(!berth.root().join("storage/blobs/sha256").join(&b.layer_digests[1][7..]).exists());
+    assert!(store_entries(&berth, "layers").len() <= 1);
+    assert_eq!(berth.ok(&["images", "-q"]).trim(), "");
+    proxy.throttle.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(berth.ok(&["pull", "-q", &name]).trim(), id_of(&b));
+    assert!(store_entries(&berth, "tmp").is_empty(), "dead process's temp space was swept: {:?}", store_entries(&berth, "tmp"));
+    assert_eq!(store_entries(&berth, "layers").len(), 2);
+    let v: serde_json::Value = serde_json::from_str(&berth.ok(&["image", "inspect", &name])).unwrap();
+    let upper = Path::new(v[0]["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap());
+    assert_eq!(std::fs::metadata(upper.join("big")).unwrap().len(), 6_000_000);
+}
+
+/// Incompressible bytes (xorshift), so a layer's blob is as big as its content.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x = 0x9E3779B97F4A7C15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
