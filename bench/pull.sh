@@ -90,15 +90,13 @@ configure_podman() {
   local tmp
   tmp=$(mktemp "$conf.XXXXXX")
   awk '
-    function flush_section() {
-      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
-      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
-    }
     skip { if ($0 ~ /\]/) skip = 0; next }
     /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
-      flush_section()
       s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
-      sect = s; print; next
+      sect = s; print
+      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
+      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
+      next
     }
     sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
     sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
@@ -107,7 +105,6 @@ configure_podman() {
     }
     { print }
     END {
-      flush_section()
       if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
       if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
     }

@@ -34,6 +34,63 @@ pub struct PutLayer<'a> {
     pub compression: Compression,
 }
 
+/// The producer half of [`Store::put_layer`]: read `src` to its end in
+/// chunks, hash it, save it to `sink`, and hand chunks to the unpacker for as
+/// long as it listens.
+fn fetch_blob<R: Read>(src: R, mut sink: Option<io::BufWriter<File>>, tx: std::sync::mpsc::SyncSender<Vec<u8>>, what: &str) -> Result<(Digest, u64), StoreError> {
+    let mut src = Hashing::new(src);
+    let mut tx = Some(tx);
+    loop {
+        let mut buf = vec![0u8; 256 * 1024];
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(format!("reading blob {what}"))(e)),
+        };
+        buf.truncate(n);
+        if let Some(f) = sink.as_mut() {
+            f.write_all(&buf).map_err(io_err("writing temp blob"))?;
+        }
+        if let Some(t) = &tx
+            && t.send(buf).is_err()
+        {
+            tx = None;
+        }
+    }
+    if let Some(mut f) = sink {
+        // Synced here, on the reader thread, while the unpacker is still busy.
+        f.flush().and_then(|_| f.get_ref().sync_all()).map_err(io_err("writing temp blob"))?;
+    }
+    let (digest, n, _) = src.finish();
+    Ok((digest, n))
+}
+
+/// Reads the chunks [`fetch_blob`] sends; end of stream when it hangs up.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Passes everything read through to `sink` as well.
 pub struct Tee<R, W> {
     inner: R,
@@ -78,52 +135,46 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Fetch-and-unpack in one pass: the compressed stream is hashed and
-    /// saved as the blob while it is decompressed, hashed again (diff ID) and
-    /// unpacked. Only when both digests match is anything renamed into place.
-    /// Serialised per blob across processes; returns at once if another
-    /// process already did the work.
-    pub fn put_layer<R: Read>(&self, src: R, req: &PutLayer) -> Result<LayerInfo, StoreError> {
+    /// Fetch-and-unpack in one pass, on two threads: one reads the
+    /// compressed stream, hashes it and saves it as the blob; the other
+    /// decompresses, hashes again (diff ID) and unpacks. Only when both
+    /// digests match is anything renamed into place. The caller serialises
+    /// per blob across processes.
+    pub fn put_layer<R: Read + Send>(&self, src: R, req: &PutLayer) -> Result<LayerInfo, StoreError> {
         let have_blob = self.has_blob(req.blob_digest);
         let blob_tmp = self.temp_path(&format!("blob-{}", req.blob_digest.short()));
-        let sink: Box<dyn Write> = if have_blob {
-            Box::new(io::sink())
+        let sink = if have_blob {
+            None
         } else {
-            Box::new(io::BufWriter::with_capacity(
-                1 << 20,
-                File::create(&blob_tmp).map_err(io_err("creating temp blob"))?,
-            ))
+            Some(io::BufWriter::with_capacity(1 << 20, File::create(&blob_tmp).map_err(io_err("creating temp blob"))?))
         };
-        let mut compressed = Hashing::new(Tee { inner: src, sink });
-        let unpacked = decompress(&mut compressed, req.compression)
-            .map_err(io_err("starting decompression"))
-            .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
-        // Read to the end even when unpacking failed: a blob that does not
-        // match its digest is the real story behind a corrupt stream.
-        let drained =
-            drain(&mut compressed).map_err(io_err(format!("reading blob {}", req.blob_digest)));
-        let (actual, n, tee) = compressed.finish();
-        let mut sink = tee.sink;
-        let flushed = sink.flush().map_err(io_err("writing temp blob"));
-        drop(sink);
-        let checked = drained.and_then(|_| verify(req.blob_digest, &actual, req.blob_size, n));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+        let what = req.blob_digest.to_string();
+        let (fetched, unpacked) = std::thread::scope(|s| {
+            let producer = s.spawn(move || fetch_blob(src, sink, tx, &what));
+            // Dropping the channel reader (when unpacking ends, early or
+            // not) lets the producer read on to the end: a blob that does not
+            // match its digest is the real story behind a corrupt stream.
+            let unpacked = decompress(ChannelReader { rx, cur: Vec::new(), pos: 0 }, req.compression)
+                .map_err(io_err("starting decompression"))
+                .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
+            let fetched = producer
+                .join()
+                .unwrap_or_else(|_| Err(io_err(format!("reading blob {}", req.blob_digest))(io::Error::other("reader thread panicked"))));
+            (fetched, unpacked)
+        });
+        let checked = fetched.and_then(|(actual, n)| verify(req.blob_digest, &actual, req.blob_size, n).map(|_| n));
         let result = match (checked, unpacked) {
-            (
-                Err(e @ (StoreError::DigestMismatch { .. } | StoreError::SizeMismatch { .. })),
-                Ok((tmp, _, _)),
-            ) => {
-                let _ = self.remove_path(&tmp);
+            (Ok(n), Ok(u)) => Ok((u, n)),
+            (Ok(_), Err(e)) => Err(e),
+            (Err(e), unpacked) => {
+                if let Ok((tmp, _, _)) = unpacked {
+                    let _ = self.remove_path(&tmp);
+                }
                 Err(e)
             }
-            (Err(e), Err(_)) => Err(e),
-            (Err(e), Ok((tmp, _, _))) => {
-                let _ = self.remove_path(&tmp);
-                Err(e)
-            }
-            (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(u)) => flushed.map(|_| u),
         };
-        let (layer_tmp, diff_id, size) = match result {
+        let ((layer_tmp, diff_id, size), n) = match result {
             Ok(u) => u,
             Err(e) => {
                 let _ = fs::remove_file(&blob_tmp);
@@ -141,9 +192,6 @@ impl Store {
             });
         }
         if !have_blob {
-            File::open(&blob_tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io_err("syncing temp blob"))?;
             self.commit_blob(&blob_tmp, req.blob_digest)?;
         }
         let chain_id = match req.parent {
