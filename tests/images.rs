@@ -738,23 +738,43 @@ fn hostile_layer_paths_never_escape() {
 fn pull_killed_mid_download_then_pull_succeeds() {
     let reg = Registry::start();
     let mut l = Layout::new();
-    let b = l.image(&[busybox_layer(), vec![Entry::File("big", noise(6_000_000), 0o644)]], "amd64", &["/bin/sh"], Some("latest"));
+    let b = l.image(
+        &[
+            busybox_layer(),
+            vec![Entry::File("big", noise(6_000_000), 0o644)],
+        ],
+        "amd64",
+        &["/bin/sh"],
+        Some("latest"),
+    );
     reg.push_layout(l.path(), "latest", "slow:latest", false);
     let big_tmp = format!("blob-{}", &b.layer_digests[1][7..19]);
     let proxy = SlowProxy::start(reg.port);
     let berth = Berth::new(&[&reg]);
-    std::fs::write(&berth.registries_conf, format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", proxy.host())).unwrap();
+    std::fs::write(
+        &berth.registries_conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            proxy.host()
+        ),
+    )
+    .unwrap();
     let name = format!("{}/slow:latest", proxy.host());
     let mut child = berth.cmd().args(["pull", "-q", &name]).spawn().unwrap();
     // Wait until some layer bytes have landed in a temp file, then SIGKILL.
     let tmp = berth.root().join("storage/tmp");
     let start = std::time::Instant::now();
     'wait: loop {
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "pull never started writing");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "pull never started writing"
+        );
         if let Ok(rd) = std::fs::read_dir(&tmp) {
             for d in rd.flatten().filter(|e| e.path().is_dir()) {
                 for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
-                    if f.file_name().to_string_lossy().starts_with(&big_tmp) && f.metadata().map(|m| m.len() > 100_000).unwrap_or(false) {
+                    if f.file_name().to_string_lossy().starts_with(&big_tmp)
+                        && f.metadata().map(|m| m.len() > 100_000).unwrap_or(false)
+                    {
                         break 'wait;
                     }
                 }
@@ -765,16 +785,32 @@ fn pull_killed_mid_download_then_pull_succeeds() {
     child.kill().unwrap();
     child.wait().unwrap();
     // Nothing half-written is visible under a final name.
-    assert!(!berth.root().join("storage/blobs/sha256").join(&b.layer_digests[1][7..]).exists());
+    assert!(
+        !berth
+            .root()
+            .join("storage/blobs/sha256")
+            .join(&b.layer_digests[1][7..])
+            .exists()
+    );
     assert!(store_entries(&berth, "layers").len() <= 1);
     assert_eq!(berth.ok(&["images", "-q"]).trim(), "");
-    proxy.throttle.store(false, std::sync::atomic::Ordering::SeqCst);
+    proxy
+        .throttle
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(berth.ok(&["pull", "-q", &name]).trim(), id_of(&b));
-    assert!(store_entries(&berth, "tmp").is_empty(), "dead process's temp space was swept: {:?}", store_entries(&berth, "tmp"));
+    assert!(
+        store_entries(&berth, "tmp").is_empty(),
+        "dead process's temp space was swept: {:?}",
+        store_entries(&berth, "tmp")
+    );
     assert_eq!(store_entries(&berth, "layers").len(), 2);
-    let v: serde_json::Value = serde_json::from_str(&berth.ok(&["image", "inspect", &name])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["image", "inspect", &name])).unwrap();
     let upper = Path::new(v[0]["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap());
-    assert_eq!(std::fs::metadata(upper.join("big")).unwrap().len(), 6_000_000);
+    assert_eq!(
+        std::fs::metadata(upper.join("big")).unwrap().len(),
+        6_000_000
+    );
 }
 
 /// Incompressible bytes (xorshift), so a layer's blob is as big as its content.
@@ -788,4 +824,79 @@ fn noise(n: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+#[test]
+fn zstd_uncompressed_and_docker_schema2_images() {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    let z = l.image_compressed(
+        &[
+            busybox_layer(),
+            vec![Entry::File("z", b"zstd".to_vec(), 0o644)],
+        ],
+        "amd64",
+        &["/bin/sh"],
+        Some("zstd"),
+        "zstd",
+    );
+    let p = l.image_compressed(
+        &[vec![Entry::File("plain", b"plain".to_vec(), 0o644)]],
+        "amd64",
+        &["/bin/sh"],
+        Some("plain"),
+        "none",
+    );
+    let d = l.image(
+        &[vec![Entry::File("docker", b"docker".to_vec(), 0o644)]],
+        "amd64",
+        &["/bin/sh"],
+        Some("docker"),
+    );
+    reg.push_layout(l.path(), "zstd", "formats:zstd", false);
+    reg.push_layout(l.path(), "plain", "formats:plain", false);
+    reg.push_layout_as(l.path(), "docker", "formats:docker", false, Some("v2s2"));
+    let berth = Berth::new(&[&reg]);
+    for (tag, built, file, content) in [
+        ("zstd", &z, "z", "zstd"),
+        ("plain", &p, "plain", "plain"),
+        ("docker", &d, "docker", "docker"),
+    ] {
+        assert_eq!(
+            berth.ok(&["pull", "-q", &format!("formats:{tag}")]).trim(),
+            id_of(built),
+            "{tag}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&berth.ok(&["image", "inspect", &format!("formats:{tag}")]))
+                .unwrap();
+        let upper = Path::new(v[0]["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(upper.join(file)).unwrap(),
+            content,
+            "{tag}"
+        );
+        if tag == "docker" {
+            assert_eq!(
+                v[0]["ManifestType"],
+                "application/vnd.docker.distribution.manifest.v2+json"
+            );
+        }
+    }
+    // Pushing the schema2 image back keeps its digest (manifest bytes as stored).
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["image", "inspect", "formats:docker"])).unwrap();
+    let digestfile = berth.dir.path().join("d");
+    berth.ok(&[
+        "push",
+        "-q",
+        "--digestfile",
+        digestfile.to_str().unwrap(),
+        "formats:docker",
+        &format!("{}/again:v1", reg.host()),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(digestfile).unwrap(),
+        v[0]["Digest"].as_str().unwrap()
+    );
 }

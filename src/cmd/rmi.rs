@@ -88,7 +88,11 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     for e in &errors[..errors.len() - 1] {
         eprintln!("Error: {e}");
     }
-    let code = if missing && errors.iter().all(|e| e.ends_with("image not known")) { 1 } else { 125 };
+    let code = if missing && errors.iter().all(|e| e.ends_with("image not known")) {
+        1
+    } else {
+        125
+    };
     Err(exit(code, errors.last().cloned().unwrap_or_default()))
 }
 

@@ -37,7 +37,12 @@ pub struct PutLayer<'a> {
 /// The producer half of [`Store::put_layer`]: read `src` to its end in
 /// chunks, hash it, save it to `sink`, and hand chunks to the unpacker for as
 /// long as it listens.
-fn fetch_blob<R: Read>(src: R, mut sink: Option<io::BufWriter<File>>, tx: std::sync::mpsc::SyncSender<Vec<u8>>, what: &str) -> Result<(Digest, u64), StoreError> {
+fn fetch_blob<R: Read>(
+    src: R,
+    mut sink: Option<io::BufWriter<File>>,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    what: &str,
+) -> Result<(Digest, u64), StoreError> {
     let mut src = Hashing::new(src);
     let mut tx = Some(tx);
     loop {
@@ -60,7 +65,9 @@ fn fetch_blob<R: Read>(src: R, mut sink: Option<io::BufWriter<File>>, tx: std::s
     }
     if let Some(mut f) = sink {
         // Synced here, on the reader thread, while the unpacker is still busy.
-        f.flush().and_then(|_| f.get_ref().sync_all()).map_err(io_err("writing temp blob"))?;
+        f.flush()
+            .and_then(|_| f.get_ref().sync_all())
+            .map_err(io_err("writing temp blob"))?;
     }
     let (digest, n, _) = src.finish();
     Ok((digest, n))
@@ -140,13 +147,20 @@ impl Store {
     /// decompresses, hashes again (diff ID) and unpacks. Only when both
     /// digests match is anything renamed into place. The caller serialises
     /// per blob across processes.
-    pub fn put_layer<R: Read + Send>(&self, src: R, req: &PutLayer) -> Result<LayerInfo, StoreError> {
+    pub fn put_layer<R: Read + Send>(
+        &self,
+        src: R,
+        req: &PutLayer,
+    ) -> Result<LayerInfo, StoreError> {
         let have_blob = self.has_blob(req.blob_digest);
         let blob_tmp = self.temp_path(&format!("blob-{}", req.blob_digest.short()));
         let sink = if have_blob {
             None
         } else {
-            Some(io::BufWriter::with_capacity(1 << 20, File::create(&blob_tmp).map_err(io_err("creating temp blob"))?))
+            Some(io::BufWriter::with_capacity(
+                1 << 20,
+                File::create(&blob_tmp).map_err(io_err("creating temp blob"))?,
+            ))
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
         let what = req.blob_digest.to_string();
@@ -155,15 +169,25 @@ impl Store {
             // Dropping the channel reader (when unpacking ends, early or
             // not) lets the producer read on to the end: a blob that does not
             // match its digest is the real story behind a corrupt stream.
-            let unpacked = decompress(ChannelReader { rx, cur: Vec::new(), pos: 0 }, req.compression)
-                .map_err(io_err("starting decompression"))
-                .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
-            let fetched = producer
-                .join()
-                .unwrap_or_else(|_| Err(io_err(format!("reading blob {}", req.blob_digest))(io::Error::other("reader thread panicked"))));
+            let unpacked = decompress(
+                ChannelReader {
+                    rx,
+                    cur: Vec::new(),
+                    pos: 0,
+                },
+                req.compression,
+            )
+            .map_err(io_err("starting decompression"))
+            .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
+            let fetched = producer.join().unwrap_or_else(|_| {
+                Err(io_err(format!("reading blob {}", req.blob_digest))(
+                    io::Error::other("reader thread panicked"),
+                ))
+            });
             (fetched, unpacked)
         });
-        let checked = fetched.and_then(|(actual, n)| verify(req.blob_digest, &actual, req.blob_size, n).map(|_| n));
+        let checked = fetched
+            .and_then(|(actual, n)| verify(req.blob_digest, &actual, req.blob_size, n).map(|_| n));
         let result = match (checked, unpacked) {
             (Ok(n), Ok(u)) => Ok((u, n)),
             (Ok(_), Err(e)) => Err(e),

@@ -93,8 +93,23 @@ impl Registry {
 
     /// Copy an OCI layout into the registry with skopeo.
     pub fn push_layout(&self, layout: &Path, tag: &str, dest: &str, all: bool) {
+        self.push_layout_as(layout, tag, dest, all, None)
+    }
+
+    /// Push, letting skopeo convert the manifest (`v2s2`: Docker schema2).
+    pub fn push_layout_as(
+        &self,
+        layout: &Path,
+        tag: &str,
+        dest: &str,
+        all: bool,
+        format: Option<&str>,
+    ) {
         let mut cmd = Command::new("skopeo");
         cmd.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        if let Some(f) = format {
+            cmd.arg(format!("--format={f}"));
+        }
         if all {
             cmd.arg("--all");
         }
@@ -295,16 +310,35 @@ impl Layout {
         cmd: &[&str],
         tag: Option<&str>,
     ) -> Built {
+        self.image_compressed(layers, arch, cmd, tag, "gzip")
+    }
+
+    /// Like `image`, with layers compressed as `gzip`, `zstd` or `none`.
+    pub fn image_compressed(
+        &mut self,
+        layers: &[Vec<Entry>],
+        arch: &str,
+        cmd: &[&str],
+        tag: Option<&str>,
+        compression: &str,
+    ) -> Built {
         let mut diff_ids = vec![];
         let mut descs = vec![];
         let mut layer_digests = vec![];
         for l in layers {
             let tar = layer_tar(l);
             diff_ids.push(sha256(&tar));
-            let gz = gzip(&tar);
-            let d = self.blob(&gz);
+            let (blob, media_type) = match compression {
+                "gzip" => (gzip(&tar), "application/vnd.oci.image.layer.v1.tar+gzip"),
+                "zstd" => (
+                    zstd::encode_all(&tar[..], 3).unwrap(),
+                    "application/vnd.oci.image.layer.v1.tar+zstd",
+                ),
+                _ => (tar.clone(), "application/vnd.oci.image.layer.v1.tar"),
+            };
+            let d = self.blob(&blob);
             layer_digests.push(d.clone());
-            descs.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": gz.len()}));
+            descs.push(json!({"mediaType": media_type, "digest": d, "size": blob.len()}));
         }
         let history: Vec<_> = layers.iter().enumerate().map(|(i, _)| json!({"created": "2024-01-01T00:00:00Z", "created_by": format!("layer {i}")})).collect();
         let config = json!({
@@ -503,8 +537,11 @@ impl SlowProxy {
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
-                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c_read, &mut s_write);
                     let _ = s_write.shutdown(std::net::Shutdown::Write);
