@@ -265,7 +265,10 @@ PODMAN_OPTS=()
 run_podman() {
   local d=$T/podman
   fresh_dir "$d"
-  time_run podman "$T/res.podman" podman --root "$d/root" --runroot "$d/run" --storage-driver overlay \
+  # podman stages blobs in $TMPDIR (default /var/tmp/storageNNN) and leaks
+  # that dir if interrupted; keep it inside the run dir (same filesystem).
+  mkdir -p "$d/tmp"
+  time_run podman "$T/res.podman" env TMPDIR="$d/tmp" podman --root "$d/root" --runroot "$d/run" --storage-driver overlay \
     "${PODMAN_OPTS[@]}" pull -q --tls-verify=false "$REF"
   # The overlay driver leaves a private bind mount of its home; drop it.
   umount_under "$d"; rm -rf "$d"
@@ -287,6 +290,7 @@ median() { # median of column $2 in file $1
 
 # ================================================================= main
 START=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 configure_podman
 build_rootfs
 build_layout
@@ -373,6 +377,7 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo
   echo "## Cold pull — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
+  echo "Load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the box skew timings)."
   echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version), $(nproc) CPUs."
   echo "Image: Debian bookworm \`debootstrap --variant=minbase\`, one gzip layer,"
   echo "$LAYER_SIZE bytes compressed (${C_MB} MiB) / $LAYER_USIZE bytes uncompressed (${U_MB} MiB),"
@@ -386,7 +391,7 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo
   echo '```'
   echo "berth --root \$T/root --runroot \$T/run pull -q 127.0.0.1:PORT/$IMAGE_REPO:$IMAGE_TAG"
-  echo "podman --root \$T/root --runroot \$T/run --storage-driver overlay ${PODMAN_OPTS[*]:+${PODMAN_OPTS[*]} }pull -q --tls-verify=false 127.0.0.1:PORT/$IMAGE_REPO:$IMAGE_TAG"
+  echo "TMPDIR=\$T/tmp podman --root \$T/root --runroot \$T/run --storage-driver overlay ${PODMAN_OPTS[*]:+${PODMAN_OPTS[*]} }pull -q --tls-verify=false 127.0.0.1:PORT/$IMAGE_REPO:$IMAGE_TAG"
   echo "curl -s http://127.0.0.1:PORT/v2/$IMAGE_REPO/blobs/<layer digest> | gzip -d | tar -x -C \$T/floor"
   echo '```'
   echo

@@ -106,6 +106,7 @@ pub fn render_one(text: &str, v: &Json) -> Result<String, FormatError> {
 fn compile(text: &str) -> Result<Template, FormatError> {
     let mut t = Template::default();
     t.add_funcs(&[
+        ("berthprint", go_print as gtmpl::Func),
         ("json", json as gtmpl::Func),
         ("join", join as gtmpl::Func),
         ("lower", lower as gtmpl::Func),
@@ -113,7 +114,7 @@ fn compile(text: &str) -> Result<Template, FormatError> {
         ("title", title as gtmpl::Func),
         ("truncate", truncate as gtmpl::Func),
     ]);
-    t.parse(text).map_err(|e| FormatError {
+    t.parse(go_printing(text)).map_err(|e| FormatError {
         template: text.into(),
         msg: e.to_string(),
     })?;
@@ -172,6 +173,145 @@ fn from_value(v: &Value) -> Json {
             Json::Object(sorted.into_iter().collect())
         }
     }
+}
+
+/// gtmpl prints lists and maps in Rust's debug form; Go prints `[a b]` and
+/// `map[k:v]`. Route every printing action through `berthprint`, which does what
+/// Go's fmt does: `{{.Names}}` becomes `{{berthprint (.Names)}}`. Control actions
+/// (if, range, end, ...) and variable declarations are left alone.
+fn go_printing(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = find_close(after) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let (lead, body, trail) = split_trim_markers(inner);
+        let word = body.split_whitespace().next().unwrap_or("");
+        let control = matches!(
+            word,
+            "if" | "else"
+                | "end"
+                | "range"
+                | "with"
+                | "define"
+                | "template"
+                | "block"
+                | "break"
+                | "continue"
+        ) || word.starts_with("/*")
+            || body.trim().is_empty()
+            || declares_variable(body);
+        out.push_str("{{");
+        if control {
+            out.push_str(inner);
+        } else {
+            out.push_str(lead);
+            out.push_str("berthprint (");
+            out.push_str(body.trim());
+            out.push(')');
+            out.push_str(trail);
+        }
+        out.push_str("}}");
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Index of the `}}` that closes an action, skipping quoted strings.
+fn find_close(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        match quote {
+            Some(q) => {
+                if b[i] == b'\\' && q == b'"' {
+                    i += 1;
+                } else if b[i] == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if matches!(b[i], b'"' | b'`' | b'\'') {
+                    quote = Some(b[i]);
+                } else if b[i] == b'}' && b.get(i + 1) == Some(&b'}') {
+                    return Some(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `- body -` -> ("- ", "body", " -"): Go's whitespace-trim markers.
+fn split_trim_markers(inner: &str) -> (&str, &str, &str) {
+    let lead = if inner.starts_with("- ") { 2 } else { 0 };
+    let trail = if inner.len() >= lead + 2 && inner.ends_with(" -") {
+        2
+    } else {
+        0
+    };
+    (
+        &inner[..lead],
+        &inner[lead..inner.len() - trail],
+        &inner[inner.len() - trail..],
+    )
+}
+
+fn declares_variable(body: &str) -> bool {
+    let t = body.trim_start();
+    t.starts_with('$')
+        && t.split_whitespace()
+            .nth(1)
+            .is_some_and(|op| op == ":=" || op == "=")
+}
+
+/// Go's fmt.Print of a value.
+fn go_format(v: &Value, out: &mut String) {
+    match v {
+        Value::NoValue => out.push_str("<no value>"),
+        Value::Nil => out.push_str("<nil>"),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                go_format(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) | Value::Map(o) => {
+            out.push_str("map[");
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(k);
+                out.push(':');
+                go_format(&o[*k], out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn go_print(args: &[Value]) -> Result<Value, FuncError> {
+    let mut s = String::new();
+    if let Some(v) = args.first() {
+        go_format(v, &mut s);
+    }
+    Ok(Value::String(s))
 }
 
 fn one_arg<'a>(args: &'a [Value], name: &str) -> Result<&'a Value, FuncError> {
@@ -325,6 +465,24 @@ mod tests {
             .unwrap();
         assert_eq!(out, "x {\"k\":1} p,q X\n");
         assert!(Format::parse("json").is_json());
+    }
+
+    #[test]
+    fn prints_like_go() {
+        let row = json!({"L": ["a", "b"], "M": {"z": "1", "a": "2"}, "E": [], "N": null, "S": "x"});
+        let f = Format::parse(
+            "{{.L}} {{.M}} {{.E}} {{- .S -}} {{if .S}}yes{{end}}{{range .L}}<{{.}}>{{end}}{{$x := .S}}{{$x}}",
+        );
+        assert_eq!(
+            f.render(&[row], &[]).unwrap(),
+            "[a b] map[a:2 z:1] []xyes<a><b>x\n"
+        );
+        let f = Format::parse("{{ index .L 1 }} {{.S | printf \"%s!\"}} {{json .L}}");
+        assert_eq!(
+            f.render(&[json!({"L": ["a", "b"], "S": "x"})], &[])
+                .unwrap(),
+            "b x! [\"a\",\"b\"]\n"
+        );
     }
 
     #[test]
