@@ -573,3 +573,65 @@ impl SlowProxy {
         format!("127.0.0.1:{}", self.port)
     }
 }
+
+/// The unprivileged user rootless tests run as, created on first use with a
+/// subordinate id range (as a distro's useradd would give it).
+pub fn test_user() -> (u32, u32) {
+    const NAME: &str = "berth-test";
+    let lookup = || {
+        let out = Command::new("id").args(["-u", NAME]).output().ok()?;
+        let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+        let out = Command::new("id").args(["-g", NAME]).output().ok()?;
+        let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+        Some((uid, gid))
+    };
+    if let Some(ids) = lookup() {
+        return ids;
+    }
+    // Racing tests may both try; the loser's useradd fails harmlessly.
+    let _ = Command::new("useradd")
+        .args(["--create-home", "--shell", "/bin/sh", NAME])
+        .status();
+    let ids = lookup().expect("creating the rootless test user");
+    for f in ["/etc/subuid", "/etc/subgid"] {
+        let cur = std::fs::read_to_string(f).unwrap_or_default();
+        if !cur.lines().any(|l| l.starts_with(&format!("{NAME}:"))) {
+            let mut fh = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(f)
+                .unwrap();
+            writeln!(fh, "{NAME}:1000000:65536").unwrap();
+        }
+    }
+    ids
+}
+
+impl Berth {
+    /// Hand the whole test dir to `uid`, for a rootless run.
+    pub fn give_to(&self, uid: u32, gid: u32) {
+        let st = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// berth as `uid`, with XDG dirs inside the test dir and no --root, so
+    /// the rootless defaults are what is exercised.
+    pub fn rootless_cmd(&self, uid: u32, gid: u32) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut c = Command::new(bin());
+        c.uid(uid).gid(gid);
+        c.env_clear();
+        c.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        c.env("HOME", self.dir.path());
+        c.env("XDG_DATA_HOME", self.dir.path().join("data"));
+        c.env("XDG_RUNTIME_DIR", self.dir.path().join("runtime"));
+        c.env("CONTAINERS_REGISTRIES_CONF", &self.registries_conf);
+        c.stdin(Stdio::null());
+        c
+    }
+}
