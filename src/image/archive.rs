@@ -404,25 +404,13 @@ fn load_docker(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError>
             }
             layers.push(info);
         }
-        let manifest = oci_manifest(&config, &layers);
         let names: Vec<String> = e
             .repo_tags
             .unwrap_or_default()
             .iter()
             .filter_map(|n| archive_name(n))
             .collect();
-        let image = NewImage {
-            config: &config,
-            manifest: &manifest,
-            manifest_type: manifest::OCI_MANIFEST,
-            index: None,
-            layers: &layers,
-            names: names.clone(),
-            repo: None,
-        };
-        let id = engine.commit_image(&image)?.ok_or_else(|| {
-            ArchiveError::Invalid("layers vanished while loading; try again".into())
-        })?;
+        let id = commit_own(engine, &config, &layers, names.clone())?;
         out.push(Loaded { id, names });
     }
     Ok(out)
@@ -452,18 +440,28 @@ pub fn import<R: Read>(
         "history": [history],
     });
     let config = serde_json::to_vec(&config).unwrap_or_default();
-    let layers = [layer];
-    let manifest = oci_manifest(&config, &layers);
+    commit_own(engine, &config, &[layer], names)
+}
+
+/// Record an image whose layers berth made itself (a docker-archive load,
+/// an import), under a fresh OCI manifest.
+fn commit_own(
+    engine: &Engine,
+    config: &[u8],
+    layers: &[LayerInfo],
+    names: Vec<String>,
+) -> Result<Digest, ArchiveError> {
+    let manifest = oci_manifest(config, layers);
     let image = NewImage {
-        config: &config,
+        config,
         manifest: &manifest,
         manifest_type: manifest::OCI_MANIFEST,
         index: None,
-        layers: &layers,
+        layers,
         names,
         repo: None,
     };
-    engine
-        .commit_image(&image)?
-        .ok_or_else(|| ArchiveError::Invalid("layer vanished while importing; try again".into()))
+    engine.commit_image(&image)?.ok_or_else(|| {
+        ArchiveError::Invalid("layers vanished while storing the image; try again".into())
+    })
 }

@@ -245,12 +245,7 @@ impl Unpacker<'_> {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                let fd = rustix::fs::openat(
-                    dir,
-                    name,
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
+                let fd = open_subdir(dir, name)?;
                 self.set_meta(&fd, uid, gid, mode, &xattrs)?;
                 self.dir_times.push((rel.clone(), times));
                 self.dirs.remove(&rel);
@@ -415,19 +410,23 @@ impl Unpacker<'_> {
     }
 }
 
+/// Open directory NAME in DIR for reading, never following a symlink.
+fn open_subdir(dir: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
 /// Remove whatever NAME is in DIR (file, link, or a whole tree), so a later
 /// tar entry replaces an earlier one as tar semantics say.
 fn remove_existing(dir: &OwnedFd, name: &str) -> io::Result<()> {
     match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(Errno::ISDIR) => {
-            let fd = rustix::fs::openat(
-                dir,
-                name,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            remove_tree_at(&fd)?;
+            remove_tree_at(&open_subdir(dir, name)?)?;
             rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
             Ok(())
         }
