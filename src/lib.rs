@@ -8,6 +8,8 @@ pub mod digest;
 pub mod engine;
 pub mod format;
 pub mod image;
+pub mod monitor;
 pub mod registry;
+pub mod runtime;
 pub mod state;
 pub mod storage;

@@ -58,6 +58,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (image_id, position)
      );
      CREATE INDEX image_layers_by_chain ON image_layers(chain_id);",
+    // 2: containers
+    "CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        image_id TEXT NOT NULL,
+        image_name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        state TEXT NOT NULL,
+        pid INTEGER NOT NULL DEFAULT 0,
+        pid_start INTEGER NOT NULL DEFAULT 0,
+        monitor_pid INTEGER NOT NULL DEFAULT 0,
+        monitor_start INTEGER NOT NULL DEFAULT 0,
+        started INTEGER NOT NULL DEFAULT 0,
+        finished INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER NOT NULL DEFAULT 0,
+        oom_killed INTEGER NOT NULL DEFAULT 0,
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        health TEXT NOT NULL DEFAULT ''
+     );
+     CREATE INDEX containers_by_image ON containers(image_id);",
 ];
 
 pub struct Db {

@@ -1,6 +1,7 @@
 //! Engine state: where things live, the SQLite database, and the writer lock.
 
 mod db;
+pub mod containers;
 pub mod images;
 
 pub use db::{Db, DbError};

@@ -330,6 +330,10 @@ impl Unpacker<'_> {
                 remove_existing(dir, name)?;
                 if self.mknod(parent, name, ft, mode, major, minor).is_ok() {
                     self.chown_at(parent, name, uid, gid)?;
+                    // mknod applied the umask; the tar's mode is the truth.
+                    let dir = self.dir(parent)?;
+                    rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode), AtFlags::empty())?;
+                    rustix::fs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)?;
                 }
             }
             // pax/GNU meta headers are consumed by the tar reader; anything

@@ -200,7 +200,7 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
                 b.append_link(&mut h, p, target).unwrap();
             }
             Entry::Fifo(p) => {
-                let mut h = header(p, tar::EntryType::Fifo, 0, 0o600);
+                let mut h = header(p, tar::EntryType::Fifo, 0, 0o666);
                 b.append_data(&mut h, p, &[][..]).unwrap();
             }
             Entry::RawFile(p, data) => {

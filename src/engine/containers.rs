@@ -1,0 +1,399 @@
+//! Containers as the engine keeps them: the config a container was created
+//! with, its directories, lookup by name or ID, its true state (a dead
+//! monitor or container is noticed, never reported as running), removal.
+
+use super::{Engine, EngineError};
+use crate::state::containers::{self as db, ContainerRow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("no container with name or ID {0:?} found: no such container")]
+    NotFound(String),
+    #[error("{0:?}: container ID prefix is ambiguous; use more characters or the name")]
+    Ambiguous(String),
+    #[error("the container name {0:?} is already in use by {1}; remove that container or use --replace")]
+    NameInUse(String, String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    State(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<crate::state::DbError> for ContainerError {
+    fn from(e: crate::state::DbError) -> Self {
+        ContainerError::Engine(e.into())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct RestartPolicy {
+    /// "no", "on-failure", "always", "unless-stopped".
+    pub name: String,
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Health {
+    pub test: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub start_period_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Everything `create`/`run` decided about a container.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct ContainerConfig {
+    /// The argv to run (entrypoint + cmd, resolved).
+    pub args: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: String,
+    pub hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub stop_signal: String,
+    pub stop_timeout: u32,
+    pub restart: RestartPolicy,
+    pub init: bool,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    pub shm_size: u64,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub cpus: Option<f64>,
+    pub cpu_shares: Option<u64>,
+    pub pids_limit: Option<i64>,
+    pub ulimits: Vec<Ulimit>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub no_new_privileges: bool,
+    /// None: the default profile; Some("unconfined"); Some(path to JSON).
+    pub seccomp: Option<String>,
+    /// "private" (loopback only), "none" or "host".
+    pub network: String,
+    pub log_driver: String,
+    pub log_max_size: Option<u64>,
+    pub healthcheck: Option<Health>,
+    pub runtime: Option<String>,
+    pub rm: bool,
+}
+
+/// 64 random hex digits, like docker and podman IDs.
+pub fn new_id() -> String {
+    let mut b = [0u8; 32];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    hex::encode(b)
+}
+
+const ADJECTIVES: [&str; 24] = [
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lively", "merry", "nimble", "proud",
+    "quiet", "rapid", "silly", "sunny", "tender", "upbeat", "vivid", "witty", "zealous", "bold", "clever", "dreamy",
+];
+const NOUNS: [&str; 24] = [
+    "lovelace", "turing", "hopper", "ritchie", "thompson", "torvalds", "knuth", "dijkstra", "hamilton", "liskov",
+    "backus", "kay", "lamport", "perlman", "wozniak", "stallman", "pike", "cerf", "hoare", "wirth", "shannon",
+    "babbage", "noether", "curie",
+];
+
+pub fn random_name(id: &str) -> String {
+    let b = hex::decode(&id[..8]).unwrap_or_else(|_| vec![0; 4]);
+    format!("{}_{}", ADJECTIVES[b[0] as usize % ADJECTIVES.len()], NOUNS[b[1] as usize % NOUNS.len()])
+}
+
+/// Start time of a process in clock ticks since boot (/proc/PID/stat field
+/// 22): with the pid it names one process for its whole life.
+pub fn start_time(pid: i64) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is (pid, start) still the same live process (a zombie counts as dead)?
+pub fn alive(pid: i64, start: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Some(i) = s.rfind(')') else { return false };
+    let mut f = s[i + 2..].split_whitespace();
+    let state = f.next().unwrap_or("");
+    let st: Option<u64> = f.nth(18).and_then(|v| v.parse().ok());
+    state != "Z" && state != "X" && st == Some(start)
+}
+
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+impl ContainerRow {
+    pub fn config(&self) -> ContainerConfig {
+        serde_json::from_str(&self.config).unwrap_or_default()
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.state.as_str(), "running" | "paused" | "stopping")
+    }
+}
+
+impl Engine {
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.paths.root.join("containers").join(id)
+    }
+
+    pub fn container_rundir(&self, id: &str) -> PathBuf {
+        self.paths.runroot.join("containers").join(id)
+    }
+
+    /// A running container whose monitor died (SIGKILL, OOM) is dead too:
+    /// the init has PR_SET_PDEATHSIG(SIGKILL) on its monitor. Record it.
+    fn refresh(&self, mut c: ContainerRow) -> Result<ContainerRow, ContainerError> {
+        if !c.is_running() || alive(c.monitor_pid, c.monitor_start) {
+            return Ok(c);
+        }
+        // The monitor is gone: make sure the container is too.
+        if alive(c.pid, c.pid_start) {
+            let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(c.pid as i32).expect("pid > 0"), rustix::process::Signal::KILL);
+        }
+        let _lock = self.lock()?;
+        if let Some(cur) = db::get(&self.db.conn, &c.id)?
+            && cur.state == c.state
+            && cur.monitor_pid == c.monitor_pid
+        {
+            db::set_exited(&self.db.conn, &c.id, 137, now_nanos(), false)?;
+            crate::runtime::cleanup_after_exit(self, &c);
+        }
+        c = db::get(&self.db.conn, &c.id)?.ok_or_else(|| ContainerError::NotFound(c.id.clone()))?;
+        Ok(c)
+    }
+
+    pub fn container(&self, word: &str) -> Result<ContainerRow, ContainerError> {
+        match db::lookup(&self.db.conn, word)? {
+            Ok(c) => self.refresh(c),
+            Err(0) => Err(ContainerError::NotFound(word.into())),
+            Err(_) => Err(ContainerError::Ambiguous(word.into())),
+        }
+    }
+
+    pub fn containers(&self) -> Result<Vec<ContainerRow>, ContainerError> {
+        db::list(&self.db.conn)?.into_iter().map(|c| self.refresh(c)).collect()
+    }
+}
+
+/// What `create` needs besides the config.
+pub struct NewContainer<'a> {
+    pub name: Option<String>,
+    pub image: &'a crate::state::images::ImageRecord,
+    /// The name the user gave the image, as `ps` shows it.
+    pub image_name: String,
+    pub config: ContainerConfig,
+}
+
+/// Read a file from an image's layers, top layer first, as overlayfs would
+/// show it (a whiteout hides it).
+pub fn read_image_file(engine: &Engine, layers: &[crate::digest::Digest], rel: &str) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    for l in layers.iter().rev() {
+        let p = engine.store.layer_diff(l).join(rel);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_char_device() => return None,
+            Ok(m) if m.is_file() => return std::fs::read_to_string(p).ok(),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn etc_hosts(hostname: &str, name: &str, network: &str) -> String {
+    if network == "host" {
+        return std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    }
+    format!("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n127.0.1.1\t{hostname} {name}\n")
+}
+
+/// The host's resolv.conf, minus loopback nameservers a container cannot
+/// reach (podman does the same).
+fn resolv_conf(network: &str) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if network == "host" {
+        return host;
+    }
+    host.lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            !(w.next() == Some("nameserver") && w.next().is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+impl Engine {
+    /// Create a container: record, directories, generated /etc files and the
+    /// OCI bundle (config.json). Nothing runs yet.
+    pub fn create_container(&self, n: NewContainer) -> Result<ContainerRow, ContainerError> {
+        let id = new_id();
+        let mut cfg = n.config;
+        let name = match n.name {
+            Some(name) => {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                    return Err(ContainerError::Invalid(format!("invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+                }
+                name
+            }
+            None => {
+                let mut name = random_name(&id);
+                let mut i = 2;
+                while db::name_taken(&self.db.conn, &name)?.is_some() {
+                    name = format!("{}{i}", random_name(&id));
+                    i += 1;
+                }
+                name
+            }
+        };
+        if cfg.hostname.is_empty() {
+            cfg.hostname = id[..12].to_string();
+        }
+        let dir = self.container_dir(&id);
+        let io = |what: &str| {
+            let what = what.to_string();
+            move |e: std::io::Error| ContainerError::Engine(EngineError::Io(what, e))
+        };
+        for d in ["upper", "work", "rootfs"] {
+            std::fs::create_dir_all(dir.join(d)).map_err(io("creating the container directory"))?;
+        }
+        let passwd = read_image_file(self, &n.image.layers, "etc/passwd").unwrap_or_default();
+        let group = read_image_file(self, &n.image.layers, "etc/group").unwrap_or_default();
+        let user = crate::runtime::user::resolve(&cfg.user, &passwd, &group).map_err(ContainerError::Invalid)?;
+        if !cfg.env.iter().any(|e| e.starts_with("HOME=")) {
+            cfg.env.push(format!("HOME={}", if user.home.is_empty() { "/" } else { &user.home }));
+        }
+        let files = [
+            ("/etc/hosts", etc_hosts(&cfg.hostname, &name, &cfg.network)),
+            ("/etc/hostname", format!("{}\n", cfg.hostname)),
+            ("/etc/resolv.conf", resolv_conf(&cfg.network)),
+        ];
+        let mut etc_files = Vec::new();
+        for (dest, content) in files {
+            let p = dir.join(dest.trim_start_matches("/etc/"));
+            std::fs::write(&p, content).map_err(io("writing the container's /etc files"))?;
+            etc_files.push((dest.to_string(), p.display().to_string()));
+        }
+        let lower: Vec<String> = n.image.layers.iter().rev().map(|l| format!("{}/diff", l.hex())).collect();
+        let overlay = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), dir.join("upper").display(), dir.join("work").display());
+        let rootfs = dir.join("rootfs").display().to_string();
+        let spec_in = crate::runtime::spec::SpecInputs {
+            config: &cfg,
+            rootfs: &rootfs,
+            user: &user,
+            etc_files: &etc_files,
+            cgroups_path: &format!("berth/{id}"),
+            overlay: &overlay,
+            rootless: self.paths.rootless,
+        };
+        let mut spec = crate::runtime::spec::build(&spec_in).map_err(ContainerError::Invalid)?;
+        let seccomp = match cfg.seccomp.as_deref() {
+            Some("unconfined") => None,
+            Some(path) => Some(crate::runtime::seccomp::from_file(path).map_err(ContainerError::Invalid)?),
+            None if cfg.privileged => None,
+            None => {
+                let caps: Vec<String> = crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop).map_err(ContainerError::Invalid)?.into_iter().collect();
+                Some(crate::runtime::seccomp::default_profile(&caps))
+            }
+        };
+        if let (Some(s), Some(linux)) = (seccomp, spec.linux_mut().as_mut()) {
+            linux.set_seccomp(Some(s));
+        }
+        let json = serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        std::fs::write(dir.join("config.json"), json).map_err(io("writing config.json"))?;
+        let row = ContainerRow {
+            id: id.clone(),
+            name: name.clone(),
+            image_id: n.image.id.hex().to_string(),
+            image_name: n.image_name,
+            created: now_nanos(),
+            config: serde_json::to_string(&cfg).map_err(|e| ContainerError::Invalid(e.to_string()))?,
+            state: "created".into(),
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            started: 0,
+            finished: 0,
+            exit_code: 0,
+            oom_killed: false,
+            restart_count: 0,
+            health: String::new(),
+        };
+        let _lock = self.lock()?;
+        if let Some(other) = db::name_taken(&self.db.conn, &name)? {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(ContainerError::NameInUse(name, other));
+        }
+        db::insert(&self.db.conn, &row)?;
+        Ok(row)
+    }
+
+    /// Remove a container's record and files. A running one is killed first
+    /// when `force`, else refused.
+    pub fn remove_container(&self, c: &ContainerRow, force: bool) -> Result<(), ContainerError> {
+        let c = self.refresh(c.clone())?;
+        if c.is_running() {
+            if !force {
+                return Err(ContainerError::State(format!(
+                    "cannot remove container {} as it is {} - running or paused containers cannot be removed without force",
+                    c.id, c.state
+                )));
+            }
+            self.kill_and_wait(&c, rustix::process::Signal::KILL, std::time::Duration::from_secs(10))?;
+        }
+        let _lock = self.lock()?;
+        db::delete(&self.db.conn, &c.id)?;
+        crate::runtime::cleanup_after_exit(self, &c);
+        let dir = self.container_dir(&c.id);
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(self.container_rundir(&c.id));
+        Ok(())
+    }
+
+    /// Signal the container's init and wait (up to `timeout`) for its
+    /// monitor to record the exit.
+    pub fn kill_and_wait(&self, c: &ContainerRow, sig: rustix::process::Signal, timeout: std::time::Duration) -> Result<bool, ContainerError> {
+        if alive(c.pid, c.pid_start)
+            && let Some(pid) = rustix::process::Pid::from_raw(c.pid as i32)
+        {
+            let _ = rustix::process::kill_process(pid, sig);
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if !alive(c.monitor_pid, c.monitor_start) && !alive(c.pid, c.pid_start) {
+                self.refresh(db::get(&self.db.conn, &c.id)?.unwrap_or_else(|| c.clone()))?;
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}

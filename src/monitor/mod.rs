@@ -1,0 +1,421 @@
+//! The per-container monitor (conmon's job): forked from the CLI, detached
+//! with setsid, it starts the container, holds its stdio, writes the log,
+//! relays to an attached CLI, records the exit (code, time, OOM) in the
+//! database, applies the restart policy and runs health checks.
+//!
+//! The CLI learns how things went over a pipe: `started PID`, then
+//! `exited CODE`, or `failed CODE MESSAGE`.
+
+pub mod logs;
+
+use crate::engine::Engine;
+use crate::engine::containers::{ContainerConfig, now_nanos, start_time};
+use crate::runtime::linux::{ChildIo, RuntimeError};
+use crate::state::Paths;
+use crate::state::containers::{self as db, ContainerRow};
+use rustix::event::{PollFd, PollFlags};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// Which of the CLI's stdio the monitor relays (attached run/start).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attach {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+pub enum Event {
+    Started(i32),
+    Exited(i32),
+    Failed(i32, String),
+}
+
+/// The CLI's end of the conversation with a monitor.
+pub struct Launched {
+    reader: BufReader<std::fs::File>,
+    pub monitor_pid: i32,
+}
+
+impl Launched {
+    pub fn next(&mut self) -> Option<Event> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match word {
+            "started" => rest.parse().ok().map(Event::Started),
+            "exited" => rest.parse().ok().map(Event::Exited),
+            "failed" => {
+                let (code, msg) = rest.split_once(' ').unwrap_or((rest, ""));
+                Some(Event::Failed(code.parse().unwrap_or(125), msg.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Fork a monitor for container `c`. The engine is not used by the child:
+/// it opens its own database connection.
+pub fn launch(engine: &Engine, c: &ContainerRow, attach: Attach) -> std::io::Result<Launched> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // SAFETY: fork in a single-threaded CLI; the child only continues into
+    // monitor_main and exits without returning.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        drop(r);
+        let paths = engine.paths.clone();
+        let id = c.id.clone();
+        let code = monitor_main(paths, &id, attach, w);
+        // SAFETY: leave without running the parent's destructors (its
+        // database handle and temp space belong to the CLI).
+        unsafe { libc::_exit(code) };
+    }
+    drop(w);
+    Ok(Launched { reader: BufReader::new(std::fs::File::from(r)), monitor_pid: pid })
+}
+
+fn close_other_fds(keep: &[i32]) {
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())).collect())
+        .unwrap_or_default();
+    for fd in fds {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: closing descriptors inherited from the CLI that the
+            // monitor must not hold (locks, the CLI's database).
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+fn devnull_stdio(which: &[i32]) {
+    if let Ok(f) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+        for fd in which {
+            // SAFETY: dup2 onto a standard descriptor.
+            unsafe { libc::dup2(f.as_raw_fd(), *fd) };
+        }
+    }
+}
+
+struct Report(Option<std::fs::File>);
+
+impl Report {
+    fn send(&mut self, s: &str) {
+        if let Some(f) = self.0.as_mut()
+            && f.write_all(format!("{s}\n").as_bytes()).is_err()
+        {
+            self.0 = None;
+        }
+    }
+}
+
+fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 {
+    close_other_fds(&[report.as_raw_fd()]);
+    // SAFETY: setsid and signal disposition in the new monitor process.
+    unsafe {
+        libc::setsid();
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    let mut detached: Vec<i32> = Vec::new();
+    if !attach.stdin {
+        detached.push(0);
+    }
+    if !attach.stdout {
+        detached.push(1);
+    }
+    if !attach.stderr {
+        detached.push(2);
+    }
+    devnull_stdio(&detached);
+    let mut report = Report(Some(std::fs::File::from(report)));
+    let engine = match Engine::open(paths) {
+        Ok(e) => e,
+        Err(e) => {
+            report.send(&format!("failed 125 {e}"));
+            return 125;
+        }
+    };
+    let Ok(Some(row)) = db::get(&engine.db.conn, id) else {
+        report.send(&format!("failed 125 container {id} vanished"));
+        return 125;
+    };
+    let cfg = row.config();
+    let mut restarts = row.restart_count;
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        let code = match run_once(&engine, &row, &cfg, attach, &mut report) {
+            Ok(code) => code,
+            Err(e) => {
+                report.send(&format!("failed {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
+                if cfg.rm {
+                    let _ = engine.remove_container(&row, true);
+                }
+                return e.exit_code();
+            }
+        };
+        let state = db::get(&engine.db.conn, id).ok().flatten().map(|r| r.state).unwrap_or_default();
+        let stopped_by_user = state == "stopped";
+        let again = match cfg.restart.name.as_str() {
+            "always" | "unless-stopped" => !stopped_by_user,
+            "on-failure" => code != 0 && !stopped_by_user && (cfg.restart.max_retries == 0 || (restarts as u32) < cfg.restart.max_retries),
+            _ => false,
+        };
+        if !again {
+            report.send(&format!("exited {code}"));
+            if cfg.rm {
+                let _ = engine.remove_container(&row, true);
+            }
+            return 0;
+        }
+        restarts += 1;
+        let _ = db::set_restart_count(&engine.db.conn, id, restarts);
+        // docker's back-off: 100ms doubling, capped.
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+    }
+}
+
+fn set_nonblocking(fd: BorrowedFd) {
+    if let Ok(fl) = rustix::fs::fcntl_getfl(fd) {
+        let _ = rustix::fs::fcntl_setfl(fd, fl | rustix::fs::OFlags::NONBLOCK);
+    }
+}
+
+/// Start the container once and relay until it exits. Returns its exit
+/// code (128+signal when killed).
+fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: Attach, report: &mut Report) -> Result<i32, RuntimeError> {
+    let dir = engine.container_dir(&row.id);
+    let spec_bytes = std::fs::read(dir.join("config.json"))?;
+    let spec: oci_spec::runtime::Spec = serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
+    let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
+    let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
+    let cgroup = crate::runtime::cgroup_for(engine, &row.id);
+    if let Some(cg) = &cgroup {
+        let limits = crate::runtime::cgroups::Limits {
+            memory: cfg.memory,
+            memory_swap: cfg.memory_swap,
+            cpu_quota: cfg.cpus.map(|c| (c * 100_000.0) as i64),
+            cpu_period: cfg.cpus.map(|_| 100_000),
+            cpu_shares: cfg.cpu_shares,
+            pids: cfg.pids_limit,
+        };
+        cg.create(&limits)?;
+    }
+    // The container's stdio.
+    let (mut out_r, mut err_r, mut in_w, mut master) = (None, None, None, None);
+    let io = if cfg.tty {
+        let (a, b) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, rustix::net::SocketType::STREAM, rustix::net::SocketFlags::CLOEXEC, None)?;
+        let null = OwnedFd::from(std::fs::File::options().write(true).open("/dev/null")?);
+        let null2 = null.try_clone()?;
+        let io = ChildIo { stdin: None, stdout: null, stderr: null2, console: Some(b) };
+        master = Some(a);
+        io
+    } else {
+        let (or, ow) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (er, ew) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let stdin = if cfg.interactive && attach.stdin {
+            let (ir, iw) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+            in_w = Some(iw);
+            Some(ir)
+        } else {
+            None
+        };
+        out_r = Some(or);
+        err_r = Some(er);
+        ChildIo { stdin, stdout: ow, stderr: ew, console: None }
+    };
+    let layers = engine.store.root().join("layers");
+    let pid = match crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(cg) = &cgroup {
+                cg.destroy();
+            }
+            return Err(e);
+        }
+    };
+    if let Some(sock) = master.take() {
+        let m = crate::runtime::tty::recv_fd(&sock)?;
+        // SAFETY: fd 0 stays open for the life of the monitor.
+        crate::runtime::tty::copy_winsize(unsafe { BorrowedFd::borrow_raw(0) }, m.as_fd());
+        master = Some(m);
+        if cfg.interactive && attach.stdin {
+            in_w = master.as_ref().map(|m| m.try_clone()).transpose()?;
+        }
+        out_r = master.take();
+    }
+    let my_start = start_time(std::process::id() as i64).unwrap_or(0);
+    db::set_running(&engine.db.conn, &row.id, pid as i64, start_time(pid as i64).unwrap_or(0), std::process::id() as i64, my_start, now_nanos()).map_err(std::io::Error::other)?;
+    report.send(&format!("started {pid}"));
+
+    let pidfd = rustix::process::pidfd_open(rustix::process::Pid::from_raw(pid).expect("pid > 0"), rustix::process::PidfdFlags::empty())?;
+    for fd in [out_r.as_ref(), err_r.as_ref()].into_iter().flatten() {
+        set_nonblocking(fd.as_fd());
+    }
+    let mut stdin_open = in_w.is_some();
+    let mut health = Health::new(cfg);
+    if health.check.is_some() {
+        let _ = db::set_health(&engine.db.conn, &row.id, "starting");
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut exited = false;
+    while !exited {
+        let stdin_fd = unsafe { BorrowedFd::borrow_raw(0) };
+        let mut fds = Vec::with_capacity(4);
+        fds.push(PollFd::new(&pidfd, PollFlags::IN));
+        if let Some(o) = &out_r {
+            fds.push(PollFd::new(o, PollFlags::IN));
+        }
+        if let Some(e) = &err_r {
+            fds.push(PollFd::new(e, PollFlags::IN));
+        }
+        if stdin_open {
+            fds.push(PollFd::new(&stdin_fd, PollFlags::IN));
+        }
+        let timeout = health.next_timeout();
+        let _ = rustix::event::poll(&mut fds, timeout.as_ref());
+        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+        drop(fds);
+        let mut i = 1;
+        for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {
+            if src.is_none() {
+                continue;
+            }
+            let r = ready[i];
+            i += 1;
+            if r.is_empty() {
+                continue;
+            }
+            if !relay(src, stream, &mut log, &mut buf, attach) {
+                *src = None;
+            }
+        }
+        if stdin_open && !ready[i].is_empty() {
+            match rustix::io::read(stdin_fd, &mut buf) {
+                Ok(n) if n > 0 => {
+                    if let Some(w) = &in_w
+                        && rustix::io::write(w, &buf[..n]).is_err()
+                    {
+                        stdin_open = false;
+                    }
+                }
+                _ => {
+                    stdin_open = false;
+                    // EOF on a pipe: the container sees EOF too. On a pty, ^D
+                    // is the user's to type; keep the master open.
+                    if !cfg.tty {
+                        in_w = None;
+                    }
+                }
+            }
+        }
+        if !ready[0].is_empty() {
+            exited = true;
+        }
+        health.tick(engine, row, pid);
+    }
+    let mut status = 0;
+    // SAFETY: reap our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    // Whatever is still buffered in the pipes.
+    for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {
+        while src.is_some() && relay(src, stream, &mut log, &mut buf, attach) {}
+    }
+    drop(in_w);
+    log.flush();
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    let oom = cgroup.as_ref().is_some_and(|c| c.oom_killed());
+    let cur = db::get(&engine.db.conn, &row.id).ok().flatten();
+    let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
+    if cur.is_some_and(|c| c.state == "stopped") {
+        let _ = db::set_state(&engine.db.conn, &row.id, "stopped");
+    }
+    if let Some(cg) = &cgroup {
+        cg.destroy();
+    }
+    Ok(code)
+}
+
+/// Move one chunk from a container stream to the log and the attached CLI.
+/// False at end of stream.
+fn relay(src: &mut Option<OwnedFd>, stream: usize, log: &mut logs::LogWriter, buf: &mut [u8], attach: Attach) -> bool {
+    let Some(fd) = src.as_ref() else { return false };
+    match rustix::io::read(fd, &mut *buf) {
+        Ok(0) => false,
+        Ok(n) => {
+            log.write(stream, &buf[..n]);
+            let to = if stream == 0 { attach.stdout } else { attach.stderr };
+            if to {
+                // SAFETY: fds 1 and 2 stay open for the life of the monitor.
+                write_all(unsafe { BorrowedFd::borrow_raw(1 + stream as i32) }, &buf[..n]);
+            }
+            true
+        }
+        Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => false,
+        Err(_) => false,
+    }
+}
+
+/// Write everything, riding out a full pipe; give up if the reader is gone.
+pub fn write_all(fd: BorrowedFd, mut data: &[u8]) {
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => {
+                let mut p = [PollFd::new(&fd, PollFlags::OUT)];
+                let _ = rustix::event::poll(&mut p, None);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Health checks, run by the monitor itself on a timer.
+pub struct Health {
+    check: Option<crate::engine::containers::Health>,
+    next: Option<std::time::Instant>,
+    started: std::time::Instant,
+    failures: u32,
+}
+
+impl Health {
+    fn new(cfg: &ContainerConfig) -> Health {
+        let check = cfg.healthcheck.clone().filter(|h| !h.test.is_empty());
+        let next = check.as_ref().map(|h| std::time::Instant::now() + std::time::Duration::from_secs(h.interval_secs.max(1)));
+        Health { check, next, started: std::time::Instant::now(), failures: 0 }
+    }
+
+    fn next_timeout(&self) -> Option<rustix::fs::Timespec> {
+        let n = self.next?;
+        let d = n.saturating_duration_since(std::time::Instant::now());
+        Some(rustix::fs::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 })
+    }
+
+    fn tick(&mut self, engine: &Engine, row: &ContainerRow, pid: i32) {
+        let (Some(check), Some(next)) = (&self.check, self.next) else { return };
+        if std::time::Instant::now() < next {
+            return;
+        }
+        self.next = Some(std::time::Instant::now() + std::time::Duration::from_secs(check.interval_secs.max(1)));
+        let ok = crate::runtime::exec::run_check(engine, row, pid, &check.test, std::time::Duration::from_secs(check.timeout_secs.max(1)));
+        let in_start_period = self.started.elapsed() < std::time::Duration::from_secs(check.start_period_secs);
+        let status = if ok {
+            self.failures = 0;
+            "healthy"
+        } else {
+            if !in_start_period {
+                self.failures += 1;
+            }
+            if self.failures >= check.retries.max(1) { "unhealthy" } else { "starting" }
+        };
+        let _ = db::set_health(&engine.db.conn, &row.id, status);
+    }
+}

@@ -1,0 +1,255 @@
+//! Container cgroups behind one interface: the v1 backend (one directory
+//! per controller, as on this hybrid host) and the v2 backend (one unified
+//! directory). Both work against any root path, so the logic is tested on a
+//! fake cgroupfs tree; the real one is /sys/fs/cgroup.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    /// Bytes.
+    pub memory: Option<i64>,
+    /// Memory plus swap, bytes (-1: unlimited swap).
+    pub memory_swap: Option<i64>,
+    /// CFS quota and period in microseconds.
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_shares: Option<u64>,
+    pub pids: Option<i64>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// Which backend a host has: the unified hierarchy mounted at the root
+/// means v2; controller directories (memory, pids) mean v1.
+pub fn detect(root: &Path) -> Option<Version> {
+    if root.join("cgroup.controllers").exists() {
+        Some(Version::V2)
+    } else if root.join("memory").is_dir() || root.join("pids").is_dir() {
+        Some(Version::V1)
+    } else {
+        None
+    }
+}
+
+/// One container's cgroup.
+#[derive(Debug, Clone)]
+pub enum Cgroup {
+    V1 { root: PathBuf, path: String },
+    V2 { root: PathBuf, path: String },
+}
+
+const V1_CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "freezer"];
+
+fn write(p: &Path, v: &str) -> io::Result<()> {
+    fs::write(p, v).map_err(|e| io::Error::new(e.kind(), format!("writing {v:?} to {}: {e}", p.display())))
+}
+
+impl Cgroup {
+    /// The cgroup for container `id` under `parent` (e.g. "berth").
+    pub fn new(version: Version, root: &Path, parent: &str, id: &str) -> Cgroup {
+        let path = format!("{parent}/{id}");
+        match version {
+            Version::V1 => Cgroup::V1 { root: root.into(), path },
+            Version::V2 => Cgroup::V2 { root: root.into(), path },
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            Cgroup::V1 { path, .. } | Cgroup::V2 { path, .. } => path,
+        }
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        match self {
+            Cgroup::V1 { root, path } => V1_CONTROLLERS.iter().map(|c| root.join(c).join(path)).filter(|p| p.parent().is_some_and(|_| true)).collect(),
+            Cgroup::V2 { root, path } => vec![root.join(path)],
+        }
+    }
+
+    /// Create the directories and write the limits.
+    pub fn create(&self, limits: &Limits) -> io::Result<()> {
+        match self {
+            Cgroup::V1 { root, path } => {
+                for c in V1_CONTROLLERS {
+                    if root.join(c).is_dir() {
+                        fs::create_dir_all(root.join(c).join(path))?;
+                    }
+                }
+                let mem = root.join("memory").join(path);
+                if let Some(m) = limits.memory {
+                    write(&mem.join("memory.limit_in_bytes"), &m.to_string())?;
+                }
+                if let Some(s) = limits.memory_swap {
+                    // Only when the kernel accounts swap (swapaccount=1).
+                    let f = mem.join("memory.memsw.limit_in_bytes");
+                    if f.exists() {
+                        write(&f, &s.to_string())?;
+                    }
+                }
+                let cpu = root.join("cpu").join(path);
+                if let Some(p) = limits.cpu_period {
+                    write(&cpu.join("cpu.cfs_period_us"), &p.to_string())?;
+                }
+                if let Some(q) = limits.cpu_quota {
+                    write(&cpu.join("cpu.cfs_quota_us"), &q.to_string())?;
+                }
+                if let Some(s) = limits.cpu_shares {
+                    write(&cpu.join("cpu.shares"), &s.to_string())?;
+                }
+                if let Some(p) = limits.pids {
+                    let v = if p <= 0 { "max".to_string() } else { p.to_string() };
+                    write(&root.join("pids").join(path).join("pids.max"), &v)?;
+                }
+            }
+            Cgroup::V2 { root, path } => {
+                // Controllers must be enabled in every ancestor's subtree_control.
+                let mut dir = root.clone();
+                for part in path.split('/') {
+                    let avail = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+                    let want: Vec<String> = ["memory", "pids", "cpu"].iter().filter(|c| avail.split_whitespace().any(|a| a == **c)).map(|c| format!("+{c}")).collect();
+                    if !want.is_empty() {
+                        let _ = write(&dir.join("cgroup.subtree_control"), &want.join(" "));
+                    }
+                    dir = dir.join(part);
+                    fs::create_dir_all(&dir)?;
+                }
+                if let Some(m) = limits.memory {
+                    write(&dir.join("memory.max"), &m.to_string())?;
+                    if let Some(s) = limits.memory_swap {
+                        let v = if s < 0 { "max".to_string() } else { (s - m).max(0).to_string() };
+                        write(&dir.join("memory.swap.max"), &v)?;
+                    }
+                }
+                if limits.cpu_quota.is_some() || limits.cpu_period.is_some() {
+                    let q = limits.cpu_quota.map(|q| q.to_string()).unwrap_or_else(|| "max".into());
+                    write(&dir.join("cpu.max"), &format!("{q} {}", limits.cpu_period.unwrap_or(100_000)))?;
+                }
+                if let Some(s) = limits.cpu_shares {
+                    // The conversion runc and crun use from shares (2..262144) to weight (1..10000).
+                    let w = 1 + ((s.clamp(2, 262_144) - 2) * 9999) / 262_142;
+                    write(&dir.join("cpu.weight"), &w.to_string())?;
+                }
+                if let Some(p) = limits.pids {
+                    let v = if p <= 0 { "max".to_string() } else { p.to_string() };
+                    write(&dir.join("pids.max"), &v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn add(&self, pid: i32) -> io::Result<()> {
+        for d in self.dirs() {
+            if d.exists() {
+                write(&d.join("cgroup.procs"), &pid.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the kernel OOM-killed something in this cgroup.
+    pub fn oom_killed(&self) -> bool {
+        let (file, key) = match self {
+            Cgroup::V1 { root, path } => (root.join("memory").join(path).join("memory.oom_control"), "oom_kill"),
+            Cgroup::V2 { root, path } => (root.join(path).join("memory.events"), "oom_kill"),
+        };
+        fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split_once(' ').is_some_and(|(k, v)| k == key && v.trim().parse::<u64>().unwrap_or(0) > 0))
+    }
+
+    pub fn freeze(&self, frozen: bool) -> io::Result<()> {
+        match self {
+            Cgroup::V1 { root, path } => write(&root.join("freezer").join(path).join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }),
+            Cgroup::V2 { root, path } => write(&root.join(path).join("cgroup.freeze"), if frozen { "1" } else { "0" }),
+        }
+    }
+
+    /// Every process in the cgroup.
+    pub fn procs(&self) -> Vec<i32> {
+        let d = match self {
+            Cgroup::V1 { root, path } => root.join("pids").join(path),
+            Cgroup::V2 { root, path } => root.join(path),
+        };
+        fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
+    }
+
+    /// Remove the directories (they must be empty of processes).
+    pub fn destroy(&self) {
+        for d in self.dirs() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_v2() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("cgroup.controllers"), "cpuset cpu io memory pids").unwrap();
+        fs::write(t.path().join("cgroup.subtree_control"), "").unwrap();
+        t
+    }
+
+    #[test]
+    fn v2_writes_limits_and_enables_controllers() {
+        let t = fake_v2();
+        assert_eq!(detect(t.path()), Some(Version::V2));
+        let cg = Cgroup::new(Version::V2, t.path(), "berth", "abc");
+        // The kernel would create these files; the fake tree needs them for the parent.
+        fs::create_dir_all(t.path().join("berth")).unwrap();
+        fs::write(t.path().join("berth/cgroup.controllers"), "cpu memory pids").unwrap();
+        let limits = Limits { memory: Some(32 << 20), memory_swap: Some(64 << 20), cpu_quota: Some(50_000), cpu_period: Some(100_000), cpu_shares: Some(1024), pids: Some(10) };
+        cg.create(&limits).unwrap();
+        let d = t.path().join("berth/abc");
+        let read = |f: &str| fs::read_to_string(d.join(f)).unwrap();
+        assert_eq!(read("memory.max"), (32 << 20).to_string());
+        assert_eq!(read("memory.swap.max"), (32 << 20).to_string());
+        assert_eq!(read("cpu.max"), "50000 100000");
+        assert_eq!(read("cpu.weight"), "39");
+        assert_eq!(read("pids.max"), "10");
+        assert_eq!(fs::read_to_string(t.path().join("cgroup.subtree_control")).unwrap(), "+cpu +memory +pids");
+        cg.add(1234).unwrap();
+        assert_eq!(read("cgroup.procs"), "1234");
+        fs::write(d.join("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").unwrap();
+        assert!(cg.oom_killed());
+        cg.freeze(true).unwrap();
+        assert_eq!(read("cgroup.freeze"), "1");
+        assert_eq!(cg.procs(), vec![1234]);
+    }
+
+    #[test]
+    fn v1_uses_a_directory_per_controller() {
+        let t = tempfile::tempdir().unwrap();
+        for c in ["memory", "pids", "cpu", "freezer"] {
+            fs::create_dir(t.path().join(c)).unwrap();
+        }
+        assert_eq!(detect(t.path()), Some(Version::V1));
+        let cg = Cgroup::new(Version::V1, t.path(), "berth", "abc");
+        cg.create(&Limits { memory: Some(1 << 20), pids: Some(5), cpu_shares: Some(512), ..Default::default() }).unwrap();
+        assert_eq!(fs::read_to_string(t.path().join("memory/berth/abc/memory.limit_in_bytes")).unwrap(), "1048576");
+        assert_eq!(fs::read_to_string(t.path().join("pids/berth/abc/pids.max")).unwrap(), "5");
+        assert_eq!(fs::read_to_string(t.path().join("cpu/berth/abc/cpu.shares")).unwrap(), "512");
+        fs::write(t.path().join("memory/berth/abc/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n").unwrap();
+        assert!(!cg.oom_killed());
+        cg.freeze(false).unwrap();
+        assert_eq!(fs::read_to_string(t.path().join("freezer/berth/abc/freezer.state")).unwrap(), "THAWED");
+    }
+}

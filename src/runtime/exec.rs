@@ -1,0 +1,238 @@
+//! Running another process in a running container (`exec`, health checks):
+//! join its namespaces with setns(2), its cgroup, then drop to its user,
+//! capabilities and seccomp profile, and exec.
+
+use super::linux::{ChildIo, RuntimeError};
+use crate::engine::Engine;
+use crate::state::containers::ContainerRow;
+use oci_spec::runtime::Spec;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+pub struct ExecOptions {
+    pub args: Vec<String>,
+    /// Added to (and overriding) the container's environment.
+    pub env: Vec<String>,
+    /// `-u`; None: the container's user.
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub privileged: bool,
+    pub tty: bool,
+}
+
+const NAMESPACES: [(&str, libc::c_int); 7] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = base.to_vec();
+    for e in extra {
+        let key = e.split('=').next().unwrap_or("");
+        out.retain(|x| x.split('=').next() != Some(key));
+        out.push(e.clone());
+    }
+    out
+}
+
+/// Fork a process that joins the container of `pid` and execs. Returns the
+/// pid of our direct child, whose exit status is the exec'd process's.
+pub fn spawn(engine: &Engine, row: &ContainerRow, pid: i32, opts: &ExecOptions, io: ChildIo) -> Result<i32, RuntimeError> {
+    let spec: Spec = serde_json::from_slice(&std::fs::read(engine.container_dir(&row.id).join("config.json"))?).map_err(std::io::Error::other)?;
+    let cfg = row.config();
+    // Open the namespace files now, while /proc is the host's.
+    let mut ns: Vec<(OwnedFd, libc::c_int)> = Vec::new();
+    let self_ns = |n: &str| std::fs::read_link(format!("/proc/self/ns/{n}")).ok();
+    for (name, flag) in NAMESPACES {
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{name}")).ok();
+        if theirs.is_some() && theirs != self_ns(name) {
+            let f = std::fs::File::open(format!("/proc/{pid}/ns/{name}"))?;
+            ns.push((OwnedFd::from(f), flag));
+        }
+    }
+    let cgroup = super::cgroup_for(engine, &row.id);
+    let user_spec = opts.user.clone().unwrap_or_else(|| cfg.user.clone());
+    let process = spec.process().clone().unwrap_or_default();
+    let env = merge_env(process.env().as_deref().unwrap_or(&[]), &opts.env);
+    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // SAFETY: fork; the child only joins namespaces and execs.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    if child == 0 {
+        drop(err_r);
+        let (code, msg) = match child_main(&spec, &ns, cgroup.as_ref(), &user_spec, &env, opts, io) {
+            Ok(c) => (c, String::new()),
+            Err(e) => e,
+        };
+        if !msg.is_empty() {
+            let _ = rustix::io::write(&err_w, format!("{code} {msg}").as_bytes());
+        }
+        // SAFETY: leave the forked child without running destructors.
+        unsafe { libc::_exit(code) };
+    }
+    drop(err_w);
+    drop(io);
+    let mut msg = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::fs::File::from(err_r), &mut msg);
+    if !msg.is_empty() {
+        // SAFETY: reap our own child.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+        let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
+        return Err(RuntimeError::Start { code: code.parse().unwrap_or(125), msg: text.to_string() });
+    }
+    Ok(child)
+}
+
+fn child_main(spec: &Spec, ns: &[(OwnedFd, libc::c_int)], cgroup: Option<&super::cgroups::Cgroup>, user_spec: &str, env: &[String], opts: &ExecOptions, io: ChildIo) -> Result<i32, (i32, String)> {
+    if let Some(cg) = cgroup {
+        let _ = cg.add(std::process::id() as i32);
+    }
+    for (fd, flag) in ns {
+        // SAFETY: setns on a namespace fd we opened.
+        if unsafe { libc::setns(fd.as_raw_fd(), *flag) } != 0 {
+            return Err((125, format!("joining the container's namespaces: {}", std::io::Error::last_os_error())));
+        }
+    }
+    // Joining a pid namespace applies to children: fork once more. This
+    // process stays to pass the status on.
+    // SAFETY: fork; the grandchild execs, this child waits for it.
+    let gc = unsafe { libc::fork() };
+    if gc < 0 {
+        return Err((125, format!("fork: {}", std::io::Error::last_os_error())));
+    }
+    if gc > 0 {
+        drop(io);
+        let mut status = 0;
+        // SAFETY: wait for our own child.
+        unsafe { libc::waitpid(gc, &mut status, 0) };
+        return Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) });
+    }
+    let r = grandchild(spec, user_spec, env, opts, io);
+    let (code, msg) = match r {
+        Err(e) => e,
+        Ok(never) => match never {},
+    };
+    eprintln!("Error: {msg}");
+    // SAFETY: leave at once.
+    unsafe { libc::_exit(code) };
+}
+
+fn grandchild(spec: &Spec, user_spec: &str, env: &[String], opts: &ExecOptions, io: ChildIo) -> Result<std::convert::Infallible, (i32, String)> {
+    // SAFETY: prctl/setsid/dup2 with plain arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        libc::setsid();
+    }
+    let dup = |fd: &OwnedFd, to: i32| {
+        // SAFETY: dup2 onto a standard descriptor.
+        unsafe { libc::dup2(fd.as_raw_fd(), to) };
+    };
+    match &io.stdin {
+        Some(fd) => dup(fd, 0),
+        None => {
+            if let Ok(n) = std::fs::File::open("/dev/null") {
+                dup(&OwnedFd::from(n), 0);
+            }
+        }
+    }
+    if let Some(console) = &io.console {
+        super::tty::setup_console(console).map_err(|e| (125, format!("setting up the terminal: {e}")))?;
+    } else {
+        dup(&io.stdout, 1);
+        dup(&io.stderr, 2);
+    }
+    drop(io);
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let user = super::user::resolve(user_spec, &passwd, &group).map_err(|e| (125, e))?;
+    let process = spec.process().clone().unwrap_or_default();
+    if !opts.privileged
+        && let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone())
+    {
+        super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
+    }
+    // SAFETY: credential syscalls with valid arguments.
+    unsafe {
+        let gids = &user.additional_gids;
+        libc::setgroups(gids.len(), gids.as_ptr());
+        if libc::setresgid(user.gid, user.gid, user.gid) != 0 || (libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) || libc::setresuid(user.uid, user.uid, user.uid) != 0 {
+            return Err((125, format!("switching to user {user_spec:?}: {}", std::io::Error::last_os_error())));
+        }
+    }
+    let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        s.as_ref().map(|set| set.iter().map(|c| c.to_string()).map(|n| if n.starts_with("CAP_") { n } else { format!("CAP_{n}") }).collect()).unwrap_or_default()
+    };
+    if let Some(c) = process.capabilities() {
+        let (b, p) = if opts.privileged {
+            let all: Vec<String> = super::caps::NAMES.iter().take(super::caps::last_cap() as usize + 1).map(|s| s.to_string()).collect();
+            (all.clone(), all)
+        } else {
+            (names(c.bounding()), names(c.permitted()))
+        };
+        let eff = if user.uid == 0 { p.clone() } else { vec![] };
+        let _ = super::caps::apply(&b, &eff, &p, &[], &[]);
+    }
+    if process.no_new_privileges().unwrap_or(false) {
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    }
+    let cwd = opts.workdir.clone().unwrap_or_else(|| process.cwd().to_string_lossy().into_owned());
+    std::env::set_current_dir(&cwd).map_err(|e| (126, format!("{cwd}: {e}")))?;
+    let mut env = env.to_vec();
+    if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let prog = if opts.args[0].contains('/') {
+        opts.args[0].clone()
+    } else {
+        let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        path.split(':')
+            .map(|d| format!("{d}/{}", opts.args[0]))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+            .ok_or((127, format!("{}: executable file not found in $PATH", opts.args[0])))?
+    };
+    super::linux::exec(&prog, &opts.args, &env)
+}
+
+/// Run a health check command; true if it exits 0 within `timeout`.
+pub fn run_check(engine: &Engine, row: &ContainerRow, pid: i32, test: &[String], timeout: std::time::Duration) -> bool {
+    let args: Vec<String> = match test.first().map(String::as_str) {
+        Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
+        Some("CMD") => test[1..].to_vec(),
+        Some("NONE") | None => return true,
+        Some(_) => test.to_vec(),
+    };
+    if args.is_empty() {
+        return true;
+    }
+    let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") else { return false };
+    let out = OwnedFd::from(null);
+    let Ok(err) = out.try_clone() else { return false };
+    let io = ChildIo { stdin: None, stdout: out, stderr: err, console: None };
+    let opts = ExecOptions { args, env: vec![], user: None, workdir: None, privileged: false, tty: false };
+    let Ok(child) = spawn(engine, row, pid, &opts, io) else { return false };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut status = 0;
+        // SAFETY: poll our own child.
+        let r = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
+        if r == child {
+            return libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill and reap our own child.
+            unsafe {
+                libc::kill(child, libc::SIGKILL);
+                libc::waitpid(child, std::ptr::null_mut(), 0);
+            }
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,49 @@
+//! `--init`: berth itself as the container's pid 1 (catatonit's job): it
+//! forks the command, forwards every signal it gets to it, reaps orphans,
+//! and exits with the command's status.
+
+pub fn run_as_init(prog: &str, args: &[String], env: &[String]) -> Result<std::convert::Infallible, (i32, String)> {
+    // SAFETY: signal-mask and fork/wait calls on our own process; the child
+    // restores the mask and execs at once.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+        let child = libc::fork();
+        if child < 0 {
+            return Err((125, format!("init: fork: {}", std::io::Error::last_os_error())));
+        }
+        if child == 0 {
+            libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            let r = super::linux::exec(prog, args, env);
+            let code = match r {
+                Err((c, _)) => c,
+                Ok(never) => match never {},
+            };
+            libc::_exit(code);
+        }
+        loop {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let sig = libc::sigwaitinfo(&all, &mut info);
+            if sig < 0 {
+                continue;
+            }
+            if sig == libc::SIGCHLD {
+                loop {
+                    let mut status = 0;
+                    let pid = libc::waitpid(-1, &mut status, libc::WNOHANG);
+                    if pid <= 0 {
+                        break;
+                    }
+                    if pid == child {
+                        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+                        libc::_exit(code);
+                    }
+                }
+            } else {
+                libc::kill(child, sig);
+            }
+        }
+    }
+}

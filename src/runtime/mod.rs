@@ -1,0 +1,66 @@
+//! The runtime: OCI spec generation and its execution, in-process (the
+//! built-in runtime) or by an external OCI runtime (`--runtime`).
+
+pub mod caps;
+pub mod cgroups;
+pub mod exec;
+pub mod init;
+pub mod linux;
+pub mod seccomp;
+pub mod spec;
+pub mod tty;
+pub mod user;
+
+use crate::engine::Engine;
+use crate::state::containers::ContainerRow;
+
+/// docker's RAMInBytes: "32m", "1g", "512k", "100" (bytes), case-insensitive,
+/// an optional trailing "b".
+pub fn parse_bytes(s: &str) -> Option<i64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1i64 << 10),
+        'm' => (&t[..t.len() - 1], 1 << 20),
+        'g' => (&t[..t.len() - 1], 1 << 30),
+        't' => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num.parse().ok()?;
+    (v >= 0.0).then(|| (v * mult as f64) as i64)
+}
+
+/// The container's cgroup (None when cgroups cannot be used: rootless
+/// without delegation).
+pub fn cgroup_for(engine: &Engine, id: &str) -> Option<cgroups::Cgroup> {
+    if engine.paths.rootless {
+        return None;
+    }
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    cgroups::detect(root).map(|v| cgroups::Cgroup::new(v, root, "berth", id))
+}
+
+/// What is left to undo on the host once a container's processes are gone.
+pub fn cleanup_after_exit(engine: &Engine, c: &ContainerRow) {
+    if let Some(cg) = cgroup_for(engine, &c.id) {
+        cg.destroy();
+    }
+    let rootfs = engine.container_dir(&c.id).join("rootfs");
+    // An external runtime needed the rootfs mounted on the host.
+    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("32m"), Some(32 << 20));
+        assert_eq!(parse_bytes("1G"), Some(1 << 30));
+        assert_eq!(parse_bytes("512kb"), Some(512 << 10));
+        assert_eq!(parse_bytes("100"), Some(100));
+        assert_eq!(parse_bytes("1.5k"), Some(1536));
+        assert_eq!(parse_bytes("lots"), None);
+    }
+}

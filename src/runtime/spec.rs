@@ -1,0 +1,146 @@
+//! ContainerConfig -> OCI runtime spec (runtime-spec config.json), with
+//! podman's defaults: mounts, masked and read-only paths, capabilities.
+
+use super::caps;
+use crate::engine::containers::ContainerConfig;
+use oci_spec::runtime::Spec;
+use serde_json::{Value, json};
+
+/// podman's (containers/common) masked paths.
+pub const MASKED_PATHS: [&str; 13] = [
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+    "/proc/interrupts",
+    "/sys/devices/virtual/powercap",
+];
+
+pub const READONLY_PATHS: [&str; 6] = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/// The annotation carrying the overlay options for the built-in runtime,
+/// which mounts the rootfs inside the container's own mount namespace.
+pub const OVERLAY_ANNOTATION: &str = "io.berth.rootfs.overlay";
+
+pub struct SpecInputs<'a> {
+    pub config: &'a ContainerConfig,
+    pub rootfs: &'a str,
+    pub user: &'a super::user::ExecUser,
+    /// Files bound over /etc/hosts, /etc/hostname, /etc/resolv.conf.
+    pub etc_files: &'a [(String, String)],
+    pub cgroups_path: &'a str,
+    pub overlay: &'a str,
+    pub rootless: bool,
+}
+
+pub fn build(i: &SpecInputs) -> Result<Spec, String> {
+    let c = i.config;
+    let capset: Vec<String> = caps::resolve(c.privileged, &c.cap_add, &c.cap_drop)?.into_iter().collect();
+    let uid_zero = i.user.uid == 0;
+    let mut rlimits = Vec::new();
+    for u in &c.ulimits {
+        let name = format!("RLIMIT_{}", u.name.to_ascii_uppercase());
+        rlimits.push(json!({ "type": name, "soft": u.soft, "hard": u.hard }));
+    }
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", if c.shm_size > 0 { c.shm_size } else { 64 << 20 })]}),
+    ];
+    if c.network == "host" || i.rootless {
+        // sysfs needs a network namespace we own; bind the host's instead.
+        mounts[4] = json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+    }
+    for t in &c.tmpfs {
+        let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        let mut o: Vec<String> = vec!["nosuid".into(), "nodev".into()];
+        o.extend(opts.split(',').filter(|s| !s.is_empty()).map(String::from));
+        if !o.iter().any(|x| x.starts_with("size=")) {
+            o.push("size=65536k".into());
+        }
+        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    for (dest, src) in i.etc_files {
+        mounts.push(json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
+    }
+    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"}), json!({"type": "cgroup"})];
+    if c.network != "host" {
+        namespaces.push(json!({"type": "network"}));
+    }
+    if i.rootless {
+        namespaces.push(json!({"type": "user"}));
+    }
+    let mut resources = serde_json::Map::new();
+    if c.memory.is_some() || c.memory_swap.is_some() {
+        let mut m = serde_json::Map::new();
+        if let Some(v) = c.memory {
+            m.insert("limit".into(), json!(v));
+        }
+        if let Some(v) = c.memory_swap {
+            m.insert("swap".into(), json!(v));
+        }
+        resources.insert("memory".into(), Value::Object(m));
+    }
+    if c.cpus.is_some() || c.cpu_shares.is_some() {
+        let mut m = serde_json::Map::new();
+        if let Some(cpus) = c.cpus {
+            m.insert("quota".into(), json!((cpus * 100_000.0) as i64));
+            m.insert("period".into(), json!(100_000));
+        }
+        if let Some(s) = c.cpu_shares {
+            m.insert("shares".into(), json!(s));
+        }
+        resources.insert("cpu".into(), Value::Object(m));
+    }
+    if let Some(p) = c.pids_limit {
+        resources.insert("pids".into(), json!({"limit": p}));
+    }
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "cgroupsPath": i.cgroups_path,
+        "resources": resources,
+    });
+    if !c.privileged {
+        linux["maskedPaths"] = json!(MASKED_PATHS);
+        linux["readonlyPaths"] = json!(READONLY_PATHS);
+    }
+    let mut annotations: serde_json::Map<String, Value> = c.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    annotations.insert(OVERLAY_ANNOTATION.into(), json!(i.overlay));
+    let mut process = json!({
+        "terminal": c.tty,
+        "user": {"uid": i.user.uid, "gid": i.user.gid, "additionalGids": i.user.additional_gids},
+        "args": c.args,
+        "env": c.env,
+        "cwd": if c.workdir.is_empty() { "/" } else { c.workdir.as_str() },
+        "capabilities": {
+            "bounding": capset,
+            "effective": if uid_zero { capset.clone() } else { vec![] },
+            "permitted": capset,
+            "inheritable": [],
+        },
+        "noNewPrivileges": c.no_new_privileges,
+    });
+    if !rlimits.is_empty() {
+        process["rlimits"] = json!(rlimits);
+    }
+    let doc = json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": i.rootfs, "readonly": c.read_only},
+        "hostname": c.hostname,
+        "mounts": mounts,
+        "linux": linux,
+        "annotations": annotations,
+    });
+    serde_json::from_value(doc).map_err(|e| format!("building the runtime spec: {e}"))
+}
