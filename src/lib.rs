@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! berth: a daemonless container engine.
 //!
 //! The library holds everything; `src/main.rs` only parses the command line

@@ -15,7 +15,7 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub format: Option<String>,
     /// Type of object to inspect
-    #[arg(short = 't', long = "type", default_value = "all", value_parser = ["all", "image"])]
+    #[arg(short = 't', long = "type", default_value = "all", value_parser = ["all", "container", "image"])]
     pub kind: String,
     /// Display the total file size (accepted for compatibility; images always report it)
     #[arg(short, long)]
@@ -32,12 +32,29 @@ pub struct ImageInspectArgs {
     pub format: Option<String>,
 }
 
+#[derive(Args)]
+pub struct ContainerInspectArgs {
+    /// Containers to inspect
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Format the output with a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Display the total file size
+    #[arg(short, long)]
+    pub size: bool,
+}
+
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> anyhow::Result<()> {
-    inspect_images(ctx, &a.names, a.format.as_deref())
+    inspect_any(ctx, &a.names, a.format.as_deref(), &a.kind)
+}
+
+pub fn container_inspect(ctx: &Ctx, a: ContainerInspectArgs) -> anyhow::Result<()> {
+    inspect_any(ctx, &a.containers, a.format.as_deref(), "container")
 }
 
 pub fn image_inspect(ctx: &Ctx, a: ImageInspectArgs) -> anyhow::Result<()> {
-    inspect_images(ctx, &a.images, a.format.as_deref())
+    inspect_any(ctx, &a.images, a.format.as_deref(), "image")
 }
 
 fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<usize> {
@@ -49,15 +66,23 @@ fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<us
 }
 
 /// podman prints what it found, then exits 125 naming what it did not.
-fn inspect_images(ctx: &Ctx, words: &[String], format: Option<&str>) -> anyhow::Result<()> {
+/// Containers are looked for before images, as podman does.
+fn inspect_any(ctx: &Ctx, words: &[String], format: Option<&str>, kind: &str) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let all = load_all(&engine)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for w in words {
-        match find_listed(&engine, &all, w) {
-            Ok(i) => out.push(image_json(&engine, &all[i])),
-            Err(_) => errors.push(format!("no such object: {w:?}")),
+        if kind != "image"
+            && let Ok(c) = engine.container(w)
+        {
+            out.push(super::container_inspect::container_json(&engine, &c));
+            continue;
+        }
+        let found = if kind == "container" { None } else { find_listed(&engine, &all, w).ok() };
+        match found {
+            Some(i) => out.push(image_json(&engine, &all[i])),
+            None => errors.push(format!("no such object: {w:?}")),
         }
     }
     match format {

@@ -2,7 +2,13 @@
 //! the mapping from errors to podman's exit codes.
 
 mod archive;
+mod container_inspect;
+mod exec;
 mod images;
+mod lifecycle;
+mod logs;
+mod ps;
+mod run;
 mod info;
 mod inspect;
 mod login;
@@ -59,6 +65,42 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(run::RunArgs),
+    /// Create but do not start a container
+    #[command(disable_help_flag = true)]
+    Create(run::CreateArgs),
+    /// Start one or more containers
+    Start(lifecycle::StartArgs),
+    /// Stop one or more containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers with a signal
+    Kill(lifecycle::KillArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::RestartArgs),
+    /// Remove one or more containers
+    Rm(lifecycle::RmArgs),
+    /// List containers
+    #[command(visible_alias = "list")]
+    Ps(ps::PsArgs),
+    /// Fetch the logs of one or more containers
+    Logs(logs::LogsArgs),
+    /// Run a process in a running container
+    Exec(exec::ExecArgs),
+    /// Block until containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Display the running processes of a container
+    Top(container_inspect::TopArgs),
+    /// Pause all the processes in one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Rename an existing container
+    Rename(lifecycle::RenameArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Pull an image from a registry
     Pull(pull::PullArgs),
     /// Push an image to a registry
@@ -129,6 +171,49 @@ enum ImageCommand {
 }
 
 #[derive(Subcommand)]
+enum ContainerCommand {
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(run::RunArgs),
+    /// Create but do not start a container
+    #[command(disable_help_flag = true)]
+    Create(run::CreateArgs),
+    /// Start one or more containers
+    Start(lifecycle::StartArgs),
+    /// Stop one or more containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers with a signal
+    Kill(lifecycle::KillArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::RestartArgs),
+    /// Remove one or more containers
+    Rm(lifecycle::RmArgs),
+    /// List containers
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(ps::PsArgs),
+    /// Fetch the logs of one or more containers
+    Logs(logs::LogsArgs),
+    /// Run a process in a running container
+    Exec(exec::ExecArgs),
+    /// Block until containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Display the configuration of containers
+    Inspect(inspect::ContainerInspectArgs),
+    /// Display the running processes of a container
+    Top(container_inspect::TopArgs),
+    /// Pause all the processes in one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Rename an existing container
+    Rename(lifecycle::RenameArgs),
+    /// Remove all stopped containers
+    Prune(lifecycle::PruneArgs),
+    /// Check if a container exists
+    Exists(lifecycle::ExistsArgs),
+}
+
+#[derive(Subcommand)]
 enum SystemCommand {
     /// Display berth system information
     Info(info::InfoArgs),
@@ -167,6 +252,24 @@ pub fn main() -> i32 {
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(&ctx, a),
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => lifecycle::start(&ctx, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => lifecycle::stop(&ctx, a),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => lifecycle::kill(&ctx, a),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => lifecycle::restart(&ctx, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => lifecycle::rm(&ctx, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => ps::run(&ctx, a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(&ctx, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => lifecycle::wait(&ctx, a),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container_inspect::top(&ctx, a),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => lifecycle::pause(&ctx, a, true),
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => lifecycle::pause(&ctx, a, false),
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => lifecycle::rename(&ctx, a),
+        Command::Container(ContainerCommand::Inspect(a)) => inspect::container_inspect(&ctx, a),
+        Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
+        Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),

@@ -32,6 +32,19 @@ impl Engine {
         Ok(Engine { paths, db, store })
     }
 
+    /// Close the database connection (before a fork); `reopen_db` brings
+    /// it back.
+    pub fn close_db(&mut self) {
+        if let Ok(mem) = Db::open_in_memory() {
+            self.db = mem;
+        }
+    }
+
+    pub fn reopen_db(&mut self) -> Result<(), EngineError> {
+        self.db = Db::open(&self.paths.db())?;
+        Ok(())
+    }
+
     /// Take the writer lock: everything that reads the store's state and
     /// then changes it runs under it.
     pub fn lock(&self) -> Result<WriterLock, EngineError> {

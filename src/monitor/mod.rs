@@ -58,9 +58,12 @@ impl Launched {
 }
 
 /// Fork a monitor for container `c`. The engine is not used by the child:
-/// it opens its own database connection.
-pub fn launch(engine: &Engine, c: &ContainerRow, attach: Attach) -> std::io::Result<Launched> {
+/// it opens its own database connection. SQLite state must not cross a
+/// fork (its per-inode lock bookkeeping would be shared), so the CLI's
+/// connection is closed first; `reopen` opens it again in the CLI after.
+pub fn launch(engine: &mut Engine, c: &ContainerRow, attach: Attach, reopen: bool) -> std::io::Result<Launched> {
     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    engine.close_db();
     // SAFETY: fork in a single-threaded CLI; the child only continues into
     // monitor_main and exits without returning.
     let pid = unsafe { libc::fork() };
@@ -77,6 +80,9 @@ pub fn launch(engine: &Engine, c: &ContainerRow, attach: Attach) -> std::io::Res
         unsafe { libc::_exit(code) };
     }
     drop(w);
+    if reopen {
+        engine.reopen_db().map_err(std::io::Error::other)?;
+    }
     Ok(Launched { reader: BufReader::new(std::fs::File::from(r)), monitor_pid: pid })
 }
 
@@ -150,28 +156,28 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
     let mut restarts = row.restart_count;
     let mut backoff = std::time::Duration::from_millis(100);
     loop {
-        let code = match run_once(&engine, &row, &cfg, attach, &mut report) {
-            Ok(code) => code,
+        let (code, stopped_by_user) = match run_once(&engine, &row, &cfg, attach, &mut report) {
+            Ok(r) => r,
             Err(e) => {
-                report.send(&format!("failed {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
                 if cfg.rm {
                     let _ = engine.remove_container(&row, true);
                 }
+                report.send(&format!("failed {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
                 return e.exit_code();
             }
         };
-        let state = db::get(&engine.db.conn, id).ok().flatten().map(|r| r.state).unwrap_or_default();
-        let stopped_by_user = state == "stopped";
         let again = match cfg.restart.name.as_str() {
             "always" | "unless-stopped" => !stopped_by_user,
             "on-failure" => code != 0 && !stopped_by_user && (cfg.restart.max_retries == 0 || (restarts as u32) < cfg.restart.max_retries),
             _ => false,
         };
         if !again {
-            report.send(&format!("exited {code}"));
+            // Removed before the CLI hears of the exit, so a `run --rm`
+            // leaves nothing behind by the time it returns.
             if cfg.rm {
                 let _ = engine.remove_container(&row, true);
             }
+            report.send(&format!("exited {code}"));
             return 0;
         }
         restarts += 1;
@@ -189,8 +195,8 @@ fn set_nonblocking(fd: BorrowedFd) {
 }
 
 /// Start the container once and relay until it exits. Returns its exit
-/// code (128+signal when killed).
-fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: Attach, report: &mut Report) -> Result<i32, RuntimeError> {
+/// code (128+signal when killed), and whether `stop` asked for the exit.
+fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: Attach, report: &mut Report) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
     let spec: oci_spec::runtime::Spec = serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
@@ -332,15 +338,12 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
     log.flush();
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
     let oom = cgroup.as_ref().is_some_and(|c| c.oom_killed());
-    let cur = db::get(&engine.db.conn, &row.id).ok().flatten();
+    let stopping = db::get(&engine.db.conn, &row.id).ok().flatten().is_some_and(|r| r.state == "stopping");
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
-    if cur.is_some_and(|c| c.state == "stopped") {
-        let _ = db::set_state(&engine.db.conn, &row.id, "stopped");
-    }
     if let Some(cg) = &cgroup {
         cg.destroy();
     }
-    Ok(code)
+    Ok((code, stopping))
 }
 
 /// Move one chunk from a container stream to the log and the attached CLI.

@@ -417,6 +417,11 @@ fn child(spec: &Spec, io: ChildIo, go: OwnedFd, layers_dir: &Path, init: bool) -
         dup(&io.stderr, 2);
     }
     drop(io);
+    // Before dropping privileges: without no_new_privs, installing a filter
+    // needs CAP_SYS_ADMIN, which the container itself usually lacks.
+    if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
+        super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
+    }
     let user = process.user();
     let gids: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
     // SAFETY: plain syscalls with valid arguments.
@@ -442,9 +447,6 @@ fn child(spec: &Spec, io: ChildIo, go: OwnedFd, layers_dir: &Path, init: bool) -
     if process.no_new_privileges().unwrap_or(false) {
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    }
-    if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
-        super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
     }
     let cwd = process.cwd().to_string_lossy().into_owned();
     std::env::set_current_dir(&cwd).map_err(|e| (126, format!("{cwd}: cannot enter the working directory: {e}")))?;

@@ -1,0 +1,144 @@
+use super::Ctx;
+use crate::engine::Engine;
+use crate::format::units::rfc3339;
+use crate::state::containers::ContainerRow;
+use clap::Args;
+use serde_json::{Value, json};
+
+fn time(nanos: i64) -> String {
+    if nanos <= 0 {
+        return "0001-01-01T00:00:00Z".into();
+    }
+    crate::monitor::logs::timestamp(nanos)
+}
+
+/// podman's container inspect document.
+pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
+    let cfg = c.config();
+    let dir = engine.container_dir(&c.id);
+    let caps: Vec<String> = crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop).unwrap_or_default().into_iter().collect();
+    let running = c.is_running();
+    let health = if cfg.healthcheck.is_some() { json!({"Status": c.health, "FailingStreak": 0, "Log": []}) } else { Value::Null };
+    json!({
+        "Id": c.id,
+        "Created": time(c.created),
+        "Path": cfg.args.first().cloned().unwrap_or_default(),
+        "Args": cfg.args.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "OciVersion": "1.0.2",
+            "Status": super::ps::state_name(c),
+            "Running": c.state == "running",
+            "Paused": c.state == "paused",
+            "Restarting": false,
+            "OOMKilled": c.oom_killed,
+            "Dead": false,
+            "Pid": if running { c.pid } else { 0 },
+            "ConmonPid": if running { c.monitor_pid } else { 0 },
+            "ExitCode": c.exit_code,
+            "Error": "",
+            "StartedAt": time(c.started),
+            "FinishedAt": time(c.finished),
+            "Health": health,
+        },
+        "Image": c.image_id,
+        "ImageName": c.image_name,
+        "Rootfs": "",
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "HostnamePath": dir.join("hostname"),
+        "HostsPath": dir.join("hosts"),
+        "LogPath": dir.join("ctr.log"),
+        "Name": c.name,
+        "RestartCount": c.restart_count,
+        "Driver": "overlay",
+        "OCIRuntime": cfg.runtime.clone().unwrap_or_else(|| "berth".into()),
+        "EffectiveCaps": caps,
+        "BoundingCaps": caps,
+        "ExecIDs": [],
+        "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": dir.join("upper"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")}},
+        "Mounts": [],
+        "Dependencies": [],
+        "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "Networks": {}},
+        "Namespace": "",
+        "IsInfra": false,
+        "Config": {
+            "Hostname": cfg.hostname,
+            "Domainname": "",
+            "User": cfg.user,
+            "AttachStdin": cfg.interactive,
+            "AttachStdout": false,
+            "AttachStderr": false,
+            "Tty": cfg.tty,
+            "OpenStdin": cfg.interactive,
+            "StdinOnce": false,
+            "Env": cfg.env,
+            "Cmd": cfg.cmd,
+            "Image": c.image_name,
+            "Volumes": null,
+            "WorkingDir": cfg.workdir,
+            "Entrypoint": cfg.entrypoint.join(" "),
+            "OnBuild": null,
+            "Labels": cfg.labels,
+            "Annotations": cfg.annotations,
+            "StopSignal": cfg.stop_signal,
+            "StopTimeout": cfg.stop_timeout,
+            "Healthcheck": cfg.healthcheck.as_ref().map(|h| json!({"Test": h.test, "Interval": h.interval_secs * 1_000_000_000, "Timeout": h.timeout_secs * 1_000_000_000, "Retries": h.retries, "StartPeriod": h.start_period_secs * 1_000_000_000})),
+        },
+        "HostConfig": {
+            "CgroupManager": "cgroupfs",
+            "LogConfig": {"Type": if cfg.log_driver.is_empty() { "k8s-file" } else { cfg.log_driver.as_str() }, "Config": null, "Path": dir.join("ctr.log"), "Size": cfg.log_max_size.map(|s| s.to_string()).unwrap_or_else(|| "0B".into())},
+            "NetworkMode": if cfg.network == "private" { "private" } else { cfg.network.as_str() },
+            "PortBindings": {},
+            "RestartPolicy": {"Name": cfg.restart.name, "MaximumRetryCount": cfg.restart.max_retries},
+            "AutoRemove": cfg.rm,
+            "CapAdd": cfg.cap_add,
+            "CapDrop": cfg.cap_drop,
+            "Privileged": cfg.privileged,
+            "ReadonlyRootfs": cfg.read_only,
+            "SecurityOpt": cfg.seccomp.iter().map(|s| format!("seccomp={s}")).chain(cfg.no_new_privileges.then(|| "no-new-privileges".to_string())).collect::<Vec<_>>(),
+            "Tmpfs": cfg.tmpfs.iter().map(|t| { let (d, o) = t.split_once(':').unwrap_or((t.as_str(), "")); (d.to_string(), json!(o)) }).collect::<serde_json::Map<_, _>>(),
+            "ShmSize": if cfg.shm_size > 0 { cfg.shm_size } else { 64 << 20 },
+            "Runtime": cfg.runtime.clone().unwrap_or_else(|| "berth".into()),
+            "Memory": cfg.memory.unwrap_or(0),
+            "MemorySwap": cfg.memory_swap.unwrap_or(0),
+            "NanoCpus": cfg.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            "CpuShares": cfg.cpu_shares.unwrap_or(0),
+            "PidsLimit": cfg.pids_limit.unwrap_or(0),
+            "Ulimits": cfg.ulimits.iter().map(|u| json!({"Name": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "Init": cfg.init,
+        },
+        "CreatedAt": rfc3339(c.created / 1_000_000_000),
+    })
+}
+
+#[derive(Args)]
+pub struct TopArgs {
+    pub container: String,
+    /// ps(1) columns (default: user,pid,ppid,%cpu,etime,tty,time,args)
+    pub descriptors: Vec<String>,
+}
+
+/// Every process whose pid namespace is the container's.
+pub fn container_pids(pid: i64) -> Vec<i64> {
+    let Ok(target) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) else { return vec![] };
+    let mut out: Vec<i64> = std::fs::read_dir("/proc")
+        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())).collect())
+        .unwrap_or_default();
+    out.retain(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok().as_ref() == Some(&target));
+    out.sort_unstable();
+    out
+}
+
+pub fn top(ctx: &Ctx, a: TopArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let c = engine.container(&a.container)?;
+    if !c.is_running() {
+        return Err(super::exit(125, format!("top can only be used on running containers: {} is {}", c.name, super::ps::state_name(&c))));
+    }
+    let pids: Vec<String> = container_pids(c.pid).iter().map(|p| p.to_string()).collect();
+    let cols = if a.descriptors.is_empty() { "user,pid,ppid,%cpu,etime,tty,time,args".to_string() } else { a.descriptors.join(",") };
+    let st = std::process::Command::new("ps").args(["-o", &cols, "-p", &pids.join(",")]).status().map_err(|e| anyhow::anyhow!("running ps: {e}"))?;
+    if !st.success() {
+        anyhow::bail!("ps failed for columns {cols:?}");
+    }
+    Ok(())
+}

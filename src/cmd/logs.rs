@@ -1,0 +1,108 @@
+use super::Ctx;
+use crate::monitor::logs::{self, Driver};
+use clap::Args;
+use std::io::Write;
+
+#[derive(Args)]
+pub struct LogsArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+    /// Follow the log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show logs since a time (RFC 3339, Unix seconds, or a duration like 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs until a time (same forms as --since)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Number of lines to show from the end (-1: all)
+    #[arg(long, allow_hyphen_values = true)]
+    pub tail: Option<i64>,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show the container name with each line
+    #[arg(short, long)]
+    pub names: bool,
+}
+
+/// A --since/--until value in Unix nanoseconds.
+fn when(s: &str) -> anyhow::Result<i64> {
+    if let Some(n) = logs::parse_timestamp(s) {
+        return Ok(n);
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return Ok((secs * 1e9) as i64);
+    }
+    let d = super::run::parse_duration(s).map_err(|_| anyhow::anyhow!("invalid time {s:?}: use RFC 3339, Unix seconds or a duration like 10m"))?;
+    Ok(crate::engine::containers::now_nanos() - d.as_nanos() as i64)
+}
+
+pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let since = a.since.as_deref().map(when).transpose()?;
+    let until = a.until.as_deref().map(when).transpose()?;
+    let mut targets = Vec::new();
+    for n in &a.containers {
+        let c = engine.container(n)?;
+        let driver = Driver::parse(&c.config().log_driver).map_err(anyhow::Error::msg)?;
+        if driver == Driver::None {
+            anyhow::bail!("{n}: this container uses the \"none\" log driver; it keeps no logs");
+        }
+        targets.push((c, driver, 0u64));
+    }
+    let prefix = targets.len() > 1 || a.names;
+    let mut first = true;
+    loop {
+        let mut any_running = false;
+        for (c, driver, offset) in targets.iter_mut() {
+            let path = engine.container_dir(&c.id).join("ctr.log");
+            let (mut recs, next) = logs::read_from(*driver, &path, *offset);
+            *offset = next;
+            recs.retain(|r| since.is_none_or(|s| r.nanos >= s) && until.is_none_or(|u| r.nanos <= u));
+            if first && let Some(t) = a.tail.filter(|t| *t >= 0) {
+                let t = t as usize;
+                if recs.len() > t {
+                    recs.drain(..recs.len() - t);
+                }
+            }
+            let mut out = std::io::stdout().lock();
+            let mut err = std::io::stderr().lock();
+            for r in recs {
+                let mut line = String::new();
+                if prefix {
+                    line.push_str(if a.names { &c.name } else { &c.id[..12] });
+                    line.push(' ');
+                }
+                if a.timestamps {
+                    line.push_str(&r.time);
+                    line.push(' ');
+                }
+                line.push_str(&r.text);
+                if r.full {
+                    line.push('\n');
+                }
+                let _ = if r.stream == 1 { err.write_all(line.as_bytes()) } else { out.write_all(line.as_bytes()) };
+            }
+            let _ = out.flush();
+            if a.follow {
+                any_running |= engine.container(&c.id).map(|c| c.is_running()).unwrap_or(false);
+            }
+        }
+        first = false;
+        if !a.follow || !any_running {
+            // One last read: whatever the monitor wrote as it stopped.
+            if a.follow {
+                for (c, driver, offset) in targets.iter_mut() {
+                    let (recs, _) = logs::read_from(*driver, &engine.container_dir(&c.id).join("ctr.log"), *offset);
+                    for r in recs {
+                        print!("{}{}", r.text, if r.full { "\n" } else { "" });
+                    }
+                }
+            }
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
