@@ -16,9 +16,17 @@ fn time(nanos: i64) -> String {
 pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
     let cfg = c.config();
     let dir = engine.container_dir(&c.id);
-    let caps: Vec<String> = crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop).unwrap_or_default().into_iter().collect();
+    let caps: Vec<String> =
+        crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
     let running = c.is_running();
-    let health = if cfg.healthcheck.is_some() { json!({"Status": c.health, "FailingStreak": 0, "Log": []}) } else { Value::Null };
+    let health = if cfg.healthcheck.is_some() {
+        json!({"Status": c.health, "FailingStreak": 0, "Log": []})
+    } else {
+        Value::Null
+    };
     json!({
         "Id": c.id,
         "Created": time(c.created),
@@ -119,11 +127,22 @@ pub struct TopArgs {
 
 /// Every process whose pid namespace is the container's.
 pub fn container_pids(pid: i64) -> Vec<i64> {
-    let Ok(target) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) else { return vec![] };
+    let Ok(target) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) else {
+        return vec![];
+    };
     let mut out: Vec<i64> = std::fs::read_dir("/proc")
-        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
         .unwrap_or_default();
-    out.retain(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok().as_ref() == Some(&target));
+    out.retain(|p| {
+        std::fs::read_link(format!("/proc/{p}/ns/pid"))
+            .ok()
+            .as_ref()
+            == Some(&target)
+    });
     out.sort_unstable();
     out
 }
@@ -132,11 +151,28 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let c = engine.container(&a.container)?;
     if !c.is_running() {
-        return Err(super::exit(125, format!("top can only be used on running containers: {} is {}", c.name, super::ps::state_name(&c))));
+        return Err(super::exit(
+            125,
+            format!(
+                "top can only be used on running containers: {} is {}",
+                c.name,
+                super::ps::state_name(&c)
+            ),
+        ));
     }
-    let pids: Vec<String> = container_pids(c.pid).iter().map(|p| p.to_string()).collect();
-    let cols = if a.descriptors.is_empty() { "user,pid,ppid,%cpu,etime,tty,time,args".to_string() } else { a.descriptors.join(",") };
-    let st = std::process::Command::new("ps").args(["-o", &cols, "-p", &pids.join(",")]).status().map_err(|e| anyhow::anyhow!("running ps: {e}"))?;
+    let pids: Vec<String> = container_pids(c.pid)
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let cols = if a.descriptors.is_empty() {
+        "user,pid,ppid,%cpu,etime,tty,time,args".to_string()
+    } else {
+        a.descriptors.join(",")
+    };
+    let st = std::process::Command::new("ps")
+        .args(["-o", &cols, "-p", &pids.join(",")])
+        .status()
+        .map_err(|e| anyhow::anyhow!("running ps: {e}"))?;
     if !st.success() {
         anyhow::bail!("ps failed for columns {cols:?}");
     }

@@ -37,43 +37,109 @@ pub struct ExecArgs {
 
 fn dup_std(fd: i32) -> std::io::Result<OwnedFd> {
     // SAFETY: fds 0-2 are open for the life of the CLI.
-    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?)
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
 }
 
 pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let c = engine.container(&a.container)?;
     if c.state != "running" {
-        return Err(exit(125, format!("can only create exec sessions on running containers: container {} is {}: container state improper", c.name, super::ps::state_name(&c))));
+        return Err(exit(
+            125,
+            format!(
+                "can only create exec sessions on running containers: container {} is {}: container state improper",
+                c.name,
+                super::ps::state_name(&c)
+            ),
+        ));
     }
-    let env = a.env.iter().map(|e| if e.contains('=') { e.clone() } else { format!("{e}={}", std::env::var(e).unwrap_or_default()) }).collect();
-    let opts = ExecOptions { args: a.command.clone(), env, user: a.user.clone(), workdir: a.workdir.clone(), privileged: a.privileged, tty: a.tty };
-    let null = || -> std::io::Result<OwnedFd> { Ok(OwnedFd::from(std::fs::File::options().read(true).write(true).open("/dev/null")?)) };
+    let env = a
+        .env
+        .iter()
+        .map(|e| {
+            if e.contains('=') {
+                e.clone()
+            } else {
+                format!("{e}={}", std::env::var(e).unwrap_or_default())
+            }
+        })
+        .collect();
+    let opts = ExecOptions {
+        args: a.command.clone(),
+        env,
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        privileged: a.privileged,
+        tty: a.tty,
+    };
+    let null = || -> std::io::Result<OwnedFd> {
+        Ok(OwnedFd::from(
+            std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?,
+        ))
+    };
     let mut console = None;
     let io = if a.detach {
-        ChildIo { stdin: None, stdout: null()?, stderr: null()?, console: None }
+        ChildIo {
+            stdin: None,
+            stdout: null()?,
+            stderr: null()?,
+            console: None,
+        }
     } else if a.tty {
-        let (mine, theirs) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, rustix::net::SocketType::STREAM, rustix::net::SocketFlags::CLOEXEC, None)?;
+        let (mine, theirs) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )?;
         console = Some(mine);
-        ChildIo { stdin: None, stdout: null()?, stderr: null()?, console: Some(theirs) }
+        ChildIo {
+            stdin: None,
+            stdout: null()?,
+            stderr: null()?,
+            console: Some(theirs),
+        }
     } else {
-        ChildIo { stdin: if a.interactive { Some(dup_std(0)?) } else { None }, stdout: dup_std(1)?, stderr: dup_std(2)?, console: None }
+        ChildIo {
+            stdin: if a.interactive {
+                Some(dup_std(0)?)
+            } else {
+                None
+            },
+            stdout: dup_std(1)?,
+            stderr: dup_std(2)?,
+            console: None,
+        }
     };
-    let child = spawn(&engine, &c, c.pid as i32, &opts, io).map_err(|e| exit(e.exit_code(), e.to_string()))?;
+    let child = spawn(&engine, &c, c.pid as i32, &opts, io)
+        .map_err(|e| exit(e.exit_code(), e.to_string()))?;
     if a.detach {
         println!("{}", &crate::engine::containers::new_id());
         return Ok(());
     }
     if let Some(sock) = console {
         let master = crate::runtime::tty::recv_fd(&sock)?;
-        let _raw = if std::io::stdin().is_terminal() { Some(crate::runtime::tty::RawMode::enter(std::io::stdin().as_fd())?) } else { None };
+        let _raw = if std::io::stdin().is_terminal() {
+            Some(crate::runtime::tty::RawMode::enter(
+                std::io::stdin().as_fd(),
+            )?)
+        } else {
+            None
+        };
         crate::runtime::tty::copy_winsize(std::io::stdin().as_fd(), master.as_fd());
         relay_pty(&master, a.interactive, child);
     }
     let mut status = 0;
     // SAFETY: wait for our own child.
     unsafe { libc::waitpid(child, &mut status, 0) };
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
     if code != 0 {
         return Err(exit(code, ""));
     }

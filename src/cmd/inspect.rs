@@ -67,7 +67,12 @@ fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<us
 
 /// podman prints what it found, then exits 125 naming what it did not.
 /// Containers are looked for before images, as podman does.
-fn inspect_any(ctx: &Ctx, words: &[String], format: Option<&str>, kind: &str) -> anyhow::Result<()> {
+fn inspect_any(
+    ctx: &Ctx,
+    words: &[String],
+    format: Option<&str>,
+    kind: &str,
+) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let all = load_all(&engine)?;
     let mut out = Vec::new();
@@ -79,7 +84,11 @@ fn inspect_any(ctx: &Ctx, words: &[String], format: Option<&str>, kind: &str) ->
             out.push(super::container_inspect::container_json(&engine, &c));
             continue;
         }
-        let found = if kind == "container" { None } else { find_listed(&engine, &all, w).ok() };
+        let found = if kind == "container" {
+            None
+        } else {
+            find_listed(&engine, &all, w).ok()
+        };
         match found {
             Some(i) => out.push(image_json(&engine, &all[i])),
             None => errors.push(format!("no such object: {w:?}")),

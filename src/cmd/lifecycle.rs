@@ -46,13 +46,21 @@ fn code_of(e: &ContainerError) -> i32 {
 
 /// Run `f` for every named container, keep going past failures, report
 /// them all, exit with the last one's code.
-fn each(engine: &Engine, names: &[String], ignore_missing: bool, mut f: impl FnMut(&ContainerRow, &str) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn each(
+    engine: &Engine,
+    names: &[String],
+    ignore_missing: bool,
+    mut f: impl FnMut(&ContainerRow, &str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut errors: Vec<(i32, String)> = Vec::new();
     for n in names {
         match engine.container(n) {
             Ok(c) => {
                 if let Err(e) = f(&c, n) {
-                    let code = e.downcast_ref::<super::Exit>().map(|x| x.code).unwrap_or(125);
+                    let code = e
+                        .downcast_ref::<super::Exit>()
+                        .map(|x| x.code)
+                        .unwrap_or(125);
                     errors.push((code, format!("{e:#}")));
                 }
             }
@@ -60,7 +68,9 @@ fn each(engine: &Engine, names: &[String], ignore_missing: bool, mut f: impl FnM
             Err(e) => errors.push((code_of(&e), e.to_string())),
         }
     }
-    let Some((code, last)) = errors.pop() else { return Ok(()) };
+    let Some((code, last)) = errors.pop() else {
+        return Ok(());
+    };
     for (_, e) in errors {
         eprintln!("Error: {e}");
     }
@@ -68,7 +78,7 @@ fn each(engine: &Engine, names: &[String], ignore_missing: bool, mut f: impl FnM
 }
 
 fn all_or(engine: &Engine, all: bool, names: &[String], what: &str) -> anyhow::Result<Vec<String>> {
-    if all == !names.is_empty() {
+    if all != names.is_empty() {
         anyhow::bail!("{what}: give container names or --all, not both or neither");
     }
     if all {
@@ -112,7 +122,12 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
         match super::run::start_container(&mut engine, &c, a.attach, true, true) {
             Ok(c) => code = c,
             Err(e) => {
-                errors.push((e.downcast_ref::<super::Exit>().map(|x| x.code).unwrap_or(125), format!("{e:#}")));
+                errors.push((
+                    e.downcast_ref::<super::Exit>()
+                        .map(|x| x.code)
+                        .unwrap_or(125),
+                    format!("{e:#}"),
+                ));
                 continue;
             }
         }
@@ -193,10 +208,26 @@ pub struct KillArgs {
 pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let sig = parse_signal(&a.signal)?;
-    let names = if a.all { engine.containers()?.iter().filter(|c| c.is_running()).map(|c| c.id.clone()).collect() } else { a.containers.clone() };
+    let names = if a.all {
+        engine
+            .containers()?
+            .iter()
+            .filter(|c| c.is_running())
+            .map(|c| c.id.clone())
+            .collect()
+    } else {
+        a.containers.clone()
+    };
     each(&engine, &names, false, |c, n| {
         if !c.is_running() || !alive(c.pid, c.pid_start) {
-            return Err(exit(125, format!("can only kill running containers. {} is in state {}: container state improper", c.id, super::ps::state_name(c))));
+            return Err(exit(
+                125,
+                format!(
+                    "can only kill running containers. {} is in state {}: container state improper",
+                    c.id,
+                    super::ps::state_name(c)
+                ),
+            ));
         }
         if let Some(pid) = rustix::process::Pid::from_raw(c.pid as i32) {
             rustix::process::kill_process(pid, sig)?;
@@ -279,8 +310,13 @@ pub struct WaitArgs {
 pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     for cond in &a.condition {
-        if !matches!(cond.as_str(), "stopped" | "exited" | "running" | "healthy" | "unhealthy" | "created" | "paused") {
-            anyhow::bail!("invalid --condition {cond:?}: use stopped, exited, running, healthy, unhealthy, created or paused");
+        if !matches!(
+            cond.as_str(),
+            "stopped" | "exited" | "running" | "healthy" | "unhealthy" | "created" | "paused"
+        ) {
+            anyhow::bail!(
+                "invalid --condition {cond:?}: use stopped, exited, running, healthy, unhealthy, created or paused"
+            );
         }
     }
     each(&engine, &a.containers, a.ignore, |c, _| {
@@ -310,15 +346,32 @@ pub struct PauseArgs {
 
 pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, if frozen { "pause" } else { "unpause" })?;
+    let names = all_or(
+        &engine,
+        a.all,
+        &a.containers,
+        if frozen { "pause" } else { "unpause" },
+    )?;
     each(&engine, &names, false, |c, n| {
         let want = if frozen { "running" } else { "paused" };
         if c.state != want {
-            return Err(exit(125, format!("{} is not {want}: container state improper", c.name)));
+            return Err(exit(
+                125,
+                format!("{} is not {want}: container state improper", c.name),
+            ));
         }
-        let cg = crate::runtime::cgroup_for(&engine, &c.id).ok_or_else(|| anyhow::anyhow!("{}: pausing needs cgroups, which this rootless setup cannot use", c.name))?;
+        let cg = crate::runtime::cgroup_for(&engine, &c.id).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: pausing needs cgroups, which this rootless setup cannot use",
+                c.name
+            )
+        })?;
         cg.freeze(frozen)?;
-        db::set_state(&engine.db.conn, &c.id, if frozen { "paused" } else { "running" })?;
+        db::set_state(
+            &engine.db.conn,
+            &c.id,
+            if frozen { "paused" } else { "running" },
+        )?;
         println!("{n}");
         Ok(())
     })
@@ -349,7 +402,11 @@ pub struct PruneArgs {
 }
 
 pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
-    if !a.force && !super::rmi::confirm("WARNING! This will remove all non running containers.\nAre you sure you want to continue?") {
+    if !a.force
+        && !super::rmi::confirm(
+            "WARNING! This will remove all non running containers.\nAre you sure you want to continue?",
+        )
+    {
         return Ok(());
     }
     let engine = ctx.engine()?;

@@ -35,7 +35,9 @@ fn when(s: &str) -> anyhow::Result<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return Ok((secs * 1e9) as i64);
     }
-    let d = super::run::parse_duration(s).map_err(|_| anyhow::anyhow!("invalid time {s:?}: use RFC 3339, Unix seconds or a duration like 10m"))?;
+    let d = super::run::parse_duration(s).map_err(|_| {
+        anyhow::anyhow!("invalid time {s:?}: use RFC 3339, Unix seconds or a duration like 10m")
+    })?;
     Ok(crate::engine::containers::now_nanos() - d.as_nanos() as i64)
 }
 
@@ -60,7 +62,9 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
             let path = engine.container_dir(&c.id).join("ctr.log");
             let (mut recs, next) = logs::read_from(*driver, &path, *offset);
             *offset = next;
-            recs.retain(|r| since.is_none_or(|s| r.nanos >= s) && until.is_none_or(|u| r.nanos <= u));
+            recs.retain(|r| {
+                since.is_none_or(|s| r.nanos >= s) && until.is_none_or(|u| r.nanos <= u)
+            });
             if first && let Some(t) = a.tail.filter(|t| *t >= 0) {
                 let t = t as usize;
                 if recs.len() > t {
@@ -83,11 +87,18 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
                 if r.full {
                     line.push('\n');
                 }
-                let _ = if r.stream == 1 { err.write_all(line.as_bytes()) } else { out.write_all(line.as_bytes()) };
+                let _ = if r.stream == 1 {
+                    err.write_all(line.as_bytes())
+                } else {
+                    out.write_all(line.as_bytes())
+                };
             }
             let _ = out.flush();
             if a.follow {
-                any_running |= engine.container(&c.id).map(|c| c.is_running()).unwrap_or(false);
+                any_running |= engine
+                    .container(&c.id)
+                    .map(|c| c.is_running())
+                    .unwrap_or(false);
             }
         }
         first = false;
@@ -95,7 +106,11 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
             // One last read: whatever the monitor wrote as it stopped.
             if a.follow {
                 for (c, driver, offset) in targets.iter_mut() {
-                    let (recs, _) = logs::read_from(*driver, &engine.container_dir(&c.id).join("ctr.log"), *offset);
+                    let (recs, _) = logs::read_from(
+                        *driver,
+                        &engine.container_dir(&c.id).join("ctr.log"),
+                        *offset,
+                    );
                     for r in recs {
                         print!("{}{}", r.text, if r.full { "\n" } else { "" });
                     }

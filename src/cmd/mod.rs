@@ -5,16 +5,16 @@ mod archive;
 mod container_inspect;
 mod exec;
 mod images;
-mod lifecycle;
-mod logs;
-mod ps;
-mod run;
 mod info;
 mod inspect;
+mod lifecycle;
 mod login;
+mod logs;
+mod ps;
 mod pull;
 mod push;
 mod rmi;
+mod run;
 mod tag;
 
 use crate::engine::Engine;
@@ -253,20 +253,40 @@ pub fn main() -> i32 {
     let ctx = Ctx { paths };
     let r = match cli.command {
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(&ctx, a),
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => lifecycle::start(&ctx, a),
-        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => lifecycle::stop(&ctx, a),
-        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => lifecycle::kill(&ctx, a),
-        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => lifecycle::restart(&ctx, a),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            run::create(&ctx, a)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            lifecycle::start(&ctx, a)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            lifecycle::stop(&ctx, a)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            lifecycle::kill(&ctx, a)
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            lifecycle::restart(&ctx, a)
+        }
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => lifecycle::rm(&ctx, a),
         Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => ps::run(&ctx, a),
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(&ctx, a),
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
-        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => lifecycle::wait(&ctx, a),
-        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container_inspect::top(&ctx, a),
-        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => lifecycle::pause(&ctx, a, true),
-        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => lifecycle::pause(&ctx, a, false),
-        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => lifecycle::rename(&ctx, a),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
+            lifecycle::wait(&ctx, a)
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
+            container_inspect::top(&ctx, a)
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            lifecycle::pause(&ctx, a, true)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            lifecycle::pause(&ctx, a, false)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            lifecycle::rename(&ctx, a)
+        }
         Command::Container(ContainerCommand::Inspect(a)) => inspect::container_inspect(&ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),

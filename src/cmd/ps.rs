@@ -104,10 +104,19 @@ fn matches(c: &ContainerRow, k: &str, v: &str) -> anyhow::Result<bool> {
                 None => labels.contains_key(v),
             }
         }
-        "ancestor" => c.image_name == v || c.image_id.starts_with(v) || super::images::reference_matches(v, &c.image_name),
-        "exited" => matches!(c.state.as_str(), "exited" | "stopped") && v.parse::<i64>().ok() == Some(c.exit_code),
+        "ancestor" => {
+            c.image_name == v
+                || c.image_id.starts_with(v)
+                || super::images::reference_matches(v, &c.image_name)
+        }
+        "exited" => {
+            matches!(c.state.as_str(), "exited" | "stopped")
+                && v.parse::<i64>().ok() == Some(c.exit_code)
+        }
         "health" => c.health == v,
-        _ => anyhow::bail!("invalid filter {k:?}: supported are status, name, id, label, ancestor, exited, health"),
+        _ => anyhow::bail!(
+            "invalid filter {k:?}: supported are status, name, id, label, ancestor, exited, health"
+        ),
     })
 }
 
@@ -141,5 +150,15 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
     let now = now_nanos();
     let rows: Vec<Value> = kept.iter().map(|c| row_json(c, now, a.no_trunc)).collect();
     let default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-    print_rows(a.format.as_deref(), default, &rows, &[("ID", "CONTAINER ID"), ("CreatedHuman", "CREATED"), ("Names", "NAMES")], a.noheading)
+    print_rows(
+        a.format.as_deref(),
+        default,
+        &rows,
+        &[
+            ("ID", "CONTAINER ID"),
+            ("CreatedHuman", "CREATED"),
+            ("Names", "NAMES"),
+        ],
+        a.noheading,
+    )
 }

@@ -178,10 +178,18 @@ pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
         return Ok(std::time::Duration::ZERO);
     }
     while !rest.is_empty() {
-        let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-        let v: f64 = n.parse().map_err(|_| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 1m, 500ms"))?;
+        let n: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let v: f64 = n
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 1m, 500ms"))?;
         rest = &rest[n.len()..];
-        let unit: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let unit: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         rest = &rest[unit.len()..];
         total += v * match unit.as_str() {
             "ns" => 1e-9,
@@ -197,7 +205,8 @@ pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
 }
 
 fn words(s: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<String>>(s).unwrap_or_else(|_| s.split_whitespace().map(String::from).collect())
+    serde_json::from_str::<Vec<String>>(s)
+        .unwrap_or_else(|_| s.split_whitespace().map(String::from).collect())
 }
 
 fn set_env(env: &mut Vec<String>, kv: String) {
@@ -207,14 +216,29 @@ fn set_env(env: &mut Vec<String>, kv: String) {
 }
 
 /// Merge the image's defaults and the user's flags into a container config.
-pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> anyhow::Result<ContainerConfig> {
+pub fn build_config(
+    a: &CreateArgs,
+    image: &ImageConfig,
+    detach_rm: bool,
+) -> anyhow::Result<ContainerConfig> {
     let ic = image.config.clone().unwrap_or_default();
     let (entrypoint, cmd) = match &a.entrypoint {
-        Some(e) => (if e.is_empty() { vec![] } else { words(e) }, a.command.clone()),
-        None => (ic.entrypoint.clone().unwrap_or_default(), if a.command.is_empty() { ic.cmd.clone().unwrap_or_default() } else { a.command.clone() }),
+        Some(e) => (
+            if e.is_empty() { vec![] } else { words(e) },
+            a.command.clone(),
+        ),
+        None => (
+            ic.entrypoint.clone().unwrap_or_default(),
+            if a.command.is_empty() {
+                ic.cmd.clone().unwrap_or_default()
+            } else {
+                a.command.clone()
+            },
+        ),
     };
     let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
-    let mut env = vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()];
+    let mut env =
+        vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()];
     for e in ic.env.clone().unwrap_or_default() {
         set_env(&mut env, e);
     }
@@ -224,9 +248,21 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
         }
     }
     for f in &a.env_file {
-        let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("reading env file {}: {e}", f.display()))?;
-        for l in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            set_env(&mut env, if l.contains('=') { l.to_string() } else { format!("{l}={}", std::env::var(l).unwrap_or_default()) });
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("reading env file {}: {e}", f.display()))?;
+        for l in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            set_env(
+                &mut env,
+                if l.contains('=') {
+                    l.to_string()
+                } else {
+                    format!("{l}={}", std::env::var(l).unwrap_or_default())
+                },
+            );
         }
     }
     for e in &a.env {
@@ -245,28 +281,69 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         labels.insert(k.into(), v.into());
     }
-    let annotations = a.annotation.iter().map(|l| {
-        let (k, v) = l.split_once('=').unwrap_or((l, ""));
-        (k.to_string(), v.to_string())
-    }).collect();
+    let annotations = a
+        .annotation
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
     let restart = match a.restart.split_once(':') {
-        Some(("on-failure", n)) => RestartPolicy { name: "on-failure".into(), max_retries: n.parse().map_err(|_| anyhow::anyhow!("invalid --restart {:?}: the retry count must be a number", a.restart))? },
-        None if matches!(a.restart.as_str(), "no" | "on-failure" | "always" | "unless-stopped") => RestartPolicy { name: a.restart.clone(), max_retries: 0 },
-        _ => anyhow::bail!("invalid --restart {:?}: use no, on-failure[:N], always or unless-stopped", a.restart),
+        Some(("on-failure", n)) => RestartPolicy {
+            name: "on-failure".into(),
+            max_retries: n.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid --restart {:?}: the retry count must be a number",
+                    a.restart
+                )
+            })?,
+        },
+        None if matches!(
+            a.restart.as_str(),
+            "no" | "on-failure" | "always" | "unless-stopped"
+        ) =>
+        {
+            RestartPolicy {
+                name: a.restart.clone(),
+                max_retries: 0,
+            }
+        }
+        _ => anyhow::bail!(
+            "invalid --restart {:?}: use no, on-failure[:N], always or unless-stopped",
+            a.restart
+        ),
     };
     if detach_rm && restart.name != "no" {
-        anyhow::bail!("the --rm option conflicts with --restart: a removed container cannot restart");
+        anyhow::bail!(
+            "the --rm option conflicts with --restart: a removed container cannot restart"
+        );
     }
     let bytes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
         v.as_deref()
-            .map(|s| if s == "-1" { Ok(-1) } else { crate::runtime::parse_bytes(s).ok_or_else(|| anyhow::anyhow!("invalid {flag} {s:?}: expected a size like 32m or 1g")) })
+            .map(|s| {
+                if s == "-1" {
+                    Ok(-1)
+                } else {
+                    crate::runtime::parse_bytes(s).ok_or_else(|| {
+                        anyhow::anyhow!("invalid {flag} {s:?}: expected a size like 32m or 1g")
+                    })
+                }
+            })
             .transpose()
     };
     let mut ulimits = Vec::new();
     for u in &a.ulimit {
-        let (name, vals) = u.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid --ulimit {u:?}: expected NAME=SOFT[:HARD]"))?;
+        let (name, vals) = u
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid --ulimit {u:?}: expected NAME=SOFT[:HARD]"))?;
         let lim = |x: &str| -> anyhow::Result<u64> {
-            if x == "-1" || x == "unlimited" { Ok(u64::MAX) } else { x.parse().map_err(|_| anyhow::anyhow!("invalid --ulimit {u:?}: limits must be numbers")) }
+            if x == "-1" || x == "unlimited" {
+                Ok(u64::MAX)
+            } else {
+                x.parse()
+                    .map_err(|_| anyhow::anyhow!("invalid --ulimit {u:?}: limits must be numbers"))
+            }
         };
         let (soft, hard) = match vals.split_once(':') {
             Some((s, h)) => (lim(s)?, lim(h)?),
@@ -275,7 +352,11 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
         if soft > hard {
             anyhow::bail!("invalid --ulimit {u:?}: the soft limit exceeds the hard limit");
         }
-        ulimits.push(Ulimit { name: name.to_string(), soft, hard });
+        ulimits.push(Ulimit {
+            name: name.to_string(),
+            soft,
+            hard,
+        });
     }
     let mut no_new_privileges = false;
     let mut seccomp = None;
@@ -285,18 +366,29 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
             Some(("no-new-privileges", v)) => no_new_privileges = v != "false",
             Some(("seccomp", v)) => seccomp = Some(v.to_string()),
             Some(("label", _)) | Some(("apparmor", _)) => {}
-            _ => anyhow::bail!("invalid --security-opt {o:?}: supported are no-new-privileges, seccomp=unconfined|FILE.json"),
+            _ => anyhow::bail!(
+                "invalid --security-opt {o:?}: supported are no-new-privileges, seccomp=unconfined|FILE.json"
+            ),
         }
     }
     let network = match a.network.as_str() {
         "private" | "none" | "host" => a.network.clone(),
-        "bridge" | "slirp4netns" | "pasta" => anyhow::bail!("--network {}: bridge and rootless networking are not available yet; use none, host or private", a.network),
+        "bridge" | "slirp4netns" | "pasta" => anyhow::bail!(
+            "--network {}: bridge and rootless networking are not available yet; use none, host or private",
+            a.network
+        ),
         other => anyhow::bail!("invalid --network {other:?}: use none, host or private"),
     };
     let mut log_max_size = None;
     for o in &a.log_opt {
         match o.split_once('=') {
-            Some(("max-size", v)) => log_max_size = Some(crate::runtime::parse_bytes(v).ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))? as u64),
+            Some(("max-size", v)) => {
+                log_max_size = Some(
+                    crate::runtime::parse_bytes(v)
+                        .ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?
+                        as u64,
+                )
+            }
             Some(("path" | "tag" | "max-file", _)) => {}
             _ => anyhow::bail!("invalid --log-opt {o:?}: supported is max-size=SIZE"),
         }
@@ -305,7 +397,14 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
     let healthcheck = match (&a.health_cmd, a.no_healthcheck) {
         (_, true) => None,
         (Some(cmd), false) if cmd != "none" => Some(Health {
-            test: { let v = words(cmd); if cmd.trim_start().starts_with('[') { v } else { vec!["CMD-SHELL".into(), cmd.clone()] } },
+            test: {
+                let v = words(cmd);
+                if cmd.trim_start().starts_with('[') {
+                    v
+                } else {
+                    vec!["CMD-SHELL".into(), cmd.clone()]
+                }
+            },
             interval_secs: parse_duration(&a.health_interval)?.as_secs().max(1),
             timeout_secs: parse_duration(&a.health_timeout)?.as_secs().max(1),
             retries: a.health_retries,
@@ -314,20 +413,30 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
         _ => None,
     };
     // Fail on a bad capability name now, not at start.
-    crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop).map_err(anyhow::Error::msg)?;
+    crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
+        .map_err(anyhow::Error::msg)?;
     Ok(ContainerConfig {
         args,
         entrypoint,
         cmd,
         env,
-        workdir: a.workdir.clone().or(ic.working_dir.clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into()),
+        workdir: a
+            .workdir
+            .clone()
+            .or(ic.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into()),
         user: a.user.clone().or(ic.user.clone()).unwrap_or_default(),
         hostname: a.hostname.clone().unwrap_or_default(),
         labels,
         annotations,
         tty: a.tty,
         interactive: a.interactive,
-        stop_signal: a.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into()),
+        stop_signal: a
+            .stop_signal
+            .clone()
+            .or(ic.stop_signal.clone())
+            .unwrap_or_else(|| "SIGTERM".into()),
         stop_timeout: a.stop_timeout.unwrap_or(10),
         restart,
         init: a.init,
@@ -355,12 +464,22 @@ pub fn build_config(a: &CreateArgs, image: &ImageConfig, detach_rm: bool) -> any
 }
 
 /// Find the image locally or pull it, as `--pull` says.
-fn resolve_image(ctx: &Ctx, engine: &Engine, a: &CreateArgs, quiet: bool) -> anyhow::Result<crate::engine::images::Found> {
+fn resolve_image(
+    ctx: &Ctx,
+    engine: &Engine,
+    a: &CreateArgs,
+    quiet: bool,
+) -> anyhow::Result<crate::engine::images::Found> {
     let local = engine.find_image(&a.image);
     let pull = match (a.pull.as_str(), &local) {
         ("always", _) => true,
         ("missing" | "newer", Err(_)) => true,
-        ("never", Err(_)) => return Err(exit(125, format!("{}: image not known, and --pull=never", a.image))),
+        ("never", Err(_)) => {
+            return Err(exit(
+                125,
+                format!("{}: image not known, and --pull=never", a.image),
+            ));
+        }
         ("missing" | "never" | "newer", Ok(_)) => false,
         (p, _) => anyhow::bail!("invalid --pull {p:?}: use always, missing, never or newer"),
     };
@@ -379,7 +498,11 @@ fn resolve_image(ctx: &Ctx, engine: &Engine, a: &CreateArgs, quiet: bool) -> any
     Ok(local?)
 }
 
-pub fn create_container(ctx: &Ctx, engine: &Engine, a: &CreateArgs) -> anyhow::Result<ContainerRow> {
+pub fn create_container(
+    ctx: &Ctx,
+    engine: &Engine,
+    a: &CreateArgs,
+) -> anyhow::Result<ContainerRow> {
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let cfg = build_config(a, &image_cfg, a.rm)?;
@@ -392,12 +515,24 @@ pub fn create_container(ctx: &Ctx, engine: &Engine, a: &CreateArgs) -> anyhow::R
     if let Some(f) = &a.cidfile
         && f.exists()
     {
-        anyhow::bail!("container ID file {} already exists: remove it or choose another", f.display());
+        anyhow::bail!(
+            "container ID file {} already exists: remove it or choose another",
+            f.display()
+        );
     }
-    let image_name = found.name.clone().unwrap_or_else(|| found.image.id.hex().to_string());
-    let row = engine.create_container(NewContainer { name: a.name.clone(), image: &found.image, image_name, config: cfg })?;
+    let image_name = found
+        .name
+        .clone()
+        .unwrap_or_else(|| found.image.id.hex().to_string());
+    let row = engine.create_container(NewContainer {
+        name: a.name.clone(),
+        image: &found.image,
+        image_name,
+        config: cfg,
+    })?;
     if let Some(f) = &a.cidfile {
-        std::fs::write(f, &row.id).map_err(|e| anyhow::anyhow!("writing container ID file {}: {e}", f.display()))?;
+        std::fs::write(f, &row.id)
+            .map_err(|e| anyhow::anyhow!("writing container ID file {}: {e}", f.display()))?;
     }
     Ok(row)
 }
@@ -420,7 +555,14 @@ extern "C" fn forward(sig: libc::c_int) {
 }
 
 fn proxy_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
+    for sig in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
         // SAFETY: installing a handler that only calls kill(2).
         unsafe { libc::signal(sig, forward as *const () as libc::sighandler_t) };
     }
@@ -428,16 +570,32 @@ fn proxy_signals() {
 
 /// Start a created container's monitor; attached, relay and wait and return
 /// the container's exit code.
-pub fn start_container(engine: &mut Engine, row: &ContainerRow, attached: bool, sig_proxy: bool, reopen: bool) -> anyhow::Result<i32> {
+pub fn start_container(
+    engine: &mut Engine,
+    row: &ContainerRow,
+    attached: bool,
+    sig_proxy: bool,
+    reopen: bool,
+) -> anyhow::Result<i32> {
     let cfg = row.config();
-    let attach = if attached { Attach { stdin: cfg.interactive, stdout: true, stderr: true } } else { Attach::default() };
+    let attach = if attached {
+        Attach {
+            stdin: cfg.interactive,
+            stdout: true,
+            stderr: true,
+        }
+    } else {
+        Attach::default()
+    };
     let raw = if attached && cfg.tty && std::io::stdin().is_terminal() {
-        Some(crate::runtime::tty::RawMode::enter(std::io::stdin().as_fd_borrowed())?)
+        Some(crate::runtime::tty::RawMode::enter(
+            std::io::stdin().as_fd_borrowed(),
+        )?)
     } else {
         None
     };
     let mut launched = crate::monitor::launch(engine, row, attach, reopen)?;
-    let code = match launched.next() {
+    let code = match launched.next_event() {
         Some(Event::Started(pid)) => {
             if !attached {
                 return Ok(0);
@@ -447,12 +605,15 @@ pub fn start_container(engine: &mut Engine, row: &ContainerRow, attached: bool, 
                 proxy_signals();
             }
             loop {
-                match launched.next() {
+                match launched.next_event() {
                     Some(Event::Exited(code)) => break code,
                     Some(_) => continue,
                     None => {
                         engine.reopen_db()?;
-                        break engine.container(&row.id).map(|c| c.exit_code as i32).unwrap_or(125);
+                        break engine
+                            .container(&row.id)
+                            .map(|c| c.exit_code as i32)
+                            .unwrap_or(125);
                     }
                 }
             }
@@ -463,7 +624,13 @@ pub fn start_container(engine: &mut Engine, row: &ContainerRow, attached: bool, 
         }
         _ => {
             drop(raw);
-            return Err(exit(125, format!("{}: the container monitor died before starting it", row.name)));
+            return Err(exit(
+                125,
+                format!(
+                    "{}: the container monitor died before starting it",
+                    row.name
+                ),
+            ));
         }
     };
     drop(raw);

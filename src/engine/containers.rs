@@ -14,7 +14,9 @@ pub enum ContainerError {
     NotFound(String),
     #[error("{0:?}: container ID prefix is ambiguous; use more characters or the name")]
     Ambiguous(String),
-    #[error("the container name {0:?} is already in use by {1}; remove that container or use --replace")]
+    #[error(
+        "the container name {0:?} is already in use by {1}; remove that container or use --replace"
+    )]
     NameInUse(String, String),
     #[error("{0}")]
     Invalid(String),
@@ -105,18 +107,23 @@ pub fn new_id() -> String {
 }
 
 const ADJECTIVES: [&str; 24] = [
-    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lively", "merry", "nimble", "proud",
-    "quiet", "rapid", "silly", "sunny", "tender", "upbeat", "vivid", "witty", "zealous", "bold", "clever", "dreamy",
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lively", "merry",
+    "nimble", "proud", "quiet", "rapid", "silly", "sunny", "tender", "upbeat", "vivid", "witty",
+    "zealous", "bold", "clever", "dreamy",
 ];
 const NOUNS: [&str; 24] = [
-    "lovelace", "turing", "hopper", "ritchie", "thompson", "torvalds", "knuth", "dijkstra", "hamilton", "liskov",
-    "backus", "kay", "lamport", "perlman", "wozniak", "stallman", "pike", "cerf", "hoare", "wirth", "shannon",
-    "babbage", "noether", "curie",
+    "lovelace", "turing", "hopper", "ritchie", "thompson", "torvalds", "knuth", "dijkstra",
+    "hamilton", "liskov", "backus", "kay", "lamport", "perlman", "wozniak", "stallman", "pike",
+    "cerf", "hoare", "wirth", "shannon", "babbage", "noether", "curie",
 ];
 
 pub fn random_name(id: &str) -> String {
     let b = hex::decode(&id[..8]).unwrap_or_else(|_| vec![0; 4]);
-    format!("{}_{}", ADJECTIVES[b[0] as usize % ADJECTIVES.len()], NOUNS[b[1] as usize % NOUNS.len()])
+    format!(
+        "{}_{}",
+        ADJECTIVES[b[0] as usize % ADJECTIVES.len()],
+        NOUNS[b[1] as usize % NOUNS.len()]
+    )
 }
 
 /// Start time of a process in clock ticks since boot (/proc/PID/stat field
@@ -135,7 +142,9 @@ pub fn alive(pid: i64, start: u64) -> bool {
     if pid <= 0 {
         return false;
     }
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     let Some(i) = s.rfind(')') else { return false };
     let mut f = s[i + 2..].split_whitespace();
     let state = f.next().unwrap_or("");
@@ -144,7 +153,10 @@ pub fn alive(pid: i64, start: u64) -> bool {
 }
 
 pub fn now_nanos() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 impl ContainerRow {
@@ -174,7 +186,10 @@ impl Engine {
         }
         // The monitor is gone: make sure the container is too.
         if alive(c.pid, c.pid_start) {
-            let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(c.pid as i32).expect("pid > 0"), rustix::process::Signal::KILL);
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(c.pid as i32).expect("pid > 0"),
+                rustix::process::Signal::KILL,
+            );
         }
         let _lock = self.lock()?;
         if let Some(cur) = db::get(&self.db.conn, &c.id)?
@@ -197,7 +212,10 @@ impl Engine {
     }
 
     pub fn containers(&self) -> Result<Vec<ContainerRow>, ContainerError> {
-        db::list(&self.db.conn)?.into_iter().map(|c| self.refresh(c)).collect()
+        db::list(&self.db.conn)?
+            .into_iter()
+            .map(|c| self.refresh(c))
+            .collect()
     }
 }
 
@@ -212,7 +230,11 @@ pub struct NewContainer<'a> {
 
 /// Read a file from an image's layers, top layer first, as overlayfs would
 /// show it (a whiteout hides it).
-pub fn read_image_file(engine: &Engine, layers: &[crate::digest::Digest], rel: &str) -> Option<String> {
+pub fn read_image_file(
+    engine: &Engine,
+    layers: &[crate::digest::Digest],
+    rel: &str,
+) -> Option<String> {
     use std::os::unix::fs::FileTypeExt;
     for l in layers.iter().rev() {
         let p = engine.store.layer_diff(l).join(rel);
@@ -229,7 +251,9 @@ fn etc_hosts(hostname: &str, name: &str, network: &str) -> String {
     if network == "host" {
         return std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     }
-    format!("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n127.0.1.1\t{hostname} {name}\n")
+    format!(
+        "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n127.0.1.1\t{hostname} {name}\n"
+    )
 }
 
 /// The host's resolv.conf, minus loopback nameservers a container cannot
@@ -242,7 +266,9 @@ fn resolv_conf(network: &str) -> String {
     host.lines()
         .filter(|l| {
             let mut w = l.split_whitespace();
-            !(w.next() == Some("nameserver") && w.next().is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+            !(w.next() == Some("nameserver")
+                && w.next()
+                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
         })
         .map(|l| format!("{l}\n"))
         .collect()
@@ -256,8 +282,15 @@ impl Engine {
         let mut cfg = n.config;
         let name = match n.name {
             Some(name) => {
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                    return Err(ContainerError::Invalid(format!("invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                    || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                {
+                    return Err(ContainerError::Invalid(format!(
+                        "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
                 }
                 name
             }
@@ -284,9 +317,17 @@ impl Engine {
         }
         let passwd = read_image_file(self, &n.image.layers, "etc/passwd").unwrap_or_default();
         let group = read_image_file(self, &n.image.layers, "etc/group").unwrap_or_default();
-        let user = crate::runtime::user::resolve(&cfg.user, &passwd, &group).map_err(ContainerError::Invalid)?;
+        let user = crate::runtime::user::resolve(&cfg.user, &passwd, &group)
+            .map_err(ContainerError::Invalid)?;
         if !cfg.env.iter().any(|e| e.starts_with("HOME=")) {
-            cfg.env.push(format!("HOME={}", if user.home.is_empty() { "/" } else { &user.home }));
+            cfg.env.push(format!(
+                "HOME={}",
+                if user.home.is_empty() {
+                    "/"
+                } else {
+                    &user.home
+                }
+            ));
         }
         let files = [
             ("/etc/hosts", etc_hosts(&cfg.hostname, &name, &cfg.network)),
@@ -299,8 +340,19 @@ impl Engine {
             std::fs::write(&p, content).map_err(io("writing the container's /etc files"))?;
             etc_files.push((dest.to_string(), p.display().to_string()));
         }
-        let lower: Vec<String> = n.image.layers.iter().rev().map(|l| format!("{}/diff", l.hex())).collect();
-        let overlay = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), dir.join("upper").display(), dir.join("work").display());
+        let lower: Vec<String> = n
+            .image
+            .layers
+            .iter()
+            .rev()
+            .map(|l| format!("{}/diff", l.hex()))
+            .collect();
+        let overlay = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            dir.join("upper").display(),
+            dir.join("work").display()
+        );
         let rootfs = dir.join("rootfs").display().to_string();
         let spec_in = crate::runtime::spec::SpecInputs {
             config: &cfg,
@@ -314,17 +366,24 @@ impl Engine {
         let mut spec = crate::runtime::spec::build(&spec_in).map_err(ContainerError::Invalid)?;
         let seccomp = match cfg.seccomp.as_deref() {
             Some("unconfined") => None,
-            Some(path) => Some(crate::runtime::seccomp::from_file(path).map_err(ContainerError::Invalid)?),
+            Some(path) => {
+                Some(crate::runtime::seccomp::from_file(path).map_err(ContainerError::Invalid)?)
+            }
             None if cfg.privileged => None,
             None => {
-                let caps: Vec<String> = crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop).map_err(ContainerError::Invalid)?.into_iter().collect();
+                let caps: Vec<String> =
+                    crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop)
+                        .map_err(ContainerError::Invalid)?
+                        .into_iter()
+                        .collect();
                 Some(crate::runtime::seccomp::default_profile(&caps))
             }
         };
         if let (Some(s), Some(linux)) = (seccomp, spec.linux_mut().as_mut()) {
             linux.set_seccomp(Some(s));
         }
-        let json = serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
         std::fs::write(dir.join("config.json"), json).map_err(io("writing config.json"))?;
         let row = ContainerRow {
             id: id.clone(),
@@ -332,7 +391,8 @@ impl Engine {
             image_id: n.image.id.hex().to_string(),
             image_name: n.image_name,
             created: now_nanos(),
-            config: serde_json::to_string(&cfg).map_err(|e| ContainerError::Invalid(e.to_string()))?,
+            config: serde_json::to_string(&cfg)
+                .map_err(|e| ContainerError::Invalid(e.to_string()))?,
             state: "created".into(),
             pid: 0,
             pid_start: 0,
@@ -365,7 +425,11 @@ impl Engine {
                     c.id, c.state
                 )));
             }
-            self.kill_and_wait(&c, rustix::process::Signal::KILL, std::time::Duration::from_secs(10))?;
+            self.kill_and_wait(
+                &c,
+                rustix::process::Signal::KILL,
+                std::time::Duration::from_secs(10),
+            )?;
         }
         let _lock = self.lock()?;
         db::delete(&self.db.conn, &c.id)?;
@@ -378,7 +442,12 @@ impl Engine {
 
     /// Signal the container's init and wait (up to `timeout`) for its
     /// monitor to record the exit.
-    pub fn kill_and_wait(&self, c: &ContainerRow, sig: rustix::process::Signal, timeout: std::time::Duration) -> Result<bool, ContainerError> {
+    pub fn kill_and_wait(
+        &self,
+        c: &ContainerRow,
+        sig: rustix::process::Signal,
+        timeout: std::time::Duration,
+    ) -> Result<bool, ContainerError> {
         if alive(c.pid, c.pid_start)
             && let Some(pid) = rustix::process::Pid::from_raw(c.pid as i32)
         {

@@ -18,7 +18,9 @@ impl Driver {
             "" | "k8s-file" => Ok(Driver::K8sFile),
             "json-file" => Ok(Driver::JsonFile),
             "none" => Ok(Driver::None),
-            other => Err(format!("unsupported log driver {other:?}: use k8s-file, json-file or none")),
+            other => Err(format!(
+                "unsupported log driver {other:?}: use k8s-file, json-file or none"
+            )),
         }
     }
 }
@@ -47,8 +49,19 @@ impl LogWriter {
             Driver::None => None,
             _ => Some(File::options().create(true).append(true).open(path)?),
         };
-        let written = file.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.len()).unwrap_or(0);
-        Ok(LogWriter { driver, path: path.to_path_buf(), file, max_size, written, partial: [Vec::new(), Vec::new()] })
+        let written = file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(LogWriter {
+            driver,
+            path: path.to_path_buf(),
+            file,
+            max_size,
+            written,
+            partial: [Vec::new(), Vec::new()],
+        })
     }
 
     /// Record output from stream 0 (stdout) or 1 (stderr); whole lines are
@@ -79,13 +92,20 @@ impl LogWriter {
         let name = if stream == 0 { "stdout" } else { "stderr" };
         let text = String::from_utf8_lossy(line);
         let rec = match self.driver {
-            Driver::K8sFile => format!("{} {name} {} {text}\n", timestamp(now), if full { "F" } else { "P" }),
+            Driver::K8sFile => format!(
+                "{} {name} {} {text}\n",
+                timestamp(now),
+                if full { "F" } else { "P" }
+            ),
             Driver::JsonFile => {
                 let mut log = text.into_owned();
                 if full {
                     log.push('\n');
                 }
-                format!("{}\n", serde_json::json!({"log": log, "stream": name, "time": timestamp(now)}))
+                format!(
+                    "{}\n",
+                    serde_json::json!({"log": log, "stream": name, "time": timestamp(now)})
+                )
             }
             Driver::None => return,
         };
@@ -94,7 +114,11 @@ impl LogWriter {
         {
             // Keep one rotated file, as podman's k8s-file driver does.
             let _ = std::fs::rename(&self.path, self.path.with_extension("log.1"));
-            self.file = File::options().create(true).append(true).open(&self.path).ok();
+            self.file = File::options()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
             self.written = 0;
         }
         if let Some(f) = self.file.as_mut() {
@@ -117,9 +141,16 @@ pub struct Record {
 
 pub fn parse_timestamp(t: &str) -> Option<i64> {
     let secs = crate::format::units::parse_rfc3339(t)?;
-    let frac = t.split_once('.').map(|(_, f)| f.trim_end_matches('Z')).unwrap_or("");
+    let frac = t
+        .split_once('.')
+        .map(|(_, f)| f.trim_end_matches('Z'))
+        .unwrap_or("");
     let digits: String = frac.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let nanos = if digits.is_empty() { 0 } else { format!("{digits:0<9}")[..9].parse::<i64>().unwrap_or(0) };
+    let nanos = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}")[..9].parse::<i64>().unwrap_or(0)
+    };
     Some(secs * 1_000_000_000 + nanos)
 }
 
@@ -131,7 +162,13 @@ pub fn parse_line(driver: Driver, line: &str) -> Option<Record> {
             let stream = if it.next()? == "stderr" { 1 } else { 0 };
             let full = it.next()? == "F";
             let text = it.next().unwrap_or("").to_string();
-            Some(Record { nanos: parse_timestamp(&time)?, time, stream, text, full })
+            Some(Record {
+                nanos: parse_timestamp(&time)?,
+                time,
+                stream,
+                text,
+                full,
+            })
         }
         Driver::JsonFile => {
             let v: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -154,7 +191,9 @@ pub fn parse_line(driver: Driver, line: &str) -> Option<Record> {
 /// whole lines are consumed, so a follower never splits one).
 pub fn read_from(driver: Driver, path: &Path, offset: u64) -> (Vec<Record>, u64) {
     use std::io::Seek;
-    let Ok(mut f) = File::open(path) else { return (vec![], offset) };
+    let Ok(mut f) = File::open(path) else {
+        return (vec![], offset);
+    };
     if f.seek(std::io::SeekFrom::Start(offset)).is_err() {
         return (vec![], offset);
     }
@@ -195,8 +234,20 @@ mod tests {
             w.write(0, b"ld\npartial");
             w.flush();
             let (recs, off) = read_from(driver, &p, 0);
-            let texts: Vec<(&str, usize, bool)> = recs.iter().map(|r| (r.text.as_str(), r.stream, r.full)).collect();
-            assert_eq!(texts, [("hello", 0, true), ("oops", 1, true), ("world", 0, true), ("partial", 0, false)], "{driver:?}");
+            let texts: Vec<(&str, usize, bool)> = recs
+                .iter()
+                .map(|r| (r.text.as_str(), r.stream, r.full))
+                .collect();
+            assert_eq!(
+                texts,
+                [
+                    ("hello", 0, true),
+                    ("oops", 1, true),
+                    ("world", 0, true),
+                    ("partial", 0, false)
+                ],
+                "{driver:?}"
+            );
             assert_eq!(off, std::fs::metadata(&p).unwrap().len());
         }
     }

@@ -38,7 +38,7 @@ pub struct Launched {
 }
 
 impl Launched {
-    pub fn next(&mut self) -> Option<Event> {
+    pub fn next_event(&mut self) -> Option<Event> {
         let mut line = String::new();
         if self.reader.read_line(&mut line).ok()? == 0 {
             return None;
@@ -61,7 +61,12 @@ impl Launched {
 /// it opens its own database connection. SQLite state must not cross a
 /// fork (its per-inode lock bookkeeping would be shared), so the CLI's
 /// connection is closed first; `reopen` opens it again in the CLI after.
-pub fn launch(engine: &mut Engine, c: &ContainerRow, attach: Attach, reopen: bool) -> std::io::Result<Launched> {
+pub fn launch(
+    engine: &mut Engine,
+    c: &ContainerRow,
+    attach: Attach,
+    reopen: bool,
+) -> std::io::Result<Launched> {
     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     engine.close_db();
     // SAFETY: fork in a single-threaded CLI; the child only continues into
@@ -83,12 +88,19 @@ pub fn launch(engine: &mut Engine, c: &ContainerRow, attach: Attach, reopen: boo
     if reopen {
         engine.reopen_db().map_err(std::io::Error::other)?;
     }
-    Ok(Launched { reader: BufReader::new(std::fs::File::from(r)), monitor_pid: pid })
+    Ok(Launched {
+        reader: BufReader::new(std::fs::File::from(r)),
+        monitor_pid: pid,
+    })
 }
 
 fn close_other_fds(keep: &[i32]) {
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
         .unwrap_or_default();
     for fd in fds {
         if fd > 2 && !keep.contains(&fd) {
@@ -100,7 +112,11 @@ fn close_other_fds(keep: &[i32]) {
 }
 
 fn devnull_stdio(which: &[i32]) {
-    if let Ok(f) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+    if let Ok(f) = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         for fd in which {
             // SAFETY: dup2 onto a standard descriptor.
             unsafe { libc::dup2(f.as_raw_fd(), *fd) };
@@ -162,13 +178,21 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
                 if cfg.rm {
                     let _ = engine.remove_container(&row, true);
                 }
-                report.send(&format!("failed {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
+                report.send(&format!(
+                    "failed {} {}",
+                    e.exit_code(),
+                    e.to_string().replace('\n', " ")
+                ));
                 return e.exit_code();
             }
         };
         let again = match cfg.restart.name.as_str() {
             "always" | "unless-stopped" => !stopped_by_user,
-            "on-failure" => code != 0 && !stopped_by_user && (cfg.restart.max_retries == 0 || (restarts as u32) < cfg.restart.max_retries),
+            "on-failure" => {
+                code != 0
+                    && !stopped_by_user
+                    && (cfg.restart.max_retries == 0 || (restarts as u32) < cfg.restart.max_retries)
+            }
             _ => false,
         };
         if !again {
@@ -196,10 +220,17 @@ fn set_nonblocking(fd: BorrowedFd) {
 
 /// Start the container once and relay until it exits. Returns its exit
 /// code (128+signal when killed), and whether `stop` asked for the exit.
-fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: Attach, report: &mut Report) -> Result<(i32, bool), RuntimeError> {
+fn run_once(
+    engine: &Engine,
+    row: &ContainerRow,
+    cfg: &ContainerConfig,
+    attach: Attach,
+    report: &mut Report,
+) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
-    let spec: oci_spec::runtime::Spec = serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
+    let spec: oci_spec::runtime::Spec =
+        serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
     let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
     let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
     let cgroup = crate::runtime::cgroup_for(engine, &row.id);
@@ -217,10 +248,20 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
     // The container's stdio.
     let (mut out_r, mut err_r, mut in_w, mut master) = (None, None, None, None);
     let io = if cfg.tty {
-        let (a, b) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, rustix::net::SocketType::STREAM, rustix::net::SocketFlags::CLOEXEC, None)?;
+        let (a, b) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )?;
         let null = OwnedFd::from(std::fs::File::options().write(true).open("/dev/null")?);
         let null2 = null.try_clone()?;
-        let io = ChildIo { stdin: None, stdout: null, stderr: null2, console: Some(b) };
+        let io = ChildIo {
+            stdin: None,
+            stdout: null,
+            stderr: null2,
+            console: Some(b),
+        };
         master = Some(a);
         io
     } else {
@@ -235,7 +276,12 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
         };
         out_r = Some(or);
         err_r = Some(er);
-        ChildIo { stdin, stdout: ow, stderr: ew, console: None }
+        ChildIo {
+            stdin,
+            stdout: ow,
+            stderr: ew,
+            console: None,
+        }
     };
     let layers = engine.store.root().join("layers");
     let pid = match crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init) {
@@ -258,10 +304,22 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
         out_r = master.take();
     }
     let my_start = start_time(std::process::id() as i64).unwrap_or(0);
-    db::set_running(&engine.db.conn, &row.id, pid as i64, start_time(pid as i64).unwrap_or(0), std::process::id() as i64, my_start, now_nanos()).map_err(std::io::Error::other)?;
+    db::set_running(
+        &engine.db.conn,
+        &row.id,
+        pid as i64,
+        start_time(pid as i64).unwrap_or(0),
+        std::process::id() as i64,
+        my_start,
+        now_nanos(),
+    )
+    .map_err(std::io::Error::other)?;
     report.send(&format!("started {pid}"));
 
-    let pidfd = rustix::process::pidfd_open(rustix::process::Pid::from_raw(pid).expect("pid > 0"), rustix::process::PidfdFlags::empty())?;
+    let pidfd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid).expect("pid > 0"),
+        rustix::process::PidfdFlags::empty(),
+    )?;
     for fd in [out_r.as_ref(), err_r.as_ref()].into_iter().flatten() {
         set_nonblocking(fd.as_fd());
     }
@@ -336,9 +394,16 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
     }
     drop(in_w);
     log.flush();
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
     let oom = cgroup.as_ref().is_some_and(|c| c.oom_killed());
-    let stopping = db::get(&engine.db.conn, &row.id).ok().flatten().is_some_and(|r| r.state == "stopping");
+    let stopping = db::get(&engine.db.conn, &row.id)
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.state == "stopping");
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
     if let Some(cg) = &cgroup {
         cg.destroy();
@@ -348,16 +413,29 @@ fn run_once(engine: &Engine, row: &ContainerRow, cfg: &ContainerConfig, attach: 
 
 /// Move one chunk from a container stream to the log and the attached CLI.
 /// False at end of stream.
-fn relay(src: &mut Option<OwnedFd>, stream: usize, log: &mut logs::LogWriter, buf: &mut [u8], attach: Attach) -> bool {
+fn relay(
+    src: &mut Option<OwnedFd>,
+    stream: usize,
+    log: &mut logs::LogWriter,
+    buf: &mut [u8],
+    attach: Attach,
+) -> bool {
     let Some(fd) = src.as_ref() else { return false };
     match rustix::io::read(fd, &mut *buf) {
         Ok(0) => false,
         Ok(n) => {
             log.write(stream, &buf[..n]);
-            let to = if stream == 0 { attach.stdout } else { attach.stderr };
+            let to = if stream == 0 {
+                attach.stdout
+            } else {
+                attach.stderr
+            };
             if to {
                 // SAFETY: fds 1 and 2 stay open for the life of the monitor.
-                write_all(unsafe { BorrowedFd::borrow_raw(1 + stream as i32) }, &buf[..n]);
+                write_all(
+                    unsafe { BorrowedFd::borrow_raw(1 + stream as i32) },
+                    &buf[..n],
+                );
             }
             true
         }
@@ -392,24 +470,45 @@ pub struct Health {
 impl Health {
     fn new(cfg: &ContainerConfig) -> Health {
         let check = cfg.healthcheck.clone().filter(|h| !h.test.is_empty());
-        let next = check.as_ref().map(|h| std::time::Instant::now() + std::time::Duration::from_secs(h.interval_secs.max(1)));
-        Health { check, next, started: std::time::Instant::now(), failures: 0 }
+        let next = check.as_ref().map(|h| {
+            std::time::Instant::now() + std::time::Duration::from_secs(h.interval_secs.max(1))
+        });
+        Health {
+            check,
+            next,
+            started: std::time::Instant::now(),
+            failures: 0,
+        }
     }
 
     fn next_timeout(&self) -> Option<rustix::fs::Timespec> {
         let n = self.next?;
         let d = n.saturating_duration_since(std::time::Instant::now());
-        Some(rustix::fs::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 })
+        Some(rustix::fs::Timespec {
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: d.subsec_nanos() as i64,
+        })
     }
 
     fn tick(&mut self, engine: &Engine, row: &ContainerRow, pid: i32) {
-        let (Some(check), Some(next)) = (&self.check, self.next) else { return };
+        let (Some(check), Some(next)) = (&self.check, self.next) else {
+            return;
+        };
         if std::time::Instant::now() < next {
             return;
         }
-        self.next = Some(std::time::Instant::now() + std::time::Duration::from_secs(check.interval_secs.max(1)));
-        let ok = crate::runtime::exec::run_check(engine, row, pid, &check.test, std::time::Duration::from_secs(check.timeout_secs.max(1)));
-        let in_start_period = self.started.elapsed() < std::time::Duration::from_secs(check.start_period_secs);
+        self.next = Some(
+            std::time::Instant::now() + std::time::Duration::from_secs(check.interval_secs.max(1)),
+        );
+        let ok = crate::runtime::exec::run_check(
+            engine,
+            row,
+            pid,
+            &check.test,
+            std::time::Duration::from_secs(check.timeout_secs.max(1)),
+        );
+        let in_start_period =
+            self.started.elapsed() < std::time::Duration::from_secs(check.start_period_secs);
         let status = if ok {
             self.failures = 0;
             "healthy"
@@ -417,7 +516,11 @@ impl Health {
             if !in_start_period {
                 self.failures += 1;
             }
-            if self.failures >= check.retries.max(1) { "unhealthy" } else { "starting" }
+            if self.failures >= check.retries.max(1) {
+                "unhealthy"
+            } else {
+                "starting"
+            }
         };
         let _ = db::set_health(&engine.db.conn, &row.id, status);
     }

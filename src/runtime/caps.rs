@@ -66,7 +66,11 @@ pub const PODMAN_DEFAULT: [&str; 11] = [
 /// "net_admin", "NET_ADMIN" and "CAP_NET_ADMIN" all name CAP_NET_ADMIN.
 pub fn normalize(name: &str) -> Option<String> {
     let up = name.trim().to_ascii_uppercase();
-    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    let full = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    };
     NAMES.contains(&full.as_str()).then_some(full)
 }
 
@@ -76,33 +80,57 @@ pub fn number(name: &str) -> Option<u32> {
 
 /// The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
 }
 
 /// Work out a container's capability set: podman's defaults (or all, when
 /// privileged), plus `--cap-add`, minus `--cap-drop`; "ALL" works in both.
-pub fn resolve(privileged: bool, add: &[String], drop: &[String]) -> Result<BTreeSet<String>, String> {
-    let all = || NAMES.iter().take(last_cap() as usize + 1).map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    let mut set: BTreeSet<String> = if privileged { all() } else { PODMAN_DEFAULT.iter().map(|s| s.to_string()).collect() };
+pub fn resolve(
+    privileged: bool,
+    add: &[String],
+    drop: &[String],
+) -> Result<BTreeSet<String>, String> {
+    let all = || {
+        NAMES
+            .iter()
+            .take(last_cap() as usize + 1)
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    let mut set: BTreeSet<String> = if privileged {
+        all()
+    } else {
+        PODMAN_DEFAULT.iter().map(|s| s.to_string()).collect()
+    };
     for a in add {
         if a.eq_ignore_ascii_case("all") {
             set = all();
         } else {
-            set.insert(normalize(a).ok_or_else(|| format!("unknown capability {a:?} in --cap-add"))?);
+            set.insert(
+                normalize(a).ok_or_else(|| format!("unknown capability {a:?} in --cap-add"))?,
+            );
         }
     }
     for d in drop {
         if d.eq_ignore_ascii_case("all") {
             set.clear();
         } else {
-            set.remove(&normalize(d).ok_or_else(|| format!("unknown capability {d:?} in --cap-drop"))?);
+            set.remove(
+                &normalize(d).ok_or_else(|| format!("unknown capability {d:?} in --cap-drop"))?,
+            );
         }
     }
     Ok(set)
 }
 
 fn mask(names: &[String]) -> u64 {
-    names.iter().filter_map(|n| number(n)).fold(0u64, |m, c| m | (1u64 << c))
+    names
+        .iter()
+        .filter_map(|n| number(n))
+        .fold(0u64, |m, c| m | (1u64 << c))
 }
 
 #[repr(C)]
@@ -119,10 +147,25 @@ struct Data {
     inheritable: u32,
 }
 
-/// Apply the sets in the calling process (the container init, just before
-/// exec): drop from the bounding set what is not in it, then capset, then
-/// raise the ambient ones.
-pub fn apply(bounding: &[String], effective: &[String], permitted: &[String], inheritable: &[String], ambient: &[String]) -> std::io::Result<()> {
+/// The capabilities this process holds (permitted), as a mask: nothing
+/// outside it can be granted (this host may lack CAP_SYS_RESOURCE, say).
+fn held() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| {
+                    l.strip_prefix("CapPrm:")
+                        .map(|v| u64::from_str_radix(v.trim(), 16).ok())
+                })
+                .flatten()
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// Drop from the bounding set every capability not in `bounding`. Needs
+/// CAP_SETPCAP, so it runs before the switch to the container's user.
+pub fn drop_bounding(bounding: &[String]) -> std::io::Result<()> {
     let keep = mask(bounding);
     for c in 0..=last_cap() {
         if keep & (1 << c) == 0 {
@@ -136,11 +179,38 @@ pub fn apply(bounding: &[String], effective: &[String], permitted: &[String], in
             }
         }
     }
-    let (e, p, i) = (mask(effective), mask(permitted), mask(inheritable));
-    let mut hdr = Header { version: 0x2008_0522, pid: 0 };
+    Ok(())
+}
+
+/// Set the effective, permitted and inheritable sets (capset(2)), then
+/// raise the ambient ones. Sets are trimmed to what this process holds.
+pub fn set(
+    effective: &[String],
+    permitted: &[String],
+    inheritable: &[String],
+    ambient: &[String],
+) -> std::io::Result<()> {
+    let have = held();
+    let (e, p, i) = (
+        mask(effective) & have,
+        mask(permitted) & have,
+        mask(inheritable) & have,
+    );
+    let mut hdr = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
     let data = [
-        Data { effective: e as u32, permitted: p as u32, inheritable: i as u32 },
-        Data { effective: (e >> 32) as u32, permitted: (p >> 32) as u32, inheritable: (i >> 32) as u32 },
+        Data {
+            effective: e as u32,
+            permitted: p as u32,
+            inheritable: i as u32,
+        },
+        Data {
+            effective: (e >> 32) as u32,
+            permitted: (p >> 32) as u32,
+            inheritable: (i >> 32) as u32,
+        },
     ];
     // SAFETY: capset reads two Data structs for _LINUX_CAPABILITY_VERSION_3.
     let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) };
@@ -149,7 +219,15 @@ pub fn apply(bounding: &[String], effective: &[String], permitted: &[String], in
     }
     for c in ambient.iter().filter_map(|n| number(n)) {
         // SAFETY: prctl with integer arguments only.
-        unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, c as libc::c_ulong, 0, 0) };
+        unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                c as libc::c_ulong,
+                0,
+                0,
+            )
+        };
     }
     Ok(())
 }
@@ -162,7 +240,12 @@ mod tests {
     fn resolve_sets() {
         let d = resolve(false, &[], &[]).unwrap();
         assert_eq!(d.len(), 11);
-        let s = resolve(false, &["net_admin".into()], &["CAP_CHOWN".into(), "kill".into()]).unwrap();
+        let s = resolve(
+            false,
+            &["net_admin".into()],
+            &["CAP_CHOWN".into(), "kill".into()],
+        )
+        .unwrap();
         assert!(s.contains("CAP_NET_ADMIN") && !s.contains("CAP_CHOWN") && !s.contains("CAP_KILL"));
         assert!(resolve(false, &[], &["all".into()]).unwrap().is_empty());
         assert!(resolve(true, &[], &[]).unwrap().contains("CAP_SYS_ADMIN"));

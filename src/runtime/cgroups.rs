@@ -54,7 +54,8 @@ pub enum Cgroup {
 const V1_CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "freezer"];
 
 fn write(p: &Path, v: &str) -> io::Result<()> {
-    fs::write(p, v).map_err(|e| io::Error::new(e.kind(), format!("writing {v:?} to {}: {e}", p.display())))
+    fs::write(p, v)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {v:?} to {}: {e}", p.display())))
 }
 
 impl Cgroup {
@@ -62,8 +63,14 @@ impl Cgroup {
     pub fn new(version: Version, root: &Path, parent: &str, id: &str) -> Cgroup {
         let path = format!("{parent}/{id}");
         match version {
-            Version::V1 => Cgroup::V1 { root: root.into(), path },
-            Version::V2 => Cgroup::V2 { root: root.into(), path },
+            Version::V1 => Cgroup::V1 {
+                root: root.into(),
+                path,
+            },
+            Version::V2 => Cgroup::V2 {
+                root: root.into(),
+                path,
+            },
         }
     }
 
@@ -75,7 +82,11 @@ impl Cgroup {
 
     fn dirs(&self) -> Vec<PathBuf> {
         match self {
-            Cgroup::V1 { root, path } => V1_CONTROLLERS.iter().map(|c| root.join(c).join(path)).filter(|p| p.parent().is_some_and(|_| true)).collect(),
+            Cgroup::V1 { root, path } => V1_CONTROLLERS
+                .iter()
+                .map(|c| root.join(c).join(path))
+                .filter(|p| p.parent().is_some_and(|_| true))
+                .collect(),
             Cgroup::V2 { root, path } => vec![root.join(path)],
         }
     }
@@ -111,7 +122,11 @@ impl Cgroup {
                     write(&cpu.join("cpu.shares"), &s.to_string())?;
                 }
                 if let Some(p) = limits.pids {
-                    let v = if p <= 0 { "max".to_string() } else { p.to_string() };
+                    let v = if p <= 0 {
+                        "max".to_string()
+                    } else {
+                        p.to_string()
+                    };
                     write(&root.join("pids").join(path).join("pids.max"), &v)?;
                 }
             }
@@ -119,8 +134,13 @@ impl Cgroup {
                 // Controllers must be enabled in every ancestor's subtree_control.
                 let mut dir = root.clone();
                 for part in path.split('/') {
-                    let avail = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-                    let want: Vec<String> = ["memory", "pids", "cpu"].iter().filter(|c| avail.split_whitespace().any(|a| a == **c)).map(|c| format!("+{c}")).collect();
+                    let avail =
+                        fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+                    let want: Vec<String> = ["memory", "pids", "cpu"]
+                        .iter()
+                        .filter(|c| avail.split_whitespace().any(|a| a == **c))
+                        .map(|c| format!("+{c}"))
+                        .collect();
                     if !want.is_empty() {
                         let _ = write(&dir.join("cgroup.subtree_control"), &want.join(" "));
                     }
@@ -130,13 +150,23 @@ impl Cgroup {
                 if let Some(m) = limits.memory {
                     write(&dir.join("memory.max"), &m.to_string())?;
                     if let Some(s) = limits.memory_swap {
-                        let v = if s < 0 { "max".to_string() } else { (s - m).max(0).to_string() };
+                        let v = if s < 0 {
+                            "max".to_string()
+                        } else {
+                            (s - m).max(0).to_string()
+                        };
                         write(&dir.join("memory.swap.max"), &v)?;
                     }
                 }
                 if limits.cpu_quota.is_some() || limits.cpu_period.is_some() {
-                    let q = limits.cpu_quota.map(|q| q.to_string()).unwrap_or_else(|| "max".into());
-                    write(&dir.join("cpu.max"), &format!("{q} {}", limits.cpu_period.unwrap_or(100_000)))?;
+                    let q = limits
+                        .cpu_quota
+                        .map(|q| q.to_string())
+                        .unwrap_or_else(|| "max".into());
+                    write(
+                        &dir.join("cpu.max"),
+                        &format!("{q} {}", limits.cpu_period.unwrap_or(100_000)),
+                    )?;
                 }
                 if let Some(s) = limits.cpu_shares {
                     // The conversion runc and crun use from shares (2..262144) to weight (1..10000).
@@ -144,7 +174,11 @@ impl Cgroup {
                     write(&dir.join("cpu.weight"), &w.to_string())?;
                 }
                 if let Some(p) = limits.pids {
-                    let v = if p <= 0 { "max".to_string() } else { p.to_string() };
+                    let v = if p <= 0 {
+                        "max".to_string()
+                    } else {
+                        p.to_string()
+                    };
                     write(&dir.join("pids.max"), &v)?;
                 }
             }
@@ -164,19 +198,31 @@ impl Cgroup {
     /// Whether the kernel OOM-killed something in this cgroup.
     pub fn oom_killed(&self) -> bool {
         let (file, key) = match self {
-            Cgroup::V1 { root, path } => (root.join("memory").join(path).join("memory.oom_control"), "oom_kill"),
+            Cgroup::V1 { root, path } => (
+                root.join("memory").join(path).join("memory.oom_control"),
+                "oom_kill",
+            ),
             Cgroup::V2 { root, path } => (root.join(path).join("memory.events"), "oom_kill"),
         };
         fs::read_to_string(file)
             .unwrap_or_default()
             .lines()
-            .any(|l| l.split_once(' ').is_some_and(|(k, v)| k == key && v.trim().parse::<u64>().unwrap_or(0) > 0))
+            .any(|l| {
+                l.split_once(' ')
+                    .is_some_and(|(k, v)| k == key && v.trim().parse::<u64>().unwrap_or(0) > 0)
+            })
     }
 
     pub fn freeze(&self, frozen: bool) -> io::Result<()> {
         match self {
-            Cgroup::V1 { root, path } => write(&root.join("freezer").join(path).join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }),
-            Cgroup::V2 { root, path } => write(&root.join(path).join("cgroup.freeze"), if frozen { "1" } else { "0" }),
+            Cgroup::V1 { root, path } => write(
+                &root.join("freezer").join(path).join("freezer.state"),
+                if frozen { "FROZEN" } else { "THAWED" },
+            ),
+            Cgroup::V2 { root, path } => write(
+                &root.join(path).join("cgroup.freeze"),
+                if frozen { "1" } else { "0" },
+            ),
         }
     }
 
@@ -186,7 +232,11 @@ impl Cgroup {
             Cgroup::V1 { root, path } => root.join("pids").join(path),
             Cgroup::V2 { root, path } => root.join(path),
         };
-        fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
+        fs::read_to_string(d.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
     }
 
     /// Remove the directories (they must be empty of processes).
@@ -203,7 +253,11 @@ mod tests {
 
     fn fake_v2() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
-        fs::write(t.path().join("cgroup.controllers"), "cpuset cpu io memory pids").unwrap();
+        fs::write(
+            t.path().join("cgroup.controllers"),
+            "cpuset cpu io memory pids",
+        )
+        .unwrap();
         fs::write(t.path().join("cgroup.subtree_control"), "").unwrap();
         t
     }
@@ -216,7 +270,14 @@ mod tests {
         // The kernel would create these files; the fake tree needs them for the parent.
         fs::create_dir_all(t.path().join("berth")).unwrap();
         fs::write(t.path().join("berth/cgroup.controllers"), "cpu memory pids").unwrap();
-        let limits = Limits { memory: Some(32 << 20), memory_swap: Some(64 << 20), cpu_quota: Some(50_000), cpu_period: Some(100_000), cpu_shares: Some(1024), pids: Some(10) };
+        let limits = Limits {
+            memory: Some(32 << 20),
+            memory_swap: Some(64 << 20),
+            cpu_quota: Some(50_000),
+            cpu_period: Some(100_000),
+            cpu_shares: Some(1024),
+            pids: Some(10),
+        };
         cg.create(&limits).unwrap();
         let d = t.path().join("berth/abc");
         let read = |f: &str| fs::read_to_string(d.join(f)).unwrap();
@@ -225,10 +286,17 @@ mod tests {
         assert_eq!(read("cpu.max"), "50000 100000");
         assert_eq!(read("cpu.weight"), "39");
         assert_eq!(read("pids.max"), "10");
-        assert_eq!(fs::read_to_string(t.path().join("cgroup.subtree_control")).unwrap(), "+cpu +memory +pids");
+        assert_eq!(
+            fs::read_to_string(t.path().join("cgroup.subtree_control")).unwrap(),
+            "+memory +pids +cpu"
+        );
         cg.add(1234).unwrap();
         assert_eq!(read("cgroup.procs"), "1234");
-        fs::write(d.join("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").unwrap();
+        fs::write(
+            d.join("memory.events"),
+            "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
         assert!(cg.oom_killed());
         cg.freeze(true).unwrap();
         assert_eq!(read("cgroup.freeze"), "1");
@@ -243,13 +311,35 @@ mod tests {
         }
         assert_eq!(detect(t.path()), Some(Version::V1));
         let cg = Cgroup::new(Version::V1, t.path(), "berth", "abc");
-        cg.create(&Limits { memory: Some(1 << 20), pids: Some(5), cpu_shares: Some(512), ..Default::default() }).unwrap();
-        assert_eq!(fs::read_to_string(t.path().join("memory/berth/abc/memory.limit_in_bytes")).unwrap(), "1048576");
-        assert_eq!(fs::read_to_string(t.path().join("pids/berth/abc/pids.max")).unwrap(), "5");
-        assert_eq!(fs::read_to_string(t.path().join("cpu/berth/abc/cpu.shares")).unwrap(), "512");
-        fs::write(t.path().join("memory/berth/abc/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n").unwrap();
+        cg.create(&Limits {
+            memory: Some(1 << 20),
+            pids: Some(5),
+            cpu_shares: Some(512),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(t.path().join("memory/berth/abc/memory.limit_in_bytes")).unwrap(),
+            "1048576"
+        );
+        assert_eq!(
+            fs::read_to_string(t.path().join("pids/berth/abc/pids.max")).unwrap(),
+            "5"
+        );
+        assert_eq!(
+            fs::read_to_string(t.path().join("cpu/berth/abc/cpu.shares")).unwrap(),
+            "512"
+        );
+        fs::write(
+            t.path().join("memory/berth/abc/memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+        )
+        .unwrap();
         assert!(!cg.oom_killed());
         cg.freeze(false).unwrap();
-        assert_eq!(fs::read_to_string(t.path().join("freezer/berth/abc/freezer.state")).unwrap(), "THAWED");
+        assert_eq!(
+            fs::read_to_string(t.path().join("freezer/berth/abc/freezer.state")).unwrap(),
+            "THAWED"
+        );
     }
 }

@@ -41,8 +41,17 @@ fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
 
 /// Fork a process that joins the container of `pid` and execs. Returns the
 /// pid of our direct child, whose exit status is the exec'd process's.
-pub fn spawn(engine: &Engine, row: &ContainerRow, pid: i32, opts: &ExecOptions, io: ChildIo) -> Result<i32, RuntimeError> {
-    let spec: Spec = serde_json::from_slice(&std::fs::read(engine.container_dir(&row.id).join("config.json"))?).map_err(std::io::Error::other)?;
+pub fn spawn(
+    engine: &Engine,
+    row: &ContainerRow,
+    pid: i32,
+    opts: &ExecOptions,
+    io: ChildIo,
+) -> Result<i32, RuntimeError> {
+    let spec: Spec = serde_json::from_slice(&std::fs::read(
+        engine.container_dir(&row.id).join("config.json"),
+    )?)
+    .map_err(std::io::Error::other)?;
     let cfg = row.config();
     // Open the namespace files now, while /proc is the host's.
     let mut ns: Vec<(OwnedFd, libc::c_int)> = Vec::new();
@@ -66,7 +75,8 @@ pub fn spawn(engine: &Engine, row: &ContainerRow, pid: i32, opts: &ExecOptions, 
     }
     if child == 0 {
         drop(err_r);
-        let (code, msg) = match child_main(&spec, &ns, cgroup.as_ref(), &user_spec, &env, opts, io) {
+        let (code, msg) = match child_main(&spec, &ns, cgroup.as_ref(), &user_spec, &env, opts, io)
+        {
             Ok(c) => (c, String::new()),
             Err(e) => e,
         };
@@ -84,19 +94,36 @@ pub fn spawn(engine: &Engine, row: &ContainerRow, pid: i32, opts: &ExecOptions, 
         // SAFETY: reap our own child.
         unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
         let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
-        return Err(RuntimeError::Start { code: code.parse().unwrap_or(125), msg: text.to_string() });
+        return Err(RuntimeError::Start {
+            code: code.parse().unwrap_or(125),
+            msg: text.to_string(),
+        });
     }
     Ok(child)
 }
 
-fn child_main(spec: &Spec, ns: &[(OwnedFd, libc::c_int)], cgroup: Option<&super::cgroups::Cgroup>, user_spec: &str, env: &[String], opts: &ExecOptions, io: ChildIo) -> Result<i32, (i32, String)> {
+fn child_main(
+    spec: &Spec,
+    ns: &[(OwnedFd, libc::c_int)],
+    cgroup: Option<&super::cgroups::Cgroup>,
+    user_spec: &str,
+    env: &[String],
+    opts: &ExecOptions,
+    io: ChildIo,
+) -> Result<i32, (i32, String)> {
     if let Some(cg) = cgroup {
         let _ = cg.add(std::process::id() as i32);
     }
     for (fd, flag) in ns {
         // SAFETY: setns on a namespace fd we opened.
         if unsafe { libc::setns(fd.as_raw_fd(), *flag) } != 0 {
-            return Err((125, format!("joining the container's namespaces: {}", std::io::Error::last_os_error())));
+            return Err((
+                125,
+                format!(
+                    "joining the container's namespaces: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
         }
     }
     // Joining a pid namespace applies to children: fork once more. This
@@ -111,7 +138,11 @@ fn child_main(spec: &Spec, ns: &[(OwnedFd, libc::c_int)], cgroup: Option<&super:
         let mut status = 0;
         // SAFETY: wait for our own child.
         unsafe { libc::waitpid(gc, &mut status, 0) };
-        return Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) });
+        return Ok(if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        });
     }
     let r = grandchild(spec, user_spec, env, opts, io);
     let (code, msg) = match r {
@@ -123,10 +154,22 @@ fn child_main(spec: &Spec, ns: &[(OwnedFd, libc::c_int)], cgroup: Option<&super:
     unsafe { libc::_exit(code) };
 }
 
-fn grandchild(spec: &Spec, user_spec: &str, env: &[String], opts: &ExecOptions, io: ChildIo) -> Result<std::convert::Infallible, (i32, String)> {
+fn grandchild(
+    spec: &Spec,
+    user_spec: &str,
+    env: &[String],
+    opts: &ExecOptions,
+    io: ChildIo,
+) -> Result<std::convert::Infallible, (i32, String)> {
     // SAFETY: prctl/setsid/dup2 with plain arguments.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
         libc::setsid();
     }
     let dup = |fd: &OwnedFd, to: i32| {
@@ -142,7 +185,8 @@ fn grandchild(spec: &Spec, user_spec: &str, env: &[String], opts: &ExecOptions, 
         }
     }
     if let Some(console) = &io.console {
-        super::tty::setup_console(console).map_err(|e| (125, format!("setting up the terminal: {e}")))?;
+        super::tty::setup_console(console)
+            .map_err(|e| (125, format!("setting up the terminal: {e}")))?;
     } else {
         dup(&io.stdout, 1);
         dup(&io.stderr, 2);
@@ -157,32 +201,67 @@ fn grandchild(spec: &Spec, user_spec: &str, env: &[String], opts: &ExecOptions, 
     {
         super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
     }
+    let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        s.as_ref()
+            .map(|set| {
+                set.iter()
+                    .map(|c| c.to_string())
+                    .map(|n| {
+                        if n.starts_with("CAP_") {
+                            n
+                        } else {
+                            format!("CAP_{n}")
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let caps = process.capabilities().clone().unwrap_or_default();
+    let (bounding, permitted) = if opts.privileged {
+        let all: Vec<String> = super::caps::NAMES
+            .iter()
+            .take(super::caps::last_cap() as usize + 1)
+            .map(|s| s.to_string())
+            .collect();
+        (all.clone(), all)
+    } else {
+        (names(caps.bounding()), names(caps.permitted()))
+    };
+    super::caps::drop_bounding(&bounding)
+        .map_err(|e| (125, format!("dropping capabilities: {e}")))?;
     // SAFETY: credential syscalls with valid arguments.
     unsafe {
         let gids = &user.additional_gids;
         libc::setgroups(gids.len(), gids.as_ptr());
-        if libc::setresgid(user.gid, user.gid, user.gid) != 0 || (libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) || libc::setresuid(user.uid, user.uid, user.uid) != 0 {
-            return Err((125, format!("switching to user {user_spec:?}: {}", std::io::Error::last_os_error())));
+        if libc::setresgid(user.gid, user.gid, user.gid) != 0
+            || (libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+            || libc::setresuid(user.uid, user.uid, user.uid) != 0
+        {
+            return Err((
+                125,
+                format!(
+                    "switching to user {user_spec:?}: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
         }
     }
-    let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        s.as_ref().map(|set| set.iter().map(|c| c.to_string()).map(|n| if n.starts_with("CAP_") { n } else { format!("CAP_{n}") }).collect()).unwrap_or_default()
+    let effective = if user.uid == 0 {
+        permitted.clone()
+    } else {
+        vec![]
     };
-    if let Some(c) = process.capabilities() {
-        let (b, p) = if opts.privileged {
-            let all: Vec<String> = super::caps::NAMES.iter().take(super::caps::last_cap() as usize + 1).map(|s| s.to_string()).collect();
-            (all.clone(), all)
-        } else {
-            (names(c.bounding()), names(c.permitted()))
-        };
-        let eff = if user.uid == 0 { p.clone() } else { vec![] };
-        let _ = super::caps::apply(&b, &eff, &p, &[], &[]);
-    }
+    super::caps::set(&effective, &permitted, &[], &[])
+        .map_err(|e| (125, format!("setting capabilities: {e}")))?;
     if process.no_new_privileges().unwrap_or(false) {
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
-    let cwd = opts.workdir.clone().unwrap_or_else(|| process.cwd().to_string_lossy().into_owned());
+    let cwd = opts
+        .workdir
+        .clone()
+        .unwrap_or_else(|| process.cwd().to_string_lossy().into_owned());
     std::env::set_current_dir(&cwd).map_err(|e| (126, format!("{cwd}: {e}")))?;
     let mut env = env.to_vec();
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
@@ -191,17 +270,29 @@ fn grandchild(spec: &Spec, user_spec: &str, env: &[String], opts: &ExecOptions, 
     let prog = if opts.args[0].contains('/') {
         opts.args[0].clone()
     } else {
-        let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        let path = env
+            .iter()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         path.split(':')
             .map(|d| format!("{d}/{}", opts.args[0]))
             .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-            .ok_or((127, format!("{}: executable file not found in $PATH", opts.args[0])))?
+            .ok_or((
+                127,
+                format!("{}: executable file not found in $PATH", opts.args[0]),
+            ))?
     };
     super::linux::exec(&prog, &opts.args, &env)
 }
 
 /// Run a health check command; true if it exits 0 within `timeout`.
-pub fn run_check(engine: &Engine, row: &ContainerRow, pid: i32, test: &[String], timeout: std::time::Duration) -> bool {
+pub fn run_check(
+    engine: &Engine,
+    row: &ContainerRow,
+    pid: i32,
+    test: &[String],
+    timeout: std::time::Duration,
+) -> bool {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
         Some("CMD") => test[1..].to_vec(),
@@ -211,12 +302,34 @@ pub fn run_check(engine: &Engine, row: &ContainerRow, pid: i32, test: &[String],
     if args.is_empty() {
         return true;
     }
-    let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") else { return false };
+    let Ok(null) = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    else {
+        return false;
+    };
     let out = OwnedFd::from(null);
-    let Ok(err) = out.try_clone() else { return false };
-    let io = ChildIo { stdin: None, stdout: out, stderr: err, console: None };
-    let opts = ExecOptions { args, env: vec![], user: None, workdir: None, privileged: false, tty: false };
-    let Ok(child) = spawn(engine, row, pid, &opts, io) else { return false };
+    let Ok(err) = out.try_clone() else {
+        return false;
+    };
+    let io = ChildIo {
+        stdin: None,
+        stdout: out,
+        stderr: err,
+        console: None,
+    };
+    let opts = ExecOptions {
+        args,
+        env: vec![],
+        user: None,
+        workdir: None,
+        privileged: false,
+        tty: false,
+    };
+    let Ok(child) = spawn(engine, row, pid, &opts, io) else {
+        return false;
+    };
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let mut status = 0;

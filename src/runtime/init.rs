@@ -1,8 +1,17 @@
 //! `--init`: berth itself as the container's pid 1 (catatonit's job): it
 //! forks the command, forwards every signal it gets to it, reaps orphans,
 //! and exits with the command's status.
+//!
+//! `err_fd` is the runtime's close-on-exec error pipe: the command reports
+//! a failed exec on it, and pid 1 closes its own copy, so the monitor sees
+//! end-of-file once the command is running.
 
-pub fn run_as_init(prog: &str, args: &[String], env: &[String]) -> Result<std::convert::Infallible, (i32, String)> {
+pub fn run_as_init(
+    prog: &str,
+    args: &[String],
+    env: &[String],
+    err_fd: i32,
+) -> Result<std::convert::Infallible, (i32, String)> {
     // SAFETY: signal-mask and fork/wait calls on our own process; the child
     // restores the mask and execs at once.
     unsafe {
@@ -12,17 +21,23 @@ pub fn run_as_init(prog: &str, args: &[String], env: &[String]) -> Result<std::c
         libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
         let child = libc::fork();
         if child < 0 {
-            return Err((125, format!("init: fork: {}", std::io::Error::last_os_error())));
+            return Err((
+                125,
+                format!("init: fork: {}", std::io::Error::last_os_error()),
+            ));
         }
         if child == 0 {
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
             let r = super::linux::exec(prog, args, env);
-            let code = match r {
-                Err((c, _)) => c,
+            let (code, msg) = match r {
+                Err(e) => e,
                 Ok(never) => match never {},
             };
+            let m = format!("{code} {msg}");
+            libc::write(err_fd, m.as_ptr() as *const libc::c_void, m.len());
             libc::_exit(code);
         }
+        libc::close(err_fd);
         loop {
             let mut info: libc::siginfo_t = std::mem::zeroed();
             let sig = libc::sigwaitinfo(&all, &mut info);
@@ -37,7 +52,11 @@ pub fn run_as_init(prog: &str, args: &[String], env: &[String]) -> Result<std::c
                         break;
                     }
                     if pid == child {
-                        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+                        let code = if libc::WIFEXITED(status) {
+                            libc::WEXITSTATUS(status)
+                        } else {
+                            128 + libc::WTERMSIG(status)
+                        };
                         libc::_exit(code);
                     }
                 }

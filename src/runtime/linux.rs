@@ -67,7 +67,13 @@ fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
 
 /// Start the container's init. Returns its pid (in our namespace) once it
 /// has exec'd the container process.
-pub fn spawn(spec: &Spec, cgroup: Option<&Cgroup>, io: ChildIo, layers_dir: &Path, init: bool) -> Result<i32, RuntimeError> {
+pub fn spawn(
+    spec: &Spec,
+    cgroup: Option<&Cgroup>,
+    io: ChildIo,
+    layers_dir: &Path,
+    init: bool,
+) -> Result<i32, RuntimeError> {
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let mut flags = 0;
@@ -80,14 +86,24 @@ pub fn spawn(spec: &Spec, cgroup: Option<&Cgroup>, io: ChildIo, layers_dir: &Pat
     }
     // SAFETY: clone without a new stack behaves as fork(): the child runs on
     // a copy of this stack. The caller (the monitor) is single-threaded.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     if pid < 0 {
         return Err(std::io::Error::last_os_error().into());
     }
     if pid == 0 {
         drop(go_w);
         drop(err_r);
-        let (code, msg) = match child(spec, io, go_r, layers_dir, init) {
+        let err_fd = err_w.as_raw_fd();
+        let (code, msg) = match child(spec, io, go_r, layers_dir, init, err_fd) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -113,23 +129,34 @@ pub fn spawn(spec: &Spec, cgroup: Option<&Cgroup>, io: ChildIo, layers_dir: &Pat
     }
     std::fs::File::from(go_w).write_all(b"g").map_err(fail)?;
     let mut msg = String::new();
-    std::fs::File::from(err_r).read_to_string(&mut msg).map_err(fail)?;
+    std::fs::File::from(err_r)
+        .read_to_string(&mut msg)
+        .map_err(fail)?;
     if msg.is_empty() {
         return Ok(pid);
     }
     // SAFETY: reap our own child, which has exited or is about to.
     unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
     let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
-    Err(RuntimeError::Start { code: code.parse().unwrap_or(125), msg: text.to_string() })
+    Err(RuntimeError::Start {
+        code: code.parse().unwrap_or(125),
+        msg: text.to_string(),
+    })
 }
 
 type ChildResult = Result<std::convert::Infallible, (i32, String)>;
 
-fn ctx<T, E: std::fmt::Display>(what: impl Fn() -> String) -> impl FnOnce(E) -> (i32, String) {
+fn ctx<E: std::fmt::Display>(what: impl Fn() -> String) -> impl FnOnce(E) -> (i32, String) {
     move |e| (125, format!("{}: {e}", what()))
 }
 
-fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: libc::c_ulong, data: Option<&str>) -> std::io::Result<()> {
+fn mount(
+    src: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> std::io::Result<()> {
     let c = |s: &str| CString::new(s).map_err(std::io::Error::other);
     let src = src.map(c).transpose()?;
     let target = c(target)?;
@@ -142,10 +169,15 @@ fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: libc::c_u
             target.as_ptr(),
             fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
             flags,
-            data.as_ref().map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
+            data.as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
         )
     };
-    if r != 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    if r != 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// mount(8)-style options -> (flags, data, propagation flags).
@@ -191,28 +223,55 @@ fn open_in_root(root: &OwnedFd, dest: &str, is_dir: bool) -> std::io::Result<Own
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     let rel = dest.trim_start_matches('/');
     if rel.is_empty() {
-        return Ok(rustix::fs::openat(root, ".", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?);
+        return Ok(rustix::fs::openat(
+            root,
+            ".",
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?);
     }
-    match rustix::fs::openat2(root, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve) {
+    match rustix::fs::openat2(
+        root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve,
+    ) {
         Ok(fd) => return Ok(fd),
         Err(rustix::io::Errno::NOENT) => {}
         Err(e) => return Err(e.into()),
     }
     let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
     let pfd = open_in_root(root, parent, true)?;
-    let pfd = rustix::fs::openat(&pfd, ".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let pfd = rustix::fs::openat(
+        &pfd,
+        ".",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     if is_dir {
         match rustix::fs::mkdirat(&pfd, name, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(e.into()),
         }
     } else {
-        match rustix::fs::openat(&pfd, name, OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::from_raw_mode(0o644)) {
+        match rustix::fs::openat(
+            &pfd,
+            name,
+            OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o644),
+        ) {
             Ok(_) | Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(rustix::fs::openat2(root, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)?)
+    Ok(rustix::fs::openat2(
+        root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve,
+    )?)
 }
 
 fn fd_path(fd: &OwnedFd) -> String {
@@ -225,22 +284,44 @@ fn do_mount(root: &OwnedFd, m: &Mount) -> std::io::Result<()> {
     let (flags, data, prop, bind_opt) = parse_options(&opts);
     let typ = m.typ().clone().unwrap_or_default();
     let bind = bind_opt || typ == "bind";
-    let src = m.source().as_ref().map(|s| s.to_string_lossy().into_owned());
+    let src = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned());
     let is_dir = !bind || src.as_deref().is_some_and(|s| Path::new(s).is_dir());
     let target = open_in_root(root, &dest, is_dir)?;
     let tpath = fd_path(&target);
     if bind {
         let src = src.unwrap_or_default();
-        mount(Some(&src), &tpath, None, libc::MS_BIND | (flags & libc::MS_REC), None)?;
-        let remount = flags & (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
+        mount(
+            Some(&src),
+            &tpath,
+            None,
+            libc::MS_BIND | (flags & libc::MS_REC),
+            None,
+        )?;
+        let remount =
+            flags & (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
         if remount != 0 {
             // Re-open: the fd still names the directory under the new mount.
             let t = open_in_root(root, &dest, is_dir)?;
-            mount(None, &fd_path(&t), None, libc::MS_BIND | libc::MS_REMOUNT | remount, None)?;
+            mount(
+                None,
+                &fd_path(&t),
+                None,
+                libc::MS_BIND | libc::MS_REMOUNT | remount,
+                None,
+            )?;
         }
     } else {
         let data = data.join(",");
-        mount(src.as_deref(), &tpath, Some(&typ), flags & !libc::MS_REC, (!data.is_empty()).then_some(data.as_str()))?;
+        mount(
+            src.as_deref(),
+            &tpath,
+            Some(&typ),
+            flags & !libc::MS_REC,
+            (!data.is_empty()).then_some(data.as_str()),
+        )?;
     }
     if prop != 0 {
         let t = open_in_root(root, &dest, is_dir)?;
@@ -252,20 +333,56 @@ fn do_mount(root: &OwnedFd, m: &Mount) -> std::io::Result<()> {
 /// The device nodes every container gets, and the usual /dev symlinks.
 fn setup_dev(root: &OwnedFd) -> std::io::Result<()> {
     let dev = open_in_root(root, "/dev", true)?;
-    let dev = rustix::fs::openat(&dev, ".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    for (name, major, minor) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
-        match rustix::fs::mknodat(&dev, name, rustix::fs::FileType::CharacterDevice, Mode::from_raw_mode(0o666), rustix::fs::makedev(major, minor)) {
+    let dev = rustix::fs::openat(
+        &dev,
+        ".",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        match rustix::fs::mknodat(
+            &dev,
+            name,
+            rustix::fs::FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(major, minor),
+        ) {
             Ok(()) => {}
             Err(rustix::io::Errno::PERM) => {
                 // In a user namespace: bind the host's node instead.
                 let t = open_in_root(root, &format!("/dev/{name}"), false)?;
-                mount(Some(&format!("/dev/{name}")), &fd_path(&t), None, libc::MS_BIND, None)?;
+                mount(
+                    Some(&format!("/dev/{name}")),
+                    &fd_path(&t),
+                    None,
+                    libc::MS_BIND,
+                    None,
+                )?;
             }
             Err(e) => return Err(e.into()),
         }
-        let _ = rustix::fs::chmodat(&dev, name, Mode::from_raw_mode(0o666), rustix::fs::AtFlags::empty());
+        let _ = rustix::fs::chmodat(
+            &dev,
+            name,
+            Mode::from_raw_mode(0o666),
+            rustix::fs::AtFlags::empty(),
+        );
     }
-    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")] {
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
         let _ = rustix::fs::symlinkat(target, &dev, link);
     }
     Ok(())
@@ -301,8 +418,16 @@ fn mask_paths(spec: &Spec) {
         }
     }
     for p in linux.readonly_paths().clone().unwrap_or_default() {
-        if Path::new(&p).exists() && mount(Some(&p), &p, None, libc::MS_BIND | libc::MS_REC, None).is_ok() {
-            let _ = mount(None, &p, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC, None);
+        if Path::new(&p).exists()
+            && mount(Some(&p), &p, None, libc::MS_BIND | libc::MS_REC, None).is_ok()
+        {
+            let _ = mount(
+                None,
+                &p,
+                None,
+                libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
+                None,
+            );
         }
     }
 }
@@ -334,7 +459,10 @@ fn lookup_path(cmd: &str, env: &[String]) -> Result<String, (i32, String)> {
     if cmd.contains('/') {
         return Ok(cmd.to_string());
     }
-    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let p = format!("{dir}/{cmd}");
         if let Ok(m) = std::fs::metadata(&p)
@@ -343,56 +471,125 @@ fn lookup_path(cmd: &str, env: &[String]) -> Result<String, (i32, String)> {
             return Ok(p);
         }
     }
-    Err((127, format!("{cmd}: executable file not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found")))
+    Err((
+        127,
+        format!(
+            "{cmd}: executable file not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
+        ),
+    ))
 }
 
-fn child(spec: &Spec, io: ChildIo, go: OwnedFd, layers_dir: &Path, init: bool) -> ChildResult {
+fn child(
+    spec: &Spec,
+    io: ChildIo,
+    go: OwnedFd,
+    layers_dir: &Path,
+    init: bool,
+    err_fd: RawFd,
+) -> ChildResult {
     let mut b = [0u8; 1];
-    std::fs::File::from(go).read_exact(&mut b).map_err(ctx::<(), _>(|| "waiting for the monitor".into()))?;
+    std::fs::File::from(go)
+        .read_exact(&mut b)
+        .map_err(ctx(|| "waiting for the monitor".into()))?;
     // SAFETY: prctl/setsid with integer arguments only.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
         libc::setsid();
     }
-    let root = spec.root().as_ref().ok_or((125, "spec has no root".to_string()))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or((125, "spec has no root".to_string()))?;
     let rootfs = root.path().to_string_lossy().into_owned();
-    mount(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None).map_err(ctx::<(), _>(|| "making / private".into()))?;
-    let overlay = spec.annotations().as_ref().and_then(|a| a.get(super::spec::OVERLAY_ANNOTATION).cloned());
+    mount(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None)
+        .map_err(ctx(|| "making / private".into()))?;
+    let overlay = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::spec::OVERLAY_ANNOTATION).cloned());
     match overlay {
         Some(opts) => {
             // Relative lowerdirs keep the option string short (the page-size
             // limit on mount data); hence the chdir.
-            std::env::set_current_dir(layers_dir).map_err(ctx::<(), _>(|| format!("entering {}", layers_dir.display())))?;
-            mount(Some("overlay"), &rootfs, Some("overlay"), 0, Some(&opts)).map_err(ctx::<(), _>(|| "mounting the overlay rootfs".into()))?;
+            std::env::set_current_dir(layers_dir)
+                .map_err(ctx(|| format!("entering {}", layers_dir.display())))?;
+            mount(Some("overlay"), &rootfs, Some("overlay"), 0, Some(&opts))
+                .map_err(ctx(|| "mounting the overlay rootfs".into()))?;
         }
-        None => mount(Some(&rootfs), &rootfs, None, libc::MS_BIND | libc::MS_REC, None).map_err(ctx::<(), _>(|| "binding the rootfs".into()))?,
+        None => mount(
+            Some(&rootfs),
+            &rootfs,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+        )
+        .map_err(ctx(|| "binding the rootfs".into()))?,
     }
-    let rootfd = rustix::fs::open(rootfs.as_str(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(ctx::<(), _>(|| "opening the rootfs".into()))?;
+    let rootfd = rustix::fs::open(
+        rootfs.as_str(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(ctx(|| "opening the rootfs".into()))?;
     for m in spec.mounts().clone().unwrap_or_default() {
         let dest = m.destination().display().to_string();
-        do_mount(&rootfd, &m).map_err(ctx::<(), _>(|| format!("mounting {dest}")))?;
+        do_mount(&rootfd, &m).map_err(ctx(|| format!("mounting {dest}")))?;
         if dest == "/dev" {
-            setup_dev(&rootfd).map_err(ctx::<(), _>(|| "populating /dev".into()))?;
+            setup_dev(&rootfd).map_err(ctx(|| "populating /dev".into()))?;
         }
     }
     drop(rootfd);
-    pivot_root(&rootfs).map_err(ctx::<(), _>(|| "pivot_root".into()))?;
+    pivot_root(&rootfs).map_err(ctx(|| "pivot_root".into()))?;
     mask_paths(spec);
     if root.readonly().unwrap_or(false) {
-        mount(None, "/", None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY, None).map_err(ctx::<(), _>(|| "making the rootfs read-only".into()))?;
+        mount(
+            None,
+            "/",
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            None,
+        )
+        .map_err(ctx(|| "making the rootfs read-only".into()))?;
     }
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        rustix::system::sethostname(h.as_bytes()).map_err(ctx::<(), _>(|| "setting the hostname".into()))?;
+        rustix::system::sethostname(h.as_bytes()).map_err(ctx(|| "setting the hostname".into()))?;
     }
-    let process = spec.process().clone().ok_or((125, "spec has no process".to_string()))?;
+    let process = spec
+        .process()
+        .clone()
+        .ok_or((125, "spec has no process".to_string()))?;
     for r in process.rlimits().clone().unwrap_or_default() {
         let name = format!("{:?}", r.typ());
-        let name = if name.starts_with("RLIMIT_") { name } else { format!("RLIMIT_{}", name.trim_start_matches("Rlimit").to_ascii_uppercase()) };
+        let name = if name.starts_with("RLIMIT_") {
+            name
+        } else {
+            format!(
+                "RLIMIT_{}",
+                name.trim_start_matches("Rlimit").to_ascii_uppercase()
+            )
+        };
         if let Some(res) = rlimit_resource(&name) {
-            let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+            let lim = libc::rlimit {
+                rlim_cur: r.soft(),
+                rlim_max: r.hard(),
+            };
             // SAFETY: setrlimit with a valid struct.
             if unsafe { libc::setrlimit(res, &lim) } != 0 {
-                return Err((125, format!("setting {name} to {}:{} (never above the current hard limit without CAP_SYS_RESOURCE): {}", r.soft(), r.hard(), std::io::Error::last_os_error())));
+                return Err((
+                    125,
+                    format!(
+                        "setting {name} to {}:{} (never above the current hard limit without CAP_SYS_RESOURCE): {}",
+                        r.soft(),
+                        r.hard(),
+                        std::io::Error::last_os_error()
+                    ),
+                ));
             }
         }
     }
@@ -406,12 +603,13 @@ fn child(spec: &Spec, io: ChildIo, go: OwnedFd, layers_dir: &Path, init: bool) -
             dup(fd, 0);
         }
         None => {
-            let null = std::fs::File::open("/dev/null").map_err(ctx::<(), _>(|| "opening /dev/null".into()))?;
+            let null =
+                std::fs::File::open("/dev/null").map_err(ctx(|| "opening /dev/null".into()))?;
             dup(&OwnedFd::from(null), 0);
         }
     }
     if let Some(console) = &io.console {
-        super::tty::setup_console(console).map_err(ctx::<(), _>(|| "setting up the terminal".into()))?;
+        super::tty::setup_console(console).map_err(ctx(|| "setting up the terminal".into()))?;
     } else {
         dup(&io.stdout, 1);
         dup(&io.stderr, 2);
@@ -422,49 +620,89 @@ fn child(spec: &Spec, io: ChildIo, go: OwnedFd, layers_dir: &Path, init: bool) -
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
         super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
     }
+    let cap_names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        s.as_ref()
+            .map(|set| {
+                set.iter()
+                    .map(|c| c.to_string())
+                    .map(|n| {
+                        if n.starts_with("CAP_") {
+                            n
+                        } else {
+                            format!("CAP_{n}")
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(c) = process.capabilities() {
+        caps::drop_bounding(&cap_names(c.bounding()))
+            .map_err(ctx(|| "dropping capabilities from the bounding set".into()))?;
+    }
     let user = process.user();
     let gids: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
     // SAFETY: plain syscalls with valid arguments.
     unsafe {
         if libc::setgroups(gids.len(), gids.as_ptr()) != 0 && !gids.is_empty() {
-            return Err((125, format!("setgroups: {}", std::io::Error::last_os_error())));
+            return Err((
+                125,
+                format!("setgroups: {}", std::io::Error::last_os_error()),
+            ));
         }
         if libc::setresgid(user.gid(), user.gid(), user.gid()) != 0 {
-            return Err((125, format!("setgid {}: {}", user.gid(), std::io::Error::last_os_error())));
+            return Err((
+                125,
+                format!("setgid {}: {}", user.gid(), std::io::Error::last_os_error()),
+            ));
         }
         libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
         if libc::setresuid(user.uid(), user.uid(), user.uid()) != 0 {
-            return Err((125, format!("setuid {}: {}", user.uid(), std::io::Error::last_os_error())));
+            return Err((
+                125,
+                format!("setuid {}: {}", user.uid(), std::io::Error::last_os_error()),
+            ));
         }
     }
     if let Some(c) = process.capabilities() {
-        let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-            s.as_ref().map(|set| set.iter().map(|c| c.to_string()).map(|n| if n.starts_with("CAP_") { n } else { format!("CAP_{n}") }).collect()).unwrap_or_default()
-        };
-        caps::apply(&names(c.bounding()), &names(c.effective()), &names(c.permitted()), &names(c.inheritable()), &names(c.ambient()))
-            .map_err(ctx::<(), _>(|| "setting capabilities".into()))?;
+        caps::set(
+            &cap_names(c.effective()),
+            &cap_names(c.permitted()),
+            &cap_names(c.inheritable()),
+            &cap_names(c.ambient()),
+        )
+        .map_err(ctx(|| "setting capabilities".into()))?;
     }
     if process.no_new_privileges().unwrap_or(false) {
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
     let cwd = process.cwd().to_string_lossy().into_owned();
-    std::env::set_current_dir(&cwd).map_err(|e| (126, format!("{cwd}: cannot enter the working directory: {e}")))?;
+    std::env::set_current_dir(&cwd).map_err(|e| {
+        (
+            126,
+            format!("{cwd}: cannot enter the working directory: {e}"),
+        )
+    })?;
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     if args.is_empty() {
-        return Err((125, "no command specified: the image has no CMD or ENTRYPOINT and none was given".into()));
+        return Err((
+            125,
+            "no command specified: the image has no CMD or ENTRYPOINT and none was given".into(),
+        ));
     }
     let prog = lookup_path(&args[0], &env)?;
     if init {
-        super::init::run_as_init(&prog, &args, &env)
+        super::init::run_as_init(&prog, &args, &env, err_fd)
     } else {
         exec(&prog, &args, &env)
     }
 }
 
 pub fn exec(prog: &str, args: &[String], env: &[String]) -> ChildResult {
-    let c = |s: &str| CString::new(s).map_err(|_| (125, format!("argument {s:?} contains a NUL byte")));
+    let c =
+        |s: &str| CString::new(s).map_err(|_| (125, format!("argument {s:?} contains a NUL byte")));
     let cprog = c(prog)?;
     let cargs: Vec<CString> = args.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
     let cenv: Vec<CString> = env.iter().map(|a| c(a)).collect::<Result<_, _>>()?;

@@ -27,7 +27,7 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
         _ => (t, 1),
     };
     let v: f64 = num.parse().ok()?;
-    (v >= 0.0).then(|| (v * mult as f64) as i64)
+    (v >= 0.0).then_some((v * mult as f64) as i64)
 }
 
 /// The container's cgroup (None when cgroups cannot be used: rootless

@@ -15,17 +15,79 @@ use serde_json::json;
 
 /// (syscalls, capability that allows them; None: refused for everyone).
 const DENIED: &[(&[&str], Option<&str>)] = &[
-    (&["add_key", "keyctl", "request_key", "lookup_dcookie", "nfsservctl", "sysfs", "_sysctl", "uselib", "ustat", "vm86", "vm86old", "userfaultfd", "kexec_file_load", "kexec_load"], None),
-    (&["mount", "umount", "umount2", "pivot_root", "unshare", "setns", "quotactl", "swapon", "swapoff", "name_to_handle_at", "fanotify_init", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "bpf", "perf_event_open", "lookup_dcookie"], Some("CAP_SYS_ADMIN")),
+    (
+        &[
+            "add_key",
+            "keyctl",
+            "request_key",
+            "lookup_dcookie",
+            "nfsservctl",
+            "sysfs",
+            "_sysctl",
+            "uselib",
+            "ustat",
+            "vm86",
+            "vm86old",
+            "userfaultfd",
+            "kexec_file_load",
+            "kexec_load",
+        ],
+        None,
+    ),
+    (
+        &[
+            "mount",
+            "umount",
+            "umount2",
+            "pivot_root",
+            "unshare",
+            "setns",
+            "quotactl",
+            "swapon",
+            "swapoff",
+            "name_to_handle_at",
+            "fanotify_init",
+            "open_tree",
+            "move_mount",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "mount_setattr",
+            "bpf",
+            "perf_event_open",
+            "lookup_dcookie",
+        ],
+        Some("CAP_SYS_ADMIN"),
+    ),
     (&["open_by_handle_at"], Some("CAP_DAC_READ_SEARCH")),
-    (&["ptrace", "process_vm_readv", "process_vm_writev", "kcmp"], Some("CAP_SYS_PTRACE")),
-    (&["init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms", "query_module"], Some("CAP_SYS_MODULE")),
+    (
+        &["ptrace", "process_vm_readv", "process_vm_writev", "kcmp"],
+        Some("CAP_SYS_PTRACE"),
+    ),
+    (
+        &[
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "create_module",
+            "get_kernel_syms",
+            "query_module",
+        ],
+        Some("CAP_SYS_MODULE"),
+    ),
     (&["reboot"], Some("CAP_SYS_BOOT")),
-    (&["settimeofday", "stime", "clock_settime", "clock_adjtime"], Some("CAP_SYS_TIME")),
+    (
+        &["settimeofday", "stime", "clock_settime", "clock_adjtime"],
+        Some("CAP_SYS_TIME"),
+    ),
     (&["acct"], Some("CAP_SYS_PACCT")),
     (&["ioperm", "iopl"], Some("CAP_SYS_RAWIO")),
     (&["syslog"], Some("CAP_SYSLOG")),
-    (&["mbind", "set_mempolicy", "move_pages", "get_mempolicy"], Some("CAP_SYS_NICE")),
+    (
+        &["mbind", "set_mempolicy", "move_pages", "get_mempolicy"],
+        Some("CAP_SYS_NICE"),
+    ),
 ];
 
 const NS_FLAGS: [u64; 7] = [
@@ -45,25 +107,35 @@ pub fn default_profile(caps: &[String]) -> LinuxSeccomp {
     let mut rules = Vec::new();
     for (names, cap) in DENIED {
         if cap.is_none_or(|c| !has(c)) {
-            rules.push(json!({"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}));
+            rules
+                .push(json!({"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}));
         }
     }
     if !has("CAP_SYS_ADMIN") {
-        rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}));
+        rules.push(
+            json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}),
+        );
         for f in NS_FLAGS {
-            rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM,
-                "args": [{"index": 0, "value": f, "valueTwo": f, "op": "SCMP_CMP_MASKED_EQ"}]}));
+            rules.push(
+                json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM,
+                "args": [{"index": 0, "value": f, "valueTwo": f, "op": "SCMP_CMP_MASKED_EQ"}]}),
+            );
         }
     }
-    serde_json::from_value(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})).expect("well-formed default profile")
+    serde_json::from_value(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}))
+        .expect("well-formed default profile")
 }
 
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> ScmpAction {
     match a {
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => ScmpAction::KillThread,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
-        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(errno.unwrap_or(libc::EPERM as u32) as i32),
+        LinuxSeccompAction::ScmpActErrno => {
+            ScmpAction::Errno(errno.unwrap_or(libc::EPERM as u32) as i32)
+        }
         LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(errno.unwrap_or(0) as u16),
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
@@ -81,7 +153,11 @@ fn compare(op: LinuxSeccompOperator, index: usize, value: u64, two: Option<u64>)
         LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
         LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(value),
     };
-    let datum = if matches!(op, ScmpCompareOp::MaskedEqual(_)) { two.unwrap_or(value) } else { value };
+    let datum = if matches!(op, ScmpCompareOp::MaskedEqual(_)) {
+        two.unwrap_or(value)
+    } else {
+        value
+    };
     ScmpArgCompare::new(index as u32, op, datum)
 }
 
@@ -97,10 +173,22 @@ pub fn load(profile: &LinuxSeccomp) -> Result<(), String> {
         if act == default {
             continue;
         }
-        let cmps: Vec<ScmpArgCompare> = rule.args().clone().unwrap_or_default().iter().map(|a| compare(a.op(), a.index(), a.value(), a.value_two())).collect();
+        let cmps: Vec<ScmpArgCompare> = rule
+            .args()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|a| compare(a.op(), a.index(), a.value(), a.value_two()))
+            .collect();
         for name in rule.names() {
-            let Ok(sc) = ScmpSyscall::from_name(name) else { continue };
-            let r = if cmps.is_empty() { ctx.add_rule(act, sc) } else { ctx.add_rule_conditional(act, sc, &cmps) };
+            let Ok(sc) = ScmpSyscall::from_name(name) else {
+                continue;
+            };
+            let r = if cmps.is_empty() {
+                ctx.add_rule(act, sc)
+            } else {
+                ctx.add_rule_conditional(act, sc, &cmps)
+            };
             r.map_err(|e| format!("rule for {name}: {e}"))?;
         }
     }
@@ -110,7 +198,8 @@ pub fn load(profile: &LinuxSeccomp) -> Result<(), String> {
 /// Read a user's `--security-opt seccomp=FILE.json` (OCI or docker format:
 /// both use defaultAction/syscalls).
 pub fn from_file(path: &str) -> Result<LinuxSeccomp, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading seccomp profile {path}: {e}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading seccomp profile {path}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("seccomp profile {path}: {e}"))
 }
 
@@ -121,10 +210,30 @@ mod tests {
     #[test]
     fn default_profile_follows_capabilities() {
         let p = default_profile(&["CAP_CHOWN".into()]);
-        let names: Vec<String> = p.syscalls().clone().unwrap().iter().flat_map(|r| r.names().clone()).collect();
-        assert!(names.contains(&"keyctl".to_string()) && names.contains(&"mount".to_string()) && names.contains(&"clone".to_string()));
+        let names: Vec<String> = p
+            .syscalls()
+            .clone()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.names().clone())
+            .collect();
+        assert!(
+            names.contains(&"keyctl".to_string())
+                && names.contains(&"mount".to_string())
+                && names.contains(&"clone".to_string())
+        );
         let admin = default_profile(&["CAP_SYS_ADMIN".into()]);
-        let names: Vec<String> = admin.syscalls().clone().unwrap().iter().flat_map(|r| r.names().clone()).collect();
-        assert!(names.contains(&"keyctl".to_string()) && !names.contains(&"mount".to_string()) && !names.contains(&"clone".to_string()));
+        let names: Vec<String> = admin
+            .syscalls()
+            .clone()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.names().clone())
+            .collect();
+        assert!(
+            names.contains(&"keyctl".to_string())
+                && !names.contains(&"mount".to_string())
+                && !names.contains(&"clone".to_string())
+        );
     }
 }

@@ -23,7 +23,14 @@ pub const MASKED_PATHS: [&str; 13] = [
     "/sys/devices/virtual/powercap",
 ];
 
-pub const READONLY_PATHS: [&str; 6] = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: [&str; 6] = [
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 /// The annotation carrying the overlay options for the built-in runtime,
 /// which mounts the rootfs inside the container's own mount namespace.
@@ -42,7 +49,9 @@ pub struct SpecInputs<'a> {
 
 pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     let c = i.config;
-    let capset: Vec<String> = caps::resolve(c.privileged, &c.cap_add, &c.cap_drop)?.into_iter().collect();
+    let capset: Vec<String> = caps::resolve(c.privileged, &c.cap_add, &c.cap_drop)?
+        .into_iter()
+        .collect();
     let uid_zero = i.user.uid == 0;
     let mut rlimits = Vec::new();
     for u in &c.ulimits {
@@ -73,7 +82,13 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     for (dest, src) in i.etc_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
     }
-    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"}), json!({"type": "cgroup"})];
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+        json!({"type": "cgroup"}),
+    ];
     if c.network != "host" {
         namespaces.push(json!({"type": "network"}));
     }
@@ -114,7 +129,11 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
     }
-    let mut annotations: serde_json::Map<String, Value> = c.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut annotations: serde_json::Map<String, Value> = c
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     annotations.insert(OVERLAY_ANNOTATION.into(), json!(i.overlay));
     let mut process = json!({
         "terminal": c.tty,

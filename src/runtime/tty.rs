@@ -2,7 +2,10 @@
 //! sends the master to the monitor over a unix socket (runc's
 //! --console-socket protocol, done in-process).
 
-use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
+};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -10,11 +13,16 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 /// `sock`, and make the slave the controlling terminal and stdio.
 pub fn setup_console(sock: &OwnedFd) -> io::Result<()> {
     use rustix::pty::OpenptFlags;
-    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
     rustix::pty::grantpt(&master)?;
     rustix::pty::unlockpt(&master)?;
     let name = rustix::pty::ptsname(&master, Vec::new())?;
-    let slave = rustix::fs::open(name.as_c_str(), rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY, rustix::fs::Mode::empty())?;
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY,
+        rustix::fs::Mode::empty(),
+    )?;
     send_fd(sock, &master)?;
     drop(master);
     // SAFETY: ioctl/dup2 on descriptors we own.
@@ -42,7 +50,12 @@ pub fn recv_fd(sock: &impl AsFd) -> io::Result<OwnedFd> {
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut buf = RecvAncillaryBuffer::new(&mut space);
     let mut b = [0u8; 1];
-    rustix::net::recvmsg(sock, &mut [IoSliceMut::new(&mut b)], &mut buf, RecvFlags::CMSG_CLOEXEC)?;
+    rustix::net::recvmsg(
+        sock,
+        &mut [IoSliceMut::new(&mut b)],
+        &mut buf,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
     for msg in buf.drain() {
         if let RecvAncillaryMessage::ScmRights(mut fds) = msg
             && let Some(fd) = fds.next()
@@ -65,7 +78,10 @@ impl RawMode {
         let mut raw = saved.clone();
         raw.make_raw();
         rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Now, &raw)?;
-        Ok(RawMode { fd: fd.as_raw_fd(), saved })
+        Ok(RawMode {
+            fd: fd.as_raw_fd(),
+            saved,
+        })
     }
 }
 

@@ -26,7 +26,9 @@ fn passwd_lookup(passwd: &str, want: &str) -> Option<(String, u32, u32, String)>
 fn group_lookup(group: &str, want: &str) -> Option<u32> {
     group.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 3 && (f[0] == want || f[2] == want)).then(|| f[2].parse().ok()).flatten()
+        (f.len() >= 3 && (f[0] == want || f[2] == want))
+            .then(|| f[2].parse().ok())
+            .flatten()
     })
 }
 
@@ -35,7 +37,9 @@ fn supplementary(group: &str, user: &str, primary: u32) -> Vec<u32> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 4 && f[3].split(',').any(|m| m == user)).then(|| f[2].parse().ok()).flatten()
+            (f.len() >= 4 && f[3].split(',').any(|m| m == user))
+                .then(|| f[2].parse().ok())
+                .flatten()
         })
         .filter(|g| *g != primary)
         .collect();
@@ -55,21 +59,36 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, String
         Some(x) => x,
         None => match u.parse::<u32>() {
             Ok(n) => (String::new(), n, n, "/".to_string()),
-            Err(_) => return Err(format!("unable to find user {u}: no matching entries in passwd file")),
+            Err(_) => {
+                return Err(format!(
+                    "unable to find user {u}: no matching entries in passwd file"
+                ));
+            }
         },
     };
     if u.parse::<u32>().is_ok() && passwd_lookup(passwd, u).is_none() {
         gid = 0;
     }
-    let mut additional = if name.is_empty() { vec![] } else { supplementary(group, &name, gid) };
+    let mut additional = if name.is_empty() {
+        vec![]
+    } else {
+        supplementary(group, &name, gid)
+    };
     if let Some(g) = g {
         gid = match g.parse::<u32>() {
             Ok(n) => n,
-            Err(_) => group_lookup(group, g).ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?,
+            Err(_) => group_lookup(group, g).ok_or_else(|| {
+                format!("unable to find group {g}: no matching entries in group file")
+            })?,
         };
         additional.clear();
     }
-    Ok(ExecUser { uid, gid, additional_gids: additional, home })
+    Ok(ExecUser {
+        uid,
+        gid,
+        additional_gids: additional,
+        home,
+    })
 }
 
 #[cfg(test)]
@@ -81,9 +100,20 @@ mod tests {
 
     #[test]
     fn users() {
-        assert_eq!(resolve("", PASSWD, GROUP).unwrap(), ExecUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() });
+        assert_eq!(
+            resolve("", PASSWD, GROUP).unwrap(),
+            ExecUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![],
+                home: "/root".into()
+            }
+        );
         let a = resolve("alice", PASSWD, GROUP).unwrap();
-        assert_eq!((a.uid, a.gid, a.additional_gids.clone(), a.home.as_str()), (1000, 1000, vec![10, 29], "/home/alice"));
+        assert_eq!(
+            (a.uid, a.gid, a.additional_gids.clone(), a.home.as_str()),
+            (1000, 1000, vec![10, 29], "/home/alice")
+        );
         assert_eq!(resolve("1000:wheel", PASSWD, GROUP).unwrap().gid, 10);
         let n = resolve("4242", PASSWD, GROUP).unwrap();
         assert_eq!((n.uid, n.gid), (4242, 0));

@@ -80,7 +80,9 @@ pub fn insert(conn: &Connection, c: &ContainerRow) -> Result<(), DbError> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<ContainerRow>, DbError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM containers ORDER BY created DESC, id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM containers ORDER BY created DESC, id"
+    ))?;
     let rows = stmt.query_map([], row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -93,23 +95,45 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<ContainerRow>, DbError>
 /// Find by exact name, full ID, or unique ID prefix. `Err(n)` with n > 1
 /// for an ambiguous prefix.
 pub fn lookup(conn: &Connection, word: &str) -> Result<Result<ContainerRow, usize>, DbError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM containers WHERE name = ?1 OR id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM containers WHERE name = ?1 OR id = ?1"
+    ))?;
     if let Some(r) = stmt.query_row([word], row).optional()? {
         return Ok(Ok(r));
     }
     if word.is_empty() || !word.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(Err(0));
     }
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM containers WHERE id LIKE ?1 || '%' LIMIT 2"))?;
-    let mut hits: Vec<ContainerRow> = stmt.query_map([word.to_ascii_lowercase()], row)?.collect::<Result<_, _>>()?;
-    Ok(if hits.len() == 1 { Ok(hits.remove(0)) } else { Err(hits.len()) })
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM containers WHERE id LIKE ?1 || '%' LIMIT 2"
+    ))?;
+    let mut hits: Vec<ContainerRow> = stmt
+        .query_map([word.to_ascii_lowercase()], row)?
+        .collect::<Result<_, _>>()?;
+    Ok(if hits.len() == 1 {
+        Ok(hits.remove(0))
+    } else {
+        Err(hits.len())
+    })
 }
 
 pub fn name_taken(conn: &Connection, name: &str) -> Result<Option<String>, DbError> {
-    Ok(conn.query_row("SELECT id FROM containers WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT id FROM containers WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
-pub fn set_running(conn: &Connection, id: &str, pid: i64, pid_start: u64, monitor_pid: i64, monitor_start: u64, started: i64) -> Result<(), DbError> {
+pub fn set_running(
+    conn: &Connection,
+    id: &str,
+    pid: i64,
+    pid_start: u64,
+    monitor_pid: i64,
+    monitor_start: u64,
+    started: i64,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, monitor_start = ?5, started = ?6, exit_code = 0, oom_killed = 0 WHERE id = ?1",
         params![id, pid, pid_start as i64, monitor_pid, monitor_start as i64, started],
@@ -117,7 +141,13 @@ pub fn set_running(conn: &Connection, id: &str, pid: i64, pid_start: u64, monito
     Ok(())
 }
 
-pub fn set_exited(conn: &Connection, id: &str, exit_code: i64, finished: i64, oom_killed: bool) -> Result<(), DbError> {
+pub fn set_exited(
+    conn: &Connection,
+    id: &str,
+    exit_code: i64,
+    finished: i64,
+    oom_killed: bool,
+) -> Result<(), DbError> {
     conn.execute(
         "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, monitor_pid = 0, monitor_start = 0, exit_code = ?2, finished = ?3, oom_killed = ?4 WHERE id = ?1",
         params![id, exit_code, finished, oom_killed as i64],
@@ -126,22 +156,34 @@ pub fn set_exited(conn: &Connection, id: &str, exit_code: i64, finished: i64, oo
 }
 
 pub fn set_state(conn: &Connection, id: &str, state: &str) -> Result<(), DbError> {
-    conn.execute("UPDATE containers SET state = ?2 WHERE id = ?1", params![id, state])?;
+    conn.execute(
+        "UPDATE containers SET state = ?2 WHERE id = ?1",
+        params![id, state],
+    )?;
     Ok(())
 }
 
 pub fn set_restart_count(conn: &Connection, id: &str, n: i64) -> Result<(), DbError> {
-    conn.execute("UPDATE containers SET restart_count = ?2 WHERE id = ?1", params![id, n])?;
+    conn.execute(
+        "UPDATE containers SET restart_count = ?2 WHERE id = ?1",
+        params![id, n],
+    )?;
     Ok(())
 }
 
 pub fn set_health(conn: &Connection, id: &str, health: &str) -> Result<(), DbError> {
-    conn.execute("UPDATE containers SET health = ?2 WHERE id = ?1", params![id, health])?;
+    conn.execute(
+        "UPDATE containers SET health = ?2 WHERE id = ?1",
+        params![id, health],
+    )?;
     Ok(())
 }
 
 pub fn rename(conn: &Connection, id: &str, name: &str) -> Result<(), DbError> {
-    conn.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name])?;
+    conn.execute(
+        "UPDATE containers SET name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
     Ok(())
 }
 
@@ -152,6 +194,8 @@ pub fn delete(conn: &Connection, id: &str) -> Result<(), DbError> {
 
 pub fn users_of_image(conn: &Connection, image_id: &str) -> Result<Vec<String>, DbError> {
     let mut stmt = conn.prepare_cached("SELECT id FROM containers WHERE image_id = ?1")?;
-    let v = stmt.query_map([image_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let v = stmt
+        .query_map([image_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(v)
 }

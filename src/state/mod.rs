@@ -1,7 +1,7 @@
 //! Engine state: where things live, the SQLite database, and the writer lock.
 
-mod db;
 pub mod containers;
+mod db;
 pub mod images;
 
 pub use db::{Db, DbError};

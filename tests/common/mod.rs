@@ -232,41 +232,31 @@ pub fn gzip(b: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// busybox-static plus the applet links the tests use.
+/// busybox-static with a link for every applet, plus passwd/group with an
+/// unprivileged user `app` (1000:1000, also in group `audio` 29).
 pub fn busybox_layer() -> Vec<Entry> {
     let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
     let mut v = vec![
         Entry::Dir("bin", 0o755),
         Entry::File("bin/busybox", bb, 0o755),
         Entry::Dir("etc", 0o755),
-        Entry::File(
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-                .to_vec(),
-            0o644,
-        ),
-        Entry::File("etc/group", b"root:x:0:\nnobody:x:65534:\n".to_vec(), 0o644),
+        Entry::File("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n".to_vec(), 0o644),
+        Entry::File("etc/group", b"root:x:0:\napp:x:1000:\naudio:x:29:app\nnobody:x:65534:\n".to_vec(), 0o644),
         Entry::Dir("tmp", 0o1777),
         Entry::Dir("root", 0o700),
+        Entry::Dir("home", 0o755),
     ];
-    for applet in [
-        "sh",
-        "echo",
-        "cat",
-        "ls",
-        "true",
-        "false",
-        "sleep",
-        "id",
-        "env",
-        "stat",
-        "sha256sum",
-        "find",
-    ] {
-        v.push(Entry::Symlink(
-            Box::leak(format!("bin/{applet}").into_boxed_str()),
-            "busybox",
-        ));
+    let list = Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" && !applet.is_empty() && !applet.contains('[') {
+            v.push(Entry::Symlink(
+                Box::leak(format!("bin/{applet}").into_boxed_str()),
+                "busybox",
+            ));
+        }
     }
     v
 }
@@ -408,6 +398,20 @@ impl Layout {
 pub struct Berth {
     pub dir: tempfile::TempDir,
     pub registries_conf: PathBuf,
+}
+
+impl Drop for Berth {
+    /// Containers die with their test: stop and remove whatever is left.
+    fn drop(&mut self) {
+        if self.root().join("berth.db").exists() {
+            let _ = self
+                .cmd()
+                .args(["rm", "--all", "--force"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 pub fn bin() -> &'static str {

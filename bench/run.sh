@@ -1,0 +1,679 @@
+#!/usr/bin/env bash
+# bench/run.sh — container lifecycle benchmark: berth vs podman (runc).
+#
+# Builds a tiny busybox image (one gzip layer: busybox-static + a few
+# symlinks), serves it from a local docker-registry, pulls it into fresh
+# berth and podman roots, then measures:
+#   a. `run --rm --network none busybox true` wall time (median, p90)
+#   b. `ps -a` with 500 created containers (median of 10)
+#   c. 100 x `run -d busybox sleep 1000`: loop wall time, and the summed
+#      memory of berth's per-container monitors vs podman's conmons
+#   d. where berth's own `run --rm true` time goes (strace timestamps)
+# Prints a table and appends a dated section to BENCHMARKS.md.
+#
+# Env: RUNS (default 20), TRACE_RUNS (default 5), NCREATE (default 500),
+#      NDETACH (default 100), PS_RUNS (default 10),
+#      BENCH_CACHE (default /var/tmp/berth-bench, shared with pull.sh),
+#      BERTH (default <repo>/target/release/berth).
+# Must run as root.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
+RUNS=${RUNS:-20}
+TRACE_RUNS=${TRACE_RUNS:-5}
+NCREATE=${NCREATE:-500}
+NDETACH=${NDETACH:-100}
+PS_RUNS=${PS_RUNS:-10}
+CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
+RESULTS_MD=$REPO_ROOT/BENCHMARKS.md
+WARMUP=2
+
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+
+# ---------------------------------------------------------------- preflight
+[[ $(id -u) -eq 0 ]] || die "must run as root"
+for v in RUNS TRACE_RUNS NCREATE NDETACH PS_RUNS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
+need docker-registry docker-registry
+need skopeo skopeo
+need podman podman
+need runc runc
+need strace strace
+need python3 python3
+need curl curl
+need findmnt util-linux
+[[ -x /bin/busybox ]] || missing+=("/bin/busybox (apt-get install busybox-static)")
+((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
+[[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
+((BASH_VERSINFO[0] >= 5)) || die "needs bash >= 5 (EPOCHREALTIME)"
+/bin/busybox --list 2>/dev/null | grep -qx sleep || die "/bin/busybox is not a full (static) busybox"
+
+# ---------------------------------------------------------------- cleanup
+mkdir -p /var/tmp
+T=$(mktemp -d /var/tmp/berth-run-bench.XXXXXX)
+REG_PID=""
+B_ROOT=$T/berth/root B_RUN=$T/berth/run
+P_ROOT=$T/podman/root P_RUN=$T/podman/run
+BERTH_CMD=("$BERTH" --root "$B_ROOT" --runroot "$B_RUN")
+PODMAN_OPTS=()
+PODMAN_CMD=(podman --root "$P_ROOT" --runroot "$P_RUN" --storage-driver overlay)
+FAILS=()   # human-readable failure notes, reported at the end
+DETACH_IDS_B=() DETACH_IDS_P=()
+# Process ids of our own detached containers' monitors/conmons and payloads,
+# so the final check (and nothing broader) can find leaks.
+OUR_PIDS=()
+
+umount_under() { # unmount everything at or below $1, deepest first
+  local dir=$1 m
+  [[ -e $dir ]] || return 0
+  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
+    done
+}
+
+teardown_tools() { # remove all containers of both tools, then their storage
+  if [[ -d $B_ROOT ]]; then
+    timeout 120 "${BERTH_CMD[@]}" rm -f --all >/dev/null 2>"$T/td.err" ||
+      { echo "warning: berth rm -f --all failed during cleanup:" >&2; cat "$T/td.err" >&2; }
+  fi
+  if [[ -d $P_ROOT ]]; then
+    timeout 300 "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" rm -f -a -t 0 >/dev/null 2>"$T/td.err" ||
+      { echo "warning: podman rm -f -a failed during cleanup:" >&2; cat "$T/td.err" >&2; }
+    # (no `podman system reset`: it would also delete the host-wide networks
+    # in /etc/containers/networks; unmounting + rm -rf of the root suffices)
+  fi
+  umount_under "$T/berth"
+  umount_under "$T/podman"
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  teardown_tools || true
+  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
+    kill "$REG_PID" 2>/dev/null || true
+    wait "$REG_PID" 2>/dev/null || true
+  fi
+  umount_under "$T"
+  rm -rf "$T"
+  # Tell the next bench run (this script or pull.sh) that we freed inodes.
+  [[ -d $CACHE ]] && date +%s >"$CACHE/last-delete" 2>/dev/null || true
+  local left
+  left=$(findmnt -rn -o TARGET | grep -F "$T" || true)
+  [[ -z $left ]] || { echo "warning: mounts left under $T:" >&2; echo "$left" >&2; }
+  local p alive=()
+  for p in "${OUR_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+  ((${#alive[@]} == 0)) || echo "warning: container/monitor processes still alive: ${alive[*]}" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+# ---------------------------------------------------------------- podman config
+# Same as bench/pull.sh: runc runtime and fixed ulimits in containers.conf
+# (idempotent merge; original backed up once to containers.conf.berth-bak).
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  mkdir -p /etc/containers
+  local tmp
+  tmp=$(mktemp "$conf.XXXXXX")
+  [[ -f $conf ]] || : >"$tmp.orig"
+  awk '
+    skip { if ($0 ~ /\]/) skip = 0; next }
+    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
+      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
+      sect = s; print
+      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
+      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
+      next
+    }
+    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
+    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
+      if ($0 !~ /\]/) skip = 1
+      next
+    }
+    { print }
+    END {
+      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
+      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
+    }
+  ' "$( [[ -f $conf ]] && echo "$conf" || echo "$tmp.orig" )" >"$tmp"
+  rm -f "$tmp.orig"
+  if [[ -f $conf ]] && cmp -s "$tmp" "$conf"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  [[ -f $conf && ! -e $conf.berth-bak ]] && cp -a "$conf" "$conf.berth-bak"
+  chmod 644 "$tmp"
+  mv "$tmp" "$conf"
+}
+
+# ---------------------------------------------------------------- image build
+# OCI layout with one gzip layer: /bin/busybox (from busybox-static) plus
+# symlinks; config Cmd ["/bin/sh"], Env PATH=/bin. Deterministic (mtime 0).
+build_layout() {
+  python3 - "$1" latest <<'EOF'
+import gzip, hashlib, io, json, os, sys, tarfile
+out, tag = sys.argv[1], sys.argv[2]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
+    for d in ('bin', 'dev', 'etc', 'proc', 'sys', 'tmp'):
+        ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o1777 if d == 'tmp' else 0o755
+        tf.addfile(ti)
+    ti = tarfile.TarInfo('bin/busybox'); ti.mode = 0o755; ti.size = os.path.getsize('/bin/busybox')
+    with open('/bin/busybox', 'rb') as f:
+        tf.addfile(ti, f)
+    for name in ('sh', 'true', 'sleep', 'echo', 'cat', 'ls'):
+        ti = tarfile.TarInfo('bin/' + name); ti.type = tarfile.SYMTYPE; ti.linkname = 'busybox'; ti.mode = 0o777
+        tf.addfile(ti)
+raw = buf.getvalue()
+gz = gzip.compress(raw, 6, mtime=0)
+blobs = os.path.join(out, 'blobs', 'sha256')
+os.makedirs(blobs, exist_ok=True)
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, d), 'wb') as f:
+        f.write(data)
+    return 'sha256:' + d, len(data)
+dumps = lambda o: json.dumps(o, separators=(',', ':')).encode()
+ldig, lsize = put(gz)
+created = '1970-01-01T00:00:00Z'
+cdig, csize = put(dumps({
+    'created': created, 'architecture': 'amd64', 'os': 'linux',
+    'config': {'Env': ['PATH=/bin'], 'Cmd': ['/bin/sh']},
+    'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(raw).hexdigest()]},
+    'history': [{'created': created, 'created_by': 'bench/run.sh: busybox-static + symlinks'}]}))
+mdig, msize = put(dumps({
+    'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+    'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cdig, 'size': csize},
+    'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': ldig, 'size': lsize}]}))
+with open(os.path.join(out, 'oci-layout'), 'w') as f:
+    f.write('{"imageLayoutVersion":"1.0.0"}')
+with open(os.path.join(out, 'index.json'), 'wb') as f:
+    f.write(dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
+        'manifests': [{'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': mdig,
+                       'size': msize, 'annotations': {'org.opencontainers.image.ref.name': tag}}]}))
+print(ldig, lsize, len(raw))
+EOF
+}
+
+# ---------------------------------------------------------------- registry
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free TCP port found"
+}
+
+start_registry() {
+  PORT=$(free_port)
+  REG=127.0.0.1:$PORT
+  mkdir -p "$T/registry"
+  cat >"$T/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+http:
+  addr: $REG
+EOF
+  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+  REG_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
+    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
+    sleep 0.1
+  done
+  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
+}
+
+# ---------------------------------------------------------------- helpers
+B() { "${BERTH_CMD[@]}" "$@"; }
+P() { "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" "$@"; }
+
+# note_fail SECTION TOOL CMD... : remember the first failure per section+tool
+declare -A FAILED_ONCE=()
+note_fail() {
+  local sect=$1 tool=$2; shift 2
+  local key=$sect.$tool
+  [[ -n ${FAILED_ONCE[$key]:-} ]] && { FAILED_ONCE[$key]=$((FAILED_ONCE[$key] + 1)); return 0; }
+  FAILED_ONCE[$key]=1
+  local err
+  err=$(head -c 600 "$T/err" | tr '\n' ' ')
+  FAILS+=("($sect) $tool: \`$*\` failed (rc $LAST_RC): ${err:-<no stderr>}")
+  echo "run.sh: ($sect) $tool failed (rc $LAST_RC): $*" >&2
+  cat "$T/err" >&2
+}
+
+# timed OUTVAR CMD... : run CMD (stdout -> $T/out, stderr -> $T/err), set
+# OUTVAR to its wall time in ms (3 decimals); return CMD's exit status.
+LAST_RC=0
+timed() {
+  local __v=$1; shift
+  local s e
+  s=$EPOCHREALTIME
+  if "$@" >"$T/out" 2>"$T/err"; then LAST_RC=0; else LAST_RC=$?; fi
+  e=$EPOCHREALTIME
+  printf -v "$__v" '%s' "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", (e - s) * 1000 }')"
+  return "$LAST_RC"
+}
+
+stats() { # stats FILE -> "median p90 n" (p90: nearest rank)
+  sort -n "$1" | awk '{ a[NR] = $1 } END {
+    if (NR == 0) { print "nan nan 0"; exit }
+    m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+    r = int(0.9 * NR); if (r < 0.9 * NR) r++; if (r < 1) r = 1
+    printf "%.1f %.1f %d\n", m, a[r], NR }'
+}
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }" 2>/dev/null || echo nan; }
+isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+ratio() { if isnum "$1" && isnum "$2" && [[ $2 != 0 && $2 != 0.0 ]]; then calc "$1 / $2"; else echo n/a; fi; }
+passfail() { # passfail RATIO LIMIT
+  isnum "$1" || { echo "n/a"; return; }
+  awk -v r="$1" -v l="$2" 'BEGIN { print (r <= l) ? "PASS" : "FAIL" }'
+}
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# ================================================================= setup
+START=$(date +%s)
+LOAD_BEFORE=$(load)
+configure_podman
+log "building busybox OCI layout"
+read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE < <(build_layout "$T/oci")
+
+start_registry
+REF=$REG/busybox:latest
+cat >"$T/registries.conf" <<EOF
+unqualified-search-registries = ["$REG"]
+
+[[registry]]
+location = "$REG"
+insecure = true
+EOF
+export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+# podman stages blobs in $TMPDIR; keep that inside $T.
+mkdir -p "$T/tmp"
+export TMPDIR=$T/tmp
+
+log "pushing to $REF"
+skopeo copy -q --dest-tls-verify=false "oci:$T/oci:latest" "docker://$REF" >"$T/err" 2>&1 ||
+  { cat "$T/err" >&2; die "skopeo copy failed"; }
+
+# podman probe: falls back to cgroupfs/file events by itself here; if
+# `podman info` fails, retry with them explicitly (as bench/pull.sh does).
+if ! P info >"$T/err" 2>&1; then
+  PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
+  P info >"$T/err" 2>&1 || { cat "$T/err" >&2; die "podman does not work here"; }
+fi
+
+log "pulling into fresh berth and podman roots"
+B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
+P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+
+# Sanity: both must run the image under its short name.
+IMG=busybox
+B run --rm --network none "$IMG" true >"$T/out" 2>"$T/err" ||
+  { LAST_RC=$?; note_fail setup berth "${BERTH_CMD[*]} run --rm --network none $IMG true"; }
+P run --rm --network none "$IMG" true >"$T/out" 2>"$T/err" ||
+  { LAST_RC=$?; note_fail setup podman "podman run --rm --network none $IMG true"; }
+
+# bench/pull.sh frees ~10^4 inodes on exit; on this no-journal ext4 every
+# file created in the next 60 s pays for skipping them. Wait that out.
+if [[ -f $CACHE/last-delete ]]; then
+  wait_s=$(($(cat "$CACHE/last-delete") + 65 - $(date +%s)))
+  if ((wait_s > 0 && wait_s <= 65)); then
+    log "waiting ${wait_s}s for a previous bench run's deleted inodes to age out (ext4 no-journal)"
+    sleep "$wait_s"
+  fi
+fi
+
+# ================================================================= a. run --rm true
+log "(a) run --rm --network none $IMG true: $RUNS timed runs per tool (+$WARMUP warm-up), alternating"
+LOAD_A=$(load)
+: >"$T/a.berth"; : >"$T/a.podman"
+run_a() { # run_a TOOL RECORD(0|1)
+  local ms
+  if [[ $1 == berth ]]; then
+    timed ms B run --rm --network none "$IMG" true || { note_fail a berth "berth run --rm --network none $IMG true"; return 0; }
+  else
+    timed ms P run --rm --network none "$IMG" true || { note_fail a podman "podman run --rm --network none $IMG true"; return 0; }
+  fi
+  (($2)) && echo "$ms" >>"$T/a.$1"
+  return 0
+}
+for ((i = 1; i <= RUNS + WARMUP; i++)); do
+  rec=$((i > WARMUP))
+  if ((i % 2)); then run_a berth $rec; run_a podman $rec; else run_a podman $rec; run_a berth $rec; fi
+done
+read -r A_B_MED A_B_P90 A_B_N < <(stats "$T/a.berth")
+read -r A_P_MED A_P_P90 A_P_N < <(stats "$T/a.podman")
+A_RATIO=$(ratio "$A_B_MED" "$A_P_MED"); A_RESULT=$(passfail "$A_RATIO" 0.2)
+log "    berth median $A_B_MED ms p90 $A_B_P90 | podman median $A_P_MED ms p90 $A_P_P90 | ratio $A_RATIO ($A_RESULT)"
+
+# ================================================================= d. breakdown
+# strace (seccomp-bpf: only the listed syscalls stop the tracee) with
+# timestamps; phases are cut at marker syscalls, medians over TRACE_RUNS.
+log "(d) strace breakdown of berth run --rm true: $TRACE_RUNS traced runs"
+cat >"$T/phases.py" <<'EOF'
+import re, statistics, sys
+PH = [
+    ("CLI start: exec, ld.so, arg parsing, storage lock (exec -> open berth.db)", 0, 1),
+    ("DB + create: image lookup, dirs, hosts/resolv.conf, config.json, DB insert (-> fork monitor)", 1, 2),
+    ("monitor setup: reopen DB, read spec, log file, cgroup mkdirs (-> clone)", 2, 3),
+    ("clone(CLONE_NEWNS, NEWPID, ...) + cgroup.procs attach (-> child's first mount)", 3, 4),
+    ("rootfs: overlay + /proc,/dev,/sys mounts, pivot_root, masks, caps, seccomp (-> execve)", 4, 5),
+    ("exec + run `true` (-> container exit)", 5, 6),
+    ("reap + cleanup: umount, rm dirs, DB update (-> CLI exit)", 6, 7),
+]
+line_re = re.compile(r'^(\d+)\s+(\d+\.\d+)\s+(.*)$')
+dur_re = re.compile(r'<(\d+\.\d+)>\s*$')
+runs = []
+for path in sys.argv[1:]:
+    ev = []
+    for ln in open(path):
+        m = line_re.match(ln.rstrip('\n'))
+        if m:
+            ev.append((int(m.group(1)), float(m.group(2)), m.group(3)))
+    if not ev:
+        continue
+    root = ev[0][0]
+    t = [None] * 9
+    mon = ctr = None
+    for pid, ts, rest in ev:
+        if 'pivot_root(' in rest and ctr is None:
+            ctr = pid
+        if rest.startswith('clone') and 'CLONE_NEWNS' in rest and mon is None:
+            mon = pid
+    cg_write = 0.0
+    for pid, ts, rest in ev:
+        if pid == root:
+            if t[0] is None and rest.startswith('execve('): t[0] = ts
+            elif t[1] is None and rest.startswith('openat(') and 'berth.db"' in rest: t[1] = ts
+            elif t[2] is None and rest.startswith(('clone(', 'clone3(')) and 'CLONE_THREAD' not in rest: t[2] = ts
+            elif rest.startswith('exit_group('): t[7] = ts
+        elif pid == mon:
+            if t[3] is None and rest.startswith('clone') and 'CLONE_NEWNS' in rest: t[3] = ts
+            elif rest.startswith(('exit_group(', '+++ exited')) and t[8] is None: t[8] = ts
+            if t[3] is not None and t[4] is None and (rest.startswith('write(') or rest.startswith('<... write resumed>')):
+                d = dur_re.search(rest)
+                if d: cg_write += float(d.group(1))
+        elif pid == ctr:
+            if t[4] is None and rest.startswith('mount('): t[4] = ts
+            elif t[5] is None and rest.startswith('execve('): t[5] = ts
+            elif t[6] is None and rest.startswith(('exit_group(', '+++ exited')): t[6] = ts
+    if any(x is None for x in t[:8]):
+        print("warning: %s: could not find all markers %r" % (path, t), file=sys.stderr)
+        continue
+    runs.append(([(t[b] - t[a]) * 1000 for _, a, b in PH], (t[7] - t[0]) * 1000,
+                 ((t[8] - t[7]) * 1000) if t[8] else float('nan'), cg_write * 1000))
+if not runs:
+    sys.exit(1)
+med = lambda xs: statistics.median(xs)
+tot = med([r[1] for r in runs])
+for i, (name, _, _) in enumerate(PH):
+    v = med([r[0][i] for r in runs])
+    print("%s|%.1f|%.0f" % (name, v, 100 * v / tot if tot else 0))
+print("TOTAL (traced, exec -> CLI exit)|%.1f|100" % tot)
+print("  of which: monitor's cgroup.procs write(s) (inside the clone phase)|%.1f|%.0f" % (med([r[3] for r in runs]), 100 * med([r[3] for r in runs]) / tot))
+print("  after CLI exit: monitor still finishing (not in wall time)|%.1f|-" % med([r[2] for r in runs]))
+print("RUNS|%d|" % len(runs))
+EOF
+STRACE_SET=execve,clone,clone3,mount,umount2,pivot_root,wait4,exit_group,openat,mkdir,write
+: >"$T/d.untraced"
+D_FILES=()
+for ((i = 1; i <= TRACE_RUNS; i++)); do
+  f=$T/strace.$i
+  if timed ms strace -o "$f" --seccomp-bpf -f -ttt -T -e trace=$STRACE_SET "${BERTH_CMD[@]}" run --rm --network none "$IMG" true; then
+    D_FILES+=("$f")
+  else
+    note_fail d berth "strace -f ... berth run --rm --network none $IMG true"
+  fi
+  # an untraced run right after each, for scale
+  timed ms B run --rm --network none "$IMG" true && echo "$ms" >>"$T/d.untraced" || note_fail d berth "berth run --rm (untraced)"
+done
+D_TABLE="(no successful traced runs)"
+D_TRACED="n/a"
+if ((${#D_FILES[@]})) && python3 "$T/phases.py" "${D_FILES[@]}" >"$T/phases.out" 2>"$T/err"; then
+  D_TRACED=$(awk -F'|' '/^TOTAL/ { print $2 }' "$T/phases.out")
+  D_NRUNS=$(awk -F'|' '/^RUNS/ { print $2 }' "$T/phases.out")
+  D_TABLE=$(printf '| phase (berth run --rm --network none busybox true) | median ms | %% |\n|---|---|---|\n'
+            grep -v '^RUNS' "$T/phases.out" | awk -F'|' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }')
+else
+  cat "$T/err" >&2
+  FAILS+=("(d) could not parse strace output: $(head -c 300 "$T/err" | tr '\n' ' ')")
+fi
+read -r D_UNTRACED _ _ < <(stats "$T/d.untraced")
+# keep one raw trace for reference
+[[ -n ${D_FILES[0]:-} ]] && cp "${D_FILES[0]}" "$CACHE/run-bench-last.strace" 2>/dev/null || true
+
+# ================================================================= c. 100 x run -d
+log "(c) $NDETACH x run -d $IMG sleep 1000 per tool, alternating"
+LOAD_C=$(load)
+C_B_MS=0 C_P_MS=0
+for ((i = 1; i <= NDETACH; i++)); do
+  for tool in $( ((i % 2)) && echo berth podman || echo podman berth); do
+    if [[ $tool == berth ]]; then
+      if timed ms B run -d "$IMG" sleep 1000; then
+        DETACH_IDS_B+=("$(tail -n1 "$T/out")"); C_B_MS=$(calc "$C_B_MS + $ms" 3)
+      else note_fail c berth "berth run -d $IMG sleep 1000"; fi
+    else
+      if timed ms P run -d "$IMG" sleep 1000; then
+        DETACH_IDS_P+=("$(tail -n1 "$T/out")"); C_P_MS=$(calc "$C_P_MS + $ms" 3)
+      else note_fail c podman "podman run -d $IMG sleep 1000"; fi
+    fi
+  done
+done
+C_B_N=${#DETACH_IDS_B[@]} C_P_N=${#DETACH_IDS_P[@]}
+sleep 1   # let the last monitors settle
+# mem_sum PIDFILE -> "n vmrss_kb pss_kb rssanon_kb"
+mem_sum() {
+  local pid n=0 rss=0 pss=0 anon=0 v
+  while read -r _ pid; do
+    [[ $pid =~ ^[1-9][0-9]*$ && -r /proc/$pid/status ]] || continue
+    v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"); rss=$((rss + ${v:-0}))
+    v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status"); anon=$((anon + ${v:-0}))
+    v=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null); pss=$((pss + ${v:-0}))
+    n=$((n + 1))
+  done <"$1"
+  echo "$n $rss $pss $anon"
+}
+: >"$T/c.berth.pids"; : >"$T/c.podman.pids"
+if ((C_B_N)); then
+  B inspect --format '{{.State.Pid}} {{.State.ConmonPid}}' "${DETACH_IDS_B[@]}" >"$T/c.berth.pids" 2>"$T/err" ||
+    { LAST_RC=$?; note_fail c berth "berth inspect --format '{{.State.Pid}} {{.State.ConmonPid}}' <ids>"; }
+fi
+if ((C_P_N)); then
+  P inspect --format '{{.State.Pid}} {{.State.ConmonPid}}' "${DETACH_IDS_P[@]}" >"$T/c.podman.pids" 2>"$T/err" ||
+    { LAST_RC=$?; note_fail c podman "podman inspect --format ... <ids>"; }
+fi
+# payload and monitor pids (for the leak checks after rm and at exit)
+C_PIDS_B=() C_PIDS_P=()
+while read -r p m; do
+  [[ $p =~ ^[1-9][0-9]*$ ]] && C_PIDS_B+=("$p")
+  [[ ${m:-} =~ ^[1-9][0-9]*$ ]] && C_PIDS_B+=("$m")
+done <"$T/c.berth.pids"
+while read -r p m; do
+  [[ $p =~ ^[1-9][0-9]*$ ]] && C_PIDS_P+=("$p")
+  [[ ${m:-} =~ ^[1-9][0-9]*$ ]] && C_PIDS_P+=("$m")
+done <"$T/c.podman.pids"
+OUR_PIDS+=("${C_PIDS_B[@]}" "${C_PIDS_P[@]}")
+count_alive() { # count_alive PIDFILE: payload pids (column 1) still present
+  local p n=0
+  while read -r p _; do
+    [[ $p =~ ^[1-9][0-9]*$ && -d /proc/$p ]] && n=$((n + 1))
+  done <"$1"
+  echo "$n"
+}
+C_B_RUNNING=$(count_alive "$T/c.berth.pids")
+C_P_RUNNING=$(count_alive "$T/c.podman.pids")
+read -r C_B_MN C_B_RSS C_B_PSS C_B_ANON < <(mem_sum "$T/c.berth.pids")
+read -r C_P_MN C_P_RSS C_P_PSS C_P_ANON < <(mem_sum "$T/c.podman.pids")
+C_B_CMD=$(tr '\0' ' ' 2>/dev/null <"/proc/$(awk 'NR==1 { print $2 }' "$T/c.berth.pids")/cmdline" || echo '?')
+mb() { calc "$1 / 1024" 1; }
+log "    berth: $C_B_N started (${C_B_MS} ms), $C_B_RUNNING running, monitors VmRSS $(mb "$C_B_RSS") MB PSS $(mb "$C_B_PSS") MB"
+log "    podman: $C_P_N started (${C_P_MS} ms), $C_P_RUNNING running, conmons VmRSS $(mb "$C_P_RSS") MB PSS $(mb "$C_P_PSS") MB"
+alive_list() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && echo "$p"; done; true; }
+# after_rm TOOL PIDS... : how many of the tool's monitor/payload pids are
+# still alive right after its rm returned, and how long until none is
+# (polled every 50 ms, up to 20 s). Sets AR_NOW and AR_GONE_MS.
+after_rm() {
+  local tool=$1 s left; shift
+  s=$EPOCHREALTIME
+  AR_NOW=$(alive_list "$@" | wc -l)
+  AR_GONE_MS=0
+  while :; do
+    left=$(alive_list "$@" | wc -l)
+    ((left == 0)) && break
+    if awk -v s="$s" -v e="$EPOCHREALTIME" 'BEGIN { exit !(e - s > 20) }'; then
+      FAILS+=("(c) $tool: $left monitor/container processes still alive 20 s after rm: $(alive_list "$@" | tr '\n' ' ')")
+      AR_GONE_MS=">20000"; return 0
+    fi
+    sleep 0.05
+  done
+  AR_GONE_MS=$(calc "($EPOCHREALTIME - $s) * 1000" 0)
+}
+C_B_RM=n/a C_P_RM=n/a
+timed ms B rm -f --all && C_B_RM=$(calc "$ms" 1) || note_fail c berth "berth rm -f --all"
+after_rm berth "${C_PIDS_B[@]}"; C_B_AR="$AR_NOW alive, all gone after +${AR_GONE_MS} ms"
+timed ms P rm -f -a -t 0 && C_P_RM=$(calc "$ms" 1) || note_fail c podman "podman rm -f -a -t 0"
+after_rm podman "${C_PIDS_P[@]}"; C_P_AR="$AR_NOW alive, all gone after +${AR_GONE_MS} ms"
+C_LEFT_B=$(B ps -a -q 2>/dev/null | wc -l || echo '?')
+C_LEFT_P=$(P ps -a -q 2>/dev/null | wc -l || echo '?')
+[[ $C_LEFT_B == 0 && $C_LEFT_P == 0 ]] ||
+  FAILS+=("(c) after rm: berth ps -a still lists $C_LEFT_B, podman ps -a $C_LEFT_P containers")
+log "    rm -f --all: berth $C_B_RM ms ($C_B_AR), podman $C_P_RM ms ($C_P_AR)"
+
+# ================================================================= b. ps -a with N created
+log "(b) creating $NCREATE containers per tool, then $PS_RUNS x ps -a each"
+LOAD_B=$(load)
+B_CREATE_FAIL=0 P_CREATE_FAIL=0
+s=$EPOCHREALTIME
+for ((i = 1; i <= NCREATE; i++)); do
+  B create --name "c$i" "$IMG" true >/dev/null 2>"$T/err" ||
+    { LAST_RC=$?; B_CREATE_FAIL=$((B_CREATE_FAIL + 1)); note_fail b berth "berth create --name c$i $IMG true"; }
+done
+B_CREATE_S=$(calc "$EPOCHREALTIME - $s" 2)
+s=$EPOCHREALTIME
+for ((i = 1; i <= NCREATE; i++)); do
+  P create --name "c$i" "$IMG" true >/dev/null 2>"$T/err" ||
+    { LAST_RC=$?; P_CREATE_FAIL=$((P_CREATE_FAIL + 1)); note_fail b podman "podman create --name c$i $IMG true"; }
+done
+P_CREATE_S=$(calc "$EPOCHREALTIME - $s" 2)
+B_PS_LINES=$(B ps -a 2>/dev/null | wc -l || echo '?')
+P_PS_LINES=$(P ps -a 2>/dev/null | wc -l || echo '?')
+: >"$T/b.berth"; : >"$T/b.podman"
+for ((i = 1; i <= PS_RUNS + 1; i++)); do   # first round is a warm-up
+  for tool in $( ((i % 2)) && echo berth podman || echo podman berth); do
+    if [[ $tool == berth ]]; then
+      timed ms B ps -a && { ((i > 1)) && echo "$ms" >>"$T/b.berth"; true; } || note_fail b berth "berth ps -a"
+    else
+      timed ms P ps -a && { ((i > 1)) && echo "$ms" >>"$T/b.podman"; true; } || note_fail b podman "podman ps -a"
+    fi
+  done
+done
+read -r B_B_MED B_B_P90 _ < <(stats "$T/b.berth")
+read -r B_P_MED B_P_P90 _ < <(stats "$T/b.podman")
+B_RATIO=$(ratio "$B_B_MED" "$B_P_MED"); B_RESULT=$(passfail "$B_RATIO" 0.2)
+log "    berth ps -a median $B_B_MED ms ($B_PS_LINES lines) | podman $B_P_MED ms ($P_PS_LINES lines) | ratio $B_RATIO ($B_RESULT)"
+
+# ================================================================= teardown
+log "removing all containers and storage"
+LOAD_END=$(load)
+timed ms B rm -f --all && B_RMALL=$(calc "$ms" 1) || { note_fail b berth "berth rm -f --all ($NCREATE created)"; B_RMALL=n/a; }
+timed ms P rm -f -a -t 0 && P_RMALL=$(calc "$ms" 1) || { note_fail b podman "podman rm -f -a -t 0"; P_RMALL=n/a; }
+teardown_tools
+LEAK=$(findmnt -rn -o TARGET | grep -F "$T" || true)
+[[ -z $LEAK ]] || FAILS+=("mounts left under \$T after teardown: $(echo "$LEAK" | tr '\n' ' ')")
+ELAPSED=$(($(date +%s) - START))
+
+# ================================================================= report
+CREAT_RATIO=$(ratio "$B_CREATE_S" "$P_CREATE_S")
+TABLE=$(cat <<EOF
+| metric | berth | podman | berth/podman | target | result |
+|---|---|---|---|---|---|
+| a. \`run --rm --network none busybox true\` median ms ($A_B_N / $A_P_N runs) | $A_B_MED | $A_P_MED | $A_RATIO | ≤ 0.20 | $A_RESULT |
+| a. same, p90 ms | $A_B_P90 | $A_P_P90 | $(ratio "$A_B_P90" "$A_P_P90") | – | – |
+| b. \`ps -a\` with $NCREATE created, median of $PS_RUNS, ms | $B_B_MED | $B_P_MED | $B_RATIO | ≤ 0.20 | $B_RESULT |
+| b. (info) $NCREATE × \`create\`, total s | $B_CREATE_S | $P_CREATE_S | $CREAT_RATIO | – | – |
+| b. (info) \`rm -f --all\` of $NCREATE created, ms | $B_RMALL | $P_RMALL | $(ratio "$B_RMALL" "$P_RMALL") | – | – |
+| c. $NDETACH × \`run -d busybox sleep 1000\`, summed wall s | $(calc "$C_B_MS / 1000" 2) | $(calc "$C_P_MS / 1000" 2) | $(ratio "$C_B_MS" "$C_P_MS") | report | – |
+| c. started / running after loop | $C_B_N / $C_B_RUNNING | $C_P_N / $C_P_RUNNING | – | – | – |
+| c. monitors (berth) vs conmons (podman): summed VmRSS, MB ($C_B_MN / $C_P_MN procs) | $(mb "$C_B_RSS") | $(mb "$C_P_RSS") | $(ratio "$C_B_RSS" "$C_P_RSS") | report | – |
+| c. same, summed PSS (shared pages split), MB | $(mb "$C_B_PSS") | $(mb "$C_P_PSS") | $(ratio "$C_B_PSS" "$C_P_PSS") | report | – |
+| c. same, summed RssAnon, MB | $(mb "$C_B_ANON") | $(mb "$C_P_ANON") | $(ratio "$C_B_ANON" "$C_P_ANON") | report | – |
+| c. \`rm -f --all\` of $NDETACH running, ms | $C_B_RM | $C_P_RM | $(ratio "$C_B_RM" "$C_P_RM") | – | – |
+| c. monitor+payload processes right after rm returned | $C_B_AR | $C_P_AR | – | – | – |
+EOF
+)
+echo
+echo "$TABLE"
+echo
+echo "$D_TABLE"
+echo
+echo "(d) traced total median $D_TRACED ms vs untraced median $D_UNTRACED ms (strace overhead inflates each phase)."
+echo "total ${ELAPSED}s; load: start $LOAD_BEFORE, (a) $LOAD_A, (c) $LOAD_C, (b) $LOAD_B, end $LOAD_END"
+if ((${#FAILS[@]})); then
+  echo "FAILURES:"; printf '  - %s\n' "${FAILS[@]}"
+fi
+
+if [[ ! -f $RESULTS_MD ]]; then
+  printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
+fi
+REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+{
+  echo
+  echo "## Container lifecycle (run/ps/run -d) — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Load average (1/5/15 min): start $LOAD_BEFORE; before (a) $LOAD_A; before (c) $LOAD_C; before (b) $LOAD_B; end $LOAD_END (other jobs on the box skew timings)."
+  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r)."
+  echo "Image: busybox-static + 6 symlinks, one gzip layer ($LAYER_SIZE bytes / $LAYER_USIZE uncompressed), pushed to a local \`docker-registry\`, pulled into fresh roots"
+  echo "(podman: \`--storage-driver overlay\`, cgroupfs, runc; containers.conf ulimits nofile/nproc 4096). Wall times from bash \`\$EPOCHREALTIME\` around each command;"
+  echo "$WARMUP warm-up runs per tool not counted; tools alternated. Run order: a, d, c, b. Whole script took ${ELAPSED}s."
+  echo
+  echo "$TABLE"
+  echo
+  echo "### Where berth's \`run --rm true\` time goes (d)"
+  echo
+  echo "\`strace --seccomp-bpf -f -ttt -T -e trace=$STRACE_SET\`, phases cut at marker syscalls, median of ${D_NRUNS:-0} traced runs."
+  echo "Traced total $D_TRACED ms vs untraced $D_UNTRACED ms (median of $TRACE_RUNS untraced runs interleaved): strace stops on every listed syscall and fork, so phases are inflated; read the shares, not absolute numbers."
+  echo
+  echo "$D_TABLE"
+  echo
+  if ((${#FAILS[@]})); then
+    echo "Failures:"
+    echo
+    printf -- '- %s\n' "${FAILS[@]}"
+    echo
+  fi
+  echo "Monitor processes: berth forks one monitor per container (its /proc/PID/cmdline is the CLI's: \`$C_B_CMD\`); pids from \`inspect --format '{{.State.Pid}} {{.State.ConmonPid}}'\` for both tools."
+  echo "VmRSS counts shared file pages (the berth binary, libc) in full for every process; PSS splits them."
+  echo
+  echo "Commands:"
+  echo
+  echo '```'
+  echo "B='berth --root \$T/berth/root --runroot \$T/berth/run'"
+  echo "P='podman --root \$T/podman/root --runroot \$T/podman/run --storage-driver overlay${PODMAN_OPTS[*]:+ ${PODMAN_OPTS[*]}}'"
+  echo "(a) \$B run --rm --network none busybox true      /  \$P run --rm --network none busybox true"
+  echo "(b) \$B create --name cN busybox true  (x$NCREATE); \$B ps -a >/dev/null  /  same with \$P"
+  echo "(c) \$B run -d busybox sleep 1000  (x$NDETACH); \$B rm -f --all  /  \$P run -d ...; \$P rm -f -a -t 0"
+  echo "(d) strace -o F --seccomp-bpf -f -ttt -T -e trace=$STRACE_SET \$B run --rm --network none busybox true"
+  echo '```'
+  echo
+  echo "Reproduce: \`RUNS=$RUNS bench/run.sh\` (as root)."
+} >>"$RESULTS_MD"
+log "appended results to $RESULTS_MD"
