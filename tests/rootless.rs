@@ -83,3 +83,70 @@ fn rootless_pull_uses_xdg_paths_and_unpacks_whiteouts() {
             .is_none()
     );
 }
+
+#[test]
+fn rootless_containers_map_root_to_the_user() {
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let run = |args: &[&str]| berth.rootless_cmd(uid, gid).args(args).output().unwrap();
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["pull", "-q", "busybox"]);
+    let o = ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; head -1 /proc/self/uid_map",
+    ]);
+    let mut lines = o.lines();
+    assert_eq!(lines.next(), Some("0"));
+    let map: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        map,
+        ["0", &uid.to_string(), "1"],
+        "container root is the invoking user"
+    );
+    // What container root writes belongs to the user on the host.
+    let id = ok(&[
+        "run",
+        "-d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /root-file; sleep 100",
+    ])
+    .trim()
+    .to_string();
+    ok(&["exec", &id, "test", "-e", "/root-file"]);
+    let upper = berth
+        .dir
+        .path()
+        .join("data/berth/containers")
+        .join(&id)
+        .join("upper/root-file");
+    assert_eq!(std::fs::metadata(&upper).unwrap().uid(), uid);
+    // Limits cannot apply: said once, and the container still runs.
+    let out = run(&["run", "--rm", "--memory", "32m", "busybox", "true"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("Warning: resource limits").count(), 1, "{err}");
+    ok(&["stop", "-t", "0", &id]);
+    assert!(ok(&["ps", "-a"]).contains("Exited"));
+    ok(&["rm", &id]);
+    assert_eq!(ok(&["ps", "-a", "-q"]), "");
+}

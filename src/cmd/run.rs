@@ -506,6 +506,16 @@ pub fn create_container(
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let cfg = build_config(a, &image_cfg, a.rm)?;
+    let limits = cfg.memory.is_some()
+        || cfg.memory_swap.is_some()
+        || cfg.cpus.is_some()
+        || cfg.cpu_shares.is_some()
+        || cfg.pids_limit.is_some();
+    if limits && crate::runtime::cgroup_for(engine, "probe").is_none() {
+        eprintln!(
+            "Warning: resource limits need cgroups, which a rootless user without cgroup delegation cannot use; running without them"
+        );
+    }
     if a.replace
         && let Some(name) = &a.name
         && let Ok(old) = engine.container(name)

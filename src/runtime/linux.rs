@@ -127,6 +127,26 @@ pub fn spawn(
     if let Some(cg) = cgroup {
         cg.add(pid).map_err(fail)?;
     }
+    if flags & libc::CLONE_NEWUSER != 0 {
+        let linux = spec.linux().clone().unwrap_or_default();
+        let conv =
+            |m: Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<super::userns::IdMap> {
+                m.unwrap_or_default()
+                    .iter()
+                    .map(|e| super::userns::IdMap {
+                        container_id: e.container_id(),
+                        host_id: e.host_id(),
+                        size: e.size(),
+                    })
+                    .collect()
+            };
+        super::userns::write_maps(
+            pid,
+            &conv(linux.uid_mappings().clone()),
+            &conv(linux.gid_mappings().clone()),
+        )
+        .map_err(fail)?;
+    }
     std::fs::File::from(go_w).write_all(b"g").map_err(fail)?;
     let mut msg = String::new();
     std::fs::File::from(err_r)
@@ -388,6 +408,29 @@ fn setup_dev(root: &OwnedFd) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A new network namespace starts with `lo` down; podman's `--network
+/// none` has it up, and so do we.
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: an ifreq for "lo" and SIOC[GS]IFFLAGS on a datagram socket.
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let r = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        if r == 0 {
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            libc::ioctl(sock, libc::SIOCSIFFLAGS, &mut req);
+        }
+        libc::close(sock);
+    }
+    Ok(())
+}
+
 fn pivot_root(rootfs: &str) -> std::io::Result<()> {
     std::env::set_current_dir(rootfs)?;
     let dot = CString::new(".").expect("no NUL");
@@ -501,6 +544,16 @@ fn child(
             0,
         );
         libc::setsid();
+    }
+    let new_net = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none());
+    if new_net {
+        loopback_up().map_err(ctx(|| "bringing up the loopback interface".into()))?;
     }
     let root = spec
         .root()

@@ -10,6 +10,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod tty;
 pub mod user;
+pub mod userns;
 
 use crate::engine::Engine;
 use crate::state::containers::ContainerRow;

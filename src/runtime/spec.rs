@@ -125,6 +125,22 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "cgroupsPath": i.cgroups_path,
         "resources": resources,
     });
+    if i.rootless {
+        let (uids, gids) = super::userns::mappings();
+        let j = |m: Vec<super::userns::IdMap>| {
+            m.iter()
+                .map(
+                    |e| json!({"containerID": e.container_id, "hostID": e.host_id, "size": e.size}),
+                )
+                .collect::<Vec<_>>()
+        };
+        if gids.len() == 1 {
+            // gid 5 (tty) does not exist in a single-id mapping.
+            mounts[2] = json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]});
+        }
+        linux["uidMappings"] = json!(j(uids));
+        linux["gidMappings"] = json!(j(gids));
+    }
     if !c.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);

@@ -398,19 +398,23 @@ impl Layout {
 pub struct Berth {
     pub dir: tempfile::TempDir,
     pub registries_conf: PathBuf,
+    /// Set once the dir belongs to a rootless user.
+    owner: std::cell::Cell<Option<(u32, u32)>>,
 }
 
 impl Drop for Berth {
     /// Containers die with their test: stop and remove whatever is left.
     fn drop(&mut self) {
-        if self.root().join("berth.db").exists() {
-            let _ = self
-                .cmd()
-                .args(["rm", "--all", "--force"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        let mut cmd = match self.owner.get() {
+            Some((uid, gid)) => self.rootless_cmd(uid, gid),
+            None if self.root().join("berth.db").exists() => self.cmd(),
+            None => return,
+        };
+        let _ = cmd
+            .args(["rm", "--all", "--force"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -437,6 +441,7 @@ impl Berth {
         Berth {
             dir,
             registries_conf,
+            owner: std::cell::Cell::new(None),
         }
     }
 
@@ -614,6 +619,7 @@ pub fn test_user() -> (u32, u32) {
 impl Berth {
     /// Hand the whole test dir to `uid`, for a rootless run.
     pub fn give_to(&self, uid: u32, gid: u32) {
+        self.owner.set(Some((uid, gid)));
         let st = Command::new("chown")
             .arg("-R")
             .arg(format!("{uid}:{gid}"))

@@ -1,0 +1,126 @@
+//! Rootless user namespaces: the invoking user becomes root inside, and
+//! its /etc/subuid and /etc/subgid ranges supply the other ids, written by
+//! the setuid helpers newuidmap/newgidmap (uidmap package), as podman does.
+
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMap {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+/// The first range for `name` or `id` in a subuid/subgid file's text.
+pub fn sub_range(text: &str, name: &str, id: u32) -> Option<(u32, u32)> {
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.trim().split(':').collect();
+        if f.len() == 3 && (f[0] == name || f[0] == id.to_string()) {
+            Some((f[1].parse().ok()?, f[2].parse().ok()?))
+        } else {
+            None
+        }
+    })
+}
+
+fn user_name(uid: u32) -> String {
+    // SAFETY: getpwuid returns a pointer into static storage or null; we
+    // copy the name out at once.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() {
+            return uid.to_string();
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// (uid maps, gid maps) for the calling user: 0 -> the user, 1.. -> the
+/// subordinate range. A single mapping when there is no range.
+pub fn mappings() -> (Vec<IdMap>, Vec<IdMap>) {
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let name = user_name(uid);
+    let one = |c, h| IdMap {
+        container_id: c,
+        host_id: h,
+        size: 1,
+    };
+    let build = |file: &str, id: u32| {
+        let mut v = vec![one(0, id)];
+        if let Some((start, count)) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| sub_range(&t, &name, id))
+        {
+            v.push(IdMap {
+                container_id: 1,
+                host_id: start,
+                size: count,
+            });
+        }
+        v
+    };
+    (build("/etc/subuid", uid), build("/etc/subgid", gid))
+}
+
+/// Write the maps of process `pid` (just cloned into a new user namespace).
+pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> std::io::Result<()> {
+    let args = |m: &[IdMap]| {
+        m.iter()
+            .flat_map(|e| {
+                [
+                    e.container_id.to_string(),
+                    e.host_id.to_string(),
+                    e.size.to_string(),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    if uids.len() > 1 || gids.len() > 1 {
+        for (tool, maps) in [("newuidmap", uids), ("newgidmap", gids)] {
+            let out = Command::new(tool)
+                .arg(pid.to_string())
+                .args(args(maps))
+                .output()
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("running {tool} (install the uidmap package): {e}"),
+                    )
+                })?;
+            if !out.status.success() {
+                return Err(std::io::Error::other(format!(
+                    "{tool}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+        }
+        return Ok(());
+    }
+    // No subordinate range: map ourselves only. setgroups must be denied
+    // before an unprivileged process may write gid_map.
+    let line = |m: &[IdMap]| {
+        m.iter()
+            .map(|e| format!("{} {} {}\n", e.container_id, e.host_id, e.size))
+            .collect::<String>()
+    };
+    std::fs::write(format!("/proc/{pid}/uid_map"), line(uids))?;
+    std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), line(gids))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let t = "alice:100000:65536\n1001:200000:1000\n";
+        assert_eq!(sub_range(t, "alice", 1000), Some((100000, 65536)));
+        assert_eq!(sub_range(t, "bob", 1001), Some((200000, 1000)));
+        assert_eq!(sub_range(t, "carol", 1002), None);
+    }
+}
