@@ -108,9 +108,9 @@ cleanup() {
   local left
   left=$(findmnt -rn -o TARGET | grep -F "$T" || true)
   [[ -z $left ]] || { echo "warning: mounts left under $T:" >&2; echo "$left" >&2; }
-  local p alive=()
-  for p in "${OUR_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
-  ((${#alive[@]} == 0)) || echo "warning: container/monitor processes still alive: ${alive[*]}" >&2
+  local alive
+  alive=$( ((${#OUR_PIDS[@]})) && alive_list "${OUR_PIDS[@]}" | tr '\n' ' ' || true)
+  [[ -z $alive ]] || echo "warning: container/monitor processes still running: $alive" >&2
   exit "$rc"
 }
 trap cleanup EXIT
@@ -287,6 +287,16 @@ passfail() { # passfail RATIO LIMIT
   awk -v r="$1" -v l="$2" 'BEGIN { print (r <= l) ? "PASS" : "FAIL" }'
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# alive_list PIDS... : those still running (zombies awaiting their reaper
+# -- whoever inherited the orphaned monitor/conmon -- do not count)
+alive_list() {
+  local p st
+  for p in "$@"; do
+    st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$p/stat" 2>/dev/null) || continue
+    [[ -n $st && $st != Z ]] && echo "$p"
+  done
+  true
+}
 
 # ================================================================= setup
 START=$(date +%s)
@@ -526,7 +536,6 @@ C_B_CMD=$(tr '\0' ' ' 2>/dev/null <"/proc/$(awk 'NR==1 { print $2 }' "$T/c.berth
 mb() { calc "$1 / 1024" 1; }
 log "    berth: $C_B_N started (${C_B_MS} ms), $C_B_RUNNING running, monitors VmRSS $(mb "$C_B_RSS") MB PSS $(mb "$C_B_PSS") MB"
 log "    podman: $C_P_N started (${C_P_MS} ms), $C_P_RUNNING running, conmons VmRSS $(mb "$C_P_RSS") MB PSS $(mb "$C_P_PSS") MB"
-alive_list() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && echo "$p"; done; true; }
 # after_rm TOOL PIDS... : how many of the tool's monitor/payload pids are
 # still alive right after its rm returned, and how long until none is
 # (polled every 50 ms, up to 20 s). Sets AR_NOW and AR_GONE_MS.
@@ -548,9 +557,9 @@ after_rm() {
 }
 C_B_RM=n/a C_P_RM=n/a
 timed ms B rm -f --all && C_B_RM=$(calc "$ms" 1) || note_fail c berth "berth rm -f --all"
-after_rm berth "${C_PIDS_B[@]}"; C_B_AR="$AR_NOW alive, all gone after +${AR_GONE_MS} ms"
+after_rm berth "${C_PIDS_B[@]}"; C_B_AR="$AR_NOW running, all exited after +${AR_GONE_MS} ms"
 timed ms P rm -f -a -t 0 && C_P_RM=$(calc "$ms" 1) || note_fail c podman "podman rm -f -a -t 0"
-after_rm podman "${C_PIDS_P[@]}"; C_P_AR="$AR_NOW alive, all gone after +${AR_GONE_MS} ms"
+after_rm podman "${C_PIDS_P[@]}"; C_P_AR="$AR_NOW running, all exited after +${AR_GONE_MS} ms"
 C_LEFT_B=$(B ps -a -q 2>/dev/null | wc -l || echo '?')
 C_LEFT_P=$(P ps -a -q 2>/dev/null | wc -l || echo '?')
 [[ $C_LEFT_B == 0 && $C_LEFT_P == 0 ]] ||
@@ -598,6 +607,17 @@ timed ms P rm -f -a -t 0 && P_RMALL=$(calc "$ms" 1) || { note_fail b podman "pod
 teardown_tools
 LEAK=$(findmnt -rn -o TARGET | grep -F "$T" || true)
 [[ -z $LEAK ]] || FAILS+=("mounts left under \$T after teardown: $(echo "$LEAK" | tr '\n' ' ')")
+# cgroups of section (c)'s containers must be gone too (v1: one dir per controller)
+CG_LEFT=0
+for id in "${DETACH_IDS_B[@]}"; do
+  for d in /sys/fs/cgroup/*/berth/"$id"; do [[ -d $d ]] && CG_LEFT=$((CG_LEFT + 1)); done
+done
+for id in "${DETACH_IDS_P[@]}"; do
+  for d in /sys/fs/cgroup/*/libpod_parent/libpod-"$id" /sys/fs/cgroup/*/libpod_parent/libpod-conmon-"$id"; do
+    [[ -d $d ]] && CG_LEFT=$((CG_LEFT + 1))
+  done
+done
+((CG_LEFT == 0)) || FAILS+=("$CG_LEFT cgroup directories of section (c) containers left after teardown")
 ELAPSED=$(($(date +%s) - START))
 
 # ================================================================= report
@@ -616,7 +636,7 @@ TABLE=$(cat <<EOF
 | c. same, summed PSS (shared pages split), MB | $(mb "$C_B_PSS") | $(mb "$C_P_PSS") | $(ratio "$C_B_PSS" "$C_P_PSS") | report | – |
 | c. same, summed RssAnon, MB | $(mb "$C_B_ANON") | $(mb "$C_P_ANON") | $(ratio "$C_B_ANON" "$C_P_ANON") | report | – |
 | c. \`rm -f --all\` of $NDETACH running, ms | $C_B_RM | $C_P_RM | $(ratio "$C_B_RM" "$C_P_RM") | – | – |
-| c. monitor+payload processes right after rm returned | $C_B_AR | $C_P_AR | – | – | – |
+| c. monitor+payload processes (non-zombie) right after rm returned | $C_B_AR | $C_P_AR | – | – | – |
 EOF
 )
 echo

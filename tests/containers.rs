@@ -751,3 +751,76 @@ fn init_reaps_and_forwards_signals() {
     );
     assert_eq!(berth.ok(&["logs", "i"]), "term\n");
 }
+
+#[test]
+fn external_oci_runtime_runs_the_same_bundle() {
+    let (_reg, berth) = setup();
+    let runc = "/usr/sbin/runc";
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "--runtime",
+        runc,
+        "busybox",
+        "sh",
+        "-c",
+        "echo via-runc; grep CapEff /proc/self/status",
+    ]);
+    assert_eq!(o, "via-runc\nCapEff:\t00000000800405fb\n");
+    assert_eq!(
+        berth
+            .run(&[
+                "run",
+                "--rm",
+                "--runtime",
+                runc,
+                "busybox",
+                "sh",
+                "-c",
+                "exit 4"
+            ])
+            .status
+            .code(),
+        Some(4)
+    );
+    let id = berth
+        .ok(&["run", "-d", "--runtime", runc, "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        berth.ok(&["exec", &id, "echo", "exec-in-runc"]),
+        "exec-in-runc\n"
+    );
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            berth
+                .root()
+                .join("containers")
+                .join(&id)
+                .join("config.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec["ociVersion"], "1.0.2");
+    berth.ok(&["stop", "-t", "0", &id]);
+    assert_eq!(
+        berth
+            .ok(&[
+                "inspect",
+                "--format",
+                "{{.State.ExitCode}} {{.OCIRuntime}}",
+                &id
+            ])
+            .trim(),
+        format!("137 {runc}")
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&id), "the rootfs was unmounted");
+    berth.ok(&["rm", &id]);
+    let err = berth.fails(
+        &["run", "--rm", "--runtime", runc, "busybox", "nosuchcmd"],
+        127,
+    );
+    assert!(err.contains("nosuchcmd"), "{err}");
+}

@@ -215,6 +215,23 @@ fn set_env(env: &mut Vec<String>, kv: String) {
     env.push(kv);
 }
 
+/// `runtime = "..."` from berth.conf (`$XDG_CONFIG_HOME/berth/berth.conf`,
+/// else `/etc/berth/berth.conf`): an external OCI runtime for every container.
+fn configured_runtime() -> Option<String> {
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
+        .map(|c| c.join("berth/berth.conf"));
+    let text = user
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .or_else(|| std::fs::read_to_string("/etc/berth/berth.conf").ok())?;
+    let v: toml::Value = toml::from_str(&text).ok()?;
+    v.get("runtime")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
 /// Merge the image's defaults and the user's flags into a container config.
 pub fn build_config(
     a: &CreateArgs,
@@ -412,6 +429,11 @@ pub fn build_config(
         }),
         _ => None,
     };
+    if a.runtime.is_some() && a.tty {
+        anyhow::bail!(
+            "-t with --runtime is not supported yet: terminals need the OCI console socket; use berth's own runtime"
+        );
+    }
     // Fail on a bad capability name now, not at start.
     crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
         .map_err(anyhow::Error::msg)?;
@@ -458,7 +480,7 @@ pub fn build_config(
         log_driver: a.log_driver.clone(),
         log_max_size,
         healthcheck,
-        runtime: a.runtime.clone(),
+        runtime: a.runtime.clone().or_else(configured_runtime),
         rm: a.rm,
     })
 }

@@ -234,7 +234,8 @@ fn run_once(
     let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
     let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
     let cgroup = crate::runtime::cgroup_for(engine, &row.id);
-    if let Some(cg) = &cgroup {
+    // An external runtime sets up the cgroup itself, from the spec.
+    if let Some(cg) = cgroup.as_ref().filter(|_| cfg.runtime.is_none()) {
         let limits = crate::runtime::cgroups::Limits {
             memory: cfg.memory,
             memory_swap: cfg.memory_swap,
@@ -284,7 +285,25 @@ fn run_once(
         }
     };
     let layers = engine.store.root().join("layers");
-    let pid = match crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init) {
+    let started = match &cfg.runtime {
+        Some(rt) => {
+            let overlay = spec
+                .annotations()
+                .as_ref()
+                .and_then(|a| a.get(crate::runtime::spec::OVERLAY_ANNOTATION).cloned());
+            crate::runtime::external::spawn(
+                rt,
+                &engine.paths.runroot,
+                &dir,
+                &row.id,
+                &layers,
+                overlay.as_deref(),
+                io,
+            )
+        }
+        None => crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init),
+    };
+    let pid = match started {
         Ok(p) => p,
         Err(e) => {
             if let Some(cg) = &cgroup {
@@ -386,8 +405,12 @@ fn run_once(
         health.tick(engine, row, pid);
     }
     let mut status = 0;
-    // SAFETY: reap our own child.
+    // SAFETY: reap our own child (or, with an external runtime, the
+    // container we adopted as subreaper).
     unsafe { libc::waitpid(pid, &mut status, 0) };
+    if let Some(rt) = &cfg.runtime {
+        crate::runtime::external::cleanup(rt, &engine.paths.runroot, &dir, &row.id);
+    }
     // Whatever is still buffered in the pipes.
     for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {
         while src.is_some() && relay(src, stream, &mut log, &mut buf, attach) {}

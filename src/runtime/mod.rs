@@ -4,6 +4,7 @@
 pub mod caps;
 pub mod cgroups;
 pub mod exec;
+pub mod external;
 pub mod init;
 pub mod linux;
 pub mod seccomp;

@@ -1,0 +1,116 @@
+//! `--runtime PATH`: the same bundle handed to an external OCI runtime
+//! (runc, crun, youki). berth mounts the rootfs on the host, runs
+//! `RUNTIME run --detach`, and becomes the container's parent as a child
+//! subreaper (conmon's arrangement), so the monitor waits on it as usual.
+
+use super::linux::{ChildIo, RuntimeError};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn state_root(runroot: &Path) -> std::path::PathBuf {
+    runroot.join("oci-runtime")
+}
+
+/// Start container `id` from the bundle in `bundle`. Returns the
+/// container's pid.
+pub fn spawn(
+    runtime: &str,
+    runroot: &Path,
+    bundle: &Path,
+    id: &str,
+    layers_dir: &Path,
+    overlay: Option<&str>,
+    io: ChildIo,
+) -> Result<i32, RuntimeError> {
+    let rootfs = bundle.join("rootfs");
+    if let Some(opts) = overlay {
+        // Relative lowerdirs, as the built-in runtime uses them.
+        let cwd = std::env::current_dir()?;
+        std::env::set_current_dir(layers_dir)?;
+        let r = rustix::mount::mount(
+            "overlay",
+            &rootfs,
+            "overlay",
+            rustix::mount::MountFlags::empty(),
+            Some(
+                std::ffi::CString::new(opts)
+                    .map_err(std::io::Error::other)?
+                    .as_c_str(),
+            ),
+        );
+        std::env::set_current_dir(cwd)?;
+        r.map_err(|e| RuntimeError::Start {
+            code: 125,
+            msg: format!("mounting the rootfs for {runtime}: {e}"),
+        })?;
+    }
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let pid_file = bundle.join("oci-runtime.pid");
+    let log_file = bundle.join("oci-runtime.log");
+    let _ = std::fs::remove_file(&pid_file);
+    let stdin: Stdio = match io.stdin {
+        Some(fd) => Stdio::from(fd),
+        None => Stdio::null(),
+    };
+    let st = Command::new(runtime)
+        .arg("--root")
+        .arg(state_root(runroot))
+        .arg("--log")
+        .arg(&log_file)
+        .args(["--log-format", "json"])
+        .args(["run", "--detach", "--pid-file"])
+        .arg(&pid_file)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg(id)
+        .stdin(stdin)
+        .stdout(Stdio::from(io.stdout))
+        .stderr(Stdio::from(io.stderr))
+        .status()
+        .map_err(|e| RuntimeError::Start {
+            code: 126,
+            msg: format!("cannot run OCI runtime {runtime}: {e}"),
+        })?;
+    if !st.success() {
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        let msg = log
+            .lines()
+            .rev()
+            .find_map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v["msg"].as_str().map(String::from))
+            })
+            .unwrap_or_else(|| format!("{runtime} failed ({st})"));
+        cleanup(runtime, runroot, bundle, id);
+        let code = if msg.contains("no such file or directory") || msg.contains("not found") {
+            127
+        } else if msg.contains("permission denied") {
+            126
+        } else {
+            125
+        };
+        return Err(RuntimeError::Start {
+            code,
+            msg: format!("{runtime}: {msg}"),
+        });
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)?
+        .trim()
+        .parse()
+        .map_err(std::io::Error::other)?;
+    Ok(pid)
+}
+
+/// After the container exited: the runtime's state, and the host mount.
+pub fn cleanup(runtime: &str, runroot: &Path, bundle: &Path, id: &str) {
+    let _ = Command::new(runtime)
+        .arg("--root")
+        .arg(state_root(runroot))
+        .args(["delete", "--force", id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = rustix::mount::unmount(&bundle.join("rootfs"), rustix::mount::UnmountFlags::DETACH);
+}
