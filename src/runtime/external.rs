@@ -112,5 +112,5 @@ pub fn cleanup(runtime: &str, runroot: &Path, bundle: &Path, id: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-    let _ = rustix::mount::unmount(&bundle.join("rootfs"), rustix::mount::UnmountFlags::DETACH);
+    let _ = rustix::mount::unmount(bundle.join("rootfs"), rustix::mount::UnmountFlags::DETACH);
 }
