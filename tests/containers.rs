@@ -204,6 +204,18 @@ fn lifecycle_create_start_stop_rm() {
     ]);
     assert_eq!(berth.ok(&["ps", "-q"]).lines().count(), 1);
     berth.ok(&["rm", "-f", "dup"]);
+    // An image in use is kept unless forced; forced, its containers go too.
+    berth.ok(&["create", "--name", "user", "busybox", "true"]);
+    let err = berth.fails(&["rmi", "busybox"], 2);
+    assert!(err.contains("in use by a container"), "{err}");
+    assert_eq!(
+        berth
+            .ok(&["info", "--format", "{{.Store.ContainerStore.Number}}"])
+            .trim(),
+        "1"
+    );
+    berth.ok(&["rmi", "-f", "busybox"]);
+    assert_eq!(berth.ok(&["ps", "-a", "-q"]), "");
 }
 
 #[test]

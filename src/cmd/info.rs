@@ -78,6 +78,7 @@ fn mem_total() -> u64 {
 fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
     let engine = ctx.engine()?;
     let images = engine.images()?;
+    let containers = engine.containers()?;
     let conf = RegistriesConf::load().unwrap_or_default();
     let uname = rustix::system::uname();
     let os_release = read_trim("/etc/os-release");
@@ -107,7 +108,12 @@ fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
         },
         "Store": {
             "ConfigFile": "",
-            "ContainerStore": { "Number": 0, "Paused": 0, "Running": 0, "Stopped": 0 },
+            "ContainerStore": {
+                "Number": containers.len(),
+                "Paused": containers.iter().filter(|c| c.state == "paused").count(),
+                "Running": containers.iter().filter(|c| c.state == "running").count(),
+                "Stopped": containers.iter().filter(|c| !c.is_running()).count(),
+            },
             "GraphDriverName": "overlay",
             "GraphRoot": graph_root,
             "GraphRootAllocated": fs_stat.as_ref().map(|s| s.f_blocks * s.f_frsize).unwrap_or(0),

@@ -38,6 +38,7 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
         a.images.clone()
     };
     let mut missing = false;
+    let mut in_use = false;
     let mut errors = Vec::new();
     for w in &words {
         let found = match engine.find_image(w) {
@@ -68,6 +69,23 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
             Some(n) => vec![n.clone()],
             None => rec.names.clone(),
         };
+        let users = crate::state::containers::users_of_image(&engine.db.conn, rec.id.hex())?;
+        if untag.len() == rec.names.len() && !users.is_empty() {
+            if !a.force {
+                in_use = true;
+                errors.push(format!(
+                    "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
+                    users.iter().map(|u| &u[..12]).collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+            // podman rmi -f removes the containers first.
+            for u in &users {
+                if let Ok(c) = engine.container(u) {
+                    engine.remove_container(&c, true)?;
+                }
+            }
+        }
         {
             let _lock = engine.lock()?;
             for n in &untag {
@@ -90,6 +108,8 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     }
     let code = if missing && errors.iter().all(|e| e.ends_with("image not known")) {
         1
+    } else if in_use {
+        2
     } else {
         125
     };
@@ -136,6 +156,9 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
     let now = db::now();
     for l in super::images::load_all(&engine)? {
         if !a.all && !l.rec.names.is_empty() {
+            continue;
+        }
+        if !crate::state::containers::users_of_image(&engine.db.conn, l.rec.id.hex())?.is_empty() {
             continue;
         }
         let mut keep = false;
