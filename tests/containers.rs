@@ -836,3 +836,76 @@ fn external_oci_runtime_runs_the_same_bundle() {
     );
     assert!(err.contains("nosuchcmd"), "{err}");
 }
+
+#[test]
+fn attach_and_detach_keys() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "att",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; echo out; echo err >&2; exit 3",
+    ]);
+    let o = berth.run(&["attach", "att"]);
+    assert_eq!(
+        (
+            o.status.code(),
+            out(&o).as_str(),
+            String::from_utf8_lossy(&o.stderr).as_ref()
+        ),
+        (Some(3), "out\n", "err\n")
+    );
+    let err = berth.fails(&["attach", "att"], 125);
+    assert!(err.contains("running"), "{err}");
+
+    // run -it, then ctrl-p ctrl-q: the CLI leaves, the container stays.
+    let base = format!(
+        "{} --root {} --runroot {}",
+        bin(),
+        berth.root().display(),
+        berth.dir.path().join("run").display()
+    );
+    let script = |cmd: String| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"])
+            .env("CONTAINERS_REGISTRIES_CONF", &berth.registries_conf)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    use std::io::Write;
+    let mut child = script(format!("{base} run -it --name shell busybox sh"));
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"echo first\r").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"\x10\x11").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "detaching exits 0: {}", out(&o));
+    assert!(out(&o).contains("first"), "{}", out(&o));
+    assert_eq!(
+        berth
+            .ok(&["inspect", "--format", "{{.State.Status}}", "shell"])
+            .trim(),
+        "running"
+    );
+    // Attach again, type, and leave with the shell's exit code.
+    let mut child = script(format!("{base} attach shell"));
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"echo again\r").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"exit 5\r").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(out(&o).contains("again"), "{}", out(&o));
+    assert_eq!(
+        berth
+            .ok(&["inspect", "--format", "{{.State.ExitCode}}", "shell"])
+            .trim(),
+        "5"
+    );
+}

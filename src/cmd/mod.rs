@@ -2,6 +2,7 @@
 //! the mapping from errors to podman's exit codes.
 
 mod archive;
+mod attach;
 mod container_inspect;
 mod exec;
 mod images;
@@ -90,6 +91,8 @@ enum Command {
     Exec(exec::ExecArgs),
     /// Block until containers stop, then print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Attach to a running container's input and output
+    Attach(attach::AttachArgs),
     /// Display the running processes of a container
     Top(container_inspect::TopArgs),
     /// Pause all the processes in one or more containers
@@ -197,6 +200,8 @@ enum ContainerCommand {
     Exec(exec::ExecArgs),
     /// Block until containers stop, then print their exit codes
     Wait(lifecycle::WaitArgs),
+    /// Attach to a running container's input and output
+    Attach(attach::AttachArgs),
     /// Display the configuration of containers
     Inspect(inspect::ContainerInspectArgs),
     /// Display the running processes of a container
@@ -274,6 +279,9 @@ pub fn main() -> i32 {
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
             lifecycle::wait(&ctx, a)
+        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            attach::run(&ctx, a)
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
             container_inspect::top(&ctx, a)

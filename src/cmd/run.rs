@@ -639,6 +639,7 @@ pub fn start_container(
             loop {
                 match launched.next_event() {
                     Some(Event::Exited(code)) => break code,
+                    Some(Event::Detached) => break 0,
                     Some(_) => continue,
                     None => {
                         engine.reopen_db()?;

@@ -6,6 +6,7 @@
 //! The CLI learns how things went over a pipe: `started PID`, then
 //! `exited CODE`, or `failed CODE MESSAGE`.
 
+pub mod attach;
 pub mod logs;
 
 use crate::engine::Engine;
@@ -28,6 +29,7 @@ pub struct Attach {
 pub enum Event {
     Started(i32),
     Exited(i32),
+    Detached,
     Failed(i32, String),
 }
 
@@ -48,6 +50,7 @@ impl Launched {
         match word {
             "started" => rest.parse().ok().map(Event::Started),
             "exited" => rest.parse().ok().map(Event::Exited),
+            "detached" => Some(Event::Detached),
             "failed" => {
                 let (code, msg) = rest.split_once(' ').unwrap_or((rest, ""));
                 Some(Event::Failed(code.parse().unwrap_or(125), msg.to_string()))
@@ -268,7 +271,9 @@ fn run_once(
     } else {
         let (or, ow) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let (er, ew) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        let stdin = if cfg.interactive && attach.stdin {
+        // Kept open whether or not anyone is attached now: `attach` may
+        // bring input later.
+        let stdin = if cfg.interactive {
             let (ir, iw) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
             in_w = Some(iw);
             Some(ir)
@@ -317,7 +322,7 @@ fn run_once(
         // SAFETY: fd 0 stays open for the life of the monitor.
         crate::runtime::tty::copy_winsize(unsafe { BorrowedFd::borrow_raw(0) }, m.as_fd());
         master = Some(m);
-        if cfg.interactive && attach.stdin {
+        if cfg.interactive {
             in_w = master.as_ref().map(|m| m.try_clone()).transpose()?;
         }
         out_r = master.take();
@@ -334,6 +339,9 @@ fn run_once(
     )
     .map_err(std::io::Error::other)?;
     report.send(&format!("started {pid}"));
+    let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
+    let mut attach = attach;
+    let mut detach = attach::DetachWatch::new(vec![0x10, 0x11]);
 
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_raw(pid).expect("pid > 0"),
@@ -342,7 +350,7 @@ fn run_once(
     for fd in [out_r.as_ref(), err_r.as_ref()].into_iter().flatten() {
         set_nonblocking(fd.as_fd());
     }
-    let mut stdin_open = in_w.is_some();
+    let mut stdin_open = attach.stdin && in_w.is_some();
     let mut health = Health::new(cfg);
     if health.check.is_some() {
         let _ = db::set_health(&engine.db.conn, &row.id, "starting");
@@ -362,10 +370,20 @@ fn run_once(
         if stdin_open {
             fds.push(PollFd::new(&stdin_fd, PollFlags::IN));
         }
+        let base = fds.len();
+        let server_fds = server.as_ref().map(|s| s.fds()).unwrap_or_default();
+        for f in &server_fds {
+            fds.push(PollFd::new(f, PollFlags::IN));
+        }
         let timeout = health.next_timeout();
         let _ = rustix::event::poll(&mut fds, timeout.as_ref());
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
+        drop(server_fds);
+        if let Some(srv) = server.as_mut() {
+            let flags: Vec<bool> = ready[base..].iter().map(|r| !r.is_empty()).collect();
+            srv.ready(&flags, in_w.as_ref());
+        }
         let mut i = 1;
         for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {
             if src.is_none() {
@@ -376,17 +394,28 @@ fn run_once(
             if r.is_empty() {
                 continue;
             }
-            if !relay(src, stream, &mut log, &mut buf, attach) {
+            if !relay(src, stream, &mut log, &mut buf, attach, &mut server) {
                 *src = None;
             }
         }
         if stdin_open && !ready[i].is_empty() {
             match rustix::io::read(stdin_fd, &mut buf) {
                 Ok(n) if n > 0 => {
-                    if let Some(w) = &in_w
-                        && rustix::io::write(w, &buf[..n]).is_err()
-                    {
+                    // On a terminal the user may detach (ctrl-p ctrl-q): the
+                    // CLI goes, the container stays.
+                    let (pass, detached) = if cfg.tty {
+                        detach.feed(&buf[..n])
+                    } else {
+                        (buf[..n].to_vec(), false)
+                    };
+                    if let Some(w) = &in_w {
+                        write_all(w.as_fd(), &pass);
+                    }
+                    if detached {
+                        attach = Attach::default();
                         stdin_open = false;
+                        devnull_stdio(&[0, 1, 2]);
+                        report.send("detached");
                     }
                 }
                 _ => {
@@ -413,7 +442,7 @@ fn run_once(
     }
     // Whatever is still buffered in the pipes.
     for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {
-        while src.is_some() && relay(src, stream, &mut log, &mut buf, attach) {}
+        while src.is_some() && relay(src, stream, &mut log, &mut buf, attach, &mut server) {}
     }
     drop(in_w);
     log.flush();
@@ -442,12 +471,16 @@ fn relay(
     log: &mut logs::LogWriter,
     buf: &mut [u8],
     attach: Attach,
+    server: &mut Option<attach::Server>,
 ) -> bool {
     let Some(fd) = src.as_ref() else { return false };
     match rustix::io::read(fd, &mut *buf) {
         Ok(0) => false,
         Ok(n) => {
             log.write(stream, &buf[..n]);
+            if let Some(srv) = server.as_mut() {
+                srv.broadcast(stream, &buf[..n]);
+            }
             let to = if stream == 0 {
                 attach.stdout
             } else {
