@@ -559,9 +559,9 @@ after_rm() {
 }
 C_B_RM=n/a C_P_RM=n/a
 timed ms B rm -f --all && C_B_RM=$(calc "$ms" 1) || note_fail c berth "berth rm -f --all"
-after_rm berth "${C_PIDS_B[@]}"; C_B_AR="$AR_NOW running$( ((AR_NOW)) && echo ", all exited after +${AR_GONE_MS} ms")"
+after_rm berth "${C_PIDS_B[@]}"; C_B_AR="$AR_NOW running$( ((AR_NOW)) && echo ", all exited after +${AR_GONE_MS} ms" || true)"
 timed ms P rm -f -a -t 0 && C_P_RM=$(calc "$ms" 1) || note_fail c podman "podman rm -f -a -t 0"
-after_rm podman "${C_PIDS_P[@]}"; C_P_AR="$AR_NOW running$( ((AR_NOW)) && echo ", all exited after +${AR_GONE_MS} ms")"
+after_rm podman "${C_PIDS_P[@]}"; C_P_AR="$AR_NOW running$( ((AR_NOW)) && echo ", all exited after +${AR_GONE_MS} ms" || true)"
 C_LEFT_B=$(B ps -a -q 2>/dev/null | wc -l || echo '?')
 C_LEFT_P=$(P ps -a -q 2>/dev/null | wc -l || echo '?')
 [[ $C_LEFT_B == 0 && $C_LEFT_P == 0 ]] ||

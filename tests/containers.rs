@@ -125,6 +125,8 @@ fn run_exit_codes_follow_podman() {
         "entrypoint",
     ]);
     assert_eq!(o, "via entrypoint\n");
+    let err = berth.fails(&["run", "--rm", "--userns=keep-id", "busybox", "true"], 125);
+    assert!(err.contains("rootless"), "{err}");
 }
 
 #[test]

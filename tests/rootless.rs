@@ -121,6 +121,18 @@ fn rootless_containers_map_root_to_the_user() {
         ["0", &uid.to_string(), "1"],
         "container root is the invoking user"
     );
+    // keep-id: the same uid inside, and the image's files (unpacked as the
+    // user, no chown needed) are the user's own there too.
+    let o = ok(&[
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; stat -c %u /bin/busybox; echo x > /tmp/mine && echo wrote",
+    ]);
+    assert_eq!(o, format!("{uid}\n{uid}\nwrote\n"));
     // What container root writes belongs to the user on the host.
     let id = ok(&[
         "run",

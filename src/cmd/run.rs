@@ -148,6 +148,9 @@ pub struct CreateArgs {
     /// An external OCI runtime (runc, crun, ...) instead of berth's own
     #[arg(long)]
     pub runtime: Option<String>,
+    /// User namespace: keep-id (rootless: run as yourself, same uid inside), host
+    #[arg(long)]
+    pub userns: Option<String>,
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// Print help (-h is --hostname, as in podman)
@@ -481,6 +484,11 @@ pub fn build_config(
         log_max_size,
         healthcheck,
         runtime: a.runtime.clone().or_else(configured_runtime),
+        userns: match a.userns.as_deref() {
+            None | Some("") | Some("host") => String::new(),
+            Some("keep-id") => "keep-id".into(),
+            Some(other) => anyhow::bail!("invalid --userns {other:?}: use keep-id or host"),
+        },
         rm: a.rm,
     })
 }
@@ -527,7 +535,21 @@ pub fn create_container(
 ) -> anyhow::Result<ContainerRow> {
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
-    let cfg = build_config(a, &image_cfg, a.rm)?;
+    let mut cfg = build_config(a, &image_cfg, a.rm)?;
+    if cfg.userns == "keep-id" {
+        if !engine.paths.rootless {
+            anyhow::bail!(
+                "--userns=keep-id is for rootless users: as root there is no other id to keep"
+            );
+        }
+        if a.user.is_none() {
+            cfg.user = format!(
+                "{}:{}",
+                rustix::process::getuid().as_raw(),
+                rustix::process::getgid().as_raw()
+            );
+        }
+    }
     let limits = cfg.memory.is_some()
         || cfg.memory_swap.is_some()
         || cfg.cpus.is_some()

@@ -97,6 +97,9 @@ pub struct ContainerConfig {
     pub healthcheck: Option<Health>,
     pub runtime: Option<String>,
     pub rm: bool,
+    /// "" (rootless: the user is root inside; rootful: no user namespace)
+    /// or "keep-id".
+    pub userns: String,
 }
 
 /// 64 random hex digits, like docker and podman IDs.

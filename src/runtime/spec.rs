@@ -126,7 +126,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "resources": resources,
     });
     if i.rootless {
-        let (uids, gids) = super::userns::mappings();
+        let (uids, gids) = super::userns::mappings(c.userns == "keep-id");
         let j = |m: Vec<super::userns::IdMap>| {
             m.iter()
                 .map(

@@ -38,31 +38,45 @@ fn user_name(uid: u32) -> String {
 }
 
 /// (uid maps, gid maps) for the calling user: 0 -> the user, 1.. -> the
-/// subordinate range. A single mapping when there is no range.
-pub fn mappings() -> (Vec<IdMap>, Vec<IdMap>) {
+/// subordinate range. A single mapping when there is no range. With
+/// `keep_id`, the user keeps its own id inside (podman's --userns=keep-id):
+/// 0..id come from the range, id -> the user, the rest of the range after.
+pub fn mappings(keep_id: bool) -> (Vec<IdMap>, Vec<IdMap>) {
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
     let name = user_name(uid);
-    let one = |c, h| IdMap {
-        container_id: c,
-        host_id: h,
-        size: 1,
-    };
-    let build = |file: &str, id: u32| {
-        let mut v = vec![one(0, id)];
-        if let Some((start, count)) = std::fs::read_to_string(file)
+    let build = |file: &str, id: u32| -> Vec<IdMap> {
+        let range = std::fs::read_to_string(file)
             .ok()
-            .and_then(|t| sub_range(&t, &name, id))
-        {
-            v.push(IdMap {
-                container_id: 1,
-                host_id: start,
-                size: count,
-            });
-        }
-        v
+            .and_then(|t| sub_range(&t, &name, id));
+        keep_id_map(id, range, keep_id)
     };
     (build("/etc/subuid", uid), build("/etc/subgid", gid))
+}
+
+fn keep_id_map(id: u32, range: Option<(u32, u32)>, keep_id: bool) -> Vec<IdMap> {
+    let m = |c, h, size| IdMap {
+        container_id: c,
+        host_id: h,
+        size,
+    };
+    match (range, keep_id) {
+        (None, false) => vec![m(0, id, 1)],
+        (None, true) => vec![m(id, id, 1)],
+        (Some((start, count)), false) => vec![m(0, id, 1), m(1, start, count)],
+        (Some((start, count)), true) => {
+            let below = id.min(count);
+            let mut v = vec![];
+            if below > 0 {
+                v.push(m(0, start, below));
+            }
+            v.push(m(id, id, 1));
+            if count > below {
+                v.push(m(id + 1, start + below, count - below));
+            }
+            v
+        }
+    }
 }
 
 /// Write the maps of process `pid` (just cloned into a new user namespace).
@@ -115,6 +129,47 @@ pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> std::io::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_id_keeps_the_users_id() {
+        let v = keep_id_map(1000, Some((100000, 65536)), true);
+        assert_eq!(
+            v,
+            vec![
+                IdMap {
+                    container_id: 0,
+                    host_id: 100000,
+                    size: 1000
+                },
+                IdMap {
+                    container_id: 1000,
+                    host_id: 1000,
+                    size: 1
+                },
+                IdMap {
+                    container_id: 1001,
+                    host_id: 101000,
+                    size: 64536
+                },
+            ]
+        );
+        assert_eq!(
+            keep_id_map(1000, Some((100000, 65536)), false)[0],
+            IdMap {
+                container_id: 0,
+                host_id: 1000,
+                size: 1
+            }
+        );
+        assert_eq!(
+            keep_id_map(1000, None, true),
+            vec![IdMap {
+                container_id: 1000,
+                host_id: 1000,
+                size: 1
+            }]
+        );
+    }
 
     #[test]
     fn ranges() {
