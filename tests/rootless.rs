@@ -59,9 +59,26 @@ fn rootless_pull_uses_xdg_paths_and_unpacks_whiteouts() {
     let upper = Path::new(v[0]["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap());
     let lower = Path::new(v[0]["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap());
     assert!(upper.starts_with(&data));
-    // Everything belongs to the user (no user namespace yet to map owners).
+    // Owners are kept, as ids of the user's subordinate range: layers are
+    // unpacked inside the pause process's user namespace.
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap();
+    let start: u32 = subuid
+        .lines()
+        .find_map(|l| l.strip_prefix("berth-test:"))
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let owned = std::fs::metadata(upper.join("owned")).unwrap();
-    assert_eq!(owned.uid(), uid);
+    assert_eq!((owned.uid(), owned.gid()), (start + 1233, start + 1233));
+    let busybox = std::fs::metadata(lower.join("bin/busybox")).unwrap();
+    assert_eq!(
+        busybox.uid(),
+        uid,
+        "root in the image is the user on the host"
+    );
     let wh = std::fs::metadata(upper.join("etc/group")).unwrap();
     assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
     let out = std::process::Command::new("getfattr")

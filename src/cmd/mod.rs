@@ -231,12 +231,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Open the engine; rootless, first join the user's pause namespace
+    /// (before any thread exists, as setns requires).
     pub fn engine(&self) -> anyhow::Result<Engine> {
+        if self.paths.rootless {
+            crate::runtime::pause::join_or_create(&self.paths.runroot)
+                .map_err(|e| anyhow::anyhow!("joining the rootless user namespace: {e}"))?;
+        }
         Ok(Engine::open(self.paths.clone())?)
     }
 }
 
 pub fn main() -> i32 {
+    crate::runtime::pause::host_ids();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

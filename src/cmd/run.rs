@@ -543,11 +543,8 @@ pub fn create_container(
             );
         }
         if a.user.is_none() {
-            cfg.user = format!(
-                "{}:{}",
-                rustix::process::getuid().as_raw(),
-                rustix::process::getgid().as_raw()
-            );
+            let (uid, gid) = crate::runtime::pause::host_ids();
+            cfg.user = format!("{uid}:{gid}");
         }
     }
     let limits = cfg.memory.is_some()

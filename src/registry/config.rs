@@ -68,7 +68,8 @@ impl RegistriesConf {
             .map(|c| c.join("containers"));
         let base = match &user {
             Some(u)
-                if !rustix::process::geteuid().is_root() && u.join("registries.conf").exists() =>
+                if crate::runtime::pause::host_ids().0 != 0
+                    && u.join("registries.conf").exists() =>
             {
                 u.clone()
             }

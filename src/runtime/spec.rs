@@ -92,8 +92,19 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if c.network != "host" {
         namespaces.push(json!({"type": "network"}));
     }
-    if i.rootless {
+    // Rootless containers share the pause namespace, unless they need
+    // their own mapping (keep-id).
+    let mappings = if i.rootless {
+        super::userns::container_mappings(c.userns == "keep-id")
+    } else {
+        None
+    };
+    if mappings.is_some() {
         namespaces.push(json!({"type": "user"}));
+    }
+    if i.rootless && super::userns::mappings(false).1.len() == 1 {
+        // No subordinate gids: gid 5 (tty) does not exist to own the ptys.
+        mounts[2] = json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]});
     }
     let mut resources = serde_json::Map::new();
     if c.memory.is_some() || c.memory_swap.is_some() {
@@ -125,8 +136,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "cgroupsPath": i.cgroups_path,
         "resources": resources,
     });
-    if i.rootless {
-        let (uids, gids) = super::userns::mappings(c.userns == "keep-id");
+    if let Some((uids, gids)) = mappings {
         let j = |m: Vec<super::userns::IdMap>| {
             m.iter()
                 .map(
@@ -134,10 +144,6 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
                 )
                 .collect::<Vec<_>>()
         };
-        if gids.len() == 1 {
-            // gid 5 (tty) does not exist in a single-id mapping.
-            mounts[2] = json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]});
-        }
         linux["uidMappings"] = json!(j(uids));
         linux["gidMappings"] = json!(j(gids));
     }

@@ -42,8 +42,7 @@ fn user_name(uid: u32) -> String {
 /// `keep_id`, the user keeps its own id inside (podman's --userns=keep-id):
 /// 0..id come from the range, id -> the user, the rest of the range after.
 pub fn mappings(keep_id: bool) -> (Vec<IdMap>, Vec<IdMap>) {
-    let uid = rustix::process::getuid().as_raw();
-    let gid = rustix::process::getgid().as_raw();
+    let (uid, gid) = super::pause::host_ids();
     let name = user_name(uid);
     let build = |file: &str, id: u32| -> Vec<IdMap> {
         let range = std::fs::read_to_string(file)
@@ -79,6 +78,47 @@ fn keep_id_map(id: u32, range: Option<(u32, u32)>, keep_id: bool) -> Vec<IdMap> 
     }
 }
 
+/// A container's own user namespace, nested in the pause namespace (whose
+/// id 0 is the user and 1..=count the subordinate range): None to share
+/// the pause namespace itself (the default); with keep-id, the user's id
+/// inside maps to the user.
+pub fn container_mappings(keep_id: bool) -> Option<(Vec<IdMap>, Vec<IdMap>)> {
+    if !keep_id {
+        return None;
+    }
+    let (uid, gid) = super::pause::host_ids();
+    let name = user_name(uid);
+    let count = |file: &str, id: u32| {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| sub_range(&t, &name, id))
+            .map(|r| r.1)
+            .unwrap_or(0)
+    };
+    Some((
+        nested_keep_id(uid, count("/etc/subuid", uid)),
+        nested_keep_id(gid, count("/etc/subgid", gid)),
+    ))
+}
+
+fn nested_keep_id(id: u32, count: u32) -> Vec<IdMap> {
+    // In the pause namespace: 0 is the user, 1..=count the range.
+    keep_id_map(id, (count > 0).then_some((1, count)), true)
+        .into_iter()
+        .map(|m| {
+            if m.container_id == id {
+                IdMap {
+                    container_id: id,
+                    host_id: 0,
+                    size: 1,
+                }
+            } else {
+                m
+            }
+        })
+        .collect()
+}
+
 /// Write the maps of process `pid` (just cloned into a new user namespace).
 pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> std::io::Result<()> {
     let args = |m: &[IdMap]| {
@@ -92,6 +132,17 @@ pub fn write_maps(pid: i32, uids: &[IdMap], gids: &[IdMap]) -> std::io::Result<(
             })
             .collect::<Vec<_>>()
     };
+    if super::pause::joined() {
+        // Root in the pause namespace may map its own ids directly.
+        let line = |m: &[IdMap]| {
+            m.iter()
+                .map(|e| format!("{} {} {}\n", e.container_id, e.host_id, e.size))
+                .collect::<String>()
+        };
+        std::fs::write(format!("/proc/{pid}/uid_map"), line(uids))?;
+        std::fs::write(format!("/proc/{pid}/gid_map"), line(gids))?;
+        return Ok(());
+    }
     if uids.len() > 1 || gids.len() > 1 {
         for (tool, maps) in [("newuidmap", uids), ("newgidmap", gids)] {
             let out = Command::new(tool)
@@ -168,6 +219,31 @@ mod tests {
                 host_id: 1000,
                 size: 1
             }]
+        );
+    }
+
+    #[test]
+    fn nested_keep_id_maps_the_user_to_pause_root() {
+        let v = nested_keep_id(1000, 65536);
+        assert_eq!(
+            v,
+            vec![
+                IdMap {
+                    container_id: 0,
+                    host_id: 1,
+                    size: 1000
+                },
+                IdMap {
+                    container_id: 1000,
+                    host_id: 0,
+                    size: 1
+                },
+                IdMap {
+                    container_id: 1001,
+                    host_id: 1001,
+                    size: 64536
+                },
+            ]
         );
     }
 

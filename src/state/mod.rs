@@ -23,7 +23,7 @@ impl Paths {
     /// The defaults: rootful under /var/lib and /run, rootless under the
     /// XDG data and runtime dirs (podman's rule, with berth's own name).
     pub fn default_for_user() -> Paths {
-        let uid = rustix::process::geteuid().as_raw();
+        let uid = crate::runtime::pause::host_ids().0;
         if uid == 0 {
             return Paths {
                 root: "/var/lib/berth".into(),

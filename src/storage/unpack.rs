@@ -40,14 +40,16 @@ pub struct UnpackOptions {
 
 impl UnpackOptions {
     pub fn for_current_user() -> UnpackOptions {
-        let root = rustix::process::geteuid().is_root();
+        // Rootless (inside the pause namespace or not) overlayfs is mounted
+        // with userxattr, and device nodes cannot be made.
+        let rootless = crate::runtime::pause::host_ids().0 != 0;
         UnpackOptions {
-            overlay_xattr_prefix: if root {
-                "trusted.overlay."
-            } else {
+            overlay_xattr_prefix: if rootless {
                 "user.overlay."
+            } else {
+                "trusted.overlay."
             },
-            privileged: root,
+            privileged: !rootless,
         }
     }
 }

@@ -415,6 +415,12 @@ impl Drop for Berth {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        // A rootless run leaves the user's pause process: end it with the test.
+        if let Ok(p) = std::fs::read_to_string(self.dir.path().join("runtime/berth/pause.pid"))
+            && let Some(pid) = p.split_whitespace().next()
+        {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
     }
 }
 

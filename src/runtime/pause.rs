@@ -1,0 +1,127 @@
+//! The rootless pause process (podman's design): one long-lived process per
+//! user holds a user namespace mapped from /etc/subuid and /etc/subgid.
+//! Every rootless berth command joins it before touching storage, so layer
+//! unpacks keep their files' owners (as mapped ids) and every container of
+//! the user shares one id mapping.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::OnceLock;
+
+static HOST_IDS: OnceLock<(u32, u32)> = OnceLock::new();
+
+/// The uid and gid berth was started with, before joining the namespace
+/// (inside it, berth is uid 0).
+pub fn host_ids() -> (u32, u32) {
+    *HOST_IDS.get_or_init(|| {
+        (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        )
+    })
+}
+
+/// Whether this process runs inside the pause namespace.
+pub fn joined() -> bool {
+    host_ids().0 != 0 && rustix::process::getuid().is_root()
+}
+
+fn read_pid(file: &Path) -> Option<(i64, u64)> {
+    let s = std::fs::read_to_string(file).ok()?;
+    let (p, st) = s.trim().split_once(' ')?;
+    Some((p.parse().ok()?, st.parse().ok()?))
+}
+
+fn join(pid: i64) -> std::io::Result<()> {
+    let f = std::fs::File::open(format!("/proc/{pid}/ns/user"))?;
+    // SAFETY: setns on a namespace fd; the caller is single-threaded.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWUSER) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Become root in there: fresh credentials, all capabilities of the ns.
+    // SAFETY: plain credential syscalls.
+    unsafe {
+        if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Join the user's pause namespace, creating the pause process if there is
+/// none. Must run before any thread is started.
+pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
+    let _ = host_ids();
+    if joined() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(runroot)?;
+    let pid_file = runroot.join("pause.pid");
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(runroot.join("pause.lock"))?;
+    lock.lock()?;
+    if let Some((pid, start)) = read_pid(&pid_file)
+        && crate::engine::containers::alive(pid, start)
+    {
+        return join(pid);
+    }
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (r2, w2) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // SAFETY: fork while single-threaded; the child only unshares and waits.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if child == 0 {
+        drop(r);
+        drop(w2);
+        // SAFETY: the pause process: new session, new user namespace,
+        // then nothing but waiting for signals, forever.
+        unsafe {
+            libc::setsid();
+            let ok = libc::unshare(libc::CLONE_NEWUSER) == 0;
+            let _ = std::fs::File::from(w).write_all(if ok { b"u" } else { b"x" });
+            let mut b = [0u8; 1];
+            let _ = std::fs::File::from(r2).read(&mut b);
+            for fd in 0..1024 {
+                libc::close(fd);
+            }
+            libc::prctl(
+                libc::PR_SET_NAME,
+                c"berth-pause".as_ptr() as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != libc::SIGTERM {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+            }
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    drop(w);
+    drop(r2);
+    let mut b = [0u8; 1];
+    std::fs::File::from(r).read_exact(&mut b)?;
+    if b[0] != b'u' {
+        return Err(std::io::Error::other(
+            "cannot create a user namespace (is kernel.unprivileged_userns_clone enabled?)",
+        ));
+    }
+    let (uids, gids) = super::userns::mappings(false);
+    super::userns::write_maps(child, &uids, &gids)?;
+    drop(w2);
+    let start = crate::engine::containers::start_time(child as i64).unwrap_or(0);
+    let tmp = pid_file.with_extension("tmp");
+    std::fs::write(&tmp, format!("{child} {start}"))?;
+    std::fs::rename(&tmp, &pid_file)?;
+    join(child as i64)
+}
