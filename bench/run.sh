@@ -9,12 +9,16 @@
 #   c. 100 x `run -d busybox sleep 1000`: loop wall time, and the summed
 #      memory of berth's per-container monitors vs podman's conmons
 #   d. where berth's own `run --rm true` time goes (strace timestamps)
+#   e. rootless: (a) again as the unprivileged user berth-bench (created if
+#      missing, with a /etc/subuid + /etc/subgid range), both tools with
+#      private HOME/XDG dirs in a temp dir owned by that user
 # Prints a table and appends a dated section to BENCHMARKS.md.
 #
 # Env: RUNS (default 20), TRACE_RUNS (default 5), NCREATE (default 500),
 #      NDETACH (default 100), PS_RUNS (default 10),
 #      BENCH_CACHE (default /var/tmp/berth-bench, shared with pull.sh),
-#      BERTH (default <repo>/target/release/berth).
+#      BERTH (default <repo>/target/release/berth),
+#      ROOTLESS (default 1; 0 skips section e).
 # Must run as root.
 set -euo pipefail
 
@@ -26,6 +30,7 @@ TRACE_RUNS=${TRACE_RUNS:-5}
 NCREATE=${NCREATE:-500}
 NDETACH=${NDETACH:-100}
 PS_RUNS=${PS_RUNS:-10}
+ROOTLESS=${ROOTLESS:-1}
 CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
 RESULTS_MD=$REPO_ROOT/BENCHMARKS.md
 WARMUP=2
@@ -38,6 +43,7 @@ log() { echo "==> $*" >&2; }
 for v in RUNS TRACE_RUNS NCREATE NDETACH PS_RUNS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
+[[ $ROOTLESS == 0 || $ROOTLESS == 1 ]] || die "ROOTLESS must be 0 or 1 (got '$ROOTLESS')"
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
 need docker-registry docker-registry
@@ -48,6 +54,13 @@ need strace strace
 need python3 python3
 need curl curl
 need findmnt util-linux
+if ((ROOTLESS)); then
+  need setpriv util-linux
+  need useradd passwd
+  need newuidmap uidmap
+  need newgidmap uidmap
+  need pgrep procps
+fi
 [[ -x /bin/busybox ]] || missing+=("/bin/busybox (apt-get install busybox-static)")
 ((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
 [[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
@@ -68,6 +81,9 @@ DETACH_IDS_B=() DETACH_IDS_P=()
 # Process ids of our own detached containers' monitors/conmons and payloads,
 # so the final check (and nothing broader) can find leaks.
 OUR_PIDS=()
+# Section e (rootless): the dedicated user and its private temp dir.
+RL_USER=berth-bench
+RU=""
 
 umount_under() { # unmount everything at or below $1, deepest first
   local dir=$1 m
@@ -93,10 +109,58 @@ teardown_tools() { # remove all containers of both tools, then their storage
   umount_under "$T/podman"
 }
 
+# teardown_rootless: kill both tools' per-user pause processes (pids from
+# their pause.pid files), then whatever else the dedicated bench user still
+# runs (by pid), unmount anything under $RU (nothing expected: rootless
+# overlay mounts live in the pause namespace's mount ns), rm -rf $RU as root
+# (rootless storage holds files owned by subordinate ids).
+# Sets RL_TD_NOTE (what was killed) and RL_TD_LEFT (problems, empty if none).
+RL_TD_NOTE="" RL_TD_LEFT=""
+teardown_rootless() {
+  [[ -n $RU && -d $RU ]] || return 0
+  local f pid killed=() pids alive i uid
+  uid=$(id -u "$RL_USER" 2>/dev/null) || uid=""
+  for f in "$RU/run/berth/pause.pid" "$RU/run/libpod/tmp/pause.pid"; do
+    [[ -f $f ]] || continue
+    pid=""
+    read -r pid _ <"$f" 2>/dev/null || true   # (no trailing newline in these files)
+    [[ $pid =~ ^[1-9][0-9]*$ && -n $uid ]] || continue
+    # only if that pid is still a process of the bench user (no pid reuse)
+    [[ $(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) == "$uid" ]] || continue
+    killed+=("$pid ($(cat "/proc/$pid/comm" 2>/dev/null || echo '?'))")
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  RL_TD_NOTE="pause processes killed: ${killed[*]:-none}"
+  if [[ -n $uid ]]; then
+    # everything else the dedicated user still runs (monitors, conmons, ...)
+    pids=$(pgrep -u "$uid" 2>/dev/null | tr '\n' ' ' || true)
+    alive=$(alive_list $pids | tr '\n' ' ')
+    if [[ -n ${alive// /} ]]; then
+      RL_TD_NOTE+="; other processes of $RL_USER killed: $(for p in $alive; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)"
+      kill -KILL $alive 2>/dev/null || true
+    fi
+    for ((i = 0; i < 100; i++)); do
+      alive=$(alive_list $(pgrep -u "$uid" 2>/dev/null) | tr '\n' ' ')
+      [[ -z ${alive// /} ]] && break
+      sleep 0.05
+    done
+    [[ -z ${alive// /} ]] || RL_TD_LEFT+="processes of $RL_USER still alive after SIGKILL: $alive; "
+  fi
+  umount_under "$RU"
+  rm -rf "$RU" || RL_TD_LEFT+="rm -rf $RU failed; "
+  local left
+  left=$(findmnt -rn -o TARGET | grep -F "$RU" || true)
+  [[ -z $left ]] || RL_TD_LEFT+="mounts left: $(echo "$left" | tr '\n' ' '); "
+  [[ ! -e $RU ]] || RL_TD_LEFT+="$RU still exists; "
+  RU=""
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   teardown_tools || true
+  teardown_rootless || true
+  [[ -z $RL_TD_LEFT ]] || echo "warning: rootless cleanup: $RL_TD_LEFT" >&2
   if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
     kill "$REG_PID" 2>/dev/null || true
     wait "$REG_PID" 2>/dev/null || true
@@ -471,6 +535,119 @@ read -r D_UNTRACED _ _ < <(stats "$T/d.untraced")
 # keep one raw trace for reference
 [[ -n ${D_FILES[0]:-} ]] && cp "${D_FILES[0]}" "$CACHE/run-bench-last.strace" 2>/dev/null || true
 
+# ================================================================= e. rootless
+# (a) again as an unprivileged user: berth with its defaults for rootless
+# ($XDG_DATA_HOME/berth, $XDG_RUNTIME_DIR/berth, per-user pause process),
+# podman rootless (runc, cgroupfs, file events, native overlay in its user
+# namespace). Both through the same setpriv + env wrapper, whose own cost
+# is measured alongside.
+E_B_MED=n/a E_B_P90=n/a E_B_N=0 E_P_MED=n/a E_P_P90=n/a E_P_N=0 E_W_MED=n/a
+E_RATIO=n/a E_RESULT=n/a E_NOTES=() E_SUBID="" E_P_INFO="" LOAD_E=""
+# ensure_bench_user: the user, and a subordinate id range in /etc/subuid and
+# /etc/subgid (only if it has no line there: useradd may add one itself).
+ensure_bench_user() {
+  id -u "$RL_USER" >/dev/null 2>&1 || useradd --create-home "$RL_USER" ||
+    die "useradd --create-home $RL_USER failed"
+  local f start
+  for f in /etc/subuid /etc/subgid; do
+    [[ -f $f ]] && grep -q "^$RL_USER:" "$f" && continue
+    # first free start >= 300000, after every existing range
+    start=$( { [[ -f $f ]] && cat "$f"; true; } | awk -F: -v s=300000 \
+      '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $2 + $3 > s { s = $2 + $3 } END { print s }')
+    echo "$RL_USER:$start:65536" >>"$f"
+    log "    added $RL_USER:$start:65536 to $f"
+  done
+}
+if ((ROOTLESS)); then
+  log "(e) rootless ($RL_USER): run --rm --network none $IMG true: $RUNS timed runs per tool (+$WARMUP warm-up), alternating"
+  LOAD_E=$(load)
+  ensure_bench_user
+  E_SUBID="subuid $(grep "^$RL_USER:" /etc/subuid | head -n1 | cut -d: -f2-), subgid $(grep "^$RL_USER:" /etc/subgid | head -n1 | cut -d: -f2-)"
+  RU=$(mktemp -d /var/tmp/berth-rootless-bench.XXXXXX)   # mode 0700
+  mkdir -p "$RU/home/.config/containers" "$RU/run" "$RU/data" "$RU/tmp" "$RU/podman"
+  cp "$T/registries.conf" "$RU/registries.conf"
+  cat >"$RU/home/.config/containers/containers.conf" <<'CONF'
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+CONF
+  chown -R "$RL_USER:$RL_USER" "$RU"
+  chmod 0700 "$RU" "$RU/run"
+  RL_WRAP=(setpriv "--reuid=$RL_USER" "--regid=$RL_USER" --init-groups
+    env -i -C / PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    "HOME=$RU/home" "USER=$RL_USER" "LOGNAME=$RL_USER"
+    "XDG_RUNTIME_DIR=$RU/run" "XDG_DATA_HOME=$RU/data" "XDG_CONFIG_HOME=$RU/home/.config"
+    "CONTAINERS_REGISTRIES_CONF=$RU/registries.conf" "TMPDIR=$RU/tmp")
+  RL_PODMAN=(podman --root "$RU/podman/root" --runroot "$RU/podman/run" --storage-driver overlay
+    --cgroup-manager cgroupfs --events-backend file)
+  RB() { "${RL_WRAP[@]}" "$BERTH" "$@"; }
+  RP() { "${RL_WRAP[@]}" "${RL_PODMAN[@]}" "$@"; }
+  RW() { "${RL_WRAP[@]}" true; }
+
+  E_B_OK=1 E_P_OK=1
+  RW >"$T/out" 2>"$T/err" || { LAST_RC=$?; note_fail e-setup wrapper "setpriv ... env ... true"; E_B_OK=0 E_P_OK=0; }
+  if ((E_B_OK)); then
+    RB pull -q "$IMG" >"$T/out" 2>"$T/err" ||
+      { LAST_RC=$?; note_fail e-setup berth "berth pull -q $IMG (rootless)"; E_B_OK=0; }
+  fi
+  if ((E_B_OK)); then
+    RB run --rm --network none "$IMG" true >"$T/out" 2>"$T/err" ||
+      { LAST_RC=$?; note_fail e-setup berth "berth run --rm --network none $IMG true (rootless)"; E_B_OK=0; }
+  fi
+  if ((E_P_OK)); then
+    RP info >"$T/out" 2>"$T/err" ||
+      { LAST_RC=$?; note_fail e-setup podman "podman ${RL_PODMAN[*]:1} info (rootless)"; E_P_OK=0; }
+  fi
+  if ((E_P_OK)); then
+    E_P_INFO=$(RP info --format 'storage driver {{.Store.GraphDriverName}} (native overlay diff: {{index .Store.GraphStatus "Native Overlay Diff"}}), runtime {{.Host.OCIRuntime.Name}}, cgroup manager {{.Host.CgroupManager}}, events {{.Host.EventLogger}}, rootless {{.Host.Security.Rootless}}' 2>/dev/null || echo '?')
+    RP pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" ||
+      { LAST_RC=$?; note_fail e-setup podman "podman pull -q --tls-verify=false $REF (rootless)"; E_P_OK=0; }
+  fi
+  if ((E_P_OK)); then
+    RP run --rm --network none "$IMG" true >"$T/out" 2>"$T/err" ||
+      { LAST_RC=$?; note_fail e-setup podman "podman run --rm --network none $IMG true (rootless)"; E_P_OK=0; }
+  fi
+  ((E_B_OK)) || E_NOTES+=("berth rootless did not work, not measured (see failures)")
+  ((E_P_OK)) || E_NOTES+=("podman rootless did not work, not measured (see failures)")
+
+  : >"$T/e.berth"; : >"$T/e.podman"; : >"$T/e.wrap"
+  run_e() { # run_e TOOL RECORD(0|1)
+    local ms
+    case $1 in
+      berth) ((E_B_OK)) || return 0
+        timed ms RB run --rm --network none "$IMG" true || { note_fail e berth "berth run --rm --network none $IMG true (rootless)"; return 0; } ;;
+      podman) ((E_P_OK)) || return 0
+        timed ms RP run --rm --network none "$IMG" true || { note_fail e podman "podman run --rm --network none $IMG true (rootless)"; return 0; } ;;
+      wrap) timed ms RW || { note_fail e wrapper "setpriv ... env ... true"; return 0; } ;;
+    esac
+    (($2)) && echo "$ms" >>"$T/e.$1"
+    return 0
+  }
+  if ((E_B_OK || E_P_OK)); then
+    for ((i = 1; i <= RUNS + WARMUP; i++)); do
+      rec=$((i > WARMUP))
+      if ((i % 2)); then run_e berth $rec; run_e podman $rec; else run_e podman $rec; run_e berth $rec; fi
+      run_e wrap $rec
+    done
+  fi
+  read -r E_B_MED E_B_P90 E_B_N < <(stats "$T/e.berth")
+  read -r E_P_MED E_P_P90 E_P_N < <(stats "$T/e.podman")
+  read -r E_W_MED _ _ < <(stats "$T/e.wrap")
+  E_RATIO=$(ratio "$E_B_MED" "$E_P_MED"); E_RESULT=$(passfail "$E_RATIO" 0.2)
+  log "    berth median $E_B_MED ms p90 $E_B_P90 | podman median $E_P_MED ms p90 $E_P_P90 | ratio $E_RATIO ($E_RESULT) | wrapper alone $E_W_MED ms"
+  # what the tools left behind: pause processes, other processes, mounts
+  # (rootless overlay mounts live in the tools' own mount namespaces)
+  E_HOSTMNT=$(findmnt -rn -o TARGET | grep -cF "$RU" || true)
+  teardown_rootless
+  E_NOTES+=("$RL_TD_NOTE" "host mounts under the temp dir before teardown: $E_HOSTMNT")
+  [[ -z $RL_TD_LEFT ]] || FAILS+=("(e) rootless cleanup: $RL_TD_LEFT")
+  log "    cleanup: $RL_TD_NOTE${RL_TD_LEFT:+; PROBLEMS: $RL_TD_LEFT}"
+fi
+
 # ================================================================= c. 100 x run -d
 log "(c) $NDETACH x run -d $IMG sleep 1000 per tool, alternating"
 LOAD_C=$(load)
@@ -641,13 +818,29 @@ TABLE=$(cat <<EOF
 | c. monitor+payload processes (non-zombie) right after rm returned | $C_B_AR | $C_P_AR | – | – | – |
 EOF
 )
+E_TABLE=""
+if ((ROOTLESS)); then
+  E_TABLE=$(cat <<EOF
+| metric (rootless, user $RL_USER) | berth | podman | berth/podman | target | result |
+|---|---|---|---|---|---|
+| e. \`run --rm --network none busybox true\` median ms ($E_B_N / $E_P_N runs) | $E_B_MED | $E_P_MED | $E_RATIO | ≤ 0.20 | $E_RESULT |
+| e. same, p90 ms | $E_B_P90 | $E_P_P90 | $(ratio "$E_B_P90" "$E_P_P90") | – | – |
+| e. (info) the setpriv + env wrapper alone (\`… true\`), median ms, included in both rows above | $E_W_MED | $E_W_MED | – | – | – |
+EOF
+)
+fi
 echo
 echo "$TABLE"
+if ((ROOTLESS)); then
+  echo
+  echo "$E_TABLE"
+  printf '(e) %s\n' "${E_NOTES[@]}"
+fi
 echo
 echo "$D_TABLE"
 echo
 echo "(d) traced total median $D_TRACED ms vs untraced median $D_UNTRACED ms (strace overhead inflates each phase)."
-echo "total ${ELAPSED}s; load: start $LOAD_BEFORE, (a) $LOAD_A, (c) $LOAD_C, (b) $LOAD_B, end $LOAD_END"
+echo "total ${ELAPSED}s; load: start $LOAD_BEFORE, (a) $LOAD_A,${LOAD_E:+ (e) $LOAD_E,} (c) $LOAD_C, (b) $LOAD_B, end $LOAD_END"
 if ((${#FAILS[@]})); then
   echo "FAILURES:"; printf '  - %s\n' "${FAILS[@]}"
 fi
@@ -661,11 +854,11 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo
   echo "## Container lifecycle (run/ps/run -d) — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "Load average (1/5/15 min): start $LOAD_BEFORE; before (a) $LOAD_A; before (c) $LOAD_C; before (b) $LOAD_B; end $LOAD_END (other jobs on the box skew timings)."
+  echo "Load average (1/5/15 min): start $LOAD_BEFORE; before (a) $LOAD_A;${LOAD_E:+ before (e) $LOAD_E;} before (c) $LOAD_C; before (b) $LOAD_B; end $LOAD_END (other jobs on the box skew timings)."
   echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r)."
   echo "Image: busybox-static + 6 symlinks, one gzip layer ($LAYER_SIZE bytes / $LAYER_USIZE uncompressed), pushed to a local \`docker-registry\`, pulled into fresh roots"
   echo "(podman: \`--storage-driver overlay\`, cgroupfs, runc; containers.conf ulimits nofile/nproc 4096). Wall times from bash \`\$EPOCHREALTIME\` around each command;"
-  echo "$WARMUP warm-up runs per tool not counted; tools alternated. Run order: a, d, c, b. Whole script took ${ELAPSED}s."
+  echo "$WARMUP warm-up runs per tool not counted; tools alternated. Run order: a, d,$( ((ROOTLESS)) && echo ' e,') c, b. Whole script took ${ELAPSED}s."
   echo
   echo "$TABLE"
   echo
@@ -696,6 +889,28 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo "(d) strace -o F --seccomp-bpf -f -ttt -T -e trace=$STRACE_SET \$B run --rm --network none busybox true"
   echo '```'
   echo
-  echo "Reproduce: \`RUNS=$RUNS bench/run.sh\` (as root)."
+  if ((ROOTLESS)); then
+    echo "### Rootless (e)"
+    echo
+    echo "Same \`run --rm --network none busybox true\` as (a), $RUNS timed runs per tool after $WARMUP warm-ups, alternating, as the unprivileged user \`$RL_USER\` ($E_SUBID),"
+    echo "started from root through \`setpriv --reuid --regid --init-groups\` + \`env -i\` (that wrapper's own cost is the last row). Private HOME/XDG dirs in a fresh 0700 temp dir owned by the user; same local registry."
+    echo "berth: its rootless defaults (\`\$XDG_DATA_HOME/berth\`, \`\$XDG_RUNTIME_DIR/berth\`; commands join a per-user pause process holding a user namespace mapped from /etc/subuid+subgid)."
+    echo "podman: ${E_P_INFO:-?}; \`~/.config/containers/containers.conf\` with runtime runc, cgroupfs, file events, ulimits nofile/nproc 4096. cgroup v1 host: rootless containers of neither tool get a cgroup."
+    echo
+    echo "$E_TABLE"
+    echo
+    printf -- '- %s\n' "${E_NOTES[@]}"
+    echo
+    echo '```'
+    echo "# U: the bench user's fresh 0700 temp dir (removed afterwards); PORT: the local registry"
+    echo "W='setpriv --reuid=$RL_USER --regid=$RL_USER --init-groups env -i -C / PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=\$U/home USER=$RL_USER LOGNAME=$RL_USER XDG_RUNTIME_DIR=\$U/run XDG_DATA_HOME=\$U/data XDG_CONFIG_HOME=\$U/home/.config CONTAINERS_REGISTRIES_CONF=\$U/registries.conf TMPDIR=\$U/tmp'"
+    echo "\$W berth pull -q busybox"
+    echo "\$W podman --root \$U/podman/root --runroot \$U/podman/run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file pull -q --tls-verify=false 127.0.0.1:PORT/busybox:latest"
+    echo "(e) \$W berth run --rm --network none busybox true   /   \$W podman --root \$U/podman/root --runroot \$U/podman/run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file run --rm --network none busybox true"
+    echo "(e) \$W true   (wrapper alone)"
+    echo '```'
+    echo
+  fi
+  echo "Reproduce: \`RUNS=$RUNS bench/run.sh\` (as root; \`ROOTLESS=0\` skips e)."
 } >>"$RESULTS_MD"
 log "appended results to $RESULTS_MD"

@@ -685,6 +685,11 @@ fn sigkill_of_the_cli_or_the_monitor_leaves_no_ghosts() {
     berth.ok(&["ps", "-a"]);
     berth.ok(&["rm", "-a", "-f"]);
     assert_eq!(berth.ok(&["ps", "-a", "-q"]), "");
+    // And no monitor or container of theirs runs on unaccounted for.
+    let root = berth.root().display().to_string();
+    wait_for("orphaned monitors to go", || {
+        live_processes_mentioning(&root) == 0
+    });
     assert_eq!(
         berth.ok(&["run", "--rm", "busybox", "echo", "fine"]),
         "fine\n"
@@ -910,4 +915,27 @@ fn attach_and_detach_keys() {
             .trim(),
         "5"
     );
+}
+
+/// Live (non-zombie) processes whose command line mentions `needle`
+/// (monitors are forked from the CLI and keep its command line).
+fn live_processes_mentioning(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, r)| r.starts_with('Z'));
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            !zombie && String::from_utf8_lossy(&cmd).contains(needle)
+        })
+        .count()
 }

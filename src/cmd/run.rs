@@ -168,7 +168,7 @@ pub struct RunArgs {
     /// Forward signals received by the CLI to the container
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
-    /// Key sequence to detach an attached container (accepted; detaching from a pty comes with `attach`)
+    /// Key sequence to detach from an attached terminal (default ctrl-p,ctrl-q)
     #[arg(long)]
     pub detach_keys: Option<String>,
 }
@@ -484,6 +484,7 @@ pub fn build_config(
         log_max_size,
         healthcheck,
         runtime: a.runtime.clone().or_else(configured_runtime),
+        detach_keys: String::new(),
         userns: match a.userns.as_deref() {
             None | Some("") | Some("host") => String::new(),
             Some("keep-id") => "keep-id".into(),
@@ -532,10 +533,15 @@ pub fn create_container(
     ctx: &Ctx,
     engine: &Engine,
     a: &CreateArgs,
+    detach_keys: Option<&str>,
 ) -> anyhow::Result<ContainerRow> {
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let mut cfg = build_config(a, &image_cfg, a.rm)?;
+    if let Some(k) = detach_keys {
+        crate::monitor::attach::parse_detach_keys(k).map_err(anyhow::Error::msg)?;
+        cfg.detach_keys = k.to_string();
+    }
     if cfg.userns == "keep-id" {
         if !engine.paths.rootless {
             anyhow::bail!(
@@ -590,7 +596,7 @@ pub fn create_container(
 
 pub fn create(ctx: &Ctx, a: CreateArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let row = create_container(ctx, &engine, &a)?;
+    let row = create_container(ctx, &engine, &a, None)?;
     println!("{}", row.id);
     Ok(())
 }
@@ -701,7 +707,7 @@ impl StdinFd for std::io::Stdin {
 
 pub fn run(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let mut engine = ctx.engine()?;
-    let row = create_container(ctx, &engine, &a.create)?;
+    let row = create_container(ctx, &engine, &a.create, a.detach_keys.as_deref())?;
     let code = start_container(&mut engine, &row, !a.detach, a.sig_proxy, false)?;
     if a.detach {
         println!("{}", row.id);

@@ -100,6 +100,8 @@ pub struct ContainerConfig {
     /// "" (rootless: the user is root inside; rootful: no user namespace)
     /// or "keep-id".
     pub userns: String,
+    /// The key sequence that detaches an attached terminal (`--detach-keys`).
+    pub detach_keys: String,
 }
 
 /// 64 random hex digits, like docker and podman IDs.

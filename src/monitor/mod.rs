@@ -331,7 +331,7 @@ fn run_once(
         out_r = master.take();
     }
     let my_start = start_time(std::process::id() as i64).unwrap_or(0);
-    db::set_running(
+    let recorded = db::set_running(
         &engine.db.conn,
         &row.id,
         pid as i64,
@@ -341,10 +341,35 @@ fn run_once(
         now_nanos(),
     )
     .map_err(std::io::Error::other)?;
+    if recorded == 0 {
+        // `rm` took the container while it was starting (its CLI died, say):
+        // it must not run on with nothing to account for it.
+        // SAFETY: kill and reap the child we just started.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        if let Some(rt) = &cfg.runtime {
+            crate::runtime::external::cleanup(rt, &engine.paths.runroot, &dir, &row.id);
+        }
+        if let Some(cg) = &cgroup {
+            cg.destroy();
+        }
+        return Err(RuntimeError::Start {
+            code: 125,
+            msg: format!("container {} was removed while it started", row.id),
+        });
+    }
     report.send(&format!("started {pid}"));
     let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
     let mut attach = attach;
-    let mut detach = attach::DetachWatch::new(vec![0x10, 0x11]);
+    let keys = attach::parse_detach_keys(if cfg.detach_keys.is_empty() {
+        "ctrl-p,ctrl-q"
+    } else {
+        &cfg.detach_keys
+    })
+    .unwrap_or_else(|_| vec![0x10, 0x11]);
+    let mut detach = attach::DetachWatch::new(keys);
 
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_raw(pid).expect("pid > 0"),

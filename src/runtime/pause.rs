@@ -117,6 +117,11 @@ pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
         ));
     }
     let (uids, gids) = super::userns::mappings(false);
+    if uids.len() == 1 || gids.len() == 1 {
+        eprintln!(
+            "Warning: no subordinate id range for this user in /etc/subuid or /etc/subgid: containers get a single-id mapping (add one with usermod --add-subuids/--add-subgids)"
+        );
+    }
     super::userns::write_maps(child, &uids, &gids)?;
     drop(w2);
     let start = crate::engine::containers::start_time(child as i64).unwrap_or(0);

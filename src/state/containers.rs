@@ -133,12 +133,13 @@ pub fn set_running(
     monitor_pid: i64,
     monitor_start: u64,
     started: i64,
-) -> Result<(), DbError> {
-    conn.execute(
+) -> Result<usize, DbError> {
+    // Returns how many rows changed: 0 means the container was removed
+    // while it started, and the caller must not let it run.
+    Ok(conn.execute(
         "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, monitor_start = ?5, started = ?6, exit_code = 0, oom_killed = 0 WHERE id = ?1",
         params![id, pid, pid_start as i64, monitor_pid, monitor_start as i64, started],
-    )?;
-    Ok(())
+    )?)
 }
 
 pub fn set_exited(
