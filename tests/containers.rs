@@ -687,9 +687,14 @@ fn sigkill_of_the_cli_or_the_monitor_leaves_no_ghosts() {
     assert_eq!(berth.ok(&["ps", "-a", "-q"]), "");
     // And no monitor or container of theirs runs on unaccounted for.
     let root = berth.root().display().to_string();
-    wait_for("orphaned monitors to go", || {
-        live_processes_mentioning(&root) == 0
-    });
+    let start = Instant::now();
+    while live_processes_mentioning(&root) > 0 {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = std::process::Command::new("sh").arg("-c").arg(format!("ps -eo pid,ppid,stat,etime,args | grep -F '{root}' | grep -v grep; for p in $(pgrep -f '{root}'); do echo $p; cat /proc/$p/wchan; echo; cat /proc/$p/stack; done")).status();
+            panic!("orphaned monitors stayed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(
         berth.ok(&["run", "--rm", "busybox", "echo", "fine"]),
         "fine\n"
@@ -855,9 +860,19 @@ fn attach_and_detach_keys() {
         "busybox",
         "sh",
         "-c",
-        "sleep 0.5; echo out; echo err >&2; exit 3",
+        "while [ ! -e /tmp/go ]; do sleep 0.05; done; echo out; echo err >&2; exit 3",
     ]);
-    let o = berth.run(&["attach", "att"]);
+    // Attach, then let the container speak (attach shows what comes after it).
+    let child = berth
+        .cmd()
+        .args(["attach", "att"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    berth.ok(&["exec", "att", "touch", "/tmp/go"]);
+    let o = child.wait_with_output().unwrap();
     assert_eq!(
         (
             o.status.code(),

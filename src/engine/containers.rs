@@ -111,15 +111,63 @@ pub fn new_id() -> String {
     hex::encode(b)
 }
 
-const ADJECTIVES: [&str; 24] = [
-    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lively", "merry",
-    "nimble", "proud", "quiet", "rapid", "silly", "sunny", "tender", "upbeat", "vivid", "witty",
-    "zealous", "bold", "clever", "dreamy",
+const ADJECTIVES: [&str; 48] = [
+    "admiring",
+    "agitated",
+    "amazing",
+    "angry",
+    "awesome",
+    "blissful",
+    "bold",
+    "brave",
+    "busy",
+    "calm",
+    "charming",
+    "clever",
+    "cool",
+    "dazzling",
+    "determined",
+    "dreamy",
+    "eager",
+    "ecstatic",
+    "elastic",
+    "elegant",
+    "epic",
+    "fervent",
+    "festive",
+    "focused",
+    "friendly",
+    "gallant",
+    "gentle",
+    "goofy",
+    "happy",
+    "hungry",
+    "jolly",
+    "keen",
+    "kind",
+    "lively",
+    "loving",
+    "merry",
+    "modest",
+    "nimble",
+    "nostalgic",
+    "peaceful",
+    "proud",
+    "quiet",
+    "rapid",
+    "serene",
+    "sharp",
+    "sunny",
+    "vivid",
+    "witty",
 ];
-const NOUNS: [&str; 24] = [
-    "lovelace", "turing", "hopper", "ritchie", "thompson", "torvalds", "knuth", "dijkstra",
-    "hamilton", "liskov", "backus", "kay", "lamport", "perlman", "wozniak", "stallman", "pike",
-    "cerf", "hoare", "wirth", "shannon", "babbage", "noether", "curie",
+const NOUNS: [&str; 48] = [
+    "agnesi", "babbage", "backus", "bell", "boole", "cerf", "curie", "darwin", "dijkstra",
+    "einstein", "euclid", "euler", "fermat", "feynman", "gauss", "hamilton", "hawking", "hodgkin",
+    "hoare", "hopper", "kay", "kepler", "knuth", "lamport", "liskov", "lovelace", "mccarthy",
+    "meitner", "minsky", "morse", "newton", "noether", "pascal", "perlman", "pike", "ritchie",
+    "shannon", "stallman", "tesla", "thompson", "torvalds", "turing", "volhard", "wescoff",
+    "wilson", "wirth", "wozniak", "yalow",
 ];
 
 pub fn random_name(id: &str) -> String {
@@ -196,12 +244,9 @@ impl Engine {
                 rustix::process::Signal::KILL,
             );
         }
-        let _lock = self.lock()?;
-        if let Some(cur) = db::get(&self.db.conn, &c.id)?
-            && cur.state == c.state
-            && cur.monitor_pid == c.monitor_pid
-        {
-            db::set_exited(&self.db.conn, &c.id, 137, now_nanos(), false)?;
+        // Compare-and-set in one statement: no lock needed, so callers that
+        // hold the writer lock may refresh too.
+        if db::set_exited_if(&self.db.conn, &c.id, c.monitor_pid, 137, now_nanos())? {
             crate::runtime::cleanup_after_exit(self, &c);
         }
         c = db::get(&self.db.conn, &c.id)?.ok_or_else(|| ContainerError::NotFound(c.id.clone()))?;
@@ -283,6 +328,9 @@ impl Engine {
     /// Create a container: record, directories, generated /etc files and the
     /// OCI bundle (config.json). Nothing runs yet.
     pub fn create_container(&self, n: NewContainer) -> Result<ContainerRow, ContainerError> {
+        // Held throughout, so that a generated name is still free when the
+        // record goes in, whatever runs in parallel.
+        let _lock = self.lock()?;
         let id = new_id();
         let mut cfg = n.config;
         let name = match n.name {
@@ -410,7 +458,6 @@ impl Engine {
             restart_count: 0,
             health: String::new(),
         };
-        let _lock = self.lock()?;
         if let Some(other) = db::name_taken(&self.db.conn, &name)? {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(ContainerError::NameInUse(name, other));
@@ -422,7 +469,14 @@ impl Engine {
     /// Remove a container's record and files. A running one is killed first
     /// when `force`, else refused.
     pub fn remove_container(&self, c: &ContainerRow, force: bool) -> Result<(), ContainerError> {
-        let c = self.refresh(c.clone())?;
+        // Decide on a fresh record under the writer lock: the monitor marks a
+        // container running under the same lock, so a container is either
+        // seen running here (and killed) or finds its record gone (and dies).
+        let mut lock = self.lock()?;
+        let Some(fresh) = db::get(&self.db.conn, &c.id)? else {
+            return Ok(());
+        };
+        let c = self.refresh(fresh)?;
         if c.is_running() {
             if !force {
                 return Err(ContainerError::State(format!(
@@ -430,14 +484,18 @@ impl Engine {
                     c.id, c.state
                 )));
             }
+            // "stopping" keeps the monitor from applying a restart policy.
+            db::set_state(&self.db.conn, &c.id, "stopping")?;
+            drop(lock);
             self.kill_and_wait(
                 &c,
                 rustix::process::Signal::KILL,
                 std::time::Duration::from_secs(10),
             )?;
+            lock = self.lock()?;
         }
-        let _lock = self.lock()?;
         db::delete(&self.db.conn, &c.id)?;
+        drop(lock);
         crate::runtime::cleanup_after_exit(self, &c);
         let dir = self.container_dir(&c.id);
         let _ = std::fs::remove_dir_all(&dir);

@@ -331,6 +331,8 @@ fn run_once(
         out_r = master.take();
     }
     let my_start = start_time(std::process::id() as i64).unwrap_or(0);
+    // Under the writer lock, against a concurrent `rm` (see remove_container).
+    let writer = engine.lock().map_err(std::io::Error::other)?;
     let recorded = db::set_running(
         &engine.db.conn,
         &row.id,
@@ -341,6 +343,7 @@ fn run_once(
         now_nanos(),
     )
     .map_err(std::io::Error::other)?;
+    drop(writer);
     if recorded == 0 {
         // `rm` took the container while it was starting (its CLI died, say):
         // it must not run on with nothing to account for it.

@@ -156,6 +156,21 @@ pub fn set_exited(
     Ok(())
 }
 
+/// Record a running container as exited (killed) if it still has the
+/// monitor `monitor_pid`; returns whether it did.
+pub fn set_exited_if(
+    conn: &Connection,
+    id: &str,
+    monitor_pid: i64,
+    exit_code: i64,
+    finished: i64,
+) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, monitor_pid = 0, monitor_start = 0, exit_code = ?3, finished = ?4 WHERE id = ?1 AND monitor_pid = ?2 AND state IN ('running', 'paused', 'stopping')",
+        params![id, monitor_pid, exit_code, finished],
+    )? > 0)
+}
+
 pub fn set_state(conn: &Connection, id: &str, state: &str) -> Result<(), DbError> {
     conn.execute(
         "UPDATE containers SET state = ?2 WHERE id = ?1",
