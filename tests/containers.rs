@@ -954,3 +954,56 @@ fn live_processes_mentioning(needle: &str) -> usize {
         })
         .count()
 }
+
+#[test]
+fn pause_freezes_and_unpause_thaws() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo t; sleep 0.1; done",
+    ]);
+    wait_for("output", || {
+        berth.ok(&["logs", "ticker"]).lines().count() > 2
+    });
+    assert_eq!(berth.ok(&["pause", "ticker"]).trim(), "ticker");
+    assert_eq!(
+        berth
+            .ok(&[
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.Paused}}",
+                "ticker"
+            ])
+            .trim(),
+        "paused true"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let frozen = berth.ok(&["logs", "ticker"]).lines().count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        berth.ok(&["logs", "ticker"]).lines().count(),
+        frozen,
+        "no output while paused"
+    );
+    assert!(berth.ok(&["ps"]).contains("Paused"));
+    berth.fails(&["pause", "ticker"], 125);
+    assert_eq!(berth.ok(&["unpause", "ticker"]).trim(), "ticker");
+    wait_for("output again", || {
+        berth.ok(&["logs", "ticker"]).lines().count() > frozen
+    });
+    // A paused container still stops.
+    berth.ok(&["pause", "ticker"]);
+    berth.ok(&["stop", "-t", "1", "ticker"]);
+    assert_eq!(
+        berth
+            .ok(&["inspect", "--format", "{{.State.Status}}", "ticker"])
+            .trim(),
+        "exited"
+    );
+}
