@@ -1007,3 +1007,94 @@ fn pause_freezes_and_unpause_thaws() {
         "exited"
     );
 }
+
+#[test]
+fn bind_mounts_from_the_host() {
+    let (_reg, berth) = setup();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("in"), "from-host").unwrap();
+    let h = host.path().display().to_string();
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{h}:/data"),
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/in; echo back > /data/out",
+    ]);
+    assert_eq!(o, "from-host");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("out")).unwrap(),
+        "back\n"
+    );
+    let o = berth.run(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{h}:/data:ro"),
+        "busybox",
+        "touch",
+        "/data/x",
+    ]);
+    assert_ne!(o.status.code(), Some(0), "a read-only bind refuses writes");
+    assert!(!host.path().join("x").exists());
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("type=bind,source={h},target=/m,readonly"),
+        "--mount",
+        "type=tmpfs,target=/t,tmpfs-size=1m",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /m/in; df -k /t | tail -1",
+    ]);
+    assert!(o.starts_with("from-host") && o.contains(" 1024 "), "{o}");
+    // A single file, and inspect's Mounts.
+    let id = berth
+        .ok(&[
+            "create",
+            "-v",
+            &format!("{h}/in:/etc/motd:ro"),
+            "busybox",
+            "cat",
+            "/etc/motd",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(
+        berth
+            .ok(&[
+                "inspect",
+                "--format",
+                "{{(index .Mounts 0).Destination}} {{(index .Mounts 0).RW}}",
+                &id
+            ])
+            .trim(),
+        "/etc/motd false"
+    );
+    berth.ok(&["start", &id]);
+    berth.ok(&["wait", &id]);
+    assert_eq!(
+        berth.ok(&["logs", &id]),
+        "from-host",
+        "no newline in the file, none in the log"
+    );
+    let err = berth.fails(
+        &[
+            "run",
+            "--rm",
+            "-v",
+            "/nonexistent/path:/x",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("/nonexistent/path"), "{err}");
+    let err = berth.fails(&["run", "--rm", "-v", "named:/x", "busybox", "true"], 125);
+    assert!(err.contains("named volumes"), "{err}");
+}

@@ -179,3 +179,43 @@ fn rootless_containers_map_root_to_the_user() {
     ok(&["rm", &id]);
     assert_eq!(ok(&["ps", "-a", "-q"]), "");
 }
+
+#[test]
+fn rootless_bind_mount_files_belong_to_the_user() {
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    std::fs::create_dir_all(berth.dir.path().join("shared")).unwrap();
+    berth.give_to(uid, gid);
+    let shared = berth.dir.path().join("shared");
+    let out = berth
+        .rootless_cmd(uid, gid)
+        .args([
+            "run",
+            "--rm",
+            "-v",
+            &format!("{}:/shared", shared.display()),
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; touch /shared/made-by-root",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n");
+    let m = std::fs::metadata(shared.join("made-by-root")).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid()),
+        (uid, gid),
+        "container root is the invoking user on the host"
+    );
+}

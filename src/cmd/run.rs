@@ -79,6 +79,12 @@ pub struct CreateArgs {
     /// Mount a tmpfs (PATH[:OPTIONS])
     #[arg(long)]
     pub tmpfs: Vec<String>,
+    /// Bind a host path: /HOST/PATH:/CONTAINER/PATH[:ro|rw|rprivate|rshared|rslave...]
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Attach a mount: type=bind,source=,target=[,readonly][,bind-propagation=] or type=tmpfs,target=[,tmpfs-size=]
+    #[arg(long)]
+    pub mount: Vec<String>,
     /// Size of /dev/shm
     #[arg(long)]
     pub shm_size: Option<String>,
@@ -233,6 +239,137 @@ fn configured_runtime() -> Option<String> {
         .as_str()
         .filter(|s| !s.is_empty())
         .map(String::from)
+}
+
+const PROPAGATIONS: [&str; 6] = [
+    "rprivate", "private", "rshared", "shared", "rslave", "slave",
+];
+
+fn bind_source(src: &str, what: &str) -> anyhow::Result<String> {
+    let p = std::fs::canonicalize(src)
+        .map_err(|e| anyhow::anyhow!("{what}: bind source {src:?}: {e}"))?;
+    Ok(p.display().to_string())
+}
+
+fn check_destination(dest: &str, what: &str) -> anyhow::Result<()> {
+    if !dest.starts_with('/') || dest.split('/').any(|c| c == "..") {
+        anyhow::bail!("{what}: the container path {dest:?} must be absolute, without ..");
+    }
+    Ok(())
+}
+
+/// `-v` and `--mount type=bind`. Named and anonymous volumes (a source
+/// that is not a path, or no source) belong to the volumes work.
+fn binds(
+    volumes: &[String],
+    mounts: &[String],
+) -> anyhow::Result<Vec<crate::engine::containers::Bind>> {
+    use crate::engine::containers::Bind;
+    let mut out = Vec::new();
+    for v in volumes {
+        let what = format!("-v {v}");
+        let parts: Vec<&str> = v.split(':').collect();
+        let (src, dest, opts) = match parts.as_slice() {
+            [s, d] => (*s, *d, ""),
+            [s, d, o] => (*s, *d, *o),
+            _ => anyhow::bail!(
+                "{what}: expected /HOST/PATH:/CONTAINER/PATH[:OPTIONS] (named and anonymous volumes are not available yet)"
+            ),
+        };
+        if !src.starts_with('/') && !src.starts_with('.') {
+            anyhow::bail!(
+                "{what}: named volumes are not available yet; bind a host path (absolute) instead"
+            );
+        }
+        check_destination(dest, &what)?;
+        let mut b = Bind {
+            source: bind_source(src, &what)?,
+            destination: dest.to_string(),
+            readonly: false,
+            propagation: String::new(),
+        };
+        for o in opts.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => b.readonly = true,
+                "rw" => b.readonly = false,
+                // SELinux relabeling: there is no SELinux here to relabel for.
+                "z" | "Z" => {}
+                p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
+                other => anyhow::bail!(
+                    "{what}: unknown option {other:?} (use ro, rw, z, Z or a propagation mode)"
+                ),
+            }
+        }
+        out.push(b);
+    }
+    for m in mounts {
+        let what = format!("--mount {m}");
+        let kv: Vec<(&str, &str)> = m
+            .split(',')
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .collect();
+        let get = |k: &[&str]| kv.iter().find(|(x, _)| k.contains(x)).map(|(_, v)| *v);
+        match get(&["type"]) {
+            Some("bind") => {
+                let src = get(&["source", "src"])
+                    .ok_or_else(|| anyhow::anyhow!("{what}: a bind needs source="))?;
+                let dest = get(&["target", "destination", "dst"])
+                    .ok_or_else(|| anyhow::anyhow!("{what}: a bind needs target="))?;
+                check_destination(dest, &what)?;
+                let readonly = kv.iter().any(|(k, v)| {
+                    (*k == "readonly" || *k == "ro") && (v.is_empty() || *v == "true")
+                });
+                let propagation = get(&["bind-propagation"]).unwrap_or("").to_string();
+                if !propagation.is_empty() && !PROPAGATIONS.contains(&propagation.as_str()) {
+                    anyhow::bail!("{what}: unknown bind-propagation {propagation:?}");
+                }
+                out.push(Bind {
+                    source: bind_source(src, &what)?,
+                    destination: dest.to_string(),
+                    readonly,
+                    propagation,
+                });
+            }
+            Some("tmpfs") => {}
+            Some("volume") => {
+                anyhow::bail!("{what}: volumes are not available yet; use type=bind or type=tmpfs")
+            }
+            _ => anyhow::bail!("{what}: expected type=bind or type=tmpfs"),
+        }
+    }
+    Ok(out)
+}
+
+/// `--mount type=tmpfs,target=/x[,tmpfs-size=64m][,tmpfs-mode=1777]` as a
+/// `--tmpfs` entry.
+fn tmpfs_from_mounts(mounts: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for m in mounts {
+        let kv: Vec<(&str, &str)> = m
+            .split(',')
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .collect();
+        if !kv.contains(&("type", "tmpfs")) {
+            continue;
+        }
+        let dest = kv
+            .iter()
+            .find(|(k, _)| ["target", "destination", "dst"].contains(k))
+            .map(|(_, v)| *v)
+            .ok_or_else(|| anyhow::anyhow!("--mount {m}: a tmpfs needs target="))?;
+        check_destination(dest, &format!("--mount {m}"))?;
+        let mut opts = Vec::new();
+        for (k, v) in &kv {
+            match *k {
+                "tmpfs-size" => opts.push(format!("size={v}")),
+                "tmpfs-mode" => opts.push(format!("mode={v}")),
+                "readonly" | "ro" => opts.push("ro".to_string()),
+                _ => {}
+            }
+        }
+        out.push(format!("{dest}:{}", opts.join(",")));
+    }
+    Ok(out)
 }
 
 /// Merge the image's defaults and the user's flags into a container config.
@@ -466,7 +603,12 @@ pub fn build_config(
         restart,
         init: a.init,
         read_only: a.read_only,
-        tmpfs: a.tmpfs.clone(),
+        tmpfs: {
+            let mut t = a.tmpfs.clone();
+            t.extend(tmpfs_from_mounts(&a.mount)?);
+            t
+        },
+        binds: binds(&a.volume, &a.mount)?,
         shm_size: bytes("--shm-size", &a.shm_size)?.unwrap_or(0).max(0) as u64,
         memory: bytes("--memory", &a.memory)?,
         memory_swap: bytes("--memory-swap", &a.memory_swap)?,

@@ -48,6 +48,16 @@ pub struct Health {
     pub start_period_secs: u64,
 }
 
+/// A host path bound into the container (`-v /src:/dest[:ro]`, `--mount type=bind`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Bind {
+    pub source: String,
+    pub destination: String,
+    pub readonly: bool,
+    /// rprivate (default), private, rshared, shared, rslave, slave.
+    pub propagation: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct Ulimit {
     pub name: String,
@@ -77,6 +87,7 @@ pub struct ContainerConfig {
     pub init: bool,
     pub read_only: bool,
     pub tmpfs: Vec<String>,
+    pub binds: Vec<Bind>,
     pub shm_size: u64,
     pub memory: Option<i64>,
     pub memory_swap: Option<i64>,

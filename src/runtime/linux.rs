@@ -325,11 +325,29 @@ fn do_mount(root: &OwnedFd, m: &Mount) -> std::io::Result<()> {
         if remount != 0 {
             // Re-open: the fd still names the directory under the new mount.
             let t = open_in_root(root, &dest, is_dir)?;
+            // In a user namespace the source mount's nosuid/nodev/noexec
+            // are locked: a remount must repeat them or be refused.
+            let locked = rustix::fs::fstatvfs(&t)
+                .map(|v| {
+                    let f = v.f_flag;
+                    let mut m = 0;
+                    if f.contains(rustix::fs::StatVfsMountFlags::NOSUID) {
+                        m |= libc::MS_NOSUID;
+                    }
+                    if f.contains(rustix::fs::StatVfsMountFlags::NODEV) {
+                        m |= libc::MS_NODEV;
+                    }
+                    if f.contains(rustix::fs::StatVfsMountFlags::NOEXEC) {
+                        m |= libc::MS_NOEXEC;
+                    }
+                    m
+                })
+                .unwrap_or(0);
             mount(
                 None,
                 &fd_path(&t),
                 None,
-                libc::MS_BIND | libc::MS_REMOUNT | remount,
+                libc::MS_BIND | libc::MS_REMOUNT | remount | locked,
                 None,
             )?;
         }

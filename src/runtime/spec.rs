@@ -82,6 +82,24 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     for (dest, src) in i.etc_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
     }
+    // User binds last (they win over generated files), parents before
+    // children (as podman sorts them).
+    let mut binds = c.binds.clone();
+    binds.sort_by_key(|b| b.destination.trim_end_matches('/').matches('/').count());
+    for b in &binds {
+        let prop = if b.propagation.is_empty() {
+            "rprivate"
+        } else {
+            b.propagation.as_str()
+        };
+        let mut o = vec!["rbind", prop];
+        if b.readonly {
+            o.push("ro");
+        }
+        mounts.push(
+            json!({"destination": b.destination, "type": "bind", "source": b.source, "options": o}),
+        );
+    }
     let mut namespaces = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),
