@@ -1,13 +1,16 @@
 //! seccomp: load an OCI seccomp profile with libseccomp, and berth's
 //! default profile.
 //!
-//! The default refuses (EPERM) the syscalls containers/common's profile
-//! refuses unless the container holds the capability that would make them
-//! legitimate: mount/unshare/setns need CAP_SYS_ADMIN, ptrace
-//! CAP_SYS_PTRACE, module loading CAP_SYS_MODULE, and so on; keyrings, bpf
-//! and the like are refused outright. clone/clone3 may not create
-//! namespaces without CAP_SYS_ADMIN (clone3 gets ENOSYS, so libcs fall back
-//! to clone, whose flags a filter can see).
+//! The default is an allowlist, as containers/common's is: every syscall of
+//! the native architecture that libseccomp knows is allowed except the ones
+//! containers/common refuses; a syscall the list does not know (newer than
+//! this libseccomp) gets ENOSYS, so programs fall back as they would on an
+//! older kernel. The refused ones get EPERM unless the container holds the
+//! capability that makes them legitimate: mount/unshare/setns need
+//! CAP_SYS_ADMIN, ptrace CAP_SYS_PTRACE, module loading CAP_SYS_MODULE, and
+//! so on; keyrings and the like are refused outright. clone/clone3 may not
+//! create namespaces without CAP_SYS_ADMIN (clone3 gets ENOSYS, so libcs
+//! fall back to clone, whose flags a filter can see).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator};
@@ -105,25 +108,49 @@ const NS_FLAGS: [u64; 7] = [
 pub fn default_profile(caps: &[String]) -> LinuxSeccomp {
     let has = |c: &str| caps.iter().any(|x| x == c);
     let mut rules = Vec::new();
+    let mut refused: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for (names, cap) in DENIED {
         if cap.is_none_or(|c| !has(c)) {
+            refused.extend(names.iter());
             rules
                 .push(json!({"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}));
         }
     }
-    if !has("CAP_SYS_ADMIN") {
+    let gated = ["clone", "clone3"];
+    let allowed: Vec<String> = native_syscalls()
+        .into_iter()
+        .filter(|n| !refused.contains(n.as_str()) && !gated.contains(&n.as_str()))
+        .collect();
+    rules.push(json!({"names": allowed, "action": "SCMP_ACT_ALLOW"}));
+    if has("CAP_SYS_ADMIN") {
+        rules.push(json!({"names": gated, "action": "SCMP_ACT_ALLOW"}));
+    } else {
         rules.push(
             json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}),
         );
-        for f in NS_FLAGS {
-            rules.push(
-                json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM,
-                "args": [{"index": 0, "value": f, "valueTwo": f, "op": "SCMP_CMP_MASKED_EQ"}]}),
-            );
-        }
+        // clone is fine without namespace flags: allowed when the flags
+        // word has none of them, refused otherwise.
+        let ns_mask: u64 = NS_FLAGS.iter().fold(0, |m, f| m | f);
+        rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": ns_mask, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}));
     }
-    serde_json::from_value(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}))
+    serde_json::from_value(json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": libc::ENOSYS, "syscalls": rules}))
         .expect("well-formed default profile")
+}
+
+/// Every syscall name libseccomp knows for the architecture berth runs on.
+fn native_syscalls() -> Vec<String> {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let mut v: Vec<String> = (0..1024)
+                .filter_map(|n| ScmpSyscall::from_raw_syscall(n).get_name().ok())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        })
+        .clone()
 }
 
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> ScmpAction {
@@ -209,31 +236,34 @@ mod tests {
 
     #[test]
     fn default_profile_follows_capabilities() {
+        let names = |p: &LinuxSeccomp, allow: bool| -> Vec<String> {
+            p.syscalls()
+                .clone()
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    (r.action() == LinuxSeccompAction::ScmpActAllow) == allow && r.args().is_none()
+                })
+                .flat_map(|r| r.names().clone())
+                .collect()
+        };
         let p = default_profile(&["CAP_CHOWN".into()]);
-        let names: Vec<String> = p
-            .syscalls()
-            .clone()
-            .unwrap()
-            .iter()
-            .flat_map(|r| r.names().clone())
-            .collect();
-        assert!(
-            names.contains(&"keyctl".to_string())
-                && names.contains(&"mount".to_string())
-                && names.contains(&"clone".to_string())
+        assert_eq!(
+            p.default_action(),
+            LinuxSeccompAction::ScmpActErrno,
+            "an allowlist"
         );
+        let (allowed, refused) = (names(&p, true), names(&p, false));
+        assert!(allowed.contains(&"read".to_string()) && allowed.contains(&"execve".to_string()));
+        for bad in ["keyctl", "mount", "unshare", "ptrace", "bpf"] {
+            assert!(
+                !allowed.contains(&bad.to_string()) && refused.contains(&bad.to_string()),
+                "{bad}"
+            );
+        }
         let admin = default_profile(&["CAP_SYS_ADMIN".into()]);
-        let names: Vec<String> = admin
-            .syscalls()
-            .clone()
-            .unwrap()
-            .iter()
-            .flat_map(|r| r.names().clone())
-            .collect();
-        assert!(
-            names.contains(&"keyctl".to_string())
-                && !names.contains(&"mount".to_string())
-                && !names.contains(&"clone".to_string())
-        );
+        let (allowed, refused) = (names(&admin, true), names(&admin, false));
+        assert!(allowed.contains(&"mount".to_string()) && allowed.contains(&"clone".to_string()));
+        assert!(refused.contains(&"keyctl".to_string()) && !refused.contains(&"mount".to_string()));
     }
 }
