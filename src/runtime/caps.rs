@@ -147,6 +147,48 @@ struct Data {
     inheritable: u32,
 }
 
+/// A spec capability set as names ("CAP_CHOWN", ...).
+pub fn names_of(set: &Option<oci_spec::runtime::Capabilities>) -> Vec<String> {
+    set.as_ref()
+        .map(|s| {
+            s.iter()
+                .map(|c| c.to_string())
+                .map(|n| {
+                    if n.starts_with("CAP_") {
+                        n
+                    } else {
+                        format!("CAP_{n}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Become `uid`:`gid` with supplementary `groups`, keeping the permitted
+/// capabilities across the uid change (set again with `set` afterwards).
+pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> std::io::Result<()> {
+    let err = |what: String| {
+        std::io::Error::other(format!("{what}: {}", std::io::Error::last_os_error()))
+    };
+    // SAFETY: credential syscalls with valid arguments.
+    unsafe {
+        // Without CAP_SETGID (a single-id user namespace) an empty list is
+        // all that could be asked anyway.
+        if libc::setgroups(groups.len(), groups.as_ptr()) != 0 && !groups.is_empty() {
+            return Err(err("setgroups".into()));
+        }
+        if libc::setresgid(gid, gid, gid) != 0 {
+            return Err(err(format!("setgid {gid}")));
+        }
+        libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        if libc::setresuid(uid, uid, uid) != 0 {
+            return Err(err(format!("setuid {uid}")));
+        }
+    }
+    Ok(())
+}
+
 /// The capabilities this process holds (permitted), as a mask: nothing
 /// outside it can be granted (this host may lack CAP_SYS_RESOURCE, say).
 fn held() -> u64 {

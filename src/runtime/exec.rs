@@ -201,22 +201,7 @@ fn grandchild(
     {
         super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
     }
-    let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        s.as_ref()
-            .map(|set| {
-                set.iter()
-                    .map(|c| c.to_string())
-                    .map(|n| {
-                        if n.starts_with("CAP_") {
-                            n
-                        } else {
-                            format!("CAP_{n}")
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let names = super::caps::names_of;
     let caps = process.capabilities().clone().unwrap_or_default();
     let (bounding, permitted) = if opts.privileged {
         let all: Vec<String> = super::caps::NAMES
@@ -230,23 +215,8 @@ fn grandchild(
     };
     super::caps::drop_bounding(&bounding)
         .map_err(|e| (125, format!("dropping capabilities: {e}")))?;
-    // SAFETY: credential syscalls with valid arguments.
-    unsafe {
-        let gids = &user.additional_gids;
-        libc::setgroups(gids.len(), gids.as_ptr());
-        if libc::setresgid(user.gid, user.gid, user.gid) != 0
-            || (libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
-            || libc::setresuid(user.uid, user.uid, user.uid) != 0
-        {
-            return Err((
-                125,
-                format!(
-                    "switching to user {user_spec:?}: {}",
-                    std::io::Error::last_os_error()
-                ),
-            ));
-        }
-    }
+    super::caps::switch_user(user.uid, user.gid, &user.additional_gids)
+        .map_err(|e| (125, format!("switching to user {user_spec:?}: {e}")))?;
     let effective = if user.uid == 0 {
         permitted.clone()
     } else {

@@ -691,50 +691,14 @@ fn child(
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
         super::seccomp::load(&s).map_err(|e| (125, format!("loading the seccomp profile: {e}")))?;
     }
-    let cap_names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        s.as_ref()
-            .map(|set| {
-                set.iter()
-                    .map(|c| c.to_string())
-                    .map(|n| {
-                        if n.starts_with("CAP_") {
-                            n
-                        } else {
-                            format!("CAP_{n}")
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let cap_names = caps::names_of;
     if let Some(c) = process.capabilities() {
         caps::drop_bounding(&cap_names(c.bounding()))
             .map_err(ctx(|| "dropping capabilities from the bounding set".into()))?;
     }
     let user = process.user();
     let gids: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
-    // SAFETY: plain syscalls with valid arguments.
-    unsafe {
-        if libc::setgroups(gids.len(), gids.as_ptr()) != 0 && !gids.is_empty() {
-            return Err((
-                125,
-                format!("setgroups: {}", std::io::Error::last_os_error()),
-            ));
-        }
-        if libc::setresgid(user.gid(), user.gid(), user.gid()) != 0 {
-            return Err((
-                125,
-                format!("setgid {}: {}", user.gid(), std::io::Error::last_os_error()),
-            ));
-        }
-        libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
-        if libc::setresuid(user.uid(), user.uid(), user.uid()) != 0 {
-            return Err((
-                125,
-                format!("setuid {}: {}", user.uid(), std::io::Error::last_os_error()),
-            ));
-        }
-    }
+    caps::switch_user(user.uid(), user.gid(), &gids).map_err(|e| (125, e.to_string()))?;
     if let Some(c) = process.capabilities() {
         caps::set(
             &cap_names(c.effective()),
