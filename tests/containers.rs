@@ -728,7 +728,7 @@ fn sigkill_of_the_cli_or_the_monitor_leaves_no_ghosts() {
 fn interactive_tty_through_a_real_pty() {
     let (_reg, berth) = setup();
     let cmdline = format!(
-        "{} --root {} --runroot {} run -it --rm busybox sh -c 'tty; read line; echo got-$line'",
+        "{} --root {} --runroot {} run -it --rm busybox sh -c 'tty; test -c /dev/console && echo console-ok; read line; echo got-$line'",
         bin(),
         berth.root().display(),
         berth.dir.path().join("run").display()
@@ -747,6 +747,10 @@ fn interactive_tty_through_a_real_pty() {
     let text = out(&o);
     assert!(text.contains("/dev/pts/0"), "{text}");
     assert!(text.contains("got-hello"), "{text}");
+    assert!(
+        text.contains("console-ok"),
+        "/dev/console is the terminal: {text}"
+    );
 }
 
 #[test]

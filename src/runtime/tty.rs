@@ -25,6 +25,10 @@ pub fn setup_console(sock: &OwnedFd) -> io::Result<()> {
     )?;
     send_fd(sock, &master)?;
     drop(master);
+    // /dev/console is the terminal, as runc sets it up.
+    if std::fs::File::create("/dev/console").is_ok() {
+        let _ = rustix::mount::mount_bind(name.as_c_str(), c"/dev/console");
+    }
     // SAFETY: ioctl/dup2 on descriptors we own.
     unsafe {
         if libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) != 0 {
