@@ -1099,6 +1099,14 @@ fn bind_mounts_from_the_host() {
         125,
     );
     assert!(err.contains("/nonexistent/path"), "{err}");
-    let err = berth.fails(&["run", "--rm", "-v", "named:/x", "busybox", "true"], 125);
-    assert!(err.contains("named volumes"), "{err}");
+    let err = berth.fails(
+        &["run", "--rm", "-v", "bad*name:/x", "busybox", "true"],
+        125,
+    );
+    assert!(err.contains("volume name"), "{err}");
+    let err = berth.fails(
+        &["run", "--rm", "-v", "/tmp:relative", "busybox", "true"],
+        125,
+    );
+    assert!(err.contains("absolute"), "{err}");
 }

@@ -63,7 +63,12 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         "BoundingCaps": caps,
         "ExecIDs": [],
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": dir.join("upper"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")}},
-        "Mounts": cfg.binds.iter().map(|b| json!({"Type": "bind", "Source": b.source, "Destination": b.destination, "Driver": "", "Mode": "", "Options": ["rbind"], "RW": !b.readonly, "Propagation": if b.propagation.is_empty() { "rprivate" } else { b.propagation.as_str() }})).collect::<Vec<_>>(),
+        "Mounts": cfg
+            .binds
+            .iter()
+            .map(|b| json!({"Type": "bind", "Source": b.source, "Destination": b.destination, "Driver": "", "Mode": "", "Options": ["rbind"], "RW": !b.readonly, "Propagation": if b.propagation.is_empty() { "rprivate" } else { b.propagation.as_str() }}))
+            .chain(cfg.volumes.iter().map(|v| json!({"Type": "volume", "Name": v.name, "Source": engine.volume_data(&v.name), "Destination": v.destination, "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": !v.readonly, "Propagation": "rprivate"})))
+            .collect::<Vec<_>>(),
         "Dependencies": [],
         "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "Networks": {}},
         "Namespace": "",

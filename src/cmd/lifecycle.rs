@@ -290,6 +290,9 @@ pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
             ContainerError::State(m) => exit(2, m),
             e => e.into(),
         })?;
+        if a.volumes {
+            engine.remove_anonymous_volumes(&c.config());
+        }
         println!("{n}");
         Ok(())
     })

@@ -17,6 +17,7 @@ mod push;
 mod rmi;
 mod run;
 mod tag;
+mod volume;
 
 use crate::engine::Engine;
 use crate::state::Paths;
@@ -137,6 +138,9 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
@@ -264,6 +268,7 @@ pub fn main() -> i32 {
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
+        Command::Volume(c) => volume::run(&ctx, c),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
             run::create(&ctx, a)

@@ -2,6 +2,7 @@ use super::pull::RemoteArgs;
 use super::{Ctx, exit};
 use crate::engine::Engine;
 use crate::engine::containers::{ContainerConfig, Health, NewContainer, RestartPolicy, Ulimit};
+use crate::engine::volumes::VolumeMount;
 use crate::image::ImageConfig;
 use crate::monitor::{Attach, Event};
 use crate::state::containers::ContainerRow;
@@ -258,30 +259,66 @@ fn check_destination(dest: &str, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `-v` and `--mount type=bind`. Named and anonymous volumes (a source
-/// that is not a path, or no source) belong to the volumes work.
+fn flag(kv: &[(&str, &str)], keys: &[&str]) -> bool {
+    kv.iter()
+        .any(|(k, v)| keys.contains(k) && (v.is_empty() || *v == "true"))
+}
+
+/// `-v` and `--mount type=bind|volume`: host paths become binds; a name is
+/// a named volume (created on first use); `-v /dest` or a volume mount
+/// without a source is an anonymous volume.
 fn binds(
     volumes: &[String],
     mounts: &[String],
-) -> anyhow::Result<Vec<crate::engine::containers::Bind>> {
+) -> anyhow::Result<(Vec<crate::engine::containers::Bind>, Vec<VolumeMount>)> {
     use crate::engine::containers::Bind;
     let mut out = Vec::new();
+    let mut vols = Vec::new();
     for v in volumes {
         let what = format!("-v {v}");
         let parts: Vec<&str> = v.split(':').collect();
         let (src, dest, opts) = match parts.as_slice() {
+            [d] => {
+                check_destination(d, &what)?;
+                vols.push(VolumeMount {
+                    name: crate::engine::containers::new_id(),
+                    destination: d.to_string(),
+                    anonymous: true,
+                    ..Default::default()
+                });
+                continue;
+            }
             [s, d] => (*s, *d, ""),
             [s, d, o] => (*s, *d, *o),
             _ => anyhow::bail!(
-                "{what}: expected /HOST/PATH:/CONTAINER/PATH[:OPTIONS] (named and anonymous volumes are not available yet)"
+                "{what}: expected [SOURCE:]/CONTAINER/PATH[:OPTIONS], SOURCE a host path or a volume name"
             ),
         };
-        if !src.starts_with('/') && !src.starts_with('.') {
-            anyhow::bail!(
-                "{what}: named volumes are not available yet; bind a host path (absolute) instead"
-            );
-        }
         check_destination(dest, &what)?;
+        if !src.starts_with('/') && !src.starts_with('.') {
+            if !crate::engine::volumes::valid_name(src) {
+                anyhow::bail!(
+                    "{what}: {src:?} is neither an absolute path nor a valid volume name"
+                );
+            }
+            let mut vm = VolumeMount {
+                name: src.to_string(),
+                destination: dest.to_string(),
+                ..Default::default()
+            };
+            for o in opts.split(',').filter(|o| !o.is_empty()) {
+                match o {
+                    "ro" => vm.readonly = true,
+                    "rw" | "z" | "Z" => {}
+                    "nocopy" => vm.nocopy = true,
+                    other => anyhow::bail!(
+                        "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z)"
+                    ),
+                }
+            }
+            vols.push(vm);
+            continue;
+        }
         let mut b = Bind {
             source: bind_source(src, &what)?,
             destination: dest.to_string(),
@@ -309,16 +346,16 @@ fn binds(
             .map(|p| p.split_once('=').unwrap_or((p, "")))
             .collect();
         let get = |k: &[&str]| kv.iter().find(|(x, _)| k.contains(x)).map(|(_, v)| *v);
+        let dest = || {
+            get(&["target", "destination", "dst"])
+                .ok_or_else(|| anyhow::anyhow!("{what}: target= is required"))
+        };
         match get(&["type"]) {
             Some("bind") => {
                 let src = get(&["source", "src"])
                     .ok_or_else(|| anyhow::anyhow!("{what}: a bind needs source="))?;
-                let dest = get(&["target", "destination", "dst"])
-                    .ok_or_else(|| anyhow::anyhow!("{what}: a bind needs target="))?;
+                let dest = dest()?;
                 check_destination(dest, &what)?;
-                let readonly = kv.iter().any(|(k, v)| {
-                    (*k == "readonly" || *k == "ro") && (v.is_empty() || *v == "true")
-                });
                 let propagation = get(&["bind-propagation"]).unwrap_or("").to_string();
                 if !propagation.is_empty() && !PROPAGATIONS.contains(&propagation.as_str()) {
                     anyhow::bail!("{what}: unknown bind-propagation {propagation:?}");
@@ -326,18 +363,33 @@ fn binds(
                 out.push(Bind {
                     source: bind_source(src, &what)?,
                     destination: dest.to_string(),
-                    readonly,
+                    readonly: flag(&kv, &["readonly", "ro"]),
                     propagation,
                 });
             }
-            Some("tmpfs") => {}
             Some("volume") => {
-                anyhow::bail!("{what}: volumes are not available yet; use type=bind or type=tmpfs")
+                let dest = dest()?;
+                check_destination(dest, &what)?;
+                let (name, anonymous) = match get(&["source", "src"]) {
+                    Some(n) if !n.is_empty() => (n.to_string(), false),
+                    _ => (crate::engine::containers::new_id(), true),
+                };
+                if !crate::engine::volumes::valid_name(&name) {
+                    anyhow::bail!("{what}: invalid volume name {name:?}");
+                }
+                vols.push(VolumeMount {
+                    name,
+                    destination: dest.to_string(),
+                    readonly: flag(&kv, &["readonly", "ro"]),
+                    nocopy: flag(&kv, &["volume-nocopy"]),
+                    anonymous,
+                });
             }
-            _ => anyhow::bail!("{what}: expected type=bind or type=tmpfs"),
+            Some("tmpfs") => {}
+            _ => anyhow::bail!("{what}: expected type=bind, type=volume or type=tmpfs"),
         }
     }
-    Ok(out)
+    Ok((out, vols))
 }
 
 /// `--mount type=tmpfs,target=/x[,tmpfs-size=64m][,tmpfs-mode=1777]` as a
@@ -577,6 +629,8 @@ pub fn build_config(
     // Fail on a bad capability name now, not at start.
     crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
         .map_err(anyhow::Error::msg)?;
+    let mounts = binds(&a.volume, &a.mount)?;
+    let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
     Ok(ContainerConfig {
         args,
         entrypoint,
@@ -608,7 +662,32 @@ pub fn build_config(
             t.extend(tmpfs_from_mounts(&a.mount)?);
             t
         },
-        binds: binds(&a.volume, &a.mount)?,
+        binds: mounts.0,
+        volumes: {
+            // The image's VOLUMEs not covered by another mount become
+            // anonymous volumes.
+            let mut v = mounts.1;
+            let taken: Vec<String> = v
+                .iter()
+                .map(|m| m.destination.clone())
+                .chain(
+                    a.tmpfs
+                        .iter()
+                        .map(|t| t.split(':').next().unwrap_or("").to_string()),
+                )
+                .collect();
+            for dest in ic.volumes.clone().unwrap_or_default().into_keys() {
+                if !taken.contains(&dest) && !binds_taken.contains(&dest) {
+                    v.push(VolumeMount {
+                        name: crate::engine::containers::new_id(),
+                        destination: dest,
+                        anonymous: true,
+                        ..Default::default()
+                    });
+                }
+            }
+            v
+        },
         shm_size: bytes("--shm-size", &a.shm_size)?.unwrap_or(0).max(0) as u64,
         memory: bytes("--memory", &a.memory)?,
         memory_swap: bytes("--memory-swap", &a.memory_swap)?,

@@ -88,6 +88,7 @@ pub struct ContainerConfig {
     pub read_only: bool,
     pub tmpfs: Vec<String>,
     pub binds: Vec<Bind>,
+    pub volumes: Vec<super::volumes::VolumeMount>,
     pub shm_size: u64,
     pub memory: Option<i64>,
     pub memory_swap: Option<i64>,
@@ -418,6 +419,18 @@ impl Engine {
             dir.join("work").display()
         );
         let rootfs = dir.join("rootfs").display().to_string();
+        let mut volume_sources = Vec::new();
+        for v in &cfg.volumes {
+            self.create_volume(Some(&v.name), BTreeMap::new(), v.anonymous, true)?;
+            volume_sources.push((
+                v.clone(),
+                self.volume_data(&v.name).display().to_string(),
+                self.volume_dir(&v.name)
+                    .join("populated")
+                    .display()
+                    .to_string(),
+            ));
+        }
         let spec_in = crate::runtime::spec::SpecInputs {
             config: &cfg,
             rootfs: &rootfs,
@@ -425,6 +438,7 @@ impl Engine {
             etc_files: &etc_files,
             cgroups_path: &format!("berth/{id}"),
             overlay: &overlay,
+            volumes: &volume_sources,
             rootless: self.paths.rootless,
         };
         let mut spec = crate::runtime::spec::build(&spec_in).map_err(ContainerError::Invalid)?;
@@ -512,6 +526,14 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(self.container_rundir(&c.id));
         Ok(())
+    }
+
+    /// Remove the anonymous volumes a (removed) container had (`rm -v`,
+    /// `run --rm`).
+    pub fn remove_anonymous_volumes(&self, cfg: &ContainerConfig) {
+        for v in cfg.volumes.iter().filter(|v| v.anonymous) {
+            let _ = self.remove_volume(&v.name, false);
+        }
     }
 
     /// Signal the container's init and wait (up to `timeout`) for its

@@ -183,6 +183,8 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
             Err(e) => {
                 if cfg.rm {
                     let _ = engine.remove_container(&row, true);
+                    engine.remove_anonymous_volumes(&cfg);
+                    engine.remove_anonymous_volumes(&cfg);
                 }
                 report.send(&format!(
                     "failed {} {}",
@@ -206,6 +208,7 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
             // leaves nothing behind by the time it returns.
             if cfg.rm {
                 let _ = engine.remove_container(&row, true);
+                engine.remove_anonymous_volumes(&cfg);
             }
             report.send(&format!("exited {code}"));
             return 0;

@@ -608,6 +608,14 @@ fn child(
         Mode::empty(),
     )
     .map_err(ctx(|| "opening the rootfs".into()))?;
+    if let Some(list) = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::spec::COPY_UP_ANNOTATION).cloned())
+    {
+        super::volumes::copy_up(&rootfd, &list)
+            .map_err(ctx(|| "filling a new volume from the image".into()))?;
+    }
     for m in spec.mounts().clone().unwrap_or_default() {
         let dest = m.destination().display().to_string();
         do_mount(&rootfd, &m).map_err(ctx(|| format!("mounting {dest}")))?;

@@ -13,6 +13,7 @@ pub mod spec;
 pub mod tty;
 pub mod user;
 pub mod userns;
+pub mod volumes;
 
 use crate::engine::Engine;
 use crate::state::containers::ContainerRow;

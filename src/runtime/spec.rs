@@ -36,6 +36,10 @@ pub const READONLY_PATHS: [&str; 6] = [
 /// which mounts the rootfs inside the container's own mount namespace.
 pub const OVERLAY_ANNOTATION: &str = "io.berth.rootfs.overlay";
 
+/// Volumes to fill from the image on first use: a JSON list of
+/// [destination, data dir, marker file].
+pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
+
 pub struct SpecInputs<'a> {
     pub config: &'a ContainerConfig,
     pub rootfs: &'a str,
@@ -44,6 +48,8 @@ pub struct SpecInputs<'a> {
     pub etc_files: &'a [(String, String)],
     pub cgroups_path: &'a str,
     pub overlay: &'a str,
+    /// (mount, data dir, "populated" marker) for each volume.
+    pub volumes: &'a [(crate::engine::volumes::VolumeMount, String, String)],
     pub rootless: bool,
 }
 
@@ -82,9 +88,17 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     for (dest, src) in i.etc_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind", "rprivate"]}));
     }
-    // User binds last (they win over generated files), parents before
-    // children (as podman sorts them).
+    // User binds and volumes last (they win over generated files), parents
+    // before children (as podman sorts them).
     let mut binds = c.binds.clone();
+    for (v, data, _) in i.volumes {
+        binds.push(crate::engine::containers::Bind {
+            source: data.clone(),
+            destination: v.destination.clone(),
+            readonly: v.readonly,
+            propagation: String::new(),
+        });
+    }
     binds.sort_by_key(|b| b.destination.trim_end_matches('/').matches('/').count());
     for b in &binds {
         let prop = if b.propagation.is_empty() {
@@ -175,6 +189,18 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
     annotations.insert(OVERLAY_ANNOTATION.into(), json!(i.overlay));
+    let copy_up: Vec<Value> = i
+        .volumes
+        .iter()
+        .filter(|(v, _, _)| !v.nocopy)
+        .map(|(v, data, marker)| json!([v.destination, data, marker]))
+        .collect();
+    if !copy_up.is_empty() {
+        annotations.insert(
+            COPY_UP_ANNOTATION.into(),
+            json!(serde_json::to_string(&copy_up).unwrap_or_default()),
+        );
+    }
     let mut process = json!({
         "terminal": c.tty,
         "user": {"uid": i.user.uid, "gid": i.user.gid, "additionalGids": i.user.additional_gids},

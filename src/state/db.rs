@@ -79,6 +79,15 @@ const MIGRATIONS: &[&str] = &[
         health TEXT NOT NULL DEFAULT ''
      );
      CREATE INDEX containers_by_image ON containers(image_id);",
+    // 3: volumes
+    "CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL
+     );",
 ];
 
 pub struct Db {

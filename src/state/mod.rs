@@ -3,6 +3,7 @@
 pub mod containers;
 mod db;
 pub mod images;
+pub mod volumes;
 
 pub use db::{Db, DbError};
 

@@ -265,6 +265,8 @@ pub fn busybox_layer() -> Vec<Entry> {
 pub struct Layout {
     pub dir: tempfile::TempDir,
     index: Vec<serde_json::Value>,
+    /// VOLUME entries for the images built next.
+    pub volumes: Vec<&'static str>,
 }
 
 pub struct Built {
@@ -282,7 +284,11 @@ impl Layout {
             r#"{"imageLayoutVersion":"1.0.0"}"#,
         )
         .unwrap();
-        Layout { dir, index: vec![] }
+        Layout {
+            dir,
+            index: vec![],
+            volumes: vec![],
+        }
     }
 
     fn blob(&self, b: &[u8]) -> String {
@@ -335,7 +341,8 @@ impl Layout {
             "created": "2024-01-01T00:00:00Z",
             "architecture": arch,
             "os": "linux",
-            "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "Labels": {"test": "berth"}},
+            "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "Labels": {"test": "berth"},
+                "Volumes": self.volumes.iter().map(|v| (v.to_string(), json!({}))).collect::<serde_json::Map<_, _>>()},
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "history": history,
         });

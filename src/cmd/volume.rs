@@ -1,0 +1,246 @@
+use super::{Ctx, exit, print_rows};
+use crate::engine::Engine;
+use crate::engine::containers::ContainerError;
+use crate::format::template::render_one;
+use crate::state::volumes::VolumeRow;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a new volume
+    Create(CreateArgs),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more volumes
+    Inspect(InspectArgs),
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused volumes
+    Prune(PruneArgs),
+    /// Check if a volume exists
+    Exists(ExistsArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Volume name (random when omitted)
+    pub name: Option<String>,
+    /// Set metadata labels (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Do not fail if the volume exists
+    #[arg(long)]
+    pub ignore: bool,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Print volume names only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter: name=, label=, dangling=
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Output format: json, table, or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not print column headings
+    #[arg(short, long)]
+    pub noheading: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    pub names: Vec<String>,
+    /// Inspect all volumes
+    #[arg(short, long)]
+    pub all: bool,
+    /// Format the output with a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    pub names: Vec<String>,
+    /// Remove all volumes
+    #[arg(short, long)]
+    pub all: bool,
+    /// Remove volumes in use, and the containers using them
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct ExistsArgs {
+    pub name: String,
+}
+
+fn volume_json(engine: &Engine, v: &VolumeRow) -> Value {
+    let users = engine.volume_users(&v.name).map(|u| u.len()).unwrap_or(0);
+    json!({
+        "Name": v.name,
+        "Driver": v.driver,
+        "Mountpoint": engine.volume_data(&v.name),
+        "CreatedAt": crate::format::units::rfc3339(v.created),
+        "Labels": v.labels,
+        "Scope": "local",
+        "Options": v.options,
+        "MountCount": users,
+        "NeedsCopyUp": !engine.volume_dir(&v.name).join("populated").exists(),
+        "Anonymous": v.anonymous,
+    })
+}
+
+pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    match cmd {
+        VolumeCommand::Create(a) => {
+            let labels = a
+                .label
+                .iter()
+                .map(|l| {
+                    let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            let _lock = engine.lock()?;
+            let v = engine.create_volume(a.name.as_deref(), labels, false, a.ignore)?;
+            println!("{}", v.name);
+        }
+        VolumeCommand::Ls(a) => {
+            let filters = super::images::parse_filters(&a.filter)?;
+            let mut rows = Vec::new();
+            for v in engine.volumes()? {
+                let mut ok = true;
+                for (k, val) in &filters {
+                    ok &= match k.as_str() {
+                        "name" => {
+                            v.name.contains(val.as_str()) || super::images::glob(val, &v.name)
+                        }
+                        "label" => match val.split_once('=') {
+                            Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
+                            None => v.labels.contains_key(val.as_str()),
+                        },
+                        "dangling" => {
+                            engine.volume_users(&v.name)?.is_empty()
+                                == matches!(val.as_str(), "true" | "1")
+                        }
+                        "driver" => v.driver == *val,
+                        _ => anyhow::bail!(
+                            "invalid filter {k:?}: supported are name, label, dangling, driver"
+                        ),
+                    };
+                }
+                if ok {
+                    rows.push(v);
+                }
+            }
+            if a.quiet {
+                for v in rows {
+                    println!("{}", v.name);
+                }
+                return Ok(());
+            }
+            let json: Vec<Value> = rows.iter().map(|v| volume_json(&engine, v)).collect();
+            print_rows(
+                a.format.as_deref(),
+                "table {{.Driver}}\t{{.Name}}",
+                &json,
+                &[("Name", "VOLUME NAME")],
+                a.noheading,
+            )?;
+        }
+        VolumeCommand::Inspect(a) => {
+            let names: Vec<String> = if a.all {
+                engine.volumes()?.into_iter().map(|v| v.name).collect()
+            } else {
+                a.names.clone()
+            };
+            if names.is_empty() {
+                anyhow::bail!("name at least one volume, or use --all");
+            }
+            let mut out = Vec::new();
+            let mut missing = Vec::new();
+            for n in &names {
+                match engine.volume(n) {
+                    Ok(v) => out.push(volume_json(&engine, &v)),
+                    Err(_) => missing.push(n.clone()),
+                }
+            }
+            match a.format.as_deref() {
+                Some(f) if f.trim() != "json" => {
+                    for v in &out {
+                        print!("{}", render_one(f, v)?);
+                    }
+                }
+                _ => println!("{}", serde_json::to_string_pretty(&out)?),
+            }
+            if let Some(n) = missing.last() {
+                return Err(exit(125, format!("no such volume {n}")));
+            }
+        }
+        VolumeCommand::Rm(a) => {
+            if a.all != a.names.is_empty() {
+                anyhow::bail!("volume rm: give volume names or --all, not both or neither");
+            }
+            let names: Vec<String> = if a.all {
+                engine.volumes()?.into_iter().map(|v| v.name).collect()
+            } else {
+                a.names.clone()
+            };
+            let mut last = None;
+            for n in &names {
+                match engine.remove_volume(n, a.force) {
+                    Ok(()) => println!("{n}"),
+                    Err(e) => {
+                        let code = if matches!(e, ContainerError::State(_)) {
+                            2
+                        } else if e.to_string().contains("no such volume") {
+                            1
+                        } else {
+                            125
+                        };
+                        if let Some((_, m)) = last.replace((code, e.to_string())) {
+                            eprintln!("Error: {m}");
+                        }
+                    }
+                }
+            }
+            if let Some((code, m)) = last {
+                return Err(exit(code, m));
+            }
+        }
+        VolumeCommand::Prune(a) => {
+            if !a.force
+                && !super::rmi::confirm(
+                    "WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue?",
+                )
+            {
+                return Ok(());
+            }
+            for v in engine.volumes()? {
+                if engine.volume_users(&v.name)?.is_empty() {
+                    engine.remove_volume(&v.name, false)?;
+                    println!("{}", v.name);
+                }
+            }
+        }
+        VolumeCommand::Exists(a) => {
+            if engine.volume(&a.name).is_err() {
+                return Err(exit(1, ""));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Volumes: directories under `<root>/volumes/<name>/_data` that outlive
+//! containers, created on first use, populated from the image the first
+//! time they are mounted (unless `nocopy`), removed only when unused.
+
+use super::Engine;
+use super::containers::{ContainerError, new_id};
+use crate::state::volumes::{self as db, VolumeRow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A volume in a container (`-v NAME:/dest`, `-v /dest`, image VOLUME).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct VolumeMount {
+    pub name: String,
+    pub destination: String,
+    pub readonly: bool,
+    /// Do not copy the image's content at the destination into a new volume.
+    pub nocopy: bool,
+    /// Made for this container alone (`-v /dest`, image VOLUME).
+    pub anonymous: bool,
+}
+
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+impl Engine {
+    pub fn volume_dir(&self, name: &str) -> PathBuf {
+        self.paths.root.join("volumes").join(name)
+    }
+
+    pub fn volume_data(&self, name: &str) -> PathBuf {
+        self.volume_dir(name).join("_data")
+    }
+
+    /// Create a volume (a random name when `None`). With `exist_ok`, an
+    /// existing volume of that name is returned as it is.
+    pub fn create_volume(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        anonymous: bool,
+        exist_ok: bool,
+    ) -> Result<VolumeRow, ContainerError> {
+        let name = match name {
+            Some(n) if !valid_name(n) => {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid volume name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+            Some(n) => n.to_string(),
+            None => new_id(),
+        };
+        if let Some(v) = db::get(&self.db.conn, &name)? {
+            return if exist_ok {
+                Ok(v)
+            } else {
+                Err(ContainerError::Invalid(format!(
+                    "volume with name {name} already exists: volume already exists"
+                )))
+            };
+        }
+        std::fs::create_dir_all(self.volume_data(&name)).map_err(|e| {
+            ContainerError::Engine(super::EngineError::Io(format!("creating volume {name}"), e))
+        })?;
+        let v = VolumeRow {
+            name: name.clone(),
+            driver: "local".into(),
+            created: crate::state::images::now(),
+            labels,
+            options: BTreeMap::new(),
+            anonymous,
+        };
+        if !db::insert(&self.db.conn, &v)? && !exist_ok {
+            return Err(ContainerError::Invalid(format!(
+                "volume with name {name} already exists: volume already exists"
+            )));
+        }
+        Ok(db::get(&self.db.conn, &name)?.unwrap_or(v))
+    }
+
+    pub fn volumes(&self) -> Result<Vec<VolumeRow>, ContainerError> {
+        Ok(db::list(&self.db.conn)?)
+    }
+
+    pub fn volume(&self, name: &str) -> Result<VolumeRow, ContainerError> {
+        db::get(&self.db.conn, name)?.ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "no volume with name {name:?} found: no such volume"
+            ))
+        })
+    }
+
+    /// IDs of the containers that mount `name`.
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>, ContainerError> {
+        Ok(crate::state::containers::list(&self.db.conn)?
+            .into_iter()
+            .filter(|c| c.config().volumes.iter().any(|v| v.name == name))
+            .map(|c| c.id)
+            .collect())
+    }
+
+    /// Remove a volume and its data; one in use is refused unless `force`,
+    /// which removes its containers first (podman's rule).
+    pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), ContainerError> {
+        self.volume(name)?;
+        let users = self.volume_users(name)?;
+        if !users.is_empty() {
+            if !force {
+                return Err(ContainerError::State(format!(
+                    "volume {name} is being used by the following container(s): {}: volume is being used",
+                    users.join(", ")
+                )));
+            }
+            for u in users {
+                if let Ok(c) = self.container(&u) {
+                    self.remove_container(&c, true)?;
+                }
+            }
+        }
+        db::delete(&self.db.conn, name)?;
+        let _ = std::fs::remove_dir_all(self.volume_dir(name));
+        Ok(())
+    }
+}

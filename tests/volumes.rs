@@ -1,0 +1,244 @@
+//! Volumes end to end: named and anonymous volumes, copy-up from the
+//! image, sharing, read-only mounts, and the volume commands.
+
+mod common;
+
+use common::*;
+
+fn setup() -> (Registry, Berth) {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.volumes = vec!["/vol"];
+    let mut layer = busybox_layer();
+    layer.push(Entry::Dir("vol", 0o755));
+    layer.push(Entry::File("vol/seed", b"from-image\n".to_vec(), 0o640));
+    layer.push(Entry::Dir("srv", 0o750));
+    layer.push(Entry::Owned("srv/config", b"cfg\n".to_vec(), 1000, 1000));
+    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    (reg, berth)
+}
+
+#[test]
+fn named_volume_outlives_its_container() {
+    let (_reg, berth) = setup();
+    // A database-like workload: many writes, fsynced, then checksummed.
+    let sum = berth.ok(&["run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "for i in $(seq 1 200); do echo row-$i >> /data/table; done; dd if=/dev/urandom of=/data/blob bs=64k count=32 2>/dev/null; sync; cat /data/table /data/blob | sha256sum"]);
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]).trim(), "data");
+    let again = berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/table /data/blob | sha256sum",
+    ]);
+    assert_eq!(sum, again, "every byte survived");
+    let o = berth.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "busybox",
+        "touch",
+        "/data/x",
+    ]);
+    assert_ne!(o.status.code(), Some(0), "read-only refuses writes");
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["volume", "inspect", "data"])).unwrap();
+    assert_eq!(v[0]["Name"], "data");
+    assert_eq!(v[0]["Driver"], "local");
+    let mp = v[0]["Mountpoint"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(mp).join("table"))
+            .unwrap()
+            .lines()
+            .count(),
+        200
+    );
+    berth.ok(&["volume", "exists", "data"]);
+    berth.fails(&["volume", "exists", "nope"], 1);
+}
+
+#[test]
+fn two_containers_share_a_volume() {
+    let (_reg, berth) = setup();
+    berth.ok(&["volume", "create", "--label", "team=a", "shared"]);
+    berth.ok(&["run", "-d", "--name", "writer", "-v", "shared:/s", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /s/tick.tmp; mv /s/tick.tmp /s/tick; sleep 0.05; done"]);
+    // The tick file appears once the writer has run a little.
+    let read = |b: &Berth| -> Option<u64> {
+        let o = b.run(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/s",
+            "busybox",
+            "cat",
+            "/s/tick",
+        ]);
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    };
+    let start = std::time::Instant::now();
+    let first = loop {
+        if let Some(n) = read(&berth) {
+            break n;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the writer never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        read(&berth).unwrap() > first,
+        "the reader sees the writer's progress"
+    );
+    let err = berth.fails(&["volume", "rm", "shared"], 2);
+    assert!(err.contains("being used"), "{err}");
+    assert_eq!(
+        berth
+            .ok(&["volume", "ls", "--filter", "label=team=a", "-q"])
+            .trim(),
+        "shared"
+    );
+    let table = berth.ok(&["volume", "ls"]);
+    assert!(
+        table.starts_with("DRIVER") && table.contains("VOLUME NAME") && table.contains("local"),
+        "{table}"
+    );
+    berth.ok(&["volume", "rm", "-f", "shared"]);
+    assert_eq!(
+        berth.ok(&["ps", "-a", "-q"]),
+        "",
+        "forced removal took the container too"
+    );
+}
+
+#[test]
+fn image_volumes_are_copied_up_and_anonymous() {
+    let (_reg, berth) = setup();
+    // No -v: the image's VOLUME /vol becomes an anonymous volume holding the image's files.
+    let id = berth
+        .ok(&[
+            "run",
+            "-d",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /vol/seed; echo more > /vol/added",
+        ])
+        .trim()
+        .to_string();
+    berth.ok(&["wait", &id]);
+    assert_eq!(berth.ok(&["logs", &id]), "from-image\n");
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["container", "inspect", &id])).unwrap();
+    let m = &v[0]["Mounts"][0];
+    assert_eq!(
+        (m["Type"].as_str(), m["Destination"].as_str()),
+        (Some("volume"), Some("/vol"))
+    );
+    let anon = m["Name"].as_str().unwrap().to_string();
+    let data = std::path::Path::new(m["Source"].as_str().unwrap()).to_path_buf();
+    assert_eq!(
+        std::fs::read_to_string(data.join("seed")).unwrap(),
+        "from-image\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("added")).unwrap(),
+        "more\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(data.join("seed"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o640
+    );
+    // A named volume over image content is populated once, with owners kept...
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "cfg:/srv",
+            "busybox",
+            "stat",
+            "-c",
+            "%u %a %n",
+            "/srv/config",
+            "/srv"
+        ]),
+        "1000 640 /srv/config\n0 750 /srv\n"
+    );
+    berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "cfg:/srv",
+        "busybox",
+        "rm",
+        "/srv/config",
+    ]);
+    assert_eq!(
+        berth
+            .run(&[
+                "run",
+                "--rm",
+                "-v",
+                "cfg:/srv",
+                "busybox",
+                "test",
+                "-e",
+                "/srv/config"
+            ])
+            .status
+            .code(),
+        Some(1),
+        "not copied again"
+    );
+    // ...and not at all with nocopy.
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "empty:/srv:nocopy",
+            "busybox",
+            "ls",
+            "-A",
+            "/srv"
+        ]),
+        ""
+    );
+    // rm -v removes the anonymous volume; named ones stay.
+    berth.ok(&["rm", "-v", &id]);
+    assert!(!berth.ok(&["volume", "ls", "-q"]).contains(&anon));
+    // run --rm removes its anonymous volumes too.
+    berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "/scratch",
+        "busybox",
+        "touch",
+        "/scratch/x",
+    ]);
+    let left: Vec<String> = berth
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(left, ["cfg", "empty"]);
+    assert_eq!(berth.ok(&["volume", "prune", "-f"]).lines().count(), 2);
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]), "");
+    let err = berth.fails(&["volume", "rm", "nosuch"], 1);
+    assert!(err.contains("no such volume"), "{err}");
+}
