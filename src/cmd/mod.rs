@@ -5,6 +5,7 @@ mod archive;
 mod attach;
 mod container_inspect;
 mod exec;
+mod fs;
 mod images;
 mod info;
 mod inspect;
@@ -102,6 +103,17 @@ enum Command {
     Unpause(lifecycle::PauseArgs),
     /// Rename an existing container
     Rename(lifecycle::RenameArgs),
+    /// Mount a container's root filesystem and print where
+    Mount(fs::MountArgs),
+    /// Unmount a container's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(fs::UnmountArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(fs::ExportArgs),
+    /// Show the changes in a container's filesystem against its image
+    Diff(fs::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(fs::CommitArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -220,6 +232,17 @@ enum ContainerCommand {
     Prune(lifecycle::PruneArgs),
     /// Check if a container exists
     Exists(lifecycle::ExistsArgs),
+    /// Mount a container's root filesystem and print where
+    Mount(fs::MountArgs),
+    /// Unmount a container's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(fs::UnmountArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(fs::ExportArgs),
+    /// Show the changes in a container's filesystem against its image
+    Diff(fs::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(fs::CommitArgs),
 }
 
 #[derive(Subcommand)]
@@ -268,6 +291,13 @@ pub fn main() -> i32 {
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
+        Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(&ctx, a),
+        Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => {
+            fs::unmount(&ctx, a)
+        }
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(&ctx, a),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(&ctx, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {

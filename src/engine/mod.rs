@@ -3,6 +3,7 @@
 
 pub mod containers;
 pub mod images;
+pub mod rootfs;
 pub mod volumes;
 
 use crate::state::{Db, DbError, Paths, WriterLock};

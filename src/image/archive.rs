@@ -445,7 +445,7 @@ pub fn import<R: Read>(
 
 /// Record an image whose layers berth made itself (a docker-archive load,
 /// an import), under a fresh OCI manifest.
-fn commit_own(
+pub fn commit_own(
     engine: &Engine,
     config: &[u8],
     layers: &[LayerInfo],

@@ -1,0 +1,225 @@
+use super::{Ctx, exit, print_rows};
+use crate::engine::rootfs::CommitOptions;
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct MountArgs {
+    /// Containers to mount (all mounted ones are listed when none is given)
+    pub containers: Vec<String>,
+}
+
+pub fn mount(ctx: &Ctx, a: MountArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    if a.containers.is_empty() {
+        for c in engine.containers()? {
+            let p = engine.container_dir(&c.id).join("rootfs");
+            if std::fs::read_to_string("/proc/self/mountinfo")
+                .unwrap_or_default()
+                .contains(&format!(" {} ", p.display()))
+            {
+                println!("{} {}", &c.id[..12], p.display());
+            }
+        }
+        return Ok(());
+    }
+    for n in &a.containers {
+        let c = engine.container(n)?;
+        let m = engine.merged_root(&c)?;
+        println!("{}", m.path.display());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct UnmountArgs {
+    pub containers: Vec<String>,
+    /// Unmount every container
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+pub fn unmount(ctx: &Ctx, a: UnmountArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let list = if a.all {
+        engine.containers()?
+    } else {
+        a.containers
+            .iter()
+            .map(|n| engine.container(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for c in list {
+        if engine.unmount_root(&c)? || !a.all {
+            println!("{}", c.id);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    pub container: String,
+    /// Write to this file instead of standard output
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// A flat tar of the container's filesystem.
+pub fn export(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
+    if a.output.is_none() && std::io::stdout().is_terminal() {
+        anyhow::bail!("refusing to export to terminal: use -o or redirect standard output");
+    }
+    let engine = ctx.engine()?;
+    let c = engine.container(&a.container)?;
+    let merged = engine.merged_root(&c)?;
+    let skip = engine.mount_points(&c);
+    let write = |w: Box<dyn Write>| -> anyhow::Result<()> {
+        let mut b = tar::Builder::new(w);
+        b.follow_symlinks(false);
+        add_tree(&mut b, &merged.path, "", &skip)?;
+        b.into_inner()?.flush()?;
+        Ok(())
+    };
+    let r = match &a.output {
+        Some(p) => std::fs::File::create(p)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| write(Box::new(std::io::BufWriter::new(f)))),
+        None => write(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
+    };
+    if merged.mounted_here {
+        engine.unmount_root(&c)?;
+    }
+    r
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    pub container: String,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+pub fn diff(ctx: &Ctx, a: DiffArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let c = engine.container(&a.container)?;
+    let changes = engine.container_diff(&c)?;
+    if a.format.as_deref().map(str::trim) == Some("json") {
+        let mut m = serde_json::Map::new();
+        for (k, name) in [('A', "added"), ('C', "changed"), ('D', "deleted")] {
+            let v: Vec<&String> = changes
+                .iter()
+                .filter(|(kind, _)| *kind == k)
+                .map(|(_, p)| p)
+                .collect();
+            if !v.is_empty() {
+                m.insert(name.into(), serde_json::json!(v));
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&m)?);
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|(k, p)| serde_json::json!({"ChangeType": k.to_string(), "Path": p}))
+        .collect();
+    print_rows(
+        a.format.as_deref(),
+        "{{.ChangeType}} {{.Path}}",
+        &rows,
+        &[],
+        false,
+    )
+}
+
+#[derive(Args)]
+pub struct CommitArgs {
+    pub container: String,
+    /// Name of the new image
+    pub image: Option<String>,
+    /// Apply a Dockerfile instruction to the image config
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Author of the image
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Pause the container while committing
+    #[arg(short, long)]
+    pub pause: bool,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn commit(ctx: &Ctx, a: CommitArgs) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let c = engine.container(&a.container)?;
+    let names = match &a.image {
+        Some(n) => vec![super::tag::local_name(n)?],
+        None => vec![],
+    };
+    let cg = if a.pause && c.state == "running" {
+        crate::runtime::cgroup_for(&engine, &c.id)
+    } else {
+        None
+    };
+    if let Some(cg) = &cg {
+        cg.freeze(true)?;
+    }
+    let r = engine.commit_container(
+        &c,
+        &CommitOptions {
+            changes: &a.change,
+            message: a.message.as_deref(),
+            author: a.author.as_deref(),
+            names,
+        },
+    );
+    if let Some(cg) = &cg {
+        cg.freeze(false)?;
+    }
+    let id = r.map_err(|e| exit(125, e.to_string()))?;
+    println!("{}", id.hex());
+    Ok(())
+}
+
+/// Add `dir` (relative name `rel`) to the archive, never following
+/// symlinks; mount points of the runtime (/proc, /sys, /dev, generated
+/// /etc files, volumes) appear as empty directories or not at all.
+fn add_tree<W: Write>(
+    b: &mut tar::Builder<W>,
+    root: &std::path::Path,
+    rel: &str,
+    skip: &[String],
+) -> anyhow::Result<()> {
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let child = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let md = e.path().symlink_metadata()?;
+        let mounted = skip.contains(&child);
+        if mounted && !md.is_dir() {
+            continue;
+        }
+        b.append_path_with_name(e.path(), &child)?;
+        if md.is_dir() && !mounted {
+            add_tree(b, root, &child, skip)?;
+        }
+    }
+    Ok(())
+}

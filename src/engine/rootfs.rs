@@ -1,0 +1,335 @@
+//! A container's filesystem from the outside: its merged view (`mount`,
+//! `export`), what it changed against its image (`diff`), and those
+//! changes as a new layer (`commit`).
+
+use super::Engine;
+use super::containers::ContainerError;
+use crate::state::containers::ContainerRow;
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContainerError {
+    let what = what.into();
+    move |e| ContainerError::Engine(super::EngineError::Io(what, e))
+}
+
+fn is_mounted(p: &Path) -> bool {
+    let target = p.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(4) == Some(target.as_str()))
+}
+
+/// The merged root of a container, and whether this call mounted it.
+pub struct Merged {
+    pub path: PathBuf,
+    pub mounted_here: bool,
+}
+
+impl Engine {
+    /// Paths (relative, no leading /) the runtime mounts over: their
+    /// placeholders in the upper dir, and whatever is mounted there, are not
+    /// the container's changes (podman leaves them out too).
+    pub fn mount_points(&self, c: &ContainerRow) -> Vec<String> {
+        let spec: Option<oci_spec::runtime::Spec> =
+            std::fs::read(self.container_dir(&c.id).join("config.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+        spec.and_then(|s| s.mounts().clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                m.destination()
+                    .to_string_lossy()
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn image_layers_of(
+        &self,
+        c: &ContainerRow,
+    ) -> Result<Vec<crate::digest::Digest>, ContainerError> {
+        let id: crate::digest::Digest = format!("sha256:{}", c.image_id)
+            .parse()
+            .map_err(|e: crate::digest::DigestError| ContainerError::Invalid(e.to_string()))?;
+        let rec = crate::state::images::get(&self.db.conn, &id)?.ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "image {} of container {} is gone",
+                c.image_id, c.name
+            ))
+        })?;
+        Ok(rec.layers)
+    }
+
+    /// The container's merged filesystem: a running container's own root
+    /// (through /proc/PID/root: its overlay cannot be mounted twice), else
+    /// the overlay mounted at the container's `rootfs` dir.
+    pub fn merged_root(&self, c: &ContainerRow) -> Result<Merged, ContainerError> {
+        if c.is_running() && crate::engine::containers::alive(c.pid, c.pid_start) {
+            return Ok(Merged {
+                path: PathBuf::from(format!("/proc/{}/root", c.pid)),
+                mounted_here: false,
+            });
+        }
+        let rootfs = self.container_dir(&c.id).join("rootfs");
+        if is_mounted(&rootfs) {
+            return Ok(Merged {
+                path: rootfs,
+                mounted_here: false,
+            });
+        }
+        if self.paths.rootless {
+            return Err(ContainerError::Invalid(
+                "mounting a container's filesystem on the host needs root; run this as root".into(),
+            ));
+        }
+        let dir = self.container_dir(&c.id);
+        let lower: Vec<String> = self
+            .image_layers_of(c)?
+            .iter()
+            .rev()
+            .map(|l| format!("{}/diff", l.hex()))
+            .collect();
+        let opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            dir.join("upper").display(),
+            dir.join("work").display()
+        );
+        let cwd = std::env::current_dir().map_err(io("reading the working directory"))?;
+        std::env::set_current_dir(self.store.root().join("layers"))
+            .map_err(io("entering the layers dir"))?;
+        let r = rustix::mount::mount(
+            "overlay",
+            &rootfs,
+            "overlay",
+            rustix::mount::MountFlags::empty(),
+            Some(
+                std::ffi::CString::new(opts)
+                    .map_err(|e| ContainerError::Invalid(e.to_string()))?
+                    .as_c_str(),
+            ),
+        );
+        std::env::set_current_dir(cwd).map_err(io("restoring the working directory"))?;
+        r.map_err(|e| {
+            ContainerError::Invalid(format!("mounting the filesystem of {}: {e}", c.name))
+        })?;
+        Ok(Merged {
+            path: rootfs,
+            mounted_here: true,
+        })
+    }
+
+    pub fn unmount_root(&self, c: &ContainerRow) -> Result<bool, ContainerError> {
+        let rootfs = self.container_dir(&c.id).join("rootfs");
+        if !is_mounted(&rootfs) {
+            return Ok(false);
+        }
+        rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::empty())
+            .map_err(|e| ContainerError::Invalid(format!("unmounting {}: {e}", c.name)))?;
+        Ok(true)
+    }
+
+    /// Changes against the image, as podman lists them: (kind, path) with
+    /// kind A (added), C (changed) or D (deleted), sorted by path.
+    pub fn container_diff(&self, c: &ContainerRow) -> Result<Vec<(char, String)>, ContainerError> {
+        let layers = self.image_layers_of(c)?;
+        let lowers: Vec<PathBuf> = layers
+            .iter()
+            .rev()
+            .map(|l| self.store.layer_diff(l))
+            .collect();
+        let in_image = |rel: &str| {
+            lowers
+                .iter()
+                .any(|l| std::fs::symlink_metadata(l.join(rel)).is_ok())
+        };
+        let mut out = Vec::new();
+        let upper = self.container_dir(&c.id).join("upper");
+        let skip = self.mount_points(c);
+        walk(&upper, &upper, &mut |rel, m| {
+            if skip.iter().any(|s| s == rel) {
+                return false;
+            }
+            let kind = if m.file_type().is_char_device() && m.rdev() == 0 {
+                'D'
+            } else if in_image(rel) {
+                'C'
+            } else {
+                'A'
+            };
+            out.push((kind, format!("/{rel}")));
+            true
+        })
+        .map_err(io("reading the container's changes"))?;
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
+    }
+
+    /// Write the container's changes (its upper dir) as a layer tar:
+    /// overlay whiteouts back to `.wh.` entries, opaque dirs to
+    /// `.wh..wh..opq` (OCI image-spec "Whiteouts").
+    pub fn changes_tar<W: Write>(&self, c: &ContainerRow, out: W) -> Result<(), ContainerError> {
+        let upper = self.container_dir(&c.id).join("upper");
+        let mut b = tar::Builder::new(out);
+        b.follow_symlinks(false);
+        let mut entries = Vec::new();
+        let skip = self.mount_points(c);
+        walk(&upper, &upper, &mut |rel, _| {
+            if skip.iter().any(|s| s == rel) {
+                return false;
+            }
+            entries.push(rel.to_string());
+            true
+        })
+        .map_err(io("reading the container's changes"))?;
+        entries.sort();
+        let prefix = if self.paths.rootless {
+            "user.overlay.opaque"
+        } else {
+            "trusted.overlay.opaque"
+        };
+        for rel in entries {
+            let p = upper.join(&rel);
+            let m = std::fs::symlink_metadata(&p).map_err(io(format!("reading {rel}")))?;
+            if m.file_type().is_char_device() && m.rdev() == 0 {
+                let (dir, name) = rel
+                    .rsplit_once('/')
+                    .map(|(d, n)| (format!("{d}/"), n))
+                    .unwrap_or((String::new(), rel.as_str()));
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(0);
+                h.set_mode(0o644);
+                h.set_mtime(m.mtime().max(0) as u64);
+                b.append_data(&mut h, format!("{dir}.wh.{name}"), std::io::empty())
+                    .map_err(io("writing the layer"))?;
+                continue;
+            }
+            b.append_path_with_name(&p, &rel)
+                .map_err(io(format!("adding {rel} to the layer")))?;
+            if m.is_dir() && xattr_is_y(&p, prefix) {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(0);
+                h.set_mode(0o644);
+                b.append_data(&mut h, format!("{rel}/.wh..wh..opq"), std::io::empty())
+                    .map_err(io("writing the layer"))?;
+            }
+        }
+        b.into_inner()
+            .and_then(|mut w| w.flush())
+            .map_err(io("writing the layer"))?;
+        Ok(())
+    }
+}
+
+fn xattr_is_y(p: &Path, name: &str) -> bool {
+    let mut buf = [0u8; 4];
+    matches!(rustix::fs::lgetxattr(p, name, &mut buf), Ok(1) if buf[0] == b'y')
+}
+
+/// Depth-first walk calling `f(relative path, metadata)`; `f` returns
+/// whether to descend into a directory.
+fn walk(
+    base: &Path,
+    dir: &Path,
+    f: &mut dyn FnMut(&str, &std::fs::Metadata) -> bool,
+) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let m = std::fs::symlink_metadata(&p)?;
+        let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
+        let descend = f(&rel, &m);
+        if m.is_dir() && descend {
+            walk(base, &p, f)?;
+        }
+    }
+    Ok(())
+}
+
+/// What `commit` records besides the changes.
+pub struct CommitOptions<'a> {
+    pub changes: &'a [String],
+    pub message: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub names: Vec<String>,
+}
+
+impl Engine {
+    /// A new image: the container's image plus one layer holding its
+    /// changes, with the config adjusted by `changes`.
+    pub fn commit_container(
+        &self,
+        c: &ContainerRow,
+        o: &CommitOptions,
+    ) -> Result<crate::digest::Digest, ContainerError> {
+        let bad = |e: String| ContainerError::Invalid(e);
+        let image_id: crate::digest::Digest = format!("sha256:{}", c.image_id)
+            .parse()
+            .map_err(|e: crate::digest::DigestError| bad(e.to_string()))?;
+        let base = self
+            .store
+            .read_blob(&image_id)
+            .map_err(|e| bad(e.to_string()))?;
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&base).map_err(|e| bad(format!("image config: {e}")))?;
+        let chain = self.image_layers_of(c)?;
+        let mut layers = Vec::new();
+        for l in &chain {
+            layers.push(
+                crate::state::images::layer(&self.db.conn, l)?
+                    .ok_or_else(|| bad(format!("layer {l} is not in the store")))?,
+            );
+        }
+        let tmp = self.store.temp_path("commit-layer");
+        {
+            let f = std::fs::File::create(&tmp).map_err(io("creating the layer"))?;
+            self.changes_tar(c, std::io::BufWriter::new(f))?;
+        }
+        let f = std::fs::File::open(&tmp).map_err(io("reading the layer"))?;
+        let info = self
+            .store
+            .import_layer(f, chain.last())
+            .map_err(|e| bad(e.to_string()))?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut run: crate::image::config::RunConfig =
+            serde_json::from_value(config.get("config").cloned().unwrap_or_default())
+                .unwrap_or_default();
+        for ch in o.changes {
+            crate::image::config::apply_change(&mut run, ch).map_err(bad)?;
+        }
+        let now = crate::format::units::rfc3339(crate::state::images::now());
+        config["config"] = serde_json::to_value(&run).unwrap_or_default();
+        config["created"] = serde_json::json!(now);
+        if let Some(a) = o.author {
+            config["author"] = serde_json::json!(a);
+        }
+        config["rootfs"]["diff_ids"]
+            .as_array_mut()
+            .ok_or_else(|| bad("image config has no diff_ids".into()))?
+            .push(serde_json::json!(info.diff_id));
+        let mut h =
+            serde_json::json!({"created": now, "created_by": format!("berth commit {}", c.name)});
+        if let Some(m) = o.message {
+            h["comment"] = serde_json::json!(m);
+        }
+        if let Some(a) = o.author {
+            h["author"] = serde_json::json!(a);
+        }
+        match config.get_mut("history").and_then(|v| v.as_array_mut()) {
+            Some(hist) => hist.push(h),
+            None => config["history"] = serde_json::json!([h]),
+        }
+        layers.push(info);
+        let bytes = serde_json::to_vec(&config).map_err(|e| bad(e.to_string()))?;
+        crate::image::archive::commit_own(self, &bytes, &layers, o.names.clone())
+            .map_err(|e| bad(e.to_string()))
+    }
+}

@@ -1,0 +1,154 @@
+//! The container filesystem tools: diff, commit, export/import, mount.
+
+mod common;
+
+use common::*;
+
+fn setup() -> (Registry, Berth) {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    (reg, berth)
+}
+
+const CHANGE: &str =
+    "echo new > /added; echo extra >> /etc/passwd; rm /etc/group; mkdir /newdir; touch /newdir/f";
+
+#[test]
+fn diff_lists_added_changed_deleted() {
+    let (_reg, berth) = setup();
+    let id = berth
+        .ok(&["run", "-d", "busybox", "sh", "-c", CHANGE])
+        .trim()
+        .to_string();
+    berth.ok(&["wait", &id]);
+    let diff = berth.ok(&["diff", &id]);
+    assert_eq!(
+        diff,
+        "A /added\nC /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nA /newdir/f\n"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["diff", "--format", "json", &id])).unwrap();
+    assert_eq!(j["deleted"][0], "/etc/group");
+}
+
+#[test]
+fn commit_then_run_shows_the_change() {
+    let (_reg, berth) = setup();
+    let id = berth
+        .ok(&["run", "-d", "busybox", "sh", "-c", CHANGE])
+        .trim()
+        .to_string();
+    berth.ok(&["wait", &id]);
+    let img = berth
+        .ok(&[
+            "commit",
+            "-m",
+            "my change",
+            "-a",
+            "me",
+            "-c",
+            "CMD [\"cat\", \"/added\"]",
+            &id,
+            "changed:v1",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(img.len(), 64);
+    assert_eq!(
+        berth.ok(&["run", "--rm", "changed:v1"]),
+        "new\n",
+        "the new CMD and the new file"
+    );
+    assert_eq!(
+        berth
+            .run(&["run", "--rm", "changed:v1", "test", "-e", "/etc/group"])
+            .status
+            .code(),
+        Some(1),
+        "the deletion is a whiteout in the new layer"
+    );
+    assert_eq!(
+        berth.ok(&["run", "--rm", "changed:v1", "tail", "-1", "/etc/passwd"]),
+        "extra\n"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["image", "inspect", "changed:v1"])).unwrap();
+    assert_eq!(
+        v[0]["RootFS"]["Layers"].as_array().unwrap().len(),
+        2,
+        "one extra layer"
+    );
+    assert_eq!(v[0]["Author"], "me");
+    assert!(berth.ok(&["history", "changed:v1"]).contains("my change"));
+    // And it pushes and survives a save/load like any image.
+    let f = berth.dir.path().join("c.tar");
+    berth.ok(&["save", "-o", f.to_str().unwrap(), "changed:v1"]);
+}
+
+#[test]
+fn export_import_round_trip_and_mount() {
+    let (_reg, berth) = setup();
+    let id = berth
+        .ok(&["run", "-d", "busybox", "sh", "-c", CHANGE])
+        .trim()
+        .to_string();
+    berth.ok(&["wait", &id]);
+    let tarball = berth.dir.path().join("rootfs.tar");
+    berth.ok(&["export", "-o", tarball.to_str().unwrap(), &id]);
+    let list = |p: &std::path::Path| -> Vec<String> {
+        let out = std::process::Command::new("tar")
+            .arg("-tf")
+            .arg(p)
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end_matches('/').to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let names = list(&tarball);
+    assert!(
+        names.contains(&"added".to_string())
+            && names.contains(&"newdir/f".to_string())
+            && !names.contains(&"etc/group".to_string()),
+        "{names:?}"
+    );
+    berth.ok(&["import", tarball.to_str().unwrap(), "flat:v1"]);
+    let id2 = berth.ok(&["create", "flat:v1", "true"]).trim().to_string();
+    let again = berth.dir.path().join("again.tar");
+    berth.ok(&["export", "-o", again.to_str().unwrap(), &id2]);
+    assert_eq!(
+        list(&again),
+        names,
+        "export | import gives an image with the same files"
+    );
+    // mount shows the merged tree; unmount takes it away.
+    let path = berth.ok(&["mount", &id]).trim().to_string();
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(&path).join("added")).unwrap(),
+        "new\n"
+    );
+    berth.ok(&["unmount", &id]);
+    assert!(!std::path::Path::new(&path).join("added").exists());
+    // A running container is read through its own root.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /live; sleep 1000",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let live = berth.dir.path().join("live.tar");
+    berth.ok(&["export", "-o", live.to_str().unwrap(), "live"]);
+    assert!(list(&live).contains(&"live".to_string()));
+}
