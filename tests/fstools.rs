@@ -152,3 +152,114 @@ fn export_import_round_trip_and_mount() {
     berth.ok(&["export", "-o", live.to_str().unwrap(), "live"]);
     assert!(list(&live).contains(&"live".to_string()));
 }
+
+#[test]
+fn cp_both_ways_and_never_through_a_symlink_out() {
+    let (_reg, berth) = setup();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::create_dir(host.path().join("tree")).unwrap();
+    std::fs::write(host.path().join("tree/a"), "A").unwrap();
+    std::fs::write(host.path().join("file"), "F").unwrap();
+    std::os::unix::fs::chown(host.path().join("tree/a"), Some(1234), Some(1234)).unwrap();
+    berth.ok(&["create", "--name", "box", "busybox", "sleep", "1000"]);
+    // Host -> a stopped container: a file to a path, a tree into a directory.
+    berth.ok(&[
+        "cp",
+        host.path().join("file").to_str().unwrap(),
+        "box:/root/renamed",
+    ]);
+    berth.ok(&["cp", host.path().join("tree").to_str().unwrap(), "box:/tmp"]);
+    berth.ok(&["start", "box"]);
+    assert_eq!(
+        berth.ok(&["exec", "box", "cat", "/root/renamed", "/tmp/tree/a"]),
+        "FA"
+    );
+    assert_eq!(
+        berth
+            .ok(&["exec", "box", "stat", "-c", "%u", "/tmp/tree/a"])
+            .trim(),
+        "1234",
+        "archive mode keeps owners"
+    );
+    // Container (running) -> host.
+    berth.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "mkdir -p /out/sub && echo deep > /out/sub/x",
+    ]);
+    let back = host.path().join("back");
+    berth.ok(&["cp", "box:/out", back.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(back.join("sub/x")).unwrap(),
+        "deep\n"
+    );
+    let tar = berth
+        .cmd()
+        .args(["cp", "box:/out/sub", "-"])
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let list = std::process::Command::new("tar")
+        .arg("-t")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut list = list;
+    list.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    let names = String::from_utf8(list.wait_with_output().unwrap().stdout).unwrap();
+    assert!(names.contains("sub/x"), "{names}");
+
+    // A symlink in the container pointing at a host directory.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "host secret").unwrap();
+    let target = outside.path().display().to_string();
+    berth.ok(&["exec", "box", "ln", "-s", &target, "/escape"]);
+    // The link resolves inside the container, where that directory does not exist.
+    let err = berth.fails(
+        &[
+            "cp",
+            host.path().join("file").to_str().unwrap(),
+            "box:/escape/pwned",
+        ],
+        125,
+    );
+    assert!(err.contains("box:/escape/pwned"), "{err}");
+    assert!(
+        !outside.path().join("pwned").exists(),
+        "nothing written on the host"
+    );
+    // Once it exists in the container, the copy lands there, still inside.
+    berth.ok(&["exec", "box", "mkdir", "-p", &target]);
+    berth.ok(&[
+        "cp",
+        host.path().join("file").to_str().unwrap(),
+        "box:/escape/pwned",
+    ]);
+    assert!(
+        !outside.path().join("pwned").exists(),
+        "nothing written on the host"
+    );
+    assert_eq!(
+        berth.ok(&["exec", "box", "cat", &format!("{target}/pwned")]),
+        "F",
+        "it landed inside the container"
+    );
+    let err = berth.fails(
+        &[
+            "cp",
+            "box:/escape/secret",
+            host.path().join("stolen").to_str().unwrap(),
+        ],
+        125,
+    );
+    assert!(err.contains("escape/secret"), "{err}");
+    assert!(
+        !host.path().join("stolen").exists(),
+        "nothing read from the host"
+    );
+    berth.ok(&["rm", "-f", "box"]);
+}

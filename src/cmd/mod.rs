@@ -4,6 +4,7 @@
 mod archive;
 mod attach;
 mod container_inspect;
+mod cp;
 mod exec;
 mod fs;
 mod images;
@@ -108,6 +109,8 @@ enum Command {
     /// Unmount a container's root filesystem
     #[command(visible_alias = "umount")]
     Unmount(fs::UnmountArgs),
+    /// Copy files between a container and the host
+    Cp(cp::CpArgs),
     /// Export a container's filesystem as a tar archive
     Export(fs::ExportArgs),
     /// Show the changes in a container's filesystem against its image
@@ -237,6 +240,8 @@ enum ContainerCommand {
     /// Unmount a container's root filesystem
     #[command(visible_alias = "umount")]
     Unmount(fs::UnmountArgs),
+    /// Copy files between a container and the host
+    Cp(cp::CpArgs),
     /// Export a container's filesystem as a tar archive
     Export(fs::ExportArgs),
     /// Show the changes in a container's filesystem against its image
@@ -291,6 +296,7 @@ pub fn main() -> i32 {
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(&ctx, a),
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => {
             fs::unmount(&ctx, a)
