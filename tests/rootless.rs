@@ -219,3 +219,55 @@ fn rootless_bind_mount_files_belong_to_the_user() {
         "container root is the invoking user on the host"
     );
 }
+
+#[test]
+fn rootless_volumes_belong_to_the_user() {
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let out = berth
+        .rootless_cmd(uid, gid)
+        .args([
+            "run",
+            "--rm",
+            "-v",
+            "data:/data",
+            "busybox",
+            "sh",
+            "-c",
+            "echo v > /data/f",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = berth.dir.path().join("data/berth/volumes/data/_data/f");
+    let m = std::fs::metadata(&f).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid()),
+        (uid, gid),
+        "what container root writes to a volume is the user's on the host"
+    );
+    let out = berth
+        .rootless_cmd(uid, gid)
+        .args([
+            "run",
+            "--rm",
+            "-v",
+            "data:/data",
+            "busybox",
+            "cat",
+            "/data/f",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "v\n");
+}

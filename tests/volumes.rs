@@ -242,3 +242,83 @@ fn image_volumes_are_copied_up_and_anonymous() {
     let err = berth.fails(&["volume", "rm", "nosuch"], 1);
     assert!(err.contains("no such volume"), "{err}");
 }
+
+#[test]
+fn volume_driver_options_and_chown() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "o=size=1m",
+        "scratch",
+    ]);
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "scratch:/t",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /t/f; df -k /t | tail -1",
+    ]);
+    assert!(o.contains(" 1024 "), "bounded by its size: {o}");
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "scratch:/t",
+            "busybox",
+            "ls",
+            "-A",
+            "/t"
+        ]),
+        "",
+        "a tmpfs volume is empty on every start"
+    );
+    let host = tempfile::tempdir().unwrap();
+    let dev = host.path().display().to_string();
+    berth.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "o=bind",
+        "--opt",
+        &format!("device={dev}"),
+        "hostdir",
+    ]);
+    berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "hostdir:/b",
+        "busybox",
+        "sh",
+        "-c",
+        "echo here > /b/f",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("f")).unwrap(),
+        "here\n"
+    );
+    let err = berth.fails(&["volume", "create", "--opt", "type=nfs", "bad"], 125);
+    assert!(err.contains("type=nfs"), "{err}");
+    // :U hands the volume to the container's user.
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "app",
+        "-v",
+        "mine:/data:U",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /data/ok && stat -c '%u %g' /data",
+    ]);
+    assert_eq!(o, "1000 1000\n");
+}

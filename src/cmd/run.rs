@@ -311,6 +311,7 @@ fn binds(
                     "ro" => vm.readonly = true,
                     "rw" | "z" | "Z" => {}
                     "nocopy" => vm.nocopy = true,
+                    "U" => vm.chown = true,
                     other => anyhow::bail!(
                         "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z)"
                     ),
@@ -324,11 +325,13 @@ fn binds(
             destination: dest.to_string(),
             readonly: false,
             propagation: String::new(),
+            chown: false,
         };
         for o in opts.split(',').filter(|o| !o.is_empty()) {
             match o {
                 "ro" => b.readonly = true,
                 "rw" => b.readonly = false,
+                "U" => b.chown = true,
                 // SELinux relabeling: there is no SELinux here to relabel for.
                 "z" | "Z" => {}
                 p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
@@ -365,6 +368,7 @@ fn binds(
                     destination: dest.to_string(),
                     readonly: flag(&kv, &["readonly", "ro"]),
                     propagation,
+                    chown: false,
                 });
             }
             Some("volume") => {
@@ -383,6 +387,7 @@ fn binds(
                     readonly: flag(&kv, &["readonly", "ro"]),
                     nocopy: flag(&kv, &["volume-nocopy"]),
                     anonymous,
+                    chown: false,
                 });
             }
             Some("tmpfs") => {}

@@ -34,6 +34,9 @@ pub struct CreateArgs {
     /// Do not fail if the volume exists
     #[arg(long)]
     pub ignore: bool,
+    /// Driver options: type=tmpfs, o=size=64m, o=bind, device=/host/path
+    #[arg(short, long = "opt")]
+    pub opt: Vec<String>,
 }
 
 #[derive(Args)]
@@ -115,7 +118,22 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             let _lock = engine.lock()?;
-            let v = engine.create_volume(a.name.as_deref(), labels, false, a.ignore)?;
+            let mut options = std::collections::BTreeMap::new();
+            for o in &a.opt {
+                let (k, v) = o
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("invalid --opt {o:?}: expected KEY=VALUE"))?;
+                // o= may repeat: its values join, as mount options do.
+                options
+                    .entry(k.to_string())
+                    .and_modify(|cur: &mut String| {
+                        cur.push(',');
+                        cur.push_str(v);
+                    })
+                    .or_insert_with(|| v.to_string());
+            }
+            let v =
+                engine.create_volume_with(a.name.as_deref(), labels, options, false, a.ignore)?;
             println!("{}", v.name);
         }
         VolumeCommand::Ls(a) => {

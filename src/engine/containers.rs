@@ -56,6 +56,9 @@ pub struct Bind {
     pub readonly: bool,
     /// rprivate (default), private, rshared, shared, rslave, slave.
     pub propagation: String,
+    /// `:U`: chown the source to the container's user.
+    #[serde(default)]
+    pub chown: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -420,8 +423,37 @@ impl Engine {
         );
         let rootfs = dir.join("rootfs").display().to_string();
         let mut volume_sources = Vec::new();
+        // What the spec mounts: volumes with driver options turn into
+        // tmpfs or bind mounts.
+        let mut spec_cfg = cfg.clone();
+        let chown_err =
+            |e: std::io::Error| ContainerError::Invalid(format!("chowning for :U: {e}"));
+        for b in cfg.binds.iter().filter(|b| b.chown) {
+            super::volumes::chown_tree(std::path::Path::new(&b.source), user.uid, user.gid)
+                .map_err(chown_err)?;
+        }
         for v in &cfg.volumes {
-            self.create_volume(Some(&v.name), BTreeMap::new(), v.anonymous, true)?;
+            let vol = self.create_volume(Some(&v.name), BTreeMap::new(), v.anonymous, true)?;
+            let o = vol.options.get("o").cloned().unwrap_or_default();
+            if vol.options.get("type").is_some_and(|t| t == "tmpfs") {
+                spec_cfg.tmpfs.push(format!("{}:{o}", v.destination));
+                continue;
+            }
+            if o.split(',').any(|x| x == "bind") {
+                let device = vol.options.get("device").cloned().unwrap_or_default();
+                spec_cfg.binds.push(Bind {
+                    source: device,
+                    destination: v.destination.clone(),
+                    readonly: v.readonly,
+                    propagation: String::new(),
+                    chown: false,
+                });
+                continue;
+            }
+            if v.chown {
+                super::volumes::chown_tree(&self.volume_data(&v.name), user.uid, user.gid)
+                    .map_err(chown_err)?;
+            }
             volume_sources.push((
                 v.clone(),
                 self.volume_data(&v.name).display().to_string(),
@@ -432,7 +464,7 @@ impl Engine {
             ));
         }
         let spec_in = crate::runtime::spec::SpecInputs {
-            config: &cfg,
+            config: &spec_cfg,
             rootfs: &rootfs,
             user: &user,
             etc_files: &etc_files,

@@ -19,6 +19,46 @@ pub struct VolumeMount {
     pub nocopy: bool,
     /// Made for this container alone (`-v /dest`, image VOLUME).
     pub anonymous: bool,
+    /// `:U`: chown the volume to the container's user.
+    #[serde(default)]
+    pub chown: bool,
+}
+
+/// Chown a tree (never following symlinks), for `:U`.
+pub fn chown_tree(p: &std::path::Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
+    if std::fs::symlink_metadata(p)?.is_dir() {
+        for e in std::fs::read_dir(p)? {
+            chown_tree(&e?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+/// Check `volume create --opt` values: the local driver's `type=tmpfs`
+/// (with `o=size=..`), or `o=bind` with `device=/host/path`.
+pub fn check_options(opts: &BTreeMap<String, String>) -> Result<(), String> {
+    for (k, v) in opts {
+        match k.as_str() {
+            "type" if v == "tmpfs" || v == "none" || v == "bind" => {}
+            "o" | "device" => {}
+            _ => {
+                return Err(format!(
+                    "unsupported volume option {k}={v}: the local driver takes type=tmpfs|none, o=, device="
+                ));
+            }
+        }
+    }
+    let bind = opts
+        .get("o")
+        .is_some_and(|o| o.split(',').any(|x| x == "bind"));
+    if bind {
+        let dev = opts.get("device").ok_or("o=bind needs device=/host/path")?;
+        if !std::path::Path::new(dev).is_dir() {
+            return Err(format!("device {dev:?} is not a directory on the host"));
+        }
+    }
+    Ok(())
 }
 
 pub fn valid_name(name: &str) -> bool {
@@ -47,6 +87,18 @@ impl Engine {
         anonymous: bool,
         exist_ok: bool,
     ) -> Result<VolumeRow, ContainerError> {
+        self.create_volume_with(name, labels, BTreeMap::new(), anonymous, exist_ok)
+    }
+
+    pub fn create_volume_with(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+        anonymous: bool,
+        exist_ok: bool,
+    ) -> Result<VolumeRow, ContainerError> {
+        check_options(&options).map_err(ContainerError::Invalid)?;
         let name = match name {
             Some(n) if !valid_name(n) => {
                 return Err(ContainerError::Invalid(format!(
@@ -73,7 +125,7 @@ impl Engine {
             driver: "local".into(),
             created: crate::state::images::now(),
             labels,
-            options: BTreeMap::new(),
+            options,
             anonymous,
         };
         if !db::insert(&self.db.conn, &v)? && !exist_ok {

@@ -97,6 +97,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
             destination: v.destination.clone(),
             readonly: v.readonly,
             propagation: String::new(),
+            chown: false,
         });
     }
     binds.sort_by_key(|b| b.destination.trim_end_matches('/').matches('/').count());
