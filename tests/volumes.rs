@@ -322,3 +322,121 @@ fn volume_driver_options_and_chown() {
     ]);
     assert_eq!(o, "1000 1000\n");
 }
+
+#[test]
+fn volumes_from_tmpfs_and_symlinked_mount_points() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "create",
+        "--name",
+        "src",
+        "-v",
+        "shared:/shared",
+        "busybox",
+        "true",
+    ]);
+    berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "shared:/shared",
+        "busybox",
+        "sh",
+        "-c",
+        "echo via-src > /shared/f",
+    ]);
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "src",
+            "busybox",
+            "cat",
+            "/shared/f",
+            "/vol/seed"
+        ]),
+        "via-src\nfrom-image\n"
+    );
+    let o = berth.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "src:ro",
+        "busybox",
+        "touch",
+        "/shared/x",
+    ]);
+    assert_ne!(o.status.code(), Some(0), ":ro makes them read-only");
+    // A --tmpfs is empty on every start and bounded by its size.
+    berth.ok(&[
+        "create",
+        "--name",
+        "t",
+        "--tmpfs",
+        "/scratch:size=512k",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -A /scratch; echo x > /scratch/f; df -k /scratch | tail -1",
+    ]);
+    berth.ok(&["start", "-a", "t"]);
+    let o = berth.ok(&["start", "-a", "t"]);
+    assert!(
+        !o.starts_with('f') && o.contains(" 512 "),
+        "empty again, 512k: {o}"
+    );
+    // An image whose mount point is a symlink to a host directory: the
+    // mount resolves inside the container, never at the host path.
+    let reg2 = Registry::start();
+    let host_target = tempfile::tempdir().unwrap();
+    let t: &'static str = Box::leak(host_target.path().display().to_string().into_boxed_str());
+    let mut l = Layout::new();
+    let mut layer = busybox_layer();
+    layer.push(Entry::Symlink("data", t));
+    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
+    reg2.push_layout(l.path(), "latest", "evil:latest", false);
+    let b2 = Berth::new(&[&reg2]);
+    b2.ok(&["pull", "-q", "evil"]);
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("from-src"), "ok").unwrap();
+    let o = b2.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/data", src.path().display()),
+        "evil",
+        "sh",
+        "-c",
+        "cat /data/from-src; touch /data/m",
+    ]);
+    assert_eq!(
+        o, "ok",
+        "the bind is visible through the symlink, inside the container"
+    );
+    assert!(src.path().join("m").exists());
+    assert!(
+        std::fs::read_dir(host_target.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "the host directory the symlink names is untouched"
+    );
+    let o = b2.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "vol:/data",
+        "evil",
+        "sh",
+        "-c",
+        "touch /data/in-volume && echo done",
+    ]);
+    assert_eq!(o, "done\n");
+    assert!(
+        std::fs::read_dir(host_target.path())
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

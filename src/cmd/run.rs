@@ -86,6 +86,9 @@ pub struct CreateArgs {
     /// Attach a mount: type=bind,source=,target=[,readonly][,bind-propagation=] or type=tmpfs,target=[,tmpfs-size=]
     #[arg(long)]
     pub mount: Vec<String>,
+    /// Mount the volumes and binds of another container (CONTAINER[:ro|rw])
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
     /// Size of /dev/shm
     #[arg(long)]
     pub shm_size: Option<String>,
@@ -242,6 +245,14 @@ fn configured_runtime() -> Option<String> {
         .map(String::from)
 }
 
+/// `:z`/`:Z` relabel for SELinux; said once that there is nothing to do.
+fn selinux_note() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!("Note: SELinux is not in use here; the :z/:Z relabel option is ignored")
+    });
+}
+
 const PROPAGATIONS: [&str; 6] = [
     "rprivate", "private", "rshared", "shared", "rslave", "slave",
 ];
@@ -309,7 +320,8 @@ fn binds(
             for o in opts.split(',').filter(|o| !o.is_empty()) {
                 match o {
                     "ro" => vm.readonly = true,
-                    "rw" | "z" | "Z" => {}
+                    "rw" => {}
+                    "z" | "Z" => selinux_note(),
                     "nocopy" => vm.nocopy = true,
                     "U" => vm.chown = true,
                     other => anyhow::bail!(
@@ -333,7 +345,7 @@ fn binds(
                 "rw" => b.readonly = false,
                 "U" => b.chown = true,
                 // SELinux relabeling: there is no SELinux here to relabel for.
-                "z" | "Z" => {}
+                "z" | "Z" => selinux_note(),
                 p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
                 other => anyhow::bail!(
                     "{what}: unknown option {other:?} (use ro, rw, z, Z or a propagation mode)"
@@ -764,6 +776,40 @@ pub fn create_container(
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let mut cfg = build_config(a, &image_cfg, a.rm)?;
+    // --volumes-from: the other container's binds and volumes, unless this
+    // one mounts something at the same place.
+    for vf in &a.volumes_from {
+        let (name, mode) = vf.split_once(':').unwrap_or((vf.as_str(), ""));
+        let readonly = match mode {
+            "" | "rw" => None,
+            "ro" => Some(true),
+            other => anyhow::bail!(
+                "invalid --volumes-from {vf:?}: unknown mode {other:?} (use ro or rw)"
+            ),
+        };
+        let other = engine.container(name)?.config();
+        let taken = |d: &str, c: &crate::engine::containers::ContainerConfig| {
+            c.binds.iter().any(|b| b.destination == d)
+                || c.volumes.iter().any(|v| v.destination == d && !v.anonymous)
+        };
+        for mut b in other.binds.clone() {
+            if !taken(&b.destination, &cfg) {
+                b.readonly = readonly.unwrap_or(b.readonly);
+                b.chown = false;
+                cfg.binds.push(b);
+            }
+        }
+        for mut v in other.volumes.clone() {
+            if !taken(&v.destination, &cfg) {
+                v.readonly = readonly.unwrap_or(v.readonly);
+                // Shared, not this container's own: `rm -v` leaves it.
+                v.anonymous = false;
+                v.chown = false;
+                cfg.volumes.retain(|x| x.destination != v.destination);
+                cfg.volumes.push(v);
+            }
+        }
+    }
     if let Some(k) = detach_keys {
         crate::monitor::attach::parse_detach_keys(k).map_err(anyhow::Error::msg)?;
         cfg.detach_keys = k.to_string();

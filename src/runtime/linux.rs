@@ -240,6 +240,21 @@ fn parse_options(opts: &[String]) -> (libc::c_ulong, Vec<String>, libc::c_ulong,
 /// (CVE-2021-30465's class). Returns an O_PATH fd to mount onto through
 /// /proc/self/fd.
 fn open_in_root(root: &OwnedFd, dest: &str, is_dir: bool) -> std::io::Result<OwnedFd> {
+    open_in_root_depth(root, dest, is_dir, 0)
+}
+
+/// As securejoin's MkdirAll: missing components are created; a dangling
+/// symlink on the way is followed *inside the root* (its target created
+/// there), never on the host.
+fn open_in_root_depth(
+    root: &OwnedFd,
+    dest: &str,
+    is_dir: bool,
+    depth: u32,
+) -> std::io::Result<OwnedFd> {
+    if depth > 40 {
+        return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+    }
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     let rel = dest.trim_start_matches('/');
     if rel.is_empty() {
@@ -262,13 +277,23 @@ fn open_in_root(root: &OwnedFd, dest: &str, is_dir: bool) -> std::io::Result<Own
         Err(e) => return Err(e.into()),
     }
     let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-    let pfd = open_in_root(root, parent, true)?;
+    let pfd = open_in_root_depth(root, parent, true, depth + 1)?;
     let pfd = rustix::fs::openat(
         &pfd,
         ".",
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
+    // A dangling symlink here: make its target, resolved in the root.
+    if let Ok(target) = rustix::fs::readlinkat(&pfd, name, Vec::new()) {
+        let target = target.to_string_lossy().into_owned();
+        let joined = if target.starts_with('/') {
+            target
+        } else {
+            format!("{parent}/{target}")
+        };
+        return open_in_root_depth(root, &joined, is_dir, depth + 1);
+    }
     if is_dir {
         match rustix::fs::mkdirat(&pfd, name, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
