@@ -323,8 +323,9 @@ med_raw() { # median of a file's numbers, unformatted
 }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }" 2>/dev/null || echo nan; }
 isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
-ratio() { if isnum "$1" && isnum "$2" && [[ $(calc "$2 > 0" 0) == 1 ]]; then calc "$1 / $2"; else echo n/a; fi; }
-mbps() { if isnum "$2" && [[ $(calc "$2 > 0" 0) == 1 ]]; then calc "$1 / $2" 0; else echo n/a; fi; }
+positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+ratio() { if isnum "$1" && isnum "$2" && positive "$2"; then calc "$1 / $2"; else echo n/a; fi; }
+mbps() { if isnum "$2" && positive "$2"; then calc "$1 / $2" 0; else echo n/a; fi; }
 rss_mb() { if isnum "$1"; then calc "$1 / 1024" 0; else echo n/a; fi; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -448,7 +449,7 @@ log "(2) cp cpN:/data HOSTDEST: $RUNS timed runs per tool (+$WARMUP warm-up), al
 LOAD_2=$(load)
 for tool in berth podman; do : >"$T/2.$tool"; : >"$T/2s.$tool"; : >"$T/2m.$tool"; done
 declare -A CHK2=([berth]=0 [podman]=0)
-mkdir -p "$T/out"
+mkdir -p "$T/dest"
 for ((i = 1; i <= K; i++)); do
   for tool in $(order "$i"); do
     T_=$(tool_cmd "$tool")
@@ -456,7 +457,7 @@ for ((i = 1; i <= K; i++)); do
       note_bad 2 "$tool" "no source container: cp$i does not hold the tree (see (1))"
       continue
     fi
-    dest=$T/out/$tool.$i   # must not exist: becomes the copy of /data
+    dest=$T/dest/$tool.$i   # must not exist: becomes the copy of /data
     sync
     if timed s $T_ cp "cp$i:/data" "$dest"; then
       rss=$(tail -n1 "$T/rss")
@@ -598,8 +599,8 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo "P='podman --root \$T/podman/root --runroot \$T/podman/run --storage-driver overlay${PODMAN_OPTS[*]:+ ${PODMAN_OPTS[*]}}'"
   echo "(1) \$B create --name cpN busybox true; sync; [timed] \$B cp \$T/hosttree cpN:/data      / same with \$P"
   echo "    check: \$B mount cpN; find MNT/data -type f | wc -l; sha256sum MNT/data/$PROBE_REL; \$B unmount cpN"
-  echo "(2) sync; [timed] \$B cp cpN:/data \$T/out/berth.N   (fresh dest)            / same with \$P"
-  echo "    check: sha256 manifest of \$T/out/berth.N == that of \$T/hosttree"
+  echo "(2) sync; [timed] \$B cp cpN:/data \$T/dest/berth.N   (fresh dest)            / same with \$P"
+  echo "    check: sha256 manifest of \$T/dest/berth.N == that of \$T/hosttree"
   echo "(3) \$B run --name cmN --network none busybox sh -c '$WRITE_SH'; sync; [timed] \$B commit cmN imgN   / same with \$P"
   echo "    check: \$B run --rm --network none imgN busybox sha256sum /big"
   echo '```'

@@ -13,6 +13,7 @@ mod inspect;
 mod lifecycle;
 mod login;
 mod logs;
+mod mounts;
 mod ps;
 mod pull;
 mod push;
