@@ -514,9 +514,14 @@ read -r M3B MIN3B MAX3B N3B < <(stats "$T/3.berth")
 read -r M3P MIN3P MAX3P N3P < <(stats "$T/3.podman")
 log "    commit: berth median ${M3B}s | podman ${M3P}s | ratio $(ratio "$M3B" "$M3P")"
 
-# image sizes as each tool reports them (last committed image)
-B_IMGSZ=$(B images 2>/dev/null | awk -v n="img$K" '$1 ~ ("(^|/)" n "$") { $1 = $2 = $3 = ""; sub(/^ +/, ""); print; exit }' || true)
-P_IMGSZ=$(P images --format '{{.Repository}} {{.Size}}' 2>/dev/null | awk -v n="img$K" '$1 ~ ("(^|/)" n "$") { $1 = ""; sub(/^ +/, ""); print; exit }' || true)
+# image sizes as each tool reports them (last committed image), MB
+img_mb() {
+  local v
+  v=$("$@" 2>/dev/null | head -n1 || true)
+  if [[ $v =~ ^[0-9]+$ ]]; then calc "$v / 1000000" 1; else echo "${v:-?}"; fi
+}
+B_IMGSZ=$(img_mb B inspect --type image --format '{{.Size}}' "img$K")
+P_IMGSZ=$(img_mb P inspect --type image --format '{{.Size}}' "img$K")
 
 # ================================================================= teardown
 log "removing all containers and storage"
@@ -535,8 +540,8 @@ row() { # row LABEL PREFIX(1|2|3) MB
   echo "| $1 median s (n = ${!nB} / ${!nP}) | ${!mB} | ${!mP} | $(ratio "${!mB}" "${!mP}") |"
   echo "| ↳ min–max s | ${!loB}–${!hiB} | ${!loP}–${!hiP} | – |"
   if [[ -n $mb ]]; then
-    mb_b=$(mbps "$mb" "${!mB}"); mb_p=$(mbps "$mb" "${!mP}")
-    echo "| ↳ throughput MB/s (median) | $mb_b | $mb_p | $(ratio "$mb_b" "$mb_p") |"
+    mb_b=$(mbps "$mb" "$(med_raw "$T/$n.berth")"); mb_p=$(mbps "$mb" "$(med_raw "$T/$n.podman")")
+    echo "| ↳ throughput MiB/s (at the median) | $mb_b | $mb_p | – |"
   fi
   local fb fp rb rp
   fb=$(med_raw "$T/${n}s.berth"); fp=$(med_raw "$T/${n}s.podman")
