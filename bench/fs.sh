@@ -559,7 +559,7 @@ TABLE=$(
   echo "| ↳ verified (sha256 manifest of all files) | ${CHK2[berth]}/$K | ${CHK2[podman]}/$K | – |"
   row "3. \`commit cmN imgN\`, exited container with $COMMIT_MB MiB written," 3 "$COMMIT_MB"
   echo "| ↳ verified (\`run --rm imgN busybox sha256sum /big\`) | ${CHK3[berth]}/$K | ${CHK3[podman]}/$K | – |"
-  echo "| (info) committed image size as listed by \`images\` | ${B_IMGSZ:-?} | ${P_IMGSZ:-?} | – |"
+  echo "| (info) last committed image, \`inspect --format {{.Size}}\`, MB | ${B_IMGSZ:-?} | ${P_IMGSZ:-?} | – |"
   echo "| (info) storage root size at the end (du -sm), MB | $DU_B | $DU_P | – |"
 )
 echo
@@ -610,6 +610,6 @@ DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null 
   echo "    check: \$B run --rm --network none imgN busybox sha256sum /big"
   echo '```'
   echo
-  echo "Reproduce: \`RUNS=$RUNS bench/fs.sh\` (as root)."
+  echo "Reproduce: \`RUNS=$RUNS WARMUP=$WARMUP NDIRS=$NDIRS NFILES=$NFILES FILE_KB=$FILE_KB COMMIT_MB=$COMMIT_MB bench/fs.sh\` (as root)."
 } >>"$RESULTS_MD"
 log "appended results to $RESULTS_MD"

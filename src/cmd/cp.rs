@@ -57,6 +57,41 @@ fn tar_children<W: Write>(b: &mut tar::Builder<W>, dir: &Path, name: &str) -> an
     Ok(())
 }
 
+/// Tar `src` as `name` on one thread and unpack it under `dest_root` on
+/// this one, through a pipe: memory stays flat whatever the size.
+fn stream(src: &Path, name: &str, dest_root: &Path, opts: &UnpackOptions) -> anyhow::Result<()> {
+    let (r, w) = std::io::pipe()?;
+    let (src, name) = (src.to_path_buf(), name.to_string());
+    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
+        let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
+        b.follow_symlinks(false);
+        tar_path(&mut b, &src, &name)?;
+        b.into_inner()?.flush()?;
+        Ok(())
+    });
+    let unpacked = unpack(
+        std::io::BufReader::with_capacity(1 << 20, r),
+        dest_root,
+        opts,
+    );
+    let written = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the archiving thread panicked"))?;
+    match (written, unpacked) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Ok(()), Err(u)) => Err(u.into()),
+        // The unpacker stopped reading: its error is the story, not the
+        // writer's broken pipe.
+        (Err(w), Err(u))
+            if w.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Err(u.into())
+        }
+        (Err(w), _) => Err(w),
+    }
+}
+
 fn base_name(p: &str) -> String {
     Path::new(p.trim_end_matches('/'))
         .file_name()
@@ -112,15 +147,8 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
                         base_name(&a.destination),
                     )
                 };
-                let mut data = Vec::new();
-                {
-                    let mut b = tar::Builder::new(&mut data);
-                    b.follow_symlinks(false);
-                    tar_path(&mut b, &src, &target)?;
-                    b.finish()?;
-                }
-                unpack(&data[..], &dir, &opts)?;
-                Ok(())
+                stream(&src, &target, &dir, &opts)
+                    .map_err(|e| anyhow::anyhow!("copying {cname}:{cpath}: {e:#}"))
             })();
             if merged.mounted_here {
                 engine.unmount_root(&c)?;
@@ -178,19 +206,11 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
                 } else {
                     cpath.to_string()
                 };
-                let mut data = Vec::new();
-                {
-                    let mut b = tar::Builder::new(&mut data);
-                    b.follow_symlinks(false);
-                    tar_path(&mut b, &src, target.trim_start_matches('/'))?;
-                    b.finish()?;
-                }
                 // The unpacker resolves every path with RESOLVE_IN_ROOT from
                 // the container's root: a symlink in the container cannot
                 // send the copy to the host (CVE-2019-14271's class).
-                unpack(&data[..], &merged.path, &opts)
-                    .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e}"))?;
-                Ok(())
+                stream(&src, target.trim_start_matches('/'), &merged.path, &opts)
+                    .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e:#}"))
             })();
             if merged.mounted_here {
                 engine.unmount_root(&c)?;
