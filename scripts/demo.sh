@@ -74,3 +74,5 @@ b() { echo "+ berth $*" >&2; "$berth" --root "$work/root" --runroot "$work/run" 
 b pull busybox
 b images
 b image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{.RootFS.Layers}}' busybox
+b run --rm busybox echo "hello from a berth container"
+b run --rm busybox uname -a
