@@ -70,54 +70,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a command in a new container
-    #[command(disable_help_flag = true)]
-    Run(run::RunArgs),
-    /// Create but do not start a container
-    #[command(disable_help_flag = true)]
-    Create(run::CreateArgs),
-    /// Start one or more containers
-    Start(lifecycle::StartArgs),
-    /// Stop one or more containers
-    Stop(lifecycle::StopArgs),
-    /// Kill one or more running containers with a signal
-    Kill(lifecycle::KillArgs),
-    /// Restart one or more containers
-    Restart(lifecycle::RestartArgs),
-    /// Remove one or more containers
-    Rm(lifecycle::RmArgs),
-    /// List containers
-    #[command(visible_alias = "list")]
-    Ps(ps::PsArgs),
-    /// Fetch the logs of one or more containers
-    Logs(logs::LogsArgs),
-    /// Run a process in a running container
-    Exec(exec::ExecArgs),
-    /// Block until containers stop, then print their exit codes
-    Wait(lifecycle::WaitArgs),
-    /// Attach to a running container's input and output
-    Attach(attach::AttachArgs),
-    /// Display the running processes of a container
-    Top(container_inspect::TopArgs),
-    /// Pause all the processes in one or more containers
-    Pause(lifecycle::PauseArgs),
-    /// Unpause the processes in one or more containers
-    Unpause(lifecycle::PauseArgs),
-    /// Rename an existing container
-    Rename(lifecycle::RenameArgs),
-    /// Mount a container's root filesystem and print where
-    Mount(fs::MountArgs),
-    /// Unmount a container's root filesystem
-    #[command(visible_alias = "umount")]
-    Unmount(fs::UnmountArgs),
-    /// Copy files between a container and the host
-    Cp(cp::CpArgs),
-    /// Export a container's filesystem as a tar archive
-    Export(fs::ExportArgs),
-    /// Show the changes in a container's filesystem against its image
-    Diff(fs::DiffArgs),
-    /// Create a new image from a container's changes
-    Commit(fs::CommitArgs),
+    #[command(flatten)]
+    Containers(Box<ContainerVerbs>),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -193,8 +147,9 @@ enum ImageCommand {
     Exists(tag::ExistsArgs),
 }
 
+/// The container verbs, at the top level and under `container`.
 #[derive(Subcommand)]
-enum ContainerCommand {
+enum ContainerVerbs {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
     Run(run::RunArgs),
@@ -222,8 +177,6 @@ enum ContainerCommand {
     Wait(lifecycle::WaitArgs),
     /// Attach to a running container's input and output
     Attach(attach::AttachArgs),
-    /// Display the configuration of containers
-    Inspect(inspect::ContainerInspectArgs),
     /// Display the running processes of a container
     Top(container_inspect::TopArgs),
     /// Pause all the processes in one or more containers
@@ -232,10 +185,6 @@ enum ContainerCommand {
     Unpause(lifecycle::PauseArgs),
     /// Rename an existing container
     Rename(lifecycle::RenameArgs),
-    /// Remove all stopped containers
-    Prune(lifecycle::PruneArgs),
-    /// Check if a container exists
-    Exists(lifecycle::ExistsArgs),
     /// Mount a container's root filesystem and print where
     Mount(fs::MountArgs),
     /// Unmount a container's root filesystem
@@ -249,6 +198,46 @@ enum ContainerCommand {
     Diff(fs::DiffArgs),
     /// Create a new image from a container's changes
     Commit(fs::CommitArgs),
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    #[command(flatten)]
+    Verbs(Box<ContainerVerbs>),
+    /// Display the configuration of containers
+    Inspect(inspect::ContainerInspectArgs),
+    /// Remove all stopped containers
+    Prune(lifecycle::PruneArgs),
+    /// Check if a container exists
+    Exists(lifecycle::ExistsArgs),
+}
+
+fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
+    use ContainerVerbs as V;
+    match v {
+        V::Run(a) => run::run(ctx, a),
+        V::Create(a) => run::create(ctx, a),
+        V::Start(a) => lifecycle::start(ctx, a),
+        V::Stop(a) => lifecycle::stop(ctx, a),
+        V::Kill(a) => lifecycle::kill(ctx, a),
+        V::Restart(a) => lifecycle::restart(ctx, a),
+        V::Rm(a) => lifecycle::rm(ctx, a),
+        V::Ps(a) => ps::run(ctx, a),
+        V::Logs(a) => logs::run(ctx, a),
+        V::Exec(a) => exec::run(ctx, a),
+        V::Wait(a) => lifecycle::wait(ctx, a),
+        V::Attach(a) => attach::run(ctx, a),
+        V::Top(a) => container_inspect::top(ctx, a),
+        V::Pause(a) => lifecycle::pause(ctx, a, true),
+        V::Unpause(a) => lifecycle::pause(ctx, a, false),
+        V::Rename(a) => lifecycle::rename(ctx, a),
+        V::Mount(a) => fs::mount(ctx, a),
+        V::Unmount(a) => fs::unmount(ctx, a),
+        V::Cp(a) => cp::run(ctx, a),
+        V::Export(a) => fs::export(ctx, a),
+        V::Diff(a) => fs::diff(ctx, a),
+        V::Commit(a) => fs::commit(ctx, a),
+    }
 }
 
 #[derive(Subcommand)]
@@ -297,56 +286,13 @@ pub fn main() -> i32 {
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
-        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(&ctx, a),
-        Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(&ctx, a),
-        Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => {
-            fs::unmount(&ctx, a)
-        }
-        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(&ctx, a),
-        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(&ctx, a),
-        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(&ctx, a),
-        Command::Volume(c) => volume::run(&ctx, c),
-        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&ctx, a),
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-            run::create(&ctx, a)
-        }
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-            lifecycle::start(&ctx, a)
-        }
-        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
-            lifecycle::stop(&ctx, a)
-        }
-        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
-            lifecycle::kill(&ctx, a)
-        }
-        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-            lifecycle::restart(&ctx, a)
-        }
-        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => lifecycle::rm(&ctx, a),
-        Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => ps::run(&ctx, a),
-        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(&ctx, a),
-        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(&ctx, a),
-        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
-            lifecycle::wait(&ctx, a)
-        }
-        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
-            attach::run(&ctx, a)
-        }
-        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
-            container_inspect::top(&ctx, a)
-        }
-        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-            lifecycle::pause(&ctx, a, true)
-        }
-        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-            lifecycle::pause(&ctx, a, false)
-        }
-        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
-            lifecycle::rename(&ctx, a)
+        Command::Containers(v) | Command::Container(ContainerCommand::Verbs(v)) => {
+            run_verb(&ctx, *v)
         }
         Command::Container(ContainerCommand::Inspect(a)) => inspect::container_inspect(&ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
+        Command::Volume(c) => volume::run(&ctx, c),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
