@@ -92,6 +92,23 @@ fn stream(src: &Path, name: &str, dest_root: &Path, opts: &UnpackOptions) -> any
     }
 }
 
+/// Open `path` inside the container whose root is `root`: "/" is that
+/// root and symlinks resolve within it, so nothing outside can be reached.
+fn resolve_in(root: &Path, path: &str, flags: OFlags) -> std::io::Result<std::os::fd::OwnedFd> {
+    let root = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(rustix::fs::openat2(
+        &root,
+        path.trim_start_matches('/'),
+        flags | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?)
+}
+
 fn base_name(p: &str) -> String {
     Path::new(p.trim_end_matches('/'))
         .file_name()
@@ -110,20 +127,8 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
             let c = engine.container(cname)?;
             let merged = engine.merged_root(&c)?;
             let r = (|| -> anyhow::Result<()> {
-                let root = rustix::fs::open(
-                    &merged.path,
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                // Never leave the container: "/" is its root, symlinks included.
-                let fd = rustix::fs::openat2(
-                    &root,
-                    cpath.trim_start_matches('/'),
-                    OFlags::PATH | OFlags::CLOEXEC,
-                    Mode::empty(),
-                    ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-                )
-                .map_err(|e| anyhow::anyhow!("{cname}:{cpath}: {e}"))?;
+                let fd = resolve_in(&merged.path, cpath, OFlags::PATH)
+                    .map_err(|e| anyhow::anyhow!("{cname}:{cpath}: {e}"))?;
                 let src = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
                 let name = base_name(cpath);
                 if a.destination == "-" {
@@ -161,21 +166,12 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
             let r = (|| -> anyhow::Result<()> {
                 if a.source == "-" {
                     // A tar stream into a directory of the container.
-                    let root = rustix::fs::open(
-                        &merged.path,
-                        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                        Mode::empty(),
-                    )?;
-                    let fd = rustix::fs::openat2(
-                        &root,
-                        cpath.trim_start_matches('/'),
-                        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                        Mode::empty(),
-                        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-                    )
-                    .map_err(|e| {
-                        anyhow::anyhow!("{cname}:{cpath}: not a directory in the container: {e}")
-                    })?;
+                    let fd = resolve_in(&merged.path, cpath, OFlags::PATH | OFlags::DIRECTORY)
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "{cname}:{cpath}: not a directory in the container: {e}"
+                            )
+                        })?;
                     unpack(
                         std::io::stdin().lock(),
                         Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
@@ -188,19 +184,8 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}: {e}", a.source))?;
                 // Where it lands, as a path inside the container: into an
                 // existing directory, else as that name.
-                let root = rustix::fs::open(
-                    &merged.path,
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                let is_dir = rustix::fs::openat2(
-                    &root,
-                    cpath.trim_start_matches('/'),
-                    OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                    ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-                )
-                .is_ok();
+                let is_dir =
+                    resolve_in(&merged.path, cpath, OFlags::PATH | OFlags::DIRECTORY).is_ok();
                 let target = if is_dir || cpath.ends_with('/') {
                     format!("{}/{}", cpath.trim_end_matches('/'), base_name(&a.source))
                 } else {
