@@ -27,30 +27,19 @@
 #      RESULTS_MD (default <repo>/BENCHMARKS.md).
 # Must run as root.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 NDIRS=${NDIRS:-20}
 NFILES=${NFILES:-100}
 FILE_KB=${FILE_KB:-100}
 COMMIT_MB=${COMMIT_MB:-100}
-CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
-RESULTS_MD=${RESULTS_MD:-$REPO_ROOT/BENCHMARKS.md}
-
-die() { echo "fs.sh: error: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || die "must run as root"
-for v in RUNS NDIRS NFILES FILE_KB COMMIT_MB; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
-done
+need_root
+need_posint RUNS NDIRS NFILES FILE_KB COMMIT_MB
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer (got '$WARMUP')"
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
 need docker-registry docker-registry
 need skopeo skopeo
 need podman podman
@@ -59,10 +48,10 @@ need python3 python3
 need curl curl
 need findmnt util-linux
 need sha256sum coreutils
-[[ -x /bin/busybox ]] || missing+=("/bin/busybox (apt-get install busybox-static)")
-((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
-[[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
-((BASH_VERSINFO[0] >= 5)) || die "needs bash >= 5 (EPOCHREALTIME)"
+need_exe /bin/busybox busybox-static
+check_needs
+need_berth
+need_bash5
 for a in dd sha256sum find wc; do
   /bin/busybox --list 2>/dev/null | grep -qx "$a" || die "/bin/busybox lacks '$a' (need a full busybox-static)"
 done
@@ -72,208 +61,24 @@ done
 # stay (on this no-journal ext4, / of this VM, inode allocation scans past
 # inodes freed in the last 60 s -- see bench/pull.sh -- so deleting between
 # runs would slow the next ones). Everything goes in one rm -rf at the end.
-mkdir -p /var/tmp
-T=$(mktemp -d /var/tmp/berth-fs-bench.XXXXXX)
-REG_PID=""
-B_ROOT=$T/berth/root B_RUN=$T/berth/run
-P_ROOT=$T/podman/root P_RUN=$T/podman/run
-BERTH_CMD=("$BERTH" --root "$B_ROOT" --runroot "$B_RUN")
-PODMAN_OPTS=()
-PODMAN_CMD=(podman --root "$P_ROOT" --runroot "$P_RUN" --storage-driver overlay)
-FAILS=()   # human-readable failure notes, reported at the end
+make_scratch fs
+init_tool_roots
 
-umount_under() { # unmount everything at or below $1, deepest first
-  local dir=$1 m
-  [[ -e $dir ]] || return 0
-  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
-    while read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
-    done
-}
-
-teardown_tools() { # remove all containers of both tools, then unmount their storage
-  if [[ -d $B_ROOT ]]; then
-    timeout 300 "${BERTH_CMD[@]}" rm -f --all >/dev/null 2>"$T/td.err" ||
-      { echo "warning: berth rm -f --all failed during cleanup:" >&2; cat "$T/td.err" >&2; }
-  fi
-  if [[ -d $P_ROOT ]]; then
-    timeout 300 "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" rm -f -a -t 0 >/dev/null 2>"$T/td.err" ||
-      { echo "warning: podman rm -f -a failed during cleanup:" >&2; cat "$T/td.err" >&2; }
-    # (no `podman system reset`: it would also delete the host-wide networks)
-  fi
-  umount_under "$T/berth"
-  umount_under "$T/podman"
-}
-
-CLEANUP_NOTE=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   teardown_tools || true
-  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
-    kill "$REG_PID" 2>/dev/null || true
-    wait "$REG_PID" 2>/dev/null || true
-  fi
-  umount_under "$T"
-  rm -rf "$T"
-  # Tell the next bench run (run.sh, pull.sh, this) that we freed inodes.
-  [[ -d $CACHE ]] && date +%s >"$CACHE/last-delete" 2>/dev/null || true
-  local left
-  left=$(findmnt -rn -o TARGET | grep -F "$T" || true)
-  [[ -z $left ]] || { echo "warning: mounts left under $T:" >&2; echo "$left" >&2; }
+  stop_registry
+  remove_scratch
   [[ ! -e $T ]] || echo "warning: $T still exists" >&2
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "fs.sh: interrupted" >&2; exit 130' INT TERM
-
-# ---------------------------------------------------------------- podman config
-# Same as bench/run.sh and bench/pull.sh: runc runtime and fixed ulimits in
-# containers.conf (idempotent merge; original backed up once to
-# containers.conf.berth-bak).
-configure_podman() {
-  local conf=/etc/containers/containers.conf
-  mkdir -p /etc/containers
-  local tmp
-  tmp=$(mktemp "$conf.XXXXXX")
-  [[ -f $conf ]] || : >"$tmp.orig"
-  awk '
-    skip { if ($0 ~ /\]/) skip = 0; next }
-    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
-      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
-      sect = s; print
-      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
-      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
-      next
-    }
-    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
-    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
-      if ($0 !~ /\]/) skip = 1
-      next
-    }
-    { print }
-    END {
-      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
-      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
-    }
-  ' "$( [[ -f $conf ]] && echo "$conf" || echo "$tmp.orig" )" >"$tmp"
-  rm -f "$tmp.orig"
-  if [[ -f $conf ]] && cmp -s "$tmp" "$conf"; then
-    rm -f "$tmp"
-    return 0
-  fi
-  [[ -f $conf && ! -e $conf.berth-bak ]] && cp -a "$conf" "$conf.berth-bak"
-  chmod 644 "$tmp"
-  mv "$tmp" "$conf"
-}
-
-# ---------------------------------------------------------------- image build
-# OCI layout with one gzip layer: /bin/busybox (from busybox-static) plus
-# symlinks; config Cmd ["/bin/sh"], Env PATH=/bin. Deterministic (mtime 0).
-# (Identical to bench/run.sh's image.)
-build_layout() {
-  python3 - "$1" latest <<'EOF'
-import gzip, hashlib, io, json, os, sys, tarfile
-out, tag = sys.argv[1], sys.argv[2]
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
-    for d in ('bin', 'dev', 'etc', 'proc', 'sys', 'tmp'):
-        ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o1777 if d == 'tmp' else 0o755
-        tf.addfile(ti)
-    ti = tarfile.TarInfo('bin/busybox'); ti.mode = 0o755; ti.size = os.path.getsize('/bin/busybox')
-    with open('/bin/busybox', 'rb') as f:
-        tf.addfile(ti, f)
-    for name in ('sh', 'true', 'sleep', 'echo', 'cat', 'ls'):
-        ti = tarfile.TarInfo('bin/' + name); ti.type = tarfile.SYMTYPE; ti.linkname = 'busybox'; ti.mode = 0o777
-        tf.addfile(ti)
-raw = buf.getvalue()
-gz = gzip.compress(raw, 6, mtime=0)
-blobs = os.path.join(out, 'blobs', 'sha256')
-os.makedirs(blobs, exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(os.path.join(blobs, d), 'wb') as f:
-        f.write(data)
-    return 'sha256:' + d, len(data)
-dumps = lambda o: json.dumps(o, separators=(',', ':')).encode()
-ldig, lsize = put(gz)
-created = '1970-01-01T00:00:00Z'
-cdig, csize = put(dumps({
-    'created': created, 'architecture': 'amd64', 'os': 'linux',
-    'config': {'Env': ['PATH=/bin'], 'Cmd': ['/bin/sh']},
-    'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(raw).hexdigest()]},
-    'history': [{'created': created, 'created_by': 'bench/run.sh: busybox-static + symlinks'}]}))
-mdig, msize = put(dumps({
-    'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
-    'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cdig, 'size': csize},
-    'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': ldig, 'size': lsize}]}))
-with open(os.path.join(out, 'oci-layout'), 'w') as f:
-    f.write('{"imageLayoutVersion":"1.0.0"}')
-with open(os.path.join(out, 'index.json'), 'wb') as f:
-    f.write(dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
-        'manifests': [{'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': mdig,
-                       'size': msize, 'annotations': {'org.opencontainers.image.ref.name': tag}}]}))
-print(ldig, lsize, len(raw))
-EOF
-}
-
-# ---------------------------------------------------------------- registry
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free TCP port found"
-}
-
-start_registry() {
-  PORT=$(free_port)
-  REG=127.0.0.1:$PORT
-  mkdir -p "$T/registry"
-  cat >"$T/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/registry
-http:
-  addr: $REG
-EOF
-  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-  REG_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
-    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
-    sleep 0.1
-  done
-  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
-}
+install_traps
 
 # ---------------------------------------------------------------- helpers
-B() { "${BERTH_CMD[@]}" "$@"; }
-P() { "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" "$@"; }
 tool_cmd() { if [[ $1 == berth ]]; then echo B; else echo P; fi; }
 cmdstr() { if [[ $1 == berth ]]; then echo "${BERTH_CMD[*]}"; else echo "${PODMAN_CMD[*]}${PODMAN_OPTS[*]:+ ${PODMAN_OPTS[*]}}"; fi; }
 
-# note_fail SECTION TOOL CMD... : remember the first failure per section+tool
-# (with its stderr, from $T/err); later ones are only counted.
-declare -A FAILED_ONCE=()
-note_fail() {
-  local sect=$1 tool=$2; shift 2
-  local key=$sect.$tool
-  if [[ -n ${FAILED_ONCE[$key]:-} ]]; then FAILED_ONCE[$key]=$((FAILED_ONCE[$key] + 1)); return 0; fi
-  FAILED_ONCE[$key]=1
-  local err
-  err=$(head -c 600 "$T/err" 2>/dev/null | tr '\n' ' ')
-  FAILS+=("($sect) $tool: \`$*\` failed (rc $LAST_RC): ${err:-<no stderr>}")
-  echo "fs.sh: ($sect) $tool failed (rc $LAST_RC): $*" >&2
-  cat "$T/err" >&2 2>/dev/null || true
-}
 # note_bad SECTION TOOL MESSAGE : a wrong result (command succeeded)
 note_bad() {
   local key=$1.$2.bad
@@ -286,7 +91,6 @@ note_bad() {
 # timed OUTVAR CMD... : run CMD (stdout -> $T/out, stderr -> $T/err) under
 # GNU time (peak RSS -> $T/rss, KiB), set OUTVAR to its wall time in seconds
 # (4 decimals); return CMD's exit status.
-LAST_RC=0
 timed() {
   local __v=$1; shift
   local __s __e
@@ -309,25 +113,11 @@ time_sync() {
   printf -v "$1" '%s' "$(awk -v s="$__s" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.4f", e - s }')"
 }
 
-# stats FILE -> "median min max n" (seconds, 2 decimals)
-stats() {
-  sort -n "$1" | awk '{ a[NR] = $1 } END {
-    if (NR == 0) { print "n/a n/a n/a 0"; exit }
-    m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-    printf "%.2f %.2f %.2f %d\n", m, a[1], a[NR], NR }'
-}
-med_raw() { # median of a file's numbers, unformatted
-  sort -n "$1" | awk '{ a[NR] = $1 } END {
-    if (NR == 0) { print "n/a"; exit }
-    print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }" 2>/dev/null || echo nan; }
-isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
-positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
-ratio() { if isnum "$1" && isnum "$2" && positive "$2"; then calc "$1 / $2"; else echo n/a; fi; }
+# s_stats FILE -> "median min max n" (seconds, 2 decimals; "n/a n/a n/a 0" if empty)
+s_stats() { stats "$1" 2 n/a | awk '{ print $1, $3, $4, $5 }'; }
+med_raw() { median "$1" 1 n/a; }   # median of a file's numbers, unformatted
 mbps() { if isnum "$2" && positive "$2"; then calc "$1 / $2" 0; else echo n/a; fi; }
 rss_mb() { if isnum "$1"; then calc "$1 / 1024" 0; else echo n/a; fi; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # manifest DIR -> sorted "sha256  ./relpath" lines of all regular files
 manifest() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
@@ -337,34 +127,15 @@ START=$(date +%s)
 LOAD_BEFORE=$(load)
 configure_podman
 log "building busybox OCI layout"
-read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE < <(build_layout "$T/oci")
+read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE < <(build_busybox_layout "$T/oci")
 
-start_registry
-REF=$REG/busybox:latest
-cat >"$T/registries.conf" <<EOF
-unqualified-search-registries = ["$REG"]
-
-[[registry]]
-location = "$REG"
-insecure = true
-EOF
-export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+serve_layout "$T/oci" latest busybox
 # podman stages blobs (and commit's layer diffs) in $TMPDIR; keep that inside $T.
 mkdir -p "$T/tmp"
 export TMPDIR=$T/tmp
 
-log "pushing to $REF"
-skopeo copy -q --dest-tls-verify=false "oci:$T/oci:latest" "docker://$REF" >"$T/err" 2>&1 ||
-  { cat "$T/err" >&2; die "skopeo copy failed"; }
-
-if ! P info >"$T/err" 2>&1; then
-  PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
-  P info >"$T/err" 2>&1 || { cat "$T/err" >&2; die "podman does not work here"; }
-fi
-
-log "pulling into fresh berth and podman roots"
-B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
-P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+probe_podman "${PODMAN_CMD[@]}"
+pull_into_roots
 IMG=busybox
 
 # ---- host tree: NDIRS x NFILES files of FILE_KB KiB, random data
@@ -392,13 +163,7 @@ sync
 
 # previous bench runs free many inodes on exit; on this no-journal ext4 every
 # file created in the next 60 s pays for skipping them. Wait that out.
-if [[ -f $CACHE/last-delete ]]; then
-  wait_s=$(($(cat "$CACHE/last-delete") + 65 - $(date +%s)))
-  if ((wait_s > 0 && wait_s <= 65)); then
-    log "waiting ${wait_s}s for a previous bench run's deleted inodes to age out (ext4 no-journal)"
-    sleep "$wait_s"
-  fi
-fi
+wait_inode_aging
 
 order() { if (($1 % 2)); then echo berth podman; else echo podman berth; fi; }
 K=$((RUNS + WARMUP))
@@ -439,8 +204,8 @@ for ((i = 1; i <= K; i++)); do
     fi
   done
 done
-read -r M1B MIN1B MAX1B N1B < <(stats "$T/1.berth")
-read -r M1P MIN1P MAX1P N1P < <(stats "$T/1.podman")
+read -r M1B MIN1B MAX1B N1B < <(s_stats "$T/1.berth")
+read -r M1P MIN1P MAX1P N1P < <(s_stats "$T/1.podman")
 log "    cp in: berth median ${M1B}s | podman ${M1P}s | ratio $(ratio "$M1B" "$M1P")"
 
 # ================================================================= 2. cp out
@@ -473,8 +238,8 @@ for ((i = 1; i <= K; i++)); do
     fi
   done
 done
-read -r M2B MIN2B MAX2B N2B < <(stats "$T/2.berth")
-read -r M2P MIN2P MAX2P N2P < <(stats "$T/2.podman")
+read -r M2B MIN2B MAX2B N2B < <(s_stats "$T/2.berth")
+read -r M2P MIN2P MAX2P N2P < <(s_stats "$T/2.podman")
 log "    cp out: berth median ${M2B}s | podman ${M2P}s | ratio $(ratio "$M2B" "$M2P")"
 
 # ================================================================= 3. commit
@@ -510,8 +275,8 @@ for ((i = 1; i <= K; i++)); do
     fi
   done
 done
-read -r M3B MIN3B MAX3B N3B < <(stats "$T/3.berth")
-read -r M3P MIN3P MAX3P N3P < <(stats "$T/3.podman")
+read -r M3B MIN3B MAX3B N3B < <(s_stats "$T/3.berth")
+read -r M3P MIN3P MAX3P N3P < <(s_stats "$T/3.podman")
 log "    commit: berth median ${M3B}s | podman ${M3P}s | ratio $(ratio "$M3B" "$M3P")"
 
 # image sizes as each tool reports them (last committed image), MB
@@ -573,17 +338,11 @@ if ((${#FAILS[@]})); then
   done
 fi
 
-if [[ ! -f $RESULTS_MD ]]; then
-  printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
-fi
-REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+ensure_results_md
 {
-  echo
-  echo "## Filesystem commands (cp in / cp out / commit) — $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
+  section_title "Filesystem commands (cp in / cp out / commit)"
   echo "Load average (1/5/15 min): start $LOAD_BEFORE; before (1) $LOAD_1; before (2) $LOAD_2; before (3) $LOAD_3; end $LOAD_END (other jobs on the box skew timings)."
-  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r), $(findmnt -n -o FSTYPE --target "$T" 2>/dev/null || echo '?') under /var/tmp."
+  echo "$(build_info), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r), $(findmnt -n -o FSTYPE --target "$T" 2>/dev/null || echo '?') under /var/tmp."
   echo "Image: bench/run.sh's busybox-static image, pushed to a local \`docker-registry\`, pulled into fresh roots (podman: \`--storage-driver overlay\`, runc)."
   echo "Host tree: $NDIRS dirs × $NFILES files × $FILE_KB KiB from /dev/urandom ($TREE_MB MiB, page-cached). $RUNS timed runs per tool after $WARMUP untimed warm-up, tools alternated;"
   echo "an untimed \`sync\` before each timed command; wall time from bash \`\$EPOCHREALTIME\` around the command only (the \`sync\` right after is timed separately)."

@@ -7,30 +7,20 @@
 # dated section to BENCHMARKS.md at the repo root.
 #
 # Env: RUNS (default 5), BENCH_CACHE (default /var/tmp/berth-bench),
-#      BERTH (default <repo>/target/release/berth), MIRROR (default: from apt).
+#      BERTH (default <repo>/target/release/berth), MIRROR (default: from apt),
+#      RESULTS_MD (default <repo>/BENCHMARKS.md).
 # Must run as root (debootstrap, podman overlay storage, tar keeping owners).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
 RUNS=${RUNS:-5}
-CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
-RESULTS_MD=$REPO_ROOT/BENCHMARKS.md
 IMAGE_REPO=bookworm
 IMAGE_TAG=latest
 
-die() { echo "pull.sh: error: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
-
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, overlay storage, tar owners)"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer (got '$RUNS')"
+need_root "debootstrap, overlay storage, tar owners"
+need_posint RUNS
 
-missing=()
-need() { # need CMD PACKAGE
-  command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)")
-}
 need docker-registry docker-registry
 need skopeo skopeo
 need podman podman
@@ -42,82 +32,21 @@ need gzip gzip
 need tar tar
 need sha256sum coreutils
 need findmnt util-linux
-[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
-((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
-[[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
+need_exe /usr/bin/time time
+check_needs
+need_berth
 
 # ---------------------------------------------------------------- cleanup
-T=$(mktemp -d /var/tmp/berth-pull-bench.XXXXXX)
-REG_PID=""
-
-umount_under() { # unmount everything at or below $1, deepest first
-  local dir=$1 m
-  [[ -e $dir ]] || return 0
-  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
-    while read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
-    done
-}
+make_scratch pull
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
-    kill "$REG_PID" 2>/dev/null || true
-    wait "$REG_PID" 2>/dev/null || true
-  fi
-  umount_under "$T"
-  rm -rf "$T"
-  # Remember when we freed lots of inodes (see retire_dir) for the next run.
-  [[ -d $CACHE ]] && date +%s >"$CACHE/last-delete" 2>/dev/null || true
-  if findmnt -rn -o TARGET | grep -qF "$T"; then
-    echo "warning: mounts left under $T:" >&2
-    findmnt -rn -o TARGET | grep -F "$T" >&2
-  fi
+  stop_registry
+  remove_scratch   # also stamps last-delete (see retire_dir)
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "pull.sh: interrupted" >&2; exit 130' INT TERM
-
-# ---------------------------------------------------------------- podman config
-# The project runs podman with runc and fixed ulimits. Merge those keys into
-# /etc/containers/containers.conf idempotently (backup of the original, once).
-configure_podman() {
-  local conf=/etc/containers/containers.conf
-  mkdir -p /etc/containers
-  local tmp
-  tmp=$(mktemp "$conf.XXXXXX")
-  [[ -f $conf ]] || : >"$tmp.orig"
-  awk '
-    skip { if ($0 ~ /\]/) skip = 0; next }
-    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
-      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
-      sect = s; print
-      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
-      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
-      next
-    }
-    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
-    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
-      if ($0 !~ /\]/) skip = 1
-      next
-    }
-    { print }
-    END {
-      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
-      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
-    }
-  ' "$( [[ -f $conf ]] && echo "$conf" || echo "$tmp.orig" )" >"$tmp"
-  rm -f "$tmp.orig"
-  if [[ -f $conf ]] && cmp -s "$tmp" "$conf"; then
-    rm -f "$tmp"   # already configured: leave it (and any backup) alone
-    return 0
-  fi
-  # Back up a pre-existing file once, before our first change to it.
-  [[ -f $conf && ! -e $conf.berth-bak ]] && cp -a "$conf" "$conf.berth-bak"
-  chmod 644 "$tmp"
-  mv "$tmp" "$conf"
-}
+install_traps
 
 # ---------------------------------------------------------------- image build
 apt_mirror() {
@@ -201,43 +130,6 @@ build_layout() {
   touch "$CACHE/oci.done"
 }
 
-# ---------------------------------------------------------------- registry
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free TCP port found"
-}
-
-start_registry() {
-  PORT=$(free_port)
-  REG=127.0.0.1:$PORT
-  mkdir -p "$T/registry"
-  cat >"$T/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/registry
-http:
-  addr: $REG
-EOF
-  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-  REG_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
-    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
-    sleep 0.1
-  done
-  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
-}
-
 # ---------------------------------------------------------------- timing
 # time_run LABEL OUTFILE CMD... : appends "seconds maxrss_kb" to OUTFILE.
 time_run() {
@@ -280,7 +172,6 @@ run_berth() {
   retire_dir "$d"
 }
 
-PODMAN_OPTS=()
 run_podman() {
   local d=$T/podman
   fresh_dir "$d"
@@ -302,64 +193,33 @@ run_floor() {
   retire_dir "$d"
 }
 
-median() { # median of column $2 in file $1
-  awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'
-}
-
 # ================================================================= main
 START=$(date +%s)
 # Used roots are kept until exit (see retire_dir): ~0.75 GiB per round.
 avail_kb=$(df -Pk "$T" | awk 'NR == 2 {print $4}')
 ((avail_kb > (RUNS + 2) * 1048576)) || die "need ~$((RUNS + 2)) GiB free under $(dirname "$T") (have $((avail_kb / 1048576)) GiB)"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(load)
 configure_podman
 build_rootfs
 build_layout
 read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE <"$CACHE/oci/layer.info"
 
-start_registry
-REF=$REG/$IMAGE_REPO:$IMAGE_TAG
-cat >"$T/registries.conf" <<EOF
-unqualified-search-registries = ["$REG"]
-
-[[registry]]
-location = "$REG"
-insecure = true
-EOF
-export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
-
-log "pushing OCI layout to $REF"
-skopeo copy -q --dest-tls-verify=false "oci:$CACHE/oci:$IMAGE_TAG" "docker://$REF" >"$T/cmd.log" 2>&1 ||
-  { cat "$T/cmd.log" >&2; die "skopeo copy failed"; }
+serve_layout "$CACHE/oci" "$IMAGE_TAG" "$IMAGE_REPO"
 # The registry must serve the very blob we packed (no recompression).
 curl -fsI "http://$REG/v2/$IMAGE_REPO/blobs/$LAYER_DIGEST" >/dev/null ||
   die "layer $LAYER_DIGEST not found in registry after push"
 # Warm the registry's blob into the page cache so run 1 is not penalised.
 curl -fs "http://$REG/v2/$IMAGE_REPO/blobs/$LAYER_DIGEST" >/dev/null
 
-# podman probe. Here (no systemd in the container) podman 4.3 already falls
-# back to cgroupManager=cgroupfs and eventLogger=file by itself, so no extra
-# flags are needed; if `podman info` fails, retry with them explicitly.
+# podman probe, in a throwaway root (the timed runs each get a fresh one).
 probe=$T/probe
-if ! podman --root "$probe/root" --runroot "$probe/run" --storage-driver overlay info >"$T/cmd.log" 2>&1; then
-  PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
-  podman --root "$probe/root" --runroot "$probe/run" --storage-driver overlay "${PODMAN_OPTS[@]}" info >"$T/cmd.log" 2>&1 ||
-    { cat "$T/cmd.log" >&2; die "podman does not work here"; }
-fi
+probe_podman podman --root "$probe/root" --runroot "$probe/run" --storage-driver overlay
 umount_under "$probe"; rm -rf "$probe"
 
 : >"$T/res.berth"; : >"$T/res.podman"; : >"$T/res.floor"
 # A previous bench run freed ~thousands of inodes on exit; let ext4's 60 s
 # "recently deleted" window pass so run 1 is not penalised (see retire_dir).
-if [[ -f $CACHE/last-delete ]]; then
-  wait_s=$(($(cat "$CACHE/last-delete") + 65 - $(date +%s)))
-  if ((wait_s > 0)); then
-    log "waiting ${wait_s}s for the previous run's deleted inodes to age out (ext4 no-journal reuse delay)"
-    sleep "$wait_s"
-  fi
-fi
+wait_inode_aging
 log "timing $RUNS cold pulls per tool (order alternates each round)"
 for ((i = 1; i <= RUNS; i++)); do
   echo "  -- round $i/$RUNS" >&2
@@ -375,7 +235,6 @@ leak=$(findmnt -rn -o TARGET | grep -F "$T" || true)
 
 B_S=$(median "$T/res.berth" 1); P_S=$(median "$T/res.podman" 1); F_S=$(median "$T/res.floor" 1)
 B_M=$(median "$T/res.berth" 2); P_M=$(median "$T/res.podman" 2)
-calc() { awk "BEGIN { printf \"%.2f\", $* }"; }
 R_BP=$(calc "$B_S / $P_S"); R_BF=$(calc "$B_S / $F_S")
 B_MB=$(calc "$B_M / 1024"); P_MB=$(calc "$P_M / 1024")
 pf() { awk "BEGIN { exit !($*) }" && echo PASS || echo FAIL; }
@@ -400,17 +259,11 @@ echo "             podman: $(tr '\n' ';' <"$T/res.podman")"
 echo "             floor: $(tr '\n' ';' <"$T/res.floor")"
 
 # ---------------------------------------------------------------- record
-if [[ ! -f $RESULTS_MD ]]; then
-  printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
-fi
-REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+ensure_results_md
 {
-  echo
-  echo "## Cold pull — $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "Load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the box skew timings)."
-  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version), $(nproc) CPUs."
+  section_title "Cold pull"
+  echo "Load average before/after: $LOAD_BEFORE / $(load) (other jobs on the box skew timings)."
+  echo "$(build_info), $(podman --version), $(nproc) CPUs."
   echo "Image: Debian bookworm \`debootstrap --variant=minbase\`, one gzip layer,"
   echo "$LAYER_SIZE bytes compressed (${C_MB} MiB) / $LAYER_USIZE bytes uncompressed (${U_MB} MiB),"
   echo "served by a local \`docker-registry\` over plain HTTP. $RUNS cold pulls per tool, fresh empty root each, tools alternated, \`sync\` between runs;"

@@ -18,34 +18,24 @@
 #      NDETACH (default 100), PS_RUNS (default 10),
 #      BENCH_CACHE (default /var/tmp/berth-bench, shared with pull.sh),
 #      BERTH (default <repo>/target/release/berth),
-#      ROOTLESS (default 1; 0 skips section e).
+#      ROOTLESS (default 1; 0 skips section e),
+#      RESULTS_MD (default <repo>/BENCHMARKS.md).
 # Must run as root.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
 RUNS=${RUNS:-20}
 TRACE_RUNS=${TRACE_RUNS:-5}
 NCREATE=${NCREATE:-500}
 NDETACH=${NDETACH:-100}
 PS_RUNS=${PS_RUNS:-10}
 ROOTLESS=${ROOTLESS:-1}
-CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
-RESULTS_MD=$REPO_ROOT/BENCHMARKS.md
 WARMUP=2
 
-die() { echo "run.sh: error: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
-
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || die "must run as root"
-for v in RUNS TRACE_RUNS NCREATE NDETACH PS_RUNS; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
-done
+need_root
+need_posint RUNS TRACE_RUNS NCREATE NDETACH PS_RUNS
 [[ $ROOTLESS == 0 || $ROOTLESS == 1 ]] || die "ROOTLESS must be 0 or 1 (got '$ROOTLESS')"
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
 need docker-registry docker-registry
 need skopeo skopeo
 need podman podman
@@ -61,22 +51,15 @@ if ((ROOTLESS)); then
   need newgidmap uidmap
   need pgrep procps
 fi
-[[ -x /bin/busybox ]] || missing+=("/bin/busybox (apt-get install busybox-static)")
-((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
-[[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
-((BASH_VERSINFO[0] >= 5)) || die "needs bash >= 5 (EPOCHREALTIME)"
+need_exe /bin/busybox busybox-static
+check_needs
+need_berth
+need_bash5
 /bin/busybox --list 2>/dev/null | grep -qx sleep || die "/bin/busybox is not a full (static) busybox"
 
 # ---------------------------------------------------------------- cleanup
-mkdir -p /var/tmp
-T=$(mktemp -d /var/tmp/berth-run-bench.XXXXXX)
-REG_PID=""
-B_ROOT=$T/berth/root B_RUN=$T/berth/run
-P_ROOT=$T/podman/root P_RUN=$T/podman/run
-BERTH_CMD=("$BERTH" --root "$B_ROOT" --runroot "$B_RUN")
-PODMAN_OPTS=()
-PODMAN_CMD=(podman --root "$P_ROOT" --runroot "$P_RUN" --storage-driver overlay)
-FAILS=()   # human-readable failure notes, reported at the end
+make_scratch run
+init_tool_roots
 DETACH_IDS_B=() DETACH_IDS_P=()
 # Process ids of our own detached containers' monitors/conmons and payloads,
 # so the final check (and nothing broader) can find leaks.
@@ -84,30 +67,6 @@ OUR_PIDS=()
 # Section e (rootless): the dedicated user and its private temp dir.
 RL_USER=berth-bench
 RU=""
-
-umount_under() { # unmount everything at or below $1, deepest first
-  local dir=$1 m
-  [[ -e $dir ]] || return 0
-  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
-    while read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
-    done
-}
-
-teardown_tools() { # remove all containers of both tools, then their storage
-  if [[ -d $B_ROOT ]]; then
-    timeout 120 "${BERTH_CMD[@]}" rm -f --all >/dev/null 2>"$T/td.err" ||
-      { echo "warning: berth rm -f --all failed during cleanup:" >&2; cat "$T/td.err" >&2; }
-  fi
-  if [[ -d $P_ROOT ]]; then
-    timeout 300 "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" rm -f -a -t 0 >/dev/null 2>"$T/td.err" ||
-      { echo "warning: podman rm -f -a failed during cleanup:" >&2; cat "$T/td.err" >&2; }
-    # (no `podman system reset`: it would also delete the host-wide networks
-    # in /etc/containers/networks; unmounting + rm -rf of the root suffices)
-  fi
-  umount_under "$T/berth"
-  umount_under "$T/podman"
-}
 
 # teardown_rootless: kill both tools' per-user pause processes (pids from
 # their pause.pid files), then whatever else the dedicated bench user still
@@ -158,174 +117,21 @@ teardown_rootless() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  teardown_tools || true
+  teardown_tools 120 || true
   teardown_rootless || true
   [[ -z $RL_TD_LEFT ]] || echo "warning: rootless cleanup: $RL_TD_LEFT" >&2
-  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
-    kill "$REG_PID" 2>/dev/null || true
-    wait "$REG_PID" 2>/dev/null || true
-  fi
-  umount_under "$T"
-  rm -rf "$T"
-  # Tell the next bench run (this script or pull.sh) that we freed inodes.
-  [[ -d $CACHE ]] && date +%s >"$CACHE/last-delete" 2>/dev/null || true
-  local left
-  left=$(findmnt -rn -o TARGET | grep -F "$T" || true)
-  [[ -z $left ]] || { echo "warning: mounts left under $T:" >&2; echo "$left" >&2; }
+  stop_registry
+  remove_scratch
   local alive
   alive=$( ((${#OUR_PIDS[@]})) && alive_list "${OUR_PIDS[@]}" | tr '\n' ' ' || true)
   [[ -z $alive ]] || echo "warning: container/monitor processes still running: $alive" >&2
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
-
-# ---------------------------------------------------------------- podman config
-# Same as bench/pull.sh: runc runtime and fixed ulimits in containers.conf
-# (idempotent merge; original backed up once to containers.conf.berth-bak).
-configure_podman() {
-  local conf=/etc/containers/containers.conf
-  mkdir -p /etc/containers
-  local tmp
-  tmp=$(mktemp "$conf.XXXXXX")
-  [[ -f $conf ]] || : >"$tmp.orig"
-  awk '
-    skip { if ($0 ~ /\]/) skip = 0; next }
-    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
-      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
-      sect = s; print
-      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
-      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
-      next
-    }
-    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
-    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
-      if ($0 !~ /\]/) skip = 1
-      next
-    }
-    { print }
-    END {
-      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
-      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
-    }
-  ' "$( [[ -f $conf ]] && echo "$conf" || echo "$tmp.orig" )" >"$tmp"
-  rm -f "$tmp.orig"
-  if [[ -f $conf ]] && cmp -s "$tmp" "$conf"; then
-    rm -f "$tmp"
-    return 0
-  fi
-  [[ -f $conf && ! -e $conf.berth-bak ]] && cp -a "$conf" "$conf.berth-bak"
-  chmod 644 "$tmp"
-  mv "$tmp" "$conf"
-}
-
-# ---------------------------------------------------------------- image build
-# OCI layout with one gzip layer: /bin/busybox (from busybox-static) plus
-# symlinks; config Cmd ["/bin/sh"], Env PATH=/bin. Deterministic (mtime 0).
-build_layout() {
-  python3 - "$1" latest <<'EOF'
-import gzip, hashlib, io, json, os, sys, tarfile
-out, tag = sys.argv[1], sys.argv[2]
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
-    for d in ('bin', 'dev', 'etc', 'proc', 'sys', 'tmp'):
-        ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o1777 if d == 'tmp' else 0o755
-        tf.addfile(ti)
-    ti = tarfile.TarInfo('bin/busybox'); ti.mode = 0o755; ti.size = os.path.getsize('/bin/busybox')
-    with open('/bin/busybox', 'rb') as f:
-        tf.addfile(ti, f)
-    for name in ('sh', 'true', 'sleep', 'echo', 'cat', 'ls'):
-        ti = tarfile.TarInfo('bin/' + name); ti.type = tarfile.SYMTYPE; ti.linkname = 'busybox'; ti.mode = 0o777
-        tf.addfile(ti)
-raw = buf.getvalue()
-gz = gzip.compress(raw, 6, mtime=0)
-blobs = os.path.join(out, 'blobs', 'sha256')
-os.makedirs(blobs, exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(os.path.join(blobs, d), 'wb') as f:
-        f.write(data)
-    return 'sha256:' + d, len(data)
-dumps = lambda o: json.dumps(o, separators=(',', ':')).encode()
-ldig, lsize = put(gz)
-created = '1970-01-01T00:00:00Z'
-cdig, csize = put(dumps({
-    'created': created, 'architecture': 'amd64', 'os': 'linux',
-    'config': {'Env': ['PATH=/bin'], 'Cmd': ['/bin/sh']},
-    'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(raw).hexdigest()]},
-    'history': [{'created': created, 'created_by': 'bench/run.sh: busybox-static + symlinks'}]}))
-mdig, msize = put(dumps({
-    'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
-    'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cdig, 'size': csize},
-    'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': ldig, 'size': lsize}]}))
-with open(os.path.join(out, 'oci-layout'), 'w') as f:
-    f.write('{"imageLayoutVersion":"1.0.0"}')
-with open(os.path.join(out, 'index.json'), 'wb') as f:
-    f.write(dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
-        'manifests': [{'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': mdig,
-                       'size': msize, 'annotations': {'org.opencontainers.image.ref.name': tag}}]}))
-print(ldig, lsize, len(raw))
-EOF
-}
-
-# ---------------------------------------------------------------- registry
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free TCP port found"
-}
-
-start_registry() {
-  PORT=$(free_port)
-  REG=127.0.0.1:$PORT
-  mkdir -p "$T/registry"
-  cat >"$T/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $T/registry
-http:
-  addr: $REG
-EOF
-  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-  REG_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
-    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
-    sleep 0.1
-  done
-  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
-}
+install_traps
 
 # ---------------------------------------------------------------- helpers
-B() { "${BERTH_CMD[@]}" "$@"; }
-P() { "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" "$@"; }
-
-# note_fail SECTION TOOL CMD... : remember the first failure per section+tool
-declare -A FAILED_ONCE=()
-note_fail() {
-  local sect=$1 tool=$2; shift 2
-  local key=$sect.$tool
-  [[ -n ${FAILED_ONCE[$key]:-} ]] && { FAILED_ONCE[$key]=$((FAILED_ONCE[$key] + 1)); return 0; }
-  FAILED_ONCE[$key]=1
-  local err
-  err=$(head -c 600 "$T/err" | tr '\n' ' ')
-  FAILS+=("($sect) $tool: \`$*\` failed (rc $LAST_RC): ${err:-<no stderr>}")
-  echo "run.sh: ($sect) $tool failed (rc $LAST_RC): $*" >&2
-  cat "$T/err" >&2
-}
-
 # timed OUTVAR CMD... : run CMD (stdout -> $T/out, stderr -> $T/err), set
 # OUTVAR to its wall time in ms (3 decimals); return CMD's exit status.
-LAST_RC=0
 timed() {
   local __v=$1; shift
   local s e
@@ -336,21 +142,12 @@ timed() {
   return "$LAST_RC"
 }
 
-stats() { # stats FILE -> "median p90 n" (p90: nearest rank)
-  sort -n "$1" | awk '{ a[NR] = $1 } END {
-    if (NR == 0) { print "nan nan 0"; exit }
-    m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-    r = int(0.9 * NR); if (r < 0.9 * NR) r++; if (r < 1) r = 1
-    printf "%.1f %.1f %d\n", m, a[r], NR }'
-}
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }" 2>/dev/null || echo nan; }
-isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
-ratio() { if isnum "$1" && isnum "$2" && [[ $2 != 0 && $2 != 0.0 ]]; then calc "$1 / $2"; else echo n/a; fi; }
+# ms_stats FILE -> "median p90 n", ms with 1 decimal ("nan nan 0" if empty)
+ms_stats() { stats "$1" 1 nan | awk '{ print $1, $2, $5 }'; }
 passfail() { # passfail RATIO LIMIT
   isnum "$1" || { echo "n/a"; return; }
   awk -v r="$1" -v l="$2" 'BEGIN { print (r <= l) ? "PASS" : "FAIL" }'
 }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 # alive_list PIDS... : those still running (zombies awaiting their reaper
 # -- whoever inherited the orphaned monitor/conmon -- do not count)
 alive_list() {
@@ -368,36 +165,15 @@ START=$(date +%s)
 LOAD_BEFORE=$(load)
 configure_podman
 log "building busybox OCI layout"
-read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE < <(build_layout "$T/oci")
+read -r LAYER_DIGEST LAYER_SIZE LAYER_USIZE < <(build_busybox_layout "$T/oci")
 
-start_registry
-REF=$REG/busybox:latest
-cat >"$T/registries.conf" <<EOF
-unqualified-search-registries = ["$REG"]
-
-[[registry]]
-location = "$REG"
-insecure = true
-EOF
-export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+serve_layout "$T/oci" latest busybox
 # podman stages blobs in $TMPDIR; keep that inside $T.
 mkdir -p "$T/tmp"
 export TMPDIR=$T/tmp
 
-log "pushing to $REF"
-skopeo copy -q --dest-tls-verify=false "oci:$T/oci:latest" "docker://$REF" >"$T/err" 2>&1 ||
-  { cat "$T/err" >&2; die "skopeo copy failed"; }
-
-# podman probe: falls back to cgroupfs/file events by itself here; if
-# `podman info` fails, retry with them explicitly (as bench/pull.sh does).
-if ! P info >"$T/err" 2>&1; then
-  PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
-  P info >"$T/err" 2>&1 || { cat "$T/err" >&2; die "podman does not work here"; }
-fi
-
-log "pulling into fresh berth and podman roots"
-B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
-P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+probe_podman "${PODMAN_CMD[@]}"
+pull_into_roots
 
 # Sanity: both must run the image under its short name.
 IMG=busybox
@@ -408,13 +184,7 @@ P run --rm --network none "$IMG" true >"$T/out" 2>"$T/err" ||
 
 # bench/pull.sh frees ~10^4 inodes on exit; on this no-journal ext4 every
 # file created in the next 60 s pays for skipping them. Wait that out.
-if [[ -f $CACHE/last-delete ]]; then
-  wait_s=$(($(cat "$CACHE/last-delete") + 65 - $(date +%s)))
-  if ((wait_s > 0 && wait_s <= 65)); then
-    log "waiting ${wait_s}s for a previous bench run's deleted inodes to age out (ext4 no-journal)"
-    sleep "$wait_s"
-  fi
-fi
+wait_inode_aging
 
 # ================================================================= a. run --rm true
 log "(a) run --rm --network none $IMG true: $RUNS timed runs per tool (+$WARMUP warm-up), alternating"
@@ -434,8 +204,8 @@ for ((i = 1; i <= RUNS + WARMUP; i++)); do
   rec=$((i > WARMUP))
   if ((i % 2)); then run_a berth $rec; run_a podman $rec; else run_a podman $rec; run_a berth $rec; fi
 done
-read -r A_B_MED A_B_P90 A_B_N < <(stats "$T/a.berth")
-read -r A_P_MED A_P_P90 A_P_N < <(stats "$T/a.podman")
+read -r A_B_MED A_B_P90 A_B_N < <(ms_stats "$T/a.berth")
+read -r A_P_MED A_P_P90 A_P_N < <(ms_stats "$T/a.podman")
 A_RATIO=$(ratio "$A_B_MED" "$A_P_MED"); A_RESULT=$(passfail "$A_RATIO" 0.2)
 log "    berth median $A_B_MED ms p90 $A_B_P90 | podman median $A_P_MED ms p90 $A_P_P90 | ratio $A_RATIO ($A_RESULT)"
 
@@ -531,7 +301,7 @@ else
   cat "$T/err" >&2
   FAILS+=("(d) could not parse strace output: $(head -c 300 "$T/err" | tr '\n' ' ')")
 fi
-read -r D_UNTRACED _ _ < <(stats "$T/d.untraced")
+read -r D_UNTRACED _ _ < <(ms_stats "$T/d.untraced")
 # keep one raw trace for reference
 [[ -n ${D_FILES[0]:-} ]] && cp "${D_FILES[0]}" "$CACHE/run-bench-last.strace" 2>/dev/null || true
 
@@ -634,9 +404,9 @@ CONF
       run_e wrap $rec
     done
   fi
-  read -r E_B_MED E_B_P90 E_B_N < <(stats "$T/e.berth")
-  read -r E_P_MED E_P_P90 E_P_N < <(stats "$T/e.podman")
-  read -r E_W_MED _ _ < <(stats "$T/e.wrap")
+  read -r E_B_MED E_B_P90 E_B_N < <(ms_stats "$T/e.berth")
+  read -r E_P_MED E_P_P90 E_P_N < <(ms_stats "$T/e.podman")
+  read -r E_W_MED _ _ < <(ms_stats "$T/e.wrap")
   E_RATIO=$(ratio "$E_B_MED" "$E_P_MED"); E_RESULT=$(passfail "$E_RATIO" 0.2)
   log "    berth median $E_B_MED ms p90 $E_B_P90 | podman median $E_P_MED ms p90 $E_P_P90 | ratio $E_RATIO ($E_RESULT) | wrapper alone $E_W_MED ms"
   # what the tools left behind: pause processes, other processes, mounts
@@ -773,8 +543,8 @@ for ((i = 1; i <= PS_RUNS + 1; i++)); do   # first round is a warm-up
     fi
   done
 done
-read -r B_B_MED B_B_P90 _ < <(stats "$T/b.berth")
-read -r B_P_MED B_P_P90 _ < <(stats "$T/b.podman")
+read -r B_B_MED B_B_P90 _ < <(ms_stats "$T/b.berth")
+read -r B_P_MED B_P_P90 _ < <(ms_stats "$T/b.podman")
 B_RATIO=$(ratio "$B_B_MED" "$B_P_MED"); B_RESULT=$(passfail "$B_RATIO" 0.2)
 log "    berth ps -a median $B_B_MED ms ($B_PS_LINES lines) | podman $B_P_MED ms ($P_PS_LINES lines) | ratio $B_RATIO ($B_RESULT)"
 
@@ -783,7 +553,7 @@ log "removing all containers and storage"
 LOAD_END=$(load)
 timed ms B rm -f --all && B_RMALL=$(calc "$ms" 1) || { note_fail b berth "berth rm -f --all ($NCREATE created)"; B_RMALL=n/a; }
 timed ms P rm -f -a -t 0 && P_RMALL=$(calc "$ms" 1) || { note_fail b podman "podman rm -f -a -t 0"; P_RMALL=n/a; }
-teardown_tools
+teardown_tools 120
 LEAK=$(findmnt -rn -o TARGET | grep -F "$T" || true)
 [[ -z $LEAK ]] || FAILS+=("mounts left under \$T after teardown: $(echo "$LEAK" | tr '\n' ' ')")
 # cgroups of section (c)'s containers must be gone too (v1: one dir per controller)
@@ -845,17 +615,11 @@ if ((${#FAILS[@]})); then
   echo "FAILURES:"; printf '  - %s\n' "${FAILS[@]}"
 fi
 
-if [[ ! -f $RESULTS_MD ]]; then
-  printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
-fi
-REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+ensure_results_md
 {
-  echo
-  echo "## Container lifecycle (run/ps/run -d) — $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
+  section_title "Container lifecycle (run/ps/run -d)"
   echo "Load average (1/5/15 min): start $LOAD_BEFORE; before (a) $LOAD_A;${LOAD_E:+ before (e) $LOAD_E;} before (c) $LOAD_C; before (b) $LOAD_B; end $LOAD_END (other jobs on the box skew timings)."
-  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC')), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r)."
+  echo "$(build_info), $(podman --version) with runc ($(runc --version | head -n1)), $(nproc) CPUs, kernel $(uname -r)."
   echo "Image: busybox-static + 6 symlinks, one gzip layer ($LAYER_SIZE bytes / $LAYER_USIZE uncompressed), pushed to a local \`docker-registry\`, pulled into fresh roots"
   echo "(podman: \`--storage-driver overlay\`, cgroupfs, runc; containers.conf ulimits nofile/nproc 4096). Wall times from bash \`\$EPOCHREALTIME\` around each command;"
   echo "$WARMUP warm-up runs per tool not counted; tools alternated. Run order: a, d,$( ((ROOTLESS)) && echo ' e,') c, b. Whole script took ${ELAPSED}s."

@@ -1,0 +1,379 @@
+# bench/lib.sh — helpers shared by bench/pull.sh, bench/run.sh, bench/fs.sh.
+#
+# Sourced (`. "$(dirname "$0")/lib.sh"`) after `set -euo pipefail`; defines
+# functions and a few globals, runs nothing else. Each script keeps what is
+# its own: knobs, the timed loops, its table and its BENCHMARKS.md section.
+#
+# Globals set here: BENCH_NAME, SCRIPT_DIR, REPO_ROOT, BERTH, CACHE,
+# RESULTS_MD (the last four overridable through the environment: BERTH,
+# BENCH_CACHE, RESULTS_MD), PODMAN_OPTS, REG_PID, FAILS, FAILED_ONCE, LAST_RC.
+# Set by functions: T (make_scratch), PORT REG REF (serve_layout),
+# B_ROOT B_RUN P_ROOT P_RUN BERTH_CMD PODMAN_CMD (init_tool_roots),
+# REV DIRTY (ensure_results_md).
+
+BENCH_NAME=$(basename "$0")   # prefix of error messages: "pull.sh: error: ..."
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+BERTH=${BERTH:-$REPO_ROOT/target/release/berth}
+# Shared by all three scripts: the debootstrap/OCI cache of pull.sh, and the
+# last-delete stamp (see wait_inode_aging).
+CACHE=${BENCH_CACHE:-/var/tmp/berth-bench}
+RESULTS_MD=${RESULTS_MD:-$REPO_ROOT/BENCHMARKS.md}
+PODMAN_OPTS=()   # extra podman flags, filled in by probe_podman if needed
+REG_PID=""       # our docker-registry, killed by stop_registry
+
+die() { echo "$BENCH_NAME: error: $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }   # load averages, recorded per section
+
+# ---------------------------------------------------------------- preflight
+# Collect every missing tool first, so one run lists them all.
+missing=()
+need() { # need CMD PACKAGE
+  command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)")
+}
+need_exe() { # need_exe PATH PACKAGE: a specific binary (GNU time, static busybox)
+  [[ -x $1 ]] || missing+=("$1 (apt-get install $2)")
+}
+check_needs() { # die listing everything need/need_exe found missing
+  ((${#missing[@]} == 0)) || die "missing tools:$(printf '\n  - %s' "${missing[@]}")"
+}
+need_root() { # need_root [WHY]: overlay mounts, podman storage, owners
+  [[ $(id -u) -eq 0 ]] || die "must run as root${1:+ ($1)}"
+}
+need_posint() { # need_posint VAR...: each knob must be a positive integer
+  local v
+  for v in "$@"; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+  done
+}
+need_berth() {
+  [[ -x $BERTH ]] || die "berth binary not found at $BERTH (build it, or set BERTH=/path/to/berth)"
+}
+need_bash5() { # the timers use $EPOCHREALTIME
+  ((BASH_VERSINFO[0] >= 5)) || die "needs bash >= 5 (EPOCHREALTIME)"
+}
+
+# ---------------------------------------------------------------- cleanup
+# make_scratch NAME: the run's temp dir T=/var/tmp/berth-NAME-bench.XXXXXX.
+# /var/tmp, not /tmp: same filesystem as the storage roots and not tmpfs.
+make_scratch() {
+  mkdir -p /var/tmp
+  T=$(mktemp -d "/var/tmp/berth-$1-bench.XXXXXX")
+}
+
+umount_under() { # unmount everything at or below $1, deepest first
+  local dir=$1 m
+  [[ -e $dir ]] || return 0
+  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r |
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "warning: could not unmount $m" >&2
+    done
+}
+
+stop_registry() { # only the registry this run started (by pid)
+  if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
+    kill "$REG_PID" 2>/dev/null || true
+    wait "$REG_PID" 2>/dev/null || true
+  fi
+}
+
+# remove_scratch: unmount and delete $T, stamp the deletion for the next run
+# (see wait_inode_aging), and warn about mounts that would not go away.
+remove_scratch() {
+  umount_under "$T"
+  rm -rf "$T"
+  # Tell the next bench run (any of the three scripts) that we freed inodes.
+  [[ -d $CACHE ]] && date +%s >"$CACHE/last-delete" 2>/dev/null || true
+  local left
+  left=$(findmnt -rn -o TARGET | grep -F "$T" || true)
+  [[ -z $left ]] || { echo "warning: mounts left under $T:" >&2; echo "$left" >&2; }
+}
+
+# install_traps: run the script's own cleanup() on every exit; turn ^C and
+# TERM into an exit so that cleanup still runs.
+install_traps() {
+  trap cleanup EXIT
+  trap 'echo "$BENCH_NAME: interrupted" >&2; exit 130' INT TERM
+}
+
+# ---------------------------------------------------------------- podman config
+# The project runs podman with runc and fixed ulimits. Merge those keys into
+# /etc/containers/containers.conf idempotently (backup of the original, once,
+# to containers.conf.berth-bak).
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  mkdir -p /etc/containers
+  local tmp
+  tmp=$(mktemp "$conf.XXXXXX")
+  [[ -f $conf ]] || : >"$tmp.orig"
+  awk '
+    skip { if ($0 ~ /\]/) skip = 0; next }
+    /^[[:space:]]*\[[^\]]+\][[:space:]]*(#.*)?$/ {
+      s = $0; sub(/^[[:space:]]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[[:space:]]/, "", s)
+      sect = s; print
+      if (sect == "engine" && !done_rt) { print "runtime = \"runc\""; done_rt = 1 }
+      if (sect == "containers" && !done_ul) { print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]"; done_ul = 1 }
+      next
+    }
+    sect == "engine" && /^[[:space:]]*runtime[[:space:]]*=/ { next }
+    sect == "containers" && /^[[:space:]]*default_ulimits[[:space:]]*=/ {
+      if ($0 !~ /\]/) skip = 1
+      next
+    }
+    { print }
+    END {
+      if (!done_rt) { print ""; print "[engine]"; print "runtime = \"runc\"" }
+      if (!done_ul) { print ""; print "[containers]"; print "default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]" }
+    }
+  ' "$( [[ -f $conf ]] && echo "$conf" || echo "$tmp.orig" )" >"$tmp"
+  rm -f "$tmp.orig"
+  if [[ -f $conf ]] && cmp -s "$tmp" "$conf"; then
+    rm -f "$tmp"   # already configured: leave it (and any backup) alone
+    return 0
+  fi
+  # Back up a pre-existing file once, before our first change to it.
+  [[ -f $conf && ! -e $conf.berth-bak ]] && cp -a "$conf" "$conf.berth-bak"
+  chmod 644 "$tmp"
+  mv "$tmp" "$conf"
+}
+
+# probe_podman PODMAN-ARGV...: make sure `podman info` works. Without systemd
+# podman falls back to cgroupfs and file events by itself; if it does not,
+# retry with those flags and keep them in PODMAN_OPTS.
+probe_podman() {
+  if ! "$@" info >"$T/err" 2>&1; then
+    PODMAN_OPTS=(--cgroup-manager cgroupfs --events-backend file)
+    "$@" "${PODMAN_OPTS[@]}" info >"$T/err" 2>&1 || { cat "$T/err" >&2; die "podman does not work here"; }
+  fi
+}
+
+# ---------------------------------------------------------------- image build
+# build_busybox_layout DIR: OCI layout with one gzip layer: /bin/busybox
+# (from busybox-static) plus symlinks; config Cmd ["/bin/sh"], Env PATH=/bin.
+# Deterministic (mtime 0), so run.sh and fs.sh measure the same image.
+# Prints "layer_digest compressed_size uncompressed_size".
+build_busybox_layout() {
+  python3 - "$1" latest <<'EOF'
+import gzip, hashlib, io, json, os, sys, tarfile
+out, tag = sys.argv[1], sys.argv[2]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
+    for d in ('bin', 'dev', 'etc', 'proc', 'sys', 'tmp'):
+        ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o1777 if d == 'tmp' else 0o755
+        tf.addfile(ti)
+    ti = tarfile.TarInfo('bin/busybox'); ti.mode = 0o755; ti.size = os.path.getsize('/bin/busybox')
+    with open('/bin/busybox', 'rb') as f:
+        tf.addfile(ti, f)
+    for name in ('sh', 'true', 'sleep', 'echo', 'cat', 'ls'):
+        ti = tarfile.TarInfo('bin/' + name); ti.type = tarfile.SYMTYPE; ti.linkname = 'busybox'; ti.mode = 0o777
+        tf.addfile(ti)
+raw = buf.getvalue()
+gz = gzip.compress(raw, 6, mtime=0)
+blobs = os.path.join(out, 'blobs', 'sha256')
+os.makedirs(blobs, exist_ok=True)
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, d), 'wb') as f:
+        f.write(data)
+    return 'sha256:' + d, len(data)
+dumps = lambda o: json.dumps(o, separators=(',', ':')).encode()
+ldig, lsize = put(gz)
+created = '1970-01-01T00:00:00Z'
+cdig, csize = put(dumps({
+    'created': created, 'architecture': 'amd64', 'os': 'linux',
+    'config': {'Env': ['PATH=/bin'], 'Cmd': ['/bin/sh']},
+    'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(raw).hexdigest()]},
+    'history': [{'created': created, 'created_by': 'bench/run.sh: busybox-static + symlinks'}]}))
+mdig, msize = put(dumps({
+    'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+    'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cdig, 'size': csize},
+    'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': ldig, 'size': lsize}]}))
+with open(os.path.join(out, 'oci-layout'), 'w') as f:
+    f.write('{"imageLayoutVersion":"1.0.0"}')
+with open(os.path.join(out, 'index.json'), 'wb') as f:
+    f.write(dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
+        'manifests': [{'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': mdig,
+                       'size': msize, 'annotations': {'org.opencontainers.image.ref.name': tag}}]}))
+print(ldig, lsize, len(raw))
+EOF
+}
+
+# ---------------------------------------------------------------- registry
+# A private docker-registry on loopback, data under $T: no network, no
+# shared state with other runs or with anything else on the box.
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free TCP port found"
+}
+
+start_registry() { # sets PORT, REG (host:port) and REG_PID
+  PORT=$(free_port)
+  REG=127.0.0.1:$PORT
+  mkdir -p "$T/registry"
+  cat >"$T/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+http:
+  addr: $REG
+EOF
+  docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+  REG_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://$REG/v2/"; then return 0; fi
+    kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited:$(printf '\n')$(cat "$T/registry.log")"
+    sleep 0.1
+  done
+  die "docker-registry did not come up on $REG:$(printf '\n')$(cat "$T/registry.log")"
+}
+
+# serve_layout OCI_DIR TAG REPO: start the registry, make it the (insecure,
+# plain HTTP) default registry of the containers tools through a private
+# registries.conf (so short names like "busybox" resolve to it and the
+# host's /etc/containers/registries.conf is not touched), and push the layout
+# there with skopeo. Sets REF=$REG/REPO:TAG.
+serve_layout() {
+  local oci=$1 tag=$2 repo=$3
+  start_registry
+  REF=$REG/$repo:$tag
+  cat >"$T/registries.conf" <<EOF
+unqualified-search-registries = ["$REG"]
+
+[[registry]]
+location = "$REG"
+insecure = true
+EOF
+  export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+  log "pushing OCI layout to $REF"
+  skopeo copy -q --dest-tls-verify=false "oci:$oci:$tag" "docker://$REF" >"$T/err" 2>&1 ||
+    { cat "$T/err" >&2; die "skopeo copy failed"; }
+}
+
+# ---------------------------------------------------------------- both tools' roots
+# init_tool_roots: fresh berth and podman storage under $T (never the host's
+# default stores), and the argv prefixes B and P run.
+init_tool_roots() {
+  B_ROOT=$T/berth/root B_RUN=$T/berth/run
+  P_ROOT=$T/podman/root P_RUN=$T/podman/run
+  BERTH_CMD=("$BERTH" --root "$B_ROOT" --runroot "$B_RUN")
+  PODMAN_CMD=(podman --root "$P_ROOT" --runroot "$P_RUN" --storage-driver overlay)
+}
+B() { "${BERTH_CMD[@]}" "$@"; }
+P() { "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" "$@"; }
+
+# teardown_tools [BERTH_TIMEOUT_S]: remove all containers of both tools,
+# then unmount their storage (rm -rf of $T follows in remove_scratch).
+teardown_tools() {
+  if [[ -d $B_ROOT ]]; then
+    timeout "${1:-300}" "${BERTH_CMD[@]}" rm -f --all >/dev/null 2>"$T/td.err" ||
+      { echo "warning: berth rm -f --all failed during cleanup:" >&2; cat "$T/td.err" >&2; }
+  fi
+  if [[ -d $P_ROOT ]]; then
+    timeout 300 "${PODMAN_CMD[@]}" "${PODMAN_OPTS[@]}" rm -f -a -t 0 >/dev/null 2>"$T/td.err" ||
+      { echo "warning: podman rm -f -a failed during cleanup:" >&2; cat "$T/td.err" >&2; }
+    # (no `podman system reset`: it would also delete the host-wide networks
+    # in /etc/containers/networks; unmounting + rm -rf of the root suffices)
+  fi
+  umount_under "$T/berth"
+  umount_under "$T/podman"
+}
+
+# pull_into_roots: pull $REF into both fresh roots (setup, untimed).
+pull_into_roots() {
+  log "pulling into fresh berth and podman roots"
+  B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
+  P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+}
+
+# ---------------------------------------------------------------- ext4 inode aging
+# Every script deletes thousands of inodes on exit and stamps the time in
+# $CACHE/last-delete. On this VM's / (ext4 without a journal) inode
+# allocation skips inodes freed in the last 60 s, which made the next run's
+# file creation several times slower (details: retire_dir in bench/pull.sh).
+# So wait until the previous run's deletes are 65 s old. A stamp further in
+# the future than that is bogus and ignored.
+wait_inode_aging() {
+  [[ -f $CACHE/last-delete ]] || return 0
+  local wait_s
+  wait_s=$(($(cat "$CACHE/last-delete") + 65 - $(date +%s)))
+  if ((wait_s > 0 && wait_s <= 65)); then
+    log "waiting ${wait_s}s for a previous bench run's deleted inodes to age out (ext4 no-journal)"
+    sleep "$wait_s"
+  fi
+}
+
+# ---------------------------------------------------------------- failures
+# Failures do not abort run.sh/fs.sh: the other tool and sections still get
+# measured, and the notes end up in the table output and BENCHMARKS.md.
+FAILS=()   # human-readable failure notes, reported at the end
+declare -A FAILED_ONCE=()
+LAST_RC=0  # exit status of the last command given to timed / note_fail
+# note_fail SECTION TOOL CMD... : remember the first failure per section+tool
+# (with its stderr, from $T/err); later ones are only counted.
+note_fail() {
+  local sect=$1 tool=$2; shift 2
+  local key=$sect.$tool
+  if [[ -n ${FAILED_ONCE[$key]:-} ]]; then FAILED_ONCE[$key]=$((FAILED_ONCE[$key] + 1)); return 0; fi
+  FAILED_ONCE[$key]=1
+  local err
+  err=$(head -c 600 "$T/err" 2>/dev/null | tr '\n' ' ')
+  FAILS+=("($sect) $tool: \`$*\` failed (rc $LAST_RC): ${err:-<no stderr>}")
+  echo "$BENCH_NAME: ($sect) $tool failed (rc $LAST_RC): $*" >&2
+  cat "$T/err" >&2 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- numbers
+# median FILE [COL [EMPTY]]: median of column COL (default 1), unformatted;
+# EMPTY (default nan) when the file has no rows.
+median() {
+  awk -v c="${2:-1}" '{print $c}' "$1" | sort -n | awk -v e="${3:-nan}" '{a[NR]=$1} END {
+    if (NR == 0) { print e; exit }
+    if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'
+}
+# stats FILE DECIMALS EMPTY -> "median p90 min max n" (p90: nearest rank),
+# numbers with DECIMALS decimals; "EMPTY EMPTY EMPTY EMPTY 0" for no rows.
+stats() {
+  sort -n "$1" | awk -v d="$2" -v e="$3" '{ a[NR] = $1 } END {
+    if (NR == 0) { print e, e, e, e, 0; exit }
+    m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+    r = int(0.9 * NR); if (r < 0.9 * NR) r++; if (r < 1) r = 1
+    f = "%." d "f"
+    printf f " " f " " f " " f " %d\n", m, a[r], a[1], a[NR], NR }'
+}
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }" 2>/dev/null || echo nan; }  # calc EXPR [DECIMALS]
+isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+# ratio A B: A/B, or n/a when either is not a number (a tool failed) or B is 0
+ratio() { if isnum "$1" && isnum "$2" && positive "$2"; then calc "$1 / $2"; else echo n/a; fi; }
+
+# ---------------------------------------------------------------- BENCHMARKS.md
+# ensure_results_md: create $RESULTS_MD with its title if missing, and set
+# REV/DIRTY (the commit the numbers belong to, "+dirty" with local changes).
+ensure_results_md() {
+  if [[ ! -f $RESULTS_MD ]]; then
+    printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
+  fi
+  REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+}
+# section_title TITLE: a section's heading, dated (sections are appended, newest last)
+section_title() {
+  echo
+  echo "## $1 — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+}
+# build_info: which commit and binary produced the numbers
+build_info() {
+  echo "Commit \`$REV$DIRTY\`, binary \`$BERTH\` (built $(date -u -r "$BERTH" '+%Y-%m-%d %H:%M UTC'))"
+}
