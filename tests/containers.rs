@@ -1110,3 +1110,90 @@ fn bind_mounts_from_the_host() {
     );
     assert!(err.contains("absolute"), "{err}");
 }
+
+#[test]
+fn network_namespaces_dns_and_hosts_options() {
+    let (_reg, berth) = setup();
+    // container:NAME shares the other's network namespace.
+    berth.ok(&[
+        "run", "-d", "--name", "netowner", "busybox", "sleep", "1000",
+    ]);
+    let theirs = berth.ok(&["exec", "netowner", "readlink", "/proc/self/ns/net"]);
+    let mine = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:netowner",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
+    assert_eq!(mine, theirs);
+    let own = berth.ok(&["run", "--rm", "busybox", "readlink", "/proc/self/ns/net"]);
+    assert_ne!(own, theirs, "by default each container has its own");
+    // ns:PATH joins a named network namespace.
+    let ns = format!("berth-test-{}", std::process::id());
+    assert!(
+        std::process::Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let path = format!("/run/netns/{ns}");
+    let inside = berth.run(&[
+        "run",
+        "--rm",
+        "--network",
+        &format!("ns:{path}"),
+        "busybox",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
+    let expected = std::fs::metadata(&path)
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        })
+        .unwrap();
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status();
+    assert!(
+        out(&inside).contains(&expected.to_string()),
+        "{} vs {expected}",
+        out(&inside)
+    );
+    // --dns, --dns-search, --dns-option, --add-host, --no-hosts.
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "--dns",
+        "192.0.2.53",
+        "--dns-search",
+        "example.test",
+        "--dns-option",
+        "ndots:2",
+        "--add-host",
+        "db.local:192.0.2.10",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; grep db.local /etc/hosts",
+    ]);
+    assert_eq!(
+        o,
+        "search example.test\nnameserver 192.0.2.53\noptions ndots:2\n192.0.2.10\tdb.local\n"
+    );
+    let o = berth.run(&["run", "--rm", "--no-hosts", "busybox", "cat", "/etc/hosts"]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "the image has no /etc/hosts and none is generated"
+    );
+    let err = berth.fails(
+        &["run", "--rm", "--add-host", "nocolon", "busybox", "true"],
+        125,
+    );
+    assert!(err.contains("NAME:IP"), "{err}");
+}

@@ -122,7 +122,22 @@ pub struct CreateArgs {
     /// Security options: no-new-privileges, seccomp=unconfined|FILE.json
     #[arg(long)]
     pub security_opt: Vec<String>,
-    /// Network: private (loopback only, the default), none, host
+    /// Add a custom DNS server
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Add a DNS search domain
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Add a DNS option (resolv.conf options)
+    #[arg(long)]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts (NAME:IP)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Do not generate /etc/hosts; keep the image's
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// Network: private (loopback only, the default), none, host, container:NAME, ns:PATH
     #[arg(long, visible_alias = "net", default_value = "private")]
     pub network: String,
     /// Logging driver: k8s-file, json-file, none
@@ -403,6 +418,13 @@ pub fn build_config(
     }
     let network = match a.network.as_str() {
         "private" | "none" | "host" => a.network.clone(),
+        n if n.starts_with("ns:") && n.len() > 3 => {
+            if !std::path::Path::new(&n[3..]).exists() {
+                anyhow::bail!("--network {n}: no network namespace at {}", &n[3..]);
+            }
+            n.to_string()
+        }
+        n if n.starts_with("container:") && n.len() > 10 => n.to_string(),
         "bridge" | "slirp4netns" | "pasta" => anyhow::bail!(
             "--network {}: bridge and rootless networking are not available yet; use none, host or private",
             a.network
@@ -527,6 +549,18 @@ pub fn build_config(
         healthcheck,
         runtime: a.runtime.clone().or_else(configured_runtime),
         detach_keys: String::new(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: {
+            for h in &a.add_host {
+                if !h.contains(':') {
+                    anyhow::bail!("invalid --add-host {h:?}: expected NAME:IP");
+                }
+            }
+            a.add_host.clone()
+        },
+        no_hosts: a.no_hosts,
         userns: match a.userns.as_deref() {
             None | Some("") | Some("host") => String::new(),
             Some("keep-id") => "keep-id".into(),
@@ -580,6 +614,11 @@ pub fn create_container(
     let found = resolve_image(ctx, engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let mut cfg = build_config(a, &image_cfg, a.rm)?;
+    if let Some(other) = cfg.network.strip_prefix("container:") {
+        // By ID, so a rename does not break it.
+        let c = engine.container(other)?;
+        cfg.network = format!("container:{}", c.id);
+    }
     // --volumes-from: the other container's binds and volumes, unless this
     // one mounts something at the same place.
     for vf in &a.volumes_from {

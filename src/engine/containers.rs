@@ -117,6 +117,14 @@ pub struct ContainerConfig {
     pub userns: String,
     /// The key sequence that detaches an attached terminal (`--detach-keys`).
     pub detach_keys: String,
+    /// `--dns`, `--dns-search`, `--dns-option`: resolv.conf instead of the host's.
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP` lines for /etc/hosts.
+    pub add_hosts: Vec<String>,
+    /// `--no-hosts`: leave the image's /etc/hosts alone.
+    pub no_hosts: bool,
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -397,11 +405,46 @@ impl Engine {
                 }
             ));
         }
-        let files = [
-            ("/etc/hosts", etc_hosts(&cfg.hostname, &name, &cfg.network)),
+        let mut hosts = etc_hosts(&cfg.hostname, &name, &cfg.network);
+        for h in &cfg.add_hosts {
+            // docker's --add-host NAME:IP (IPv6 addresses hold colons too).
+            if let Some((host, ip)) = h.split_once(':') {
+                hosts.push_str(&format!("{ip}\t{host}\n"));
+            }
+        }
+        let resolv =
+            if cfg.dns.is_empty() && cfg.dns_search.is_empty() && cfg.dns_options.is_empty() {
+                resolv_conf(&cfg.network)
+            } else {
+                let mut r = String::new();
+                if !cfg.dns_search.is_empty() {
+                    r.push_str(&format!("search {}\n", cfg.dns_search.join(" ")));
+                }
+                let servers: Vec<String> = if cfg.dns.is_empty() {
+                    resolv_conf(&cfg.network)
+                        .lines()
+                        .filter(|l| l.starts_with("nameserver"))
+                        .map(|l| l.to_string())
+                        .collect()
+                } else {
+                    cfg.dns.iter().map(|d| format!("nameserver {d}")).collect()
+                };
+                for s in servers {
+                    r.push_str(&s);
+                    r.push('\n');
+                }
+                if !cfg.dns_options.is_empty() {
+                    r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
+                }
+                r
+            };
+        let mut files = vec![
             ("/etc/hostname", format!("{}\n", cfg.hostname)),
-            ("/etc/resolv.conf", resolv_conf(&cfg.network)),
+            ("/etc/resolv.conf", resolv),
         ];
+        if !cfg.no_hosts {
+            files.insert(0, ("/etc/hosts", hosts));
+        }
         let mut etc_files = Vec::new();
         for (dest, content) in files {
             let p = dir.join(dest.trim_start_matches("/etc/"));

@@ -238,8 +238,15 @@ fn run_once(
 ) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
-    let spec: oci_spec::runtime::Spec =
+    let mut spec: oci_spec::runtime::Spec =
         serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
+    if let Some(other) = cfg.network.strip_prefix("container:") {
+        join_container_network(engine, &mut spec, other)?;
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(&spec).map_err(std::io::Error::other)?,
+        )?;
+    }
     let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
     let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
     let cgroup = crate::runtime::cgroup_for(engine, &row.id);
@@ -498,6 +505,39 @@ fn run_once(
         cg.destroy();
     }
     Ok((code, stopping))
+}
+
+/// `--network container:ID`: the other container's network namespace, as
+/// it is now (its pid changes when it restarts).
+fn join_container_network(
+    engine: &Engine,
+    spec: &mut oci_spec::runtime::Spec,
+    other: &str,
+) -> Result<(), RuntimeError> {
+    let c = engine.container(other).map_err(|e| RuntimeError::Start {
+        code: 125,
+        msg: e.to_string(),
+    })?;
+    if c.state != "running" {
+        return Err(RuntimeError::Start {
+            code: 125,
+            msg: format!(
+                "cannot join the network of container {}: it is not running",
+                c.name
+            ),
+        });
+    }
+    let path = format!("/proc/{}/ns/net", c.pid);
+    if let Some(linux) = spec.linux_mut().as_mut() {
+        let mut ns = linux.namespaces().clone().unwrap_or_default();
+        for n in ns.iter_mut() {
+            if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                n.set_path(Some(path.clone().into()));
+            }
+        }
+        linux.set_namespaces(Some(ns));
+    }
+    Ok(())
 }
 
 /// Move one chunk from a container stream to the log and the attached CLI.

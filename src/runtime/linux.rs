@@ -588,6 +588,29 @@ fn child(
         );
         libc::setsid();
     }
+    // Namespaces to join rather than create (--network container:|ns:).
+    for n in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default()
+    {
+        if let Some(path) = n.path() {
+            let f = std::fs::File::open(path)
+                .map_err(|e| (125, format!("opening namespace {}: {e}", path.display())))?;
+            // SAFETY: setns on a namespace fd we just opened.
+            if unsafe { libc::setns(f.as_raw_fd(), ns_flag(n.typ())) } != 0 {
+                return Err((
+                    125,
+                    format!(
+                        "joining namespace {}: {}",
+                        path.display(),
+                        std::io::Error::last_os_error()
+                    ),
+                ));
+            }
+        }
+    }
     let new_net = spec
         .linux()
         .as_ref()

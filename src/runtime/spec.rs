@@ -122,8 +122,15 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
-    if c.network != "host" {
-        namespaces.push(json!({"type": "network"}));
+    match c.network.split_once(':') {
+        _ if c.network == "host" => {}
+        // Another network namespace, joined (the monitor fills in a
+        // container's current one at each start).
+        Some(("ns", path)) => namespaces.push(json!({"type": "network", "path": path})),
+        Some(("container", _)) => {
+            namespaces.push(json!({"type": "network", "path": "/proc/self/ns/net"}))
+        }
+        _ => namespaces.push(json!({"type": "network"})),
     }
     // Rootless containers share the pause namespace, unless they need
     // their own mapping (keep-id).
