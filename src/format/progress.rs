@@ -48,7 +48,11 @@ impl Reporter for Progress {
     ) -> Box<dyn Fn(u64) + Send + Sync + '_> {
         match self {
             Progress::Bars(m) => {
-                let bar = m.add(ProgressBar::new(size.unwrap_or(0)));
+                // Finished (full) when the fetch lets go of it.
+                let bar = m.add(
+                    ProgressBar::new(size.unwrap_or(0))
+                        .with_finish(indicatif::ProgressFinish::AndLeave),
+                );
                 bar.set_style(
                     ProgressStyle::with_template(
                         "Copying blob {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
