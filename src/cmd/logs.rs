@@ -35,7 +35,7 @@ fn when(s: &str) -> anyhow::Result<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return Ok((secs * 1e9) as i64);
     }
-    let d = super::run::parse_duration(s).map_err(|_| {
+    let d = super::run_config::parse_duration(s).map_err(|_| {
         anyhow::anyhow!("invalid time {s:?}: use RFC 3339, Unix seconds or a duration like 10m")
     })?;
     Ok(crate::engine::containers::now_nanos() - d.as_nanos() as i64)

@@ -19,6 +19,7 @@ mod pull;
 mod push;
 mod rmi;
 mod run;
+mod run_config;
 mod tag;
 mod volume;
 

@@ -61,3 +61,17 @@ impl RemoteOptions {
         Ok(Client::new(&ep, creds, access))
     }
 }
+
+/// Counts bytes as they stream (pull and push progress).
+pub(crate) struct Counting<'a, R> {
+    pub inner: R,
+    pub tick: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.tick)(n as u64);
+        Ok(n)
+    }
+}

@@ -12,7 +12,6 @@ use crate::engine::{Engine, EngineError};
 use crate::image::ImageConfig;
 use crate::image::manifest::{self, Compression, Index, Manifest, Platform};
 use crate::storage::{LayerInfo, PutLayer, Store, StoreError};
-use std::io::Read;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -263,20 +262,6 @@ fn resolve(
     })
 }
 
-/// Counts bytes as they stream, for progress bars.
-struct Counting<'a, R> {
-    inner: R,
-    tick: &'a (dyn Fn(u64) + Send + Sync),
-}
-
-impl<R: Read> Read for Counting<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        (self.tick)(n as u64);
-        Ok(n)
-    }
-}
-
 fn fetch(
     engine: &Engine,
     res: Resolved,
@@ -403,7 +388,7 @@ fn fetch_layer(
     }
     let tick = rep.copying_blob(&desc.digest, Some(desc.size));
     let body = res.client.get_blob(&res.repo, &desc.digest)?;
-    let counting = Counting {
+    let counting = super::Counting {
         inner: body,
         tick: &*tick,
     };

@@ -8,7 +8,7 @@ use super::{RemoteOptions, Reporter};
 use crate::digest::Digest;
 use crate::engine::{Engine, EngineError};
 use crate::image::Manifest;
-use crate::state::images::{self as db, ImageRecord};
+use crate::state::images::ImageRecord;
 use crate::storage::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,7 @@ pub fn push(
         }
         let f = store.open_blob(&l.digest)?;
         let tick = rep.copying_blob(&l.digest, Some(l.size));
-        let counting = Ticking {
+        let counting = super::Counting {
             inner: f,
             tick: &*tick,
         };
@@ -81,19 +81,5 @@ pub fn push(
             ],
         )
         .map_err(|e| EngineError::Db(e.into()))?;
-    let _ = db::now;
     Ok(image.manifest_digest.clone())
-}
-
-struct Ticking<'a, R> {
-    inner: R,
-    tick: &'a (dyn Fn(u64) + Send + Sync),
-}
-
-impl<R: std::io::Read> std::io::Read for Ticking<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        (self.tick)(n as u64);
-        Ok(n)
-    }
 }

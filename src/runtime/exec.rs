@@ -237,21 +237,7 @@ fn grandchild(
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    let prog = if opts.args[0].contains('/') {
-        opts.args[0].clone()
-    } else {
-        let path = env
-            .iter()
-            .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        path.split(':')
-            .map(|d| format!("{d}/{}", opts.args[0]))
-            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-            .ok_or((
-                127,
-                format!("{}: executable file not found in $PATH", opts.args[0]),
-            ))?
-    };
+    let prog = super::linux::lookup_path(&opts.args[0], &env)?;
     super::linux::exec(&prog, &opts.args, &env)
 }
 

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod external;
 pub mod init;
 pub mod linux;
+pub mod mounts;
 pub mod pause;
 pub mod seccomp;
 pub mod spec;

@@ -118,7 +118,7 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
             continue;
         };
         let parent = parent.join("/");
-        u.entry(&mut entry, &parent, name, &raw)
+        u.entry(&mut entry, &parent, name)
             .map_err(entry_err(&raw))?;
     }
     // Deepest first, so setting a parent's time is not undone by a child.
@@ -187,7 +187,6 @@ impl Unpacker<'_> {
         entry: &mut tar::Entry<R>,
         parent: &str,
         name: &str,
-        raw: &str,
     ) -> io::Result<()> {
         let header = entry.header().clone();
         let kind = header.entry_type();
@@ -342,7 +341,6 @@ impl Unpacker<'_> {
             // else (e.g. Solaris ACLs) carries nothing an overlay can hold.
             _ => {}
         }
-        let _ = raw;
         Ok(())
     }
 

@@ -1,0 +1,379 @@
+//! `run`/`create` flags and the image's defaults merged into one
+//! ContainerConfig.
+
+use super::run::CreateArgs;
+use crate::engine::containers::{ContainerConfig, Health, RestartPolicy, Ulimit};
+use crate::engine::volumes::VolumeMount;
+use crate::image::ImageConfig;
+
+/// Go's time.ParseDuration, for the units people use: 1h30m, 30s, 500ms.
+pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    while !rest.is_empty() {
+        let n: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let v: f64 = n
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 1m, 500ms"))?;
+        rest = &rest[n.len()..];
+        let unit: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        rest = &rest[unit.len()..];
+        total += v * match unit.as_str() {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => anyhow::bail!("invalid duration {s:?}: unknown unit {unit:?}"),
+        };
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
+}
+
+pub(super) fn words(s: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<String>>(s)
+        .unwrap_or_else(|_| s.split_whitespace().map(String::from).collect())
+}
+
+pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
+    let key = kv.split('=').next().unwrap_or("").to_string();
+    env.retain(|e| e.split('=').next() != Some(key.as_str()));
+    env.push(kv);
+}
+
+/// `runtime = "..."` from berth.conf (`$XDG_CONFIG_HOME/berth/berth.conf`,
+/// else `/etc/berth/berth.conf`): an external OCI runtime for every container.
+pub(super) fn configured_runtime() -> Option<String> {
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
+        .map(|c| c.join("berth/berth.conf"));
+    let text = user
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .or_else(|| std::fs::read_to_string("/etc/berth/berth.conf").ok())?;
+    let v: toml::Value = toml::from_str(&text).ok()?;
+    v.get("runtime")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// Merge the image's defaults and the user's flags into a container config.
+pub fn build_config(
+    a: &CreateArgs,
+    image: &ImageConfig,
+    detach_rm: bool,
+) -> anyhow::Result<ContainerConfig> {
+    let ic = image.config.clone().unwrap_or_default();
+    let (entrypoint, cmd) = match &a.entrypoint {
+        Some(e) => (
+            if e.is_empty() { vec![] } else { words(e) },
+            a.command.clone(),
+        ),
+        None => (
+            ic.entrypoint.clone().unwrap_or_default(),
+            if a.command.is_empty() {
+                ic.cmd.clone().unwrap_or_default()
+            } else {
+                a.command.clone()
+            },
+        ),
+    };
+    let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
+    let mut env =
+        vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()];
+    for e in ic.env.clone().unwrap_or_default() {
+        set_env(&mut env, e);
+    }
+    if a.env_host {
+        for (k, v) in std::env::vars() {
+            set_env(&mut env, format!("{k}={v}"));
+        }
+    }
+    for f in &a.env_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("reading env file {}: {e}", f.display()))?;
+        for l in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            set_env(
+                &mut env,
+                if l.contains('=') {
+                    l.to_string()
+                } else {
+                    format!("{l}={}", std::env::var(l).unwrap_or_default())
+                },
+            );
+        }
+    }
+    for e in &a.env {
+        if e.contains('=') {
+            set_env(&mut env, e.clone());
+        } else if let Ok(v) = std::env::var(e) {
+            set_env(&mut env, format!("{e}={v}"));
+        }
+    }
+    if a.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    set_env(&mut env, "container=berth".into());
+    let mut labels = ic.labels.clone().unwrap_or_default();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.into(), v.into());
+    }
+    let annotations = a
+        .annotation
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let restart = match a.restart.split_once(':') {
+        Some(("on-failure", n)) => RestartPolicy {
+            name: "on-failure".into(),
+            max_retries: n.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid --restart {:?}: the retry count must be a number",
+                    a.restart
+                )
+            })?,
+        },
+        None if matches!(
+            a.restart.as_str(),
+            "no" | "on-failure" | "always" | "unless-stopped"
+        ) =>
+        {
+            RestartPolicy {
+                name: a.restart.clone(),
+                max_retries: 0,
+            }
+        }
+        _ => anyhow::bail!(
+            "invalid --restart {:?}: use no, on-failure[:N], always or unless-stopped",
+            a.restart
+        ),
+    };
+    if detach_rm && restart.name != "no" {
+        anyhow::bail!(
+            "the --rm option conflicts with --restart: a removed container cannot restart"
+        );
+    }
+    let bytes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_deref()
+            .map(|s| {
+                if s == "-1" {
+                    Ok(-1)
+                } else {
+                    crate::runtime::parse_bytes(s).ok_or_else(|| {
+                        anyhow::anyhow!("invalid {flag} {s:?}: expected a size like 32m or 1g")
+                    })
+                }
+            })
+            .transpose()
+    };
+    let mut ulimits = Vec::new();
+    for u in &a.ulimit {
+        let (name, vals) = u
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid --ulimit {u:?}: expected NAME=SOFT[:HARD]"))?;
+        let lim = |x: &str| -> anyhow::Result<u64> {
+            if x == "-1" || x == "unlimited" {
+                Ok(u64::MAX)
+            } else {
+                x.parse()
+                    .map_err(|_| anyhow::anyhow!("invalid --ulimit {u:?}: limits must be numbers"))
+            }
+        };
+        let (soft, hard) = match vals.split_once(':') {
+            Some((s, h)) => (lim(s)?, lim(h)?),
+            None => (lim(vals)?, lim(vals)?),
+        };
+        if soft > hard {
+            anyhow::bail!("invalid --ulimit {u:?}: the soft limit exceeds the hard limit");
+        }
+        ulimits.push(Ulimit {
+            name: name.to_string(),
+            soft,
+            hard,
+        });
+    }
+    let mut no_new_privileges = false;
+    let mut seccomp = None;
+    for o in &a.security_opt {
+        match o.split_once(['=', ':']) {
+            None if o == "no-new-privileges" => no_new_privileges = true,
+            Some(("no-new-privileges", v)) => no_new_privileges = v != "false",
+            Some(("seccomp", v)) => seccomp = Some(v.to_string()),
+            Some(("label", _)) | Some(("apparmor", _)) => {}
+            _ => anyhow::bail!(
+                "invalid --security-opt {o:?}: supported are no-new-privileges, seccomp=unconfined|FILE.json"
+            ),
+        }
+    }
+    let network = match a.network.as_str() {
+        "private" | "none" | "host" => a.network.clone(),
+        n if n.starts_with("ns:") && n.len() > 3 => {
+            if !std::path::Path::new(&n[3..]).exists() {
+                anyhow::bail!("--network {n}: no network namespace at {}", &n[3..]);
+            }
+            n.to_string()
+        }
+        n if n.starts_with("container:") && n.len() > 10 => n.to_string(),
+        "bridge" | "slirp4netns" | "pasta" => anyhow::bail!(
+            "--network {}: bridge and rootless networking are not available yet; use none, host or private",
+            a.network
+        ),
+        other => anyhow::bail!("invalid --network {other:?}: use none, host or private"),
+    };
+    let mut log_max_size = None;
+    for o in &a.log_opt {
+        match o.split_once('=') {
+            Some(("max-size", v)) => {
+                log_max_size = Some(
+                    crate::runtime::parse_bytes(v)
+                        .ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?
+                        as u64,
+                )
+            }
+            Some(("path" | "tag" | "max-file", _)) => {}
+            _ => anyhow::bail!("invalid --log-opt {o:?}: supported is max-size=SIZE"),
+        }
+    }
+    crate::monitor::logs::Driver::parse(&a.log_driver).map_err(anyhow::Error::msg)?;
+    let healthcheck = match (&a.health_cmd, a.no_healthcheck) {
+        (_, true) => None,
+        (Some(cmd), false) if cmd != "none" => Some(Health {
+            test: {
+                let v = words(cmd);
+                if cmd.trim_start().starts_with('[') {
+                    v
+                } else {
+                    vec!["CMD-SHELL".into(), cmd.clone()]
+                }
+            },
+            interval_secs: parse_duration(&a.health_interval)?.as_secs().max(1),
+            timeout_secs: parse_duration(&a.health_timeout)?.as_secs().max(1),
+            retries: a.health_retries,
+            start_period_secs: parse_duration(&a.health_start_period)?.as_secs(),
+        }),
+        _ => None,
+    };
+    if a.runtime.is_some() && a.tty {
+        anyhow::bail!(
+            "-t with --runtime is not supported yet: terminals need the OCI console socket; use berth's own runtime"
+        );
+    }
+    // Fail on a bad capability name now, not at start.
+    crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
+        .map_err(anyhow::Error::msg)?;
+    let mounts = super::mounts::binds(&a.volume, &a.mount)?;
+    let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
+    Ok(ContainerConfig {
+        args,
+        entrypoint,
+        cmd,
+        env,
+        workdir: a
+            .workdir
+            .clone()
+            .or(ic.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into()),
+        user: a.user.clone().or(ic.user.clone()).unwrap_or_default(),
+        hostname: a.hostname.clone().unwrap_or_default(),
+        labels,
+        annotations,
+        tty: a.tty,
+        interactive: a.interactive,
+        stop_signal: a
+            .stop_signal
+            .clone()
+            .or(ic.stop_signal.clone())
+            .unwrap_or_else(|| "SIGTERM".into()),
+        stop_timeout: a.stop_timeout.unwrap_or(10),
+        restart,
+        init: a.init,
+        read_only: a.read_only,
+        tmpfs: {
+            let mut t = a.tmpfs.clone();
+            t.extend(super::mounts::tmpfs_from_mounts(&a.mount)?);
+            t
+        },
+        binds: mounts.0,
+        volumes: {
+            // The image's VOLUMEs not covered by another mount become
+            // anonymous volumes.
+            let mut v = mounts.1;
+            let taken: Vec<String> = v
+                .iter()
+                .map(|m| m.destination.clone())
+                .chain(
+                    a.tmpfs
+                        .iter()
+                        .map(|t| t.split(':').next().unwrap_or("").to_string()),
+                )
+                .collect();
+            for dest in ic.volumes.clone().unwrap_or_default().into_keys() {
+                if !taken.contains(&dest) && !binds_taken.contains(&dest) {
+                    v.push(VolumeMount {
+                        name: crate::engine::containers::new_id(),
+                        destination: dest,
+                        anonymous: true,
+                        ..Default::default()
+                    });
+                }
+            }
+            v
+        },
+        shm_size: bytes("--shm-size", &a.shm_size)?.unwrap_or(0).max(0) as u64,
+        memory: bytes("--memory", &a.memory)?,
+        memory_swap: bytes("--memory-swap", &a.memory_swap)?,
+        cpus: a.cpus,
+        cpu_shares: a.cpu_shares,
+        pids_limit: a.pids_limit,
+        ulimits,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        privileged: a.privileged,
+        no_new_privileges,
+        seccomp,
+        network,
+        log_driver: a.log_driver.clone(),
+        log_max_size,
+        healthcheck,
+        runtime: a.runtime.clone().or_else(configured_runtime),
+        detach_keys: String::new(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: {
+            for h in &a.add_host {
+                if !h.contains(':') {
+                    anyhow::bail!("invalid --add-host {h:?}: expected NAME:IP");
+                }
+            }
+            a.add_host.clone()
+        },
+        no_hosts: a.no_hosts,
+        userns: match a.userns.as_deref() {
+            None | Some("") | Some("host") => String::new(),
+            Some("keep-id") => "keep-id".into(),
+            Some(other) => anyhow::bail!("invalid --userns {other:?}: use keep-id or host"),
+        },
+        rm: a.rm,
+    })
+}
