@@ -103,14 +103,7 @@ fn rootless_pull_uses_xdg_paths_and_unpacks_whiteouts() {
 
 #[test]
 fn rootless_containers_map_root_to_the_user() {
-    let (uid, gid) = test_user();
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
-    berth.give_to(uid, gid);
+    let (uid, gid, _reg, berth) = rootless_busybox();
     let run = |args: &[&str]| berth.rootless_cmd(uid, gid).args(args).output().unwrap();
     let ok = |args: &[&str]| {
         let out = run(args);
@@ -182,13 +175,7 @@ fn rootless_containers_map_root_to_the_user() {
 
 #[test]
 fn rootless_bind_mount_files_belong_to_the_user() {
-    let (uid, gid) = test_user();
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    let (uid, gid, _reg, berth) = rootless_busybox();
     std::fs::create_dir_all(berth.dir.path().join("shared")).unwrap();
     berth.give_to(uid, gid);
     let shared = berth.dir.path().join("shared");
@@ -222,14 +209,7 @@ fn rootless_bind_mount_files_belong_to_the_user() {
 
 #[test]
 fn rootless_volumes_belong_to_the_user() {
-    let (uid, gid) = test_user();
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
-    berth.give_to(uid, gid);
+    let (uid, gid, _reg, berth) = rootless_busybox();
     let out = berth
         .rootless_cmd(uid, gid)
         .args([
@@ -270,4 +250,18 @@ fn rootless_volumes_belong_to_the_user() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "v\n");
+}
+
+/// The rootless test user, a registry with busybox, and a berth whose
+/// directories (runtime dir included) belong to that user.
+fn rootless_busybox() -> (u32, u32, Registry, Berth) {
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    (uid, gid, reg, berth)
 }
