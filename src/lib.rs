@@ -10,6 +10,7 @@ pub mod engine;
 pub mod format;
 pub mod image;
 pub mod monitor;
+pub mod network;
 pub mod registry;
 pub mod runtime;
 pub mod state;

@@ -14,6 +14,8 @@ mod lifecycle;
 mod login;
 mod logs;
 mod mounts;
+mod network;
+mod port;
 mod ps;
 mod pull;
 mod push;
@@ -112,6 +114,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
@@ -180,6 +185,8 @@ enum ContainerVerbs {
     Attach(attach::AttachArgs),
     /// Display the running processes of a container
     Top(container_inspect::TopArgs),
+    /// List a container's published ports
+    Port(port::PortArgs),
     /// Pause all the processes in one or more containers
     Pause(lifecycle::PauseArgs),
     /// Unpause the processes in one or more containers
@@ -229,6 +236,7 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
         V::Wait(a) => lifecycle::wait(ctx, a),
         V::Attach(a) => attach::run(ctx, a),
         V::Top(a) => container_inspect::top(ctx, a),
+        V::Port(a) => port::run(ctx, a),
         V::Pause(a) => lifecycle::pause(ctx, a, true),
         V::Unpause(a) => lifecycle::pause(ctx, a, false),
         V::Rename(a) => lifecycle::rename(ctx, a),
@@ -294,6 +302,7 @@ pub fn main() -> i32 {
         Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
+        Command::Network(c) => network::run(&ctx, c),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),

@@ -137,9 +137,24 @@ pub struct CreateArgs {
     /// Do not generate /etc/hosts; keep the image's
     #[arg(long)]
     pub no_hosts: bool,
-    /// Network: private (loopback only, the default), none, host, container:NAME, ns:PATH
-    #[arg(long, visible_alias = "net", default_value = "private")]
-    pub network: String,
+    /// Network: bridge (the default network; default as root), NETWORK[,NETWORK...], private (loopback only; default rootless), none, host, container:NAME, ns:PATH
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    /// Publish a container's port to the host ([[IP:][HOSTPORT]:]CTRPORT[/PROTO], ranges allowed)
+    #[arg(short = 'p', long)]
+    pub publish: Vec<String>,
+    /// Publish every port the image EXPOSEs, on random host ports
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// The container's IPv4 (or IPv6) address on its network
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// The container's MAC address on its network
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Another name the container answers to on its networks (DNS)
+    #[arg(long)]
+    pub network_alias: Vec<String>,
     /// Logging driver: k8s-file, json-file, none
     #[arg(long, default_value = "k8s-file")]
     pub log_driver: String,

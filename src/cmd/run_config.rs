@@ -3,8 +3,10 @@
 
 use super::run::CreateArgs;
 use crate::engine::containers::{ContainerConfig, Health, RestartPolicy, Ulimit};
+use crate::engine::networks::NetworkRequest;
 use crate::engine::volumes::VolumeMount;
 use crate::image::ImageConfig;
+use crate::network::ports::PortMapping;
 
 /// Go's time.ParseDuration, for the units people use: 1h30m, 30s, 500ms.
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
@@ -224,21 +226,7 @@ pub fn build_config(
             ),
         }
     }
-    let network = match a.network.as_str() {
-        "private" | "none" | "host" => a.network.clone(),
-        n if n.starts_with("ns:") && n.len() > 3 => {
-            if !std::path::Path::new(&n[3..]).exists() {
-                anyhow::bail!("--network {n}: no network namespace at {}", &n[3..]);
-            }
-            n.to_string()
-        }
-        n if n.starts_with("container:") && n.len() > 10 => n.to_string(),
-        "bridge" | "slirp4netns" | "pasta" => anyhow::bail!(
-            "--network {}: bridge and rootless networking are not available yet; use none, host or private",
-            a.network
-        ),
-        other => anyhow::bail!("invalid --network {other:?}: use none, host or private"),
-    };
+    let (network, networks, ports) = network_config(a, &ic)?;
     let mut log_max_size = None;
     for o in &a.log_opt {
         match o.split_once('=') {
@@ -352,6 +340,8 @@ pub fn build_config(
         no_new_privileges,
         seccomp,
         network,
+        networks,
+        ports,
         log_driver: a.log_driver.clone(),
         log_max_size,
         healthcheck,
@@ -376,4 +366,103 @@ pub fn build_config(
         },
         rm: a.rm,
     })
+}
+
+/// `--network`, `--ip`, `--mac-address`, `--network-alias`, `-p`, `-P`:
+/// the network mode, the networks to join and the ports to publish.
+fn network_config(
+    a: &CreateArgs,
+    ic: &crate::image::config::RunConfig,
+) -> anyhow::Result<(String, Vec<NetworkRequest>, Vec<PortMapping>)> {
+    let rootless = crate::runtime::pause::host_ids().0 != 0;
+    let given = a
+        .network
+        .clone()
+        .unwrap_or_else(|| if rootless { "private" } else { "bridge" }.to_string());
+    let mode = match given.as_str() {
+        "private" | "none" | "host" => given.clone(),
+        n if n.starts_with("ns:") && n.len() > 3 => {
+            if !std::path::Path::new(&n[3..]).exists() {
+                anyhow::bail!("--network {n}: no network namespace at {}", &n[3..]);
+            }
+            n.to_string()
+        }
+        n if n.starts_with("container:") && n.len() > 10 => n.to_string(),
+        "slirp4netns" | "pasta" => anyhow::bail!(
+            "--network {given}: user-mode networking is not available yet; use private, none or host"
+        ),
+        "" => anyhow::bail!("--network needs a value"),
+        _ => "bridge".to_string(),
+    };
+    let mut networks = Vec::new();
+    if mode == "bridge" {
+        if rootless {
+            anyhow::bail!(
+                "--network {given}: bridge networks need root; rootless containers use --network private, none or host"
+            );
+        }
+        for n in given.split(',') {
+            if n.is_empty() {
+                anyhow::bail!("invalid --network {given:?}: empty network name");
+            }
+            networks.push(NetworkRequest {
+                network: n.to_string(),
+                ip: None,
+                mac: None,
+                aliases: a.network_alias.clone(),
+            });
+        }
+        if let Some(first) = networks.first_mut() {
+            if let Some(ip) = &a.ip {
+                first.ip = Some(ip.parse().map_err(|_| {
+                    anyhow::anyhow!("invalid --ip {ip:?}: expected an IPv4 or IPv6 address")
+                })?);
+            }
+            if let Some(m) = &a.mac_address {
+                crate::network::ipam::parse_mac(m).map_err(anyhow::Error::msg)?;
+                first.mac = Some(m.clone());
+            }
+        }
+    } else if a.ip.is_some() || a.mac_address.is_some() || !a.network_alias.is_empty() {
+        anyhow::bail!(
+            "--ip, --mac-address and --network-alias need a bridge network, not --network {given}"
+        );
+    }
+    let mut ports = Vec::new();
+    for p in &a.publish {
+        ports.extend(crate::network::ports::parse(p).map_err(anyhow::Error::msg)?);
+    }
+    if a.publish_all {
+        for key in ic.exposed_ports.iter().flat_map(|m| m.keys()) {
+            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            if !ports
+                .iter()
+                .any(|p| p.container_port == port && p.protocol == proto)
+            {
+                ports.push(PortMapping {
+                    host_ip: String::new(),
+                    host_port: 0,
+                    container_port: port,
+                    protocol: proto.to_string(),
+                });
+            }
+        }
+    }
+    if !ports.is_empty() {
+        match mode.as_str() {
+            "bridge" => {}
+            // As podman: host networking has nothing to publish.
+            "host" => {
+                eprintln!("WARNING: port mappings are ignored with --network host");
+                ports.clear();
+            }
+            _ => anyhow::bail!(
+                "-p/--publish needs a bridge network; --network {given} has no ports to publish"
+            ),
+        }
+    }
+    Ok((mode, networks, ports))
 }

@@ -24,6 +24,8 @@ pub enum ContainerError {
     State(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
 }
 
 impl From<crate::state::DbError> for ContainerError {
@@ -105,8 +107,14 @@ pub struct ContainerConfig {
     pub no_new_privileges: bool,
     /// None: the default profile; Some("unconfined"); Some(path to JSON).
     pub seccomp: Option<String>,
-    /// "private" (loopback only), "none" or "host".
+    /// "bridge" (the `networks` below), "private" (loopback only), "none",
+    /// "host", "container:ID" or "ns:PATH".
     pub network: String,
+    /// The networks asked for at create time (bridge mode); the endpoints
+    /// the container has now are in the network database.
+    pub networks: Vec<super::networks::NetworkRequest>,
+    /// Published ports (random host ports already chosen).
+    pub ports: Vec<crate::network::ports::PortMapping>,
     pub log_driver: String,
     pub log_max_size: Option<u64>,
     pub healthcheck: Option<Health>,
@@ -256,7 +264,7 @@ impl Engine {
 
     /// A running container whose monitor died (SIGKILL, OOM) is dead too:
     /// the init has PR_SET_PDEATHSIG(SIGKILL) on its monitor. Record it.
-    fn refresh(&self, mut c: ContainerRow) -> Result<ContainerRow, ContainerError> {
+    pub(crate) fn refresh(&self, mut c: ContainerRow) -> Result<ContainerRow, ContainerError> {
         if !c.is_running() || alive(c.monitor_pid, c.monitor_start) {
             return Ok(c);
         }
@@ -347,6 +355,20 @@ fn resolv_conf(network: &str) -> String {
         .collect()
 }
 
+/// Gives a container's addresses back unless creation got to the end.
+struct ReleaseOnError<'a> {
+    db: Option<&'a crate::state::Db>,
+    id: &'a str,
+}
+
+impl Drop for ReleaseOnError<'_> {
+    fn drop(&mut self) {
+        if let Some(d) = self.db {
+            let _ = crate::state::networks::delete_endpoints_of_container(&d.conn, self.id);
+        }
+    }
+}
+
 impl Engine {
     /// Create a container: record, directories, generated /etc files and the
     /// OCI bundle (config.json). Nothing runs yet.
@@ -405,39 +427,91 @@ impl Engine {
                 }
             ));
         }
-        let mut hosts = etc_hosts(&cfg.hostname, &name, &cfg.network);
+        // Addresses first: /etc/hosts and resolv.conf name them. Given back
+        // if anything below fails.
+        let mut endpoints = Vec::new();
+        let mut netdb = None;
+        if cfg.network == "bridge" {
+            let nd = self.netdb()?;
+            endpoints = super::networks::allocate(&nd, &id, &cfg.networks)?;
+            netdb = Some(nd);
+        }
+        let release = ReleaseOnError {
+            db: netdb.as_ref(),
+            id: &id,
+        };
+        for p in cfg.ports.iter_mut().filter(|p| p.host_port == 0) {
+            p.host_port =
+                crate::network::ports::random_port(p).map_err(io("choosing a random host port"))?;
+        }
+        let mut dns_servers = Vec::new();
+        if let Some(nd) = &netdb {
+            for ep in &endpoints {
+                let net = crate::state::networks::get(&nd.conn, &ep.network)?;
+                let ncfg = net
+                    .map(|n| crate::network::NetworkConfig::parse(&n.config))
+                    .unwrap_or_default();
+                if let Some(gw) = ncfg
+                    .v4()
+                    .and_then(|s| s.gateway)
+                    .filter(|_| ncfg.dns_enabled)
+                {
+                    dns_servers.push(gw.to_string());
+                }
+            }
+        }
+        let mut hosts = match endpoints.first() {
+            Some(ep) => format!(
+                "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n{}\t{} {name}\n",
+                ep.ip, cfg.hostname
+            ),
+            None => etc_hosts(&cfg.hostname, &name, &cfg.network),
+        };
         for h in &cfg.add_hosts {
             // docker's --add-host NAME:IP (IPv6 addresses hold colons too).
             if let Some((host, ip)) = h.split_once(':') {
                 hosts.push_str(&format!("{ip}\t{host}\n"));
             }
         }
-        let resolv =
-            if cfg.dns.is_empty() && cfg.dns_search.is_empty() && cfg.dns_options.is_empty() {
+        let resolv = if cfg.dns.is_empty() && !dns_servers.is_empty() {
+            // The network's DNS server answers container names and forwards
+            // the rest (podman: aardvark-dns, search domain dns.podman).
+            let mut search = vec![crate::network::DNS_DOMAIN.to_string()];
+            search.extend(cfg.dns_search.iter().cloned());
+            let mut r = format!("search {}\n", search.join(" "));
+            dns_servers.dedup();
+            for s in &dns_servers {
+                r.push_str(&format!("nameserver {s}\n"));
+            }
+            if !cfg.dns_options.is_empty() {
+                r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
+            }
+            r
+        } else if cfg.dns.is_empty() && cfg.dns_search.is_empty() && cfg.dns_options.is_empty() {
+            resolv_conf(&cfg.network)
+        } else {
+            let mut r = String::new();
+            if !cfg.dns_search.is_empty() {
+                r.push_str(&format!("search {}\n", cfg.dns_search.join(" ")));
+            }
+            let servers: Vec<String> = if cfg.dns.is_empty() {
                 resolv_conf(&cfg.network)
+                    .lines()
+                    .filter(|l| l.starts_with("nameserver"))
+                    .map(|l| l.to_string())
+                    .collect()
             } else {
-                let mut r = String::new();
-                if !cfg.dns_search.is_empty() {
-                    r.push_str(&format!("search {}\n", cfg.dns_search.join(" ")));
-                }
-                let servers: Vec<String> = if cfg.dns.is_empty() {
-                    resolv_conf(&cfg.network)
-                        .lines()
-                        .filter(|l| l.starts_with("nameserver"))
-                        .map(|l| l.to_string())
-                        .collect()
-                } else {
-                    cfg.dns.iter().map(|d| format!("nameserver {d}")).collect()
-                };
-                for s in servers {
-                    r.push_str(&s);
-                    r.push('\n');
-                }
-                if !cfg.dns_options.is_empty() {
-                    r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
-                }
-                r
+                cfg.dns.iter().map(|d| format!("nameserver {d}")).collect()
             };
+            for s in servers {
+                r.push_str(&s);
+                r.push('\n');
+            }
+            if !cfg.dns_options.is_empty() {
+                r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
+            }
+            r
+        };
         let mut files = vec![
             ("/etc/hostname", format!("{}\n", cfg.hostname)),
             ("/etc/resolv.conf", resolv),
@@ -563,6 +637,7 @@ impl Engine {
             return Err(ContainerError::NameInUse(name, other));
         }
         db::insert(&self.db.conn, &row)?;
+        std::mem::forget(release);
         Ok(row)
     }
 
@@ -596,6 +671,7 @@ impl Engine {
         }
         db::delete(&self.db.conn, &c.id)?;
         drop(lock);
+        super::networks::teardown(self, &c, true);
         crate::runtime::cleanup_after_exit(self, &c);
         let dir = self.container_dir(&c.id);
         let _ = std::fs::remove_dir_all(&dir);

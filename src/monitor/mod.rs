@@ -303,6 +303,38 @@ fn run_once(
         }
     };
     let layers = engine.store.root().join("layers");
+    let net_err = |e: crate::network::NetworkError| RuntimeError::Start {
+        code: 125,
+        msg: e.to_string(),
+    };
+    let atts = if cfg.network == "bridge" {
+        let nd = engine.netdb().map_err(net_err)?;
+        crate::engine::networks::attachments(&nd, &row.id).map_err(net_err)?
+    } else {
+        Vec::new()
+    };
+    // Held until the container exits: nobody else may take its ports.
+    let mut reserved = Vec::new();
+    for p in &cfg.ports {
+        reserved.push(
+            crate::network::ports::reserve(p).map_err(|e| RuntimeError::Start {
+                code: 125,
+                msg: format!(
+                    "cannot publish port {}/{}: {e}; choose another host port",
+                    p.host_addr(),
+                    p.protocol
+                ),
+            })?,
+        );
+    }
+    let mut wire = |pid: i32| {
+        crate::engine::networks::prestart(engine, row, &atts, pid).map_err(|e| e.to_string())
+    };
+    let prestart: Option<crate::runtime::linux::Prestart> = if atts.is_empty() {
+        None
+    } else {
+        Some(&mut wire)
+    };
     let started = match &cfg.runtime {
         Some(rt) => {
             let overlay = spec
@@ -314,16 +346,19 @@ fn run_once(
                 &engine.paths.runroot,
                 &dir,
                 &row.id,
-                &layers,
-                overlay.as_deref(),
+                overlay.as_deref().map(|o| (layers.as_path(), o)),
                 io,
+                prestart,
             )
         }
-        None => crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init),
+        None => {
+            crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init, prestart)
+        }
     };
     let pid = match started {
         Ok(p) => p,
         Err(e) => {
+            crate::engine::networks::teardown(engine, row, false);
             if let Some(cg) = &cgroup {
                 cg.destroy();
             }
@@ -362,6 +397,7 @@ fn run_once(
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+        crate::engine::networks::teardown(engine, row, true);
         if let Some(rt) = &cfg.runtime {
             crate::runtime::external::cleanup(rt, &engine.paths.runroot, &dir, &row.id);
         }
@@ -500,6 +536,8 @@ fn run_once(
         .ok()
         .flatten()
         .is_some_and(|r| r.state == "stopping");
+    crate::engine::networks::teardown(engine, row, false);
+    drop(reserved);
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
     if let Some(cg) = &cgroup {
         cg.destroy();

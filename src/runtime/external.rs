@@ -18,12 +18,13 @@ pub fn spawn(
     runroot: &Path,
     bundle: &Path,
     id: &str,
-    layers_dir: &Path,
-    overlay: Option<&str>,
+    // The overlay options, relative to the layers dir.
+    overlay: Option<(&Path, &str)>,
     io: ChildIo,
+    prestart: Option<super::linux::Prestart>,
 ) -> Result<i32, RuntimeError> {
     let rootfs = bundle.join("rootfs");
-    if let Some(opts) = overlay {
+    if let Some((layers_dir, opts)) = overlay {
         // Relative lowerdirs, as the built-in runtime uses them.
         let cwd = std::env::current_dir()?;
         std::env::set_current_dir(layers_dir)?;
@@ -59,7 +60,12 @@ pub fn spawn(
         .arg("--log")
         .arg(&log_file)
         .args(["--log-format", "json"])
-        .args(["run", "--detach", "--pid-file"])
+        // With work to do before the process runs: create, then start.
+        .args(if prestart.is_some() {
+            &["create", "--pid-file"][..]
+        } else {
+            &["run", "--detach", "--pid-file"][..]
+        })
         .arg(&pid_file)
         .arg("--bundle")
         .arg(bundle)
@@ -100,6 +106,25 @@ pub fn spawn(
         .trim()
         .parse()
         .map_err(std::io::Error::other)?;
+    if let Some(hook) = prestart {
+        let started = hook(pid).and_then(|()| {
+            let st = Command::new(runtime)
+                .arg("--root")
+                .arg(state_root(runroot))
+                .args(["start", id])
+                .status()
+                .map_err(|e| format!("cannot run OCI runtime {runtime}: {e}"))?;
+            if st.success() {
+                Ok(())
+            } else {
+                Err(format!("{runtime} start failed ({st})"))
+            }
+        });
+        if let Err(msg) = started {
+            cleanup(runtime, runroot, bundle, id);
+            return Err(RuntimeError::Start { code: 125, msg });
+        }
+    }
     Ok(pid)
 }
 

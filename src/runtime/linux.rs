@@ -66,6 +66,10 @@ fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
     }
 }
 
+/// Work done on a created container before it may go on: wiring its
+/// network namespace (given the init's pid). An error stops the start.
+pub type Prestart<'a> = &'a mut dyn FnMut(i32) -> Result<(), String>;
+
 /// Start the container's init. Returns its pid (in our namespace) once it
 /// has exec'd the container process.
 pub fn spawn(
@@ -74,6 +78,7 @@ pub fn spawn(
     io: ChildIo,
     layers_dir: &Path,
     init: bool,
+    prestart: Option<Prestart>,
 ) -> Result<i32, RuntimeError> {
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -147,6 +152,16 @@ pub fn spawn(
             &conv(linux.gid_mappings().clone()),
         )
         .map_err(fail)?;
+    }
+    if let Some(hook) = prestart
+        && let Err(msg) = hook(pid)
+    {
+        // SAFETY: kill/waitpid on our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        return Err(RuntimeError::Start { code: 125, msg });
     }
     std::fs::File::from(go_w).write_all(b"g").map_err(fail)?;
     let mut msg = String::new();

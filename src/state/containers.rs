@@ -179,6 +179,14 @@ pub fn set_state(conn: &Connection, id: &str, state: &str) -> Result<(), DbError
     Ok(())
 }
 
+pub fn set_config(conn: &Connection, id: &str, config: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE containers SET config = ?2 WHERE id = ?1",
+        params![id, config],
+    )?;
+    Ok(())
+}
+
 pub fn set_restart_count(conn: &Connection, id: &str, n: i64) -> Result<(), DbError> {
     conn.execute(
         "UPDATE containers SET restart_count = ?2 WHERE id = ?1",

@@ -88,6 +88,29 @@ const MIGRATIONS: &[&str] = &[
         options TEXT NOT NULL,
         anonymous INTEGER NOT NULL
      );",
+    // 4: networks and container endpoints (IPAM: an address is unique per network)
+    "CREATE TABLE networks (
+        name TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        config TEXT NOT NULL
+     );
+     CREATE TABLE network_endpoints (
+        network TEXT NOT NULL REFERENCES networks(name),
+        container_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        interface TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        ipv6 TEXT,
+        mac TEXT NOT NULL,
+        aliases TEXT NOT NULL,
+        PRIMARY KEY (network, container_id),
+        UNIQUE (network, ip),
+        UNIQUE (network, ipv6)
+     );
+     CREATE INDEX endpoints_by_container ON network_endpoints(container_id);",
 ];
 
 pub struct Db {

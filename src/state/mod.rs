@@ -3,6 +3,7 @@
 pub mod containers;
 mod db;
 pub mod images;
+pub mod networks;
 pub mod volumes;
 
 pub use db::{Db, DbError};
@@ -56,6 +57,28 @@ impl Paths {
 
     pub fn lock(&self) -> PathBuf {
         self.root.join("berth.lock")
+    }
+
+    /// Networks and their address leases, shared by every root of one user
+    /// (as podman's network config dir and netavark's IPAM database are):
+    /// bridges and subnets are host-wide, so two roots must not hand out
+    /// one address twice. `BERTH_NETWORK_DB` overrides.
+    pub fn network_db(&self) -> PathBuf {
+        if let Some(p) = std::env::var_os("BERTH_NETWORK_DB").filter(|v| !v.is_empty()) {
+            return p.into();
+        }
+        if self.rootless {
+            return self.root.join("networks.db");
+        }
+        "/var/lib/berth/networks.db".into()
+    }
+
+    /// Runtime state of networks (DNS records and servers), host-wide too.
+    pub fn network_run(&self) -> PathBuf {
+        if self.rootless {
+            return self.runroot.join("networks");
+        }
+        "/run/berth/networks".into()
     }
 }
 

@@ -1,0 +1,725 @@
+//! Networks as the engine keeps them: records in the host-wide network
+//! database, the default network, address allocation for containers, and
+//! removal.
+
+use super::Engine;
+use crate::network::ipam::{self, Subnet};
+use crate::network::{
+    DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET, NetworkConfig, NetworkError, SubnetConfig,
+};
+use crate::state::Db;
+use crate::state::networks::{self as db, EndpointRow, NetworkRow};
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+impl From<crate::state::DbError> for NetworkError {
+    fn from(e: crate::state::DbError) -> Self {
+        NetworkError::Invalid(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for NetworkError {
+    fn from(e: rusqlite::Error) -> Self {
+        NetworkError::Invalid(format!("network database: {e}"))
+    }
+}
+
+/// What `network create` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSpec {
+    pub name: Option<String>,
+    pub driver: String,
+    /// (subnet, gateway, ip range), one per `--subnet`.
+    pub subnets: Vec<(Subnet, Option<IpAddr>, Option<Subnet>)>,
+    pub internal: bool,
+    pub disable_dns: bool,
+    pub ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// One network a new container asks to join (`--network NAME`, `--ip`,
+/// `--mac-address`, `--network-alias`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default)]
+pub struct NetworkRequest {
+    pub network: String,
+    pub ip: Option<IpAddr>,
+    pub mac: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Subnets routed on the host (not the default route): a new network must
+/// not shadow them.
+fn host_routes() -> Vec<Subnet> {
+    crate::network::netlink::Netlink::connect()
+        .and_then(|mut nl| nl.route_destinations())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, p)| *p > 0)
+        .filter_map(|(a, p)| Subnet::new(a, p).ok())
+        .collect()
+}
+
+fn valid_name(name: &str) -> bool {
+    super::volumes::valid_name(name)
+}
+
+impl Engine {
+    /// The host-wide network database (see `Paths::network_db`).
+    pub fn netdb(&self) -> Result<Db, NetworkError> {
+        let path = self.paths.network_db();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| NetworkError::Io(format!("creating {}", dir.display()), e))?;
+        }
+        Ok(Db::open(&path)?)
+    }
+}
+
+/// All networks, the default one included (created on first sight).
+pub fn list(nd: &Db) -> Result<Vec<NetworkRow>, NetworkError> {
+    default_network(nd)?;
+    Ok(db::all(&nd.conn)?)
+}
+
+/// A network by name, full ID or unique ID prefix; "bridge" is docker's
+/// name for the default network.
+pub fn find(nd: &Db, word: &str) -> Result<NetworkRow, NetworkError> {
+    let word = if word == "bridge" {
+        DEFAULT_NETWORK
+    } else {
+        word
+    };
+    if word == DEFAULT_NETWORK {
+        return default_network(nd);
+    }
+    if let Some(n) = db::get(&nd.conn, word)? {
+        return Ok(n);
+    }
+    let hits: Vec<NetworkRow> = db::all(&nd.conn)?
+        .into_iter()
+        .filter(|n| word.len() >= 3 && n.id.starts_with(word))
+        .collect();
+    match hits.len() {
+        1 => Ok(hits.into_iter().next().expect("one hit")),
+        0 => Err(NetworkError::NotFound(word.to_string())),
+        _ => Err(NetworkError::Invalid(format!(
+            "network ID prefix {word:?} is ambiguous; use more characters or the name"
+        ))),
+    }
+}
+
+fn used_subnets(nd: &Db) -> Result<Vec<Subnet>, NetworkError> {
+    Ok(db::all(&nd.conn)?
+        .iter()
+        .flat_map(|n| NetworkConfig::parse(&n.config).subnets)
+        .map(|s| s.subnet)
+        .collect())
+}
+
+/// The default network `berth` (bridge berth0, 10.88.0.0/16 unless the
+/// host already routes it, then the next free /16), recorded the first
+/// time anyone needs it.
+pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
+    if let Some(n) = db::get(&nd.conn, DEFAULT_NETWORK)? {
+        return Ok(n);
+    }
+    let tx = nd.conn.unchecked_transaction()?;
+    tx.execute_batch("SELECT 1")?;
+    if let Some(n) = db::get(&tx, DEFAULT_NETWORK)? {
+        return Ok(n);
+    }
+    // A bridge left over from an earlier database would look like a host
+    // route for our own subnet.
+    let _ = crate::network::netlink::Netlink::connect()
+        .and_then(|mut nl| nl.delete_link(DEFAULT_BRIDGE));
+    let routes = host_routes();
+    let mut subnet: Subnet = DEFAULT_SUBNET.parse().map_err(NetworkError::Invalid)?;
+    let mut second = 88u8;
+    while routes.iter().any(|r| r.overlaps(&subnet)) && second < 254 {
+        second += 1;
+        subnet = format!("10.{second}.0.0/16")
+            .parse()
+            .map_err(NetworkError::Invalid)?;
+    }
+    let cfg = NetworkConfig {
+        subnets: vec![SubnetConfig {
+            subnet,
+            gateway: subnet.default_gateway(),
+            lease_range: None,
+        }],
+        // As podman: no name resolution on the default network.
+        dns_enabled: false,
+        ..Default::default()
+    };
+    let row = NetworkRow {
+        name: DEFAULT_NETWORK.into(),
+        id: crate::engine::containers::new_id(),
+        driver: "bridge".into(),
+        interface: DEFAULT_BRIDGE.into(),
+        created: now_secs(),
+        config: serde_json::to_string(&cfg).map_err(|e| NetworkError::Invalid(e.to_string()))?,
+    };
+    db::insert(&tx, &row)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// A ULA /64 with a random global ID (RFC 4193), for `--ipv6` without a
+/// v6 `--subnet`.
+fn random_ula() -> Subnet {
+    let mut b = [0u8; 5];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    let s = format!(
+        "fd{:02x}:{:02x}{:02x}:{:02x}{:02x}::/64",
+        b[0], b[1], b[2], b[3], b[4]
+    );
+    s.parse().unwrap_or(Subnet {
+        addr: IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0)),
+        prefix: 64,
+    })
+}
+
+/// The default route's interface: macvlan's parent when `-o parent=` is
+/// not given (podman does the same).
+fn default_route_interface() -> Option<String> {
+    let t = std::fs::read_to_string("/proc/net/route").ok()?;
+    t.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 2 && f[1] == "00000000").then(|| f[0].to_string())
+    })
+}
+
+pub fn create(nd: &Db, spec: NetworkSpec) -> Result<NetworkRow, NetworkError> {
+    default_network(nd)?;
+    let driver = if spec.driver.is_empty() {
+        "bridge".to_string()
+    } else {
+        spec.driver.clone()
+    };
+    if driver != "bridge" && driver != "macvlan" {
+        return Err(NetworkError::Invalid(format!(
+            "unsupported network driver {driver:?}: use bridge or macvlan"
+        )));
+    }
+    for k in spec.options.keys() {
+        let ok = match driver.as_str() {
+            "bridge" => k == "mtu",
+            _ => ["mtu", "parent", "mode"].contains(&k.as_str()),
+        };
+        if !ok {
+            return Err(NetworkError::Invalid(format!(
+                "unsupported {driver} network option {k:?}"
+            )));
+        }
+    }
+    if let Some(m) = spec.options.get("mtu")
+        && m.parse::<u32>()
+            .map(|v| !(68..=65535).contains(&v))
+            .unwrap_or(true)
+    {
+        return Err(NetworkError::Invalid(format!(
+            "invalid mtu {m:?}: expected 68-65535"
+        )));
+    }
+    if let Some(m) = spec.options.get("mode")
+        && m != "bridge"
+    {
+        return Err(NetworkError::Invalid(format!(
+            "unsupported macvlan mode {m:?}: berth supports bridge"
+        )));
+    }
+    // IMMEDIATE: the name, bridge and subnet checks and the insert are
+    // one step for every berth process.
+    let tx =
+        rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
+    let existing = db::all(&tx)?;
+    let name = match spec.name.clone() {
+        Some(n) => {
+            if !valid_name(&n) {
+                return Err(NetworkError::Invalid(format!(
+                    "invalid network name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+            if n == "bridge" || existing.iter().any(|e| e.name == n) {
+                return Err(NetworkError::Exists(n));
+            }
+            n
+        }
+        None => (1..)
+            .map(|i| format!("berth{i}"))
+            .find(|n| !existing.iter().any(|e| &e.name == n))
+            .unwrap_or_default(),
+    };
+    let taken = used_subnets(nd)?;
+    let routes = host_routes();
+    let mut subnets = Vec::new();
+    for (s, gw, range) in &spec.subnets {
+        if let Some(other) = taken.iter().find(|t| t.overlaps(s)) {
+            let owner = existing
+                .iter()
+                .find(|n| {
+                    NetworkConfig::parse(&n.config)
+                        .subnets
+                        .iter()
+                        .any(|x| x.subnet == *other)
+                })
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            return Err(NetworkError::Invalid(format!(
+                "subnet {s} overlaps subnet {other} of network {owner:?}: choose another --subnet"
+            )));
+        }
+        if driver == "bridge"
+            && let Some(r) = routes.iter().find(|r| r.overlaps(s))
+        {
+            return Err(NetworkError::Invalid(format!(
+                "subnet {s} overlaps the host route to {r}: choose another --subnet"
+            )));
+        }
+        let gateway = match gw {
+            Some(g) => {
+                ipam::check_static(s, None, *g)
+                    .map_err(|e| NetworkError::Invalid(format!("--gateway: {e}")))?;
+                Some(*g)
+            }
+            None => s.default_gateway(),
+        };
+        if let Some(r) = range
+            && (!s.contains(r.addr) || r.prefix < s.prefix)
+        {
+            return Err(NetworkError::Invalid(format!(
+                "--ip-range {r} is not inside subnet {s}"
+            )));
+        }
+        subnets.push(SubnetConfig {
+            subnet: *s,
+            gateway,
+            lease_range: *range,
+        });
+    }
+    if !subnets.iter().any(|s| !s.subnet.is_ipv6()) {
+        // podman's rule: the first free 10.89.N.0/24.
+        let pick = (0..=255u32)
+            .filter_map(|n| format!("10.89.{n}.0/24").parse::<Subnet>().ok())
+            .find(|c| !taken.iter().any(|t| t.overlaps(c)) && !routes.iter().any(|r| r.overlaps(c)))
+            .ok_or_else(|| {
+                NetworkError::Invalid(
+                    "no free subnet left in 10.89.0.0/16: give one with --subnet".into(),
+                )
+            })?;
+        subnets.insert(
+            0,
+            SubnetConfig {
+                subnet: pick,
+                gateway: pick.default_gateway(),
+                lease_range: None,
+            },
+        );
+    }
+    let ipv6 = spec.ipv6 || subnets.iter().any(|s| s.subnet.is_ipv6());
+    if ipv6 && !subnets.iter().any(|s| s.subnet.is_ipv6()) {
+        let ula = random_ula();
+        subnets.push(SubnetConfig {
+            subnet: ula,
+            gateway: ula.default_gateway(),
+            lease_range: None,
+        });
+    }
+    let interface = if driver == "macvlan" {
+        let parent = spec
+            .options
+            .get("parent")
+            .cloned()
+            .or_else(default_route_interface)
+            .ok_or_else(|| {
+                NetworkError::Invalid("macvlan needs a parent interface: -o parent=IFACE".into())
+            })?;
+        let exists = crate::network::netlink::Netlink::connect()
+            .and_then(|mut nl| nl.link_index(&parent))
+            .ok()
+            .flatten()
+            .is_some();
+        if !exists {
+            return Err(NetworkError::Invalid(format!(
+                "macvlan parent interface {parent:?} does not exist"
+            )));
+        }
+        parent
+    } else {
+        (1..)
+            .map(|i| format!("{}{i}", crate::network::BRIDGE_PREFIX))
+            .find(|b| !existing.iter().any(|e| &e.interface == b))
+            .unwrap_or_default()
+    };
+    let cfg = NetworkConfig {
+        subnets,
+        internal: spec.internal,
+        dns_enabled: !spec.disable_dns && driver == "bridge",
+        ipv6_enabled: ipv6,
+        labels: spec.labels.clone(),
+        options: spec.options.clone(),
+    };
+    let row = NetworkRow {
+        name,
+        id: crate::engine::containers::new_id(),
+        driver,
+        interface,
+        created: now_secs(),
+        config: serde_json::to_string(&cfg).map_err(|e| NetworkError::Invalid(e.to_string()))?,
+    };
+    if row.driver == "bridge" {
+        // A bridge of that name left over from an earlier database.
+        let _ = crate::network::netlink::Netlink::connect()
+            .and_then(|mut nl| nl.delete_link(&row.interface));
+    }
+    db::insert(&tx, &row)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// Give a container its endpoints, in one IMMEDIATE transaction: what is
+/// free is decided and taken in one step, whatever runs in parallel.
+pub fn allocate(
+    nd: &Db,
+    container_id: &str,
+    reqs: &[NetworkRequest],
+) -> Result<Vec<EndpointRow>, NetworkError> {
+    default_network(nd)?;
+    let tx =
+        rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Vec::new();
+    let start = db::endpoints_of_container(&tx, container_id)?.len();
+    for (i, r) in reqs.iter().enumerate() {
+        let net = find(nd, &r.network)?;
+        if db::endpoints_of_container(&tx, container_id)?
+            .iter()
+            .any(|e| e.network == net.name)
+        {
+            return Err(NetworkError::Invalid(format!(
+                "container is already connected to network {}",
+                net.name
+            )));
+        }
+        let cfg = NetworkConfig::parse(&net.config);
+        let eps = db::endpoints_of_network(&tx, &net.name)?;
+        let pick = |sub: &SubnetConfig, want: Option<IpAddr>, used: HashSet<IpAddr>| match want {
+            Some(ip) => {
+                ipam::check_static(&sub.subnet, sub.gateway, ip).map_err(NetworkError::Invalid)?;
+                if used.contains(&ip) {
+                    return Err(NetworkError::InUse(format!(
+                        "IP address {ip} is already allocated on network {}",
+                        net.name
+                    )));
+                }
+                Ok(ip)
+            }
+            None => ipam::next_free(&sub.subnet, sub.lease_range.as_ref(), sub.gateway, &used)
+                .ok_or_else(|| {
+                    NetworkError::InUse(format!(
+                        "no free IP address left in subnet {} of network {}",
+                        sub.subnet, net.name
+                    ))
+                }),
+        };
+        let v4 = cfg.v4().ok_or_else(|| {
+            NetworkError::Invalid(format!("network {} has no IPv4 subnet", net.name))
+        })?;
+        let used4: HashSet<IpAddr> = eps.iter().filter_map(|e| e.ip.parse().ok()).collect();
+        let want4 = r.ip.filter(|ip| ip.is_ipv4());
+        let ip = pick(v4, want4, used4)?;
+        let ipv6 = match cfg.v6() {
+            Some(v6) => {
+                let used6: HashSet<IpAddr> = eps
+                    .iter()
+                    .filter_map(|e| e.ipv6.as_deref().and_then(|x| x.parse().ok()))
+                    .collect();
+                Some(pick(v6, r.ip.filter(|ip| ip.is_ipv6()), used6)?.to_string())
+            }
+            None => None,
+        };
+        let mac = match &r.mac {
+            Some(m) => {
+                ipam::parse_mac(m).map_err(NetworkError::Invalid)?;
+                m.to_ascii_lowercase()
+            }
+            None => ipam::format_mac(&ipam::mac_for(ip)),
+        };
+        let ep = EndpointRow {
+            network: net.name.clone(),
+            container_id: container_id.to_string(),
+            position: (start + i) as i64,
+            interface: format!("eth{}", start + i),
+            ip: ip.to_string(),
+            ipv6,
+            mac,
+            aliases: r.aliases.clone(),
+        };
+        db::insert_endpoint(&tx, &ep)?;
+        out.push(ep);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// The attachments of a container, as the monitor wires them.
+pub fn attachments(
+    nd: &Db,
+    container_id: &str,
+) -> Result<Vec<crate::network::Attachment>, NetworkError> {
+    let mut out = Vec::new();
+    for ep in db::endpoints_of_container(&nd.conn, container_id)? {
+        let Some(network) = db::get(&nd.conn, &ep.network)? else {
+            continue;
+        };
+        out.push(crate::network::Attachment {
+            config: NetworkConfig::parse(&network.config),
+            network,
+            endpoint: ep,
+        });
+    }
+    Ok(out)
+}
+
+pub fn remove(nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
+    if net.name == DEFAULT_NETWORK {
+        return Err(NetworkError::InUse(format!(
+            "network {} is the default network and cannot be removed",
+            net.name
+        )));
+    }
+    db::delete(&nd.conn, &net.name)?;
+    Ok(crate::network::remove_bridge(net))
+}
+
+/// Undo on the host what a container's networking left: published ports,
+/// DNS records, a leftover veth (its namespace normally takes it along);
+/// with `release`, its addresses too (rm). Keeps going past failures.
+pub fn teardown(engine: &Engine, c: &crate::state::containers::ContainerRow, release: bool) {
+    let cfg = c.config();
+    if cfg.network != "bridge" {
+        return;
+    }
+    let Ok(nd) = engine.netdb() else {
+        return;
+    };
+    let atts = attachments(&nd, &c.id).unwrap_or_default();
+    let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
+    if let Some(ip) = crate::network::primary_ip(&eps) {
+        crate::network::unpublish(&cfg.ports, ip);
+    }
+    let netrun = engine.paths.network_run();
+    let mut nl = crate::network::netlink::Netlink::connect().ok();
+    for a in &atts {
+        if a.config.dns_enabled
+            && let Ok(ip) = a.endpoint.ip.parse::<IpAddr>()
+        {
+            let _ = crate::network::dns_update(&netrun, &a.network, &a.config, |r| r.remove_ip(ip));
+        }
+        if a.network.driver == "bridge"
+            && let Some(nl) = nl.as_mut()
+        {
+            let _ = nl.delete_link(&crate::network::veth_name(&c.id, &a.network.name));
+        }
+    }
+    if release {
+        let _ = db::delete_endpoints_of_container(&nd.conn, &c.id);
+    }
+}
+
+/// Wire a created container (the monitor, between clone and exec): its
+/// interfaces, published ports and DNS records.
+pub fn prestart(
+    engine: &Engine,
+    c: &crate::state::containers::ContainerRow,
+    atts: &[crate::network::Attachment],
+    pid: i32,
+) -> Result<(), NetworkError> {
+    let cfg = c.config();
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
+    use std::os::fd::AsFd;
+    crate::network::setup(ns.as_fd(), &c.id, atts)?;
+    let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
+    if let Some(ip) = crate::network::primary_ip(&eps) {
+        crate::network::publish(&cfg.ports, ip)?;
+    }
+    let netrun = engine.paths.network_run();
+    for a in atts.iter().filter(|a| a.config.dns_enabled) {
+        let ip: IpAddr = a
+            .endpoint
+            .ip
+            .parse()
+            .map_err(|_| NetworkError::Invalid(format!("bad address {}", a.endpoint.ip)))?;
+        let names = crate::network::dns_names(&c.name, &cfg.hostname, &a.endpoint.aliases);
+        crate::network::dns_update(&netrun, &a.network, &a.config, |r| r.insert(ip, &names))?;
+    }
+    Ok(())
+}
+
+fn save_requests(
+    engine: &Engine,
+    c: &crate::state::containers::ContainerRow,
+    change: impl FnOnce(&mut Vec<NetworkRequest>),
+) -> Result<(), NetworkError> {
+    let _lock = engine
+        .lock()
+        .map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    let fresh = crate::state::containers::get(&engine.db.conn, &c.id)?
+        .ok_or_else(|| NetworkError::Invalid(format!("container {} vanished", c.id)))?;
+    let mut cfg = fresh.config();
+    change(&mut cfg.networks);
+    let json = serde_json::to_string(&cfg).map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    crate::state::containers::set_config(&engine.db.conn, &c.id, &json)?;
+    Ok(())
+}
+
+/// `network connect`: a new endpoint, wired at once when the container
+/// runs.
+pub fn connect(
+    engine: &Engine,
+    nd: &Db,
+    c: &crate::state::containers::ContainerRow,
+    req: NetworkRequest,
+) -> Result<(), NetworkError> {
+    let cfg = c.config();
+    if cfg.network != "bridge" {
+        return Err(NetworkError::Invalid(format!(
+            "container {} uses --network {}: only containers on bridge networks can be connected to another",
+            c.name, cfg.network
+        )));
+    }
+    let net = find(nd, &req.network)?;
+    let ep = allocate(nd, &c.id, std::slice::from_ref(&req))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| NetworkError::Invalid("no endpoint allocated".into()))?;
+    let c = engine
+        .refresh(c.clone())
+        .map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    let wired = if c.is_running() {
+        let att = crate::network::Attachment {
+            config: NetworkConfig::parse(&net.config),
+            network: net.clone(),
+            endpoint: ep.clone(),
+        };
+        prestart_one(engine, &c, &att)
+    } else {
+        Ok(())
+    };
+    let saved = wired.and_then(|()| save_requests(engine, &c, |v| v.push(req)));
+    if let Err(e) = saved {
+        let _ = db::delete_endpoint(&nd.conn, &net.name, &c.id);
+        let _ = crate::network::netlink::Netlink::connect()
+            .and_then(|mut nl| nl.delete_link(&crate::network::veth_name(&c.id, &net.name)));
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn prestart_one(
+    engine: &Engine,
+    c: &crate::state::containers::ContainerRow,
+    att: &crate::network::Attachment,
+) -> Result<(), NetworkError> {
+    let ns = std::fs::File::open(format!("/proc/{}/ns/net", c.pid))
+        .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
+    use std::os::fd::AsFd;
+    crate::network::setup(ns.as_fd(), &c.id, std::slice::from_ref(att))?;
+    if att.config.dns_enabled {
+        let ip: IpAddr = att
+            .endpoint
+            .ip
+            .parse()
+            .map_err(|_| NetworkError::Invalid(format!("bad address {}", att.endpoint.ip)))?;
+        let names = crate::network::dns_names(&c.name, &c.config().hostname, &att.endpoint.aliases);
+        crate::network::dns_update(
+            &engine.paths.network_run(),
+            &att.network,
+            &att.config,
+            |r| r.insert(ip, &names),
+        )?;
+    }
+    Ok(())
+}
+
+/// `network disconnect`: the interface goes from a running container, the
+/// address and DNS names from the network.
+pub fn disconnect(
+    engine: &Engine,
+    nd: &Db,
+    c: &crate::state::containers::ContainerRow,
+    network: &str,
+) -> Result<(), NetworkError> {
+    let net = find(nd, network)?;
+    let att = attachments(nd, &c.id)?
+        .into_iter()
+        .find(|a| a.network.name == net.name)
+        .ok_or_else(|| {
+            NetworkError::Invalid(format!(
+                "container {} is not connected to network {}",
+                c.name, net.name
+            ))
+        })?;
+    let c = engine
+        .refresh(c.clone())
+        .map_err(|e| NetworkError::Invalid(e.to_string()))?;
+    if c.is_running() {
+        if net.driver == "bridge" {
+            // Deleting one end of a veth deletes the pair.
+            crate::network::netlink::Netlink::connect()?
+                .delete_link(&crate::network::veth_name(&c.id, &net.name))?;
+        } else {
+            let ns = std::fs::File::open(format!("/proc/{}/ns/net", c.pid)).map_err(|e| {
+                NetworkError::Io("opening the container's network namespace".into(), e)
+            })?;
+            use std::os::fd::AsFd;
+            crate::network::netlink::Netlink::connect_in(ns.as_fd())?
+                .delete_link(&att.endpoint.interface)?;
+        }
+    }
+    if att.config.dns_enabled
+        && let Ok(ip) = att.endpoint.ip.parse::<IpAddr>()
+    {
+        crate::network::dns_update(&engine.paths.network_run(), &net, &att.config, |r| {
+            r.remove_ip(ip)
+        })?;
+    }
+    db::delete_endpoint(&nd.conn, &net.name, &c.id)?;
+    save_requests(engine, &c, |v| {
+        v.retain(|r| find(nd, &r.network).map(|n| n.name).ok().as_ref() != Some(&net.name))
+    })
+}
+
+/// `network reload`: the table's rules again (after a host firewall
+/// flush), and the internal networks' set.
+pub fn reload(nd: &Db) -> Result<(), NetworkError> {
+    let mut script = crate::network::nft::skeleton();
+    for n in db::all(&nd.conn)?.iter().filter(|n| n.driver == "bridge") {
+        let internal = NetworkConfig::parse(&n.config).internal;
+        script.push_str(&crate::network::nft::network(&n.interface, internal));
+    }
+    crate::network::nft::apply("network reload", &script)?;
+    Ok(())
+}
+
+/// A running container's published ports, added again (idempotent).
+pub fn republish(nd: &Db, c: &crate::state::containers::ContainerRow) -> Result<(), NetworkError> {
+    let cfg = c.config();
+    if cfg.network != "bridge" || cfg.ports.is_empty() {
+        return Ok(());
+    }
+    let eps = db::endpoints_of_container(&nd.conn, &c.id)?;
+    if let Some(ip) = crate::network::primary_ip(&eps) {
+        crate::network::publish(&cfg.ports, ip)?;
+    }
+    Ok(())
+}
