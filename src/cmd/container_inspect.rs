@@ -70,7 +70,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             .chain(cfg.volumes.iter().map(|v| json!({"Type": "volume", "Name": v.name, "Source": engine.volume_data(&v.name), "Destination": v.destination, "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": !v.readonly, "Propagation": "rprivate"})))
             .collect::<Vec<_>>(),
         "Dependencies": [],
-        "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "Networks": {}},
+        "NetworkSettings": network_settings(engine, c),
         "Namespace": "",
         "IsInfra": false,
         "Config": {
@@ -182,4 +182,65 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> anyhow::Result<()> {
         anyhow::bail!("ps failed for columns {cols:?}");
     }
     Ok(())
+}
+
+/// docker's NetworkSettings: the published ports, and each network's
+/// address (the first network's also at the top level).
+fn network_settings(engine: &Engine, c: &ContainerRow) -> Value {
+    let cfg = c.config();
+    let mut ports = serde_json::Map::new();
+    for p in &cfg.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let entry = ports.entry(key).or_insert_with(|| json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+        }
+    }
+    let atts = if cfg.network == "bridge" {
+        engine
+            .netdb()
+            .ok()
+            .and_then(|nd| crate::engine::networks::attachments(&nd, &c.id).ok())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let mut networks = serde_json::Map::new();
+    let mut top = json!({"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPv6Gateway": ""});
+    for (i, a) in atts.iter().enumerate() {
+        let v4 = a.config.v4();
+        let v6 = a.config.v6();
+        let n = json!({
+            "EndpointID": "",
+            "Gateway": v4.and_then(|s| s.gateway).map(|g| g.to_string()).unwrap_or_default(),
+            "IPAddress": a.endpoint.ip,
+            "IPPrefixLen": v4.map(|s| s.subnet.prefix).unwrap_or(0),
+            "IPv6Gateway": v6.and_then(|s| s.gateway).map(|g| g.to_string()).unwrap_or_default(),
+            "GlobalIPv6Address": a.endpoint.ipv6.clone().unwrap_or_default(),
+            "GlobalIPv6PrefixLen": v6.map(|s| s.subnet.prefix).unwrap_or(0),
+            "MacAddress": a.endpoint.mac,
+            "NetworkID": a.network.id,
+            "Aliases": a.endpoint.aliases,
+            "InterfaceName": a.endpoint.interface,
+        });
+        if i == 0 {
+            for k in [
+                "IPAddress",
+                "IPPrefixLen",
+                "Gateway",
+                "MacAddress",
+                "GlobalIPv6Address",
+                "GlobalIPv6PrefixLen",
+                "IPv6Gateway",
+            ] {
+                top[k] = n[k].clone();
+            }
+        }
+        networks.insert(a.network.name.clone(), n);
+    }
+    let mut out = json!({"Bridge": "", "SandboxID": "", "Ports": ports, "Networks": networks});
+    if let (Some(o), Some(t)) = (out.as_object_mut(), top.as_object()) {
+        o.extend(t.clone());
+    }
+    out
 }

@@ -218,7 +218,10 @@ fn template_value(n: &NetworkRow) -> Value {
     json!({
         "Name": j["name"], "ID": j["id"], "Driver": j["driver"],
         "NetworkInterface": j["network_interface"], "Created": j["created"],
-        "Subnets": j["subnets"], "IPv6Enabled": j["ipv6_enabled"], "Internal": j["internal"],
+        "Subnets": j["subnets"].as_array().map(|v| v.iter().map(|s| json!({
+            "Subnet": s["subnet"], "Gateway": s["gateway"], "LeaseRange": s["lease_range"],
+        })).collect::<Vec<_>>()).unwrap_or_default(),
+        "IPv6Enabled": j["ipv6_enabled"], "Internal": j["internal"],
         "DNSEnabled": j["dns_enabled"], "Labels": j["labels"], "Options": j["options"],
         "IPAMOptions": j["ipam_options"],
     })
@@ -407,7 +410,7 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                 if wanted
                     && crate::state::networks::endpoints_of_network(&nd.conn, &n.name)?.is_empty()
                 {
-                    for e in nets::remove(&nd, &n).map_err(net_exit)? {
+                    for e in nets::remove(&nd, &engine.paths.network_run(), &n).map_err(net_exit)? {
                         eprintln!("Error: {e}");
                     }
                     println!("{}", n.name);
@@ -488,7 +491,7 @@ fn remove_one(
             }
         }
     }
-    for e in nets::remove(nd, &n)? {
+    for e in nets::remove(nd, &engine.paths.network_run(), &n)? {
         eprintln!("Error: {e}");
     }
     Ok(n.name)

@@ -75,7 +75,12 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
         "CreatedAt": go_time(c.created / 1_000_000_000),
         "Status": status(c, now),
         "State": state_name(c),
-        "Ports": "",
+        "Ports": cfg
+            .ports
+            .iter()
+            .map(|p| format!("{}->{}/{}", p.host_addr(), p.container_port, p.protocol))
+            .collect::<Vec<_>>()
+            .join(", "),
         "Names": c.name,
         "Labels": cfg.labels,
         "Pid": c.pid,
@@ -86,7 +91,11 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
         "RunningFor": human_duration((now - c.created) / 1_000_000_000),
         "Restarts": c.restart_count,
         "Mounts": [],
-        "Networks": [],
+        "Networks": cfg
+            .networks
+            .iter()
+            .map(|n| if n.network == "bridge" { crate::network::DEFAULT_NETWORK } else { n.network.as_str() })
+            .collect::<Vec<_>>(),
         "Pod": "",
         "IsInfra": false,
     })

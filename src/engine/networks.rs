@@ -489,7 +489,11 @@ pub fn attachments(
     Ok(out)
 }
 
-pub fn remove(nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
+pub fn remove(
+    nd: &Db,
+    netrun: &std::path::Path,
+    net: &NetworkRow,
+) -> Result<Vec<String>, NetworkError> {
     if net.name == DEFAULT_NETWORK {
         return Err(NetworkError::InUse(format!(
             "network {} is the default network and cannot be removed",

@@ -29,7 +29,6 @@ const TTL: u32 = 60;
 /// Each forwarded query holds a thread and a socket; past this, answering SERVFAIL at once
 /// beats piling up threads when the upstreams are down.
 const MAX_IN_FLIGHT: usize = 64;
-const RECORDS_CHECK: Duration = Duration::from_millis(100);
 /// The socket read timeout: how long an idle server goes without looking at the records file.
 const IDLE_TICK: Duration = Duration::from_millis(200);
 /// Tests use a short one so that a silent upstream does not make them slow.
@@ -386,17 +385,16 @@ fn udp_loop<'scope, 'env>(
     watch: &mut Watch,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; 65535];
-    let mut last_check = Instant::now();
     loop {
-        if last_check.elapsed() >= RECORDS_CHECK {
-            last_check = Instant::now();
-            match watch.poll() {
-                Poll::Gone => return Ok(()),
-                Poll::Changed(records) => shared.set_records(records),
-                Poll::Same => {}
-            }
+        let received = socket.recv_from(&mut buf);
+        // After the wait, not before it: a query is answered from the
+        // records as they are when it arrives (a stat each time).
+        match watch.poll() {
+            Poll::Gone => return Ok(()),
+            Poll::Changed(records) => shared.set_records(records),
+            Poll::Same => {}
         }
-        let (len, client) = match socket.recv_from(&mut buf) {
+        let (len, client) = match received {
             Ok(received) => received,
             Err(e) if transient(&e) => continue,
             Err(e) => return Err(e),
