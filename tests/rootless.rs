@@ -265,3 +265,122 @@ fn rootless_busybox() -> (u32, u32, Registry, Berth) {
     berth.give_to(uid, gid);
     (uid, gid, reg, berth)
 }
+
+/// A rootless httpd (busybox, /www/index.html) published on a free port,
+/// reached from the host on 127.0.0.1, for each user-mode network; and the
+/// way out: the container reaches a server on the host's loopback
+/// (pasta maps its gateway address to the host, slirp4netns 10.0.2.2 with
+/// allow_host_loopback).
+#[test]
+fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
+    use std::io::{Read, Write};
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    let mut layer = busybox_layer();
+    layer.push(Entry::Dir("www", 0o755));
+    layer.push(Entry::File(
+        "www/index.html",
+        b"rootless web\n".to_vec(),
+        0o644,
+    ));
+    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let run = |args: &[&str]| {
+        let out = berth.rootless_cmd(uid, gid).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["pull", "-q", "busybox"]);
+    // A host server on loopback, answering one line per connection.
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = host.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in host.incoming().flatten() {
+            let mut s = s;
+            let _ = s.write_all(b"from the host\n");
+        }
+    });
+    for (net, way_out) in [
+        ("pasta", "$(ip route | awk '/default/ {print $3}')"),
+        ("slirp4netns:allow_host_loopback=true", "10.0.2.2"),
+    ] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let id = run(&[
+            "run",
+            "-d",
+            "--network",
+            net,
+            "-p",
+            &format!("{port}:80"),
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ]);
+        let id = id.trim();
+        let start = std::time::Instant::now();
+        let got = loop {
+            let got = std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .and_then(|mut s| {
+                    s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+                        .ok()?;
+                    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                    let mut o = String::new();
+                    s.read_to_string(&mut o).ok()?;
+                    Some(o)
+                });
+            if got.as_deref().is_some_and(|g| g.contains("rootless web"))
+                || start.elapsed() > std::time::Duration::from_secs(10)
+            {
+                break got;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        assert!(
+            got.unwrap_or_default().contains("rootless web"),
+            "{net}: published port"
+        );
+        assert_eq!(run(&["port", id]), format!("80/tcp -> 0.0.0.0:{port}\n"));
+        let out = run(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            // nc waits for its peer's close, which user-mode stacks may
+            // not pass on at once: the line is what counts.
+            &format!("timeout 3 nc {way_out} {host_port} </dev/null; true"),
+        ]);
+        assert_eq!(out, "from the host\n", "{net}: outbound");
+        run(&["rm", "-f", id]);
+        // Its helper went with it (both name the container's id in their
+        // arguments; a killed one that init has yet to reap has none).
+        let left = std::process::Command::new("pgrep")
+            .args(["-a", "-u", &uid.to_string(), "-f", &id[..12]])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&left.stdout),
+            "",
+            "{net}: helper left running"
+        );
+    }
+}

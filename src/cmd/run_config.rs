@@ -56,6 +56,13 @@ pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
 /// `runtime = "..."` from berth.conf (`$XDG_CONFIG_HOME/berth/berth.conf`,
 /// else `/etc/berth/berth.conf`): an external OCI runtime for every container.
 pub(super) fn configured_runtime() -> Option<String> {
+    configured("runtime")
+}
+
+/// A key of berth.conf (the user's, else /etc/berth/berth.conf), at the
+/// top level or in a table, as containers.conf keeps
+/// `[network] default_rootless_network_cmd`.
+fn configured(key: &str) -> Option<String> {
     let user = std::env::var_os("XDG_CONFIG_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
@@ -64,10 +71,32 @@ pub(super) fn configured_runtime() -> Option<String> {
         .and_then(|p| std::fs::read_to_string(p).ok())
         .or_else(|| std::fs::read_to_string("/etc/berth/berth.conf").ok())?;
     let v: toml::Value = toml::from_str(&text).ok()?;
-    v.get("runtime")?
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+    let found = v.get(key).or_else(|| {
+        v.as_table()?
+            .values()
+            .find_map(|t| t.as_table().and_then(|t| t.get(key)))
+    })?;
+    found.as_str().filter(|s| !s.is_empty()).map(String::from)
+}
+
+/// The rootless default: berth.conf's `default_rootless_network_cmd`, else
+/// pasta, else slirp4netns, whichever is installed; loopback only without
+/// either.
+fn default_rootless_network() -> String {
+    if let Some(c) = configured("default_rootless_network_cmd") {
+        return c;
+    }
+    let on_path = |cmd: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+            .unwrap_or(false)
+    };
+    for cmd in ["pasta", "slirp4netns"] {
+        if on_path(cmd) {
+            return cmd.to_string();
+        }
+    }
+    "private".into()
 }
 
 /// Merge the image's defaults and the user's flags into a container config.
@@ -226,7 +255,7 @@ pub fn build_config(
             ),
         }
     }
-    let (network, networks, ports) = network_config(a, &ic)?;
+    let (network, network_options, networks, ports) = network_config(a, &ic)?;
     let mut log_max_size = None;
     for o in &a.log_opt {
         match o.split_once('=') {
@@ -340,6 +369,7 @@ pub fn build_config(
         no_new_privileges,
         seccomp,
         network,
+        network_options,
         networks,
         ports,
         log_driver: a.log_driver.clone(),
@@ -370,16 +400,39 @@ pub fn build_config(
 
 /// `--network`, `--ip`, `--mac-address`, `--network-alias`, `-p`, `-P`:
 /// the network mode, the networks to join and the ports to publish.
+#[allow(clippy::type_complexity)]
 fn network_config(
     a: &CreateArgs,
     ic: &crate::image::config::RunConfig,
-) -> anyhow::Result<(String, Vec<NetworkRequest>, Vec<PortMapping>)> {
+) -> anyhow::Result<(String, Vec<String>, Vec<NetworkRequest>, Vec<PortMapping>)> {
     let rootless = crate::runtime::pause::host_ids().0 != 0;
-    let given = a
-        .network
-        .clone()
-        .unwrap_or_else(|| if rootless { "private" } else { "bridge" }.to_string());
+    let given = a.network.clone().unwrap_or_else(|| {
+        if rootless {
+            default_rootless_network()
+        } else {
+            "bridge".to_string()
+        }
+    });
+    let mut options = Vec::new();
     let mode = match given.as_str() {
+        "pasta" | "slirp4netns" => given.clone(),
+        n if n.starts_with("pasta:") => {
+            options = n[6..]
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
+            "pasta".into()
+        }
+        n if n.starts_with("slirp4netns:") => {
+            options = n[12..]
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
+            crate::network::usermode::slirp_args(&options).map_err(anyhow::Error::msg)?;
+            "slirp4netns".into()
+        }
         "private" | "none" | "host" => given.clone(),
         n if n.starts_with("ns:") && n.len() > 3 => {
             if !std::path::Path::new(&n[3..]).exists() {
@@ -388,9 +441,6 @@ fn network_config(
             n.to_string()
         }
         n if n.starts_with("container:") && n.len() > 10 => n.to_string(),
-        "slirp4netns" | "pasta" => anyhow::bail!(
-            "--network {given}: user-mode networking is not available yet; use private, none or host"
-        ),
         "" => anyhow::bail!("--network needs a value"),
         _ => "bridge".to_string(),
     };
@@ -398,7 +448,7 @@ fn network_config(
     if mode == "bridge" {
         if rootless {
             anyhow::bail!(
-                "--network {given}: bridge networks need root; rootless containers use --network private, none or host"
+                "--network {given}: bridge networks need root; rootless containers use --network pasta, slirp4netns, private, none or host"
             );
         }
         for n in given.split(',') {
@@ -453,16 +503,16 @@ fn network_config(
     }
     if !ports.is_empty() {
         match mode.as_str() {
-            "bridge" => {}
+            "bridge" | "pasta" | "slirp4netns" => {}
             // As podman: host networking has nothing to publish.
             "host" => {
                 eprintln!("WARNING: port mappings are ignored with --network host");
                 ports.clear();
             }
             _ => anyhow::bail!(
-                "-p/--publish needs a bridge network; --network {given} has no ports to publish"
+                "-p/--publish needs a bridge network, pasta or slirp4netns; --network {given} has no ports to publish"
             ),
         }
     }
-    Ok((mode, networks, ports))
+    Ok((mode, options, networks, ports))
 }

@@ -113,6 +113,8 @@ pub struct ContainerConfig {
     /// The networks asked for at create time (bridge mode); the endpoints
     /// the container has now are in the network database.
     pub networks: Vec<super::networks::NetworkRequest>,
+    /// `--network pasta:OPTS` / `slirp4netns:OPTS`: the helper's arguments.
+    pub network_options: Vec<String>,
     /// Published ports (random host ports already chosen).
     pub ports: Vec<crate::network::ports::PortMapping>,
     pub log_driver: String,
@@ -344,7 +346,14 @@ fn resolv_conf(network: &str) -> String {
     if network == "host" {
         return host;
     }
-    host.lines()
+    // slirp4netns answers DNS itself on 10.0.2.3 (its built-in forwarder).
+    let slirp = if network == "slirp4netns" {
+        "nameserver 10.0.2.3\n"
+    } else {
+        ""
+    };
+    let kept: String = host
+        .lines()
         .filter(|l| {
             let mut w = l.split_whitespace();
             !(w.next() == Some("nameserver")
@@ -352,7 +361,8 @@ fn resolv_conf(network: &str) -> String {
                     .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
         })
         .map(|l| format!("{l}\n"))
-        .collect()
+        .collect();
+    format!("{slirp}{kept}")
 }
 
 /// Gives a container's addresses back unless creation got to the end.

@@ -501,6 +501,8 @@ pub fn remove(
         )));
     }
     db::delete(&nd.conn, &net.name)?;
+    // Its DNS server exits once the records are gone.
+    let _ = std::fs::remove_dir_all(crate::network::dns_dir(netrun, &net.name));
     Ok(crate::network::remove_bridge(net))
 }
 
@@ -509,6 +511,9 @@ pub fn remove(
 /// with `release`, its addresses too (rm). Keeps going past failures.
 pub fn teardown(engine: &Engine, c: &crate::state::containers::ContainerRow, release: bool) {
     let cfg = c.config();
+    if cfg.network == "pasta" {
+        crate::network::usermode::kill_pasta(&engine.container_rundir(&c.id).join("pasta.pid"));
+    }
     if cfg.network != "bridge" {
         return;
     }

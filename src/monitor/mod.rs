@@ -313,9 +313,11 @@ fn run_once(
     } else {
         Vec::new()
     };
-    // Held until the container exits: nobody else may take its ports.
+    let usermode = matches!(cfg.network.as_str(), "pasta" | "slirp4netns");
+    // Held until the container exits: nobody else may take its ports
+    // (pasta and slirp4netns bind them themselves).
     let mut reserved = Vec::new();
-    for p in &cfg.ports {
+    for p in cfg.ports.iter().filter(|_| !usermode) {
         reserved.push(
             crate::network::ports::reserve(p).map_err(|e| RuntimeError::Start {
                 code: 125,
@@ -327,10 +329,29 @@ fn run_once(
             })?,
         );
     }
+    let mut usernet = None;
+    let rundir = engine.container_rundir(&row.id);
     let mut wire = |pid: i32| {
+        if usermode {
+            usernet = Some(
+                crate::network::usermode::start(
+                    &cfg.network,
+                    &cfg.network_options,
+                    &cfg.ports,
+                    &rundir,
+                    &engine
+                        .paths
+                        .runroot
+                        .join(format!("slirp-{}.sock", &row.id[..12])),
+                    pid,
+                )
+                .map_err(|e| e.to_string())?,
+            );
+            return Ok(());
+        }
         crate::engine::networks::prestart(engine, row, &atts, pid).map_err(|e| e.to_string())
     };
-    let prestart: Option<crate::runtime::linux::Prestart> = if atts.is_empty() {
+    let prestart: Option<crate::runtime::linux::Prestart> = if atts.is_empty() && !usermode {
         None
     } else {
         Some(&mut wire)
@@ -536,6 +557,9 @@ fn run_once(
         .ok()
         .flatten()
         .is_some_and(|r| r.state == "stopping");
+    if let Some(n) = usernet.take() {
+        crate::network::usermode::stop(n);
+    }
     crate::engine::networks::teardown(engine, row, false);
     drop(reserved);
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);

@@ -13,6 +13,7 @@ pub mod ipam;
 pub mod netlink;
 pub mod nft;
 pub mod ports;
+pub mod usermode;
 
 use crate::state::networks::{EndpointRow, NetworkRow};
 use ipam::Subnet;

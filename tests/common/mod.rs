@@ -600,6 +600,11 @@ impl SlowProxy {
 /// subordinate id range (as a distro's useradd would give it).
 pub fn test_user() -> (u32, u32) {
     const NAME: &str = "berth-test";
+    // Rootless networking (pasta, slirp4netns) opens /dev/net/tun as the
+    // user: make it 0666, as distros ship it.
+    let _ = Command::new("chmod")
+        .args(["0666", "/dev/net/tun"])
+        .status();
     let lookup = || {
         let out = Command::new("id").args(["-u", NAME]).output().ok()?;
         let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
