@@ -163,8 +163,7 @@ pub fn start(
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr)
                 .lines()
-                .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
                 .unwrap_or("failed")
                 .to_string();
             return Err(NetworkError::Invalid(format!("pasta: {msg}")));
