@@ -649,3 +649,120 @@ fn host_and_none_modes_keep_their_meaning() {
     );
     assert!(o.contains("92:d0:c6:0a:29:33"), "{o}");
 }
+
+#[test]
+fn ipv6_networks_give_ula_addresses_and_aaaa_records() {
+    let (_nft, _reg, berth) = setup();
+    let n = Net::create(&berth, "bt-v6", &["--ipv6", "--subnet", "10.201.8.0/24"]);
+    let subnets = berth.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.IPv6Enabled}} {{range .Subnets}}{{.Subnet}} {{end}}",
+        &n.name,
+    ]);
+    assert!(subnets.starts_with("true 10.201.8.0/24 fd"), "{subnets}");
+    let web = httpd(
+        &berth,
+        &[
+            "--name",
+            "bt-v6web",
+            "--hostname",
+            "v6host",
+            "--network",
+            &n.name,
+        ],
+    );
+    let v6 = berth
+        .ok(&[
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.GlobalIPv6Address}}",
+            &web,
+        ])
+        .trim()
+        .to_string();
+    assert!(v6.starts_with("fd"), "{v6}");
+    let (code, o) = in_container(
+        &berth,
+        &["--network", &n.name],
+        &format!("wget -q -O- http://[{v6}]/ && nslookup -type=AAAA bt-v6web && nslookup v6host"),
+    );
+    assert_eq!(code, 0, "{o}");
+    assert!(o.contains("hello from web"), "{o}");
+    assert!(o.contains(&v6), "{o}");
+    assert!(o.contains(&ip_of(&berth, &web)), "{o}");
+}
+
+/// A macvlan network on a parent interface of the host (here one end of a
+/// veth pair the test makes): containers on it reach each other.
+#[test]
+fn macvlan_network_on_a_parent_interface() {
+    let (_nft, _reg, berth) = setup();
+    struct Link;
+    impl Drop for Link {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["link", "del", "bt-mvp0"]).status();
+        }
+    }
+    let _ = Command::new("ip").args(["link", "del", "bt-mvp0"]).status();
+    let st = Command::new("ip")
+        .args([
+            "link", "add", "bt-mvp0", "type", "veth", "peer", "name", "bt-mvp1",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let _link = Link;
+    for l in ["bt-mvp0", "bt-mvp1"] {
+        assert!(
+            Command::new("ip")
+                .args(["link", "set", l, "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let n = Net::create(
+        &berth,
+        "bt-mv",
+        &[
+            "-d",
+            "macvlan",
+            "-o",
+            "parent=bt-mvp0",
+            "--subnet",
+            "10.201.9.0/24",
+        ],
+    );
+    let driver = berth.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.Driver}} {{.NetworkInterface}}",
+        &n.name,
+    ]);
+    assert_eq!(driver.trim(), "macvlan bt-mvp0");
+    let web = httpd(&berth, &["--network", &n.name]);
+    let ip = ip_of(&berth, &web);
+    assert!(ip.starts_with("10.201.9."), "{ip}");
+    let (code, o) = in_container(
+        &berth,
+        &["--network", &n.name],
+        &format!("wget -q -O- http://{ip}/"),
+    );
+    assert_eq!((code, o.as_str()), (0, "hello from web\n"));
+    let err = berth.fails(
+        &[
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "-o",
+            "parent=bt-nope0",
+            "bt-mv2",
+        ],
+        125,
+    );
+    assert!(err.contains("does not exist"), "{err}");
+}

@@ -525,14 +525,9 @@ pub fn teardown(engine: &Engine, c: &crate::state::containers::ContainerRow, rel
     if let Some(ip) = crate::network::primary_ip(&eps) {
         crate::network::unpublish(&cfg.ports, ip);
     }
-    let netrun = engine.paths.network_run();
     let mut nl = crate::network::netlink::Netlink::connect().ok();
     for a in &atts {
-        if a.config.dns_enabled
-            && let Ok(ip) = a.endpoint.ip.parse::<IpAddr>()
-        {
-            let _ = crate::network::dns_update(&netrun, &a.network, &a.config, |r| r.remove_ip(ip));
-        }
+        let _ = register_dns(engine, c, a, false);
         if a.network.driver == "bridge"
             && let Some(nl) = nl.as_mut()
         {
@@ -561,17 +556,43 @@ pub fn prestart(
     if let Some(ip) = crate::network::primary_ip(&eps) {
         crate::network::publish(&cfg.ports, ip)?;
     }
-    let netrun = engine.paths.network_run();
-    for a in atts.iter().filter(|a| a.config.dns_enabled) {
-        let ip: IpAddr = a
-            .endpoint
-            .ip
-            .parse()
-            .map_err(|_| NetworkError::Invalid(format!("bad address {}", a.endpoint.ip)))?;
-        let names = crate::network::dns_names(&c.name, &cfg.hostname, &a.endpoint.aliases);
-        crate::network::dns_update(&netrun, &a.network, &a.config, |r| r.insert(ip, &names))?;
+    for a in atts {
+        register_dns(engine, c, a, true)?;
     }
     Ok(())
+}
+
+/// A container's names on a network, for both its addresses, added to or
+/// removed from the network's DNS records.
+fn register_dns(
+    engine: &Engine,
+    c: &crate::state::containers::ContainerRow,
+    att: &crate::network::Attachment,
+    add: bool,
+) -> Result<(), NetworkError> {
+    if !att.config.dns_enabled {
+        return Ok(());
+    }
+    let ep = &att.endpoint;
+    let ips: Vec<IpAddr> = std::iter::once(ep.ip.as_str())
+        .chain(ep.ipv6.as_deref())
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    let names = crate::network::dns_names(&c.name, &c.config().hostname, &ep.aliases);
+    crate::network::dns_update(
+        &engine.paths.network_run(),
+        &att.network,
+        &att.config,
+        |r| {
+            for ip in ips {
+                if add {
+                    r.insert(ip, &names);
+                } else {
+                    r.remove_ip(ip);
+                }
+            }
+        },
+    )
 }
 
 fn save_requests(
@@ -643,21 +664,7 @@ fn prestart_one(
         .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
     use std::os::fd::AsFd;
     crate::network::setup(ns.as_fd(), &c.id, std::slice::from_ref(att))?;
-    if att.config.dns_enabled {
-        let ip: IpAddr = att
-            .endpoint
-            .ip
-            .parse()
-            .map_err(|_| NetworkError::Invalid(format!("bad address {}", att.endpoint.ip)))?;
-        let names = crate::network::dns_names(&c.name, &c.config().hostname, &att.endpoint.aliases);
-        crate::network::dns_update(
-            &engine.paths.network_run(),
-            &att.network,
-            &att.config,
-            |r| r.insert(ip, &names),
-        )?;
-    }
-    Ok(())
+    register_dns(engine, c, att, true)
 }
 
 /// `network disconnect`: the interface goes from a running container, the
@@ -695,13 +702,7 @@ pub fn disconnect(
                 .delete_link(&att.endpoint.interface)?;
         }
     }
-    if att.config.dns_enabled
-        && let Ok(ip) = att.endpoint.ip.parse::<IpAddr>()
-    {
-        crate::network::dns_update(&engine.paths.network_run(), &net, &att.config, |r| {
-            r.remove_ip(ip)
-        })?;
-    }
+    register_dns(engine, &c, &att, false)?;
     db::delete_endpoint(&nd.conn, &net.name, &c.id)?;
     save_requests(engine, &c, |v| {
         v.retain(|r| find(nd, &r.network).map(|n| n.name).ok().as_ref() != Some(&net.name))

@@ -176,7 +176,7 @@ pub fn setup(
                     a.network.name, a.network.interface
                 ))
             })?;
-            ctr.create_macvlan(&ep.interface, parent, netns, mtu, Some(mac))?;
+            host.create_macvlan(&ep.interface, parent, netns, mtu, Some(mac))?;
         } else {
             let br = ensure_bridge(&mut host, &a.network, &a.config)?;
             let veth = veth_name(container_id, &a.network.name);
