@@ -1,4 +1,4 @@
-# bench/lib.sh — helpers shared by bench/pull.sh, bench/run.sh, bench/fs.sh.
+# bench/lib.sh — helpers shared by bench/pull.sh, run.sh, fs.sh, network.sh.
 #
 # Sourced (`. "$(dirname "$0")/lib.sh"`) after `set -euo pipefail`; defines
 # functions and a few globals, runs nothing else. Each script keeps what is
@@ -7,7 +7,9 @@
 # Globals set here: BENCH_NAME, SCRIPT_DIR, REPO_ROOT, BERTH, CACHE,
 # RESULTS_MD (the last four overridable through the environment: BERTH,
 # BENCH_CACHE, RESULTS_MD), PODMAN_OPTS, REG_PID, FAILS, FAILED_ONCE, LAST_RC.
+# RL_USER RU RL_TD_NOTE RL_TD_LEFT (rootless; RU set by setup_rootless).
 # Set by functions: T (make_scratch), PORT REG REF (serve_layout),
+# RL_WRAP RL_PODMAN (setup_rootless),
 # B_ROOT B_RUN P_ROOT P_RUN BERTH_CMD PODMAN_CMD (init_tool_roots),
 # REV DIRTY (ensure_results_md).
 
@@ -294,6 +296,126 @@ pull_into_roots() {
   log "pulling into fresh berth and podman roots"
   B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
   P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+}
+
+# ---------------------------------------------------------------- rootless
+# Used by run.sh (section e) and network.sh (b, c): the same tools run as an
+# unprivileged user with a subordinate id range, from root via setpriv.
+# The dedicated unprivileged user and its private temp dir (setup_rootless).
+RL_USER=berth-bench
+RU=""
+
+# teardown_rootless: kill both tools' per-user pause processes (pids from
+# their pause.pid files), then whatever else the dedicated bench user still
+# runs (by pid), unmount anything under $RU (nothing expected: rootless
+# overlay mounts live in the pause namespace's mount ns), rm -rf $RU as root
+# (rootless storage holds files owned by subordinate ids).
+# Sets RL_TD_NOTE (what was killed) and RL_TD_LEFT (problems, empty if none).
+RL_TD_NOTE="" RL_TD_LEFT=""
+teardown_rootless() {
+  [[ -n $RU && -d $RU ]] || return 0
+  local f pid killed=() pids alive i uid
+  uid=$(id -u "$RL_USER" 2>/dev/null) || uid=""
+  for f in "$RU/run/berth/pause.pid" "$RU/run/libpod/tmp/pause.pid"; do
+    [[ -f $f ]] || continue
+    pid=""
+    read -r pid _ <"$f" 2>/dev/null || true   # (no trailing newline in these files)
+    [[ $pid =~ ^[1-9][0-9]*$ && -n $uid ]] || continue
+    # only if that pid is still a process of the bench user (no pid reuse)
+    [[ $(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) == "$uid" ]] || continue
+    killed+=("$pid ($(cat "/proc/$pid/comm" 2>/dev/null || echo '?'))")
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  RL_TD_NOTE="pause processes killed: ${killed[*]:-none}"
+  if [[ -n $uid ]]; then
+    # everything else the dedicated user still runs (monitors, conmons, ...)
+    pids=$(pgrep -u "$uid" 2>/dev/null | tr '\n' ' ' || true)
+    alive=$(alive_list $pids | tr '\n' ' ')
+    if [[ -n ${alive// /} ]]; then
+      RL_TD_NOTE+="; other processes of $RL_USER killed: $(for p in $alive; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)"
+      kill -KILL $alive 2>/dev/null || true
+    fi
+    for ((i = 0; i < 100; i++)); do
+      alive=$(alive_list $(pgrep -u "$uid" 2>/dev/null) | tr '\n' ' ')
+      [[ -z ${alive// /} ]] && break
+      sleep 0.05
+    done
+    [[ -z ${alive// /} ]] || RL_TD_LEFT+="processes of $RL_USER still alive after SIGKILL: $alive; "
+  fi
+  umount_under "$RU"
+  rm -rf "$RU" || RL_TD_LEFT+="rm -rf $RU failed; "
+  local left
+  left=$(findmnt -rn -o TARGET | grep -F "$RU" || true)
+  [[ -z $left ]] || RL_TD_LEFT+="mounts left: $(echo "$left" | tr '\n' ' '); "
+  [[ ! -e $RU ]] || RL_TD_LEFT+="$RU still exists; "
+  RU=""
+}
+
+# ensure_bench_user: the user, and a subordinate id range in /etc/subuid and
+# /etc/subgid (only if it has no line there: useradd may add one itself).
+ensure_bench_user() {
+  id -u "$RL_USER" >/dev/null 2>&1 || useradd --create-home "$RL_USER" ||
+    die "useradd --create-home $RL_USER failed"
+  local f start
+  for f in /etc/subuid /etc/subgid; do
+    [[ -f $f ]] && grep -q "^$RL_USER:" "$f" && continue
+    # first free start >= 300000, after every existing range
+    start=$( { [[ -f $f ]] && cat "$f"; true; } | awk -F: -v s=300000 \
+      '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $2 + $3 > s { s = $2 + $3 } END { print s }')
+    echo "$RL_USER:$start:65536" >>"$f"
+    log "    added $RL_USER:$start:65536 to $f"
+  done
+}
+
+# setup_rootless: the bench user (ensure_bench_user), a fresh 0700 temp dir
+# RU owned by it (HOME, XDG dirs, TMPDIR, a copy of $T/registries.conf, a
+# containers.conf with runc/cgroupfs/file events/ulimits), and the argv
+# prefixes RL_WRAP (setpriv + env -i) and RL_PODMAN run by RB/RP/RW.
+setup_rootless() {
+  ensure_bench_user
+  RU=$(mktemp -d /var/tmp/berth-rootless-bench.XXXXXX)   # mode 0700
+  mkdir -p "$RU/home/.config/containers" "$RU/run" "$RU/data" "$RU/tmp" "$RU/podman"
+  cp "$T/registries.conf" "$RU/registries.conf"
+  cat >"$RU/home/.config/containers/containers.conf" <<'CONF'
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+CONF
+  chown -R "$RL_USER:$RL_USER" "$RU"
+  chmod 0700 "$RU" "$RU/run"
+  RL_WRAP=(setpriv "--reuid=$RL_USER" "--regid=$RL_USER" --init-groups
+    env -i -C / PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    "HOME=$RU/home" "USER=$RL_USER" "LOGNAME=$RL_USER"
+    "XDG_RUNTIME_DIR=$RU/run" "XDG_DATA_HOME=$RU/data" "XDG_CONFIG_HOME=$RU/home/.config"
+    "CONTAINERS_REGISTRIES_CONF=$RU/registries.conf" "TMPDIR=$RU/tmp")
+  RL_PODMAN=(podman --root "$RU/podman/root" --runroot "$RU/podman/run" --storage-driver overlay
+    --cgroup-manager cgroupfs --events-backend file)
+}
+RB() { "${RL_WRAP[@]}" "$BERTH" "$@"; }
+RP() { "${RL_WRAP[@]}" "${RL_PODMAN[@]}" "$@"; }
+RW() { "${RL_WRAP[@]}" true; }
+
+# ---------------------------------------------------------------- small helpers
+# ms_stats FILE -> "median p90 n", ms with 1 decimal ("nan nan 0" if empty)
+ms_stats() { stats "$1" 1 nan | awk '{ print $1, $2, $5 }'; }
+passfail() { # passfail RATIO LIMIT
+  isnum "$1" || { echo "n/a"; return; }
+  awk -v r="$1" -v l="$2" 'BEGIN { print (r <= l) ? "PASS" : "FAIL" }'
+}
+# alive_list PIDS... : those still running (zombies awaiting their reaper
+# -- whoever inherited the orphaned monitor/conmon -- do not count)
+alive_list() {
+  local p st
+  for p in "$@"; do
+    { read -r st <"/proc/$p/stat"; } 2>/dev/null || continue
+    st=${st##*) }; st=${st%% *}
+    [[ -n $st && $st != Z ]] && echo "$p"
+  done
+  true
 }
 
 # ---------------------------------------------------------------- ext4 inode aging
