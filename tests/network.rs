@@ -705,7 +705,10 @@ fn macvlan_network_on_a_parent_interface() {
             let _ = Command::new("ip").args(["link", "del", "bt-mvp0"]).status();
         }
     }
-    let _ = Command::new("ip").args(["link", "del", "bt-mvp0"]).status();
+    let _ = Command::new("ip")
+        .args(["link", "del", "bt-mvp0"])
+        .stderr(std::process::Stdio::null())
+        .status();
     let st = Command::new("ip")
         .args([
             "link", "add", "bt-mvp0", "type", "veth", "peer", "name", "bt-mvp1",

@@ -384,3 +384,132 @@ fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
         );
     }
 }
+
+/// Rootless user-defined networks live in the user's rootless network
+/// namespace: containers on one resolve each other by name, reach the
+/// host through its pasta, and publish ports through a forwarder.
+#[test]
+fn rootless_user_network_has_dns_outbound_and_ports() {
+    use std::io::{Read, Write};
+    let (uid, gid) = test_user();
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    let mut layer = busybox_layer();
+    layer.push(Entry::Dir("www", 0o755));
+    layer.push(Entry::File(
+        "www/index.html",
+        b"rootless web\n".to_vec(),
+        0o644,
+    ));
+    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let run = |args: &[&str]| {
+        let out = berth.rootless_cmd(uid, gid).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["pull", "-q", "busybox"]);
+    assert_eq!(run(&["network", "create", "rlnet"]), "rlnet\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let web = run(&[
+        "run",
+        "-d",
+        "--name",
+        "rlweb",
+        "--network",
+        "rlnet",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    let out = run(&[
+        "run",
+        "--rm",
+        "--network",
+        "rlnet",
+        "busybox",
+        "wget",
+        "-q",
+        "-O-",
+        "http://rlweb/",
+    ]);
+    assert_eq!(out, "rootless web\n");
+    let start = std::time::Instant::now();
+    let got = loop {
+        let got = std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+                    .ok()?;
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                let mut o = String::new();
+                s.read_to_string(&mut o).ok()?;
+                Some(o)
+            });
+        if got.as_deref().is_some_and(|g| g.contains("rootless web"))
+            || start.elapsed() > std::time::Duration::from_secs(10)
+        {
+            break got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        got.unwrap_or_default().contains("rootless web"),
+        "published port"
+    );
+    // Out through the namespace's pasta, which maps its gateway to the host.
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = host.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in host.incoming().flatten() {
+            let mut s = s;
+            let _ = s.write_all(b"from the host\n");
+        }
+    });
+    let gw = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["-4", "route", "show", "default"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let gw = gw.split_whitespace().nth(2).unwrap().to_string();
+    let out = run(&[
+        "run",
+        "--rm",
+        "--network",
+        "rlnet",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("timeout 3 nc {gw} {host_port} </dev/null; true"),
+    ]);
+    assert_eq!(out, "from the host\n");
+    // In use: refused; then gone with its container.
+    let out = berth
+        .rootless_cmd(uid, gid)
+        .args(["network", "rm", "rlnet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    run(&["rm", "-f", web.trim()]);
+    assert_eq!(run(&["network", "rm", "rlnet"]), "rlnet\n");
+}

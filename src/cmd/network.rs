@@ -410,7 +410,7 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                 if wanted
                     && crate::state::networks::endpoints_of_network(&nd.conn, &n.name)?.is_empty()
                 {
-                    for e in nets::remove(&nd, &engine.paths.network_run(), &n).map_err(net_exit)? {
+                    for e in nets::remove(&engine, &nd, &n).map_err(net_exit)? {
                         eprintln!("Error: {e}");
                     }
                     println!("{}", n.name);
@@ -450,9 +450,9 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                     targets.push(engine.container(c)?);
                 }
             }
-            nets::reload(&nd).map_err(net_exit)?;
+            nets::reload(&engine, &nd).map_err(net_exit)?;
             for c in targets.iter().filter(|c| c.is_running()) {
-                nets::republish(&nd, c).map_err(net_exit)?;
+                nets::republish(&engine, &nd, c).map_err(net_exit)?;
                 println!("{}", c.id);
             }
         }
@@ -491,7 +491,7 @@ fn remove_one(
             }
         }
     }
-    for e in nets::remove(nd, &engine.paths.network_run(), &n)? {
+    for e in nets::remove(engine, nd, &n)? {
         eprintln!("Error: {e}");
     }
     Ok(n.name)

@@ -446,11 +446,6 @@ fn network_config(
     };
     let mut networks = Vec::new();
     if mode == "bridge" {
-        if rootless {
-            anyhow::bail!(
-                "--network {given}: bridge networks need root; rootless containers use --network pasta, slirp4netns, private, none or host"
-            );
-        }
         for n in given.split(',') {
             if n.is_empty() {
                 anyhow::bail!("invalid --network {given:?}: empty network name");

@@ -3,6 +3,7 @@
 //! removal.
 
 use super::Engine;
+use crate::network::host::HostNs;
 use crate::network::ipam::{self, Subnet};
 use crate::network::{
     DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET, NetworkConfig, NetworkError, SubnetConfig,
@@ -73,6 +74,16 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Engine {
+    /// Where this user's bridges live: the host's namespace, or rootless
+    /// the pause process's.
+    pub fn host_ns(&self) -> Result<HostNs, NetworkError> {
+        if self.paths.rootless {
+            HostNs::rootless(&self.paths.runroot)
+        } else {
+            Ok(HostNs::host())
+        }
+    }
+
     /// The host-wide network database (see `Paths::network_db`).
     pub fn netdb(&self) -> Result<Db, NetworkError> {
         let path = self.paths.network_db();
@@ -126,8 +137,8 @@ fn used_subnets(nd: &Db) -> Result<Vec<Subnet>, NetworkError> {
 }
 
 /// The default network `berth` (bridge berth0, 10.88.0.0/16 unless the
-/// host already routes it, then the next free /16), recorded the first
-/// time anyone needs it.
+/// host already routes it, then the next free /16 from 10.90: a rootless
+/// user's next to root's), recorded the first time anyone needs it.
 pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
     if let Some(n) = db::get(&nd.conn, DEFAULT_NETWORK)? {
         return Ok(n);
@@ -145,7 +156,8 @@ pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
     let mut subnet: Subnet = DEFAULT_SUBNET.parse().map_err(NetworkError::Invalid)?;
     let mut second = 88u8;
     while routes.iter().any(|r| r.overlaps(&subnet)) && second < 254 {
-        second += 1;
+        // 10.89/16 is where user networks get their /24s.
+        second += if second == 88 { 2 } else { 1 };
         subnet = format!("10.{second}.0.0/16")
             .parse()
             .map_err(NetworkError::Invalid)?;
@@ -489,11 +501,7 @@ pub fn attachments(
     Ok(out)
 }
 
-pub fn remove(
-    nd: &Db,
-    netrun: &std::path::Path,
-    net: &NetworkRow,
-) -> Result<Vec<String>, NetworkError> {
+pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
     if net.name == DEFAULT_NETWORK {
         return Err(NetworkError::InUse(format!(
             "network {} is the default network and cannot be removed",
@@ -502,8 +510,15 @@ pub fn remove(
     }
     db::delete(&nd.conn, &net.name)?;
     // Its DNS server exits once the records are gone.
-    let _ = std::fs::remove_dir_all(crate::network::dns_dir(netrun, &net.name));
-    Ok(crate::network::remove_bridge(net))
+    let _ = std::fs::remove_dir_all(crate::network::dns_dir(
+        &engine.paths.network_run(),
+        &net.name,
+    ));
+    match engine.host_ns() {
+        Ok(ns) => Ok(crate::network::remove_bridge(&ns, net)),
+        // Rootless without its namespace: there is no bridge to remove.
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// Undo on the host what a container's networking left: published ports,
@@ -522,10 +537,16 @@ pub fn teardown(engine: &Engine, c: &crate::state::containers::ContainerRow, rel
     };
     let atts = attachments(&nd, &c.id).unwrap_or_default();
     let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
-    if let Some(ip) = crate::network::primary_ip(&eps) {
-        crate::network::unpublish(&cfg.ports, ip);
+    let Ok(host) = engine.host_ns() else {
+        if release {
+            let _ = db::delete_endpoints_of_container(&nd.conn, &c.id);
+        }
+        return;
+    };
+    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
+        crate::network::unpublish(&host, &cfg.ports, ip);
     }
-    let mut nl = crate::network::netlink::Netlink::connect().ok();
+    let mut nl = host.netlink().ok();
     for a in &atts {
         let _ = register_dns(engine, c, a, false);
         if a.network.driver == "bridge"
@@ -551,10 +572,13 @@ pub fn prestart(
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
         .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
     use std::os::fd::AsFd;
-    crate::network::setup(ns.as_fd(), &c.id, atts)?;
+    let host = engine.host_ns()?;
+    host.ensure_uplink(&engine.paths.runroot)?;
+    crate::network::setup(&host, ns.as_fd(), &c.id, atts)?;
     let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
-    if let Some(ip) = crate::network::primary_ip(&eps) {
-        crate::network::publish(&cfg.ports, ip)?;
+    // Rootless, the monitor forwards published ports itself.
+    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
+        crate::network::publish(&host, &cfg.ports, ip)?;
     }
     for a in atts {
         register_dns(engine, c, a, true)?;
@@ -580,6 +604,7 @@ fn register_dns(
         .collect();
     let names = crate::network::dns_names(&c.name, &c.config().hostname, &ep.aliases);
     crate::network::dns_update(
+        &engine.host_ns()?,
         &engine.paths.network_run(),
         &att.network,
         &att.config,
@@ -648,8 +673,9 @@ pub fn connect(
     let saved = wired.and_then(|()| save_requests(engine, &c, |v| v.push(req)));
     if let Err(e) = saved {
         let _ = db::delete_endpoint(&nd.conn, &net.name, &c.id);
-        let _ = crate::network::netlink::Netlink::connect()
-            .and_then(|mut nl| nl.delete_link(&crate::network::veth_name(&c.id, &net.name)));
+        if let Ok(mut nl) = engine.host_ns().and_then(|h| h.netlink()) {
+            let _ = nl.delete_link(&crate::network::veth_name(&c.id, &net.name));
+        }
         return Err(e);
     }
     Ok(())
@@ -663,7 +689,8 @@ fn prestart_one(
     let ns = std::fs::File::open(format!("/proc/{}/ns/net", c.pid))
         .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
     use std::os::fd::AsFd;
-    crate::network::setup(ns.as_fd(), &c.id, std::slice::from_ref(att))?;
+    let host = engine.host_ns()?;
+    crate::network::setup(&host, ns.as_fd(), &c.id, std::slice::from_ref(att))?;
     register_dns(engine, c, att, true)
 }
 
@@ -691,7 +718,9 @@ pub fn disconnect(
     if c.is_running() {
         if net.driver == "bridge" {
             // Deleting one end of a veth deletes the pair.
-            crate::network::netlink::Netlink::connect()?
+            engine
+                .host_ns()?
+                .netlink()?
                 .delete_link(&crate::network::veth_name(&c.id, &net.name))?;
         } else {
             let ns = std::fs::File::open(format!("/proc/{}/ns/net", c.pid)).map_err(|e| {
@@ -711,25 +740,30 @@ pub fn disconnect(
 
 /// `network reload`: the table's rules again (after a host firewall
 /// flush), and the internal networks' set.
-pub fn reload(nd: &Db) -> Result<(), NetworkError> {
+pub fn reload(engine: &Engine, nd: &Db) -> Result<(), NetworkError> {
     let mut script = crate::network::nft::skeleton();
     for n in db::all(&nd.conn)?.iter().filter(|n| n.driver == "bridge") {
         let internal = NetworkConfig::parse(&n.config).internal;
         script.push_str(&crate::network::nft::network(&n.interface, internal));
     }
-    crate::network::nft::apply("network reload", &script)?;
+    crate::network::nft::apply(&engine.host_ns()?, "network reload", &script)?;
     Ok(())
 }
 
 /// A running container's published ports, added again (idempotent).
-pub fn republish(nd: &Db, c: &crate::state::containers::ContainerRow) -> Result<(), NetworkError> {
+pub fn republish(
+    engine: &Engine,
+    nd: &Db,
+    c: &crate::state::containers::ContainerRow,
+) -> Result<(), NetworkError> {
     let cfg = c.config();
     if cfg.network != "bridge" || cfg.ports.is_empty() {
         return Ok(());
     }
     let eps = db::endpoints_of_container(&nd.conn, &c.id)?;
-    if let Some(ip) = crate::network::primary_ip(&eps) {
-        crate::network::publish(&cfg.ports, ip)?;
+    let host = engine.host_ns()?;
+    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
+        crate::network::publish(&host, &cfg.ports, ip)?;
     }
     Ok(())
 }

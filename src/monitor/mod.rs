@@ -97,7 +97,7 @@ pub fn launch(
     })
 }
 
-fn close_other_fds(keep: &[i32]) {
+pub(crate) fn close_other_fds(keep: &[i32]) {
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
         .map(|rd| {
             rd.flatten()
@@ -114,7 +114,7 @@ fn close_other_fds(keep: &[i32]) {
     }
 }
 
-fn devnull_stdio(which: &[i32]) {
+pub(crate) fn devnull_stdio(which: &[i32]) {
     if let Ok(f) = std::fs::File::options()
         .read(true)
         .write(true)
@@ -314,10 +314,20 @@ fn run_once(
         Vec::new()
     };
     let usermode = matches!(cfg.network.as_str(), "pasta" | "slirp4netns");
+    // Rootless on a user network: a forwarder takes the ports, bound now.
+    let forwarded = engine.paths.rootless && !atts.is_empty();
+    let mut listeners = if forwarded && !cfg.ports.is_empty() {
+        crate::network::forward::bind(&cfg.ports).map_err(|e| RuntimeError::Start {
+            code: 125,
+            msg: format!("cannot publish port: {e}; choose another host port"),
+        })?
+    } else {
+        Vec::new()
+    };
     // Held until the container exits: nobody else may take its ports
     // (pasta and slirp4netns bind them themselves).
     let mut reserved = Vec::new();
-    for p in cfg.ports.iter().filter(|_| !usermode) {
+    for p in cfg.ports.iter().filter(|_| !usermode && !forwarded) {
         reserved.push(
             crate::network::ports::reserve(p).map_err(|e| RuntimeError::Start {
                 code: 125,
@@ -386,6 +396,28 @@ fn run_once(
             return Err(e);
         }
     };
+    let mut forwarder = None;
+    if !listeners.is_empty() {
+        let ip = atts.first().and_then(|a| a.endpoint.ip.parse().ok());
+        let host = engine.host_ns().map_err(net_err)?;
+        if let (Some(ip), Some(ns)) = (ip, host.netns_file()) {
+            match crate::network::forward::spawn(std::mem::take(&mut listeners), ns, ip) {
+                Ok(p) => forwarder = Some(p),
+                Err(e) => {
+                    // SAFETY: kill and reap our own child.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, std::ptr::null_mut(), 0);
+                    }
+                    crate::engine::networks::teardown(engine, row, false);
+                    return Err(RuntimeError::Start {
+                        code: 125,
+                        msg: format!("starting the port forwarder: {e}"),
+                    });
+                }
+            }
+        }
+    }
     if let Some(sock) = master.take() {
         let m = crate::runtime::tty::recv_fd(&sock)?;
         // SAFETY: fd 0 stays open for the life of the monitor.
@@ -559,6 +591,13 @@ fn run_once(
         .is_some_and(|r| r.state == "stopping");
     if let Some(n) = usernet.take() {
         crate::network::usermode::stop(n);
+    }
+    if let Some(f) = forwarder {
+        // SAFETY: kill and reap the forwarder we forked.
+        unsafe {
+            libc::kill(f, libc::SIGKILL);
+            libc::waitpid(f, std::ptr::null_mut(), 0);
+        }
     }
     crate::engine::networks::teardown(engine, row, false);
     drop(reserved);

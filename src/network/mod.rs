@@ -9,6 +9,8 @@
 //! is undone by `teardown`, from the monitor or from `rm`.
 
 pub mod dns;
+pub mod forward;
+pub mod host;
 pub mod ipam;
 pub mod netlink;
 pub mod nft;
@@ -105,18 +107,11 @@ pub fn veth_name(container_id: &str, network: &str) -> String {
     format!("veth{}", &hex::encode(h)[..8])
 }
 
-fn sysctl(path: &str, value: &str) -> Result<(), NetworkError> {
-    let cur = std::fs::read_to_string(path).unwrap_or_default();
-    if cur.trim() == value {
-        return Ok(());
-    }
-    std::fs::write(path, value).map_err(|e| NetworkError::Io(format!("setting {path}"), e))
-}
-
 /// The bridge of a network, created with its gateway addresses, sysctls
 /// and the nft skeleton the first time it is needed (after boot, or after
 /// `network create`). An existing bridge is taken as it is.
 pub fn ensure_bridge(
+    ns: &host::HostNs,
     nl: &mut Netlink,
     net: &NetworkRow,
     cfg: &NetworkConfig,
@@ -133,24 +128,24 @@ pub fn ensure_bridge(
     if cfg.v6().is_some() {
         // The kernel would otherwise hold the gateway address "tentative"
         // for a second of duplicate address detection.
-        sysctl(
+        ns.sysctl(
             &format!("/proc/sys/net/ipv6/conf/{}/accept_dad", net.interface),
             "0",
         )?;
     }
     nl.set_up(idx)?;
-    sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    ns.sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
     if cfg.v6().is_some() {
-        sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
+        ns.sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
     }
     // 127.0.0.1:PORT reaches a published port only if the kernel may route
     // loopback-sourced packets out of the bridge (netavark does the same).
-    sysctl(
+    ns.sysctl(
         &format!("/proc/sys/net/ipv4/conf/{}/route_localnet", net.interface),
         "1",
     )?;
     let script = nft::skeleton() + &nft::network(&net.interface, cfg.internal);
-    nft::apply(&format!("network {}", net.name), &script)?;
+    nft::apply(ns, &format!("network {}", net.name), &script)?;
     Ok(idx)
 }
 
@@ -158,11 +153,12 @@ pub fn ensure_bridge(
 /// the namespace (or a macvlan), its addresses, and the default route via
 /// the first network that has one.
 pub fn setup(
+    ns: &host::HostNs,
     netns: BorrowedFd,
     container_id: &str,
     atts: &[Attachment],
 ) -> Result<(), NetworkError> {
-    let mut host = Netlink::connect()?;
+    let mut host = ns.netlink()?;
     let mut ctr = Netlink::connect_in(netns)?;
     let mut routed = false;
     for a in atts {
@@ -178,7 +174,7 @@ pub fn setup(
             })?;
             host.create_macvlan(&ep.interface, parent, netns, mtu, Some(mac))?;
         } else {
-            let br = ensure_bridge(&mut host, &a.network, &a.config)?;
+            let br = ensure_bridge(ns, &mut host, &a.network, &a.config)?;
             let veth = veth_name(container_id, &a.network.name);
             match host.create_veth(&veth, &ep.interface, netns, br, mtu, Some(mac)) {
                 Err(netlink::NetlinkError::Kernel { errno, .. }) if errno == libc::EEXIST => {
@@ -223,16 +219,20 @@ pub fn setup(
 
 /// Remove a network's bridge (network rm). Teardown keeps going: every
 /// failure is collected.
-pub fn remove_bridge(net: &NetworkRow) -> Vec<String> {
+pub fn remove_bridge(ns: &host::HostNs, net: &NetworkRow) -> Vec<String> {
     let mut errors = Vec::new();
     if net.driver != "bridge" {
         return errors;
     }
-    match Netlink::connect().and_then(|mut nl| nl.delete_link(&net.interface)) {
+    match ns
+        .netlink()
+        .and_then(|mut nl| Ok(nl.delete_link(&net.interface)?))
+    {
         Ok(()) => {}
         Err(e) => errors.push(format!("removing bridge {}: {e}", net.interface)),
     }
     nft::delete_all(
+        ns,
         &format!("network {}", net.name),
         &nft::remove_network(&net.interface),
     );
@@ -246,19 +246,27 @@ pub fn primary_ip(eps: &[EndpointRow]) -> Option<&str> {
 
 /// Publish a container's ports (nft map elements). A host firewall flush
 /// may have taken the table: then it is written again first.
-pub fn publish(ports: &[ports::PortMapping], ctr_ip: &str) -> Result<(), NetworkError> {
+pub fn publish(
+    ns: &host::HostNs,
+    ports: &[ports::PortMapping],
+    ctr_ip: &str,
+) -> Result<(), NetworkError> {
     if ports.is_empty() {
         return Ok(());
     }
     let script = nft::add_ports(ports, ctr_ip);
-    if nft::apply("publishing ports", &script).is_err() {
-        nft::apply("publishing ports", &format!("{}{script}", nft::skeleton()))?;
+    if nft::apply(ns, "publishing ports", &script).is_err() {
+        nft::apply(
+            ns,
+            "publishing ports",
+            &format!("{}{script}", nft::skeleton()),
+        )?;
     }
     Ok(())
 }
 
-pub fn unpublish(ports: &[ports::PortMapping], ctr_ip: &str) {
-    nft::delete_all("unpublishing ports", &nft::delete_ports(ports, ctr_ip));
+pub fn unpublish(ns: &host::HostNs, ports: &[ports::PortMapping], ctr_ip: &str) {
+    nft::delete_all(ns, "unpublishing ports", &nft::delete_ports(ports, ctr_ip));
 }
 
 /// Where a network's DNS records file and locks live (runtime state).
@@ -270,6 +278,7 @@ pub fn dns_dir(netrun: &Path, network: &str) -> PathBuf {
 /// atomically, delete it when empty (which tells the server to exit), and
 /// make sure a server runs while there are records.
 pub fn dns_update(
+    ns: &host::HostNs,
     netrun: &Path,
     net: &NetworkRow,
     cfg: &NetworkConfig,
@@ -296,7 +305,7 @@ pub fn dns_update(
     if server_lock(&dir).is_none() {
         return Ok(());
     }
-    spawn_dns_server(&dir, gw)
+    spawn_dns_server(ns, &dir, gw)
 }
 
 /// The lock a running DNS server holds for its lifetime; Some (taken by
@@ -316,10 +325,10 @@ pub fn server_lock(dir: &Path) -> Option<std::fs::File> {
 /// Start `berth network dns-serve` detached: it forks once more, and its
 /// first process exits when the server is bound, so the server is nobody's
 /// child to reap and is ready before the container runs.
-fn spawn_dns_server(dir: &Path, gw: IpAddr) -> Result<(), NetworkError> {
+fn spawn_dns_server(ns: &host::HostNs, dir: &Path, gw: IpAddr) -> Result<(), NetworkError> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| NetworkError::Io("finding berth".into(), e))?;
-    let mut cmd = std::process::Command::new(exe);
+    let mut cmd = ns.command(&exe.to_string_lossy());
     cmd.args(["network", "dns-serve"])
         .arg(dir)
         .arg(gw.to_string())

@@ -20,7 +20,7 @@
 
 use super::ports::PortMapping;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 pub const TABLE: &str = "inet berth";
 
@@ -200,12 +200,13 @@ pub fn delete_ports(ports: &[PortMapping], ctr_ip: &str) -> Vec<String> {
 }
 
 /// Run a script as one transaction.
-pub fn apply(what: &str, script: &str) -> Result<(), NftError> {
+pub fn apply(ns: &super::host::HostNs, what: &str, script: &str) -> Result<(), NftError> {
     let err = |msg: String| NftError {
         what: what.to_string(),
         msg,
     };
-    let mut child = Command::new("nft")
+    let mut child = ns
+        .command("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -236,12 +237,12 @@ pub fn apply(what: &str, script: &str) -> Result<(), NftError> {
 /// Delete what may be partly gone already (after a flush, or a second
 /// teardown): the whole batch first, then one by one, ignoring what is
 /// missing.
-pub fn delete_all(what: &str, statements: &[String]) {
-    if statements.is_empty() || apply(what, &statements.concat()).is_ok() {
+pub fn delete_all(ns: &super::host::HostNs, what: &str, statements: &[String]) {
+    if statements.is_empty() || apply(ns, what, &statements.concat()).is_ok() {
         return;
     }
     for s in statements {
-        let _ = apply(what, s);
+        let _ = apply(ns, what, s);
     }
 }
 

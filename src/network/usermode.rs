@@ -150,27 +150,55 @@ pub fn start(
         .map_err(|e| NetworkError::Io("opening the container's network namespace".into(), e))?;
     if mode == "pasta" {
         let pid_file = rundir.join("pasta.pid");
-        let _ = std::fs::remove_file(&pid_file);
-        let mut cmd = Command::new("pasta");
-        pass_fds(&mut cmd, vec![(netns.as_raw_fd(), NETNS_FD)]);
-        let out = cmd
-            .args(pasta_args(opts, ports, &pid_file))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| spawn_err("pasta", e))?;
-        if !out.status.success() {
-            let msg = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .rfind(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
-                .unwrap_or("failed")
-                .to_string();
-            return Err(NetworkError::Invalid(format!("pasta: {msg}")));
-        }
+        run_pasta(&netns, &pasta_args(opts, ports, &pid_file), &pid_file)?;
         return Ok(UserNet::Pasta { pid_file });
     }
     start_slirp(opts, ports, rundir, api, &netns)
+}
+
+/// Run pasta on `netns`; it returns once the namespace is configured and
+/// stays in the background, its pid in `pid_file`.
+fn run_pasta(netns: &std::fs::File, args: &[String], pid_file: &Path) -> Result<(), NetworkError> {
+    let _ = std::fs::remove_file(pid_file);
+    let mut cmd = Command::new("pasta");
+    pass_fds(&mut cmd, vec![(netns.as_raw_fd(), NETNS_FD)]);
+    let out = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| spawn_err("pasta", e))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rfind(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
+            .unwrap_or("failed")
+            .to_string();
+        return Err(NetworkError::Invalid(format!("pasta: {msg}")));
+    }
+    Ok(())
+}
+
+/// The rootless network namespace's way out: a pasta with no ports of its
+/// own (published ports are forwarded per container).
+pub fn attach_pasta(netns: &std::fs::File, pid_file: &Path) -> Result<(), NetworkError> {
+    run_pasta(netns, &pasta_args(&[], &[], pid_file), pid_file)
+}
+
+fn pasta_pid(pid_file: &Path) -> Option<i32> {
+    let pid = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse::<i32>()
+        .ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    // pasta runs as passt (or a CPU-specific passt.avx2 it re-executes).
+    (comm.starts_with("pasta") || comm.starts_with("passt")).then_some(pid)
+}
+
+pub fn pasta_alive(pid_file: &Path) -> bool {
+    pasta_pid(pid_file).is_some()
 }
 
 fn start_slirp(
@@ -279,15 +307,7 @@ pub fn stop(net: UserNet) {
 /// Kill the pasta whose pid file this is (a container whose monitor died
 /// leaves it behind until `rm`); a recycled pid is left alone.
 pub fn kill_pasta(pid_file: &Path) {
-    let Some(pid) = std::fs::read_to_string(pid_file)
-        .ok()
-        .and_then(|p| p.trim().parse::<i32>().ok())
-    else {
-        return;
-    };
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    // pasta runs as passt (or a CPU-specific passt.avx2 it re-executes).
-    if comm.starts_with("pasta") || comm.starts_with("passt") {
+    if let Some(pid) = pasta_pid(pid_file) {
         // SAFETY: a signal to the process we started.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }

@@ -2,7 +2,9 @@
 //! user holds a user namespace mapped from /etc/subuid and /etc/subgid.
 //! Every rootless berth command joins it before touching storage, so layer
 //! unpacks keep their files' owners (as mapped ids) and every container of
-//! the user shares one id mapping.
+//! the user shares one id mapping. It also holds the user's rootless
+//! network namespace, where the bridges of rootless user-defined networks
+//! live (podman's rootless-netns).
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -49,6 +51,19 @@ fn join(pid: i64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The rootless network namespace: the pause process's. None without a
+/// pause process, or with one from before it held a namespace of its own.
+pub fn netns(runroot: &Path) -> Option<std::fs::File> {
+    let (pid, start) = read_pid(&runroot.join("pause.pid"))?;
+    if !crate::engine::containers::alive(pid, start) {
+        return None;
+    }
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
+    let own = std::fs::metadata("/proc/self/ns/net").ok()?;
+    use std::os::unix::fs::MetadataExt;
+    (ns.metadata().ok()?.ino() != own.ino()).then_some(ns)
+}
+
 /// Join the user's pause namespace, creating the pause process if there is
 /// none. Must run before any thread is started.
 pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
@@ -83,7 +98,10 @@ pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
         // then nothing but waiting for signals, forever.
         unsafe {
             libc::setsid();
-            let ok = libc::unshare(libc::CLONE_NEWUSER) == 0;
+            // Root of the new user namespace, it may make a network
+            // namespace owned by it.
+            let ok =
+                libc::unshare(libc::CLONE_NEWUSER) == 0 && libc::unshare(libc::CLONE_NEWNET) == 0;
             let _ = std::fs::File::from(w).write_all(if ok { b"u" } else { b"x" });
             let mut b = [0u8; 1];
             let _ = std::fs::File::from(r2).read(&mut b);

@@ -422,11 +422,14 @@ impl Drop for Berth {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        // A rootless run leaves the user's pause process: end it with the test.
-        if let Ok(p) = std::fs::read_to_string(self.dir.path().join("runtime/berth/pause.pid"))
-            && let Some(pid) = p.split_whitespace().next()
-        {
-            let _ = Command::new("kill").args(["-9", pid]).status();
+        // A rootless run leaves the user's pause process (and the pasta of
+        // its network namespace): end them with the test.
+        for f in ["pause.pid", "rootless-netns-pasta.pid"] {
+            if let Ok(p) = std::fs::read_to_string(self.dir.path().join("runtime/berth").join(f))
+                && let Some(pid) = p.split_whitespace().next()
+            {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
         }
     }
 }
