@@ -9,8 +9,6 @@
 mod common;
 
 use common::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,17 +26,7 @@ fn nft_guard(exclusive: bool) -> std::fs::File {
 
 fn setup() -> (std::fs::File, Registry, Berth) {
     let guard = nft_guard(false);
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    let mut layer = busybox_layer();
-    layer.push(Entry::Dir("www", 0o755));
-    layer.push(Entry::File(
-        "www/index.html",
-        b"hello from web\n".to_vec(),
-        0o644,
-    ));
-    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let reg = registry_with(web_layer("hello from web\n"));
     let berth = Berth::new(&[&reg]);
     berth.ok(&["pull", "-q", "busybox"]);
     (guard, reg, berth)
@@ -78,24 +66,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// GET / over plain TCP, as curl would; None if nothing answers in time.
-fn http_get(addr: &str) -> Option<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = (|| {
-            let mut s =
-                TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
-            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-            let mut out = String::new();
-            s.read_to_string(&mut out).ok()?;
-            Some(out)
-        })();
-        if got.as_deref().is_some_and(|o| o.contains("200 OK")) || Instant::now() > deadline {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The host's address on the default bridge.
+fn default_gateway(berth: &Berth) -> String {
+    berth
+        .ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.Gateway}}{{end}}",
+            "berth",
+        ])
+        .trim()
+        .to_string()
 }
 
 fn ip_of(berth: &Berth, ctr: &str) -> String {
@@ -153,16 +135,7 @@ fn published_port_answers_on_the_host_and_from_containers() {
     let got = http_get(&format!("127.0.0.1:{port}")).expect("127.0.0.1 answers");
     assert!(got.contains("hello from web"), "{got}");
     // The host's address on the default bridge is one of its addresses.
-    let gw = berth
-        .ok(&[
-            "network",
-            "inspect",
-            "--format",
-            "{{range .Subnets}}{{.Gateway}}{{end}}",
-            "berth",
-        ])
-        .trim()
-        .to_string();
+    let gw = default_gateway(&berth);
     assert!(
         http_get(&format!("{gw}:{port}"))
             .unwrap()
@@ -322,16 +295,7 @@ fn internal_network_has_no_route_out() {
     assert!(!o.contains("default"), "{o}");
     assert!(o.contains("hello from web"), "{o}");
     // The default network's gateway is outside: not reachable.
-    let gw = berth
-        .ok(&[
-            "network",
-            "inspect",
-            "--format",
-            "{{range .Subnets}}{{.Gateway}}{{end}}",
-            "berth",
-        ])
-        .trim()
-        .to_string();
+    let gw = default_gateway(&berth);
     let (_, o) = in_container(
         &berth,
         &["--network", &n.name],

@@ -266,57 +266,40 @@ fn rootless_busybox() -> (u32, u32, Registry, Berth) {
     (uid, gid, reg, berth)
 }
 
-/// A rootless httpd (busybox, /www/index.html) published on a free port,
-/// reached from the host on 127.0.0.1, for each user-mode network; and the
-/// way out: the container reaches a server on the host's loopback
-/// (pasta maps its gateway address to the host, slirp4netns 10.0.2.2 with
-/// allow_host_loopback).
-#[test]
-fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
-    use std::io::{Read, Write};
+/// The rootless test user, a registry with busybox and /www, and a berth
+/// of that user that has pulled it.
+fn rootless_web() -> (u32, u32, Registry, Berth) {
     let (uid, gid) = test_user();
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    let mut layer = busybox_layer();
-    layer.push(Entry::Dir("www", 0o755));
-    layer.push(Entry::File(
-        "www/index.html",
-        b"rootless web\n".to_vec(),
-        0o644,
-    ));
-    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let reg = registry_with(web_layer("rootless web\n"));
     let berth = Berth::new(&[&reg]);
     std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
     berth.give_to(uid, gid);
-    let run = |args: &[&str]| {
-        let out = berth.rootless_cmd(uid, gid).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "berth {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    run(&["pull", "-q", "busybox"]);
-    // A host server on loopback, answering one line per connection.
-    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host_port = host.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in host.incoming().flatten() {
-            let mut s = s;
-            let _ = s.write_all(b"from the host\n");
-        }
-    });
+    berth.rootless_ok(uid, gid, &["pull", "-q", "busybox"]);
+    (uid, gid, reg, berth)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A rootless httpd published on a free port, reached from the host on
+/// 127.0.0.1, for each user-mode network; and the way out: the container
+/// reaches a server on the host's loopback (pasta maps its gateway address
+/// to the host, slirp4netns 10.0.2.2 with allow_host_loopback).
+#[test]
+fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    let host_port = host_line_server("from the host\n");
     for (net, way_out) in [
         ("pasta", "$(ip route | awk '/default/ {print $3}')"),
         ("slirp4netns:allow_host_loopback=true", "10.0.2.2"),
     ] {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let id = run(&[
             "run",
             "-d",
@@ -333,29 +316,8 @@ fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
             "/www",
         ]);
         let id = id.trim();
-        let start = std::time::Instant::now();
-        let got = loop {
-            let got = std::net::TcpStream::connect(("127.0.0.1", port))
-                .ok()
-                .and_then(|mut s| {
-                    s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
-                        .ok()?;
-                    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-                    let mut o = String::new();
-                    s.read_to_string(&mut o).ok()?;
-                    Some(o)
-                });
-            if got.as_deref().is_some_and(|g| g.contains("rootless web"))
-                || start.elapsed() > std::time::Duration::from_secs(10)
-            {
-                break got;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        };
-        assert!(
-            got.unwrap_or_default().contains("rootless web"),
-            "{net}: published port"
-        );
+        let got = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+        assert!(got.contains("rootless web"), "{net}: published port");
         assert_eq!(run(&["port", id]), format!("80/tcp -> 0.0.0.0:{port}\n"));
         let out = run(&[
             "run",
@@ -390,38 +352,10 @@ fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
 /// host through its pasta, and publish ports through a forwarder.
 #[test]
 fn rootless_user_network_has_dns_outbound_and_ports() {
-    use std::io::{Read, Write};
-    let (uid, gid) = test_user();
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    let mut layer = busybox_layer();
-    layer.push(Entry::Dir("www", 0o755));
-    layer.push(Entry::File(
-        "www/index.html",
-        b"rootless web\n".to_vec(),
-        0o644,
-    ));
-    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
-    berth.give_to(uid, gid);
-    let run = |args: &[&str]| {
-        let out = berth.rootless_cmd(uid, gid).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "berth {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    run(&["pull", "-q", "busybox"]);
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
     assert_eq!(run(&["network", "create", "rlnet"]), "rlnet\n");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let web = run(&[
         "run",
         "-d",
@@ -451,47 +385,16 @@ fn rootless_user_network_has_dns_outbound_and_ports() {
         "http://rlweb/",
     ]);
     assert_eq!(out, "rootless web\n");
-    let start = std::time::Instant::now();
-    let got = loop {
-        let got = std::net::TcpStream::connect(("127.0.0.1", port))
-            .ok()
-            .and_then(|mut s| {
-                s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
-                    .ok()?;
-                s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-                let mut o = String::new();
-                s.read_to_string(&mut o).ok()?;
-                Some(o)
-            });
-        if got.as_deref().is_some_and(|g| g.contains("rootless web"))
-            || start.elapsed() > std::time::Duration::from_secs(10)
-        {
-            break got;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert!(
-        got.unwrap_or_default().contains("rootless web"),
-        "published port"
-    );
+    let got = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(got.contains("rootless web"), "published port");
     // Out through the namespace's pasta, which maps its gateway to the host.
-    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host_port = host.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in host.incoming().flatten() {
-            let mut s = s;
-            let _ = s.write_all(b"from the host\n");
-        }
-    });
-    let gw = String::from_utf8(
-        std::process::Command::new("ip")
-            .args(["-4", "route", "show", "default"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let gw = gw.split_whitespace().nth(2).unwrap().to_string();
+    let host_port = host_line_server("from the host\n");
+    let route = std::process::Command::new("ip")
+        .args(["-4", "route", "show", "default"])
+        .output()
+        .unwrap();
+    let route = String::from_utf8_lossy(&route.stdout).into_owned();
+    let gw = route.split_whitespace().nth(2).unwrap();
     let out = run(&[
         "run",
         "--rm",

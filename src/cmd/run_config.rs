@@ -416,22 +416,17 @@ fn network_config(
     let mut options = Vec::new();
     let mode = match given.as_str() {
         "pasta" | "slirp4netns" => given.clone(),
-        n if n.starts_with("pasta:") => {
-            options = n[6..]
+        n if n.starts_with("pasta:") || n.starts_with("slirp4netns:") => {
+            let (mode, opts) = n.split_once(':').unwrap_or((n, ""));
+            options = opts
                 .split(',')
                 .filter(|o| !o.is_empty())
                 .map(String::from)
                 .collect();
-            "pasta".into()
-        }
-        n if n.starts_with("slirp4netns:") => {
-            options = n[12..]
-                .split(',')
-                .filter(|o| !o.is_empty())
-                .map(String::from)
-                .collect();
-            crate::network::usermode::slirp_args(&options).map_err(anyhow::Error::msg)?;
-            "slirp4netns".into()
+            if mode == "slirp4netns" {
+                crate::network::usermode::slirp_args(&options).map_err(anyhow::Error::msg)?;
+            }
+            mode.to_string()
         }
         "private" | "none" | "host" => given.clone(),
         n if n.starts_with("ns:") && n.len() > 3 => {

@@ -666,3 +666,72 @@ impl Berth {
         c
     }
 }
+
+/// busybox plus /www/index.html holding `page`, for httpd tests.
+pub fn web_layer(page: &str) -> Vec<Entry> {
+    let mut layer = busybox_layer();
+    layer.push(Entry::Dir("www", 0o755));
+    layer.push(Entry::File(
+        "www/index.html",
+        page.as_bytes().to_vec(),
+        0o644,
+    ));
+    layer
+}
+
+/// A registry serving `busybox:latest` made of `layer`.
+pub fn registry_with(layer: Vec<Entry>) -> Registry {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    reg
+}
+
+/// GET / over plain TCP, as curl would, retried for up to 10 s until it
+/// answers 200; None if nothing answered.
+pub fn http_get(addr: &str) -> Option<String> {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = (|| {
+            let mut s =
+                std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2))
+                    .ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            Some(out)
+        })();
+        if got.as_deref().is_some_and(|o| o.contains("200 OK")) || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A TCP server on 127.0.0.1 that sends `line` to every client; its port.
+pub fn host_line_server(line: &'static str) -> u16 {
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = host.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in host.incoming().flatten() {
+            let _ = s.write_all(line.as_bytes());
+        }
+    });
+    port
+}
+
+impl Berth {
+    /// Rootless `berth ARGS` that must succeed; its stdout.
+    pub fn rootless_ok(&self, uid: u32, gid: u32, args: &[&str]) -> String {
+        let out = self.rootless_cmd(uid, gid).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
