@@ -733,3 +733,27 @@ fn macvlan_network_on_a_parent_interface() {
     );
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn a_container_on_two_networks_has_an_interface_on_each() {
+    let (_nft, _reg, berth) = setup();
+    let a = Net::create(&berth, "bt-multi-a", &["--subnet", "10.201.10.0/24"]);
+    let b = Net::create(
+        &berth,
+        "bt-multi-b",
+        &["--subnet", "10.201.11.0/24", "-o", "mtu=1400"],
+    );
+    let (code, o) = in_container(
+        &berth,
+        &["--network", &format!("{},{}", a.name, b.name)],
+        "ip -4 -o addr show eth0; ip -4 -o addr show eth1; ip -o link show eth1; ip route",
+    );
+    assert_eq!(code, 0, "{o}");
+    let on = |ifname: &str, net: &str| {
+        o.lines()
+            .any(|l| l.contains(&format!(" {ifname} ")) && l.contains(&format!("inet {net}")))
+    };
+    assert!(on("eth0", "10.201.10.") && on("eth1", "10.201.11."), "{o}");
+    assert!(o.contains("mtu 1400"), "{o}");
+    assert!(o.contains("default via 10.201.10.1"), "{o}");
+}
