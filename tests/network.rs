@@ -544,7 +544,9 @@ fn bad_network_input_is_refused_and_leaves_nothing() {
         125,
     );
     assert!(err.contains("network not found"), "{err}");
-    let err = berth.fails(&["network", "inspect", "bt-nope"], 1);
+    let err = berth.fails(&["network", "inspect", "bt-nope"], 125);
+    assert!(err.contains("bt-nope"), "{err}");
+    let err = berth.fails(&["network", "rm", "bt-nope"], 1);
     assert!(err.contains("bt-nope"), "{err}");
     // A host port someone holds.
     let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();

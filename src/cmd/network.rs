@@ -366,8 +366,9 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
             }
+            // podman: inspect of a missing network is an engine error (125).
             if let Some(e) = missing {
-                return Err(net_exit(e));
+                return Err(exit(125, e.to_string()));
             }
         }
         NetworkCommand::Rm(a) => {
