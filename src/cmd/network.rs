@@ -1,4 +1,5 @@
 use super::{Ctx, exit, print_rows};
+use crate::engine::endpoints;
 use crate::engine::networks::{self as nets, NetworkRequest, NetworkSpec};
 use crate::format::template::render_one;
 use crate::network::{NetworkConfig, NetworkError};
@@ -436,11 +437,11 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                 mac: a.mac_address.clone(),
                 aliases: a.alias.clone(),
             };
-            nets::connect(&engine, &nd, &c, req).map_err(net_exit)?;
+            endpoints::connect(&engine, &nd, &c, req).map_err(net_exit)?;
         }
         NetworkCommand::Disconnect(a) => {
             let c = engine.container(&a.container)?;
-            nets::disconnect(&engine, &nd, &c, &a.network).map_err(net_exit)?;
+            endpoints::disconnect(&engine, &nd, &c, &a.network).map_err(net_exit)?;
         }
         NetworkCommand::Reload(a) => {
             let mut targets = Vec::new();
@@ -451,9 +452,9 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                     targets.push(engine.container(c)?);
                 }
             }
-            nets::reload(&engine, &nd).map_err(net_exit)?;
+            endpoints::reload(&engine, &nd).map_err(net_exit)?;
             for c in targets.iter().filter(|c| c.is_running()) {
-                nets::republish(&engine, &nd, c).map_err(net_exit)?;
+                endpoints::republish(&engine, &nd, c).map_err(net_exit)?;
                 println!("{}", c.id);
             }
         }

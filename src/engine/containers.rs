@@ -681,7 +681,7 @@ impl Engine {
         }
         db::delete(&self.db.conn, &c.id)?;
         drop(lock);
-        super::networks::teardown(self, &c, true);
+        super::endpoints::teardown(self, &c, true);
         crate::runtime::cleanup_after_exit(self, &c);
         let dir = self.container_dir(&c.id);
         let _ = std::fs::remove_dir_all(&dir);

@@ -2,6 +2,7 @@
 //! and the image-level operations every command shares.
 
 pub mod containers;
+pub mod endpoints;
 pub mod images;
 pub mod networks;
 pub mod rootfs;

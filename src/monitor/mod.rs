@@ -359,7 +359,7 @@ fn run_once(
             );
             return Ok(());
         }
-        crate::engine::networks::prestart(engine, row, &atts, pid).map_err(|e| e.to_string())
+        crate::engine::endpoints::prestart(engine, row, &atts, pid).map_err(|e| e.to_string())
     };
     let prestart: Option<crate::runtime::linux::Prestart> = if atts.is_empty() && !usermode {
         None
@@ -389,7 +389,7 @@ fn run_once(
     let pid = match started {
         Ok(p) => p,
         Err(e) => {
-            crate::engine::networks::teardown(engine, row, false);
+            crate::engine::endpoints::teardown(engine, row, false);
             if let Some(cg) = &cgroup {
                 cg.destroy();
             }
@@ -409,7 +409,7 @@ fn run_once(
                         libc::kill(pid, libc::SIGKILL);
                         libc::waitpid(pid, std::ptr::null_mut(), 0);
                     }
-                    crate::engine::networks::teardown(engine, row, false);
+                    crate::engine::endpoints::teardown(engine, row, false);
                     return Err(RuntimeError::Start {
                         code: 125,
                         msg: format!("starting the port forwarder: {e}"),
@@ -450,7 +450,7 @@ fn run_once(
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
-        crate::engine::networks::teardown(engine, row, true);
+        crate::engine::endpoints::teardown(engine, row, true);
         if let Some(rt) = &cfg.runtime {
             crate::runtime::external::cleanup(rt, &engine.paths.runroot, &dir, &row.id);
         }
@@ -599,7 +599,7 @@ fn run_once(
             libc::waitpid(f, std::ptr::null_mut(), 0);
         }
     }
-    crate::engine::networks::teardown(engine, row, false);
+    crate::engine::endpoints::teardown(engine, row, false);
     drop(reserved);
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
     if let Some(cg) = &cgroup {
