@@ -278,6 +278,16 @@ fn rootless_web() -> (u32, u32, Registry, Berth) {
     (uid, gid, reg, berth)
 }
 
+/// A shell line that prints the first line a TCP server sends. nc waits
+/// for its peer's close, which user-mode stacks may not pass on at once:
+/// the line is what counts, and a slow first try (a loaded machine) is
+/// tried again.
+fn nc_line(host: &str, port: u16) -> String {
+    format!(
+        "for i in 1 2 3 4 5; do o=$(timeout 3 nc {host} {port} </dev/null); [ -n \"$o\" ] && {{ echo \"$o\"; break; }}; sleep 0.5; done"
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -327,9 +337,7 @@ fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
             "busybox",
             "sh",
             "-c",
-            // nc waits for its peer's close, which user-mode stacks may
-            // not pass on at once: the line is what counts.
-            &format!("timeout 3 nc {way_out} {host_port} </dev/null; true"),
+            &nc_line(way_out, host_port),
         ]);
         assert_eq!(out, "from the host\n", "{net}: outbound");
         run(&["rm", "-f", id]);
@@ -403,7 +411,7 @@ fn rootless_user_network_has_dns_outbound_and_ports() {
         "busybox",
         "sh",
         "-c",
-        &format!("timeout 3 nc {gw} {host_port} </dev/null; true"),
+        &nc_line(gw, host_port),
     ]);
     assert_eq!(out, "from the host\n");
     // In use: refused; then gone with its container.
