@@ -8,6 +8,7 @@
 
 pub mod attach;
 pub mod logs;
+mod net;
 
 use crate::engine::Engine;
 use crate::engine::containers::{ContainerConfig, now_nanos, start_time};
@@ -303,69 +304,11 @@ fn run_once(
         }
     };
     let layers = engine.store.root().join("layers");
-    let net_err = |e: crate::network::NetworkError| RuntimeError::Start {
-        code: 125,
-        msg: e.to_string(),
-    };
-    let atts = if cfg.network == "bridge" {
-        let nd = engine.netdb().map_err(net_err)?;
-        crate::engine::networks::attachments(&nd, &row.id).map_err(net_err)?
-    } else {
-        Vec::new()
-    };
-    let usermode = matches!(cfg.network.as_str(), "pasta" | "slirp4netns");
-    // Rootless on a user network: a forwarder takes the ports, bound now.
-    let forwarded = engine.paths.rootless && !atts.is_empty();
-    let mut listeners = if forwarded && !cfg.ports.is_empty() {
-        crate::network::forward::bind(&cfg.ports).map_err(|e| RuntimeError::Start {
-            code: 125,
-            msg: format!("cannot publish port: {e}; choose another host port"),
-        })?
-    } else {
-        Vec::new()
-    };
-    // Held until the container exits: nobody else may take its ports
-    // (pasta and slirp4netns bind them themselves).
-    let mut reserved = Vec::new();
-    for p in cfg.ports.iter().filter(|_| !usermode && !forwarded) {
-        reserved.push(
-            crate::network::ports::reserve(p).map_err(|e| RuntimeError::Start {
-                code: 125,
-                msg: format!(
-                    "cannot publish port {}/{}: {e}; choose another host port",
-                    p.host_addr(),
-                    p.protocol
-                ),
-            })?,
-        );
-    }
-    let mut usernet = None;
-    let rundir = engine.container_rundir(&row.id);
-    let mut wire = |pid: i32| {
-        if usermode {
-            usernet = Some(
-                crate::network::usermode::start(
-                    &cfg.network,
-                    &cfg.network_options,
-                    &cfg.ports,
-                    &rundir,
-                    &engine
-                        .paths
-                        .runroot
-                        .join(format!("slirp-{}.sock", &row.id[..12])),
-                    pid,
-                )
-                .map_err(|e| e.to_string())?,
-            );
-            return Ok(());
-        }
-        crate::engine::endpoints::prestart(engine, row, &atts, pid).map_err(|e| e.to_string())
-    };
-    let prestart: Option<crate::runtime::linux::Prestart> = if atts.is_empty() && !usermode {
-        None
-    } else {
-        Some(&mut wire)
-    };
+    let mut net = net::RunNet::prepare(engine, row, cfg)?;
+    let wired = net.needs_prestart();
+    let mut wire = |pid: i32| net.wire(pid);
+    let prestart: Option<crate::runtime::linux::Prestart> =
+        if wired { Some(&mut wire) } else { None };
     let started = match &cfg.runtime {
         Some(rt) => {
             let overlay = spec
@@ -389,34 +332,21 @@ fn run_once(
     let pid = match started {
         Ok(p) => p,
         Err(e) => {
-            crate::engine::endpoints::teardown(engine, row, false);
+            net.finish();
             if let Some(cg) = &cgroup {
                 cg.destroy();
             }
             return Err(e);
         }
     };
-    let mut forwarder = None;
-    if !listeners.is_empty() {
-        let ip = atts.first().and_then(|a| a.endpoint.ip.parse().ok());
-        let host = engine.host_ns().map_err(net_err)?;
-        if let (Some(ip), Some(ns)) = (ip, host.netns_file()) {
-            match crate::network::forward::spawn(std::mem::take(&mut listeners), ns, ip) {
-                Ok(p) => forwarder = Some(p),
-                Err(e) => {
-                    // SAFETY: kill and reap our own child.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                        libc::waitpid(pid, std::ptr::null_mut(), 0);
-                    }
-                    crate::engine::endpoints::teardown(engine, row, false);
-                    return Err(RuntimeError::Start {
-                        code: 125,
-                        msg: format!("starting the port forwarder: {e}"),
-                    });
-                }
-            }
+    if let Err(e) = net.started() {
+        // SAFETY: kill and reap our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+        net.finish();
+        return Err(e);
     }
     if let Some(sock) = master.take() {
         let m = crate::runtime::tty::recv_fd(&sock)?;
@@ -450,6 +380,7 @@ fn run_once(
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+        net.finish();
         crate::engine::endpoints::teardown(engine, row, true);
         if let Some(rt) = &cfg.runtime {
             crate::runtime::external::cleanup(rt, &engine.paths.runroot, &dir, &row.id);
@@ -589,18 +520,7 @@ fn run_once(
         .ok()
         .flatten()
         .is_some_and(|r| r.state == "stopping");
-    if let Some(n) = usernet.take() {
-        crate::network::usermode::stop(n);
-    }
-    if let Some(f) = forwarder {
-        // SAFETY: kill and reap the forwarder we forked.
-        unsafe {
-            libc::kill(f, libc::SIGKILL);
-            libc::waitpid(f, std::ptr::null_mut(), 0);
-        }
-    }
-    crate::engine::endpoints::teardown(engine, row, false);
-    drop(reserved);
+    net.finish();
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
     if let Some(cg) = &cgroup {
         cg.destroy();

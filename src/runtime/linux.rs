@@ -82,6 +82,15 @@ pub fn spawn(
 ) -> Result<i32, RuntimeError> {
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
+    // With work to do on the namespaces, the child sets up its root while
+    // the monitor does it, and waits for this pipe only before it execs.
+    let (net_r, net_w) = match prestart {
+        Some(_) => {
+            let (r, w) = pipe()?;
+            (Some(r), Some(w))
+        }
+        None => (None, None),
+    };
     let mut flags = 0;
     if let Some(ns) = spec.linux().as_ref().and_then(|l| l.namespaces().clone()) {
         for n in ns {
@@ -109,7 +118,8 @@ pub fn spawn(
         drop(go_w);
         drop(err_r);
         let err_fd = err_w.as_raw_fd();
-        let (code, msg) = match child(spec, io, go_r, layers_dir, init, err_fd) {
+        drop(net_w);
+        let (code, msg) = match child(spec, io, go_r, net_r, layers_dir, init, err_fd) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -120,6 +130,7 @@ pub fn spawn(
     }
     let pid = pid as i32;
     drop(go_r);
+    drop(net_r);
     drop(err_w);
     drop(io);
     let fail = |e: std::io::Error| {
@@ -153,17 +164,19 @@ pub fn spawn(
         )
         .map_err(fail)?;
     }
-    if let Some(hook) = prestart
-        && let Err(msg) = hook(pid)
-    {
-        // SAFETY: kill/waitpid on our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
-        return Err(RuntimeError::Start { code: 125, msg });
-    }
     std::fs::File::from(go_w).write_all(b"g").map_err(fail)?;
+    if let (Some(hook), Some(net_w)) = (prestart, net_w) {
+        if let Err(msg) = hook(pid) {
+            // SAFETY: kill/waitpid on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            return Err(RuntimeError::Start { code: 125, msg });
+        }
+        // A child that already failed reports that on the error pipe.
+        let _ = std::fs::File::from(net_w).write_all(b"n");
+    }
     let mut msg = String::new();
     std::fs::File::from(err_r)
         .read_to_string(&mut msg)
@@ -237,6 +250,7 @@ fn child(
     spec: &Spec,
     io: ChildIo,
     go: OwnedFd,
+    net_ready: Option<OwnedFd>,
     layers_dir: &Path,
     init: bool,
     err_fd: RawFd,
@@ -387,6 +401,12 @@ fn child(
                 ));
             }
         }
+    }
+    if let Some(ready) = net_ready {
+        let mut b = [0u8; 1];
+        std::fs::File::from(ready)
+            .read_exact(&mut b)
+            .map_err(ctx(|| "waiting for the network".into()))?;
     }
     // stdio
     let dup = |fd: &OwnedFd, to: RawFd| {

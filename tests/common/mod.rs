@@ -711,13 +711,19 @@ pub fn http_get(addr: &str) -> Option<String> {
     }
 }
 
-/// A TCP server on 127.0.0.1 that sends `line` to every client; its port.
+/// A TCP server on 127.0.0.1 that sends `line` to every client, then
+/// waits for the client to go (at most 5 s) before closing; its port.
 pub fn host_line_server(line: &'static str) -> u16 {
     let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = host.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for mut s in host.incoming().flatten() {
-            let _ = s.write_all(line.as_bytes());
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let _ = s.write_all(line.as_bytes());
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = s.read_to_end(&mut Vec::new());
+            });
         }
     });
     port
