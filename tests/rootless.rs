@@ -366,6 +366,44 @@ fn rootless_publish_and_outbound_with_pasta_and_slirp4netns() {
     }
 }
 
+/// pasta gives IPv4 only unless `enable_ipv6=true` (as rootless podman 4
+/// and docker default to no IPv6); with it, the host's IPv6 comes along
+/// where the host has an IPv6 default route.
+#[test]
+fn rootless_pasta_ipv6_is_opt_in() {
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    let global6 = "ip -6 -o addr show scope global";
+    let off = run(&[
+        "run",
+        "--rm",
+        "--network",
+        "pasta",
+        "busybox",
+        "sh",
+        "-c",
+        global6,
+    ]);
+    assert_eq!(off, "");
+    let on = run(&[
+        "run",
+        "--rm",
+        "--network",
+        "pasta:enable_ipv6=true",
+        "busybox",
+        "sh",
+        "-c",
+        global6,
+    ]);
+    let host_v6 = std::process::Command::new("ip")
+        .args(["-6", "route", "show", "default"])
+        .output()
+        .unwrap();
+    if !host_v6.stdout.is_empty() {
+        assert!(on.contains("inet6"), "{on}");
+    }
+}
+
 /// Rootless user-defined networks live in the user's rootless network
 /// namespace: containers on one resolve each other by name, reach the
 /// host through its pasta, and publish ports through a forwarder.
