@@ -82,15 +82,10 @@ pub fn spawn(
 ) -> Result<i32, RuntimeError> {
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    // With work to do on the namespaces, the child sets up its root while
-    // the monitor does it, and waits for this pipe only before it execs.
-    let (net_r, net_w) = match prestart {
-        Some(_) => {
-            let (r, w) = pipe()?;
-            (Some(r), Some(w))
-        }
-        None => (None, None),
-    };
+    // The child sets up its root while the monitor moves it into its
+    // cgroup (a cgroup v1 migration waits for an RCU grace period, ~10 ms)
+    // and wires its network; it waits for this pipe only before it execs.
+    let (gate_r, gate_w) = pipe()?;
     let mut flags = 0;
     if let Some(ns) = spec.linux().as_ref().and_then(|l| l.namespaces().clone()) {
         for n in ns {
@@ -118,8 +113,8 @@ pub fn spawn(
         drop(go_w);
         drop(err_r);
         let err_fd = err_w.as_raw_fd();
-        drop(net_w);
-        let (code, msg) = match child(spec, io, go_r, net_r, layers_dir, init, err_fd) {
+        drop(gate_w);
+        let (code, msg) = match child(spec, io, go_r, gate_r, layers_dir, init, err_fd) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -130,7 +125,7 @@ pub fn spawn(
     }
     let pid = pid as i32;
     drop(go_r);
-    drop(net_r);
+    drop(gate_r);
     drop(err_w);
     drop(io);
     let fail = |e: std::io::Error| {
@@ -141,9 +136,6 @@ pub fn spawn(
         }
         RuntimeError::Io(e)
     };
-    if let Some(cg) = cgroup {
-        cg.add(pid).map_err(fail)?;
-    }
     if flags & libc::CLONE_NEWUSER != 0 {
         let linux = spec.linux().clone().unwrap_or_default();
         let conv =
@@ -165,18 +157,28 @@ pub fn spawn(
         .map_err(fail)?;
     }
     std::fs::File::from(go_w).write_all(b"g").map_err(fail)?;
-    if let (Some(hook), Some(net_w)) = (prestart, net_w) {
-        if let Err(msg) = hook(pid) {
-            // SAFETY: kill/waitpid on our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            return Err(RuntimeError::Start { code: 125, msg });
+    let (joined, wired) = std::thread::scope(|s| {
+        let joining = cgroup.map(|cg| s.spawn(move || cg.add(pid)));
+        let wired = prestart.map(|hook| hook(pid)).unwrap_or(Ok(()));
+        let joined = joining
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("cgroup thread panicked")))
+            })
+            .unwrap_or(Ok(()));
+        (joined, wired)
+    });
+    joined.map_err(fail)?;
+    if let Err(msg) = wired {
+        // SAFETY: kill/waitpid on our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
-        // A child that already failed reports that on the error pipe.
-        let _ = std::fs::File::from(net_w).write_all(b"n");
+        return Err(RuntimeError::Start { code: 125, msg });
     }
+    // A child that already failed reports that on the error pipe.
+    let _ = std::fs::File::from(gate_w).write_all(b"n");
     let mut msg = String::new();
     std::fs::File::from(err_r)
         .read_to_string(&mut msg)
@@ -250,7 +252,7 @@ fn child(
     spec: &Spec,
     io: ChildIo,
     go: OwnedFd,
-    net_ready: Option<OwnedFd>,
+    gate: OwnedFd,
     layers_dir: &Path,
     init: bool,
     err_fd: RawFd,
@@ -402,12 +404,11 @@ fn child(
             }
         }
     }
-    if let Some(ready) = net_ready {
-        let mut b = [0u8; 1];
-        std::fs::File::from(ready)
-            .read_exact(&mut b)
-            .map_err(ctx(|| "waiting for the network".into()))?;
-    }
+    // In its cgroup, its network wired: only now may it run its process.
+    let mut b = [0u8; 1];
+    std::fs::File::from(gate)
+        .read_exact(&mut b)
+        .map_err(ctx(|| "waiting for the monitor".into()))?;
     // stdio
     let dup = |fd: &OwnedFd, to: RawFd| {
         // SAFETY: dup2 onto a standard descriptor.
