@@ -188,7 +188,7 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
     }
     let mut rows = Vec::new();
     for l in &listed {
-        let names: Vec<(String, String)> = if l.rec.names.is_empty() {
+        let mut names: Vec<(String, String)> = if l.rec.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
             l.rec
@@ -205,6 +205,9 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
                 })
                 .collect()
         };
+        // Tags first, then digest references, each newest first: the order
+        // must not hang on whether two pulls fell in the same second.
+        names.sort_by_key(|(_, t)| t == "<none>");
         for (repo, tag) in names {
             let id = if a.no_trunc {
                 l.rec.id.to_string()
