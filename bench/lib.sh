@@ -455,6 +455,18 @@ note_fail() {
   cat "$T/err" >&2 2>/dev/null || true
 }
 
+# timed OUTVAR CMD... : run CMD (stdout -> $T/out, stderr -> $T/err), set
+# OUTVAR to its wall time in ms (3 decimals); return CMD's exit status.
+timed() {
+  local __v=$1; shift
+  local s e
+  s=$EPOCHREALTIME
+  if "$@" >"$T/out" 2>"$T/err"; then LAST_RC=0; else LAST_RC=$?; fi
+  e=$EPOCHREALTIME
+  printf -v "$__v" '%s' "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", (e - s) * 1000 }')"
+  return "$LAST_RC"
+}
+
 # ---------------------------------------------------------------- numbers
 # median FILE [COL [EMPTY]]: median of column COL (default 1), unformatted;
 # EMPTY (default nan) when the file has no rows.

@@ -92,16 +92,6 @@ cleanup() {
 }
 install_traps
 
-# timed OUTVAR CMD... : as in run.sh (wall ms, 3 decimals; CMD's status)
-timed() {
-  local __v=$1; shift
-  local s e
-  s=$EPOCHREALTIME
-  if "$@" >"$T/out" 2>"$T/err"; then LAST_RC=0; else LAST_RC=$?; fi
-  e=$EPOCHREALTIME
-  printf -v "$__v" '%s' "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", (e - s) * 1000 }')"
-  return "$LAST_RC"
-}
 
 # Configurations: KEY -> tool wrapper (B P RB RP) and --network arguments.
 declare -A TOOL=([a.berth]=B [a.podman]=P [b.berth]=RB [b.berth_slirp]=RB [b.podman]=RP [b.podman_pasta]=RP)

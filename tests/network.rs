@@ -58,14 +58,6 @@ impl Drop for Net<'_> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The host's address on the default bridge.
 fn default_gateway(berth: &Berth) -> String {
     berth

@@ -299,14 +299,6 @@ fn assert_host_line(out: &str, net: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A rootless httpd published on a free port, reached from the host on
 /// 127.0.0.1, for each user-mode network; and the way out: the container
 /// reaches a server on the host's loopback (pasta maps its gateway address
