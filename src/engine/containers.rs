@@ -443,7 +443,11 @@ impl Engine {
         let mut netdb = None;
         if cfg.network == "bridge" {
             let nd = self.netdb()?;
-            endpoints = super::networks::allocate(&nd, &id, &cfg.networks)?;
+            let root = self.root_key();
+            super::networks::sweep_stale(&nd, &root, |c| {
+                db::get(&self.db.conn, c).ok().flatten().is_some()
+            })?;
+            endpoints = super::networks::allocate(&nd, &root, &id, &cfg.networks)?;
             netdb = Some(nd);
         }
         let release = ReleaseOnError {

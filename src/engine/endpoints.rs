@@ -142,7 +142,7 @@ pub fn connect(
         )));
     }
     let net = find(nd, &req.network)?;
-    let ep = allocate(nd, &c.id, std::slice::from_ref(&req))?
+    let ep = allocate(nd, &engine.root_key(), &c.id, std::slice::from_ref(&req))?
         .into_iter()
         .next()
         .ok_or_else(|| NetworkError::Invalid("no endpoint allocated".into()))?;

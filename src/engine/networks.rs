@@ -57,16 +57,56 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-/// Subnets routed on the host (not the default route): a new network must
-/// not shadow them.
+/// Subnets routed on the host (not default routes, not berth's own
+/// bridges): a new network must not shadow them. Read from /proc/net,
+/// which names each route's device.
 fn host_routes() -> Vec<Subnet> {
-    crate::network::netlink::Netlink::connect()
-        .and_then(|mut nl| nl.route_destinations())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, p)| *p > 0)
-        .filter_map(|(a, p)| Subnet::new(a, p).ok())
-        .collect()
+    let read = |f: &str| std::fs::read_to_string(f).unwrap_or_default();
+    parse_routes(&read("/proc/net/route"), &read("/proc/net/ipv6_route"))
+}
+
+fn parse_routes(v4: &str, v6: &str) -> Vec<Subnet> {
+    let ours = |dev: &str| dev.starts_with(crate::network::BRIDGE_PREFIX);
+    let mut out = Vec::new();
+    // Iface Destination Gateway Flags RefCnt Use Metric Mask ...
+    for l in v4.lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 8 || ours(f[0]) {
+            continue;
+        }
+        let (Ok(dst), Ok(mask)) = (u32::from_str_radix(f[1], 16), u32::from_str_radix(f[7], 16))
+        else {
+            continue;
+        };
+        // The kernel prints the address as it sits in memory: network order.
+        let net_order = |v: u32| u32::from_be_bytes(v.to_ne_bytes());
+        let prefix = net_order(mask).leading_ones() as u8;
+        if prefix > 0
+            && let Ok(s) = Subnet::new(IpAddr::V4(std::net::Ipv4Addr::from(net_order(dst))), prefix)
+        {
+            out.push(s);
+        }
+    }
+    // dst dst_len src src_len next_hop metric refcnt use flags device
+    for l in v6.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 10 || ours(f[9]) || f[9] == "lo" {
+            continue;
+        }
+        let (Ok(dst), Ok(len)) = (u128::from_str_radix(f[0], 16), u8::from_str_radix(f[1], 16))
+        else {
+            continue;
+        };
+        // Link-local routes are on every interface; they clash with nothing.
+        let addr = std::net::Ipv6Addr::from(dst);
+        if len > 0
+            && (addr.segments()[0] & 0xffc0) != 0xfe80
+            && let Ok(s) = Subnet::new(IpAddr::V6(addr), len)
+        {
+            out.push(s);
+        }
+    }
+    out
 }
 
 fn valid_name(name: &str) -> bool {
@@ -74,6 +114,11 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Engine {
+    /// This root as endpoints record it (one spelling per root).
+    pub fn root_key(&self) -> std::path::PathBuf {
+        std::fs::canonicalize(&self.paths.root).unwrap_or_else(|_| self.paths.root.clone())
+    }
+
     /// Where this user's bridges live: the host's namespace, or rootless
     /// the pause process's.
     pub fn host_ns(&self) -> Result<HostNs, NetworkError> {
@@ -143,15 +188,12 @@ pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
     if let Some(n) = db::get(&nd.conn, DEFAULT_NETWORK)? {
         return Ok(n);
     }
-    let tx = nd.conn.unchecked_transaction()?;
-    tx.execute_batch("SELECT 1")?;
+    // IMMEDIATE: two processes seeing no default network record one.
+    let tx =
+        rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
     if let Some(n) = db::get(&tx, DEFAULT_NETWORK)? {
         return Ok(n);
     }
-    // A bridge left over from an earlier database would look like a host
-    // route for our own subnet.
-    let _ = crate::network::netlink::Netlink::connect()
-        .and_then(|mut nl| nl.delete_link(DEFAULT_BRIDGE));
     let routes = host_routes();
     let mut subnet: Subnet = DEFAULT_SUBNET.parse().map_err(NetworkError::Invalid)?;
     let mut second = 88u8;
@@ -388,11 +430,6 @@ pub fn create(nd: &Db, spec: NetworkSpec) -> Result<NetworkRow, NetworkError> {
         created: now_secs(),
         config: serde_json::to_string(&cfg).map_err(|e| NetworkError::Invalid(e.to_string()))?,
     };
-    if row.driver == "bridge" {
-        // A bridge of that name left over from an earlier database.
-        let _ = crate::network::netlink::Netlink::connect()
-            .and_then(|mut nl| nl.delete_link(&row.interface));
-    }
     db::insert(&tx, &row)?;
     tx.commit()?;
     Ok(row)
@@ -402,6 +439,7 @@ pub fn create(nd: &Db, spec: NetworkSpec) -> Result<NetworkRow, NetworkError> {
 /// free is decided and taken in one step, whatever runs in parallel.
 pub fn allocate(
     nd: &Db,
+    root: &std::path::Path,
     container_id: &str,
     reqs: &[NetworkRequest],
 ) -> Result<Vec<EndpointRow>, NetworkError> {
@@ -474,12 +512,30 @@ pub fn allocate(
             ipv6,
             mac,
             aliases: r.aliases.clone(),
+            root: root.display().to_string(),
         };
         db::insert_endpoint(&tx, &ep)?;
         out.push(ep);
     }
     tx.commit()?;
     Ok(out)
+}
+
+/// Give back the addresses of `root`'s containers that have no record
+/// (a create killed between taking its addresses and writing its record).
+/// Only under the root's writer lock, which every create holds from
+/// allocation to record.
+pub fn sweep_stale(
+    nd: &Db,
+    root: &std::path::Path,
+    recorded: impl Fn(&str) -> bool,
+) -> Result<(), NetworkError> {
+    for id in db::containers_of_root(&nd.conn, &root.display().to_string())? {
+        if !recorded(&id) {
+            db::delete_endpoints_of_container(&nd.conn, &id)?;
+        }
+    }
+    Ok(())
 }
 
 /// The attachments of a container, as the monitor wires them.
@@ -518,5 +574,71 @@ pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>,
         Ok(ns) => Ok(crate::network::remove_bridge(&ns, net)),
         // Rootless without its namespace: there is no bridge to remove.
         Err(_) => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_routes_skip_defaults_link_local_and_our_bridges() {
+        let v4 = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n\
+                  eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\n\
+                  eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n\
+                  berth0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\n";
+        let v6 = "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n\
+                  fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n\
+                  00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n";
+        let r: Vec<String> = parse_routes(v4, v6).iter().map(|s| s.to_string()).collect();
+        assert_eq!(r, vec!["192.0.2.0/24", "fd00::/64"]);
+    }
+
+    fn spec(name: &str, subnet: &str) -> NetworkSpec {
+        NetworkSpec {
+            name: Some(name.into()),
+            driver: "bridge".into(),
+            subnets: vec![(subnet.parse().unwrap(), None, None)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn allocation_is_unique_and_stale_leases_of_a_root_are_swept() {
+        let nd = Db::open_in_memory().unwrap();
+        let net = create(&nd, spec("t1", "10.250.3.0/24")).unwrap();
+        assert_eq!(net.interface, "berth1");
+        let req = |ip: Option<&str>| NetworkRequest {
+            network: "t1".into(),
+            ip: ip.map(|i| i.parse().unwrap()),
+            ..Default::default()
+        };
+        let root = std::path::Path::new("/r");
+        let a = allocate(&nd, root, "c1", &[req(None)]).unwrap();
+        let b = allocate(&nd, root, "c2", &[req(None)]).unwrap();
+        assert_eq!(
+            (a[0].ip.as_str(), b[0].ip.as_str()),
+            ("10.250.3.2", "10.250.3.3")
+        );
+        assert!(matches!(
+            allocate(&nd, root, "c3", &[req(Some("10.250.3.2"))]),
+            Err(NetworkError::InUse(_))
+        ));
+        // c2's create died before its record was written: its lease goes.
+        sweep_stale(&nd, root, |id| id == "c1").unwrap();
+        let c = allocate(&nd, root, "c3", &[req(Some("10.250.3.3"))]).unwrap();
+        assert_eq!(c[0].ip, "10.250.3.3");
+        // Another root's leases are none of this sweep's business.
+        allocate(&nd, std::path::Path::new("/other"), "x1", &[req(None)]).unwrap();
+        sweep_stale(&nd, root, |_| true).unwrap();
+        assert_eq!(db::endpoints_of_network(&nd.conn, "t1").unwrap().len(), 3);
+        assert!(matches!(
+            create(&nd, spec("t2", "10.250.3.128/25")),
+            Err(NetworkError::Invalid(_))
+        ));
+        assert!(matches!(
+            create(&nd, spec("t1", "10.250.4.0/24")),
+            Err(NetworkError::Exists(_))
+        ));
     }
 }

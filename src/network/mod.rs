@@ -117,6 +117,13 @@ pub fn ensure_bridge(
     cfg: &NetworkConfig,
 ) -> Result<u32, NetworkError> {
     if let Some(i) = nl.link_index(&net.interface)? {
+        // Made by an earlier database (or by hand): it must carry this
+        // network's gateways all the same (adding one twice is no error).
+        for s in &cfg.subnets {
+            if let Some(gw) = s.gateway {
+                nl.add_address(i, gw, s.subnet.prefix)?;
+            }
+        }
         return Ok(i);
     }
     let idx = nl.create_bridge(&net.interface, cfg.mtu())?;

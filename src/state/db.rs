@@ -111,6 +111,9 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (network, ipv6)
      );
      CREATE INDEX endpoints_by_container ON network_endpoints(container_id);",
+    // 5: which root's container holds an endpoint (to sweep leases whose
+    // container never got recorded: a create killed half-way)
+    "ALTER TABLE network_endpoints ADD COLUMN root TEXT NOT NULL DEFAULT '';",
 ];
 
 pub struct Db {

@@ -31,10 +31,12 @@ pub struct EndpointRow {
     pub ipv6: Option<String>,
     pub mac: String,
     pub aliases: Vec<String>,
+    /// The storage root whose container this is.
+    pub root: String,
 }
 
 const NET_COLS: &str = "name, id, driver, interface, created, config";
-const EP_COLS: &str = "network, container_id, position, interface, ip, ipv6, mac, aliases";
+const EP_COLS: &str = "network, container_id, position, interface, ip, ipv6, mac, aliases, root";
 
 fn net_row(r: &Row) -> rusqlite::Result<NetworkRow> {
     Ok(NetworkRow {
@@ -58,6 +60,7 @@ fn ep_row(r: &Row) -> rusqlite::Result<EndpointRow> {
         ipv6: r.get(5)?,
         mac: r.get(6)?,
         aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+        root: r.get(8)?,
     })
 }
 
@@ -93,7 +96,7 @@ pub fn delete(conn: &Connection, name: &str) -> Result<(), DbError> {
 pub fn insert_endpoint(conn: &Connection, e: &EndpointRow) -> Result<(), DbError> {
     conn.execute(
         &format!(
-            "INSERT INTO network_endpoints ({EP_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO network_endpoints ({EP_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
         params![
             e.network,
@@ -103,7 +106,8 @@ pub fn insert_endpoint(conn: &Connection, e: &EndpointRow) -> Result<(), DbError
             e.ip,
             e.ipv6,
             e.mac,
-            serde_json::to_string(&e.aliases).unwrap_or_else(|_| "[]".into())
+            serde_json::to_string(&e.aliases).unwrap_or_else(|_| "[]".into()),
+            e.root
         ],
     )?;
     Ok(())
@@ -133,6 +137,16 @@ pub fn delete_endpoint(conn: &Connection, net: &str, id: &str) -> Result<(), DbE
     Ok(())
 }
 
+/// The containers of `root` that hold endpoints.
+pub fn containers_of_root(conn: &Connection, root: &str) -> Result<Vec<String>, DbError> {
+    let mut st =
+        conn.prepare("SELECT DISTINCT container_id FROM network_endpoints WHERE root = ?1")?;
+    let rows = st
+        .query_map([root], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 pub fn delete_endpoints_of_container(conn: &Connection, id: &str) -> Result<(), DbError> {
     conn.execute(
         "DELETE FROM network_endpoints WHERE container_id = ?1",
@@ -156,6 +170,7 @@ mod tests {
             ipv6: None,
             mac: "02:42:0a:58:00:02".into(),
             aliases: vec!["web".into()],
+            root: "/r".into(),
         }
     }
 
@@ -175,6 +190,7 @@ mod tests {
         assert!(insert_endpoint(&db.conn, &ep("n1", "c2", "10.89.0.2")).is_err());
         insert_endpoint(&db.conn, &ep("n1", "c2", "10.89.0.3")).unwrap();
         assert_eq!(endpoints_of_network(&db.conn, "n1").unwrap().len(), 2);
+        assert_eq!(containers_of_root(&db.conn, "/r").unwrap().len(), 2);
         assert_eq!(
             endpoints_of_container(&db.conn, "c1").unwrap()[0].aliases,
             vec!["web"]
