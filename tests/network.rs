@@ -314,6 +314,14 @@ fn connect_and_disconnect_at_runtime() {
         &web,
     ]);
     assert!(nets.contains("berth") && nets.contains("bt-conn"), "{nets}");
+    // `ps --filter network=` knows the networks it was connected to, and
+    // `inspect` finds networks too.
+    let ps = berth.ok(&["ps", "-q", "--no-trunc", "--filter", "network=bt-conn"]);
+    assert_eq!(ps.trim(), web);
+    let ps = berth.ok(&["ps", "-q", "--filter", "network=berth"]);
+    assert!(ps.contains(&web[..12]), "{ps}");
+    let drv = berth.ok(&["inspect", "--format", "{{.Name}} {{.Driver}}", &n.name]);
+    assert_eq!(drv.trim(), "bt-conn bridge");
     berth.ok(&["network", "disconnect", &n.name, "bt-cweb"]);
     let addrs = berth.ok(&["exec", &web, "ip", "-4", "addr"]);
     assert!(!addrs.contains("10.201.4."), "{addrs}");

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// Objects to inspect (images for now; containers come with `run`)
+    /// Containers, images or networks to inspect
     #[arg(required = true)]
     pub names: Vec<String>,
     /// Format the output with a Go template
     #[arg(short, long)]
     pub format: Option<String>,
     /// Type of object to inspect
-    #[arg(short = 't', long = "type", default_value = "all", value_parser = ["all", "container", "image"])]
+    #[arg(short = 't', long = "type", default_value = "all", value_parser = ["all", "container", "image", "network"])]
     pub kind: String,
     /// Display the total file size (accepted for compatibility; images always report it)
     #[arg(short, long)]
@@ -75,28 +75,45 @@ fn inspect_any(
 ) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let all = load_all(&engine)?;
+    // A network's JSON (netavark's keys) and its template fields (podman's
+    // Go names) differ; containers and images use one document for both.
     let mut out = Vec::new();
+    let mut fields = Vec::new();
     let mut errors = Vec::new();
+    let mut netdb = None;
     for w in words {
-        if kind != "image"
+        if (kind == "all" || kind == "container")
             && let Ok(c) = engine.container(w)
         {
             out.push(super::container_inspect::container_json(&engine, &c));
+            fields.push(out[out.len() - 1].clone());
             continue;
         }
-        let found = if kind == "container" {
-            None
-        } else {
-            find_listed(&engine, &all, w).ok()
-        };
-        match found {
-            Some(i) => out.push(image_json(&engine, &all[i])),
-            None => errors.push(format!("no such object: {w:?}")),
+        if (kind == "all" || kind == "image")
+            && let Ok(i) = find_listed(&engine, &all, w)
+        {
+            out.push(image_json(&engine, &all[i]));
+            fields.push(out[out.len() - 1].clone());
+            continue;
         }
+        if kind == "all" || kind == "network" {
+            if netdb.is_none() {
+                netdb = engine.netdb().ok();
+            }
+            if let Some(n) = netdb
+                .as_ref()
+                .and_then(|nd| crate::engine::networks::find(nd, w).ok())
+            {
+                out.push(super::network::network_json(&n));
+                fields.push(super::network::template_value(&n));
+                continue;
+            }
+        }
+        errors.push(format!("no such object: {w:?}"));
     }
     match format {
         Some(f) if f.trim() != "json" => {
-            for v in &out {
+            for v in &fields {
                 print!("{}", render_one(f, v)?);
             }
         }

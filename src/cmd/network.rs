@@ -172,7 +172,7 @@ fn labels_of(raw: &[String]) -> BTreeMap<String, String> {
 }
 
 /// podman's network inspect document (netavark's types).
-fn network_json(n: &NetworkRow) -> Value {
+pub(super) fn network_json(n: &NetworkRow) -> Value {
     let cfg = NetworkConfig::parse(&n.config);
     let subnets: Vec<Value> = cfg
         .subnets
@@ -214,7 +214,7 @@ fn last_of(r: &crate::network::ipam::Subnet) -> Option<std::net::IpAddr> {
 }
 
 /// The Go field names podman's templates use for a network.
-fn template_value(n: &NetworkRow) -> Value {
+pub(super) fn template_value(n: &NetworkRow) -> Value {
     let j = network_json(n);
     json!({
         "Name": j["name"], "ID": j["id"], "Driver": j["driver"],

@@ -22,7 +22,7 @@ pub struct PsArgs {
     /// Do not truncate output
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter: status=, name=, label=, ancestor=, id=, exited=
+    /// Filter: status=, name=, label=, ancestor=, id=, exited=, health=, network=
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Output format: json, table, or a Go template
@@ -123,8 +123,16 @@ fn matches(c: &ContainerRow, k: &str, v: &str) -> anyhow::Result<bool> {
                 && v.parse::<i64>().ok() == Some(c.exit_code)
         }
         "health" => c.health == v,
+        "network" => c.config().networks.iter().any(|n| {
+            let name = if n.network == "bridge" {
+                crate::network::DEFAULT_NETWORK
+            } else {
+                n.network.as_str()
+            };
+            name == v
+        }),
         _ => anyhow::bail!(
-            "invalid filter {k:?}: supported are status, name, id, label, ancestor, exited, health"
+            "invalid filter {k:?}: supported are status, name, id, label, ancestor, exited, health, network"
         ),
     })
 }
