@@ -658,6 +658,29 @@ fn ipv6_networks_give_ula_addresses_and_aaaa_records() {
     assert!(o.contains("hello from web"), "{o}");
     assert!(o.contains(&v6), "{o}");
     assert!(o.contains(&ip_of(&berth, &web)), "{o}");
+    berth.ok(&["rm", "-f", &web]);
+    // Published ports answer on the host's IPv6 addresses too (here the
+    // network's own gateway on the bridge, an address of the host's).
+    let port = free_port();
+    let web = httpd(&berth, &["--network", &n.name, "-p", &format!("{port}:80")]);
+    let gw6 = berth
+        .ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.Gateway}} {{end}}",
+            &n.name,
+        ])
+        .split_whitespace()
+        .find(|g| g.contains(':'))
+        .unwrap()
+        .to_string();
+    let got = http_get(&format!("[{gw6}]:{port}")).unwrap_or_default();
+    assert!(got.contains("hello from web"), "{got}");
+    let got = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(got.contains("hello from web"), "{got}");
+    berth.ok(&["rm", "-f", &web]);
+    assert!(!nft_table().contains(&format!("{port} :")));
 }
 
 /// A macvlan network on a parent interface of the host (here one end of a

@@ -32,8 +32,8 @@ pub fn teardown(engine: &Engine, c: &ContainerRow, release: bool) {
         }
         return;
     };
-    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
-        crate::network::unpublish(&host, &cfg.ports, ip);
+    if !host.is_rootless() {
+        crate::network::unpublish(&host, &cfg.ports, &crate::network::primary_ips(&eps));
     }
     let mut nl = host.netlink().ok();
     for a in &atts {
@@ -66,8 +66,8 @@ pub fn prestart(
     crate::network::setup(&host, ns.as_fd(), &c.id, atts)?;
     let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
     // Rootless, the monitor forwards published ports itself.
-    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
-        crate::network::publish(&host, &cfg.ports, ip)?;
+    if !host.is_rootless() {
+        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(&eps))?;
     }
     for a in atts {
         register_dns(engine, c, a, true)?;
@@ -247,8 +247,8 @@ pub fn republish(engine: &Engine, nd: &Db, c: &ContainerRow) -> Result<(), Netwo
     }
     let eps = db::endpoints_of_container(&nd.conn, &c.id)?;
     let host = engine.host_ns()?;
-    if let Some(ip) = crate::network::primary_ip(&eps).filter(|_| !host.is_rootless()) {
-        crate::network::publish(&host, &cfg.ports, ip)?;
+    if !host.is_rootless() {
+        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(&eps))?;
     }
     Ok(())
 }

@@ -247,8 +247,14 @@ pub fn remove_bridge(ns: &host::HostNs, net: &NetworkRow) -> Vec<String> {
 }
 
 /// The first IPv4 address of a container: where its published ports go.
-pub fn primary_ip(eps: &[EndpointRow]) -> Option<&str> {
-    eps.first().map(|e| e.ip.as_str())
+pub fn primary_ips(eps: &[EndpointRow]) -> Vec<&str> {
+    eps.first()
+        .map(|e| {
+            std::iter::once(e.ip.as_str())
+                .chain(e.ipv6.as_deref())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Publish a container's ports (nft map elements). A host firewall flush
@@ -256,12 +262,12 @@ pub fn primary_ip(eps: &[EndpointRow]) -> Option<&str> {
 pub fn publish(
     ns: &host::HostNs,
     ports: &[ports::PortMapping],
-    ctr_ip: &str,
+    ctr_ips: &[&str],
 ) -> Result<(), NetworkError> {
-    if ports.is_empty() {
+    if ports.is_empty() || ctr_ips.is_empty() {
         return Ok(());
     }
-    let script = nft::add_ports(ports, ctr_ip);
+    let script = nft::add_ports(ports, ctr_ips);
     if nft::apply(ns, "publishing ports", &script).is_err() {
         nft::apply(
             ns,
@@ -272,8 +278,8 @@ pub fn publish(
     Ok(())
 }
 
-pub fn unpublish(ns: &host::HostNs, ports: &[ports::PortMapping], ctr_ip: &str) {
-    nft::delete_all(ns, "unpublishing ports", &nft::delete_ports(ports, ctr_ip));
+pub fn unpublish(ns: &host::HostNs, ports: &[ports::PortMapping], ctr_ips: &[&str]) {
+    nft::delete_all(ns, "unpublishing ports", &nft::delete_ports(ports, ctr_ips));
 }
 
 /// Where a network's DNS records file and locks live (runtime state).

@@ -37,10 +37,12 @@ pub struct NftError {
 pub fn skeleton() -> String {
     let mut s = format!("add table {TABLE}\n");
     for proto in ["tcp", "udp"] {
-        s.push_str(&format!(
-            "add map {TABLE} {proto}_any {{ type inet_service : ipv4_addr . inet_service; }}\n\
-             add map {TABLE} {proto}_ip {{ type ipv4_addr . inet_service : ipv4_addr . inet_service; }}\n"
-        ));
+        for (fam, addr) in [("", "ipv4_addr"), ("6", "ipv6_addr")] {
+            s.push_str(&format!(
+                "add map {TABLE} {proto}{fam}_any {{ type inet_service : {addr} . inet_service; }}\n\
+                 add map {TABLE} {proto}{fam}_ip {{ type {addr} . inet_service : {addr} . inet_service; }}\n"
+            ));
+        }
     }
     for vmap in ["nat_in", "fwd_in", "fwd_out"] {
         s.push_str(&format!(
@@ -87,6 +89,22 @@ pub fn skeleton() -> String {
             "dnat ip to ip daddr . udp dport map @udp_ip".to_string(),
         ),
         ("published", "dnat ip to udp dport map @udp_any".to_string()),
+        (
+            "published",
+            "dnat ip6 to ip6 daddr . tcp dport map @tcp6_ip".to_string(),
+        ),
+        (
+            "published",
+            "dnat ip6 to tcp dport map @tcp6_any".to_string(),
+        ),
+        (
+            "published",
+            "dnat ip6 to ip6 daddr . udp dport map @udp6_ip".to_string(),
+        ),
+        (
+            "published",
+            "dnat ip6 to udp dport map @udp6_any".to_string(),
+        ),
         (
             "postrouting",
             format!(
@@ -166,10 +184,11 @@ pub fn remove_network(bridge: &str) -> Vec<String> {
 
 /// The map element of one published port, as `KEY : VALUE`.
 fn element(p: &PortMapping, ctr_ip: &str) -> (String, String) {
+    let fam = if ctr_ip.contains(':') { "6" } else { "" };
     let map = if p.host_ip.is_empty() {
-        format!("{}_any", p.protocol)
+        format!("{}{fam}_any", p.protocol)
     } else {
-        format!("{}_ip", p.protocol)
+        format!("{}{fam}_ip", p.protocol)
     };
     let key = if p.host_ip.is_empty() {
         p.host_port.to_string()
@@ -179,23 +198,34 @@ fn element(p: &PortMapping, ctr_ip: &str) -> (String, String) {
     (map, format!("{key} : {ctr_ip} . {}", p.container_port))
 }
 
-pub fn add_ports(ports: &[PortMapping], ctr_ip: &str) -> String {
-    ports
-        .iter()
-        .map(|p| {
-            let (map, e) = element(p, ctr_ip);
-            format!("add element {TABLE} {map} {{ {e} }}\n")
-        })
+/// The elements of a container's ports: for each of its addresses (IPv4,
+/// and IPv6 on a dual-stack network), the mappings of that family (a host
+/// address given is of one family; none means both).
+fn elements(ports: &[PortMapping], ctr_ips: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for ip in ctr_ips {
+        let v6 = ip.contains(':');
+        for p in ports
+            .iter()
+            .filter(|p| p.host_ip.is_empty() || p.host_ip.contains(':') == v6)
+        {
+            out.push(element(p, ip));
+        }
+    }
+    out
+}
+
+pub fn add_ports(ports: &[PortMapping], ctr_ips: &[&str]) -> String {
+    elements(ports, ctr_ips)
+        .into_iter()
+        .map(|(map, e)| format!("add element {TABLE} {map} {{ {e} }}\n"))
         .collect()
 }
 
-pub fn delete_ports(ports: &[PortMapping], ctr_ip: &str) -> Vec<String> {
-    ports
-        .iter()
-        .map(|p| {
-            let (map, e) = element(p, ctr_ip);
-            format!("delete element {TABLE} {map} {{ {e} }}\n")
-        })
+pub fn delete_ports(ports: &[PortMapping], ctr_ips: &[&str]) -> Vec<String> {
+    elements(ports, ctr_ips)
+        .into_iter()
+        .map(|(map, e)| format!("delete element {TABLE} {map} {{ {e} }}\n"))
         .collect()
 }
 
@@ -264,14 +294,20 @@ mod tests {
             container_port: 53,
             protocol: "udp".into(),
         };
-        let s = add_ports(&[any.clone(), one.clone()], "10.88.0.5");
+        let s = add_ports(&[any.clone(), one.clone()], &["10.88.0.5"]);
         assert_eq!(
             s,
             "add element inet berth tcp_any { 8080 : 10.88.0.5 . 80 }\nadd element inet berth udp_ip { 127.0.0.1 . 5353 : 10.88.0.5 . 53 }\n"
         );
         assert!(
-            delete_ports(&[one], "10.88.0.5")[0].starts_with("delete element inet berth udp_ip")
+            delete_ports(std::slice::from_ref(&one), &["10.88.0.5"])[0]
+                .starts_with("delete element inet berth udp_ip")
         );
+        // Dual stack: all-address mappings in both families, a v4 host
+        // address in v4 only.
+        let both = add_ports(&[any, one], &["10.88.0.5", "fd00::5"]);
+        assert!(both.contains("tcp6_any { 8080 : fd00::5 . 80 }"), "{both}");
+        assert!(!both.contains("udp6_ip"), "{both}");
         let n = network("berth3", true);
         assert!(n.contains("add element inet berth fwd_out { \"berth3\" : jump fwdin-berth3 }"));
         assert!(!n.contains("nat-berth3"));

@@ -18,12 +18,11 @@ pub struct PortMapping {
 impl PortMapping {
     /// `port` and inspect show "80/tcp -> 0.0.0.0:8080".
     pub fn host_addr(&self) -> String {
-        let ip = if self.host_ip.is_empty() {
-            "0.0.0.0"
-        } else {
-            &self.host_ip
-        };
-        format!("{ip}:{}", self.host_port)
+        match self.host_ip.as_str() {
+            "" => format!("0.0.0.0:{}", self.host_port),
+            ip if ip.contains(':') => format!("[{ip}]:{}", self.host_port),
+            ip => format!("{ip}:{}", self.host_port),
+        }
     }
 }
 
@@ -79,11 +78,6 @@ pub fn parse(spec: &str) -> Result<Vec<PortMapping>, String> {
             let a: IpAddr = ip
                 .parse()
                 .map_err(|_| format!("invalid host IP {ip:?} in --publish {spec:?}"))?;
-            if a.is_ipv6() {
-                return Err(format!(
-                    "--publish {spec:?}: publishing on an IPv6 host address is not supported; publish on an IPv4 address or on all addresses"
-                ));
-            }
             a.to_string()
         }
     };
@@ -139,12 +133,12 @@ pub fn reserve(p: &PortMapping) -> std::io::Result<Reservation> {
         });
     }
     use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, socket_with};
-    let fd = socket_with(
-        AddressFamily::INET,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )?;
+    let family = if addr.is_ipv6() {
+        AddressFamily::INET6
+    } else {
+        AddressFamily::INET
+    };
+    let fd = socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
     bind(&fd, &addr)?;
     Ok(Reservation { _fd: fd })
 }
@@ -194,6 +188,9 @@ mod tests {
         assert_eq!(r.len(), 3);
         assert_eq!((r[2].host_port, r[2].container_port), (8082, 82));
         assert_eq!(p.host_addr(), "127.0.0.1:0");
+        let p = one("[fd00::1]:8080:80");
+        assert_eq!((p.host_ip.as_str(), p.host_port), ("fd00::1", 8080));
+        assert_eq!(p.host_addr(), "[fd00::1]:8080");
     }
 
     #[test]
@@ -207,7 +204,7 @@ mod tests {
             "1.2.3:80:80",
             "80-70",
             "70000:80",
-            "[::1]:80:80",
+            "[::1:80:80",
             "a:b:c:d",
         ] {
             assert!(parse(s).is_err(), "{s} should fail");
