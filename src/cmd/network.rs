@@ -185,7 +185,7 @@ pub(super) fn network_json(n: &NetworkRow) -> Value {
             if let Some(r) = &s.lease_range {
                 v["lease_range"] = json!({
                     "start_ip": r.nth(0).map(|a| a.to_string()),
-                    "end_ip": r.nth(u128::MAX).or_else(|| last_of(r)).map(|a| a.to_string()),
+                    "end_ip": last_of(r).map(|a| a.to_string()),
                 });
             }
             v

@@ -458,23 +458,13 @@ impl Engine {
             p.host_port =
                 crate::network::ports::random_port(p).map_err(io("choosing a random host port"))?;
         }
-        let mut dns_servers = Vec::new();
-        if let Some(nd) = &netdb {
-            for ep in &endpoints {
-                let net = crate::state::networks::get(&nd.conn, &ep.network)?;
-                let ncfg = net
-                    .map(|n| crate::network::NetworkConfig::parse(&n.config))
-                    .unwrap_or_default();
-                if let Some(gw) = ncfg
-                    .v4()
-                    .and_then(|s| s.gateway)
-                    .filter(|_| ncfg.dns_enabled)
-                {
-                    dns_servers.push(gw.to_string());
-                }
-            }
-        }
-        let mut hosts = match endpoints.first() {
+        let mut dns_servers: Vec<String> = endpoints
+            .iter()
+            .filter(|a| a.config.dns_enabled)
+            .filter_map(|a| a.config.v4().and_then(|s| s.gateway))
+            .map(|gw| gw.to_string())
+            .collect();
+        let mut hosts = match endpoints.first().map(|a| &a.endpoint) {
             Some(ep) => format!(
                 "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n{}\t{} {name}\n",
                 ep.ip, cfg.hostname

@@ -7,7 +7,7 @@ use super::networks::{NetworkRequest, allocate, attachments, find};
 use crate::network::{NetworkConfig, NetworkError};
 use crate::state::Db;
 use crate::state::containers::ContainerRow;
-use crate::state::networks::{self as db, EndpointRow};
+use crate::state::networks as db;
 use std::net::IpAddr;
 
 /// Undo on the host what a container's networking left: published ports,
@@ -25,7 +25,6 @@ pub fn teardown(engine: &Engine, c: &ContainerRow, release: bool) {
         return;
     };
     let atts = attachments(&nd, &c.id).unwrap_or_default();
-    let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
     let Ok(host) = engine.host_ns() else {
         if release {
             let _ = db::delete_endpoints_of_container(&nd.conn, &c.id);
@@ -33,7 +32,7 @@ pub fn teardown(engine: &Engine, c: &ContainerRow, release: bool) {
         return;
     };
     if !host.is_rootless() {
-        crate::network::unpublish(&host, &cfg.ports, &crate::network::primary_ips(&eps));
+        crate::network::unpublish(&host, &cfg.ports, &crate::network::primary_ips(&atts));
     }
     let mut nl = host.netlink().ok();
     for a in &atts {
@@ -64,10 +63,9 @@ pub fn prestart(
     let host = engine.host_ns()?;
     host.ensure_uplink(&engine.paths.runroot)?;
     crate::network::setup(&host, ns.as_fd(), &c.id, atts)?;
-    let eps: Vec<EndpointRow> = atts.iter().map(|a| a.endpoint.clone()).collect();
     // Rootless, the monitor forwards published ports itself.
     if !host.is_rootless() {
-        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(&eps))?;
+        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(atts))?;
     }
     for a in atts {
         register_dns(engine, c, a, true)?;
@@ -141,20 +139,15 @@ pub fn connect(
             c.name, cfg.network
         )));
     }
-    let net = find(nd, &req.network)?;
-    let ep = allocate(nd, &engine.root_key(), &c.id, std::slice::from_ref(&req))?
+    let att = allocate(nd, &engine.root_key(), &c.id, std::slice::from_ref(&req))?
         .into_iter()
         .next()
         .ok_or_else(|| NetworkError::Invalid("no endpoint allocated".into()))?;
+    let net = &att.network;
     let c = engine
         .refresh(c.clone())
         .map_err(|e| NetworkError::Invalid(e.to_string()))?;
     let wired = if c.is_running() {
-        let att = crate::network::Attachment {
-            config: NetworkConfig::parse(&net.config),
-            network: net.clone(),
-            endpoint: ep.clone(),
-        };
         prestart_one(engine, &c, &att)
     } else {
         Ok(())
@@ -245,10 +238,10 @@ pub fn republish(engine: &Engine, nd: &Db, c: &ContainerRow) -> Result<(), Netwo
     if cfg.network != "bridge" || cfg.ports.is_empty() {
         return Ok(());
     }
-    let eps = db::endpoints_of_container(&nd.conn, &c.id)?;
+    let atts = attachments(nd, &c.id)?;
     let host = engine.host_ns()?;
     if !host.is_rootless() {
-        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(&eps))?;
+        crate::network::publish(&host, &cfg.ports, &crate::network::primary_ips(&atts))?;
     }
     Ok(())
 }

@@ -442,7 +442,7 @@ pub fn allocate(
     root: &std::path::Path,
     container_id: &str,
     reqs: &[NetworkRequest],
-) -> Result<Vec<EndpointRow>, NetworkError> {
+) -> Result<Vec<crate::network::Attachment>, NetworkError> {
     default_network(nd)?;
     let tx =
         rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
@@ -515,7 +515,11 @@ pub fn allocate(
             root: root.display().to_string(),
         };
         db::insert_endpoint(&tx, &ep)?;
-        out.push(ep);
+        out.push(crate::network::Attachment {
+            network: net.clone(),
+            config: cfg.clone(),
+            endpoint: ep,
+        });
     }
     tx.commit()?;
     Ok(out)
@@ -617,7 +621,7 @@ mod tests {
         let a = allocate(&nd, root, "c1", &[req(None)]).unwrap();
         let b = allocate(&nd, root, "c2", &[req(None)]).unwrap();
         assert_eq!(
-            (a[0].ip.as_str(), b[0].ip.as_str()),
+            (a[0].endpoint.ip.as_str(), b[0].endpoint.ip.as_str()),
             ("10.250.3.2", "10.250.3.3")
         );
         assert!(matches!(
@@ -627,7 +631,7 @@ mod tests {
         // c2's create died before its record was written: its lease goes.
         sweep_stale(&nd, root, |id| id == "c1").unwrap();
         let c = allocate(&nd, root, "c3", &[req(Some("10.250.3.3"))]).unwrap();
-        assert_eq!(c[0].ip, "10.250.3.3");
+        assert_eq!(c[0].endpoint.ip, "10.250.3.3");
         // Another root's leases are none of this sweep's business.
         allocate(&nd, std::path::Path::new("/other"), "x1", &[req(None)]).unwrap();
         sweep_stale(&nd, root, |_| true).unwrap();

@@ -247,9 +247,10 @@ pub fn remove_bridge(ns: &host::HostNs, net: &NetworkRow) -> Vec<String> {
 }
 
 /// The first IPv4 address of a container: where its published ports go.
-pub fn primary_ips(eps: &[EndpointRow]) -> Vec<&str> {
-    eps.first()
-        .map(|e| {
+pub fn primary_ips(atts: &[Attachment]) -> Vec<&str> {
+    atts.first()
+        .map(|a| {
+            let e = &a.endpoint;
             std::iter::once(e.ip.as_str())
                 .chain(e.ipv6.as_deref())
                 .collect()
