@@ -1,4 +1,4 @@
-# bench/lib.sh — helpers shared by bench/pull.sh, run.sh, fs.sh, network.sh.
+# bench/lib.sh — helpers shared by bench/pull.sh, run.sh, fs.sh, network.sh, build.sh.
 #
 # Sourced (`. "$(dirname "$0")/lib.sh"`) after `set -euo pipefail`; defines
 # functions and a few globals, runs nothing else. Each script keeps what is
@@ -11,7 +11,8 @@
 # Set by functions: T (make_scratch), PORT REG REF (serve_layout),
 # RL_WRAP RL_PODMAN (setup_rootless),
 # B_ROOT B_RUN P_ROOT P_RUN BERTH_CMD PODMAN_CMD (init_tool_roots),
-# REV DIRTY (ensure_results_md).
+# REV DIRTY (ensure_results_md, set_rev), P_SUBNET + CONTAINERS_CONF
+# (podman_subnet_apart).
 
 BENCH_NAME=$(basename "$0")   # prefix of error messages: "pull.sh: error: ..."
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -291,11 +292,47 @@ teardown_tools() {
   umount_under "$T/podman"
 }
 
-# pull_into_roots: pull $REF into both fresh roots (setup, untimed).
+# pull_into_roots [TOOL...]: pull $REF into the fresh roots of TOOL (berth,
+# podman; default both) (setup, untimed).
 pull_into_roots() {
-  log "pulling into fresh berth and podman roots"
-  B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; }
-  P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; }
+  local t
+  (($#)) || set -- berth podman
+  log "pulling into fresh $* root(s)"
+  for t in "$@"; do
+    case $t in
+      berth) B pull -q "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "berth pull failed: ${BERTH_CMD[*]} pull -q $REF"; } ;;
+      podman) P pull -q --tls-verify=false "$REF" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; die "podman pull failed"; } ;;
+      *) die "pull_into_roots: unknown tool '$t'" ;;
+    esac
+  done
+}
+
+# podman_subnet_apart: rootful podman 4.3's default network is 10.88.0.0/16,
+# which berth's default network (berth0) also takes when no podman0 exists
+# at the time it is first set up; two bridges with one subnet break routing.
+# If berth's default network has it, give this run's podman a private
+# CONTAINERS_CONF ($T/containers.conf: the host's + [network] default_subnet
+# = a free 10.N.0.0/16). Call after configure_podman, once berth's default
+# network exists. Sets P_SUBNET (for the report). (network.sh does the same
+# inline.)
+podman_subnet_apart() {
+  local taken n
+  P_SUBNET="10.88.0.0/16 (podman's default)"
+  [[ $(B network inspect berth --format '{{range .Subnets}}{{.Subnet}} {{end}}' 2>/dev/null) == *10.88.* ]] || return 0
+  # shellcheck disable=SC2046 # (one word per network name)
+  taken=$( { ip -4 route show; B network inspect $(B network ls -q) 2>/dev/null; cat /etc/containers/networks/*.json 2>/dev/null; } || true)
+  for ((n = 90; n < 255; n++)); do grep -q "10\.$n\." <<<"$taken" || break; done
+  ((n < 255)) || die "no free 10.N.0.0/16 for podman's default network"
+  # shellcheck disable=SC2034 # (read by the calling script)
+  P_SUBNET="10.$n.0.0/16 (private CONTAINERS_CONF: berth's default network berth0 has 10.88.0.0/16)"
+  awk -v s="10.$n.0.0/16" '
+    /^[[:space:]]*\[/ { sect = $0; sub(/^[[:space:]]*\[/, "", sect); sub(/\].*$/, "", sect); print
+      if (sect == "network") { print "default_subnet = \"" s "\""; done = 1 }; next }
+    sect == "network" && /^[[:space:]]*default_subnet[[:space:]]*=/ { next }
+    { print }
+    END { if (!done) { print ""; print "[network]"; print "default_subnet = \"" s "\"" } }
+  ' /etc/containers/containers.conf >"$T/containers.conf"
+  export CONTAINERS_CONF=$T/containers.conf
 }
 
 # ---------------------------------------------------------------- rootless
@@ -498,6 +535,10 @@ ensure_results_md() {
   if [[ ! -f $RESULTS_MD ]]; then
     printf '# berth benchmarks\n\nResults appended by scripts in `bench/`. Newest last.\n' >"$RESULTS_MD"
   fi
+  set_rev
+}
+# set_rev: REV/DIRTY alone (for a script that only prints its results)
+set_rev() {
   REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   DIRTY=$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
 }

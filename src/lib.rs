@@ -15,3 +15,4 @@ pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+pub mod build;

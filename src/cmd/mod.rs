@@ -3,6 +3,7 @@
 
 mod archive;
 mod attach;
+mod build;
 mod container_inspect;
 mod cp;
 mod exec;
@@ -82,6 +83,11 @@ enum Command {
     Pull(pull::PullArgs),
     /// Push an image to a registry
     Push(push::PushArgs),
+    /// Build an image from a Dockerfile
+    Build(Box<build::BuildArgs>),
+    /// Manage the build cache
+    #[command(subcommand)]
+    Builder(build::BuilderCommand),
     /// List images in local storage
     Images(images::ImagesArgs),
     /// Remove one or more images from local storage
@@ -131,6 +137,8 @@ enum ImageCommand {
     Pull(pull::PullArgs),
     /// Push an image to a registry
     Push(push::PushArgs),
+    /// Build an image from a Dockerfile
+    Build(Box<build::BuildArgs>),
     /// Remove one or more images from local storage
     Rm(rmi::RmiArgs),
     /// Add an additional name to a local image
@@ -306,6 +314,10 @@ pub fn main() -> i32 {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
+        Command::Build(a)
+        | Command::Image(ImageCommand::Build(a))
+        | Command::Builder(build::BuilderCommand::Build(a)) => build::build(&ctx, *a),
+        Command::Builder(build::BuilderCommand::Prune(a)) => build::prune(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
         Command::Image(ImageCommand::Prune(a)) => rmi::prune(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(&ctx, a),

@@ -114,6 +114,13 @@ const MIGRATIONS: &[&str] = &[
     // 5: which root's container holds an endpoint (to sweep leases whose
     // container never got recorded: a create killed half-way)
     "ALTER TABLE network_endpoints ADD COLUMN root TEXT NOT NULL DEFAULT '';",
+    // 6: the build cache: a step's key to the image that step made
+    "CREATE TABLE build_cache (
+        key TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        created INTEGER NOT NULL
+     );
+     CREATE INDEX build_cache_by_image ON build_cache(image_id);",
 ];
 
 pub struct Db {

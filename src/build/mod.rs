@@ -1,0 +1,105 @@
+//! `berth build`: a Dockerfile parsed by our own parser, run stage by
+//! stage; every step is an image (COPY/ADD/RUN add a layer, the rest only
+//! change the config), found again by its cache key when nothing it reads
+//! has changed.
+
+pub mod copy;
+pub mod dockerfile;
+pub mod ignore;
+pub mod lex;
+mod run;
+pub mod stage;
+pub mod view;
+
+use crate::engine::Engine;
+use crate::state::containers::ContainerRow;
+use crate::state::images::ImageRecord;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Parse(#[from] dockerfile::ParseError),
+    /// A step failed: `Dockerfile:7: COPY: no source files were specified`.
+    #[error("{file}:{line}: {instr}: {msg}")]
+    Step {
+        file: String,
+        line: usize,
+        instr: String,
+        msg: String,
+        /// The exit code of a failed RUN, else None (an engine error).
+        code: Option<i32>,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What the build asks for (the `build` flags).
+#[derive(Default)]
+pub struct BuildOptions {
+    pub dockerfile: String,
+    /// The Dockerfile's name for messages (`Dockerfile`, `Containerfile`).
+    pub file_name: String,
+    pub context: PathBuf,
+    pub ignore: ignore::Ignore,
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    /// Keep intermediate images and the cache (`--layers`, the default).
+    pub layers: bool,
+    pub squash: bool,
+    pub labels: Vec<(String, String)>,
+    /// The network RUN steps get (`--network`); "" is the default.
+    pub network: String,
+    /// `--secret id=ID,src=PATH`.
+    pub secrets: BTreeMap<String, PathBuf>,
+    pub quiet: bool,
+}
+
+/// A RUN step's container, as the builder wants it.
+pub struct RunSpec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub user: String,
+    pub workdir: String,
+    pub network: String,
+    /// (host source, destination, read-only)
+    pub binds: Vec<(String, String, bool)>,
+    pub tmpfs: Vec<String>,
+    pub quiet: bool,
+}
+
+/// What the builder needs from the command line: base images (pulled per
+/// `--pull`) and RUN containers (created and run as `run` does).
+pub trait Host {
+    fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String>;
+    /// Run to the end; the container (exited) and its exit code.
+    fn run(
+        &mut self,
+        engine: &mut Engine,
+        image: &ImageRecord,
+        spec: &RunSpec,
+    ) -> Result<(ContainerRow, i32), String>;
+}
+
+/// The host platform, the only one berth builds for.
+pub fn host_platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    ("linux", arch)
+}
+
+/// Build; the final image's ID.
+pub fn build(
+    engine: &mut Engine,
+    host: &mut dyn Host,
+    o: &BuildOptions,
+) -> Result<crate::digest::Digest, BuildError> {
+    let df = dockerfile::parse(&o.dockerfile, &o.file_name)?;
+    stage::Builder::new(engine, host, o, &df).build()
+}

@@ -1,0 +1,809 @@
+//! Running the stages: which ones the target needs, ARG scoping, the
+//! cache, and each instruction's effect on the image config.
+
+use super::dockerfile::{Args, ArgDecl, Cmd, Dockerfile, Instruction, Stage};
+use super::lex::Lexer;
+use super::{BuildError, BuildOptions, Host};
+use crate::digest::Digest;
+use crate::engine::Engine;
+use crate::state::images::ImageRecord;
+use crate::storage::LayerInfo;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An image being built: its record (None for `scratch` before any step),
+/// config document and layers.
+#[derive(Clone)]
+pub struct Image {
+    pub rec: Option<ImageRecord>,
+    pub config: Value,
+    pub layers: Vec<LayerInfo>,
+    /// How many layers came from the stage's base (`--squash` keeps them).
+    pub base_layers: usize,
+}
+
+impl Image {
+    pub fn id_text(&self) -> String {
+        self.rec
+            .as_ref()
+            .map(|r| r.id.to_string())
+            .unwrap_or_else(|| "scratch".into())
+    }
+
+    pub fn run_config(&self) -> &Value {
+        &self.config["config"]
+    }
+
+    pub fn env(&self) -> Vec<String> {
+        self.run_config()["Env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn env_get(&self, k: &str) -> Option<String> {
+        self.env()
+            .iter()
+            .find_map(|e| e.strip_prefix(k)?.strip_prefix('=').map(String::from))
+    }
+
+    pub fn str_field(&self, k: &str) -> String {
+        self.run_config()[k].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Where a step is, for error messages.
+pub struct At<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub instr: String,
+}
+
+impl At<'_> {
+    pub fn err(&self, msg: impl Into<String>) -> BuildError {
+        BuildError::Step {
+            file: self.file.to_string(),
+            line: self.line,
+            instr: self.instr.clone(),
+            msg: msg.into(),
+            code: None,
+        }
+    }
+}
+
+pub struct Builder<'a> {
+    pub engine: &'a mut Engine,
+    pub host: &'a mut dyn Host,
+    pub o: &'a BuildOptions,
+    df: &'a Dockerfile,
+    /// Results of the stages built so far, by index.
+    done: BTreeMap<usize, Image>,
+    /// Build args some ARG consumed (to warn about the others).
+    used_args: BTreeSet<String>,
+    /// Images made along the way; removed at the end without `--layers`.
+    pub made: Vec<Digest>,
+    step: usize,
+    steps: usize,
+    ctx: super::copy::Context,
+}
+
+pub fn builtin_args() -> BTreeMap<String, String> {
+    let (os, arch) = super::host_platform();
+    let mut m = BTreeMap::new();
+    for p in ["TARGET", "BUILD"] {
+        m.insert(format!("{p}PLATFORM"), format!("{os}/{arch}"));
+        m.insert(format!("{p}OS"), os.to_string());
+        m.insert(format!("{p}ARCH"), arch.to_string());
+        m.insert(format!("{p}VARIANT"), String::new());
+    }
+    m
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(
+        engine: &'a mut Engine,
+        host: &'a mut dyn Host,
+        o: &'a BuildOptions,
+        df: &'a Dockerfile,
+    ) -> Builder<'a> {
+        Builder {
+            engine,
+            host,
+            o,
+            df,
+            done: BTreeMap::new(),
+            used_args: BTreeSet::new(),
+            made: Vec::new(),
+            step: 0,
+            steps: 0,
+            ctx: super::copy::Context {
+                root: o.context.clone(),
+                ignore: o.ignore.clone(),
+            },
+        }
+    }
+
+    pub fn ctx(&self) -> &super::copy::Context {
+        &self.ctx
+    }
+
+    pub fn lexer(&self) -> Lexer {
+        Lexer {
+            escape: self.df.escape,
+        }
+    }
+
+    pub fn say(&self, line: &str) {
+        if !self.o.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// The meta ARGs (before the first FROM): their values as FROM sees them.
+    fn meta_args(&mut self) -> Result<BTreeMap<String, String>, BuildError> {
+        let mut m = builtin_args();
+        for a in &self.df.meta_args {
+            let v = self.arg_value(a, &m, 1)?;
+            if let Some(v) = v {
+                m.insert(a.name.clone(), v);
+            }
+        }
+        Ok(m)
+    }
+
+    fn arg_value(
+        &mut self,
+        a: &ArgDecl,
+        scope: &BTreeMap<String, String>,
+        line: usize,
+    ) -> Result<Option<String>, BuildError> {
+        if let Some(v) = self.o.build_args.get(&a.name) {
+            self.used_args.insert(a.name.clone());
+            return Ok(Some(v.clone()));
+        }
+        match &a.default {
+            Some(d) => {
+                let lx = self.lexer();
+                let v = lx
+                    .word(d, &|k| scope.get(k).cloned())
+                    .map_err(|e| BuildError::Other(format!("{}:{line}: ARG: {e}", self.o.file_name)))?;
+                Ok(Some(v))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The stage a `FROM`/`--from` word names: by name, or by index.
+    fn stage_ref(&self, word: &str, before: usize) -> Option<usize> {
+        let w = word.to_ascii_lowercase();
+        self.df.stages[..before]
+            .iter()
+            .find(|s| s.name.as_deref() == Some(w.as_str()))
+            .map(|s| s.index)
+            .or_else(|| w.parse::<usize>().ok().filter(|i| *i < before))
+    }
+
+    /// The stages `idx` needs first (FROM an earlier stage, COPY --from,
+    /// RUN --mount from=), found without expanding anything but meta ARGs.
+    fn deps(&self, idx: usize, meta: &BTreeMap<String, String>) -> Vec<usize> {
+        let s = &self.df.stages[idx];
+        let lx = self.lexer();
+        let exp = |w: &str| lx.word(w, &|k| meta.get(k).cloned()).unwrap_or_default();
+        let mut out = Vec::new();
+        if let Some(i) = self.stage_ref(&exp(&s.base), idx) {
+            out.push(i);
+        }
+        for ins in &s.instructions {
+            match &ins.cmd {
+                Cmd::Copy(c) | Cmd::Add(c) => {
+                    if let Some(i) = c.from.as_deref().and_then(|f| self.stage_ref(&exp(f), idx)) {
+                        out.push(i);
+                    }
+                }
+                Cmd::Run { mounts, .. } => {
+                    for m in mounts {
+                        for kv in m.split(',') {
+                            if let Some(f) = kv.strip_prefix("from=")
+                                && let Some(i) = self.stage_ref(&exp(f), idx)
+                            {
+                                out.push(i);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    pub fn build(mut self) -> Result<Digest, BuildError> {
+        let meta = self.meta_args()?;
+        let target = match &self.o.target {
+            Some(t) => self.stage_ref(t, self.df.stages.len()).ok_or_else(|| {
+                BuildError::Other(format!(
+                    "target stage {t:?} could not be found in {}",
+                    self.o.file_name
+                ))
+            })?,
+            None => self.df.stages.len() - 1,
+        };
+        // The stages the target needs, in Dockerfile order; the rest are
+        // skipped (buildkit does the same).
+        let mut need = BTreeSet::new();
+        let mut todo = vec![target];
+        while let Some(i) = todo.pop() {
+            if need.insert(i) {
+                todo.extend(self.deps(i, &meta));
+            }
+        }
+        self.steps = need
+            .iter()
+            .map(|i| self.df.stages[*i].instructions.len() + 1)
+            .sum();
+        let order: Vec<usize> = need.into_iter().collect();
+        for i in &order {
+            let img = self.stage(&self.df.stages[*i], &meta, order.len())?;
+            self.done.insert(*i, img);
+        }
+        let mut fin = self.done.remove(&target).ok_or_else(|| {
+            BuildError::Other("the target stage produced no image".into())
+        })?;
+        if !self.o.labels.is_empty() {
+            let mut cfg = fin.config.clone();
+            for (k, v) in &self.o.labels {
+                cfg["config"]["Labels"][k] = json!(v);
+            }
+            let key = self.key(&fin, &format!("--label {:?}", self.o.labels), "");
+            fin = self.commit(&fin, cfg, None, None, &key)?;
+        }
+        if self.o.squash {
+            fin = super::run::squash(&mut self, &fin, &meta)?;
+        }
+        let unused: Vec<&String> = self
+            .o
+            .build_args
+            .keys()
+            .filter(|k| !self.used_args.contains(*k) && !builtin_args().contains_key(*k))
+            .collect();
+        if !unused.is_empty() {
+            eprintln!("[Warning] one or more build args were not consumed: {unused:?}");
+        }
+        let rec = fin
+            .rec
+            .clone()
+            .ok_or_else(|| BuildError::Other("the build produced no image".into()))?;
+        let keep = rec.id.clone();
+        if !self.o.layers {
+            for id in std::mem::take(&mut self.made) {
+                if id != keep {
+                    let _ = self.engine.delete_image(&id);
+                }
+            }
+        }
+        Ok(keep)
+    }
+
+    fn base(&mut self, s: &Stage, meta: &BTreeMap<String, String>) -> Result<Image, BuildError> {
+        let at = At {
+            file: &self.o.file_name,
+            line: s.line,
+            instr: "FROM".into(),
+        };
+        let lx = self.lexer();
+        if let Some(p) = &s.platform {
+            let p = lx.word(p, &|k| meta.get(k).cloned()).map_err(|e| at.err(e))?;
+            check_platform(&p).map_err(|e| at.err(e))?;
+        }
+        let name = lx
+            .word(&s.base, &|k| meta.get(k).cloned())
+            .map_err(|e| at.err(e))?;
+        if name.is_empty() {
+            return Err(at.err("base name (${...}) should not be blank"));
+        }
+        if let Some(i) = self.stage_ref(&name, s.index) {
+            return self
+                .done
+                .get(&i)
+                .cloned()
+                .ok_or_else(|| at.err(format!("stage {name} was not built")));
+        }
+        if name == "scratch" {
+            let (os, arch) = super::host_platform();
+            return Ok(Image {
+                rec: None,
+                config: json!({"architecture": arch, "os": os, "config": {},
+                    "rootfs": {"type": "layers", "diff_ids": []}}),
+                layers: vec![],
+                base_layers: 0,
+            });
+        }
+        let rec = self
+            .host
+            .base_image(self.engine, &name)
+            .map_err(|e| at.err(e))?;
+        self.load(rec).map_err(|e| at.err(e))
+    }
+
+    pub fn load(&self, rec: ImageRecord) -> Result<Image, String> {
+        let bytes = self.engine.store.read_blob(&rec.id).map_err(|e| e.to_string())?;
+        let mut config: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        if !config["config"].is_object() {
+            config["config"] = json!({});
+        }
+        let mut layers = Vec::new();
+        for l in &rec.layers {
+            layers.push(
+                crate::state::images::layer(&self.engine.db.conn, l)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("layer {l} of image {} is missing", rec.id))?,
+            );
+        }
+        let base_layers = layers.len();
+        Ok(Image {
+            rec: Some(rec),
+            config,
+            layers,
+            base_layers,
+        })
+    }
+
+    fn stage(
+        &mut self,
+        s: &Stage,
+        meta: &BTreeMap<String, String>,
+        nstages: usize,
+    ) -> Result<Image, BuildError> {
+        self.step += 1;
+        let prefix = if nstages > 1 {
+            format!("[{}/{}] ", s.index + 1, self.df.stages.len())
+        } else {
+            String::new()
+        };
+        self.say(&format!(
+            "{prefix}STEP {}/{}: {}",
+            self.step,
+            self.steps,
+            from_text(s)
+        ));
+        let mut img = self.base(s, meta)?;
+        // Stage scope: only ARGs declared in this stage are visible; an
+        // `ARG NAME` without a value takes the meta ARG's (Docker's rule).
+        let mut args: BTreeMap<String, String> = BTreeMap::new();
+        let triggers: Vec<String> = img.run_config()["OnBuild"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !triggers.is_empty() {
+            img.config["config"]["OnBuild"] = Value::Null;
+        }
+        let mut list: Vec<Instruction> = Vec::new();
+        for t in &triggers {
+            let df = super::dockerfile::parse(&format!("FROM scratch\n{t}\n"), "ONBUILD")
+                .map_err(|e| BuildError::Other(format!("base image ONBUILD trigger {t:?}: {e}")))?;
+            if let Some(mut ins) = df.stages.into_iter().next().and_then(|s| s.instructions.into_iter().next()) {
+                ins.line = s.line;
+                list.push(ins);
+            }
+        }
+        let first_own = list.len();
+        list.extend(s.instructions.iter().cloned());
+        for (n, ins) in list.iter().enumerate() {
+            if n >= first_own {
+                self.step += 1;
+                self.say(&format!(
+                    "{prefix}STEP {}/{}: {}",
+                    self.step, self.steps, ins.text
+                ));
+            }
+            img = self.instruction(s, img, ins, &mut args, meta)?;
+        }
+        Ok(img)
+    }
+
+    /// The cache key of a step: parent image, what the step does (its
+    /// history text, with expanded values) and the hash of its inputs.
+    pub fn key(&self, parent: &Image, created_by: &str, inputs: &str) -> String {
+        let text = format!("berth-build-v1\n{}\n{created_by}\n{inputs}", parent.id_text());
+        Digest::of(text.as_bytes()).hex().to_string()
+    }
+
+    /// A cache hit for `key`, if the cache may be used and has one.
+    pub fn cached(&mut self, parent: &Image, key: &str) -> Option<Image> {
+        if self.o.no_cache || !self.o.layers {
+            return None;
+        }
+        let id = crate::state::images::cache_get(&self.engine.db.conn, key).ok()??;
+        let rec = crate::state::images::get(&self.engine.db.conn, &id).ok()??;
+        let mut img = self.load(rec).ok()?;
+        img.base_layers = parent.base_layers;
+        self.say(&format!("--> Using cache {}", id.hex()));
+        Some(img)
+    }
+
+    /// Record a step's image: `config` (already changed) plus an optional
+    /// new layer, and a history entry when `created_by` is given.
+    pub fn commit(
+        &mut self,
+        parent: &Image,
+        mut config: Value,
+        layer: Option<LayerInfo>,
+        created_by: Option<&str>,
+        key: &str,
+    ) -> Result<Image, BuildError> {
+        let now = crate::format::units::rfc3339(crate::state::images::now());
+        config["created"] = json!(now);
+        let mut layers = parent.layers.clone();
+        if let Some(l) = &layer {
+            if !config["rootfs"]["diff_ids"].is_array() {
+                config["rootfs"]["diff_ids"] = json!([]);
+            }
+            if let Some(a) = config["rootfs"]["diff_ids"].as_array_mut() {
+                a.push(json!(l.diff_id));
+            }
+            layers.push(l.clone());
+        }
+        if let Some(by) = created_by {
+            let mut h = json!({"created": now, "created_by": by});
+            if layer.is_none() {
+                h["empty_layer"] = json!(true);
+            }
+            match config.get_mut("history").and_then(|v| v.as_array_mut()) {
+                Some(a) => a.push(h),
+                None => config["history"] = json!([h]),
+            }
+        }
+        let bytes = serde_json::to_vec(&config).map_err(|e| BuildError::Other(e.to_string()))?;
+        let id = crate::image::archive::commit_own(self.engine, &bytes, &layers, vec![])
+            .map_err(|e| BuildError::Other(e.to_string()))?;
+        let db = |e: crate::state::DbError| BuildError::Other(e.to_string());
+        crate::state::images::cache_put(&self.engine.db.conn, key, &id).map_err(db)?;
+        let rec = crate::state::images::get(&self.engine.db.conn, &id)
+            .map_err(db)?
+            .ok_or_else(|| BuildError::Other(format!("image {id} vanished")))?;
+        self.made.push(id.clone());
+        self.say(&format!("--> {}", &id.hex()[..12]));
+        Ok(Image {
+            rec: Some(rec),
+            config,
+            layers,
+            base_layers: parent.base_layers,
+        })
+    }
+
+    /// A metadata-only step: change the config, keep the layers.
+    fn meta_step(
+        &mut self,
+        img: Image,
+        created_by: String,
+        change: impl FnOnce(&mut Value),
+    ) -> Result<Image, BuildError> {
+        let by = format!("/bin/sh -c #(nop) {created_by}");
+        let key = self.key(&img, &by, "");
+        if let Some(hit) = self.cached(&img, &key) {
+            return Ok(hit);
+        }
+        let mut cfg = img.config.clone();
+        change(&mut cfg["config"]);
+        self.commit(&img, cfg, None, Some(&by), &key)
+    }
+
+    fn instruction(
+        &mut self,
+        s: &Stage,
+        img: Image,
+        ins: &Instruction,
+        args: &mut BTreeMap<String, String>,
+        meta: &BTreeMap<String, String>,
+    ) -> Result<Image, BuildError> {
+        let file = self.o.file_name.clone();
+        let at = At {
+            file: &file,
+            line: ins.line,
+            instr: ins
+                .text
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+        };
+        let lx = self.lexer();
+        // ENV wins over ARG of the same name (Docker's rule).
+        let env_of = |img: &Image, args: &BTreeMap<String, String>, k: &str| {
+            img.env_get(k).or_else(|| args.get(k).cloned())
+        };
+        let word = |img: &Image, args: &BTreeMap<String, String>, w: &str| {
+            lx.word(w, &|k| env_of(img, args, k)).map_err(|e| at.err(e))
+        };
+        let words = |img: &Image, args: &BTreeMap<String, String>, ws: &[String]| {
+            let mut out = Vec::new();
+            for w in ws {
+                out.extend(lx.words(w, &|k| env_of(img, args, k)).map_err(|e| at.err(e))?);
+            }
+            Ok::<_, BuildError>(out)
+        };
+        match &ins.cmd {
+            Cmd::Arg(decls) => {
+                let mut shown = Vec::new();
+                for d in decls {
+                    let mut scope = meta.clone();
+                    scope.extend(args.clone());
+                    let v = match self.arg_value(d, &scope, ins.line)? {
+                        Some(v) => Some(v),
+                        None => meta.get(&d.name).cloned(),
+                    };
+                    shown.push(match &v {
+                        Some(v) => format!("{}={v}", d.name),
+                        None => d.name.clone(),
+                    });
+                    args.insert(d.name.clone(), v.unwrap_or_default());
+                }
+                self.meta_step(img, format!("ARG {}", shown.join(" ")), |_| {})
+            }
+            Cmd::Env(kvs) => {
+                let mut set = Vec::new();
+                let mut tmp = img.clone();
+                for (k, v) in kvs {
+                    let k = word(&tmp, args, k)?;
+                    let v = word(&tmp, args, v)?;
+                    let mut env = tmp.env();
+                    env.retain(|e| e.split('=').next() != Some(k.as_str()));
+                    env.push(format!("{k}={v}"));
+                    tmp.config["config"]["Env"] = json!(env);
+                    set.push(format!("{k}={v}"));
+                }
+                let env = tmp.config["config"]["Env"].clone();
+                self.meta_step(img, format!("ENV {}", set.join(" ")), |c| c["Env"] = env)
+            }
+            Cmd::Label(kvs) => {
+                let mut set = Vec::new();
+                for (k, v) in kvs {
+                    set.push((word(&img, args, k)?, word(&img, args, v)?));
+                }
+                let text: Vec<String> = set.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                self.meta_step(img, format!("LABEL {}", text.join(" ")), |c| {
+                    for (k, v) in set {
+                        c["Labels"][k] = json!(v);
+                    }
+                })
+            }
+            Cmd::Expose(ports) => {
+                let ps = words(&img, args, ports)?;
+                let mut norm = Vec::new();
+                for p in &ps {
+                    let (num, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+                    if num.split('-').any(|n| n.parse::<u16>().is_err()) {
+                        return Err(at.err(format!("invalid port {p:?}")));
+                    }
+                    norm.push(format!("{num}/{}", proto.to_ascii_lowercase()));
+                }
+                self.meta_step(img, format!("EXPOSE {}", ps.join(" ")), |c| {
+                    for p in norm {
+                        c["ExposedPorts"][p] = json!({});
+                    }
+                })
+            }
+            Cmd::Volume(vols) => {
+                let vs = words(&img, args, vols)?;
+                if vs.iter().any(|v| v.is_empty()) {
+                    return Err(at.err("VOLUME specified can not be an empty string"));
+                }
+                self.meta_step(img, format!("VOLUME {vs:?}"), |c| {
+                    for v in vs {
+                        c["Volumes"][v] = json!({});
+                    }
+                })
+            }
+            Cmd::User(u) => {
+                let u = word(&img, args, u)?;
+                self.meta_step(img, format!("USER {u}"), |c| c["User"] = json!(u))
+            }
+            Cmd::StopSignal(sig) => {
+                let sig = word(&img, args, sig)?;
+                self.meta_step(img, format!("STOPSIGNAL {sig}"), |c| {
+                    c["StopSignal"] = json!(sig)
+                })
+            }
+            Cmd::Maintainer(m) => {
+                let m2 = m.clone();
+                let mut i = self.meta_step(img, format!("MAINTAINER {m}"), |_| {})?;
+                i.config["author"] = json!(m2);
+                Ok(i)
+            }
+            Cmd::Cmd(a) | Cmd::Entrypoint(a) => {
+                let field = if matches!(ins.cmd, Cmd::Cmd(_)) {
+                    "Cmd"
+                } else {
+                    "Entrypoint"
+                };
+                let argv = self.argv(&img, a);
+                let reset_cmd = field == "Entrypoint" && !argv.is_empty();
+                self.meta_step(
+                    img,
+                    format!("{} {}", field.to_ascii_uppercase(), serde_json::to_string(&argv).unwrap_or_default()),
+                    |c| {
+                        c[field] = json!(argv);
+                        // Docker: a new ENTRYPOINT drops the CMD inherited
+                        // from the base image.
+                        if reset_cmd {
+                            c["Cmd"] = Value::Null;
+                        }
+                    },
+                )
+            }
+            Cmd::Shell(sh) => {
+                let sh = sh.clone();
+                self.meta_step(img, format!("SHELL {sh:?}"), |c| c["Shell"] = json!(sh))
+            }
+            Cmd::Onbuild(t) => {
+                let text = t.text.clone();
+                self.meta_step(img, format!("ONBUILD {text}"), |c| {
+                    if !c["OnBuild"].is_array() {
+                        c["OnBuild"] = json!([]);
+                    }
+                    if let Some(a) = c["OnBuild"].as_array_mut() {
+                        a.push(json!(text));
+                    }
+                })
+            }
+            Cmd::Healthcheck(h) => {
+                let value = match h {
+                    None => json!({"Test": ["NONE"]}),
+                    Some(h) => {
+                        let test = match &h.test {
+                            Args::Json(v) => {
+                                let mut t = vec!["CMD".to_string()];
+                                t.extend(v.iter().cloned());
+                                t
+                            }
+                            Args::Shell(s) => vec!["CMD-SHELL".into(), s.clone()],
+                        };
+                        let mut v = json!({"Test": test});
+                        for (name, field) in [
+                            (&h.interval, "Interval"),
+                            (&h.timeout, "Timeout"),
+                            (&h.start_period, "StartPeriod"),
+                            (&h.start_interval, "StartInterval"),
+                        ] {
+                            if let Some(d) = name {
+                                let ns = parse_duration_ns(d)
+                                    .ok_or_else(|| at.err(format!("invalid duration {d:?}")))?;
+                                v[field] = json!(ns);
+                            }
+                        }
+                        if let Some(r) = &h.retries {
+                            let n: u64 = r
+                                .parse()
+                                .map_err(|_| at.err(format!("invalid retries {r:?}")))?;
+                            v["Retries"] = json!(n);
+                        }
+                        v
+                    }
+                };
+                let text = ins.text.splitn(2, char::is_whitespace).nth(1).unwrap_or_default().trim().to_string();
+                self.meta_step(img, format!("HEALTHCHECK {text}"), |c| c["Healthcheck"] = value)
+            }
+            Cmd::Workdir(w) => {
+                let w = word(&img, args, w)?;
+                let cur = img.str_field("WorkingDir");
+                let abs = if w.starts_with('/') {
+                    w.clone()
+                } else {
+                    format!("{}/{w}", if cur.is_empty() { "/" } else { &cur })
+                };
+                let abs = format!("/{}", super::copy::clean(&abs));
+                super::run::workdir(self, img, &abs, &at)
+            }
+            Cmd::Copy(c) | Cmd::Add(c) => {
+                let add = matches!(ins.cmd, Cmd::Add(_));
+                let env: Vec<(String, String)> = {
+                    let mut m: BTreeMap<String, String> = args.clone();
+                    for e in img.env() {
+                        if let Some((k, v)) = e.split_once('=') {
+                            m.insert(k.into(), v.into());
+                        }
+                    }
+                    m.into_iter().collect()
+                };
+                super::run::copy(self, s, img, c, add, &env, &at)
+            }
+            Cmd::Run {
+                mounts,
+                network,
+                args: a,
+                heredocs,
+                ..
+            } => super::run::run(self, img, mounts, network.as_deref(), a, heredocs, args, &at),
+        }
+    }
+
+    /// The argv a CMD/ENTRYPOINT/RUN form stands for: JSON as is, shell
+    /// form under the SHELL (default `/bin/sh -c`).
+    pub fn argv(&self, img: &Image, a: &Args) -> Vec<String> {
+        match a {
+            Args::Json(v) => v.clone(),
+            Args::Shell(s) => {
+                let mut sh: Vec<String> = img.run_config()["Shell"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .filter(|v: &Vec<String>| !v.is_empty())
+                    .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                sh.push(s.clone());
+                sh
+            }
+        }
+    }
+
+    pub fn stage_image(&self, word: &str, before: usize) -> Option<Image> {
+        self.stage_ref(word, before).and_then(|i| self.done.get(&i).cloned())
+    }
+}
+
+fn from_text(s: &Stage) -> String {
+    let mut t = String::new();
+    if let Some(p) = &s.platform {
+        t.push_str(&format!("--platform={p} "));
+    }
+    t.push_str(&s.base);
+    if let Some(n) = &s.name {
+        t.push_str(&format!(" AS {n}"));
+    }
+    format!("FROM {t}")
+}
+
+/// Only the host platform is built: emulating another architecture needs
+/// binfmt/qemu, which berth does not drive.
+pub fn check_platform(p: &str) -> Result<(), String> {
+    let (os, arch) = super::host_platform();
+    let ok = p.is_empty() || p == format!("{os}/{arch}") || p == os || p == format!("{os}/{arch}/");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "platform {p:?} cannot be built here: berth builds for the host platform {os}/{arch} only"
+        ))
+    }
+}
+
+/// Go durations as HEALTHCHECK takes them: 30s, 1m30s, 500ms, 1h.
+pub fn parse_duration_ns(s: &str) -> Option<u64> {
+    let mut total: f64 = 0.0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let num: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += num * mult;
+        rest = &rest[u..];
+    }
+    Some(total as u64)
+}

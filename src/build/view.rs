@@ -1,0 +1,212 @@
+//! An image's filesystem read straight from its layer dirs, as overlayfs
+//! would show it: what COPY needs to know about the destination (does it
+//! exist, is it a directory, where do its symlinks lead) and what
+//! `COPY --from` reads, without mounting anything.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// The layer dirs of one image, top layer first.
+pub struct View {
+    layers: Vec<PathBuf>,
+    opaque_xattr: &'static str,
+}
+
+/// Something found in the view: where it lives on the host, and its metadata.
+pub struct Found {
+    pub host: PathBuf,
+    pub meta: std::fs::Metadata,
+}
+
+fn is_whiteout(m: &std::fs::Metadata) -> bool {
+    m.file_type().is_char_device() && m.rdev() == 0
+}
+
+impl View {
+    /// `diffs` base first, as an image lists its layers.
+    pub fn new(diffs: Vec<PathBuf>, rootless: bool) -> View {
+        let mut layers = diffs;
+        layers.reverse();
+        View {
+            layers,
+            opaque_xattr: if rootless {
+                "user.overlay.opaque"
+            } else {
+                "trusted.overlay.opaque"
+            },
+        }
+    }
+
+    fn opaque(&self, p: &Path) -> bool {
+        let mut buf = [0u8; 4];
+        matches!(rustix::fs::lgetxattr(p, self.opaque_xattr, &mut buf), Ok(1) if buf[0] == b'y')
+    }
+
+    /// The entry at a clean relative path (no symlinks followed), or None.
+    pub fn lookup(&self, rel: &str) -> Option<Found> {
+        let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        if parts.is_empty() {
+            let host = self.layers.first()?.clone();
+            let meta = std::fs::symlink_metadata(&host).ok()?;
+            return Some(Found { host, meta });
+        }
+        'layers: for l in &self.layers {
+            // A whiteout or an opaque dir on the way down hides everything
+            // below in the lower layers (OCI image-spec "Whiteouts").
+            let mut p = l.clone();
+            for (i, c) in parts.iter().enumerate() {
+                p.push(c);
+                match std::fs::symlink_metadata(&p) {
+                    Err(_) => continue 'layers,
+                    Ok(m) if is_whiteout(&m) => return None,
+                    Ok(m) if i + 1 == parts.len() => return Some(Found { host: p, meta: m }),
+                    Ok(m) if !m.is_dir() => continue 'layers,
+                    Ok(_) if self.opaque(&p) => {
+                        // Found the dir here and it hides lower copies: keep
+                        // looking in this layer only.
+                        let rest: PathBuf = parts[i + 1..].iter().collect();
+                        let full = p.join(rest);
+                        return std::fs::symlink_metadata(&full)
+                            .ok()
+                            .filter(|m| !is_whiteout(m))
+                            .map(|meta| Found { host: full, meta });
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Follow symlinks inside the image's root (never out of it) and
+    /// return the clean relative path they lead to. With `last`, the final
+    /// component is followed too.
+    pub fn resolve(&self, rel: &str, last: bool) -> String {
+        let mut todo: Vec<String> = rel
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(String::from)
+            .collect();
+        let mut out: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match c.as_str() {
+                "." => continue,
+                ".." => {
+                    out.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(c);
+            if todo.is_empty() && !last {
+                break;
+            }
+            let cur = out.join("/");
+            let Some(f) = self.lookup(&cur) else { continue };
+            if !f.meta.file_type().is_symlink() || hops >= 40 {
+                continue;
+            }
+            hops += 1;
+            let Ok(target) = std::fs::read_link(&f.host) else {
+                continue;
+            };
+            out.pop();
+            let t = target.to_string_lossy().into_owned();
+            if t.starts_with('/') {
+                out.clear();
+            }
+            todo.extend(t.split('/').filter(|c| !c.is_empty()).rev().map(String::from));
+        }
+        out.join("/")
+    }
+
+    /// Names in a directory, merged over the layers (sorted).
+    pub fn read_dir(&self, rel: &str) -> Vec<String> {
+        let mut seen = std::collections::BTreeMap::new();
+        let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        for l in &self.layers {
+            let p: PathBuf = std::iter::once(l.clone())
+                .chain(parts.iter().map(PathBuf::from))
+                .collect();
+            let Ok(rd) = std::fs::read_dir(&p) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let white = e.metadata().map(|m| is_whiteout(&m)).unwrap_or(false);
+                seen.entry(name).or_insert(!white);
+            }
+            if self.opaque(&p) {
+                break;
+            }
+        }
+        seen.into_iter().filter(|(_, v)| *v).map(|(k, _)| k).collect()
+    }
+
+    pub fn read_to_string(&self, rel: &str) -> Option<String> {
+        let f = self.lookup(&self.resolve(rel, true))?;
+        std::fs::read_to_string(f.host).ok()
+    }
+
+    /// Depth-first walk below `rel`, calling `f(relative path below rel,
+    /// entry)` for each entry (directories before their contents).
+    pub fn walk(&self, rel: &str, f: &mut dyn FnMut(&str, &Found)) {
+        for name in self.read_dir(rel) {
+            let sub = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if let Some(found) = self.lookup(&sub) {
+                f(&sub, &found);
+                if found.meta.is_dir() {
+                    self.walk(&sub, f);
+                }
+            }
+        }
+    }
+}
+
+/// Look a user (and their primary group) or a group up in the image's
+/// /etc/passwd and /etc/group; numbers pass through.
+pub fn lookup_id(view: &View, file: &str, name: &str) -> Option<(u32, Option<u32>)> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Some((n, None));
+    }
+    let text = view.read_to_string(file)?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.first() != Some(&name) || f.len() < 3 {
+            return None;
+        }
+        let id = f[2].parse().ok()?;
+        let group = if file == "etc/passwd" {
+            f.get(3).and_then(|g| g.parse().ok())
+        } else {
+            None
+        };
+        Some((id, group))
+    })
+}
+
+/// `--chown=user[:group]` to numeric ids, as Docker resolves them: names
+/// through the image's files, a user alone also sets its primary group.
+pub fn chown_ids(view: &View, spec: &str) -> Result<(u32, u32), String> {
+    let (u, g) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let (uid, primary) = lookup_id(view, "etc/passwd", u)
+        .ok_or_else(|| format!("unable to find user {u}: no matching entries in passwd file"))?;
+    let gid = match g {
+        Some(g) => {
+            lookup_id(view, "etc/group", g)
+                .ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?
+                .0
+        }
+        None => primary.unwrap_or(uid),
+    };
+    Ok((uid, gid))
+}
