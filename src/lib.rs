@@ -4,6 +4,7 @@
 //! The library holds everything; `src/main.rs` only parses the command line
 //! (see [`cmd`]) and maps errors to podman's exit codes.
 
+pub mod build;
 pub mod cmd;
 pub mod digest;
 pub mod engine;
@@ -15,4 +16,3 @@ pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod storage;
-pub mod build;

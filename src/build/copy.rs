@@ -148,7 +148,11 @@ impl Context {
                 for n in names {
                     let chars: Vec<char> = n.chars().collect();
                     if fnmatch(&pat, &chars) {
-                        let p = if dir.is_empty() { n } else { format!("{dir}/{n}") };
+                        let p = if dir.is_empty() {
+                            n
+                        } else {
+                            format!("{dir}/{n}")
+                        };
                         if self.visible(&p) {
                             next.push(p);
                         }

@@ -157,7 +157,9 @@ pub fn copy(
                 return Err(at.err(format!("wildcards are not supported with --from: {w}")));
             }
             if v.lookup(&v.resolve(&rel, true)).is_none() {
-                return Err(at.err(format!("{w}: no such file or directory in the source image")));
+                return Err(at.err(format!(
+                    "{w}: no such file or directory in the source image"
+                )));
             }
             srcs.push(Src::Image(rel));
         } else {
@@ -201,7 +203,11 @@ pub fn copy(
             u32::from_str_radix(m, 8)
                 .ok()
                 .filter(|m| *m <= 0o7777)
-                .ok_or_else(|| at.err(format!("invalid --chmod {m:?}: use an octal mode like 0755")))?,
+                .ok_or_else(|| {
+                    at.err(format!(
+                        "invalid --chmod {m:?}: use an octal mode like 0755"
+                    ))
+                })?,
         ),
         None => None,
     };
@@ -268,21 +274,31 @@ pub fn copy(
                 let (is_dir, host) = if is_image {
                     let v = view_of(b, from.as_ref().unwrap_or(&img));
                     let f = v.lookup(&v.resolve(rel, true));
-                    (f.as_ref().is_some_and(|f| f.meta.is_dir()), f.map(|f| f.host))
+                    (
+                        f.as_ref().is_some_and(|f| f.meta.is_dir()),
+                        f.map(|f| f.host),
+                    )
                 } else {
                     let p = b.o.context.join(rel);
                     (p.is_dir(), Some(p))
                 };
                 let base = rel.rsplit('/').next().unwrap_or(rel).to_string();
-                let t = if is_dir { rdest.clone() } else { target_for(&base) };
+                let t = if is_dir {
+                    rdest.clone()
+                } else {
+                    target_for(&base)
+                };
                 ensure_dirs(&view, &t, is_dir, ids, &mut seen, &mut entries);
-                if add && !is_image && !is_dir
+                if add
+                    && !is_image
+                    && !is_dir
                     && let Some(h) = &host
                     && let Some(comp) = copy::archive_kind(h)
                 {
                     kinds.insert("file");
                     let f = std::fs::File::open(h).map_err(|e| at.err(format!("{rel}: {e}")))?;
-                    let r = crate::storage::layer::decompress(f, comp).map_err(|e| at.err(e.to_string()))?;
+                    let r = crate::storage::layer::decompress(f, comp)
+                        .map_err(|e| at.err(e.to_string()))?;
                     ensure_dirs(&view, &rdest, true, ids, &mut seen, &mut entries);
                     copy::tar_entries(r, &rdest, &mut out)
                         .map_err(|e| at.err(format!("unpacking {rel}: {e}")))?;
@@ -375,7 +391,8 @@ fn mounts(b: &mut Builder, raw: &[String], img: &Image, at: &At) -> Result<Mount
         let ro = o.contains_key("ro") || o.contains_key("readonly");
         match kind.as_str() {
             "bind" => {
-                let t = abs(&target.ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
+                let t = abs(&target
+                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
                 let source = copy::clean(&get(&["source", "src"]).unwrap_or_default());
                 let host = match get(&["from"]) {
                     Some(f) => {
@@ -387,7 +404,8 @@ fn mounts(b: &mut Builder, raw: &[String], img: &Image, at: &At) -> Result<Mount
                             }
                         };
                         let dir = b.engine.store.temp_path("bind-from");
-                        materialize(&view_of(b, &src_img), &dir).map_err(|e| at.err(format!("--mount {spec}: {e}")))?;
+                        materialize(&view_of(b, &src_img), &dir)
+                            .map_err(|e| at.err(format!("--mount {spec}: {e}")))?;
                         m.inputs.push_str(&format!("from {} ", src_img.id_text()));
                         m.temps.push(dir.clone());
                         dir.join(&source)
@@ -403,10 +421,15 @@ fn mounts(b: &mut Builder, raw: &[String], img: &Image, at: &At) -> Result<Mount
                 // Docker's bind mounts in RUN are read-only unless rw is given;
                 // from= trees are hard links into layers: never writable.
                 let rw = o.contains_key("rw") || o.contains_key("readwrite");
-                m.binds.push((host.display().to_string(), t, !rw || get(&["from"]).is_some()));
+                m.binds.push((
+                    host.display().to_string(),
+                    t,
+                    !rw || get(&["from"]).is_some(),
+                ));
             }
             "cache" => {
-                let t = abs(&target.ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
+                let t = abs(&target
+                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
                 let id = get(&["id"]).unwrap_or_else(|| t.clone());
                 let dir = b
                     .engine
@@ -414,26 +437,35 @@ fn mounts(b: &mut Builder, raw: &[String], img: &Image, at: &At) -> Result<Mount
                     .root()
                     .join("build-cache")
                     .join(crate::digest::Digest::of(id.as_bytes()).hex());
-                std::fs::create_dir_all(&dir).map_err(|e| at.err(format!("cache mount {id}: {e}")))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| at.err(format!("cache mount {id}: {e}")))?;
                 m.binds.push((dir.display().to_string(), t, ro));
             }
             "secret" => {
-                let id = get(&["id"]).ok_or_else(|| at.err(format!("--mount {spec}: id= is required")))?;
-                let t = target.map(|t| abs(&t)).unwrap_or_else(|| format!("/run/secrets/{id}"));
+                let id = get(&["id"])
+                    .ok_or_else(|| at.err(format!("--mount {spec}: id= is required")))?;
+                let t = target
+                    .map(|t| abs(&t))
+                    .unwrap_or_else(|| format!("/run/secrets/{id}"));
                 match b.o.secrets.get(&id) {
                     Some(src) => m.binds.push((src.display().to_string(), t, true)),
                     None if o.contains_key("required") => {
-                        return Err(at.err(format!("secret {id} is required: give it with --secret id={id},src=PATH")));
+                        return Err(at.err(format!(
+                            "secret {id} is required: give it with --secret id={id},src=PATH"
+                        )));
                     }
                     None => {}
                 }
             }
             "tmpfs" => {
-                let t = abs(&target.ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
+                let t = abs(&target
+                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
                 m.tmpfs.push(t);
             }
             other => {
-                return Err(at.err(format!("--mount type {other:?} is not supported (bind, cache, secret, tmpfs)")));
+                return Err(at.err(format!(
+                    "--mount type {other:?} is not supported (bind, cache, secret, tmpfs)"
+                )));
             }
         }
     }
@@ -472,7 +504,13 @@ pub fn run(
     at: &At,
 ) -> Result<Image, BuildError> {
     let form = match (a, heredocs) {
-        (Args::Shell(s), [h]) if s.trim().trim_start_matches('<').trim_start_matches('-').trim_matches(['"', '\'']) == h.name => {
+        (Args::Shell(s), [h])
+            if s.trim()
+                .trim_start_matches('<')
+                .trim_start_matches('-')
+                .trim_matches(['"', '\''])
+                == h.name =>
+        {
             // `RUN <<EOF`: the heredoc is the script.
             Args::Shell(h.body.clone())
         }
@@ -496,7 +534,12 @@ pub fn run(
     let by = if build_env.is_empty() {
         argv.join(" ")
     } else {
-        format!("|{} {} {}", build_env.len(), build_env.join(" "), argv.join(" "))
+        format!(
+            "|{} {} {}",
+            build_env.len(),
+            build_env.join(" "),
+            argv.join(" ")
+        )
     };
     let m = mounts(b, raw_mounts, &img, at)?;
     let key = b.key(&img, &by, &format!("{raw_mounts:?} {}", m.inputs));
@@ -546,7 +589,10 @@ fn run_container(
                 file: at.file.to_string(),
                 line: at.line,
                 instr: at.instr.clone(),
-                msg: format!("the command returned exit code {code}: {}", spec.args.join(" ")),
+                msg: format!(
+                    "the command returned exit code {code}: {}",
+                    spec.args.join(" ")
+                ),
                 code: Some(code),
             });
         }
@@ -554,20 +600,31 @@ fn run_container(
         let upper = b.engine.container_dir(&row.id).join("upper");
         // Mount points the runtime made for binds are not the step's
         // changes: drop the empty parents it created for them.
-        let dests = m.binds.iter().map(|(_, d, _)| d.clone()).chain(m.tmpfs.iter().cloned());
+        let dests = m
+            .binds
+            .iter()
+            .map(|(_, d, _)| d.clone())
+            .chain(m.tmpfs.iter().cloned());
         for d in dests {
             let rel = copy::clean(&d);
-            let mut p = rel.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+            let mut p = rel
+                .rsplit_once('/')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default();
             while !p.is_empty() && view.lookup(&p).is_none() {
                 let host = upper.join(&p);
                 if std::fs::remove_dir(&host).is_err() {
                     break;
                 }
-                p = p.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+                p = p
+                    .rsplit_once('/')
+                    .map(|(p, _)| p.to_string())
+                    .unwrap_or_default();
             }
         }
         let tmp = b.engine.store.temp_path("run-layer");
-        let f = std::fs::File::create(&tmp).map_err(|e| at.err(format!("creating the layer: {e}")))?;
+        let f =
+            std::fs::File::create(&tmp).map_err(|e| at.err(format!("creating the layer: {e}")))?;
         b.engine
             .changes_tar(&row, std::io::BufWriter::new(f))
             .map_err(|e| at.err(e.to_string()))?;
@@ -597,14 +654,18 @@ pub fn squash(
     let new: Vec<LayerInfo> = fin.layers[base..].to_vec();
     let mut parent = fin.clone();
     parent.layers.truncate(base);
-    let store_blobs: Vec<std::path::PathBuf> =
-        new.iter().map(|l| b.engine.store.blob_path(&l.blob_digest)).collect();
+    let store_blobs: Vec<std::path::PathBuf> = new
+        .iter()
+        .map(|l| b.engine.store.blob_path(&l.blob_digest))
+        .collect();
     let (r, w) = std::io::pipe().map_err(|e| BuildError::Other(e.to_string()))?;
     let writer = std::thread::spawn(move || -> std::io::Result<()> {
         let mut out = tar::Builder::new(w);
         for p in store_blobs {
             let f = std::fs::File::open(&p)?;
-            let mut a = tar::Archive::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)));
+            let mut a = tar::Archive::new(flate2::read::MultiGzDecoder::new(
+                std::io::BufReader::new(f),
+            ));
             for e in a.entries()? {
                 let mut e = e?;
                 let mut h = e.header().clone();
@@ -639,7 +700,10 @@ pub fn squash(
     // entries empty so entries and layers still line up.
     if let Some(h) = cfg["history"].as_array_mut() {
         let mut seen = 0;
-        let total_nonempty = h.iter().filter(|e| !e["empty_layer"].as_bool().unwrap_or(false)).count();
+        let total_nonempty = h
+            .iter()
+            .filter(|e| !e["empty_layer"].as_bool().unwrap_or(false))
+            .count();
         for e in h.iter_mut() {
             if e["empty_layer"].as_bool().unwrap_or(false) {
                 continue;

@@ -1,7 +1,7 @@
 //! Running the stages: which ones the target needs, ARG scoping, the
 //! cache, and each instruction's effect on the image config.
 
-use super::dockerfile::{Args, ArgDecl, Cmd, Dockerfile, Instruction, Stage};
+use super::dockerfile::{ArgDecl, Args, Cmd, Dockerfile, Instruction, Stage};
 use super::lex::Lexer;
 use super::{BuildError, BuildOptions, Host};
 use crate::digest::Digest;
@@ -52,7 +52,10 @@ impl Image {
     }
 
     pub fn str_field(&self, k: &str) -> String {
-        self.run_config()[k].as_str().unwrap_or_default().to_string()
+        self.run_config()[k]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -168,9 +171,9 @@ impl<'a> Builder<'a> {
         match &a.default {
             Some(d) => {
                 let lx = self.lexer();
-                let v = lx
-                    .word(d, &|k| scope.get(k).cloned())
-                    .map_err(|e| BuildError::Other(format!("{}:{line}: ARG: {e}", self.o.file_name)))?;
+                let v = lx.word(d, &|k| scope.get(k).cloned()).map_err(|e| {
+                    BuildError::Other(format!("{}:{line}: ARG: {e}", self.o.file_name))
+                })?;
                 Ok(Some(v))
             }
             None => Ok(None),
@@ -250,9 +253,10 @@ impl<'a> Builder<'a> {
             let img = self.stage(&self.df.stages[*i], &meta, order.len())?;
             self.done.insert(*i, img);
         }
-        let mut fin = self.done.remove(&target).ok_or_else(|| {
-            BuildError::Other("the target stage produced no image".into())
-        })?;
+        let mut fin = self
+            .done
+            .remove(&target)
+            .ok_or_else(|| BuildError::Other("the target stage produced no image".into()))?;
         if !self.o.labels.is_empty() {
             let mut cfg = fin.config.clone();
             for (k, v) in &self.o.labels {
@@ -296,7 +300,9 @@ impl<'a> Builder<'a> {
         };
         let lx = self.lexer();
         if let Some(p) = &s.platform {
-            let p = lx.word(p, &|k| meta.get(k).cloned()).map_err(|e| at.err(e))?;
+            let p = lx
+                .word(p, &|k| meta.get(k).cloned())
+                .map_err(|e| at.err(e))?;
             check_platform(&p).map_err(|e| at.err(e))?;
         }
         let name = lx
@@ -330,7 +336,11 @@ impl<'a> Builder<'a> {
     }
 
     pub fn load(&self, rec: ImageRecord) -> Result<Image, String> {
-        let bytes = self.engine.store.read_blob(&rec.id).map_err(|e| e.to_string())?;
+        let bytes = self
+            .engine
+            .store
+            .read_blob(&rec.id)
+            .map_err(|e| e.to_string())?;
         let mut config: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         if !config["config"].is_object() {
             config["config"] = json!({});
@@ -389,7 +399,12 @@ impl<'a> Builder<'a> {
         for t in &triggers {
             let df = super::dockerfile::parse(&format!("FROM scratch\n{t}\n"), "ONBUILD")
                 .map_err(|e| BuildError::Other(format!("base image ONBUILD trigger {t:?}: {e}")))?;
-            if let Some(mut ins) = df.stages.into_iter().next().and_then(|s| s.instructions.into_iter().next()) {
+            if let Some(mut ins) = df
+                .stages
+                .into_iter()
+                .next()
+                .and_then(|s| s.instructions.into_iter().next())
+            {
                 ins.line = s.line;
                 list.push(ins);
             }
@@ -412,7 +427,10 @@ impl<'a> Builder<'a> {
     /// The cache key of a step: parent image, what the step does (its
     /// history text, with expanded values) and the hash of its inputs.
     pub fn key(&self, parent: &Image, created_by: &str, inputs: &str) -> String {
-        let text = format!("berth-build-v1\n{}\n{created_by}\n{inputs}", parent.id_text());
+        let text = format!(
+            "berth-build-v1\n{}\n{created_by}\n{inputs}",
+            parent.id_text()
+        );
         Digest::of(text.as_bytes()).hex().to_string()
     }
 
@@ -526,7 +544,10 @@ impl<'a> Builder<'a> {
         let words = |img: &Image, args: &BTreeMap<String, String>, ws: &[String]| {
             let mut out = Vec::new();
             for w in ws {
-                out.extend(lx.words(w, &|k| env_of(img, args, k)).map_err(|e| at.err(e))?);
+                out.extend(
+                    lx.words(w, &|k| env_of(img, args, k))
+                        .map_err(|e| at.err(e))?,
+                );
             }
             Ok::<_, BuildError>(out)
         };
@@ -628,7 +649,11 @@ impl<'a> Builder<'a> {
                 let reset_cmd = field == "Entrypoint" && !argv.is_empty();
                 self.meta_step(
                     img,
-                    format!("{} {}", field.to_ascii_uppercase(), serde_json::to_string(&argv).unwrap_or_default()),
+                    format!(
+                        "{} {}",
+                        field.to_ascii_uppercase(),
+                        serde_json::to_string(&argv).unwrap_or_default()
+                    ),
                     |c| {
                         c[field] = json!(argv);
                         // Docker: a new ENTRYPOINT drops the CMD inherited
@@ -688,8 +713,16 @@ impl<'a> Builder<'a> {
                         v
                     }
                 };
-                let text = ins.text.splitn(2, char::is_whitespace).nth(1).unwrap_or_default().trim().to_string();
-                self.meta_step(img, format!("HEALTHCHECK {text}"), |c| c["Healthcheck"] = value)
+                let text = ins
+                    .text
+                    .splitn(2, char::is_whitespace)
+                    .nth(1)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                self.meta_step(img, format!("HEALTHCHECK {text}"), |c| {
+                    c["Healthcheck"] = value
+                })
             }
             Cmd::Workdir(w) => {
                 let w = word(&img, args, w)?;
@@ -721,7 +754,16 @@ impl<'a> Builder<'a> {
                 args: a,
                 heredocs,
                 ..
-            } => super::run::run(self, img, mounts, network.as_deref(), a, heredocs, args, &at),
+            } => super::run::run(
+                self,
+                img,
+                mounts,
+                network.as_deref(),
+                a,
+                heredocs,
+                args,
+                &at,
+            ),
         }
     }
 
@@ -747,7 +789,8 @@ impl<'a> Builder<'a> {
     }
 
     pub fn stage_image(&self, word: &str, before: usize) -> Option<Image> {
-        self.stage_ref(word, before).and_then(|i| self.done.get(&i).cloned())
+        self.stage_ref(word, before)
+            .and_then(|i| self.done.get(&i).cloned())
     }
 }
 

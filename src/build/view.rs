@@ -117,7 +117,12 @@ impl View {
             if t.starts_with('/') {
                 out.clear();
             }
-            todo.extend(t.split('/').filter(|c| !c.is_empty()).rev().map(String::from));
+            todo.extend(
+                t.split('/')
+                    .filter(|c| !c.is_empty())
+                    .rev()
+                    .map(String::from),
+            );
         }
         out.join("/")
     }
@@ -142,7 +147,10 @@ impl View {
                 break;
             }
         }
-        seen.into_iter().filter(|(_, v)| *v).map(|(k, _)| k).collect()
+        seen.into_iter()
+            .filter(|(_, v)| *v)
+            .map(|(k, _)| k)
+            .collect()
     }
 
     pub fn read_to_string(&self, rel: &str) -> Option<String> {
@@ -203,7 +211,9 @@ pub fn chown_ids(view: &View, spec: &str) -> Result<(u32, u32), String> {
     let gid = match g {
         Some(g) => {
             lookup_id(view, "etc/group", g)
-                .ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?
+                .ok_or_else(|| {
+                    format!("unable to find group {g}: no matching entries in group file")
+                })?
                 .0
         }
         None => primary.unwrap_or(uid),

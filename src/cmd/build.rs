@@ -152,16 +152,22 @@ impl Host for CliHost<'_> {
         let a = RunStepArgs::try_parse_from(&argv)
             .map_err(|e| format!("setting up the RUN container: {e}"))?
             .create;
-        let image_cfg = ImageConfig::parse(&engine.store.read_blob(&image.id).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        let mut cfg = super::run_config::build_config(&a, &image_cfg, false)
-            .map_err(|e| e.to_string())?;
+        let image_cfg = ImageConfig::parse(
+            &engine
+                .store
+                .read_blob(&image.id)
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut cfg =
+            super::run_config::build_config(&a, &image_cfg, false).map_err(|e| e.to_string())?;
         cfg.entrypoint = vec![];
         cfg.cmd = spec.args.clone();
         cfg.args = spec.args.clone();
         cfg.env = spec.env.clone();
         cfg.healthcheck = None;
-        cfg.labels.insert("io.berth.build".into(), "run-step".into());
+        cfg.labels
+            .insert("io.berth.build".into(), "run-step".into());
         let row = engine
             .create_container(NewContainer {
                 name: None,
@@ -195,7 +201,10 @@ impl Host for CliHost<'_> {
 /// Point stdout at /dev/null; the saved descriptor to restore.
 fn quiet_stdout() -> Option<i32> {
     use std::os::fd::AsRawFd;
-    let null = std::fs::OpenOptions::new().write(true).open("/dev/null").ok()?;
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .ok()?;
     // SAFETY: plain descriptor duplication on fds this process owns.
     unsafe {
         let saved = libc::dup(1);
@@ -230,7 +239,11 @@ fn read_dockerfile(a: &BuildArgs, ctx: &Path) -> anyhow::Result<(String, String)
         Some(f) => PathBuf::from(f),
         None => {
             let d = ctx.join("Dockerfile");
-            if d.exists() { d } else { ctx.join("Containerfile") }
+            if d.exists() {
+                d
+            } else {
+                ctx.join("Containerfile")
+            }
         }
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -253,7 +266,10 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.platform {
         crate::build::stage::check_platform(p).map_err(|e| exit(125, e))?;
     }
-    if !matches!(a.pull.as_str(), "always" | "missing" | "never" | "true" | "false") {
+    if !matches!(
+        a.pull.as_str(),
+        "always" | "missing" | "never" | "true" | "false"
+    ) {
         anyhow::bail!("invalid --pull {:?}: use always, missing or never", a.pull);
     }
     let tags = a

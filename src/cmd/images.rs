@@ -160,7 +160,13 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
     }
     let now = crate::state::images::now();
     let mut listed = Vec::new();
+    // Intermediate build images (unnamed steps the build cache holds) are
+    // shown with -a only, as podman and docker do.
+    let intermediate = crate::state::images::cache_images(&engine.db.conn)?;
     for l in load_all(&engine)? {
+        if !a.all && l.rec.names.is_empty() && intermediate.contains(l.rec.id.hex()) {
+            continue;
+        }
         if filter_ok(&engine, &l, &filters)? {
             listed.push(l);
         }

@@ -3,7 +3,7 @@
 
 mod archive;
 mod attach;
-mod build;
+pub mod build;
 mod container_inspect;
 mod cp;
 mod exec;

@@ -153,6 +153,10 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
         }
     }
     let engine = ctx.engine()?;
+    // The build cache goes too: its intermediate images are dangling.
+    for id in super::build::prune_cache(&engine)? {
+        println!("{id}");
+    }
     let now = db::now();
     for l in super::images::load_all(&engine)? {
         if !a.all && !l.rec.names.is_empty() {

@@ -197,9 +197,8 @@ fn pasta_program() -> &'static str {
 
 /// Is pasta on PATH?
 pub fn pasta_installed() -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join("pasta").exists())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("pasta").exists()))
 }
 
 /// Run pasta on `netns`; it returns once the namespace is configured and

@@ -256,7 +256,10 @@ pub fn cache_get(conn: &Connection, key: &str) -> Result<Option<Digest>, DbError
     let mut stmt = conn.prepare_cached("SELECT image_id FROM build_cache WHERE key = ?1")?;
     let mut rows = stmt.query([key])?;
     match rows.next()? {
-        Some(r) => Ok(Some(digest_col(format!("sha256:{}", r.get::<_, String>(0)?))?)),
+        Some(r) => Ok(Some(digest_col(format!(
+            "sha256:{}",
+            r.get::<_, String>(0)?
+        ))?)),
         None => Ok(None),
     }
 }
