@@ -304,19 +304,9 @@ fn secrets_are_mounted_for_run_and_never_stored() {
     let src = format!("id=tok,src={}", secret.display());
     build(&berth, ctx.path(), &["-t", "sec", "--secret", &src]);
     assert_eq!(berth.ok(&["run", "--rm", "sec", "cat", "/used"]), "used\n");
-    assert_eq!(
-        berth
-            .ok(&[
-                "run",
-                "--rm",
-                "sec",
-                "sh",
-                "-c",
-                "ls /run/secrets /cache 2>&1 || true"
-            ])
-            .contains("s3cr3t"),
-        false
-    );
+    // The mount points were not committed; the cache dir kept its content.
+    let sh = "ls -d /run/secrets /run /cache 2>/dev/null; cat /count";
+    assert_eq!(berth.ok(&["run", "--rm", "sec", "sh", "-c", sh]), "1\n");
     // Scan every layer of the saved image for the secret's bytes.
     let out = ctx.path().join("sec.tar");
     berth.ok(&["save", "-o", out.to_str().unwrap(), "sec"]);

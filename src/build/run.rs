@@ -607,6 +607,16 @@ fn run_container(
             .chain(m.tmpfs.iter().cloned());
         for d in dests {
             let rel = copy::clean(&d);
+            if view.lookup(&rel).is_none() {
+                let host = upper.join(&rel);
+                let empty_file =
+                    std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_file() && m.len() == 0);
+                if empty_file {
+                    let _ = std::fs::remove_file(&host);
+                } else {
+                    let _ = std::fs::remove_dir(&host);
+                }
+            }
             let mut p = rel
                 .rsplit_once('/')
                 .map(|(p, _)| p.to_string())

@@ -715,11 +715,9 @@ impl<'a> Builder<'a> {
                 };
                 let text = ins
                     .text
-                    .splitn(2, char::is_whitespace)
-                    .nth(1)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string();
+                    .split_once(char::is_whitespace)
+                    .map(|(_, r)| r.trim().to_string())
+                    .unwrap_or_default();
                 self.meta_step(img, format!("HEALTHCHECK {text}"), |c| {
                     c["Healthcheck"] = value
                 })

@@ -389,12 +389,12 @@ fn build_in(
             crate::state::images::add_name(&engine.db.conn, &id, t)?;
         }
     }
-    if let Some(t) = tags.first() {
-        if !a.quiet {
-            println!("COMMIT {t}");
-            for t in &tags {
-                println!("Successfully tagged {t}");
-            }
+    if let Some(t) = tags.first()
+        && !a.quiet
+    {
+        println!("COMMIT {t}");
+        for t in &tags {
+            println!("Successfully tagged {t}");
         }
     }
     if let Some(f) = &a.iidfile {

@@ -199,6 +199,42 @@ pub fn referenced_blobs(conn: &Connection) -> Result<BTreeSet<String>, DbError> 
     Ok(set)
 }
 
+/// The image a build step with this cache key made, if it is still there
+/// (removing the image drops its entry: ON DELETE CASCADE).
+pub fn cache_get(conn: &Connection, key: &str) -> Result<Option<Digest>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT image_id FROM build_cache WHERE key = ?1")?;
+    let mut rows = stmt.query([key])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(digest_col(format!(
+            "sha256:{}",
+            r.get::<_, String>(0)?
+        ))?)),
+        None => Ok(None),
+    }
+}
+
+pub fn cache_put(conn: &Connection, key: &str, image: &Digest) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)",
+        params![key, image.hex(), now()],
+    )?;
+    Ok(())
+}
+
+/// Images the build cache points at (intermediate images).
+pub fn cache_images(conn: &Connection) -> Result<BTreeSet<String>, DbError> {
+    let mut stmt = conn.prepare("SELECT DISTINCT image_id FROM build_cache")?;
+    let out = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// Forget every cache entry; returns how many there were.
+pub fn cache_clear(conn: &Connection) -> Result<usize, DbError> {
+    Ok(conn.execute("DELETE FROM build_cache", [])?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,40 +284,4 @@ mod tests {
         assert!(refs.contains(&Digest::of(&[1, 1]).to_string()));
         assert!(!refs.contains(&Digest::of(&[2, 2]).to_string()));
     }
-}
-
-/// The image a build step with this cache key made, if it is still there
-/// (removing the image drops its entry: ON DELETE CASCADE).
-pub fn cache_get(conn: &Connection, key: &str) -> Result<Option<Digest>, DbError> {
-    let mut stmt = conn.prepare_cached("SELECT image_id FROM build_cache WHERE key = ?1")?;
-    let mut rows = stmt.query([key])?;
-    match rows.next()? {
-        Some(r) => Ok(Some(digest_col(format!(
-            "sha256:{}",
-            r.get::<_, String>(0)?
-        ))?)),
-        None => Ok(None),
-    }
-}
-
-pub fn cache_put(conn: &Connection, key: &str, image: &Digest) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)",
-        params![key, image.hex(), now()],
-    )?;
-    Ok(())
-}
-
-/// Images the build cache points at (intermediate images).
-pub fn cache_images(conn: &Connection) -> Result<BTreeSet<String>, DbError> {
-    let mut stmt = conn.prepare("SELECT DISTINCT image_id FROM build_cache")?;
-    let out = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(out)
-}
-
-/// Forget every cache entry; returns how many there were.
-pub fn cache_clear(conn: &Connection) -> Result<usize, DbError> {
-    Ok(conn.execute("DELETE FROM build_cache", [])?)
 }
