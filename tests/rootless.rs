@@ -465,3 +465,30 @@ fn rootless_user_network_has_dns_outbound_and_ports() {
     run(&["rm", "-f", web.trim()]);
     assert_eq!(run(&["network", "rm", "rlnet"]), "rlnet\n");
 }
+
+#[test]
+fn rootless_build_copies_runs_and_caches() {
+    let (uid, gid, _reg, berth) = rootless_busybox();
+    let ctx = berth.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("f"), "file\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nCOPY --chown=app f /f\nRUN id -u > /uid && stat -c %u /f > /owner\nUSER app\nRUN id -u > /tmp/me\n",
+    )
+    .unwrap();
+    berth.give_to(uid, gid);
+    let c = ctx.to_str().unwrap();
+    let first = berth.rootless_ok(uid, gid, &["build", "-t", "rl", "--network", "none", c]);
+    assert!(!first.contains("Using cache"), "{first}");
+    let out = berth.rootless_ok(
+        uid,
+        gid,
+        &[
+            "run", "--rm", "rl", "cat", "/f", "/uid", "/owner", "/tmp/me",
+        ],
+    );
+    assert_eq!(out, "file\n0\n1000\n1000\n");
+    let again = berth.rootless_ok(uid, gid, &["build", "-t", "rl", "--network", "none", c]);
+    assert_eq!(again.matches("--> Using cache").count(), 4, "{again}");
+}
