@@ -77,6 +77,7 @@ CMD ["echo $GREETING"]
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
+    assert_eq!(env[0], "PATH=/bin", "the base's PATH is kept");
     assert!(env.contains(&"APP_VERSION=2.5"), "{env:?}");
     assert!(env.contains(&"GREETING=hello world"), "{env:?}");
     assert!(
@@ -212,6 +213,11 @@ ENTRYPOINT ["/bin/busybox"]
         "1000\n"
     );
     let c = inspect(&berth, "multi");
+    // FROM scratch gets the default PATH, as with docker and buildah.
+    assert_eq!(
+        c["Config"]["Env"][0],
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    );
     assert_eq!(c["RootFS"]["Layers"].as_array().unwrap().len(), 3);
     // --target builds a stage on its own; the broken one fails with its code.
     build(&berth, ctx.path(), &["-t", "stage1", "--target", "builder"]);

@@ -94,6 +94,8 @@ pub struct Builder<'a> {
     ctx: super::copy::Context,
 }
 
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 pub fn builtin_args() -> BTreeMap<String, String> {
     let (os, arch) = super::host_platform();
     let mut m = BTreeMap::new();
@@ -381,6 +383,12 @@ impl<'a> Builder<'a> {
             from_text(s)
         ));
         let mut img = self.base(s, meta)?;
+        if img.env_get("PATH").is_none() {
+            // Docker and buildah give a base without PATH the default one.
+            let mut env = img.env();
+            env.insert(0, format!("PATH={DEFAULT_PATH}"));
+            img.config["config"]["Env"] = json!(env);
+        }
         // Stage scope: only ARGs declared in this stage are visible; an
         // `ARG NAME` without a value takes the meta ARG's (Docker's rule).
         let mut args: BTreeMap<String, String> = BTreeMap::new();
