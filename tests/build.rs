@@ -515,3 +515,124 @@ fn squash_context_on_stdin_and_containerfile() {
         "from stdin"
     );
 }
+
+/// A file list as `tar tv` shows it, numeric owners, without what the
+/// engines mount or generate.
+fn file_list(tar: &Path) -> Vec<String> {
+    let out = std::process::Command::new("tar")
+        .args(["--numeric-owner", "-tvf", tar.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let skip = [
+        "etc/hosts",
+        "etc/resolv.conf",
+        "etc/hostname",
+        "run/.containerenv",
+        "dev",
+        "proc",
+        "sys",
+        "run",
+    ];
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let path = f.get(5)?.trim_start_matches("./").trim_end_matches('/');
+            (!path.is_empty() && !skip.contains(&path)).then(|| format!("{} {} {path}", f[0], f[1]))
+        })
+        .collect();
+    v.sort_by(|a, b| a.rsplit(' ').next().cmp(&b.rsplit(' ').next()));
+    v
+}
+
+#[test]
+fn same_files_and_config_as_podman_build() {
+    let (_reg, berth) = setup();
+    let ctx = tempfile::tempdir().unwrap();
+    let pod = tempfile::tempdir().unwrap();
+    let podman = |args: &[&str]| {
+        let root = pod.path().join("root");
+        let run = pod.path().join("run");
+        let out = std::process::Command::new("podman")
+            .args([
+                "--root",
+                root.to_str().unwrap(),
+                "--runroot",
+                run.to_str().unwrap(),
+                "--storage-driver",
+                "overlay",
+            ])
+            .args(args)
+            .output()
+            .expect("podman installed (scripts/deps.sh)");
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The same base in both stores.
+    let base = ctx.path().join("base.tar");
+    berth.ok(&["tag", "busybox", "localhost/base:1"]);
+    berth.ok(&["save", "-o", base.to_str().unwrap(), "localhost/base:1"]);
+    podman(&["load", "-q", "-i", base.to_str().unwrap()]);
+    std::fs::remove_file(&base).unwrap();
+    write(
+        ctx.path(),
+        &[
+            ("a.txt", "a\n"),
+            ("d/sub/x", "x\n"),
+            ("d/y.tmp", "ignored\n"),
+            (".dockerignore", "**/*.tmp\n"),
+            (
+                "Dockerfile",
+                "FROM localhost/base:1\nARG V=3\nENV A=1 B=\"two words\" V=$V\nWORKDIR /app\nCOPY a.txt .\nCOPY d /data/\nCOPY --chown=1000:1000 --chmod=600 a.txt /owned/a\nUSER app\nLABEL x=y\nEXPOSE 80/tcp 53/udp\nVOLUME /vol\nSTOPSIGNAL SIGINT\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nCMD [\"cat /app/a.txt\"]\n",
+            ),
+        ],
+    );
+    let c = ctx.path().to_str().unwrap();
+    berth.ok(&["build", "-q", "-t", "cmp", c]);
+    podman(&["build", "-q", "-t", "cmp", c]);
+    let pick = |j: &str| {
+        let v: serde_json::Value = serde_json::from_str(j).unwrap();
+        let cfg = &v[0]["Config"];
+        let mut labels = cfg["Labels"].clone();
+        // podman stamps its own version; not part of the Dockerfile.
+        labels.as_object_mut().unwrap().remove("io.buildah.version");
+        let keys = [
+            "Env",
+            "Cmd",
+            "Entrypoint",
+            "WorkingDir",
+            "User",
+            "ExposedPorts",
+            "Volumes",
+            "StopSignal",
+        ];
+        let mut out: Vec<String> = keys.iter().map(|k| format!("{k}={}", cfg[*k])).collect();
+        out.push(format!("Labels={labels}"));
+        out.push(format!(
+            "history={}",
+            v[0]["History"].as_array().unwrap().len()
+        ));
+        out
+    };
+    assert_eq!(
+        pick(&berth.ok(&["image", "inspect", "cmp"])),
+        pick(&podman(&["image", "inspect", "cmp"]))
+    );
+    let bt = ctx.path().join("b.tar");
+    let pt = ctx.path().join("p.tar");
+    let bc = berth.ok(&["create", "cmp"]).trim().to_string();
+    berth.ok(&["export", "-o", bt.to_str().unwrap(), &bc]);
+    let pc = podman(&["create", "cmp"]).trim().to_string();
+    podman(&["export", "-o", pt.to_str().unwrap(), &pc]);
+    podman(&["rm", &pc]);
+    let (b, p) = (file_list(&bt), file_list(&pt));
+    assert!(
+        b.iter().any(|l| l == "-rw------- 1000/1000 owned/a"),
+        "{b:?}"
+    );
+    assert_eq!(b, p);
+}
