@@ -636,3 +636,72 @@ fn same_files_and_config_as_podman_build() {
     );
     assert_eq!(b, p);
 }
+
+/// Serves `body` to every GET on a loopback port, for ADD of a URL.
+fn http_file(body: &'static [u8]) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut s = s;
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = std::io::Write::write_all(&mut s, head.as_bytes());
+            let _ = std::io::Write::write_all(&mut s, body);
+        }
+    });
+    port
+}
+
+#[test]
+fn bind_mounts_from_stages_urls_platform_args_and_shell() {
+    let (_reg, berth) = setup();
+    let ctx = tempfile::tempdir().unwrap();
+    let port = http_file(b"fetched over http\n");
+    let df = format!(
+        r#"FROM busybox AS tools
+RUN mkdir /kit && echo tool-output > /kit/tool
+
+FROM busybox
+ARG TARGETPLATFORM
+ARG TARGETARCH
+RUN echo "$TARGETPLATFORM $TARGETARCH" > /platform
+RUN --mount=type=bind,from=tools,source=/kit,target=/mnt/kit cat /mnt/kit/tool > /from-stage
+RUN --mount=type=bind,source=conf,target=/mnt/conf cat /mnt/conf/c > /from-context
+ADD http://127.0.0.1:{port}/files/remote.txt /downloads/
+SHELL ["/bin/sh", "-e", "-c"]
+RUN echo "$0" > /shell
+"#
+    );
+    write(
+        ctx.path(),
+        &[("conf/c", "context-conf\n"), ("Dockerfile", &df)],
+    );
+    build(&berth, ctx.path(), &["-t", "mounts"]);
+    let sh = |script: &str| berth.ok(&["run", "--rm", "mounts", "sh", "-c", script]);
+    assert_eq!(sh("cat /platform"), "linux/amd64 amd64\n");
+    assert_eq!(
+        sh("cat /from-stage /from-context"),
+        "tool-output\ncontext-conf\n"
+    );
+    assert_eq!(
+        sh("cat /downloads/remote.txt; stat -c %a /downloads/remote.txt"),
+        "fetched over http\n600\n"
+    );
+    assert_eq!(
+        sh("cat /shell; test -e /mnt && echo present || echo absent"),
+        "/bin/sh\nabsent\n"
+    );
+    assert_eq!(
+        inspect(&berth, "mounts")["Config"]["Shell"],
+        serde_json::json!(["/bin/sh", "-e", "-c"])
+    );
+    // A changed bind-mounted context file makes that RUN miss the cache.
+    write(ctx.path(), &[("conf/c", "changed\n")]);
+    let out = build(&berth, ctx.path(), &["-t", "mounts"]);
+    assert_eq!(sh("cat /from-context"), "changed\n", "{out}");
+}

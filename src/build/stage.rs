@@ -185,7 +185,7 @@ impl<'a> Builder<'a> {
     /// The stage a `FROM`/`--from` word names: by name, or by index.
     fn stage_ref(&self, word: &str, before: usize) -> Option<usize> {
         let w = word.to_ascii_lowercase();
-        self.df.stages[..before]
+        self.df.stages[..before.min(self.df.stages.len())]
             .iter()
             .find(|s| s.name.as_deref() == Some(w.as_str()))
             .map(|s| s.index)
