@@ -454,6 +454,37 @@ fn built_image_pushes_and_skopeo_reads_it() {
     assert_eq!(v["Labels"]["built"], "yes");
     assert_eq!(v["Labels"]["extra"], "1");
     assert_eq!(v["Layers"].as_array().unwrap().len(), 3);
+    // podman pulls it and sees the same files.
+    let pod = tempfile::tempdir().unwrap();
+    let podman = |args: &[&str]| {
+        let (root, run) = (pod.path().join("root"), pod.path().join("run"));
+        let out = std::process::Command::new("podman")
+            .args([
+                "--root",
+                root.to_str().unwrap(),
+                "--runroot",
+                run.to_str().unwrap(),
+            ])
+            .args(["--storage-driver", "overlay"])
+            .args(args)
+            .output()
+            .expect("podman installed (scripts/deps.sh)");
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    podman(&["pull", "-q", "--tls-verify=false", &dest]);
+    let pc = podman(&["create", &dest]).trim().to_string();
+    let pt = ctx.path().join("p.tar");
+    podman(&["export", "-o", pt.to_str().unwrap(), &pc]);
+    podman(&["rm", &pc]);
+    let bc = berth.ok(&["create", "pushme:2"]).trim().to_string();
+    let bt = ctx.path().join("b.tar");
+    berth.ok(&["export", "-o", bt.to_str().unwrap(), &bc]);
+    assert_eq!(file_list(&bt), file_list(&pt));
     // A fresh store pulls it and runs it.
     let fresh = Berth::new(&[&reg]);
     fresh.ok(&["pull", "-q", &dest]);
