@@ -21,6 +21,28 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// podman with its own store under `dir`; its stdout.
+fn podman_in(dir: &Path, args: &[&str]) -> String {
+    let (root, run) = (dir.join("root"), dir.join("run"));
+    let out = std::process::Command::new("podman")
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            run.to_str().unwrap(),
+        ])
+        .args(["--storage-driver", "overlay"])
+        .args(args)
+        .output()
+        .expect("podman installed (scripts/deps.sh)");
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn inspect(berth: &Berth, image: &str) -> serde_json::Value {
     let v: serde_json::Value =
         serde_json::from_str(&berth.ok(&["image", "inspect", image])).unwrap();
@@ -456,26 +478,7 @@ fn built_image_pushes_and_skopeo_reads_it() {
     assert_eq!(v["Layers"].as_array().unwrap().len(), 3);
     // podman pulls it and sees the same files.
     let pod = tempfile::tempdir().unwrap();
-    let podman = |args: &[&str]| {
-        let (root, run) = (pod.path().join("root"), pod.path().join("run"));
-        let out = std::process::Command::new("podman")
-            .args([
-                "--root",
-                root.to_str().unwrap(),
-                "--runroot",
-                run.to_str().unwrap(),
-            ])
-            .args(["--storage-driver", "overlay"])
-            .args(args)
-            .output()
-            .expect("podman installed (scripts/deps.sh)");
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let podman = |args: &[&str]| podman_in(pod.path(), args);
     podman(&["pull", "-q", "--tls-verify=false", &dest]);
     let pc = podman(&["create", &dest]).trim().to_string();
     let pt = ctx.path().join("p.tar");
@@ -581,28 +584,7 @@ fn same_files_and_config_as_podman_build() {
     let (_reg, berth) = setup();
     let ctx = tempfile::tempdir().unwrap();
     let pod = tempfile::tempdir().unwrap();
-    let podman = |args: &[&str]| {
-        let root = pod.path().join("root");
-        let run = pod.path().join("run");
-        let out = std::process::Command::new("podman")
-            .args([
-                "--root",
-                root.to_str().unwrap(),
-                "--runroot",
-                run.to_str().unwrap(),
-                "--storage-driver",
-                "overlay",
-            ])
-            .args(args)
-            .output()
-            .expect("podman installed (scripts/deps.sh)");
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let podman = |args: &[&str]| podman_in(pod.path(), args);
     // The same base in both stores.
     let base = ctx.path().join("base.tar");
     berth.ok(&["tag", "busybox", "localhost/base:1"]);

@@ -35,7 +35,7 @@ pub struct Owner {
 }
 
 impl Owner {
-    fn apply(&self, e: &mut Entry, default_ids: (u32, u32)) {
+    pub fn apply(&self, e: &mut Entry, default_ids: (u32, u32)) {
         (e.uid, e.gid) = self.ids.unwrap_or(default_ids);
         if let Some(m) = self.chmod {
             e.mode = m;

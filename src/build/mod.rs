@@ -6,6 +6,7 @@
 pub mod copy;
 pub mod dockerfile;
 pub mod ignore;
+mod instruction;
 pub mod lex;
 mod run;
 pub mod stage;
@@ -43,7 +44,6 @@ pub struct BuildOptions {
     pub file_name: String,
     pub context: PathBuf,
     pub ignore: ignore::Ignore,
-    pub tags: Vec<String>,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,

@@ -238,10 +238,7 @@ pub fn copy(
                     gid: 0,
                     mtime: now(),
                 };
-                (e.uid, e.gid) = ids.unwrap_or((0, 0));
-                if let Some(m) = chmod {
-                    e.mode = m;
-                }
+                owner.apply(&mut e, (0, 0));
                 out.push(e);
             }
             Src::Url(u) => {
@@ -257,16 +254,17 @@ pub fn copy(
                     .to_string();
                 let t = target_for(&base);
                 ensure_dirs(&view, &t, false, ids, &mut seen, &mut entries);
-                let (uid, gid) = ids.unwrap_or((0, 0));
                 // Docker: files fetched by ADD get mode 0600.
-                out.push(Entry {
+                let mut e = Entry {
                     path: t,
                     kind: Kind::File(tmp.clone()),
-                    mode: chmod.unwrap_or(0o600),
-                    uid,
-                    gid,
+                    mode: 0o600,
+                    uid: 0,
+                    gid: 0,
                     mtime: now(),
-                });
+                };
+                owner.apply(&mut e, (0, 0));
+                out.push(e);
                 temps.push(tmp);
             }
             Src::Context(rel) | Src::Image(rel) => {
@@ -632,19 +630,10 @@ fn run_container(
                     .unwrap_or_default();
             }
         }
-        let tmp = b.engine.store.temp_path("run-layer");
-        let f =
-            std::fs::File::create(&tmp).map_err(|e| at.err(format!("creating the layer: {e}")))?;
-        b.engine
-            .changes_tar(&row, std::io::BufWriter::new(f))
-            .map_err(|e| at.err(e.to_string()))?;
-        let f = std::fs::File::open(&tmp).map_err(|e| at.err(format!("reading the layer: {e}")))?;
         let layer = b
             .engine
-            .store
-            .import_layer(f, img.layers.last().map(|l| &l.chain_id));
-        let _ = std::fs::remove_file(&tmp);
-        let layer = layer.map_err(|e| at.err(e.to_string()))?;
+            .changes_layer(&row, img.layers.last().map(|l| &l.chain_id))
+            .map_err(|e| at.err(e.to_string()))?;
         b.commit(img, img.config.clone(), Some(layer), Some(by), key)
     })();
     let _ = b.engine.remove_container(&row, true);
@@ -652,11 +641,7 @@ fn run_container(
 }
 
 /// `--squash`: the layers the build added, as one.
-pub fn squash(
-    b: &mut Builder,
-    fin: &Image,
-    _meta: &BTreeMap<String, String>,
-) -> Result<Image, BuildError> {
+pub fn squash(b: &mut Builder, fin: &Image) -> Result<Image, BuildError> {
     let base = fin.base_layers.min(fin.layers.len());
     if fin.layers.len() - base <= 1 {
         return Ok(fin.clone());

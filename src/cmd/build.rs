@@ -99,28 +99,12 @@ struct CliHost<'a> {
 
 impl Host for CliHost<'_> {
     fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String> {
-        let local = engine.find_image(name);
-        let pull = match (self.pull, &local) {
-            ("always" | "true", _) => true,
-            ("missing", Err(_)) => true,
-            ("never" | "false", Err(e)) => {
-                return Err(format!("{name}: image not known, and --pull=never ({e})"));
-            }
-            _ => false,
+        let policy = match self.pull {
+            "true" => "always",
+            "false" => "never",
+            p => p,
         };
-        if !pull {
-            return local.map(|f| f.image).map_err(|e| e.to_string());
-        }
-        let conf = crate::registry::RegistriesConf::load().map_err(|e| e.to_string())?;
-        let opts = crate::registry::pull::PullOptions {
-            remote: self.remote.options().map_err(|e| e.to_string())?,
-            ..Default::default()
-        };
-        let progress = crate::format::progress::Progress::new(self.quiet);
-        crate::registry::pull::pull(engine, &conf, name, &opts, &progress)
-            .map_err(|e| e.to_string())?;
-        engine
-            .find_image(name)
+        super::run::find_or_pull(engine, name, policy, None, self.remote, self.quiet)
             .map(|f| f.image)
             .map_err(|e| e.to_string())
     }
@@ -363,7 +347,6 @@ fn build_in(
         file_name,
         context: std::fs::canonicalize(context)?,
         ignore,
-        tags: tags.clone(),
         build_args,
         target: a.target.clone(),
         no_cache: a.no_cache,

@@ -219,14 +219,34 @@ fn resolve_image(
     a: &CreateArgs,
     quiet: bool,
 ) -> anyhow::Result<crate::engine::images::Found> {
-    let local = engine.find_image(&a.image);
-    let pull = match (a.pull.as_str(), &local) {
+    find_or_pull(
+        engine,
+        &a.image,
+        &a.pull,
+        a.platform.as_deref(),
+        &a.remote,
+        quiet,
+    )
+}
+
+/// Find an image locally or pull it, as a `--pull` policy says (also what
+/// `build` does for FROM).
+pub fn find_or_pull(
+    engine: &Engine,
+    word: &str,
+    policy: &str,
+    platform: Option<&str>,
+    remote: &super::pull::RemoteArgs,
+    quiet: bool,
+) -> anyhow::Result<crate::engine::images::Found> {
+    let local = engine.find_image(word);
+    let pull = match (policy, &local) {
         ("always", _) => true,
         ("missing" | "newer", Err(_)) => true,
         ("never", Err(_)) => {
             return Err(exit(
                 125,
-                format!("{}: image not known, and --pull=never", a.image),
+                format!("{word}: image not known, and --pull=never"),
             ));
         }
         ("missing" | "never" | "newer", Ok(_)) => false,
@@ -235,13 +255,13 @@ fn resolve_image(
     if pull {
         let conf = crate::registry::RegistriesConf::load()?;
         let opts = crate::registry::pull::PullOptions {
-            platform: super::pull::platform_from(a.platform.as_deref(), None, None, None)?,
-            remote: a.remote.options()?,
+            platform: super::pull::platform_from(platform, None, None, None)?,
+            remote: remote.options()?,
             ..Default::default()
         };
         let progress = crate::format::progress::Progress::new(quiet);
-        crate::registry::pull::pull(engine, &conf, &a.image, &opts, &progress)?;
-        return Ok(engine.find_image(&a.image)?);
+        crate::registry::pull::pull(engine, &conf, word, &opts, &progress)?;
+        return Ok(engine.find_image(word)?);
     }
     Ok(local?)
 }

@@ -263,6 +263,23 @@ pub struct CommitOptions<'a> {
 }
 
 impl Engine {
+    /// The container's changes stored as a layer on top of `parent`.
+    pub fn changes_layer(
+        &self,
+        c: &ContainerRow,
+        parent: Option<&crate::digest::Digest>,
+    ) -> Result<crate::storage::LayerInfo, ContainerError> {
+        let tmp = self.store.temp_path("commit-layer");
+        {
+            let f = std::fs::File::create(&tmp).map_err(io("creating the layer"))?;
+            self.changes_tar(c, std::io::BufWriter::new(f))?;
+        }
+        let f = std::fs::File::open(&tmp).map_err(io("reading the layer"))?;
+        let info = self.store.import_layer(f, parent);
+        let _ = std::fs::remove_file(&tmp);
+        info.map_err(|e| ContainerError::Invalid(e.to_string()))
+    }
+
     /// A new image: the container's image plus one layer holding its
     /// changes, with the config adjusted by `changes`.
     pub fn commit_container(
@@ -288,17 +305,7 @@ impl Engine {
                     .ok_or_else(|| bad(format!("layer {l} is not in the store")))?,
             );
         }
-        let tmp = self.store.temp_path("commit-layer");
-        {
-            let f = std::fs::File::create(&tmp).map_err(io("creating the layer"))?;
-            self.changes_tar(c, std::io::BufWriter::new(f))?;
-        }
-        let f = std::fs::File::open(&tmp).map_err(io("reading the layer"))?;
-        let info = self
-            .store
-            .import_layer(f, chain.last())
-            .map_err(|e| bad(e.to_string()))?;
-        let _ = std::fs::remove_file(&tmp);
+        let info = self.changes_layer(c, chain.last())?;
         let mut run: crate::image::config::RunConfig =
             serde_json::from_value(config.get("config").cloned().unwrap_or_default())
                 .unwrap_or_default();
