@@ -1,0 +1,16 @@
+//! Attacks, end to end: a container, a build context, an archive, a
+//! registry or another local user trying to get out of berth's hands or
+//! into someone else's store. Each test is written as the attack and
+//! asserts the host is untouched and the user gets one clear error.
+//! SECURITY.md maps each threat to the test here that shows it.
+
+mod common;
+
+#[path = "security/build_context.rs"]
+mod build_context;
+#[path = "security/container_fds.rs"]
+mod container_fds;
+#[path = "security/input.rs"]
+mod input;
+#[path = "security/store.rs"]
+mod store;
