@@ -29,8 +29,18 @@ pub struct Engine {
 
 impl Engine {
     pub fn open(paths: Paths) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(&paths.root)
-            .map_err(|e| EngineError::Io(format!("creating {}", paths.root.display()), e))?;
+        // Private before anything is put in them (see state::private): the
+        // root, its containers (configs, logs, upper dirs) and the runroot
+        // (attach sockets, pid files); the store makes its own dirs so.
+        for d in [
+            paths.root.clone(),
+            paths.root.join("containers"),
+            paths.runroot.clone(),
+            paths.runroot.join("containers"),
+        ] {
+            crate::state::private::dir(&d)
+                .map_err(|e| EngineError::Io(format!("creating {}", d.display()), e))?;
+        }
         let store = Store::open(&paths.root.join("storage"))?;
         let db = Db::open(&paths.db())?;
         Ok(Engine { paths, db, store })

@@ -14,6 +14,11 @@ pub enum DbError {
     },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database {path}: {source}")]
+    Mode {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "database schema version {found} is newer than this berth understands ({known}); upgrade berth"
     )]
@@ -133,6 +138,13 @@ impl Db {
             path: path.display().to_string(),
             source,
         };
+        let mode_err = |source| DbError::Mode {
+            path: path.display().to_string(),
+            source,
+        };
+        // It holds container configs (their `-e` secrets): 0600 before
+        // SQLite first opens it, as SQLite would make it 0644.
+        super::private::file(path).map_err(mode_err)?;
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(60))
             .map_err(open_err)?;
@@ -140,6 +152,16 @@ impl Db {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
         .map_err(open_err)?;
+        // SQLite gives new -wal and -shm files the database's mode; ones an
+        // older berth left 0644 are made private here.
+        for suffix in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if p.exists() {
+                super::private::file(&p).map_err(mode_err)?;
+            }
+        }
         let mut db = Db { conn };
         db.migrate()?;
         Ok(db)
@@ -197,6 +219,27 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).unwrap();
+        db.conn
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for f in ["t.db", "t.db-wal", "t.db-shm"] {
+            let m = std::fs::metadata(dir.path().join(f)).unwrap();
+            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{f}");
+        }
+        drop(db);
+        // An existing database left world-readable is repaired on open.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Db::open(&path).unwrap();
+        let m = std::fs::metadata(&path).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Layers: one directory per chain ID (`layers/<hex>/diff`), shared by every
 //! image that has it, created from a verified tar stream.
 
+use super::limit::Bounded;
 use super::unpack::{self, UnpackOptions};
-use super::{Store, StoreError, io_err, verify};
+use super::{Store, StoreError, io_err, read_err, verify};
+use crate::state::private;
 use crate::digest::{Digest, Hashing};
 use crate::image::manifest::Compression;
 use serde::{Deserialize, Serialize};
@@ -37,13 +39,17 @@ pub struct PutLayer<'a> {
 /// The producer half of [`Store::put_layer`]: read `src` to its end in
 /// chunks, hash it, save it to `sink`, and hand chunks to the unpacker for as
 /// long as it listens.
+///
+/// With a declared `size`, at most `size + 1` bytes are read: an overrun
+/// stops the fetch there, before it reaches the disk or the unpacker.
 fn fetch_blob<R: Read>(
     src: R,
     mut sink: Option<io::BufWriter<File>>,
     tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    what: &str,
+    digest: &Digest,
+    size: Option<u64>,
 ) -> Result<(Digest, u64), StoreError> {
-    let mut src = Hashing::new(src);
+    let mut src = Hashing::new(Bounded::new(src, size.unwrap_or(u64::MAX - 1)));
     let mut tx = Some(tx);
     loop {
         let mut buf = vec![0u8; 256 * 1024];
@@ -51,7 +57,7 @@ fn fetch_blob<R: Read>(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err(format!("reading blob {what}"))(e)),
+            Err(e) => return Err(read_err(digest, e)),
         };
         buf.truncate(n);
         if let Some(f) = sink.as_mut() {
@@ -159,13 +165,13 @@ impl Store {
         } else {
             Some(io::BufWriter::with_capacity(
                 1 << 20,
-                File::create(&blob_tmp).map_err(io_err("creating temp blob"))?,
+                private::create_new(&blob_tmp).map_err(io_err("creating temp blob"))?,
             ))
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
-        let what = req.blob_digest.to_string();
         let (fetched, unpacked) = std::thread::scope(|s| {
-            let producer = s.spawn(move || fetch_blob(src, sink, tx, &what));
+            let producer =
+                s.spawn(move || fetch_blob(src, sink, tx, req.blob_digest, req.blob_size));
             // Dropping the channel reader (when unpacking ends, early or
             // not) lets the producer read on to the end: a blob that does not
             // match its digest is the real story behind a corrupt stream.
@@ -287,8 +293,9 @@ impl Store {
             .to_vec();
         let compression = Compression::sniff(&head);
         let blob_tmp = self.temp_path("import-blob");
-        let file =
-            io::BufWriter::new(File::create(&blob_tmp).map_err(io_err("creating temp blob"))?);
+        let file = io::BufWriter::new(
+            private::create_new(&blob_tmp).map_err(io_err("creating temp blob"))?,
+        );
         let gz = flate2::write::GzEncoder::new(Hashing::new(file), flate2::Compression::fast());
         let placeholder = Digest::of(b"import");
         let dec = decompress(src, compression).map_err(io_err("starting decompression"))?;

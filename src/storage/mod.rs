@@ -7,11 +7,13 @@
 //! which the next berth process sweeps (see [`TempSpace`]).
 
 pub mod layer;
+pub mod limit;
 pub mod unpack;
 
 pub use layer::{LayerInfo, PutLayer};
 
 use crate::digest::{Digest, Hashing};
+use crate::state::private;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ pub enum StoreError {
         actual: Digest,
         size: u64,
     },
+    #[error("blob {digest} is larger than its declared size {size}")]
+    TooLarge { digest: Digest, size: u64 },
     #[error("blob {digest}: expected {expected} bytes, got {actual}")]
     SizeMismatch {
         digest: Digest,
@@ -59,9 +63,11 @@ impl Store {
     /// Open (creating) the store under `root` and sweep temp dirs of dead
     /// processes.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        for d in ["blobs/sha256", "layers", "tmp", "locks"] {
-            fs::create_dir_all(root.join(d))
-                .map_err(io_err(format!("creating {}", root.join(d).display())))?;
+        // Layers hold setuid binaries and device nodes exactly as images
+        // ship them: no other user may reach them (see state::private).
+        for d in ["", "blobs", "blobs/sha256", "layers", "tmp", "locks"] {
+            let p = root.join(d);
+            private::dir(&p).map_err(io_err(format!("creating {}", p.display())))?;
         }
         let tmp = TempSpace::new(&root.join("tmp")).map_err(io_err("creating temp space"))?;
         Ok(Store {
@@ -120,7 +126,7 @@ impl Store {
             return Ok(actual);
         }
         let tmp = self.tmp.path(&format!("blob-{}", actual.short()));
-        let mut f = File::create(&tmp).map_err(io_err("creating temp blob"))?;
+        let mut f = private::create_new(&tmp).map_err(io_err("creating temp blob"))?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .map_err(io_err("writing temp blob"))?;
@@ -177,14 +183,37 @@ impl Store {
         size: Option<u64>,
     ) -> Result<u64, StoreError> {
         let tmp = self.tmp.path(&format!("blob-{}", expected.short()));
-        let mut f = File::create(&tmp).map_err(io_err("creating temp blob"))?;
-        let mut h = Hashing::new(r);
-        io::copy(&mut h, &mut f).map_err(io_err(format!("fetching blob {expected}")))?;
-        f.sync_all().map_err(io_err("syncing temp blob"))?;
+        let mut f = private::create_new(&tmp).map_err(io_err("creating temp blob"))?;
+        let mut h = Hashing::new(limit::Bounded::new(r, size.unwrap_or(u64::MAX - 1)));
+        let copied = io::copy(&mut h, &mut f)
+            .map_err(|e| read_err(expected, e))
+            .and_then(|_| f.sync_all().map_err(io_err("syncing temp blob")));
+        if let Err(e) = copied {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         let (actual, n, _) = h.finish();
-        verify(expected, &actual, size, n)?;
+        if let Err(e) = verify(expected, &actual, size, n) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         self.commit_blob(&tmp, expected)?;
         Ok(n)
+    }
+}
+
+/// A read error on blob `d`: an overrun of its declared size (see
+/// [`limit::Bounded`]) or the source failing.
+pub fn read_err(d: &Digest, e: io::Error) -> StoreError {
+    match limit::exceeded(&e) {
+        Some(size) => StoreError::TooLarge {
+            digest: d.clone(),
+            size,
+        },
+        None => StoreError::Io {
+            what: format!("fetching blob {d}"),
+            source: e,
+        },
     }
 }
 
@@ -239,7 +268,7 @@ impl TempSpace {
             .open(&lock_path)?;
         lock.lock()?;
         let dir = base.join(&name);
-        fs::create_dir_all(&dir)?;
+        private::dir(&dir)?;
         Ok(TempSpace {
             dir,
             _lock: lock,

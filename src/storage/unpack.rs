@@ -20,10 +20,55 @@ use std::path::Path;
 pub enum UnpackError {
     #[error("layer entry {0:?} escapes the layer root")]
     Escape(String),
+    #[error("layer entry {0:?} escapes through a symlink")]
+    SymlinkEscape(String),
+    #[error("layer entry {path:?}: sparse files are not supported ({how})")]
+    Sparse { path: String, how: String },
     #[error("layer entry {path:?}: {source}")]
     Entry { path: String, source: io::Error },
     #[error("reading layer tar: {0}")]
     Read(io::Error),
+}
+
+/// Why a tar entry is a sparse file, if it is one: GNU type 'S' (83), or
+/// a PAX header of the GNU sparse formats 0.0-1.0 (`GNU.sparse.*`).
+///
+/// A sparse entry declares a "real size" its data need not have: 127
+/// bytes of gzip can claim 8 GiB of zeros, which writing the file out in
+/// full would put on disk. Image layers never need them (docker and
+/// buildah never write them), and containers/storage refuses them
+/// (`unhandled tar header type 83`); so does berth, wherever it reads a
+/// tar.
+pub fn sparse_reason<R: Read>(entry: &mut tar::Entry<R>) -> io::Result<Option<String>> {
+    if entry.header().entry_type() == tar::EntryType::GNUSparse {
+        return Ok(Some("tar header type 83".into()));
+    }
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let ext = ext?;
+            if let Ok(k) = ext.key()
+                && k.starts_with("GNU.sparse.")
+            {
+                return Ok(Some(format!("PAX header {k}")));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A tar reading error, without the bytes the tar crate quotes: its
+/// header-field errors print the field and the first 100 bytes of the
+/// "header" (`numeric field was not a number: ... when getting cksum for
+/// ...`), which for something that is not a tar is the start of that file.
+pub fn tar_error(e: io::Error) -> io::Error {
+    let msg = e.to_string();
+    if msg.contains("numeric field") {
+        return io::Error::new(
+            io::ErrorKind::InvalidData,
+            "malformed tar header (a numeric field is not a number)",
+        );
+    }
+    e
 }
 
 /// How to write what a layer says.
@@ -109,17 +154,26 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
         dir_times: Vec::new(),
     };
     let mut archive = tar::Archive::new(tar);
-    for entry in archive.entries().map_err(UnpackError::Read)? {
-        let mut entry = entry.map_err(UnpackError::Read)?;
+    let read_err = |e| UnpackError::Read(tar_error(e));
+    for entry in archive.entries().map_err(read_err)? {
+        let mut entry = entry.map_err(read_err)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if let Some(how) = sparse_reason(&mut entry).map_err(read_err)? {
+            return Err(UnpackError::Sparse { path: raw, how });
+        }
         let parts = clean_path(&raw)?;
         let Some((name, parent)) = parts.split_last() else {
             // The root itself ("./"): take its metadata, not its place.
             continue;
         };
         let parent = parent.join("/");
-        u.entry(&mut entry, &parent, name)
-            .map_err(entry_err(&raw))?;
+        if let Err(e) = u.entry(&mut entry, &parent, name) {
+            return Err(if u.escapes(&parent, &e) {
+                UnpackError::SymlinkEscape(raw)
+            } else {
+                entry_err(&raw)(e)
+            });
+        }
     }
     // Deepest first, so setting a parent's time is not undone by a child.
     for (path, times) in u.dir_times.iter().rev() {
@@ -138,6 +192,19 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
 }
 
 impl Unpacker<'_> {
+    /// Whether an entry under `parent` failed because `parent` leads out
+    /// of the layer through a symlink. RESOLVE_IN_ROOT keeps such a path
+    /// inside (an absolute or `../` target is re-rooted), where it usually
+    /// names nothing: say why, not "No such file or directory".
+    /// RESOLVE_BENEATH refuses (EXDEV) the same walk as soon as a symlink
+    /// would leave, and `parent` has no `..` of its own (`clean_path`).
+    fn escapes(&self, parent: &str, e: &io::Error) -> bool {
+        let resolving = [Errno::NOENT, Errno::NOTDIR, Errno::LOOP, Errno::XDEV]
+            .iter()
+            .any(|x| e.raw_os_error() == Some(x.raw_os_error()));
+        resolving && !parent.is_empty() && leaves_root(&self.root, parent)
+    }
+
     /// An O_PATH fd of directory `rel` inside the root, creating missing
     /// directories (0755, as docker does for implied parents).
     fn dir(&mut self, rel: &str) -> io::Result<&OwnedFd> {
@@ -251,7 +318,7 @@ impl Unpacker<'_> {
                 self.dir_times.push((rel.clone(), times));
                 self.dirs.remove(&rel);
             }
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let dir = self.dir(parent)?;
                 let flags = OFlags::WRONLY
                     | OFlags::CREATE
@@ -300,13 +367,23 @@ impl Unpacker<'_> {
                 let Some((tname, tparent)) = tparts.split_last() else {
                     return Err(io::Error::other("hard link to the layer root"));
                 };
+                let tparent = tparent.join("/");
                 let tdir = rustix::fs::openat2(
                     &self.root,
-                    tparent.join("/").as_str(),
+                    tparent.as_str(),
                     OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                     Mode::empty(),
                     RESOLVE,
-                )?;
+                )
+                .map_err(|e| {
+                    if leaves_root(&self.root, &tparent) {
+                        io::Error::other(format!(
+                            "hard link target {target:?} escapes through a symlink"
+                        ))
+                    } else {
+                        e.into()
+                    }
+                })?;
                 let dir = self.dir(parent)?;
                 if rel == tparts.join("/") {
                     return Ok(());
@@ -414,6 +491,21 @@ impl Unpacker<'_> {
     }
 }
 
+/// Whether resolving `rel` from `root` would leave `root` through a
+/// symlink (an absolute target, or `..` past the top).
+fn leaves_root(root: &OwnedFd, rel: &str) -> bool {
+    matches!(
+        rustix::fs::openat2(
+            root,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ),
+        Err(Errno::XDEV)
+    )
+}
+
 /// Open directory NAME in DIR for reading, never following a symlink.
 fn open_subdir(dir: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
     Ok(rustix::fs::openat(
@@ -493,5 +585,115 @@ mod tests {
         assert!(clean_path("../x").is_err());
         assert!(clean_path("a/../../x").is_err());
         assert!(clean_path("./").unwrap().is_empty());
+    }
+
+    /// A GNU sparse entry (type 'S') of 512 stored bytes claiming 8 GiB.
+    fn gnu_sparse_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_path("big").unwrap();
+        h.set_mode(0o644);
+        h.set_size(512);
+        let g = h.as_gnu_mut().unwrap();
+        g.sparse[0].set_offset((8 << 30) - 512);
+        g.sparse[0].set_length(512);
+        g.set_real_size(8 << 30);
+        h.set_cksum();
+        b.append(&h, &[b'x'; 512][..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn opts() -> UnpackOptions {
+        UnpackOptions {
+            overlay_xattr_prefix: "user.overlay.",
+            privileged: false,
+        }
+    }
+
+    #[test]
+    fn refuses_gnu_sparse_entries() {
+        let t = tempfile::tempdir().unwrap();
+        let e = unpack(&gnu_sparse_tar()[..], t.path(), &opts()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"layer entry "big": sparse files are not supported (tar header type 83)"#
+        );
+        assert!(!t.path().join("big").exists());
+    }
+
+    #[test]
+    fn refuses_pax_sparse_entries() {
+        let mut b = tar::Builder::new(Vec::new());
+        let pax = [
+            ("GNU.sparse.major", &b"1"[..]),
+            ("GNU.sparse.minor", &b"0"[..]),
+            ("GNU.sparse.name", &b"big"[..]),
+            ("GNU.sparse.realsize", &b"8589934592"[..]),
+        ];
+        b.append_pax_extensions(pax).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(4);
+        b.append_data(&mut h, "GNUSparseFile.0/big", &b"1\n0\n"[..4])
+            .unwrap();
+        let tar = b.into_inner().unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let e = unpack(&tar[..], t.path(), &opts()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("sparse files are not supported (PAX header GNU.sparse."),
+            "{e}"
+        );
+    }
+
+    fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h
+    }
+
+    fn symlink_then_file(target: &str) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = header(tar::EntryType::Symlink, 0, 0o777);
+        b.append_link(&mut h, "x", target).unwrap();
+        let mut h = header(tar::EntryType::Regular, 4, 0o644);
+        b.append_data(&mut h, "x/evil", &b"evil"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn escape_through_a_symlink_is_named() {
+        for target in ["/nonexistent-dir", "../../../../nonexistent-dir"] {
+            let t = tempfile::tempdir().unwrap();
+            let root = t.path().join("root");
+            std::fs::create_dir(&root).unwrap();
+            let e = unpack(&symlink_then_file(target)[..], &root, &opts()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                r#"layer entry "x/evil" escapes through a symlink"#,
+                "{target}"
+            );
+            assert!(!t.path().join("nonexistent-dir").exists());
+        }
+        // A dangling link inside the layer is not an escape.
+        let t = tempfile::tempdir().unwrap();
+        let e = unpack(&symlink_then_file("nowhere")[..], t.path(), &opts()).unwrap_err();
+        assert!(!e.to_string().contains("escapes"), "{e}");
+    }
+
+    #[test]
+    fn tar_errors_do_not_quote_the_input() {
+        let mut junk = b"SECRET-MARKER:root:$6$salt$hash:19000:0:99999:7:::\n".repeat(20);
+        junk.truncate(1024);
+        let t = tempfile::tempdir().unwrap();
+        let e = unpack(&junk[..], t.path(), &opts()).unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
     }
 }
