@@ -2,17 +2,21 @@
 //! build context, an earlier stage, a heredoc, a URL or a tar archive),
 //! their content hash for the cache key, and the layer tar they become.
 
-use super::ignore::Ignore;
+use super::context::ContextFile;
 use super::view::View;
 use sha2::{Digest as _, Sha256};
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub enum Kind {
     Dir,
-    /// A regular file whose bytes are read from this host path.
+    /// A regular file whose bytes are read from this host path (a layer of
+    /// the store, a file ADD fetched).
     File(PathBuf),
+    /// A regular file of the build context, opened beneath its root.
+    Context(ContextFile),
     Data(Vec<u8>),
     Symlink(String),
 }
@@ -41,12 +45,6 @@ impl Owner {
             e.mode = m;
         }
     }
-}
-
-/// The build context: a directory and what `.dockerignore` leaves out of it.
-pub struct Context {
-    pub root: PathBuf,
-    pub ignore: Ignore,
 }
 
 /// Go's filepath.Match for one path component (`*`, `?`, `[...]`, `\`).
@@ -115,105 +113,6 @@ pub fn clean(p: &str) -> String {
     out.join("/")
 }
 
-impl Context {
-    fn visible(&self, rel: &str) -> bool {
-        rel.is_empty() || !self.ignore.excluded(rel)
-    }
-
-    /// The context paths a COPY source names: itself, or what its glob
-    /// matches, component by component; excluded paths are not there.
-    pub fn glob(&self, src: &str) -> Vec<String> {
-        let rel = clean(src);
-        if !has_glob(&rel) {
-            let there = std::fs::symlink_metadata(self.root.join(&rel)).is_ok();
-            return if there && self.visible(&rel) {
-                vec![rel]
-            } else {
-                vec![]
-            };
-        }
-        let mut found = vec![String::new()];
-        for comp in rel.split('/') {
-            let pat: Vec<char> = comp.chars().collect();
-            let mut next = Vec::new();
-            for dir in &found {
-                let Ok(rd) = std::fs::read_dir(self.root.join(dir)) else {
-                    continue;
-                };
-                let mut names: Vec<String> = rd
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect();
-                names.sort();
-                for n in names {
-                    let chars: Vec<char> = n.chars().collect();
-                    if fnmatch(&pat, &chars) {
-                        let p = if dir.is_empty() {
-                            n
-                        } else {
-                            format!("{dir}/{n}")
-                        };
-                        if self.visible(&p) {
-                            next.push(p);
-                        }
-                    }
-                }
-            }
-            found = next;
-        }
-        found
-    }
-
-    /// Entries for a context file or directory tree copied to `dest`
-    /// (a directory's contents go into `dest`, as Docker copies them).
-    pub fn entries(&self, rel: &str, dest: &str, owner: Owner, out: &mut Vec<Entry>) {
-        let host = self.root.join(rel);
-        // The named source itself is followed if it is a symlink (Docker
-        // does); links inside a copied tree stay links.
-        let Ok(meta) = std::fs::metadata(&host) else {
-            return;
-        };
-        if !meta.is_dir() {
-            out.push(host_entry(&host, &meta, dest.to_string(), owner));
-            return;
-        }
-        out.push(host_entry(&host, &meta, dest.to_string(), owner));
-        self.tree(rel, &host, dest, owner, out);
-    }
-
-    fn tree(&self, rel: &str, host: &Path, dest: &str, owner: Owner, out: &mut Vec<Entry>) {
-        let Ok(rd) = std::fs::read_dir(host) else {
-            return;
-        };
-        let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
-        names.sort();
-        for n in names {
-            let name = n.to_string_lossy();
-            let sub = if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let p = host.join(&n);
-            let Ok(m) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            let d = join(dest, &name);
-            if m.is_dir() {
-                if self.ignore.skip_dir(&sub) {
-                    continue;
-                }
-                if self.visible(&sub) {
-                    out.push(host_entry(&p, &m, d.clone(), owner));
-                }
-                self.tree(&sub, &p, &d, owner, out);
-            } else if self.visible(&sub) {
-                out.push(host_entry(&p, &m, d, owner));
-            }
-        }
-    }
-}
-
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()
@@ -222,9 +121,11 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// An entry for a host file as COPY from the context makes it: root-owned
-/// unless `--chown`, the file's own mode and mtime.
-fn host_entry(host: &Path, m: &std::fs::Metadata, path: String, owner: Owner) -> Entry {
+/// An entry for a file of an image's layer as `COPY --from` makes it: the
+/// file's own mode, owners and mtime unless `--chown`/`--chmod` say
+/// otherwise. Sockets and fifos are not copied (a layer tar entry of ours
+/// holds no such kind; opening a fifo would block the build).
+fn layer_entry(host: &Path, m: &std::fs::Metadata, path: String, owner: Owner) -> Option<Entry> {
     let kind = if m.is_dir() {
         Kind::Dir
     } else if m.file_type().is_symlink() {
@@ -233,8 +134,10 @@ fn host_entry(host: &Path, m: &std::fs::Metadata, path: String, owner: Owner) ->
                 .map(|t| t.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         )
-    } else {
+    } else if m.is_file() {
         Kind::File(host.to_path_buf())
+    } else {
+        return None;
     };
     let mut e = Entry {
         path,
@@ -244,42 +147,109 @@ fn host_entry(host: &Path, m: &std::fs::Metadata, path: String, owner: Owner) ->
         gid: 0,
         mtime: m.mtime().max(0) as u64,
     };
-    owner.apply(&mut e, (0, 0));
-    e
+    owner.apply(&mut e, (m.uid(), m.gid()));
+    Some(e)
 }
 
 /// Entries for a path of another image (`COPY --from`): owners are kept
-/// unless `--chown` says otherwise.
+/// unless `--chown` says otherwise. The view walks the layers without
+/// following a host symlink, so nothing outside the image is read.
 pub fn image_entries(view: &View, rel: &str, dest: &str, owner: Owner, out: &mut Vec<Entry>) {
     let resolved = view.resolve(rel, true);
     let Some(top) = view.lookup(&resolved) else {
         return;
     };
-    let mk = |host: &Path, m: &std::fs::Metadata, path: String| {
-        let mut e = host_entry(host, m, path, Owner::default());
-        owner.apply(&mut e, (m.uid(), m.gid()));
-        e
-    };
-    out.push(mk(&top.host, &top.meta, dest.to_string()));
+    out.extend(layer_entry(&top.host, &top.meta, dest.to_string(), owner));
     if top.meta.is_dir() {
         view.walk(&resolved, &mut |sub, f| {
             let below = sub.strip_prefix(&resolved).unwrap_or(sub);
             let below = below.trim_start_matches('/');
-            out.push(mk(&f.host, &f.meta, join(dest, below)));
+            out.extend(layer_entry(&f.host, &f.meta, join(dest, below), owner));
         });
     }
 }
 
+/// Why ADD would not unpack an archive.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// Docker's "breakout" check (moby pkg/archive): a member whose name
+    /// climbs out with `..`, or whose parent goes through a symlink the
+    /// archive itself made that leads out of the destination, would land
+    /// elsewhere in the image.
+    #[error("archive member {0:?} would land outside the destination")]
+    Outside(String),
+}
+
+/// A member name as a clean path relative to the destination (a leading
+/// `/` is relative to it too, as Docker unpacks); None when `..` climbs
+/// above it.
+fn member_path(raw: &str) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in raw.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop()?;
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out.join("/"))
+}
+
+/// Does directory `dir` (relative to the destination) stay inside it when
+/// the archive's own symlinks met on the way are followed, as the layer
+/// unpacker will follow them? An absolute target leaves: it is relative to
+/// the image's root.
+fn stays_inside(links: &BTreeMap<String, String>, dir: &str) -> bool {
+    let mut todo: Vec<String> = dir.split('/').rev().map(String::from).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                if out.pop().is_none() {
+                    return false;
+                }
+                continue;
+            }
+            _ => out.push(c),
+        }
+        let Some(target) = links.get(&out.join("/")) else {
+            continue;
+        };
+        hops += 1;
+        // 40: the kernel's limit on links followed in one lookup (ELOOP).
+        if hops > 40 || target.starts_with('/') {
+            return false;
+        }
+        out.pop();
+        todo.extend(target.split('/').rev().map(String::from));
+    }
+    true
+}
+
 /// The entries of a tar archive (ADD auto-extraction), under `dest`.
-/// Owners in the archive are kept, as Docker keeps them.
-pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> std::io::Result<()> {
+/// Owners in the archive are kept, as Docker keeps them. Every member must
+/// land inside `dest`.
+pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<(), ArchiveError> {
     let mut a = tar::Archive::new(r);
+    // The archive's symlinks so far, by member path.
+    let mut links: BTreeMap<String, String> = BTreeMap::new();
     for e in a.entries()? {
         let mut e = e?;
         let h = e.header().clone();
-        let path = clean(&e.path()?.to_string_lossy());
+        let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let path = member_path(&raw).ok_or_else(|| ArchiveError::Outside(raw.clone()))?;
         if path.is_empty() {
             continue;
+        }
+        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+        if !stays_inside(&links, parent) {
+            return Err(ArchiveError::Outside(raw));
         }
         let kind = match h.entry_type() {
             tar::EntryType::Directory => Kind::Dir,
@@ -295,6 +265,10 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> std::io::
             }
             _ => continue,
         };
+        match &kind {
+            Kind::Symlink(t) => links.insert(path.clone(), t.clone()),
+            _ => links.remove(&path),
+        };
         out.push(Entry {
             path: join(dest, &path),
             kind,
@@ -308,17 +282,27 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> std::io::
 }
 
 /// Does this file hold a tar archive (plain, gzip or zstd) ADD unpacks?
-pub fn archive_kind(p: &Path) -> Option<crate::image::manifest::Compression> {
+/// The file is read from its start and left there.
+pub fn archive_kind<F: Read + Seek>(
+    f: &mut F,
+) -> std::io::Result<Option<crate::image::manifest::Compression>> {
     let mut head = [0u8; 512];
-    let mut f = std::fs::File::open(p).ok()?;
-    let n = f.read(&mut head).ok()?;
+    f.seek(SeekFrom::Start(0))?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    f.seek(SeekFrom::Start(0))?;
     let c = crate::image::manifest::Compression::sniff(&head[..n]);
-    match c {
+    Ok(match c {
         crate::image::manifest::Compression::None => {
             (n >= 262 && &head[257..262] == b"ustar").then_some(c)
         }
         _ => Some(c),
-    }
+    })
 }
 
 /// A hash of everything the entries would put in the layer (names,
@@ -334,9 +318,9 @@ pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
                 h.update(b"f");
                 h.update(d);
             }
-            Kind::File(p) => {
+            Kind::File(_) | Kind::Context(_) => {
                 h.update(b"f");
-                let mut f = std::fs::File::open(p)?;
+                let mut f = open(&e.kind)?;
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
                     let n = f.read(&mut buf)?;
@@ -350,6 +334,48 @@ pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
         h.update(b"\n");
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// The entries (paths relative to `dir`, "" being `dir` itself) as files
+/// on the host: a copy a RUN step may see or change without touching
+/// where they came from. Modes are set last, so a read-only directory
+/// still gets its contents.
+pub fn write_tree(entries: &[Entry], dir: &Path) -> std::io::Result<()> {
+    let at = |p: &str| {
+        if p.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(p)
+        }
+    };
+    for e in entries {
+        let p = at(&e.path);
+        match &e.kind {
+            Kind::Dir => std::fs::create_dir_all(&p)?,
+            Kind::Symlink(t) => std::os::unix::fs::symlink(t, &p)?,
+            Kind::Data(d) => std::fs::write(&p, d)?,
+            Kind::File(_) | Kind::Context(_) => {
+                let mut from = open(&e.kind)?;
+                let mut to = std::fs::File::create(&p)?;
+                std::io::copy(&mut from, &mut to)?;
+            }
+        }
+    }
+    for e in entries.iter().rev() {
+        if !matches!(e.kind, Kind::Symlink(_)) {
+            std::fs::set_permissions(at(&e.path), std::fs::Permissions::from_mode(e.mode))?;
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of a file entry.
+fn open(k: &Kind) -> std::io::Result<std::fs::File> {
+    match k {
+        Kind::File(p) => std::fs::File::open(p),
+        Kind::Context(c) => c.open(),
+        _ => Err(std::io::Error::other("not a regular file")),
+    }
 }
 
 /// Write the entries as a layer tar.
@@ -377,11 +403,14 @@ pub fn write_tar<W: Write>(entries: &[Entry], w: W) -> std::io::Result<W> {
                 h.set_size(d.len() as u64);
                 b.append_data(&mut h, &e.path, d.as_slice())?;
             }
-            Kind::File(p) => {
-                let f = std::fs::File::open(p)?;
+            Kind::File(_) | Kind::Context(_) => {
+                let f = open(&e.kind)?;
+                let len = f.metadata()?.len();
                 h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(f.metadata()?.len());
-                b.append_data(&mut h, &e.path, f)?;
+                h.set_size(len);
+                // A file that grew since it was hashed must not overrun its
+                // header's size and corrupt the archive.
+                b.append_data(&mut h, &e.path, f.take(len))?;
             }
         }
     }

@@ -3,11 +3,13 @@
 //! change the config), found again by its cache key when nothing it reads
 //! has changed.
 
+pub mod context;
 pub mod copy;
 pub mod dockerfile;
 pub mod ignore;
 mod instruction;
 pub mod lex;
+mod mounts;
 mod run;
 pub mod stage;
 pub mod view;
@@ -32,18 +34,28 @@ pub enum BuildError {
         /// The exit code of a failed RUN, else None (an engine error).
         code: Option<i32>,
     },
+    /// A source leads out of the build context (a symlink, `..` or an
+    /// absolute link target): `Dockerfile:3: COPY link: path escapes the
+    /// build context`. `src` is the source as written (and what a glob
+    /// matched); the file's content is never read, so never shown.
+    #[error("{file}:{line}: {instr} {src}: path escapes the build context")]
+    Escapes {
+        file: String,
+        line: usize,
+        instr: String,
+        src: String,
+    },
     #[error("{0}")]
     Other(String),
 }
 
 /// What the build asks for (the `build` flags).
-#[derive(Default)]
 pub struct BuildOptions {
     pub dockerfile: String,
     /// The Dockerfile's name for messages (`Dockerfile`, `Containerfile`).
     pub file_name: String,
-    pub context: PathBuf,
-    pub ignore: ignore::Ignore,
+    /// The context, open, with its `.dockerignore`.
+    pub context: context::Context,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,

@@ -2,6 +2,7 @@
 //! COPY/ADD (a tar made from the entries, no container) and RUN (a real
 //! container, its upper dir committed), and `--squash`.
 
+use super::context::{ContextError, Source};
 use super::copy::{self, Entry, Kind, Owner};
 use super::dockerfile::{Args, CopySpec, Heredoc, Stage};
 use super::stage::{At, Builder, Image};
@@ -10,7 +11,7 @@ use super::{BuildError, RunSpec};
 use crate::storage::LayerInfo;
 use std::collections::{BTreeMap, BTreeSet};
 
-fn view_of(b: &Builder, img: &Image) -> View {
+pub(super) fn view_of(b: &Builder, img: &Image) -> View {
     View::new(
         img.layers
             .iter()
@@ -105,7 +106,8 @@ fn heredoc_body(b: &Builder, h: &Heredoc, env: &[(String, String)]) -> Result<St
 }
 
 enum Src {
-    Context(String),
+    /// The source as written, and what it found in the context.
+    Context(String, Source),
     Image(String),
     Heredoc(String, Vec<u8>),
     Url(String),
@@ -163,7 +165,7 @@ pub fn copy(
             }
             srcs.push(Src::Image(rel));
         } else {
-            let found = b.ctx().glob(&w);
+            let found = b.ctx().sources(&w).map_err(|e| context_err(at, &w, e))?;
             if found.is_empty() {
                 return Err(at.err(if copy::has_glob(&w) {
                     format!("no source files were specified (nothing in the context matches {w:?})")
@@ -171,7 +173,7 @@ pub fn copy(
                     format!("file not found in build context or excluded by .dockerignore: stat {w}: file does not exist")
                 }));
             }
-            srcs.extend(found.into_iter().map(Src::Context));
+            srcs.extend(found.into_iter().map(|f| Src::Context(w.clone(), f)));
         }
     }
     if srcs.is_empty() {
@@ -267,50 +269,55 @@ pub fn copy(
                 out.push(e);
                 temps.push(tmp);
             }
-            Src::Context(rel) | Src::Image(rel) => {
-                let is_image = matches!(src, Src::Image(_));
-                let (is_dir, host) = if is_image {
-                    let v = view_of(b, from.as_ref().unwrap_or(&img));
-                    let f = v.lookup(&v.resolve(rel, true));
-                    (
-                        f.as_ref().is_some_and(|f| f.meta.is_dir()),
-                        f.map(|f| f.host),
-                    )
-                } else {
-                    let p = b.o.context.join(rel);
-                    (p.is_dir(), Some(p))
-                };
-                let base = rel.rsplit('/').next().unwrap_or(rel).to_string();
+            Src::Image(rel) => {
+                let v = view_of(b, from.as_ref().unwrap_or(&img));
+                let is_dir = v
+                    .lookup(&v.resolve(rel, true))
+                    .is_some_and(|f| f.meta.is_dir());
                 let t = if is_dir {
                     rdest.clone()
                 } else {
-                    target_for(&base)
+                    target_for(base_name(rel))
                 };
                 ensure_dirs(&view, &t, is_dir, ids, &mut seen, &mut entries);
-                if add
-                    && !is_image
-                    && !is_dir
-                    && let Some(h) = &host
-                    && let Some(comp) = copy::archive_kind(h)
-                {
+                kinds.insert(if is_dir { "dir" } else { "file" });
+                copy::image_entries(&v, rel, &t, owner, &mut out);
+                if is_dir && out.first().is_some_and(|e| e.path == t) {
+                    // The directory itself is not copied, only its contents.
+                    out.remove(0);
+                }
+            }
+            Src::Context(written, src) => {
+                let t = if src.is_dir {
+                    rdest.clone()
+                } else {
+                    target_for(base_name(&src.name))
+                };
+                ensure_dirs(&view, &t, src.is_dir, ids, &mut seen, &mut entries);
+                let archive = match add && !src.is_dir {
+                    true => {
+                        let mut f = b.ctx().file(src).map_err(|e| context_err(at, written, e))?;
+                        copy::archive_kind(&mut f)
+                            .map_err(|e| at.err(format!("{written}: {e}")))?
+                            .map(|c| (f, c))
+                    }
+                    false => None,
+                };
+                if let Some((f, comp)) = archive {
                     kinds.insert("file");
-                    let f = std::fs::File::open(h).map_err(|e| at.err(format!("{rel}: {e}")))?;
                     let r = crate::storage::layer::decompress(f, comp)
                         .map_err(|e| at.err(e.to_string()))?;
                     ensure_dirs(&view, &rdest, true, ids, &mut seen, &mut entries);
                     copy::tar_entries(r, &rdest, &mut out)
-                        .map_err(|e| at.err(format!("unpacking {rel}: {e}")))?;
-                } else if is_image {
-                    kinds.insert(if is_dir { "dir" } else { "file" });
-                    let v = view_of(b, from.as_ref().unwrap_or(&img));
-                    copy::image_entries(&v, rel, &t, owner, &mut out);
+                        .map_err(|e| at.err(format!("unpacking {written}: {e}")))?;
                 } else {
-                    kinds.insert(if is_dir { "dir" } else { "file" });
-                    b.ctx().entries(rel, &t, owner, &mut out);
-                }
-                if is_dir && !out.is_empty() && out[0].path == t {
-                    // The directory itself is not copied, only its contents.
-                    out.remove(0);
+                    kinds.insert(if src.is_dir { "dir" } else { "file" });
+                    b.ctx()
+                        .entries(src, &t, owner, &mut out)
+                        .map_err(|e| context_err(at, written, e))?;
+                    if src.is_dir && out.first().is_some_and(|e| e.path == t) {
+                        out.remove(0);
+                    }
                 }
             }
         }
@@ -342,6 +349,20 @@ pub fn copy(
     r
 }
 
+fn base_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+/// A context error as the step's error: an escape names the source as
+/// written (and the match, for a glob).
+pub(super) fn context_err(at: &At, written: &str, e: ContextError) -> BuildError {
+    match e {
+        ContextError::Escapes(p) if p == copy::clean(written) => at.escapes(written),
+        ContextError::Escapes(p) => at.escapes(format!("{written} ({p})")),
+        other => at.err(other.to_string()),
+    }
+}
+
 /// ADD of a URL: fetched over HTTP(S) into `dest`.
 fn fetch(url: &str, dest: &std::path::Path) -> Result<(), String> {
     let resp = ureq::get(url)
@@ -350,144 +371,6 @@ fn fetch(url: &str, dest: &std::path::Path) -> Result<(), String> {
     let mut f = std::fs::File::create(dest).map_err(|e| format!("saving {url}: {e}"))?;
     std::io::copy(&mut resp.into_reader(), &mut f).map_err(|e| format!("fetching {url}: {e}"))?;
     Ok(())
-}
-
-/// One `RUN --mount=...` turned into what the container gets, plus what
-/// the cache key must cover (the content of bound context files).
-struct Mounts {
-    binds: Vec<(String, String, bool)>,
-    tmpfs: Vec<String>,
-    inputs: String,
-    /// Temp dirs made for `from=` binds, removed after the step.
-    temps: Vec<std::path::PathBuf>,
-}
-
-fn mounts(b: &mut Builder, raw: &[String], img: &Image, at: &At) -> Result<Mounts, BuildError> {
-    let mut m = Mounts {
-        binds: vec![],
-        tmpfs: vec![],
-        inputs: String::new(),
-        temps: vec![],
-    };
-    let wd = img.str_field("WorkingDir");
-    for spec in raw {
-        let mut o = BTreeMap::new();
-        for kv in spec.split(',') {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            o.insert(k.trim().to_string(), v.trim().to_string());
-        }
-        let get = |k: &[&str]| k.iter().find_map(|k| o.get(*k).cloned());
-        let kind = get(&["type"]).unwrap_or_else(|| "bind".into());
-        let target = get(&["target", "dst", "destination"]);
-        let abs = |t: &str| {
-            if t.starts_with('/') {
-                t.to_string()
-            } else {
-                format!("{}/{t}", if wd.is_empty() { "" } else { &wd })
-            }
-        };
-        let ro = o.contains_key("ro") || o.contains_key("readonly");
-        match kind.as_str() {
-            "bind" => {
-                let t = abs(&target
-                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
-                let source = copy::clean(&get(&["source", "src"]).unwrap_or_default());
-                let host = match get(&["from"]) {
-                    Some(f) => {
-                        let src_img = match b.stage_image(&f, usize::MAX) {
-                            Some(i) => i,
-                            None => {
-                                let rec = b.host.base_image(b.engine, &f).map_err(|e| at.err(e))?;
-                                b.load(rec).map_err(|e| at.err(e))?
-                            }
-                        };
-                        let dir = b.engine.store.temp_path("bind-from");
-                        materialize(&view_of(b, &src_img), &dir)
-                            .map_err(|e| at.err(format!("--mount {spec}: {e}")))?;
-                        m.inputs.push_str(&format!("from {} ", src_img.id_text()));
-                        m.temps.push(dir.clone());
-                        dir.join(&source)
-                    }
-                    None => {
-                        let mut es = Vec::new();
-                        b.ctx().entries(&source, "", Owner::default(), &mut es);
-                        let h = copy::content_hash(&es).map_err(|e| at.err(e.to_string()))?;
-                        m.inputs.push_str(&format!("ctx {source} {h} "));
-                        b.o.context.join(&source)
-                    }
-                };
-                // Docker's bind mounts in RUN are read-only unless rw is given;
-                // from= trees are hard links into layers: never writable.
-                let rw = o.contains_key("rw") || o.contains_key("readwrite");
-                m.binds.push((
-                    host.display().to_string(),
-                    t,
-                    !rw || get(&["from"]).is_some(),
-                ));
-            }
-            "cache" => {
-                let t = abs(&target
-                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
-                let id = get(&["id"]).unwrap_or_else(|| t.clone());
-                let dir = b
-                    .engine
-                    .store
-                    .root()
-                    .join("build-cache")
-                    .join(crate::digest::Digest::of(id.as_bytes()).hex());
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| at.err(format!("cache mount {id}: {e}")))?;
-                m.binds.push((dir.display().to_string(), t, ro));
-            }
-            "secret" => {
-                let id = get(&["id"])
-                    .ok_or_else(|| at.err(format!("--mount {spec}: id= is required")))?;
-                let t = target
-                    .map(|t| abs(&t))
-                    .unwrap_or_else(|| format!("/run/secrets/{id}"));
-                match b.o.secrets.get(&id) {
-                    Some(src) => m.binds.push((src.display().to_string(), t, true)),
-                    None if o.contains_key("required") => {
-                        return Err(at.err(format!(
-                            "secret {id} is required: give it with --secret id={id},src=PATH"
-                        )));
-                    }
-                    None => {}
-                }
-            }
-            "tmpfs" => {
-                let t = abs(&target
-                    .ok_or_else(|| at.err(format!("--mount {spec}: target= is required")))?);
-                m.tmpfs.push(t);
-            }
-            other => {
-                return Err(at.err(format!(
-                    "--mount type {other:?} is not supported (bind, cache, secret, tmpfs)"
-                )));
-            }
-        }
-    }
-    Ok(m)
-}
-
-/// The merged tree of an image as hard links into its layers.
-fn materialize(view: &View, dir: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut err = None;
-    view.walk("", &mut |rel, f| {
-        let p = dir.join(rel);
-        let r = if f.meta.is_dir() {
-            std::fs::create_dir_all(&p)
-        } else if f.meta.file_type().is_symlink() {
-            std::fs::read_link(&f.host).and_then(|t| std::os::unix::fs::symlink(t, &p))
-        } else {
-            std::fs::hard_link(&f.host, &p).or_else(|_| std::fs::copy(&f.host, &p).map(drop))
-        };
-        if let Err(e) = r {
-            err.get_or_insert(e);
-        }
-    });
-    err.map_or(Ok(()), Err)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -539,7 +422,7 @@ pub fn run(
             argv.join(" ")
         )
     };
-    let m = mounts(b, raw_mounts, &img, at)?;
+    let m = super::mounts::mounts(b, raw_mounts, &img, at)?;
     let key = b.key(&img, &by, &format!("{raw_mounts:?} {}", m.inputs));
     let r = match b.cached(&img, &key) {
         Some(hit) => Ok(hit),
@@ -558,7 +441,7 @@ fn run_container(
     argv: Vec<String>,
     build_env: Vec<String>,
     network: Option<&str>,
-    m: &Mounts,
+    m: &super::mounts::Mounts,
     by: &str,
     key: &str,
     at: &At,

@@ -76,6 +76,16 @@ impl At<'_> {
             code: None,
         }
     }
+
+    /// A source of this step leads out of the build context.
+    pub fn escapes(&self, src: impl Into<String>) -> BuildError {
+        BuildError::Escapes {
+            file: self.file.to_string(),
+            line: self.line,
+            instr: self.instr.clone(),
+            src: src.into(),
+        }
+    }
 }
 
 pub struct Builder<'a> {
@@ -91,7 +101,6 @@ pub struct Builder<'a> {
     pub made: Vec<Digest>,
     step: usize,
     steps: usize,
-    ctx: super::copy::Context,
 }
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -125,15 +134,11 @@ impl<'a> Builder<'a> {
             made: Vec::new(),
             step: 0,
             steps: 0,
-            ctx: super::copy::Context {
-                root: o.context.clone(),
-                ignore: o.ignore.clone(),
-            },
         }
     }
 
-    pub fn ctx(&self) -> &super::copy::Context {
-        &self.ctx
+    pub fn ctx(&self) -> &super::context::Context {
+        &self.o.context
     }
 
     pub fn lexer(&self) -> Lexer {

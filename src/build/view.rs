@@ -42,40 +42,69 @@ impl View {
         matches!(rustix::fs::lgetxattr(p, self.opaque_xattr, &mut buf), Ok(1) if buf[0] == b'y')
     }
 
-    /// The entry at a clean relative path (no symlinks followed), or None.
-    pub fn lookup(&self, rel: &str) -> Option<Found> {
+    /// The layer directories that make up directory `rel` in the merged
+    /// tree, top first, or the entry `rel` itself when it is not a
+    /// directory. Walked one component at a time with lstat, as overlayfs
+    /// looks up: the topmost layer that has a name decides what it is (a
+    /// whiteout hides it, a non-directory hides everything below it), and a
+    /// directory merges with lower ones until one is opaque or not a
+    /// directory (OCI image-spec "Whiteouts"). No symlink on the host is
+    /// ever followed, so no path of an image leads out of its layers (a
+    /// crafted image must not make `COPY --from` or a `from=` bind read the
+    /// host: CVE-2024-1753 was that escape in buildah).
+    fn locate(&self, rel: &str) -> Option<(Found, Vec<PathBuf>)> {
         let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
-        if parts.is_empty() {
-            let host = self.layers.first()?.clone();
-            let meta = std::fs::symlink_metadata(&host).ok()?;
-            return Some(Found { host, meta });
-        }
-        'layers: for l in &self.layers {
-            // A whiteout or an opaque dir on the way down hides everything
-            // below in the lower layers (OCI image-spec "Whiteouts").
-            let mut p = l.clone();
-            for (i, c) in parts.iter().enumerate() {
-                p.push(c);
-                match std::fs::symlink_metadata(&p) {
-                    Err(_) => continue 'layers,
-                    Ok(m) if is_whiteout(&m) => return None,
-                    Ok(m) if i + 1 == parts.len() => return Some(Found { host: p, meta: m }),
-                    Ok(m) if !m.is_dir() => continue 'layers,
-                    Ok(_) if self.opaque(&p) => {
-                        // Found the dir here and it hides lower copies: keep
-                        // looking in this layer only.
-                        let rest: PathBuf = parts[i + 1..].iter().collect();
-                        let full = p.join(rest);
-                        return std::fs::symlink_metadata(&full)
-                            .ok()
-                            .filter(|m| !is_whiteout(m))
-                            .map(|meta| Found { host: full, meta });
+        let mut dirs: Vec<PathBuf> = self.layers.clone();
+        let mut top = match dirs.first() {
+            Some(h) => Found {
+                host: h.clone(),
+                meta: std::fs::symlink_metadata(h).ok()?,
+            },
+            None => return None,
+        };
+        for c in parts {
+            if !top.meta.is_dir() {
+                return None;
+            }
+            let mut first: Option<Found> = None;
+            let mut below = Vec::new();
+            for d in &dirs {
+                let p = d.join(c);
+                let Ok(m) = std::fs::symlink_metadata(&p) else {
+                    continue;
+                };
+                if is_whiteout(&m) {
+                    // It hides the name in the layers below it.
+                    if first.is_some() {
+                        break;
                     }
-                    Ok(_) => {}
+                    return None;
+                }
+                let is_dir = m.is_dir();
+                if first.is_none() {
+                    first = Some(Found {
+                        host: p.clone(),
+                        meta: m,
+                    });
+                }
+                if !is_dir {
+                    break;
+                }
+                let opaque = self.opaque(&p);
+                below.push(p);
+                if opaque {
+                    break;
                 }
             }
+            top = first?;
+            dirs = below;
         }
-        None
+        Some((top, dirs))
+    }
+
+    /// The entry at a clean relative path (no symlinks followed), or None.
+    pub fn lookup(&self, rel: &str) -> Option<Found> {
+        self.locate(rel).map(|(f, _)| f)
     }
 
     /// Follow symlinks inside the image's root (never out of it) and
@@ -130,11 +159,13 @@ impl View {
     /// Names in a directory, merged over the layers (sorted).
     pub fn read_dir(&self, rel: &str) -> Vec<String> {
         let mut seen = std::collections::BTreeMap::new();
-        let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
-        for l in &self.layers {
-            let p: PathBuf = std::iter::once(l.clone())
-                .chain(parts.iter().map(PathBuf::from))
-                .collect();
+        let Some((top, dirs)) = self.locate(rel) else {
+            return vec![];
+        };
+        if !top.meta.is_dir() {
+            return vec![];
+        }
+        for p in dirs {
             let Ok(rd) = std::fs::read_dir(&p) else {
                 continue;
             };
@@ -143,9 +174,6 @@ impl View {
                 let white = e.metadata().map(|m| is_whiteout(&m)).unwrap_or(false);
                 seen.entry(name).or_insert(!white);
             }
-            if self.opaque(&p) {
-                break;
-            }
         }
         seen.into_iter()
             .filter(|(_, v)| *v)
@@ -153,8 +181,12 @@ impl View {
             .collect()
     }
 
+    /// A regular file's text; a link left unresolved (a loop) is not read.
     pub fn read_to_string(&self, rel: &str) -> Option<String> {
         let f = self.lookup(&self.resolve(rel, true))?;
+        if !f.meta.is_file() {
+            return None;
+        }
         std::fs::read_to_string(f.host).ok()
     }
 

@@ -3,9 +3,11 @@
 use super::pull::RemoteArgs;
 use super::run::CreateArgs;
 use super::{Ctx, exit};
+use crate::build::context::Context;
+use crate::build::ignore::Ignore;
 use crate::build::{BuildError, BuildOptions, Host, RunSpec};
 use crate::engine::Engine;
-use crate::engine::containers::NewContainer;
+use crate::engine::containers::{Bind, NewContainer};
 use crate::image::config::ImageConfig;
 use crate::state::containers::ContainerRow;
 use crate::state::images::ImageRecord;
@@ -123,12 +125,6 @@ impl Host for CliHost<'_> {
             argv.push(format!("--user={}", spec.user));
         }
         argv.push(format!("--workdir={}", spec.workdir));
-        for (src, dst, ro) in &spec.binds {
-            argv.push(format!(
-                "--mount=type=bind,source={src},target={dst}{}",
-                if *ro { ",readonly" } else { "" }
-            ));
-        }
         for t in &spec.tmpfs {
             argv.push(format!("--tmpfs={t}"));
         }
@@ -150,6 +146,21 @@ impl Host for CliHost<'_> {
         cfg.args = spec.args.clone();
         cfg.env = spec.env.clone();
         cfg.healthcheck = None;
+        // Binds go in as values, not as `--mount` text: a source path the
+        // build resolved (a context directory may be named
+        // `x,target=/etc`) must not be re-read as options, nor resolved
+        // again on the host.
+        for (src, dst, ro) in &spec.binds {
+            cfg.binds.push(Bind {
+                source: src.clone(),
+                destination: dst.clone(),
+                readonly: *ro,
+                propagation: String::new(),
+                chown: false,
+            });
+        }
+        cfg.volumes
+            .retain(|v| !spec.binds.iter().any(|(_, d, _)| *d == v.destination));
         cfg.labels
             .insert("io.berth.build".into(), "run-step".into());
         let row = engine
@@ -213,32 +224,35 @@ fn context_from_stdin(dir: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("unpacking the build context from stdin: {e}"))
 }
 
-fn read_dockerfile(a: &BuildArgs, ctx: &Path) -> anyhow::Result<(String, String)> {
+/// The Dockerfile: `-f` names any file (the user's choice, as with
+/// docker); the default one is read from the context like any context
+/// file, so a `Dockerfile` linked out of the context is refused.
+fn read_dockerfile(a: &BuildArgs, ctx: &Context) -> anyhow::Result<(String, String)> {
     if a.file.as_deref() == Some("-") {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         return Ok((s, "Dockerfile".into()));
     }
-    let path = match &a.file {
-        Some(f) => PathBuf::from(f),
-        None => {
-            let d = ctx.join("Dockerfile");
-            if d.exists() {
-                d
-            } else {
-                ctx.join("Containerfile")
+    let hint = "give the Dockerfile with -f or put a Dockerfile or Containerfile in the context";
+    let Some(f) = &a.file else {
+        for name in ["Dockerfile", "Containerfile"] {
+            match ctx.read_file(name) {
+                Ok(Some(text)) => return Ok((text, name.into())),
+                Ok(None) => {}
+                Err(e) => return Err(exit(125, e.to_string())),
             }
         }
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        exit(
+        return Err(exit(
             125,
             format!(
-                "reading {}: {e}; give the Dockerfile with -f or put a Dockerfile or Containerfile in the context",
-                path.display()
+                "no Dockerfile or Containerfile in the context {}; {hint}",
+                ctx.root().display()
             ),
-        )
-    })?;
+        ));
+    };
+    let path = PathBuf::from(f);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| exit(125, format!("reading {}: {e}; {hint}", path.display())))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -292,13 +306,24 @@ fn build_in(
     context: &Path,
     tags: Vec<String>,
 ) -> anyhow::Result<()> {
-    let (dockerfile, file_name) = read_dockerfile(a, context)?;
-    let ignore_text = [".containerignore", ".dockerignore"]
-        .iter()
-        .find_map(|n| std::fs::read_to_string(context.join(n)).ok())
-        .unwrap_or_default();
-    let ignore = crate::build::ignore::Ignore::parse(&ignore_text)
-        .map_err(|e| exit(125, format!(".dockerignore: {e}")))?;
+    let mut ctx = Context::open(context, Ignore::empty())
+        .map_err(|e| exit(125, format!("build context {}: {e}", context.display())))?;
+    let (dockerfile, file_name) = read_dockerfile(a, &ctx)?;
+    // Read beneath the context like any context file: a .dockerignore
+    // linked to a file outside is refused, and its content never shown.
+    let mut ignore_text = String::new();
+    for name in [".containerignore", ".dockerignore"] {
+        match ctx.read_file(name) {
+            Ok(Some(t)) => {
+                ignore_text = t;
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => return Err(exit(125, e.to_string())),
+        }
+    }
+    ctx.ignore =
+        Ignore::parse(&ignore_text).map_err(|e| exit(125, format!(".dockerignore: {e}")))?;
     let mut build_args = BTreeMap::new();
     for b in &a.build_arg {
         match b.split_once('=') {
@@ -345,8 +370,7 @@ fn build_in(
     let o = BuildOptions {
         dockerfile,
         file_name,
-        context: std::fs::canonicalize(context)?,
-        ignore,
+        context: ctx,
         build_args,
         target: a.target.clone(),
         no_cache: a.no_cache,
