@@ -12,6 +12,7 @@ pub mod format;
 pub mod image;
 pub mod monitor;
 pub mod network;
+pub mod process;
 pub mod registry;
 pub mod runtime;
 pub mod state;

@@ -35,11 +35,6 @@ pub struct ExecArgs {
     pub privileged: bool,
 }
 
-fn dup_std(fd: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: fds 0-2 are open for the life of the CLI.
-    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
-}
-
 pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let c = engine.container(&a.container)?;
@@ -80,7 +75,10 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
                 .open("/dev/null")?,
         ))
     };
-    let mut console = None;
+    let pipe = || rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
+    // The process gets pipes or a pty, never the caller's own files: a
+    // descriptor of ours in the container is a way out of it.
+    let mut relay = Relay::default();
     let io = if a.detach {
         ChildIo {
             stdin: None,
@@ -95,7 +93,7 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
             rustix::net::SocketFlags::CLOEXEC,
             None,
         )?;
-        console = Some(mine);
+        relay.console = Some(mine);
         ChildIo {
             stdin: None,
             stdout: null()?,
@@ -103,79 +101,165 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
             console: Some(theirs),
         }
     } else {
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        relay.outputs = vec![(out_r, 1), (err_r, 2)];
+        let stdin = if a.interactive {
+            let (in_r, in_w) = pipe()?;
+            relay.stdin = Some(in_w);
+            Some(in_r)
+        } else {
+            None
+        };
         ChildIo {
-            stdin: if a.interactive {
-                Some(dup_std(0)?)
-            } else {
-                None
-            },
-            stdout: dup_std(1)?,
-            stderr: dup_std(2)?,
+            stdin,
+            stdout: out_w,
+            stderr: err_w,
             console: None,
         }
     };
     let child = spawn(&engine, &c, c.pid as i32, &opts, io)
         .map_err(|e| exit(e.exit_code(), e.to_string()))?;
+    drop(engine);
     if a.detach {
         println!("{}", &crate::engine::containers::new_id());
         return Ok(());
     }
-    if let Some(sock) = console {
-        let master = crate::runtime::tty::recv_fd(&sock)?;
-        let _raw = if std::io::stdin().is_terminal() {
-            Some(crate::runtime::tty::RawMode::enter(
-                std::io::stdin().as_fd(),
-            )?)
-        } else {
-            None
-        };
-        crate::runtime::tty::copy_winsize(std::io::stdin().as_fd(), master.as_fd());
-        relay_pty(&master, a.interactive, child);
-    }
-    let mut status = 0;
-    // SAFETY: wait for our own child.
-    unsafe { libc::waitpid(child, &mut status, 0) };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
+    let code = relay.run(child, a.interactive)?;
     if code != 0 {
         return Err(exit(code, ""));
     }
     Ok(())
 }
 
-/// Copy between the user's terminal and the pty master until the process
-/// ends (the master reads EIO once every slave holder is gone).
-fn relay_pty(master: &OwnedFd, interactive: bool, _child: i32) {
-    use rustix::event::{PollFd, PollFlags};
-    let stdin = std::io::stdin();
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut stdin_open = interactive;
-    loop {
-        let mut fds = vec![PollFd::new(master, PollFlags::IN)];
-        if stdin_open {
-            fds.push(PollFd::new(&stdin, PollFlags::IN));
+/// The caller's side of an exec: its stdin into the process, the
+/// process's output out to the caller's stdout and stderr, until the
+/// process exits (whatever it left running in the background may keep the
+/// pipes open; that must not keep `exec` waiting).
+#[derive(Default)]
+struct Relay {
+    /// Write end of the process's stdin pipe.
+    stdin: Option<OwnedFd>,
+    /// Read ends of its stdout and stderr, with where they go.
+    outputs: Vec<(OwnedFd, i32)>,
+    /// With a terminal: the socket its pty master arrives on.
+    console: Option<OwnedFd>,
+}
+
+static WINCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    WINCH.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl Relay {
+    /// Relay until `child` exits; returns its exit code.
+    fn run(mut self, child: i32, interactive: bool) -> anyhow::Result<i32> {
+        use rustix::event::{PollFd, PollFlags};
+        let stdin = std::io::stdin();
+        let mut _raw = None;
+        let mut winsize_to = None;
+        if let Some(sock) = self.console.take() {
+            let master = crate::runtime::tty::recv_fd(&sock)?;
+            if stdin.is_terminal() {
+                _raw = Some(crate::runtime::tty::RawMode::enter(stdin.as_fd())?);
+                crate::runtime::tty::copy_winsize(stdin.as_fd(), master.as_fd());
+                winsize_to = Some(master.try_clone()?);
+                // SAFETY: the handler only stores to an atomic.
+                unsafe {
+                    libc::signal(libc::SIGWINCH, on_winch as *const () as libc::sighandler_t)
+                };
+            }
+            if interactive {
+                self.stdin = Some(master.try_clone()?);
+            }
+            self.outputs.push((master, 1));
         }
-        if rustix::event::poll(&mut fds, None).is_err() {
-            continue;
-        }
-        let (m, i) = (fds[0].revents(), fds.get(1).map(|f| f.revents()));
-        drop(fds);
-        if !m.is_empty() {
-            match rustix::io::read(master, &mut buf) {
-                Ok(n) if n > 0 => crate::monitor::write_all(std::io::stdout().as_fd(), &buf[..n]),
-                _ => return,
+        let pidfd = rustix::process::pidfd_open(
+            rustix::process::Pid::from_raw(child).expect("a child's pid is positive"),
+            rustix::process::PidfdFlags::empty(),
+        )?;
+        let mut stdin_open = self.stdin.is_some();
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut exited = false;
+        while !exited && (!self.outputs.is_empty() || stdin_open) {
+            let mut fds: Vec<PollFd> = self
+                .outputs
+                .iter()
+                .map(|(fd, _)| PollFd::new(fd, PollFlags::IN))
+                .collect();
+            fds.push(PollFd::new(&pidfd, PollFlags::IN));
+            if stdin_open {
+                fds.push(PollFd::new(&stdin, PollFlags::IN));
+            }
+            if rustix::event::poll(&mut fds, None).is_err() {
+                drop(fds);
+                if WINCH.swap(false, std::sync::atomic::Ordering::Relaxed)
+                    && let Some(m) = &winsize_to
+                {
+                    crate::runtime::tty::copy_winsize(stdin.as_fd(), m.as_fd());
+                }
+                continue;
+            }
+            let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+            drop(fds);
+            let n_out = self.outputs.len();
+            exited = ready[n_out];
+            if stdin_open && ready[n_out + 1] {
+                match rustix::io::read(&stdin, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        if let Some(w) = &self.stdin {
+                            crate::monitor::write_all(w.as_fd(), &buf[..n]);
+                        }
+                    }
+                    Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => {}
+                    _ => {
+                        // End of input: the process reads end of file on
+                        // its stdin pipe (a pty stays open through its
+                        // master, which relays its output).
+                        stdin_open = false;
+                        self.stdin = None;
+                    }
+                }
+            }
+            let mut closed = vec![];
+            for (i, (fd, to)) in self.outputs.iter().enumerate() {
+                if ready[i] && !copy_once(fd, *to, &mut buf) {
+                    closed.push(i);
+                }
+            }
+            for i in closed.into_iter().rev() {
+                self.outputs.remove(i);
             }
         }
-        if let Some(r) = i
-            && !r.is_empty()
-        {
-            match rustix::io::read(&stdin, &mut buf) {
-                Ok(n) if n > 0 => crate::monitor::write_all(master.as_fd(), &buf[..n]),
-                _ => stdin_open = false,
-            }
+        // The process is gone: take what it wrote before it went, without
+        // waiting for writers it left behind.
+        for (fd, to) in &self.outputs {
+            let _ = rustix::io::ioctl_fionbio(fd, true);
+            while copy_once(fd, *to, &mut buf) {}
         }
+        let mut status = 0;
+        // SAFETY: wait for our own child.
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        Ok(if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        })
+    }
+}
+
+/// One read from `from` copied to fd `to`; false at end of file or error
+/// (a pty master reads EIO once every slave holder is gone).
+fn copy_once(from: &OwnedFd, to: i32, buf: &mut [u8]) -> bool {
+    match rustix::io::read(from, &mut *buf) {
+        Ok(n) if n > 0 => {
+            // SAFETY: fds 1 and 2 are open for the life of the CLI.
+            let out = unsafe { std::os::fd::BorrowedFd::borrow_raw(to) };
+            crate::monitor::write_all(out, &buf[..n]);
+            true
+        }
+        Err(rustix::io::Errno::INTR) => true,
+        _ => false,
     }
 }

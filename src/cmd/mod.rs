@@ -257,6 +257,23 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
     }
 }
 
+impl Command {
+    /// Commands that start processes inside containers: they run from a
+    /// sealed copy of berth (see `process::sealed`).
+    fn enters_containers(&self) -> bool {
+        use ContainerVerbs as V;
+        let verb =
+            |v: &ContainerVerbs| matches!(v, V::Run(_) | V::Start(_) | V::Restart(_) | V::Exec(_));
+        match self {
+            Command::Containers(v) | Command::Container(ContainerCommand::Verbs(v)) => verb(v),
+            Command::Build(_)
+            | Command::Image(ImageCommand::Build(_))
+            | Command::Builder(build::BuilderCommand::Build(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum SystemCommand {
     /// Display berth system information
@@ -300,6 +317,9 @@ pub fn main() -> i32 {
     }
     if let Some(r) = cli.runroot {
         paths.runroot = r;
+    }
+    if cli.command.enters_containers() {
+        crate::process::sealed::ensure(&paths.runroot, paths.rootless);
     }
     let ctx = Ctx { paths };
     let r = match cli.command {

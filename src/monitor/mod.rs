@@ -98,34 +98,10 @@ pub fn launch(
     })
 }
 
-pub(crate) fn close_other_fds(keep: &[i32]) {
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-                .collect()
-        })
-        .unwrap_or_default();
-    for fd in fds {
-        if fd > 2 && !keep.contains(&fd) {
-            // SAFETY: closing descriptors inherited from the CLI that the
-            // monitor must not hold (locks, the CLI's database).
-            unsafe { libc::close(fd) };
-        }
-    }
-}
+pub(crate) use crate::process::devnull_stdio;
 
-pub(crate) fn devnull_stdio(which: &[i32]) {
-    if let Ok(f) = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        for fd in which {
-            // SAFETY: dup2 onto a standard descriptor.
-            unsafe { libc::dup2(f.as_raw_fd(), *fd) };
-        }
-    }
+pub(crate) fn close_other_fds(keep: &[i32]) {
+    crate::process::close_fds(keep);
 }
 
 struct Report(Option<std::fs::File>);

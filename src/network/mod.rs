@@ -341,8 +341,7 @@ pub fn server_lock(dir: &Path) -> Option<std::fs::File> {
 /// child to reap and is ready before the container runs.
 fn spawn_dns_server(ns: &host::HostNs, dir: &Path, gw: IpAddr) -> Result<(), NetworkError> {
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().map_err(|e| NetworkError::Io("finding berth".into(), e))?;
-    let mut cmd = ns.command(&exe.to_string_lossy());
+    let mut cmd = ns.command(crate::process::sealed::SELF_EXE);
     cmd.args(["network", "dns-serve"])
         .arg(dir)
         .arg(gw.to_string())

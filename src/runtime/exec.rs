@@ -40,7 +40,13 @@ fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
 }
 
 /// Fork a process that joins the container of `pid` and execs. Returns the
-/// pid of our direct child, whose exit status is the exec'd process's.
+/// pid of our direct child, whose exit status is the exec'd process's,
+/// once the command has been exec'd (or the error that kept it from it).
+///
+/// The helper is non-dumpable from its first instruction and keeps only
+/// the descriptors it needs: it is visible in the container's pid
+/// namespace until it execs, and container root must not reach the host
+/// through /proc/<helper>/fd or /exe (runc's nsexec does the same).
 pub fn spawn(
     engine: &Engine,
     row: &ContainerRow,
@@ -68,21 +74,34 @@ pub fn spawn(
     let process = spec.process().clone().unwrap_or_default();
     let env = merge_env(process.env().as_deref().unwrap_or(&[]), &opts.env);
     let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    // SAFETY: fork; the child only joins namespaces and execs.
+    // SAFETY: fork; the child only joins namespaces, forks and waits.
     let child = unsafe { libc::fork() };
     if child < 0 {
         return Err(std::io::Error::last_os_error().into());
     }
     if child == 0 {
+        crate::process::set_undumpable();
         drop(err_r);
-        let (code, msg) = match child_main(&spec, &ns, cgroup.as_ref(), &user_spec, &env, opts, io)
-        {
-            Ok(c) => (c, String::new()),
-            Err(e) => e,
+        let mut keep: Vec<i32> = ns.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
+        keep.push(err_w.as_raw_fd());
+        keep.extend(io.raw_fds());
+        crate::process::close_fds(&keep);
+        let code = match child_main(
+            &spec,
+            ns,
+            cgroup.as_ref(),
+            &user_spec,
+            &env,
+            opts,
+            io,
+            err_w,
+        ) {
+            Ok(c) => c,
+            Err((code, msg, err_w)) => {
+                let _ = rustix::io::write(&err_w, format!("{code} {msg}").as_bytes());
+                code
+            }
         };
-        if !msg.is_empty() {
-            let _ = rustix::io::write(&err_w, format!("{code} {msg}").as_bytes());
-        }
         // SAFETY: leave the forked child without running destructors.
         unsafe { libc::_exit(code) };
     }
@@ -102,38 +121,44 @@ pub fn spawn(
     Ok(child)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn child_main(
     spec: &Spec,
-    ns: &[(OwnedFd, libc::c_int)],
+    ns: Vec<(OwnedFd, libc::c_int)>,
     cgroup: Option<&super::cgroups::Cgroup>,
     user_spec: &str,
     env: &[String],
     opts: &ExecOptions,
     io: ChildIo,
-) -> Result<i32, (i32, String)> {
+    err_w: OwnedFd,
+) -> Result<i32, (i32, String, OwnedFd)> {
     if let Some(cg) = cgroup {
         let _ = cg.add(std::process::id() as i32);
     }
-    for (fd, flag) in ns {
+    for (fd, flag) in &ns {
         // SAFETY: setns on a namespace fd we opened.
         if unsafe { libc::setns(fd.as_raw_fd(), *flag) } != 0 {
+            let e = std::io::Error::last_os_error();
             return Err((
                 125,
-                format!(
-                    "joining the container's namespaces: {}",
-                    std::io::Error::last_os_error()
-                ),
+                format!("joining the container's namespaces: {e}"),
+                err_w,
             ));
         }
     }
+    drop(ns);
     // Joining a pid namespace applies to children: fork once more. This
     // process stays to pass the status on.
     // SAFETY: fork; the grandchild execs, this child waits for it.
     let gc = unsafe { libc::fork() };
     if gc < 0 {
-        return Err((125, format!("fork: {}", std::io::Error::last_os_error())));
+        let e = std::io::Error::last_os_error();
+        return Err((125, format!("fork: {e}"), err_w));
     }
     if gc > 0 {
+        // The grandchild holds the error pipe until it execs: the caller
+        // sees end-of-file then, not when the command ends.
+        drop(err_w);
         drop(io);
         let mut status = 0;
         // SAFETY: wait for our own child.
@@ -144,12 +169,12 @@ fn child_main(
             128 + libc::WTERMSIG(status)
         });
     }
-    let r = grandchild(spec, user_spec, env, opts, io);
+    let r = grandchild(spec, user_spec, env, opts, io, err_w.as_raw_fd());
     let (code, msg) = match r {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    eprintln!("Error: {msg}");
+    let _ = rustix::io::write(&err_w, format!("{code} {msg}").as_bytes());
     // SAFETY: leave at once.
     unsafe { libc::_exit(code) };
 }
@@ -160,8 +185,9 @@ fn grandchild(
     env: &[String],
     opts: &ExecOptions,
     io: ChildIo,
+    err_fd: i32,
 ) -> Result<std::convert::Infallible, (i32, String)> {
-    // SAFETY: prctl/setsid/dup2 with plain arguments.
+    // SAFETY: prctl/setsid with plain arguments.
     unsafe {
         libc::prctl(
             libc::PR_SET_PDEATHSIG,
@@ -172,26 +198,11 @@ fn grandchild(
         );
         libc::setsid();
     }
-    let dup = |fd: &OwnedFd, to: i32| {
-        // SAFETY: dup2 onto a standard descriptor.
-        unsafe { libc::dup2(fd.as_raw_fd(), to) };
-    };
-    match &io.stdin {
-        Some(fd) => dup(fd, 0),
-        None => {
-            if let Ok(n) = std::fs::File::open("/dev/null") {
-                dup(&OwnedFd::from(n), 0);
-            }
-        }
-    }
-    if let Some(console) = &io.console {
-        super::tty::setup_console(console)
-            .map_err(|e| (125, format!("setting up the terminal: {e}")))?;
-    } else {
-        dup(&io.stdout, 1);
-        dup(&io.stderr, 2);
-    }
-    drop(io);
+    io.install()
+        .map_err(|e| (125, format!("setting up the terminal: {e}")))?;
+    // Nothing but stdio and the close-on-exec error pipe from here on.
+    crate::process::close_fds(&[err_fd]);
+    crate::process::reset_signals();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let user = super::user::resolve(user_spec, &passwd, &group).map_err(|e| (125, e))?;
@@ -232,7 +243,7 @@ fn grandchild(
         .workdir
         .clone()
         .unwrap_or_else(|| process.cwd().to_string_lossy().into_owned());
-    std::env::set_current_dir(&cwd).map_err(|e| (126, format!("{cwd}: {e}")))?;
+    super::linux::enter_workdir(&cwd)?;
     let mut env = env.to_vec();
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());

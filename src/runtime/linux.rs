@@ -49,6 +49,60 @@ pub struct ChildIo {
     pub console: Option<OwnedFd>,
 }
 
+impl ChildIo {
+    pub fn raw_fds(&self) -> Vec<RawFd> {
+        [
+            Some(&self.stdout),
+            Some(&self.stderr),
+            self.stdin.as_ref(),
+            self.console.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|f| f.as_raw_fd())
+        .collect()
+    }
+
+    /// In the process about to exec: make these its fds 0, 1 and 2 (with
+    /// a terminal: a new pty's slave, its master sent over the console
+    /// socket). No stdin reads /dev/null.
+    pub fn install(self) -> std::io::Result<()> {
+        let dup = |fd: &OwnedFd, to: RawFd| {
+            // SAFETY: dup2 onto a standard descriptor.
+            unsafe { libc::dup2(fd.as_raw_fd(), to) };
+        };
+        match &self.stdin {
+            Some(fd) => dup(fd, 0),
+            None => dup(&OwnedFd::from(std::fs::File::open("/dev/null")?), 0),
+        }
+        match &self.console {
+            Some(console) => super::tty::setup_console(console)?,
+            None => {
+                dup(&self.stdout, 1);
+                dup(&self.stderr, 2);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// chdir into the process's working directory, inside its root.
+pub(super) fn enter_workdir(cwd: &str) -> Result<(), (i32, String)> {
+    std::env::set_current_dir(cwd).map_err(|e| {
+        (
+            126,
+            format!("{cwd}: cannot enter the working directory: {e}"),
+        )
+    })?;
+    if !crate::process::cwd_is_inside_root() {
+        return Err((
+            126,
+            format!("{cwd}: the working directory is outside the container's root"),
+        ));
+    }
+    Ok(())
+}
+
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
 }
@@ -261,6 +315,11 @@ fn child(
     std::fs::File::from(go)
         .read_exact(&mut b)
         .map_err(ctx(|| "waiting for the monitor".into()))?;
+    // Its id maps are written (a non-dumpable process's /proc files would
+    // no longer be the user's to map). From here on it may be visible to
+    // whatever shares its pid namespace while it holds host descriptors:
+    // no /proc/<pid>/fd or /exe for them.
+    crate::process::set_undumpable();
     // SAFETY: prctl/setsid with integer arguments only.
     unsafe {
         libc::prctl(
@@ -409,28 +468,10 @@ fn child(
     std::fs::File::from(gate)
         .read_exact(&mut b)
         .map_err(ctx(|| "waiting for the monitor".into()))?;
-    // stdio
-    let dup = |fd: &OwnedFd, to: RawFd| {
-        // SAFETY: dup2 onto a standard descriptor.
-        unsafe { libc::dup2(fd.as_raw_fd(), to) }
-    };
-    match &io.stdin {
-        Some(fd) => {
-            dup(fd, 0);
-        }
-        None => {
-            let null =
-                std::fs::File::open("/dev/null").map_err(ctx(|| "opening /dev/null".into()))?;
-            dup(&OwnedFd::from(null), 0);
-        }
-    }
-    if let Some(console) = &io.console {
-        super::tty::setup_console(console).map_err(ctx(|| "setting up the terminal".into()))?;
-    } else {
-        dup(&io.stdout, 1);
-        dup(&io.stderr, 2);
-    }
-    drop(io);
+    io.install().map_err(ctx(|| "setting up stdio".into()))?;
+    // Exactly fds 0, 1, 2 (and the close-on-exec error pipe) reach exec.
+    crate::process::close_fds(&[err_fd]);
+    crate::process::reset_signals();
     // Before dropping privileges: without no_new_privs, installing a filter
     // needs CAP_SYS_ADMIN, which the container itself usually lacks.
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
@@ -457,13 +498,7 @@ fn child(
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
-    let cwd = process.cwd().to_string_lossy().into_owned();
-    std::env::set_current_dir(&cwd).map_err(|e| {
-        (
-            126,
-            format!("{cwd}: cannot enter the working directory: {e}"),
-        )
-    })?;
+    enter_workdir(&process.cwd().to_string_lossy())?;
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     if args.is_empty() {
