@@ -107,7 +107,8 @@ pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
         }
     };
     let engine = ctx.engine()?;
-    let loaded = archive::load(&engine, input)?;
+    let loaded =
+        archive::load(&engine, input).map_err(|e| anyhow::anyhow!("loading archive: {e}"))?;
     let mut out = std::io::stdout().lock();
     for l in loaded {
         if l.names.is_empty() {

@@ -3,7 +3,8 @@
 //! image layout in a tar), both ways; and `import` of a plain rootfs tar.
 
 use super::manifest::{self, Compression, Descriptor, Index, Manifest};
-use super::{ImageConfig, Platform};
+use super::members::{MemberError, Members};
+use super::{ImageConfig, Platform, json_error};
 use crate::digest::{self, Digest};
 use crate::engine::images::NewImage;
 use crate::engine::{Engine, EngineError};
@@ -12,7 +13,7 @@ use crate::storage::layer::decompress;
 use crate::storage::{LayerInfo, PutLayer, StoreError};
 use serde_json::json;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -24,6 +25,8 @@ pub enum ArchiveError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Member(#[from] MemberError),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ArchiveError {
@@ -185,10 +188,12 @@ pub struct Loaded {
 }
 
 /// Unpack the archive's files into a temp dir (their order in the tar is
-/// not fixed), then bring each image in through the verified paths.
+/// not fixed), then bring each image in through the verified paths. Every
+/// path the archive names is opened inside that dir only (see
+/// [`Members`]).
 pub fn load<R: Read>(engine: &Engine, input: R) -> Result<Vec<Loaded>, ArchiveError> {
     let dir = engine.store.temp_path("load");
-    std::fs::create_dir_all(&dir).map_err(io_err("creating temp dir"))?;
+    crate::state::private::dir(&dir).map_err(io_err("creating temp dir"))?;
     let r = load_in(engine, input, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     r
@@ -200,44 +205,26 @@ fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>
         .map_err(io_err("reading archive"))?
         .to_vec();
     let dec = decompress(input, Compression::sniff(&head)).map_err(io_err("reading archive"))?;
-    let mut ar = tar::Archive::new(dec);
-    for e in ar.entries().map_err(io_err("reading archive"))? {
-        let mut e = e.map_err(io_err("reading archive"))?;
-        if e.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
-        let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let parts = crate::storage::unpack::clean_path(&raw)
-            .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
-        if parts.is_empty() {
-            continue;
-        }
-        let dest = dir.join(parts.join("/"));
-        if let Some(p) = dest.parent() {
-            std::fs::create_dir_all(p).map_err(io_err("creating temp dir"))?;
-        }
-        let mut f = std::fs::File::create(&dest).map_err(io_err("writing temp file"))?;
-        io::copy(&mut e, &mut f).map_err(io_err(format!("reading {raw} from archive")))?;
-    }
-    if dir.join("index.json").exists() {
-        load_oci(engine, dir)
-    } else if dir.join("manifest.json").exists() {
-        load_docker(engine, dir)
+    let members = Members::extract(dec, dir)?;
+    if members.has("index.json") {
+        load_oci(engine, &members)
+    } else if members.has("manifest.json") {
+        load_docker(engine, &members)
     } else {
         Err(ArchiveError::Invalid("not an image archive: it has neither manifest.json (docker-archive) nor index.json (oci-archive)".into()))
     }
 }
 
-fn read(dir: &Path, rel: &str) -> Result<Vec<u8>, ArchiveError> {
-    std::fs::read(dir.join(rel)).map_err(io_err(format!("archive entry {rel}")))
+fn blob_path(d: &Digest) -> String {
+    format!("blobs/sha256/{}", d.hex())
 }
 
-fn blob_path(dir: &Path, d: &Digest) -> PathBuf {
-    dir.join("blobs/sha256").join(d.hex())
-}
-
-fn verified_blob(dir: &Path, d: &Digest) -> Result<Vec<u8>, ArchiveError> {
-    let b = std::fs::read(blob_path(dir, d)).map_err(io_err(format!("archive blob {d}")))?;
+fn verified_blob(
+    members: &Members,
+    kind: &'static str,
+    d: &Digest,
+) -> Result<Vec<u8>, ArchiveError> {
+    let b = members.read(kind, &blob_path(d))?;
     let got = Digest::of(&b);
     if got != *d {
         return Err(StoreError::DigestMismatch {
@@ -260,24 +247,25 @@ fn archive_name(n: &str) -> Option<String> {
     )
 }
 
-fn load_oci(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
-    let idx: Index = serde_json::from_slice(&read(dir, "index.json")?)
-        .map_err(|e| ArchiveError::Invalid(format!("index.json: {e}")))?;
+fn load_oci(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
+    let idx: Index = serde_json::from_slice(&members.read("index", "index.json")?)
+        .map_err(|e| ArchiveError::Invalid(format!("index.json: {}", json_error(&e))))?;
     let mut out = Vec::new();
     for d in &idx.manifests {
         let mut desc: Descriptor = d.clone();
-        let mut bytes = verified_blob(dir, &desc.digest)?;
+        let mut bytes = verified_blob(members, "manifest", &desc.digest)?;
         if manifest::is_index_type(&desc.media_type) {
             let inner: Index = serde_json::from_slice(&bytes)
-                .map_err(|e| ArchiveError::Invalid(format!("nested index: {e}")))?;
+                .map_err(|e| ArchiveError::Invalid(format!("nested index: {}", json_error(&e))))?;
             desc = inner.select(&Platform::host()).cloned().ok_or_else(|| {
                 ArchiveError::Invalid("nested index has no image for this platform".into())
             })?;
-            bytes = verified_blob(dir, &desc.digest)?;
+            bytes = verified_blob(members, "manifest", &desc.digest)?;
         }
-        let m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| ArchiveError::Invalid(format!("manifest {}: {e}", desc.digest)))?;
-        let config = verified_blob(dir, &m.config.digest)?;
+        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+            ArchiveError::Invalid(format!("manifest {}: {}", desc.digest, json_error(&e)))
+        })?;
+        let config = verified_blob(members, "config", &m.config.digest)?;
         let cfg = ImageConfig::parse(&config).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
         if cfg.rootfs.diff_ids.len() != m.layers.len() {
             return Err(ArchiveError::Invalid(format!(
@@ -296,8 +284,7 @@ fn load_oci(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
                 layers.push(info);
                 continue;
             }
-            let f = std::fs::File::open(blob_path(dir, &l.digest))
-                .map_err(io_err(format!("archive blob {}", l.digest)))?;
+            let f = members.open("layer", &blob_path(&l.digest))?;
             let compression = Compression::of_media_type(&l.media_type).ok_or_else(|| {
                 ArchiveError::Invalid(format!(
                     "layer {} has unsupported media type {}",
@@ -365,12 +352,18 @@ struct DockerEntry {
     layers: Vec<String>,
 }
 
-fn load_docker(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
-    let entries: Vec<DockerEntry> = serde_json::from_slice(&read(dir, "manifest.json")?)
-        .map_err(|e| ArchiveError::Invalid(format!("manifest.json: {e}")))?;
+fn load_docker(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
+    let entries: Vec<DockerEntry> =
+        serde_json::from_slice(&members.read("manifest", "manifest.json")?)
+            .map_err(|e| ArchiveError::Invalid(format!("manifest.json: {}", json_error(&e))))?;
     let mut out = Vec::new();
     for e in entries {
-        let config = read(dir, &e.config)?;
+        // Every path first, before any layer is read: one bad name refuses
+        // the archive whatever order it lists things in.
+        for rel in &e.layers {
+            members.open("layer", rel)?;
+        }
+        let config = members.read("config", &e.config)?;
         let cfg =
             ImageConfig::parse(&config).map_err(|er| ArchiveError::Invalid(er.to_string()))?;
         if cfg.rootfs.diff_ids.len() != e.layers.len() {
@@ -390,8 +383,7 @@ fn load_docker(engine: &Engine, dir: &Path) -> Result<Vec<Loaded>, ArchiveError>
                 layers.push(info);
                 continue;
             }
-            let f = std::fs::File::open(dir.join(rel))
-                .map_err(io_err(format!("archive entry {rel}")))?;
+            let f = members.open("layer", rel)?;
             let info = engine
                 .store
                 .import_layer(f, (i > 0).then(|| &chain[i - 1]))?;

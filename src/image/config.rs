@@ -79,7 +79,7 @@ pub struct History {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("image config is not valid JSON: {0}")]
+    #[error("image config is not valid: {}", super::json_error(.0))]
     Json(#[from] serde_json::Error),
     #[error("image config has rootfs type {0:?}, expected \"layers\"")]
     RootFsType(String),

@@ -4,6 +4,7 @@
 use super::auth::Credentials;
 use super::config::Endpoint;
 use crate::digest::Digest;
+use crate::storage::limit::{self, Bounded};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -30,7 +31,14 @@ pub enum RegistryError {
     Transport { host: String, detail: String },
     #[error("{host}: {0}", host = .1)]
     Protocol(String, String),
+    #[error("{0}")]
+    TooLarge(String),
 }
+
+/// What berth accepts of a manifest whose size nothing declared (one
+/// fetched by tag): containers/image's `maxManifestBodySize`, the 4 MiB
+/// distribution itself enforces on push.
+pub const MAX_MANIFEST: u64 = 4 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Access {
@@ -268,9 +276,23 @@ impl Client {
             .map_err(|e| self.map_err("GET", "/v2/", "API endpoint /v2/", e))
     }
 
-    pub fn get_manifest(&self, repo: &str, reference: &str) -> Result<Response, RegistryError> {
+    /// GET a manifest by tag or digest. `declared` is its size from the
+    /// descriptor that named it (an index entry); reading stops one byte
+    /// past it, or past [`MAX_MANIFEST`] when nothing declared a size.
+    pub fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        declared: Option<u64>,
+    ) -> Result<Response, RegistryError> {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let what = format!("manifest {}/{repo}:{reference}", self.host);
+        if let Some(size) = declared.filter(|s| *s > MAX_MANIFEST) {
+            return Err(RegistryError::TooLarge(format!(
+                "manifest {reference} declares {size} bytes, more than the {} MiB a manifest may be",
+                MAX_MANIFEST >> 20
+            )));
+        }
         let resp = self
             .send(
                 "GET",
@@ -282,11 +304,18 @@ impl Client {
         let content_type = resp.header("content-type").map(String::from);
         let digest = resp.header("docker-content-digest").map(String::from);
         let mut body = Vec::new();
-        // Manifests are small; refuse absurd ones (distribution caps at 4 MiB).
-        resp.into_reader()
-            .take(8 << 20)
+        Bounded::new(resp.into_reader(), declared.unwrap_or(MAX_MANIFEST))
             .read_to_end(&mut body)
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| match (limit::exceeded(&e), declared) {
+                (Some(size), Some(_)) => RegistryError::TooLarge(format!(
+                    "manifest {reference} is larger than its declared size {size}"
+                )),
+                (Some(_), None) => RegistryError::TooLarge(format!(
+                    "{what} is larger than {} MiB, the most a manifest may be",
+                    MAX_MANIFEST >> 20
+                )),
+                (None, _) => self.transport(e),
+            })?;
         Ok(Response {
             body,
             content_type,
@@ -306,17 +335,23 @@ impl Client {
         Ok(resp.into_reader())
     }
 
+    /// A small blob (a config) read into memory; reading stops one byte
+    /// past its declared `size`.
     pub fn get_blob_bytes(
         &self,
         repo: &str,
         digest: &Digest,
-        limit: u64,
+        size: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         let mut v = Vec::new();
-        self.get_blob(repo, digest)?
-            .take(limit)
+        Bounded::new(self.get_blob(repo, digest)?, size)
             .read_to_end(&mut v)
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| match limit::exceeded(&e) {
+                Some(size) => RegistryError::TooLarge(format!(
+                    "blob {digest} is larger than its declared size {size}"
+                )),
+                None => self.transport(e),
+            })?;
         Ok(v)
     }
 

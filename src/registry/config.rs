@@ -59,7 +59,12 @@ impl RegistriesConf {
     /// the system one), then `registries.conf.d/*.conf` drop-ins.
     pub fn load() -> Result<RegistriesConf, ConfError> {
         if let Some(p) = std::env::var_os("CONTAINERS_REGISTRIES_CONF").filter(|v| !v.is_empty()) {
-            return Self::load_files(&[PathBuf::from(p)]);
+            // A file named explicitly must be there: reading it as empty
+            // would silently drop its mirrors, blocks and insecure flags
+            // (podman fails the same way).
+            let p = PathBuf::from(p);
+            let text = std::fs::read_to_string(&p).map_err(|e| unreadable(&p, &e))?;
+            return Self::parse(&text, &p);
         }
         let mut files = Vec::new();
         let user = std::env::var_os("XDG_CONFIG_HOME")
@@ -96,11 +101,15 @@ impl RegistriesConf {
         Self::load_files(&files)
     }
 
+    /// The default files: a missing one is skipped; one that is there
+    /// but cannot be read is an error, as in containers/image.
     fn load_files(files: &[PathBuf]) -> Result<RegistriesConf, ConfError> {
         let mut conf = RegistriesConf::default();
         for f in files {
-            let Ok(text) = std::fs::read_to_string(f) else {
-                continue;
+            let text = match std::fs::read_to_string(f) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(unreadable(f, &e)),
             };
             conf.merge(Self::parse(&text, f)?);
         }
@@ -191,6 +200,13 @@ impl RegistryEntry {
         } else {
             &self.prefix
         }
+    }
+}
+
+fn unreadable(path: &Path, e: &std::io::Error) -> ConfError {
+    ConfError {
+        path: path.display().to_string(),
+        msg: format!("cannot read registries configuration: {e}"),
     }
 }
 

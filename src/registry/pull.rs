@@ -62,6 +62,10 @@ impl From<crate::state::DbError> for PullError {
     }
 }
 
+/// The largest image config berth reads (they hold history and
+/// environment; real ones are kilobytes).
+const MAX_CONFIG: u64 = 16 << 20;
+
 #[derive(Debug, Clone)]
 pub struct PullOptions {
     pub platform: Platform,
@@ -199,7 +203,7 @@ fn resolve(
     reference: &Reference,
     platform: &Platform,
 ) -> Result<Resolved, PullError> {
-    let resp = client.get_manifest(repo, &reference.lookup())?;
+    let resp = client.get_manifest(repo, &reference.lookup(), None)?;
     client.note_anonymous();
     let digest = Digest::of(&resp.body);
     let pinned = reference.digest.as_ref().map(|d| d.to_string());
@@ -227,7 +231,7 @@ fn resolve(
                 available: available.join(", "),
             });
         };
-        let inner = client.get_manifest(repo, &d.digest.to_string())?;
+        let inner = client.get_manifest(repo, &d.digest.to_string(), Some(d.size))?;
         let got = Digest::of(&inner.body);
         check_digest(
             reference,
@@ -270,10 +274,19 @@ fn fetch(
 ) -> Result<Digest, PullError> {
     let m = &res.manifest;
     let bad = |msg: String| PullError::BadManifest(msg, res.reference.to_string());
-    // Configs are small; cap what we accept (distribution caps manifests at 4 MiB).
+    // Configs are read into memory: refuse one declared absurdly large
+    // before fetching it (containers/image caps them too).
+    if m.config.size > MAX_CONFIG {
+        return Err(bad(format!(
+            "config {} declares {} bytes, more than the {} MiB berth accepts",
+            m.config.digest,
+            m.config.size,
+            MAX_CONFIG >> 20
+        )));
+    }
     let config_bytes = res
         .client
-        .get_blob_bytes(&res.repo, &m.config.digest, 16 << 20)?;
+        .get_blob_bytes(&res.repo, &m.config.digest, m.config.size)?;
     let got = Digest::of(&config_bytes);
     if got != m.config.digest {
         return Err(StoreError::DigestMismatch {
