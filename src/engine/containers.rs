@@ -615,7 +615,9 @@ impl Engine {
         }
         let json =
             serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
-        std::fs::write(dir.join("config.json"), json).map_err(io("writing config.json"))?;
+        // 0600: it holds the `-e` secrets (see state::private).
+        crate::state::private::write(&dir.join("config.json"), &json)
+            .map_err(io("writing config.json"))?;
         let row = ContainerRow {
             id: id.clone(),
             name: name.clone(),
