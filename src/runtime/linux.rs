@@ -315,11 +315,6 @@ fn child(
     std::fs::File::from(go)
         .read_exact(&mut b)
         .map_err(ctx(|| "waiting for the monitor".into()))?;
-    // Its id maps are written (a non-dumpable process's /proc files would
-    // no longer be the user's to map). From here on it may be visible to
-    // whatever shares its pid namespace while it holds host descriptors:
-    // no /proc/<pid>/fd or /exe for them.
-    crate::process::set_undumpable();
     // SAFETY: prctl/setsid with integer arguments only.
     unsafe {
         libc::prctl(
@@ -468,6 +463,12 @@ fn child(
     std::fs::File::from(gate)
         .read_exact(&mut b)
         .map_err(ctx(|| "waiting for the monitor".into()))?;
+    // Until now the monitor needed this process's /proc files (id maps,
+    // /proc/<pid>/ns/net for pasta), which a non-dumpable process's are
+    // not, rootless; and nothing else could see it: it is alone in its
+    // new pid namespace. From here on its /proc/<pid>/fd and /exe are
+    // closed to whatever may share its namespaces.
+    crate::process::set_undumpable();
     io.install().map_err(ctx(|| "setting up stdio".into()))?;
     // Exactly fds 0, 1, 2 (and the close-on-exec error pipe) reach exec.
     crate::process::close_fds(&[err_fd]);

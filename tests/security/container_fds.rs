@@ -149,6 +149,14 @@ int main(int argc, char **argv) {
 "#;
 
 fn setup() -> (Registry, Berth) {
+    let (reg, berth) = setup_with(|_| {});
+    berth.ok(&["pull", "-q", "probe"]);
+    (reg, berth)
+}
+
+/// The probe image in a registry; `prepare` runs on the new Berth before
+/// it pulls (the rootless test hands its dir to the user first).
+fn setup_with(prepare: impl FnOnce(&Berth)) -> (Registry, Berth) {
     let reg = Registry::start();
     let mut l = Layout::new();
     let mut layer = busybox_layer();
@@ -156,7 +164,7 @@ fn setup() -> (Registry, Berth) {
     l.image(&[layer], "amd64", &["/bin/sh"], Some("latest"));
     reg.push_layout(l.path(), "latest", "probe:latest", false);
     let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "probe"]);
+    prepare(&berth);
     (reg, berth)
 }
 
@@ -409,4 +417,84 @@ fn berth_binary_cannot_be_overwritten_from_a_container() {
         "the container got at berth's binary: {log}"
     );
     assert_eq!(std::fs::read(bin()).unwrap(), bin_before);
+}
+
+/// Rootless: the same attacks, berth run by an unprivileged user. A berth
+/// binary the user could write (a copy in their own dir) is re-executed
+/// from a sealed memfd, whose seals refuse writes.
+#[test]
+fn rootless_exec_hands_nothing_and_a_user_owned_binary_is_sealed() {
+    let (uid, gid) = test_user();
+    let (_reg, berth) = setup_with(|b| {
+        std::fs::create_dir_all(b.dir.path().join("runtime")).unwrap();
+        std::fs::copy(bin(), b.dir.path().join("berth")).unwrap();
+    });
+    berth.give_to(uid, gid);
+    let own_bin = berth.dir.path().join("berth");
+    let rootless = |args: &[&str]| {
+        let mut c = berth.rootless_cmd(uid, gid);
+        c.args(args);
+        c
+    };
+    assert!(
+        rootless(&["pull", "-q", "probe"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut c = rootless(&["run", "-d", "--name", "c", "probe", "sleep", "600"]);
+    assert!(c.status().unwrap().success());
+    let host = berth.dir.path().join("hostdir");
+    std::fs::create_dir(&host).unwrap();
+    std::os::unix::fs::chown(&host, Some(uid), Some(gid)).unwrap();
+    let mut cmd = rootless(&["exec", "c", "sh", "-c", "echo pwned > /proc/self/fd/7/file"]);
+    with_fd7(&mut cmd, &host);
+    let (out, err) = output(&cmd.output().unwrap());
+    assert!(!host.join("file").exists(), "{out}{err}");
+    let mut cmd = rootless(&["exec", "c", "/probe", "self"]);
+    with_fd7(&mut cmd, &host);
+    let (out, err) = output(&cmd.output().unwrap());
+    assert!(out.contains("fds: 0 1 2\n"), "{out}{err}");
+    assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
+    // The user's own copy of berth runs from a sealed memfd.
+    let mut own = Command::new(&own_bin);
+    own.uid(uid).gid(gid).env_clear();
+    for (k, v) in berth.rootless_cmd(uid, gid).get_envs() {
+        if let Some(v) = v {
+            own.env(k, v);
+        }
+    }
+    let out = own
+        .args(["run", "-d", "--name", "m", "probe", "sleep", "600"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let monitors = Command::new("pgrep")
+        .args(["-f", "--", "--name m probe sleep 600"])
+        .output()
+        .unwrap();
+    let monitors = String::from_utf8_lossy(&monitors.stdout).into_owned();
+    assert!(!monitors.trim().is_empty());
+    for m in monitors.split_whitespace() {
+        let exe = std::fs::read_link(format!("/proc/{m}/exe")).unwrap();
+        assert!(
+            exe.to_string_lossy().starts_with("/memfd:berth"),
+            "monitor {m} runs {exe:?}"
+        );
+        // A memfd being executed refuses write opens (ETXTBSY) like any
+        // binary; its seals refuse writes for good, whoever holds it.
+        let f = std::fs::File::open(format!("/proc/{m}/exe")).unwrap();
+        // SAFETY: F_GET_SEALS on an fd we own.
+        let seals = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&f), libc::F_GET_SEALS) };
+        assert!(
+            seals >= 0 && seals & libc::F_SEAL_WRITE != 0,
+            "seals {seals:#x}"
+        );
+        assert!(seals & libc::F_SEAL_SEAL != 0, "seals {seals:#x}");
+    }
 }
