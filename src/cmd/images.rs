@@ -153,6 +153,7 @@ pub fn parse_filters(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::IMAGES);
     let engine = ctx.engine()?;
     let mut filters = parse_filters(&a.filter)?;
     if let Some(i) = &a.image {

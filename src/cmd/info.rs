@@ -27,6 +27,7 @@ fn version_json() -> Value {
 }
 
 pub fn version(_ctx: &Ctx, a: VersionArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::VERSION);
     let v = version_json();
     match a.format.as_deref().map(str::trim) {
         Some("json") => println!("{}", serde_json::to_string_pretty(&v)?),
@@ -152,6 +153,7 @@ fn yaml_keys(v: &Value) -> Value {
 }
 
 pub fn info(ctx: &Ctx, a: InfoArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::INFO);
     let v = info_json(ctx)?;
     match a.format.as_deref().map(str::trim) {
         Some("json") => println!("{}", serde_json::to_string_pretty(&yaml_keys(&v))?),

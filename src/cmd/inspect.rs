@@ -46,14 +46,17 @@ pub struct ContainerInspectArgs {
 }
 
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::INSPECT);
     inspect_any(ctx, &a.names, a.format.as_deref(), &a.kind)
 }
 
 pub fn container_inspect(ctx: &Ctx, a: ContainerInspectArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::INSPECT);
     inspect_any(ctx, &a.containers, a.format.as_deref(), "container")
 }
 
 pub fn image_inspect(ctx: &Ctx, a: ImageInspectArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::INSPECT);
     inspect_any(ctx, &a.images, a.format.as_deref(), "image")
 }
 
@@ -195,6 +198,7 @@ pub struct HistoryArgs {
 }
 
 pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::HISTORY);
     let engine = ctx.engine()?;
     let all = load_all(&engine)?;
     let l = &all[find_listed(&engine, &all, &a.image)?];

@@ -336,6 +336,7 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                     v
                 })
                 .collect();
+            crate::format::set_origin(crate::format::Origin::NETWORK_LS);
             print_rows(
                 a.format.as_deref(),
                 "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
@@ -356,6 +357,7 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
             match a.format.as_deref() {
                 Some(f) if f.trim() != "json" => {
                     for n in &out {
+                        crate::format::set_origin(crate::format::Origin::INSPECT);
                         print!("{}", render_one(f, &template_value(n))?);
                         if !f.ends_with('\n') {
                             println!();

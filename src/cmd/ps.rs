@@ -22,7 +22,7 @@ pub struct PsArgs {
     /// Do not truncate output
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter: status=, name=, label=, ancestor=, id=, exited=, health=, network=
+    /// Filter: status=, name=, label=, ancestor=, id=, exited=, health=, network=, volume=, restart-policy=, before=, since=, until=, pod=
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Output format: json, table, or a Go template
@@ -101,18 +101,138 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
     })
 }
 
-fn matches(c: &ContainerRow, k: &str, v: &str) -> anyhow::Result<bool> {
-    Ok(match k {
-        "status" => state_name(c) == v || c.state == v,
-        "name" => c.name.contains(v) || super::images::glob(v, &c.name),
-        "id" => c.id.starts_with(v),
-        "label" => {
-            let labels = c.config().labels;
-            match v.split_once('=') {
-                Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
-                None => labels.contains_key(v),
+/// `ps --filter`, checked before any container is listed, as podman's
+/// GenerateContainerFilterFuncs does (pkg/domain/filters/containers.go):
+/// a key's values are alternatives, different keys must all match, and
+/// every `label=` must match.
+struct Filters {
+    by_key: Vec<(String, Vec<String>)>,
+    /// `before=`/`since=`: the named container's creation time.
+    before: Option<i64>,
+    since: Option<i64>,
+    /// `until=`: Unix seconds.
+    until: Option<i64>,
+}
+
+impl Filters {
+    fn parse(engine: &crate::engine::Engine, raw: &[String]) -> anyhow::Result<Filters> {
+        let mut by_key: Vec<(String, Vec<String>)> = Vec::new();
+        for f in raw {
+            // podman's ps.go: a filter without "=" is refused whole.
+            let Some((k, v)) = f.split_once('=') else {
+                anyhow::bail!("invalid filter {f:?}");
+            };
+            match by_key.iter_mut().find(|(key, _)| key == k) {
+                Some((_, vals)) => vals.push(v.to_string()),
+                None => by_key.push((k.to_string(), vec![v.to_string()])),
             }
         }
+        let mut f = Filters {
+            by_key,
+            before: None,
+            since: None,
+            until: None,
+        };
+        for (k, vals) in &f.by_key {
+            match k.as_str() {
+                "id" | "name" | "label" | "ancestor" | "volume" | "health" | "network" | "pod" => {}
+                "status" => {
+                    for v in vals {
+                        if !matches!(
+                            v.as_str(),
+                            "unknown"
+                                | "created"
+                                | "initialized"
+                                | "running"
+                                | "stopped"
+                                | "paused"
+                                | "exited"
+                                | "removing"
+                                | "stopping"
+                        ) {
+                            anyhow::bail!("unknown container state: {v}: invalid argument");
+                        }
+                    }
+                }
+                "exited" => {
+                    for v in vals {
+                        exit_code(v)?;
+                    }
+                }
+                "restart-policy" => {
+                    let bad: Vec<&str> = vals
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|p| {
+                            !matches!(*p, "" | "no" | "on-failure" | "always" | "unless-stopped")
+                        })
+                        .collect();
+                    match bad.len() {
+                        0 => {}
+                        1 => anyhow::bail!("{} invalid restart policy", bad[0]),
+                        _ => anyhow::bail!("{} invalid restart policies", bad.join(", ")),
+                    }
+                }
+                "before" | "since" => {
+                    // The oldest of the named containers, as podman takes it.
+                    let mut oldest: Option<i64> = None;
+                    for v in vals {
+                        let created = engine.container(v)?.created;
+                        oldest = Some(oldest.map_or(created, |o| o.min(created)));
+                    }
+                    if k == "before" {
+                        f.before = oldest;
+                    } else {
+                        f.since = oldest;
+                    }
+                }
+                "until" => {
+                    let mut latest: Option<i64> = None;
+                    for v in vals {
+                        let t = until_secs(v)?;
+                        latest = Some(latest.map_or(t, |l| l.max(t)));
+                    }
+                    f.until = latest;
+                }
+                other => anyhow::bail!("{other} is an invalid filter"),
+            }
+        }
+        Ok(f)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.by_key.iter().any(|(k, _)| k == key)
+    }
+
+    fn matches(&self, c: &ContainerRow) -> bool {
+        let cfg = c.config();
+        self.by_key.iter().all(|(k, vals)| match k.as_str() {
+            "label" => vals.iter().all(|v| match v.split_once('=') {
+                Some((lk, lv)) => cfg.labels.get(lk).is_some_and(|x| x == lv),
+                None => cfg.labels.contains_key(v),
+            }),
+            "before" => self.before.is_some_and(|t| c.created < t),
+            "since" => self.since.is_some_and(|t| c.created > t),
+            "until" => self.until.is_some_and(|t| c.created / 1_000_000_000 <= t),
+            _ => vals.iter().any(|v| matches(c, &cfg, k, v)),
+        })
+    }
+}
+
+/// One value of a filter key against a container.
+fn matches(
+    c: &ContainerRow,
+    cfg: &crate::engine::containers::ContainerConfig,
+    k: &str,
+    v: &str,
+) -> bool {
+    match k {
+        "status" => {
+            let v = if v == "stopped" { "exited" } else { v };
+            state_name(c) == v
+        }
+        "name" => c.name.contains(v) || super::images::glob(v, &c.name),
+        "id" => c.id.starts_with(v),
         "ancestor" => {
             c.image_name == v
                 || c.image_id.starts_with(v)
@@ -120,10 +240,10 @@ fn matches(c: &ContainerRow, k: &str, v: &str) -> anyhow::Result<bool> {
         }
         "exited" => {
             matches!(c.state.as_str(), "exited" | "stopped")
-                && v.parse::<i64>().ok() == Some(c.exit_code)
+                && exit_code(v).ok() == Some(c.exit_code)
         }
         "health" => c.health == v,
-        "network" => c.config().networks.iter().any(|n| {
+        "network" => cfg.networks.iter().any(|n| {
             let name = if n.network == "bridge" {
                 crate::network::DEFAULT_NETWORK
             } else {
@@ -131,30 +251,76 @@ fn matches(c: &ContainerRow, k: &str, v: &str) -> anyhow::Result<bool> {
             };
             name == v
         }),
-        _ => anyhow::bail!(
-            "invalid filter {k:?}: supported are status, name, id, label, ancestor, exited, health, network"
-        ),
-    })
+        // volume=SOURCE[:DESTINATION]: a bind's host path or a volume's name.
+        "volume" => {
+            let (source, dest) = match v.split_once(':') {
+                Some((s, d)) => (s, Some(d)),
+                None => (v, None),
+            };
+            let dest_ok = |d: &str| dest.is_none_or(|want| want == d);
+            cfg.binds
+                .iter()
+                .any(|b| b.source == source && dest_ok(&b.destination))
+                || cfg
+                    .volumes
+                    .iter()
+                    .any(|m| m.name == source && dest_ok(&m.destination))
+        }
+        "restart-policy" => cfg.restart.name == v || (v.is_empty() && cfg.restart.name == "no"),
+        // berth has no pods: no container is in one.
+        "pod" => false,
+        _ => false,
+    }
+}
+
+/// An `exited=` value: podman parses it as a 32-bit integer and words the
+/// failure as its filters.go does.
+fn exit_code(v: &str) -> anyhow::Result<i64> {
+    match v.parse::<i32>() {
+        Ok(n) => Ok(n.into()),
+        Err(e) => {
+            // Go's %q of the value ParseInt returned: 0 on bad syntax, the
+            // clamped bound (no valid rune) when out of range.
+            let (got, why) = match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    ("\u{fffd}", "value out of range")
+                }
+                _ => ("\\x00", "invalid syntax"),
+            };
+            anyhow::bail!(
+                "exited code out of range '{got}': strconv.ParseInt: parsing {v:?}: {why}"
+            )
+        }
+    }
+}
+
+/// An `until=` value in Unix seconds: an RFC 3339 time, Unix seconds, or a
+/// Go duration before now (podman's util.ComputeUntilTimestamp forms).
+fn until_secs(v: &str) -> anyhow::Result<i64> {
+    if let Some(t) = crate::format::units::parse_rfc3339(v) {
+        return Ok(t);
+    }
+    if let Ok(t) = v.parse::<f64>() {
+        return Ok(t as i64);
+    }
+    let d = super::run_config::parse_duration(v).map_err(|_| {
+        anyhow::anyhow!(
+            "invalid until filter {v:?}: use RFC 3339, Unix seconds or a duration like 10m"
+        )
+    })?;
+    Ok(now_nanos() / 1_000_000_000 - d.as_secs() as i64)
 }
 
 pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
+    crate::format::set_origin(crate::format::Origin::PS);
     let engine = ctx.engine()?;
-    let filters = super::images::parse_filters(&a.filter)?;
+    let filters = Filters::parse(&engine, &a.filter)?;
     let mut list = engine.containers()?;
     let limit = if a.latest { Some(1) } else { a.last };
-    if !a.all && limit.is_none() && !filters.iter().any(|(k, _)| k == "status" || k == "exited") {
+    if !a.all && limit.is_none() && !filters.has("status") && !filters.has("exited") {
         list.retain(|c| c.is_running());
     }
-    let mut kept = Vec::new();
-    for c in list {
-        let mut ok = true;
-        for (k, v) in &filters {
-            ok &= matches(&c, k, v)?;
-        }
-        if ok {
-            kept.push(c);
-        }
-    }
+    let mut kept: Vec<ContainerRow> = list.into_iter().filter(|c| filters.matches(c)).collect();
     if let Some(n) = limit {
         kept.truncate(n);
     }

@@ -92,14 +92,16 @@ pub struct CreateArgs {
     /// Size of /dev/shm
     #[arg(long)]
     pub shm_size: Option<String>,
-    /// Memory limit (e.g. 32m, 1g)
-    #[arg(short, long)]
+    /// Memory limit (e.g. 32m, 1g; at least 6m; 0: no limit)
+    // Negative numbers reach the value checks, which name them (podman's
+    // pflag takes `-1` as the value too), instead of a clap usage error.
+    #[arg(short, long, allow_negative_numbers = true)]
     pub memory: Option<String>,
     /// Memory plus swap limit (-1: unlimited swap)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
-    /// Number of CPUs
-    #[arg(long)]
+    /// Number of CPUs (0: no limit)
+    #[arg(long, allow_negative_numbers = true)]
     pub cpus: Option<f64>,
     /// CPU shares (relative weight)
     #[arg(short = 'c', long)]
@@ -271,6 +273,7 @@ pub fn create_container(
     a: &CreateArgs,
     detach_keys: Option<&str>,
 ) -> anyhow::Result<ContainerRow> {
+    super::run_config::check_flags(a)?;
     let found = resolve_image(engine, a, false)?;
     let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
     let mut cfg = build_config(a, &image_cfg, a.rm)?;

@@ -47,6 +47,133 @@ pub(super) fn words(s: &str) -> Vec<String> {
         .unwrap_or_else(|_| s.split_whitespace().map(String::from).collect())
 }
 
+/// podman's floor for `--memory` (docker's linuxMinMemory): below it the
+/// kernel OOM-kills a container before it gets going.
+const MIN_MEMORY: i64 = 6 << 20;
+
+/// The flags that need no image: checked before anything is pulled, so a
+/// typo costs no download (podman checks `--dns` this early too).
+pub(super) fn check_flags(a: &CreateArgs) -> anyhow::Result<()> {
+    // podman (cmd/podman/common/netflags.go): every server must be an IP
+    // address; "none" (keep the image's resolv.conf) is podman's only word.
+    for d in &a.dns {
+        if d == "none" {
+            anyhow::bail!(
+                "--dns none (keep the image's resolv.conf) is not supported: give DNS server addresses"
+            );
+        }
+        if d.parse::<std::net::IpAddr>().is_err() {
+            anyhow::bail!("{d} is not an ip address");
+        }
+    }
+    for e in &a.env {
+        env_entry(e)?;
+    }
+    for l in &a.label {
+        // podman (cmd/podman/parse/net.go GetAllLabels).
+        if l.split('=').next() == Some("") {
+            anyhow::bail!("invalid label format: {}", go_quote(l));
+        }
+    }
+    for h in &a.add_host {
+        // podman's ValidateExtraHost: NAME:IP, split on the first colon so
+        // IPv6 addresses keep theirs.
+        match h.split_once(':') {
+            Some((name, ip)) if !name.is_empty() => {
+                if ip.trim().parse::<std::net::IpAddr>().is_err() {
+                    anyhow::bail!("invalid IP address in add-host: {}", go_quote(ip));
+                }
+            }
+            _ => anyhow::bail!("bad format for add-host: {}", go_quote(h)),
+        }
+    }
+    memory_limits(a)?;
+    cpus(a)?;
+    Ok(())
+}
+
+/// Go's %q for the strings people type: double quotes, `"` and `\` escaped.
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// One `-e`/`--env` word as podman's pkg/env parseEnv reads it: `NAME=VALUE`;
+/// `NAME` copies the host's value (if set); `NAME*` copies every host
+/// variable starting with NAME. An empty name (`=x`, `=`) is refused.
+fn env_entry(e: &str) -> anyhow::Result<Vec<String>> {
+    let (name, value) = match e.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (e, None),
+    };
+    if name.is_empty() {
+        anyhow::bail!("invalid environment variable: {}", go_quote(e));
+    }
+    let name = name.trim_start_matches([' ', '\t']);
+    Ok(match value {
+        Some(v) => vec![format!("{name}={v}")],
+        None => match name.strip_suffix('*') {
+            Some(prefix) => std::env::vars()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            None => std::env::var(name)
+                .map(|v| vec![format!("{name}={v}")])
+                .unwrap_or_default(),
+        },
+    })
+}
+
+/// `--memory` and `--memory-swap` in bytes, as podman reads them
+/// (pkg/specgenutil getMemoryLimits, pkg/specgen/generate/validate.go):
+/// `--memory 0` is no limit; `--memory-swap -1` is unlimited swap.
+fn memory_limits(a: &CreateArgs) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    let size = |s: &str| {
+        crate::runtime::parse_bytes(s)
+            .ok_or_else(|| anyhow::anyhow!("invalid value for memory: invalid size: '{s}'"))
+    };
+    let memory = match a.memory.as_deref() {
+        None => None,
+        Some(m) => match size(m)? {
+            0 => None,
+            // podman hands this on and the OCI runtime's cgroup OOM-kills the
+            // container before its first instruction; docker refuses it
+            // with this text, and so does berth.
+            n if n < MIN_MEMORY => anyhow::bail!("minimum memory limit allowed is 6MB"),
+            n => Some(n),
+        },
+    };
+    let swap = match a.memory_swap.as_deref() {
+        None => None,
+        Some("-1") => Some(-1),
+        Some(s) => Some(size(s)?),
+    };
+    match (memory, swap) {
+        (None, Some(s)) if s != -1 => anyhow::bail!(
+            "you should always set a memory limit when using a memoryswap limit, see usage"
+        ),
+        (Some(m), Some(s)) if s != -1 && s < m => {
+            anyhow::bail!("minimum memoryswap limit should be larger than memory limit, see usage")
+        }
+        _ => {}
+    }
+    Ok((memory, swap))
+}
+
+/// `--cpus`: 0 is no limit (podman: "The default is 0.000 which means no
+/// limit"). podman 4.3.1 drops a negative value without a word and hands a
+/// tiny one to the runtime, whose cgroup refuses a quota under 1ms per
+/// 100ms period; berth refuses both up front.
+fn cpus(a: &CreateArgs) -> anyhow::Result<Option<f64>> {
+    match a.cpus {
+        None => Ok(None),
+        Some(c) if c == 0.0 => Ok(None),
+        Some(c) if c >= 0.01 && c.is_finite() => Ok(Some(c)),
+        Some(c) => anyhow::bail!(
+            "invalid --cpus {c}: the range of CPUs is from 0.01 upwards (0 means no limit)"
+        ),
+    }
+}
+
 pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
     let key = kv.split('=').next().unwrap_or("").to_string();
     env.retain(|e| e.split('=').next() != Some(key.as_str()));
@@ -105,6 +232,7 @@ pub fn build_config(
     image: &ImageConfig,
     detach_rm: bool,
 ) -> anyhow::Result<ContainerConfig> {
+    check_flags(a)?;
     let ic = image.config.clone().unwrap_or_default();
     let (entrypoint, cmd) = match &a.entrypoint {
         Some(e) => (
@@ -134,26 +262,20 @@ pub fn build_config(
     for f in &a.env_file {
         let text = std::fs::read_to_string(f)
             .map_err(|e| anyhow::anyhow!("reading env file {}: {e}", f.display()))?;
+        // podman reads each line as an -e word (pkg/env ParseFile).
         for l in text
             .lines()
-            .map(str::trim)
+            .map(|l| l.trim_start_matches([' ', '\t']))
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
-            set_env(
-                &mut env,
-                if l.contains('=') {
-                    l.to_string()
-                } else {
-                    format!("{l}={}", std::env::var(l).unwrap_or_default())
-                },
-            );
+            for kv in env_entry(l)? {
+                set_env(&mut env, kv);
+            }
         }
     }
     for e in &a.env {
-        if e.contains('=') {
-            set_env(&mut env, e.clone());
-        } else if let Ok(v) = std::env::var(e) {
-            set_env(&mut env, format!("{e}={v}"));
+        for kv in env_entry(e)? {
+            set_env(&mut env, kv);
         }
     }
     if a.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
@@ -203,18 +325,12 @@ pub fn build_config(
             "the --rm option conflicts with --restart: a removed container cannot restart"
         );
     }
-    let bytes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
-        v.as_deref()
-            .map(|s| {
-                if s == "-1" {
-                    Ok(-1)
-                } else {
-                    crate::runtime::parse_bytes(s).ok_or_else(|| {
-                        anyhow::anyhow!("invalid {flag} {s:?}: expected a size like 32m or 1g")
-                    })
-                }
-            })
-            .transpose()
+    let (memory, memory_swap) = memory_limits(a)?;
+    let shm_size = match a.shm_size.as_deref() {
+        None => 0,
+        Some(s) => crate::runtime::parse_bytes(s).ok_or_else(|| {
+            anyhow::anyhow!("invalid --shm-size {s:?}: expected a size like 32m or 1g")
+        })? as u64,
     };
     let mut ulimits = Vec::new();
     for u in &a.ulimit {
@@ -356,10 +472,10 @@ pub fn build_config(
             }
             v
         },
-        shm_size: bytes("--shm-size", &a.shm_size)?.unwrap_or(0).max(0) as u64,
-        memory: bytes("--memory", &a.memory)?,
-        memory_swap: bytes("--memory-swap", &a.memory_swap)?,
-        cpus: a.cpus,
+        shm_size,
+        memory,
+        memory_swap,
+        cpus: cpus(a)?,
         cpu_shares: a.cpu_shares,
         pids_limit: a.pids_limit,
         ulimits,
@@ -380,14 +496,7 @@ pub fn build_config(
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
-        add_hosts: {
-            for h in &a.add_host {
-                if !h.contains(':') {
-                    anyhow::bail!("invalid --add-host {h:?}: expected NAME:IP");
-                }
-            }
-            a.add_host.clone()
-        },
+        add_hosts: a.add_host.clone(),
         no_hosts: a.no_hosts,
         userns: match a.userns.as_deref() {
             None | Some("") | Some("host") => String::new(),

@@ -171,6 +171,7 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let json: Vec<Value> = rows.iter().map(|v| volume_json(&engine, v)).collect();
+            crate::format::set_origin(crate::format::Origin::VOLUME_LS);
             print_rows(
                 a.format.as_deref(),
                 "table {{.Driver}}\t{{.Name}}",
@@ -199,6 +200,7 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
             match a.format.as_deref() {
                 Some(f) if f.trim() != "json" => {
                     for v in &out {
+                        crate::format::set_origin(crate::format::Origin::INSPECT);
                         print!("{}", render_one(f, v)?);
                     }
                 }

@@ -2,16 +2,36 @@
 //! podman's conventions: `json` prints JSON, `table ...` prints a header row
 //! and aligns columns, `\t` and `\n` escapes are honoured.
 
+use super::fields::{self, Origin};
+use gtmpl::error::{ExecError, ParseError};
 use gtmpl::{Context, Template};
 use gtmpl_value::{FuncError, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
+/// A template that does not parse or fails on the data, worded as Go's
+/// text/template words it under podman (`template: ps:1:13: executing "ps"
+/// at <.Nope>: can't evaluate field Nope in type containers.psReporter`).
 #[derive(Debug, thiserror::Error)]
-#[error("invalid --format template {template:?}: {msg}")]
+#[error("{msg}")]
 pub struct FormatError {
     pub template: String,
     pub msg: String,
+}
+
+/// The running command's template origin (see [`set_origin`]).
+static ORIGIN: Mutex<Origin> = Mutex::new(Origin::DEFAULT);
+
+/// Name the running command's templates as podman names them in errors
+/// (`ps`, `images`, `inspect`...). One command runs per process, so the
+/// command sets this once, before it prints.
+pub fn set_origin(o: Origin) {
+    *ORIGIN.lock().unwrap_or_else(|e| e.into_inner()) = o;
+}
+
+fn origin() -> Origin {
+    *ORIGIN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub enum Format {
@@ -22,6 +42,7 @@ pub enum Format {
         text: String,
         table: bool,
         header: bool,
+        origin: Origin,
     },
 }
 
@@ -43,16 +64,41 @@ impl Format {
             text,
             table,
             header: table,
+            origin: origin(),
         }
     }
 
     /// `--noheading`: keep a table's alignment, drop its header row.
     pub fn without_header(self) -> Format {
         match self {
-            Format::Template { text, table, .. } => Format::Template {
+            Format::Template {
+                text,
+                table,
+                origin,
+                ..
+            } => Format::Template {
                 text,
                 table,
                 header: false,
+                origin,
+            },
+            f => f,
+        }
+    }
+
+    /// Word errors as podman's command `o` does.
+    pub fn with_origin(self, o: Origin) -> Format {
+        match self {
+            Format::Template {
+                text,
+                table,
+                header,
+                ..
+            } => Format::Template {
+                text,
+                table,
+                header,
+                origin: o,
             },
             f => f,
         }
@@ -71,16 +117,28 @@ impl Format {
                 text,
                 table,
                 header,
+                origin,
             } => {
-                let tmpl = compile(text)?;
+                let tmpl = compile(text, origin)?;
+                let values: Vec<Value> = rows.iter().map(to_value).collect();
+                // As podman, nothing runs (and nothing fails) without rows;
+                // with rows, a field the row lacks fails before any output.
+                if let Some(first) = values.first() {
+                    check_fields(text, first, origin)?;
+                }
                 let mut out = String::new();
                 if *header {
-                    let header = header_row(text, headers);
-                    out.push_str(&exec(&tmpl, text, &to_value(&header))?);
+                    // A map, as podman's header row is: an unknown field
+                    // heads its column with <no value>.
+                    let header = match to_value(&header_row(text, headers)) {
+                        Value::Object(o) => Value::Map(o),
+                        v => v,
+                    };
+                    out.push_str(&exec(&tmpl, text, &header, origin)?);
                     out.push('\n');
                 }
-                for r in rows {
-                    let mut line = exec(&tmpl, text, &to_value(r))?;
+                for v in &values {
+                    let mut line = exec(&tmpl, text, v, origin)?;
                     if !line.ends_with('\n') {
                         line.push('\n');
                     }
@@ -94,16 +152,23 @@ impl Format {
 
 /// Render a single value (inspect/info/version `--format`).
 pub fn render_one(text: &str, v: &Json) -> Result<String, FormatError> {
+    render_one_as(origin(), text, v)
+}
+
+/// [`render_one`] with errors worded as podman's command `origin`.
+pub fn render_one_as(origin: Origin, text: &str, v: &Json) -> Result<String, FormatError> {
     let text = text.replace("\\t", "\t").replace("\\n", "\n");
-    let tmpl = compile(&text)?;
-    let mut s = exec(&tmpl, &text, &to_value(v))?;
+    let tmpl = compile(&text, &origin)?;
+    let v = to_value(v);
+    check_fields(&text, &v, &origin)?;
+    let mut s = exec(&tmpl, &text, &v, &origin)?;
     if !s.ends_with('\n') {
         s.push('\n');
     }
     Ok(s)
 }
 
-fn compile(text: &str) -> Result<Template, FormatError> {
+fn compile(text: &str, origin: &Origin) -> Result<Template, FormatError> {
     let mut t = Template::default();
     t.add_funcs(&[
         ("berthprint", go_print as gtmpl::Func),
@@ -113,23 +178,110 @@ fn compile(text: &str) -> Result<Template, FormatError> {
         ("upper", upper as gtmpl::Func),
         ("title", title as gtmpl::Func),
         ("truncate", truncate as gtmpl::Func),
+        // Go's own, where gtmpl's differ for maps.
+        ("index", index as gtmpl::Func),
+        ("len", len as gtmpl::Func),
     ]);
+    // gtmpl counts a line past the end of the text; Go's lines are the text's.
+    let last_line = 1 + text.matches('\n').count();
     t.parse(go_printing(text)).map_err(|e| FormatError {
         template: text.into(),
-        msg: e.to_string(),
+        msg: match e {
+            ParseError::WithContext(ctx, msg) => {
+                // Go quotes the name: function "nofunc" not defined.
+                let msg = match msg
+                    .strip_prefix("function ")
+                    .and_then(|m| m.strip_suffix(" not defined"))
+                {
+                    Some(f) => format!("function {f:?} not defined"),
+                    None => msg,
+                };
+                origin.parse_error(ctx.line.clamp(1, last_line), &msg)
+            }
+            other => origin.parse_error(1, &other.to_string()),
+        },
     })?;
     Ok(t)
 }
 
-fn exec(t: &Template, text: &str, v: &Value) -> Result<String, FormatError> {
+/// Fail on the first field the row lacks, as Go does on its first run.
+fn check_fields(text: &str, row: &Value, origin: &Origin) -> Result<(), FormatError> {
+    let refs = fields::field_refs(text);
+    match fields::check(&refs, row, origin) {
+        Some((r, msg)) => Err(FormatError {
+            template: text.into(),
+            msg: origin.exec_error(Some(r), text, &msg),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn exec(t: &Template, text: &str, v: &Value, origin: &Origin) -> Result<String, FormatError> {
     t.render(&Context::from(v.clone()))
         .map_err(|e| FormatError {
             template: text.into(),
-            msg: e.to_string(),
+            msg: exec_message(e, text, v, origin),
         })
 }
 
+/// One line for a failure while running: gtmpl's own texts print whole
+/// values in Rust's debug form, which no one should have to read.
+fn exec_message(e: ExecError, text: &str, row: &Value, origin: &Origin) -> String {
+    match e {
+        ExecError::NoFiledFor(field, receiver) => {
+            // Go names the chain that failed; the first one naming this
+            // field is where it is.
+            let refs = fields::field_refs(text);
+            let at = refs.iter().find(|r| r.fields.contains(&field));
+            let type_name = if receiver == *row {
+                origin.type_name.to_string()
+            } else {
+                fields::go_type(&receiver, "struct")
+            };
+            let msg = format!("can't evaluate field {field} in type {type_name}");
+            origin.exec_error(at, text, &msg)
+        }
+        ExecError::OnlyMapsAndObjectsHaveFields => origin.exec_error(
+            None,
+            text,
+            "can't evaluate a field of a value that is not a struct or map",
+        ),
+        ExecError::InvalidRange(v) => {
+            let mut s = String::new();
+            go_format(&v, &mut s);
+            origin.exec_error(None, text, &format!("range can't iterate over {s}"))
+        }
+        ExecError::FuncError(f) => origin.exec_error(None, text, &f.to_string()),
+        other => origin.exec_error(None, text, &other.to_string()),
+    }
+}
+
+/// Keys whose values are Go maps in podman's types (labels, options,
+/// port maps...): a missing key there is `<no value>`, not an error.
+/// Every other JSON object stands for a Go struct.
+const MAP_FIELDS: &[&str] = &[
+    "Labels",
+    "Annotations",
+    "Options",
+    "Networks",
+    "Ports",
+    "PortBindings",
+    "Tmpfs",
+    "ExposedPorts",
+    "Volumes",
+    "Data",
+    "Sysctls",
+    "StorageOpt",
+    "IPAMOptions",
+];
+
+/// A JSON row as a template value: objects are structs (a missing field
+/// fails, as in Go) except under [`MAP_FIELDS`] and `LogConfig.Config`.
 pub fn to_value(j: &Json) -> Value {
+    value_at(j, "", "")
+}
+
+fn value_at(j: &Json, parent: &str, key: &str) -> Value {
     match j {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(*b),
@@ -143,12 +295,18 @@ pub fn to_value(j: &Json) -> Value {
             }
         }
         Json::String(s) => Value::String(s.clone()),
-        Json::Array(a) => Value::Array(a.iter().map(to_value).collect()),
-        Json::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), to_value(v)))
-                .collect::<HashMap<_, _>>(),
-        ),
+        Json::Array(a) => Value::Array(a.iter().map(|v| value_at(v, parent, key)).collect()),
+        Json::Object(o) => {
+            let fields = o
+                .iter()
+                .map(|(k, v)| (k.clone(), value_at(v, key, k)))
+                .collect::<HashMap<_, _>>();
+            if MAP_FIELDS.contains(&key) || (parent == "LogConfig" && key == "Config") {
+                Value::Map(fields)
+            } else {
+                Value::Object(fields)
+            }
+        }
     }
 }
 
@@ -224,7 +382,7 @@ fn go_printing(text: &str) -> String {
 }
 
 /// Index of the `}}` that closes an action, skipping quoted strings.
-fn find_close(s: &str) -> Option<usize> {
+pub(super) fn find_close(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut quote: Option<u8> = None;
@@ -340,6 +498,63 @@ fn join(args: &[Value]) -> Result<Value, FuncError> {
         )),
         Value::Nil | Value::NoValue => Ok(Value::String(String::new())),
         other => Ok(Value::String(as_string(other))),
+    }
+}
+
+/// Go's index: a map's missing key gives the zero value (podman's maps
+/// hold strings: ""), a list's missing index and a struct are errors.
+fn index(args: &[Value]) -> Result<Value, FuncError> {
+    let (mut cur, keys) = match args {
+        [first, keys @ ..] if !keys.is_empty() => (first.clone(), keys),
+        _ => {
+            return Err(FuncError::Generic(
+                "wrong number of args for index: want at least 1 got 0".into(),
+            ));
+        }
+    };
+    for k in keys {
+        cur = match (&cur, k) {
+            (Value::Map(m), key) => m
+                .get(&as_string(key))
+                .cloned()
+                .unwrap_or(Value::String(String::new())),
+            (Value::Array(a), Value::Number(n)) => {
+                let i = n.as_i64().unwrap_or(-1);
+                match usize::try_from(i).ok().and_then(|i| a.get(i)) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(FuncError::Generic(format!(
+                            "error calling index: index out of range: {i}"
+                        )));
+                    }
+                }
+            }
+            (Value::Nil | Value::NoValue, _) => {
+                return Err(FuncError::Generic(
+                    "error calling index: index of untyped nil".into(),
+                ));
+            }
+            (other, _) => {
+                return Err(FuncError::Generic(format!(
+                    "error calling index: can't index item of type {}",
+                    fields::go_type(other, "struct")
+                )));
+            }
+        };
+    }
+    Ok(cur)
+}
+
+/// Go's len, maps included.
+fn len(args: &[Value]) -> Result<Value, FuncError> {
+    match one_arg(args, "len")? {
+        Value::String(s) => Ok(Value::from(s.len() as u64)),
+        Value::Array(a) => Ok(Value::from(a.len() as u64)),
+        Value::Map(m) => Ok(Value::from(m.len() as u64)),
+        other => Err(FuncError::Generic(format!(
+            "error calling len: len of type {}",
+            fields::go_type(other, "struct")
+        ))),
     }
 }
 
@@ -489,6 +704,91 @@ mod tests {
     fn bad_template_is_an_error() {
         let f = Format::parse("{{.A");
         assert!(f.render(&[json!({})], &[]).is_err());
+    }
+
+    fn ps_rows() -> Vec<Json> {
+        vec![
+            json!({"Names": "web", "Pod": "", "Labels": {"a": "b"}, "Networks": ["berth"], "State": {"Status": "running"}}),
+        ]
+    }
+
+    fn ps_render(text: &str, rows: &[Json]) -> Result<String, String> {
+        Format::parse(text)
+            .with_origin(Origin::PS)
+            .render(rows, &[])
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn unknown_fields_fail_as_podman_words_it() {
+        assert_eq!(
+            ps_render("{{.NoSuchField}}", &ps_rows()).unwrap_err(),
+            "template: ps:1:13: executing \"ps\" at <.NoSuchField>: can't evaluate field NoSuchField in type containers.psReporter"
+        );
+        assert_eq!(
+            ps_render("{{.Names}} {{.NoSuchField}}", &ps_rows()).unwrap_err(),
+            "template: ps:1:24: executing \"ps\" at <.NoSuchField>: can't evaluate field NoSuchField in type containers.psReporter"
+        );
+        assert_eq!(
+            ps_render("{{.Names.x}}", &ps_rows()).unwrap_err(),
+            "template: ps:1:19: executing \"ps\" at <.Names.x>: can't evaluate field x in type string"
+        );
+        assert_eq!(
+            ps_render("{{.Names}}\n{{.Nope.Foo}}", &ps_rows()).unwrap_err(),
+            "template: ps:2:7: executing \"ps\" at <.Nope.Foo>: can't evaluate field Nope in type containers.psReporter"
+        );
+        // Inside a block it fails when the block runs, and says where.
+        assert_eq!(
+            ps_render("{{if .Names}}{{.Nope}}{{end}}", &ps_rows()).unwrap_err(),
+            "template: ps:1:26: executing \"ps\" at <.Nope>: can't evaluate field Nope in type containers.psReporter"
+        );
+        assert_eq!(
+            ps_render("{{if .Pod}}{{.Nope}}{{end}}", &ps_rows()).unwrap(),
+            "\n"
+        );
+        // As podman: no rows, nothing runs, nothing fails.
+        assert_eq!(ps_render("{{.NoSuchField}}", &[]).unwrap(), "");
+        let inspect = render_one_as(Origin::INSPECT, "{{.State.Nope}}", &ps_rows()[0]).unwrap_err();
+        assert_eq!(
+            inspect.to_string(),
+            "inspecting object: printing inspect output: template: inspect:1:19: executing \"inspect\" at <.State.Nope>: can't evaluate field Nope in type State"
+        );
+    }
+
+    #[test]
+    fn empty_fields_and_missing_map_keys_print_as_podman() {
+        assert_eq!(
+            ps_render(
+                "{{.Pod}}|{{.Labels.missing}}|{{index .Labels \"missing\"}}|{{.Labels.a}}|{{len .Labels}}",
+                &ps_rows()
+            )
+            .unwrap(),
+            "|<no value>||b|1\n"
+        );
+        assert_eq!(
+            ps_render("{{with .Labels}}{{.a}}{{.zz}}{{end}}", &ps_rows()).unwrap(),
+            "b<no value>\n"
+        );
+        assert_eq!(
+            ps_render("{{index .Networks 5}}", &ps_rows()).unwrap_err(),
+            "template: ps: executing \"ps\": error calling index: index out of range: 5"
+        );
+    }
+
+    #[test]
+    fn bad_templates_are_one_line() {
+        assert_eq!(
+            ps_render("{{nofunc .Names}}", &ps_rows()).unwrap_err(),
+            "template: ps:1: function \"nofunc\" not defined"
+        );
+        for t in ["{{.Names", "{{range .Names}}{{.X}}{{end}}", "{{end}}"] {
+            let e = ps_render(t, &ps_rows()).unwrap_err();
+            assert!(e.starts_with("template: ps:"), "{t}: {e}");
+            assert!(
+                !e.contains('\n') && !e.contains("String(") && !e.contains("Object("),
+                "{t}: {e}"
+            );
+        }
     }
 
     #[test]
