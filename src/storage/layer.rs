@@ -4,9 +4,9 @@
 use super::limit::Bounded;
 use super::unpack::{self, UnpackOptions};
 use super::{Store, StoreError, io_err, read_err, verify};
-use crate::state::private;
 use crate::digest::{Digest, Hashing};
 use crate::image::manifest::Compression;
+use crate::state::private;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
