@@ -498,3 +498,27 @@ fn rootless_exec_hands_nothing_and_a_user_owned_binary_is_sealed() {
         assert!(seals & libc::F_SEAL_SEAL != 0, "seals {seals:#x}");
     }
 }
+
+/// A build RUN step is a container process like any other: clean fds and
+/// signals, even when `berth build` holds a host directory as fd 7.
+#[test]
+fn build_run_steps_start_clean() {
+    let (_reg, berth) = setup();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM probe\nRUN /probe self > /self.txt; echo x > /proc/self/fd/7/pwned || true\n",
+    )
+    .unwrap();
+    let host = tempfile::tempdir().unwrap();
+    let mut cmd = berth.cmd();
+    cmd.args(["build", "-q", "-t", "runprobe"]).arg(ctx.path());
+    with_fd7(&mut cmd, host.path());
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!host.path().join("pwned").exists());
+    let out = berth.ok(&["run", "--rm", "runprobe", "cat", "/self.txt"]);
+    assert!(out.contains("fds: 0 1 2\n"), "{out}");
+    assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
+    assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
+}
