@@ -21,8 +21,10 @@ use super::copy::{Entry, Kind, Owner, clean, fnmatch, has_glob, join};
 use super::ignore::Ignore;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,8 +64,9 @@ pub struct Source {
     /// The context path as named or matched; its last component names the
     /// copy (`COPY inlink /d/` makes `/d/inlink`).
     pub name: String,
-    /// Where it leads beneath the root, symlinks followed.
-    pub real: String,
+    /// Where it leads beneath the root, symlinks followed ("" the root);
+    /// no component of it was a symlink when it was resolved.
+    pub real: PathBuf,
     pub is_dir: bool,
 }
 
@@ -71,12 +74,13 @@ pub struct Source {
 #[derive(Clone)]
 pub struct ContextFile {
     dir: Arc<OwnedFd>,
-    rel: String,
+    rel: PathBuf,
 }
 
 impl ContextFile {
+    /// Opened through no symlink: the file read is the one walked.
     pub fn open(&self) -> std::io::Result<std::fs::File> {
-        open_regular(&self.dir, &self.rel)
+        open_regular(&self.dir, &self.rel, false)
     }
 }
 
@@ -88,16 +92,28 @@ pub struct Context {
     pub ignore: Ignore,
 }
 
-/// openat2 beneath `dir`; "" is `dir` itself.
-fn beneath(dir: &OwnedFd, rel: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
-    let rel = if rel.is_empty() { "." } else { rel };
-    rustix::fs::openat2(dir, rel, flags | OFlags::CLOEXEC, Mode::empty(), BENEATH)
+/// openat2 beneath `dir` ("" is `dir` itself). Without `follow`, no
+/// symlink at all is followed (RESOLVE_NO_SYMLINKS): the path was resolved
+/// once and must still be what was checked; a trailing link is then
+/// opened itself with O_PATH|O_NOFOLLOW.
+fn beneath(dir: &OwnedFd, rel: &Path, flags: OFlags, follow: bool) -> rustix::io::Result<OwnedFd> {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let resolve = if follow {
+        BENEATH
+    } else {
+        BENEATH | ResolveFlags::NO_SYMLINKS
+    };
+    rustix::fs::openat2(dir, rel, flags | OFlags::CLOEXEC, Mode::empty(), resolve)
 }
 
 /// A regular file beneath `dir`, open for reading. O_NONBLOCK: a fifo
 /// put in the context must not hang the build; it is refused below.
-fn open_regular(dir: &OwnedFd, rel: &str) -> std::io::Result<std::fs::File> {
-    let fd = beneath(dir, rel, OFlags::RDONLY | OFlags::NONBLOCK)?;
+fn open_regular(dir: &OwnedFd, rel: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    let fd = beneath(dir, rel, OFlags::RDONLY | OFlags::NONBLOCK, follow)?;
     let st = rustix::fs::fstat(&fd)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(std::io::Error::other("not a regular file"));
@@ -113,6 +129,10 @@ fn fd_path(fd: &impl AsRawFd) -> std::io::Result<PathBuf> {
 
 fn kind_of(st: &Stat) -> FileType {
     FileType::from_raw_mode(st.st_mode)
+}
+
+fn text(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 impl Context {
@@ -140,11 +160,12 @@ impl Context {
     }
 
     /// A file of the context read whole (`.dockerignore`, the default
-    /// Dockerfile), None when there is none. `.dockerignore` does not
-    /// apply: Docker sends these files regardless.
+    /// Dockerfile), None when there is none. Links in the context are
+    /// followed, beneath it. `.dockerignore` does not apply: Docker sends
+    /// these files regardless.
     pub fn read_file(&self, name: &str) -> Result<Option<String>, ContextError> {
         let rel = clean(name);
-        let mut f = match open_regular(&self.dir, &rel) {
+        let mut f = match open_regular(&self.dir, Path::new(&rel), true) {
             Ok(f) => f,
             Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => return Ok(None),
             Err(e) => return Err(io_err(&rel, e)),
@@ -162,14 +183,14 @@ impl Context {
         if !self.visible(&rel) {
             return Ok(None);
         }
-        let fd = match beneath(&self.dir, &rel, OFlags::PATH) {
+        let fd = match beneath(&self.dir, Path::new(&rel), OFlags::PATH, true) {
             Ok(fd) => fd,
             Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(ContextError::of(&rel, e)),
         };
         let st = rustix::fs::fstat(&fd).map_err(|e| ContextError::of(&rel, e))?;
         let real = self.relative(&fd, &rel)?;
-        if !self.visible(&real) {
+        if !self.visible(&text(&real)) {
             return Ok(None);
         }
         Ok(Some(Source {
@@ -180,44 +201,36 @@ impl Context {
     }
 
     /// An open fd's path relative to the root.
-    fn relative(&self, fd: &OwnedFd, rel: &str) -> Result<String, ContextError> {
+    fn relative(&self, fd: &OwnedFd, rel: &str) -> Result<PathBuf, ContextError> {
         let p = fd_path(fd).map_err(|e| io_err(rel, e))?;
         // RESOLVE_BENEATH already kept it inside; a context moved away
         // while the build runs is not followed either.
         let below = p
             .strip_prefix(&self.root)
             .map_err(|_| ContextError::Escapes(shown(rel)))?;
-        Ok(below.to_string_lossy().into_owned())
+        Ok(below.to_path_buf())
     }
 
     /// A source that is a regular file, open for reading beneath the root.
     pub fn file(&self, src: &Source) -> Result<std::fs::File, ContextError> {
-        open_regular(&self.dir, &src.real).map_err(|e| io_err(&src.name, e))
+        open_regular(&self.dir, &src.real, false).map_err(|e| io_err(&src.name, e))
     }
 
     /// The real host path of a source, for a bind mount.
     pub fn host_path(&self, src: &Source) -> PathBuf {
-        if src.real.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(&src.real)
-        }
+        self.root.join(&src.real)
     }
 
     /// Names in a context directory (sorted), and the directory open for
     /// reading; the directory is reached beneath the root.
-    fn read_dir(&self, rel: &str, follow: bool) -> rustix::io::Result<(OwnedFd, Vec<String>)> {
-        let mut flags = OFlags::RDONLY | OFlags::DIRECTORY;
-        if !follow {
-            flags |= OFlags::NOFOLLOW;
-        }
-        let fd = beneath(&self.dir, rel, flags)?;
+    fn read_dir(&self, rel: &Path, follow: bool) -> rustix::io::Result<(OwnedFd, Vec<OsString>)> {
+        let fd = beneath(&self.dir, rel, OFlags::RDONLY | OFlags::DIRECTORY, follow)?;
         let mut names = Vec::new();
         for e in rustix::fs::Dir::read_from(&fd)? {
             let e = e?;
-            let n = e.file_name().to_string_lossy();
-            if n != "." && n != ".." {
-                names.push(n.into_owned());
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                names.push(OsStr::from_bytes(n).to_os_string());
             }
         }
         names.sort();
@@ -239,10 +252,11 @@ impl Context {
             for dir in &found {
                 // Directories are opened beneath the root like any source,
                 // so the walk cannot look through a link to outside.
-                let Ok((_, names)) = self.read_dir(dir, true) else {
+                let Ok((_, names)) = self.read_dir(Path::new(dir), true) else {
                     continue;
                 };
                 for n in names {
+                    let n = n.to_string_lossy();
                     let chars: Vec<char> = n.chars().collect();
                     if fnmatch(&pat, &chars) {
                         next.push(join(dir, &n));
@@ -269,11 +283,11 @@ impl Context {
         out: &mut Vec<Entry>,
     ) -> Result<bool, ContextError> {
         let rel = &src.real;
-        let fd = beneath(&self.dir, rel, OFlags::PATH | OFlags::NOFOLLOW)
+        let fd = beneath(&self.dir, rel, OFlags::PATH | OFlags::NOFOLLOW, false)
             .map_err(|e| ContextError::of(&src.name, e))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| ContextError::of(&src.name, e))?;
         let mut left_out = false;
-        if let Some(e) = self.entry(&fd, "", rel, &st, dest.to_string(), owner)? {
+        if let Some(e) = self.entry(&fd, OsStr::new(""), rel, &st, dest.to_string(), owner)? {
             out.push(e);
         }
         if kind_of(&st) == FileType::Directory {
@@ -288,8 +302,8 @@ impl Context {
     fn entry(
         &self,
         dir: &OwnedFd,
-        name: &str,
-        rel: &str,
+        name: &OsStr,
+        rel: &Path,
         st: &Stat,
         path: String,
         owner: Owner,
@@ -298,11 +312,11 @@ impl Context {
             FileType::Directory => Kind::Dir,
             FileType::RegularFile => Kind::Context(ContextFile {
                 dir: self.dir.clone(),
-                rel: rel.to_string(),
+                rel: rel.to_path_buf(),
             }),
             FileType::Symlink => {
                 let t = rustix::fs::readlinkat(dir, name, Vec::new())
-                    .map_err(|e| ContextError::of(rel, e))?;
+                    .map_err(|e| ContextError::of(&text(rel), e))?;
                 Kind::Symlink(t.to_string_lossy().into_owned())
             }
             _ => return Ok(None),
@@ -322,7 +336,7 @@ impl Context {
     /// The tree below directory `rel`; symlinks are entries, never followed.
     fn tree(
         &self,
-        rel: &str,
+        rel: &Path,
         dest: &str,
         owner: Owner,
         out: &mut Vec<Entry>,
@@ -330,24 +344,25 @@ impl Context {
     ) -> Result<(), ContextError> {
         let (dir, names) = self
             .read_dir(rel, false)
-            .map_err(|e| ContextError::of(rel, e))?;
+            .map_err(|e| ContextError::of(&text(rel), e))?;
         for name in names {
-            let sub = join(rel, &name);
-            let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            let host = rel.join(&name);
+            let sub = text(&host);
+            let st = rustix::fs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(|e| ContextError::of(&sub, e))?;
-            let d = join(dest, &name);
+            let d = join(dest, &name.to_string_lossy());
             let is_dir = kind_of(&st) == FileType::Directory;
             if is_dir && self.ignore.skip_dir(&sub) {
                 *left_out = true;
                 continue;
             }
             if self.visible(&sub) {
-                out.extend(self.entry(&dir, &name, &sub, &st, d.clone(), owner)?);
+                out.extend(self.entry(&dir, &name, &host, &st, d.clone(), owner)?);
             } else {
                 *left_out = true;
             }
             if is_dir {
-                self.tree(&sub, &d, owner, out, left_out)?;
+                self.tree(&host, &d, owner, out, left_out)?;
             }
         }
         Ok(())
@@ -363,3 +378,7 @@ fn io_err(path: &str, e: std::io::Error) -> ContextError {
         source: e,
     }
 }
+
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;

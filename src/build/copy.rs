@@ -416,3 +416,80 @@ pub fn write_tar<W: Write>(entries: &[Entry], w: W) -> std::io::Result<W> {
     }
     b.into_inner()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar(members: &[(&str, Option<&str>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, link) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            match link {
+                Some(t) => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    b.append_link(&mut h, path, t).unwrap();
+                }
+                None => {
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_size(1);
+                    // Raw name bytes: the tar crate refuses to write `..`.
+                    let name = path.as_bytes();
+                    h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+                    h.set_cksum();
+                    b.append(&h, &b"x"[..]).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn unpack(members: &[(&str, Option<&str>)]) -> Result<Vec<String>, ArchiveError> {
+        let mut out = Vec::new();
+        tar_entries(&tar(members)[..], "opt/app", &mut out)?;
+        Ok(out.into_iter().map(|e| e.path).collect())
+    }
+
+    #[test]
+    fn member_names_that_climb_out_are_refused() {
+        assert_eq!(member_path("/etc/x").as_deref(), Some("etc/x"));
+        assert_eq!(member_path("./a/../b").as_deref(), Some("b"));
+        assert_eq!(member_path("a/../../b"), None);
+        assert_eq!(member_path("../x"), None);
+        let err = unpack(&[("../../etc/x", None)]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "archive member \"../../etc/x\" would land outside the destination"
+        );
+        assert_eq!(unpack(&[("/etc/x", None)]).unwrap(), ["opt/app/etc/x"]);
+    }
+
+    #[test]
+    fn members_through_the_archives_own_links_stay_inside() {
+        // Out: an absolute target, a climbing one, a chain that leaves on
+        // its second hop, a loop.
+        for bad in [
+            vec![("l", Some("/etc")), ("l/x", None)],
+            vec![("l", Some("../..")), ("l/x", None)],
+            vec![("a", Some("b")), ("b", Some("../x")), ("a/f", None)],
+            vec![("a", Some("b")), ("b", Some("a")), ("a/f", None)],
+            vec![("d/l", Some("../../..")), ("d/l/x", None)],
+        ] {
+            assert!(
+                matches!(unpack(&bad), Err(ArchiveError::Outside(_))),
+                "{bad:?}"
+            );
+        }
+        // In: a link to a sibling, and one to the member's own parent.
+        assert_eq!(
+            unpack(&[("lib", Some("lib64")), ("lib/x", None)]).unwrap(),
+            ["opt/app/lib", "opt/app/lib/x"]
+        );
+        assert_eq!(
+            unpack(&[("d/l", Some("..")), ("d/l/x", None)]).unwrap(),
+            ["opt/app/d/l", "opt/app/d/l/x"]
+        );
+    }
+}

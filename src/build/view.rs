@@ -252,3 +252,69 @@ pub fn chown_ids(view: &View, spec: &str) -> Result<(u32, u32), String> {
     };
     Ok((uid, gid))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// Two layers, base first: what the test makes in each.
+    fn layers(make: impl Fn(&Path, &Path)) -> (tempfile::TempDir, View) {
+        let t = tempfile::tempdir().unwrap();
+        let (base, top) = (t.path().join("base"), t.path().join("top"));
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::create_dir_all(&top).unwrap();
+        make(&base, &top);
+        let v = View::new(vec![base, top], false);
+        (t, v)
+    }
+
+    #[test]
+    fn lookup_never_follows_a_host_symlink() {
+        let (_t, v) = layers(|base, top| {
+            std::fs::create_dir_all(base.join("etc")).unwrap();
+            std::fs::write(base.join("etc/passwd"), "image").unwrap();
+            symlink("/", top.join("rootlink")).unwrap();
+        });
+        assert!(v.lookup("rootlink/etc/passwd").is_none());
+        assert!(v.read_dir("rootlink").is_empty());
+        // Resolved inside the image, the link leads to the image's file.
+        assert_eq!(v.resolve("rootlink/etc/passwd", true), "etc/passwd");
+        assert_eq!(
+            v.read_to_string("rootlink/etc/passwd").as_deref(),
+            Some("image")
+        );
+    }
+
+    #[test]
+    fn a_lower_link_under_an_upper_dir_is_not_listed_through() {
+        let (_t, v) = layers(|base, top| {
+            symlink("/etc", base.join("d")).unwrap();
+            std::fs::create_dir_all(top.join("d")).unwrap();
+            std::fs::write(top.join("d/mine"), "m").unwrap();
+        });
+        assert_eq!(v.read_dir("d"), ["mine"]);
+        assert!(v.lookup("d/passwd").is_none());
+    }
+
+    #[test]
+    fn an_upper_file_hides_the_lower_directory() {
+        let (_t, v) = layers(|base, top| {
+            std::fs::create_dir_all(base.join("d")).unwrap();
+            std::fs::write(base.join("d/old"), "o").unwrap();
+            std::fs::write(top.join("d"), "now a file").unwrap();
+        });
+        assert!(v.lookup("d").is_some_and(|f| f.meta.is_file()));
+        assert!(v.lookup("d/old").is_none());
+        assert!(v.read_dir("d").is_empty());
+    }
+
+    #[test]
+    fn a_link_loop_is_not_read() {
+        let (_t, v) = layers(|_, top| {
+            symlink("b", top.join("a")).unwrap();
+            symlink("a", top.join("b")).unwrap();
+        });
+        assert!(v.read_to_string("a").is_none());
+    }
+}
