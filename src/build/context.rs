@@ -8,8 +8,10 @@
 //! link target that would leave the root, at every component and with no
 //! window between check and use; berth reports that as "path escapes the
 //! build context" rather than copy the host's /etc/shadow into an image.
-//! podman refuses such sources; buildkit resolves links inside the context
-//! (fsutil), which never reaches the host either.
+//! buildah (podman build) and buildkit resolve such links inside the
+//! context instead (buildah's copier chroots into it, buildkit's fsutil
+//! walks it scoped), so the build fails on a missing file; refusing by
+//! name tells the user which source and why.
 //!
 //! Docker's rules that stay: a symlink named as a source is followed
 //! (beneath the root); links inside a copied tree are copied as links and
