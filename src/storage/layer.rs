@@ -49,7 +49,7 @@ fn fetch_blob<R: Read>(
     digest: &Digest,
     size: Option<u64>,
 ) -> Result<(Digest, u64), StoreError> {
-    let mut src = Hashing::new(Bounded::new(src, size.unwrap_or(u64::MAX - 1)));
+    let mut src = Hashing::new(Bounded::new(src, size.unwrap_or(u64::MAX)));
     let mut tx = Some(tx);
     loop {
         let mut buf = vec![0u8; 256 * 1024];
@@ -330,5 +330,90 @@ impl Store {
             self.commit_layer(&layer_tmp, &info)?;
         }
         Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gz_layer(data: &[u8]) -> (Vec<u8>, Digest) {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, "f", data).unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        (gz.finish().unwrap(), Digest::of(&tar))
+    }
+
+    /// Counts what the fetch asked of its source.
+    struct Source<'a> {
+        data: &'a [u8],
+        given: &'a std::sync::atomic::AtomicUsize,
+    }
+
+    impl Read for Source<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.read(buf)?;
+            self.given.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_blob_past_its_declared_size_is_cut_off_and_leaves_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::open(t.path()).unwrap();
+        // Incompressible, so the gzip is about as big as the data.
+        let mut x: u32 = 0x2545_f491;
+        let data: Vec<u8> = (0..(1 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let (blob, diff_id) = gz_layer(&data);
+        let digest = Digest::of(&blob);
+        let given = std::sync::atomic::AtomicUsize::new(0);
+        let req = PutLayer {
+            parent: None,
+            diff_id: Some(&diff_id),
+            blob_digest: &digest,
+            blob_size: Some(1000),
+            media_type: crate::image::manifest::OCI_LAYER_GZIP,
+            compression: Compression::Gzip,
+        };
+        let src = Source {
+            data: &blob,
+            given: &given,
+        };
+        let e = store.put_layer(src, &req).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("blob {digest} is larger than its declared size 1000")
+        );
+        assert_eq!(given.load(std::sync::atomic::Ordering::SeqCst), 1001);
+        let tmp: Vec<_> = fs::read_dir(&store.tmp.dir).unwrap().collect();
+        assert!(tmp.is_empty(), "{tmp:?}");
+        assert!(!store.has_blob(&digest));
+        assert_eq!(fs::read_dir(t.path().join("layers")).unwrap().count(), 0);
+
+        // Declared right, it goes in.
+        let req = PutLayer {
+            blob_size: Some(blob.len() as u64),
+            ..req
+        };
+        let info = store.put_layer(&blob[..], &req).unwrap();
+        assert_eq!(info.diff_id, diff_id);
+        assert!(store.has_blob(&digest));
     }
 }

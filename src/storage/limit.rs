@@ -121,6 +121,14 @@ mod tests {
     }
 
     #[test]
+    fn unlimited() {
+        let mut b = Bounded::new(&[7u8; 100][..], u64::MAX);
+        let mut v = Vec::new();
+        b.read_to_end(&mut v).unwrap();
+        assert_eq!(v.len(), 100);
+    }
+
+    #[test]
     fn other_errors_are_not_overruns() {
         assert_eq!(exceeded(&io::Error::other("x")), None);
     }

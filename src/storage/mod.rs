@@ -184,7 +184,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let tmp = self.tmp.path(&format!("blob-{}", expected.short()));
         let mut f = private::create_new(&tmp).map_err(io_err("creating temp blob"))?;
-        let mut h = Hashing::new(limit::Bounded::new(r, size.unwrap_or(u64::MAX - 1)));
+        let mut h = Hashing::new(limit::Bounded::new(r, size.unwrap_or(u64::MAX)));
         let copied = io::copy(&mut h, &mut f)
             .map_err(|e| read_err(expected, e))
             .and_then(|_| f.sync_all().map_err(io_err("syncing temp blob")));
