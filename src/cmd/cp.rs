@@ -1,9 +1,11 @@
 use super::Ctx;
 use crate::storage::unpack::{UnpackOptions, unpack};
 use clap::Args;
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags};
+use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -24,49 +26,176 @@ fn split_container(s: &str) -> Option<(&str, &str)> {
     (!c.is_empty() && !c.contains('/')).then_some((c, p))
 }
 
-/// Tar `src` (a file or a tree) under the name `name`. `src` may be a
-/// /proc/self/fd/N handle of something resolved inside a container: the
-/// top is read through it, everything below without following symlinks.
-fn tar_path<W: Write>(b: &mut tar::Builder<W>, src: &Path, name: &str) -> anyhow::Result<()> {
-    let md = std::fs::metadata(src)?;
-    if md.is_dir() {
-        // "dir/." reaches the directory itself, through the handle.
-        b.append_path_with_name(src.join("."), name)?;
-        tar_children(b, src, name)
-    } else if md.is_file() {
-        let mut h = tar::Header::new_gnu();
-        h.set_metadata(&md);
-        b.append_data(&mut h, name, std::fs::File::open(src)?)?;
-        Ok(())
-    } else {
-        b.append_path_with_name(src, name)?;
-        Ok(())
-    }
+/// Kernel filesystems mounted in a running container (/proc, /sys, ...):
+/// the host kernel's state, not the container's files. podman copies from
+/// the container's storage, where they are empty directories; berth reads
+/// a running container through /proc/PID/root and must not wander in.
+fn kernel_fs(fd: BorrowedFd<'_>) -> bool {
+    use rustix::fs::{PROC_SUPER_MAGIC, fstatfs};
+    const SYSFS: i64 = 0x6265_6572;
+    const CGROUP: i64 = 0x0027_e0eb;
+    const CGROUP2: i64 = 0x6367_7270;
+    const DEVPTS: i64 = 0x1cd1;
+    const MQUEUE: i64 = 0x1980_0202;
+    const SECURITYFS: i64 = 0x7363_6673;
+    const DEBUGFS: i64 = 0x6462_6720;
+    const TRACEFS: i64 = 0x7472_6163;
+    const BPF: i64 = 0xcafe_4a11;
+    const CONFIGFS: i64 = 0x6265_6570;
+    const PSTORE: i64 = 0x6165_676c;
+    const EFIVARFS: i64 = 0xde5e_81e4;
+    const SELINUX: i64 = 0xf97c_ff8c;
+    const FUSECTL: i64 = 0x6573_5543;
+    const BINFMT: i64 = 0x4249_4e4d;
+    const NSFS: i64 = 0x6e73_6673;
+    fstatfs(fd).is_ok_and(|s| {
+        let t = s.f_type as i64;
+        t == PROC_SUPER_MAGIC as i64
+            || [
+                SYSFS, CGROUP, CGROUP2, DEVPTS, MQUEUE, SECURITYFS, DEBUGFS, TRACEFS, BPF,
+                CONFIGFS, PSTORE, EFIVARFS, SELINUX, FUSECTL, BINFMT, NSFS,
+            ]
+            .contains(&t)
+    })
 }
 
-fn tar_children<W: Write>(b: &mut tar::Builder<W>, dir: &Path, name: &str) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let child = format!("{name}/{}", e.file_name().to_string_lossy());
-        b.append_path_with_name(e.path(), &child)?;
-        if e.file_type()?.is_dir() {
-            tar_children(b, &e.path(), &child)?;
+/// The mount an fd is on (statx STATX_MNT_ID, Linux 5.8).
+fn mount_id(fd: BorrowedFd<'_>) -> Option<u64> {
+    rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)
+        .ok()
+        .filter(|s| s.stx_mask & StatxFlags::MNT_ID.bits() != 0)
+        .map(|s| s.stx_mnt_id)
+}
+
+/// An fd's File view (for metadata and reading): an O_PATH fd reopened
+/// through /proc/self/fd, which reaches the same inode and nothing else.
+fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> std::io::Result<File> {
+    let fd = rustix::fs::open(
+        format!("/proc/self/fd/{}", fd.as_raw_fd()),
+        flags | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    Ok(File::from(fd))
+}
+
+fn metadata(fd: BorrowedFd<'_>) -> std::io::Result<std::fs::Metadata> {
+    // fstat of an O_PATH fd: a symlink's own metadata when opened NOFOLLOW.
+    File::from(rustix::io::dup(fd)?).metadata()
+}
+
+/// Writes a tree into a tar stream through fds only: every child is opened
+/// by its single name relative to its parent's fd with O_NOFOLLOW, so a
+/// running container swapping a directory for a symlink mid-copy cannot
+/// send the walk out of its root (CVE-2018-15664's race).
+struct TreeWriter<W: Write> {
+    tar: tar::Builder<W>,
+    /// The mount the copied path is on: directories on other mounts below
+    /// it (a running container's /proc, /sys, /dev) are copied empty, as
+    /// podman's copy from the container's storage sees them.
+    mount: Option<u64>,
+}
+
+impl<W: Write> TreeWriter<W> {
+    /// `stay_on_mount`: a container's tree, whose nested mounts are not
+    /// copied; a host tree the user named is copied whole.
+    fn new(out: W, top: BorrowedFd<'_>, stay_on_mount: bool) -> Self {
+        let mut tar = tar::Builder::new(out);
+        tar.follow_symlinks(false);
+        TreeWriter {
+            tar,
+            mount: if stay_on_mount { mount_id(top) } else { None },
         }
     }
-    Ok(())
+
+    /// `fd` (an O_PATH fd, already resolved) and everything below it, as `name`.
+    fn append(&mut self, fd: BorrowedFd<'_>, name: &str) -> anyhow::Result<()> {
+        let md = metadata(fd)?;
+        let ft = md.file_type();
+        let mut h = tar::Header::new_gnu();
+        h.set_metadata_in_mode(&md, tar::HeaderMode::Complete);
+        if ft.is_dir() {
+            h.set_size(0);
+            self.tar.append_data(&mut h, name, std::io::empty())?;
+            let nested_mount = self.mount.is_some() && mount_id(fd) != self.mount;
+            if !nested_mount && !kernel_fs(fd) {
+                self.children(fd, name)?;
+            }
+        } else if ft.is_file() {
+            // Exactly the size the header gives, should a running
+            // container grow or shrink the file meanwhile.
+            let size = md.len();
+            let f = reopen(fd, OFlags::RDONLY)?;
+            let data = std::io::Read::take(
+                std::io::Read::chain(std::io::Read::take(f, size), std::io::repeat(0)),
+                size,
+            );
+            self.tar.append_data(&mut h, name, data)?;
+        } else if ft.is_symlink() {
+            let target = rustix::fs::readlinkat(fd, "", Vec::new())?;
+            let target = PathBuf::from(
+                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
+                    target.into_bytes(),
+                ),
+            );
+            h.set_size(0);
+            self.tar.append_link(&mut h, name, target)?;
+        } else if ft.is_socket() {
+            // A socket cannot be archived (tar has no type for it); skip
+            // it as GNU tar does.
+        } else {
+            // Fifos and device nodes: the header says it all.
+            h.set_size(0);
+            if ft.is_char_device() || ft.is_block_device() {
+                h.set_device_major(rustix::fs::major(md.rdev()))?;
+                h.set_device_minor(rustix::fs::minor(md.rdev()))?;
+            }
+            self.tar.append_data(&mut h, name, std::io::empty())?;
+        }
+        Ok(())
+    }
+
+    fn children(&mut self, dir: BorrowedFd<'_>, name: &str) -> anyhow::Result<()> {
+        let readable = reopen(dir, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let mut names: Vec<std::ffi::CString> = rustix::fs::Dir::read_from(&readable)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_owned())
+            .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+            .collect();
+        names.sort();
+        for n in names {
+            let child = rustix::fs::openat(
+                dir,
+                n.as_c_str(),
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let child_name = format!("{name}/{}", n.to_string_lossy());
+            self.append(child.as_fd(), &child_name)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<W> {
+        Ok(self.tar.into_inner()?)
+    }
 }
 
 /// Tar `src` as `name` on one thread and unpack it under `dest_root` on
 /// this one, through a pipe: memory stays flat whatever the size.
-fn stream(src: &Path, name: &str, dest_root: &Path, opts: &UnpackOptions) -> anyhow::Result<()> {
+fn stream(
+    src: OwnedFd,
+    from_container: bool,
+    name: &str,
+    dest_root: &Path,
+    opts: &UnpackOptions,
+) -> anyhow::Result<()> {
     let (r, w) = std::io::pipe()?;
-    let (src, name) = (src.to_path_buf(), name.to_string());
+    let name = name.to_string();
     let writer = std::thread::spawn(move || -> anyhow::Result<()> {
-        let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
-        b.follow_symlinks(false);
-        tar_path(&mut b, &src, &name)?;
-        b.into_inner()?.flush()?;
+        let out = std::io::BufWriter::with_capacity(1 << 20, w);
+        let mut t = TreeWriter::new(out, src.as_fd(), from_container);
+        t.append(src.as_fd(), &name)?;
+        t.finish()?.flush()?;
         Ok(())
     });
     let unpacked = unpack(
@@ -92,21 +221,68 @@ fn stream(src: &Path, name: &str, dest_root: &Path, opts: &UnpackOptions) -> any
     }
 }
 
-/// Open `path` inside the container whose root is `root`: "/" is that
-/// root and symlinks resolve within it, so nothing outside can be reached.
-fn resolve_in(root: &Path, path: &str, flags: OFlags) -> std::io::Result<std::os::fd::OwnedFd> {
-    let root = rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok(rustix::fs::openat2(
-        &root,
-        path.trim_start_matches('/'),
-        flags | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )?)
+/// A container's root, opened once: every path in it resolves with
+/// RESOLVE_IN_ROOT from here, so "/" and ".." stop at it and no symlink
+/// leads out of it.
+struct Root(OwnedFd);
+
+impl Root {
+    fn open(path: &Path) -> std::io::Result<Root> {
+        Ok(Root(rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?))
+    }
+
+    /// `path` inside the root ("/" or "" is the root itself).
+    fn resolve(&self, path: &str, flags: OFlags) -> std::io::Result<OwnedFd> {
+        let rel = path.trim_start_matches('/');
+        Ok(rustix::fs::openat2(
+            &self.0,
+            if rel.is_empty() { "." } else { rel },
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )?)
+    }
+
+    fn is(&self, fd: BorrowedFd<'_>) -> bool {
+        match (metadata(self.0.as_fd()), metadata(fd)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+
+    /// The name a copy of `path` (resolved to `fd`) takes, as podman names
+    /// it: a symlink is followed and the copy named after its target
+    /// (`/hn -> /etc/hostname` copies as `hostname`); the root, however
+    /// reached (`/`, a link to `/`, `../..`), has no name of its own and
+    /// its contents are copied.
+    fn source_name(&self, path: &str, fd: BorrowedFd<'_>) -> Option<String> {
+        if self.is(fd) {
+            return None;
+        }
+        let own = || {
+            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        };
+        let last = base_name(path);
+        if matches!(last.as_str(), "." | "..") {
+            return own().or(Some(last));
+        }
+        let link = self.resolve(path, OFlags::PATH | OFlags::NOFOLLOW).ok()?;
+        if !metadata(link.as_fd()).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(last);
+        }
+        let target = rustix::fs::readlinkat(&link, "", Vec::new()).ok()?;
+        let target = target.to_string_lossy();
+        match Path::new(target.as_ref()).components().next_back() {
+            Some(std::path::Component::Normal(n)) => Some(n.to_string_lossy().into_owned()),
+            _ => own().or(Some(last)),
+        }
+    }
 }
 
 fn base_name(p: &str) -> String {
@@ -116,95 +292,152 @@ fn base_name(p: &str) -> String {
         .unwrap_or_else(|| ".".into())
 }
 
+/// podman's text for a source that is not there.
+fn not_found(path: &str, on: &str, e: std::io::Error) -> anyhow::Error {
+    let why = e.to_string();
+    let why = why
+        .split(" (os error")
+        .next()
+        .unwrap_or(&why)
+        .to_lowercase();
+    anyhow::anyhow!("{path:?} could not be found on {on}: {why}")
+}
+
+/// Container -> host (a directory, a new name, or `-` for a tar stream).
+fn copy_out(
+    root: &Root,
+    cname: &str,
+    cpath: &str,
+    destination: &str,
+    opts: &UnpackOptions,
+) -> anyhow::Result<()> {
+    let fd = root
+        .resolve(cpath, OFlags::PATH)
+        .map_err(|e| not_found(cpath, &format!("container {cname}"), e))?;
+    if kernel_fs(fd.as_fd()) {
+        anyhow::bail!(
+            "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not copy"
+        );
+    }
+    // None: the container's root, whose contents are what is copied.
+    let name = root.source_name(cpath, fd.as_fd());
+    if destination == "-" {
+        let out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut t = TreeWriter::new(out, fd.as_fd(), true);
+        t.append(fd.as_fd(), name.as_deref().unwrap_or("."))?;
+        t.finish()?.flush()?;
+        return Ok(());
+    }
+    // Into an existing directory, or as the destination itself.
+    let dest = PathBuf::from(destination);
+    let (dir, target) = if dest.is_dir() {
+        (dest.clone(), name.unwrap_or_else(|| ".".into()))
+    } else {
+        (
+            dest.parent()
+                .map(Path::to_path_buf)
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| ".".into()),
+            base_name(destination),
+        )
+    };
+    stream(fd, true, &target, &dir, opts)
+        .map_err(|e| anyhow::anyhow!("copying {cname}:{cpath}: {e:#}"))
+}
+
+/// Host (a path, or `-` for a tar stream) -> container.
+fn copy_in(
+    root: &Root,
+    cname: &str,
+    cpath: &str,
+    source: &str,
+    opts: &UnpackOptions,
+) -> anyhow::Result<()> {
+    let into_kernel_fs = |dir: &str| {
+        root.resolve(dir, OFlags::PATH | OFlags::DIRECTORY)
+            .is_ok_and(|fd| kernel_fs(fd.as_fd()))
+    };
+    if source == "-" {
+        // A tar stream into a directory of the container ("/" included).
+        let fd = root
+            .resolve(cpath, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(|e| not_found(cpath, &format!("container {cname}"), e))?;
+        if kernel_fs(fd.as_fd()) {
+            anyhow::bail!(
+                "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to"
+            );
+        }
+        unpack(
+            std::io::stdin().lock(),
+            Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
+            opts,
+        )
+        .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e}"))?;
+        return Ok(());
+    }
+    // podman: a host symlink given as the source is followed.
+    let src = rustix::fs::open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| not_found(source, "the host", e.into()))?;
+    // Where it lands, as a path inside the container: into an existing
+    // directory, else as that name.
+    let is_dir = root
+        .resolve(cpath, OFlags::PATH | OFlags::DIRECTORY)
+        .is_ok();
+    let target = if is_dir || cpath.ends_with('/') {
+        format!("{}/{}", cpath.trim_end_matches('/'), base_name(source))
+    } else {
+        cpath.to_string()
+    };
+    let parent = Path::new(&target)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if into_kernel_fs(&parent) {
+        anyhow::bail!(
+            "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to"
+        );
+    }
+    // The unpacker resolves every path with RESOLVE_IN_ROOT from the
+    // container's root: a symlink in the container cannot send the copy to
+    // the host (CVE-2019-14271's class).
+    let root_path = format!("/proc/self/fd/{}", root.0.as_raw_fd());
+    stream(
+        src,
+        false,
+        target.trim_start_matches('/'),
+        Path::new(&root_path),
+        opts,
+    )
+    .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e:#}"))
+}
+
 pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let opts = UnpackOptions {
         overlay_xattr_prefix: "user.berth-unused.",
         privileged: !engine.paths.rootless,
     };
-    match (split_container(&a.source), split_container(&a.destination)) {
-        (Some((cname, cpath)), None) => {
-            let c = engine.container(cname)?;
-            let merged = engine.merged_root(&c)?;
-            let r = (|| -> anyhow::Result<()> {
-                let fd = resolve_in(&merged.path, cpath, OFlags::PATH)
-                    .map_err(|e| anyhow::anyhow!("{cname}:{cpath}: {e}"))?;
-                let src = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-                let name = base_name(cpath);
-                if a.destination == "-" {
-                    let mut b =
-                        tar::Builder::new(std::io::BufWriter::new(std::io::stdout().lock()));
-                    b.follow_symlinks(false);
-                    tar_path(&mut b, &src, &name)?;
-                    b.into_inner()?.flush()?;
-                    return Ok(());
-                }
-                // Into an existing directory, or as the destination itself.
-                let dest = PathBuf::from(&a.destination);
-                let (dir, target) = if dest.is_dir() {
-                    (dest.clone(), name.clone())
-                } else {
-                    (
-                        dest.parent()
-                            .map(Path::to_path_buf)
-                            .filter(|p| !p.as_os_str().is_empty())
-                            .unwrap_or_else(|| ".".into()),
-                        base_name(&a.destination),
-                    )
-                };
-                stream(&src, &target, &dir, &opts)
-                    .map_err(|e| anyhow::anyhow!("copying {cname}:{cpath}: {e:#}"))
-            })();
-            if merged.mounted_here {
-                engine.unmount_root(&c)?;
-            }
-            r
-        }
-        (None, Some((cname, cpath))) => {
-            let c = engine.container(cname)?;
-            let merged = engine.merged_root(&c)?;
-            let r = (|| -> anyhow::Result<()> {
-                if a.source == "-" {
-                    // A tar stream into a directory of the container.
-                    let fd = resolve_in(&merged.path, cpath, OFlags::PATH | OFlags::DIRECTORY)
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "{cname}:{cpath}: not a directory in the container: {e}"
-                            )
-                        })?;
-                    unpack(
-                        std::io::stdin().lock(),
-                        Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
-                        &opts,
-                    )?;
-                    return Ok(());
-                }
-                let src = PathBuf::from(&a.source);
-                src.symlink_metadata()
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", a.source))?;
-                // Where it lands, as a path inside the container: into an
-                // existing directory, else as that name.
-                let is_dir =
-                    resolve_in(&merged.path, cpath, OFlags::PATH | OFlags::DIRECTORY).is_ok();
-                let target = if is_dir || cpath.ends_with('/') {
-                    format!("{}/{}", cpath.trim_end_matches('/'), base_name(&a.source))
-                } else {
-                    cpath.to_string()
-                };
-                // The unpacker resolves every path with RESOLVE_IN_ROOT from
-                // the container's root: a symlink in the container cannot
-                // send the copy to the host (CVE-2019-14271's class).
-                stream(&src, target.trim_start_matches('/'), &merged.path, &opts)
-                    .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e:#}"))
-            })();
-            if merged.mounted_here {
-                engine.unmount_root(&c)?;
-            }
-            r
-        }
+    let (cname, cpath, out) = match (split_container(&a.source), split_container(&a.destination)) {
+        (Some((c, p)), None) => (c, p, true),
+        (None, Some((c, p))) => (c, p, false),
         (Some(_), Some(_)) => {
             anyhow::bail!("copying between containers is not supported: copy to the host first")
         }
         (None, None) => anyhow::bail!("one of source and destination must be CONTAINER:PATH"),
+    };
+    let c = engine.container(cname)?;
+    let merged = engine.merged_root(&c)?;
+    let r = Root::open(&merged.path)
+        .map_err(|e| anyhow::anyhow!("opening the filesystem of {cname}: {e}"))
+        .and_then(|root| {
+            if out {
+                copy_out(&root, cname, cpath, &a.destination, &opts)
+            } else {
+                copy_in(&root, cname, cpath, &a.source, &opts)
+            }
+        });
+    if merged.mounted_here {
+        engine.unmount_root(&c)?;
     }
+    r
 }
