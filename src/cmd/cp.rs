@@ -32,31 +32,27 @@ fn split_container(s: &str) -> Option<(&str, &str)> {
 /// a running container through /proc/PID/root and must not wander in.
 fn kernel_fs(fd: BorrowedFd<'_>) -> bool {
     use rustix::fs::{PROC_SUPER_MAGIC, fstatfs};
-    const SYSFS: i64 = 0x6265_6572;
-    const CGROUP: i64 = 0x0027_e0eb;
-    const CGROUP2: i64 = 0x6367_7270;
-    const DEVPTS: i64 = 0x1cd1;
-    const MQUEUE: i64 = 0x1980_0202;
-    const SECURITYFS: i64 = 0x7363_6673;
-    const DEBUGFS: i64 = 0x6462_6720;
-    const TRACEFS: i64 = 0x7472_6163;
-    const BPF: i64 = 0xcafe_4a11;
-    const CONFIGFS: i64 = 0x6265_6570;
-    const PSTORE: i64 = 0x6165_676c;
-    const EFIVARFS: i64 = 0xde5e_81e4;
-    const SELINUX: i64 = 0xf97c_ff8c;
-    const FUSECTL: i64 = 0x6573_5543;
-    const BINFMT: i64 = 0x4249_4e4d;
-    const NSFS: i64 = 0x6e73_6673;
-    fstatfs(fd).is_ok_and(|s| {
-        let t = s.f_type as i64;
-        t == PROC_SUPER_MAGIC as i64
-            || [
-                SYSFS, CGROUP, CGROUP2, DEVPTS, MQUEUE, SECURITYFS, DEBUGFS, TRACEFS, BPF,
-                CONFIGFS, PSTORE, EFIVARFS, SELINUX, FUSECTL, BINFMT, NSFS,
-            ]
-            .contains(&t)
-    })
+    // statfs(2) magic numbers; all fit 32 bits, whatever the width of f_type.
+    const KERNEL: [u32; 17] = [
+        PROC_SUPER_MAGIC as u32,
+        0x6265_6572, // sysfs
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x1cd1,      // devpts
+        0x1980_0202, // mqueue
+        0x7363_6673, // securityfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0xcafe_4a11, // bpf
+        0x6265_6570, // configfs
+        0x6165_676c, // pstore
+        0xde5e_81e4, // efivarfs
+        0xf97c_ff8c, // selinuxfs
+        0x6573_5543, // fusectl
+        0x4249_4e4d, // binfmt_misc
+        0x6e73_6673, // nsfs
+    ];
+    fstatfs(fd).is_ok_and(|s| KERNEL.contains(&(s.f_type as u32)))
 }
 
 /// The mount an fd is on (statx STATX_MNT_ID, Linux 5.8).

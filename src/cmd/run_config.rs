@@ -166,7 +166,7 @@ fn memory_limits(a: &CreateArgs) -> anyhow::Result<(Option<i64>, Option<i64>)> {
 fn cpus(a: &CreateArgs) -> anyhow::Result<Option<f64>> {
     match a.cpus {
         None => Ok(None),
-        Some(c) if c == 0.0 => Ok(None),
+        Some(0.0) => Ok(None),
         Some(c) if c >= 0.01 && c.is_finite() => Ok(Some(c)),
         Some(c) => anyhow::bail!(
             "invalid --cpus {c}: the range of CPUs is from 0.01 upwards (0 means no limit)"

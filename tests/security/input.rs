@@ -43,7 +43,10 @@ fn run_flags_podman_refuses_are_refused_before_anything_is_made() {
     let cases: &[(&[&str], &str)] = &[
         (&["-m", "5m"], "minimum memory limit allowed is 6MB"),
         (&["--memory=1k"], "minimum memory limit allowed is 6MB"),
-        (&["-m", "-1"], "invalid value for memory: invalid size: '-1'"),
+        (
+            &["-m", "-1"],
+            "invalid value for memory: invalid size: '-1'",
+        ),
         (
             &["--memory-swap", "1g"],
             "you should always set a memory limit when using a memoryswap limit, see usage",
@@ -54,7 +57,10 @@ fn run_flags_podman_refuses_are_refused_before_anything_is_made() {
         ),
         (&["--dns", "notanip"], "notanip is not an ip address"),
         (&["--dns=1.2.3.4.5"], "1.2.3.4.5 is not an ip address"),
-        (&["-e", "=value"], "invalid environment variable: \"=value\""),
+        (
+            &["-e", "=value"],
+            "invalid environment variable: \"=value\"",
+        ),
         (&["--env", "="], "invalid environment variable: \"=\""),
         (&["--label", "=x"], "invalid label format: \"=x\""),
         (
@@ -152,7 +158,15 @@ fn ps_filters_are_checked_before_listing() {
         "sometimes invalid restart policy",
     );
     berth.ok(&["create", "--name", "one", "busybox", "true"]);
-    berth.ok(&["create", "--name", "two", "--restart", "always", "busybox", "true"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "two",
+        "--restart",
+        "always",
+        "busybox",
+        "true",
+    ]);
     // One key's values are alternatives; different keys must all match.
     let names = |args: &[&str]| {
         let mut v = vec!["ps", "-a", "--format", "{{.Names}}"];
@@ -179,7 +193,9 @@ fn unknown_template_fields_fail_in_one_line_as_podman() {
     let (_reg, berth) = setup();
     // podman runs no template without rows, and so fails on none.
     assert_eq!(berth.ok(&["ps", "--format", "{{.NoSuchField}}"]), "");
-    berth.ok(&["create", "--name", "box", "--label", "a=b", "busybox", "true"]);
+    berth.ok(&[
+        "create", "--name", "box", "--label", "a=b", "busybox", "true",
+    ]);
     let out = berth.run(&["ps", "-a", "--format", "{{.Names}} {{.NoSuchField}}"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(out.stdout, b"", "nothing printed before the error");
@@ -270,7 +286,15 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn cp_through_links_to_root_stays_in_the_running_container() {
     let (_reg, berth) = setup();
     berth.ok(&[
-        "run", "-d", "--name", "box", "--hostname", "ctrname", "busybox", "sleep", "1000",
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--hostname",
+        "ctrname",
+        "busybox",
+        "sleep",
+        "1000",
     ]);
     let host = tempfile::tempdir().unwrap();
     let h = |p: &str| host.path().join(p).display().to_string();
@@ -280,10 +304,7 @@ fn cp_through_links_to_root_stays_in_the_running_container() {
     cp_stdin(&berth, "box:/", &tar_of("fromtar", b"T"));
     cp_stdin(&berth, "box:/linkroot", &tar_of(&probe, b"P"));
     assert_eq!(berth.ok(&["exec", "box", "cat", "/fromtar"]), "T");
-    assert_eq!(
-        berth.ok(&["exec", "box", "cat", &format!("/{probe}")]),
-        "P"
-    );
+    assert_eq!(berth.ok(&["exec", "box", "cat", &format!("/{probe}")]), "P");
     assert!(!Path::new("/").join(&probe).exists(), "not the host's root");
 
     // The whole root into a directory: the container's files, its kernel
@@ -349,9 +370,15 @@ fn cp_through_links_to_root_stays_in_the_running_container() {
 
     // The container's /proc is the host kernel's: neither read nor written.
     let err = berth.fails(&["cp", "box:/linkroot/proc/self/status", &h("status")], 125);
-    assert!(err.lines().count() == 1 && err.contains("/proc/self/status"), "{err}");
+    assert!(
+        err.lines().count() == 1 && err.contains("/proc/self/status"),
+        "{err}"
+    );
     let err = berth.fails(&["cp", &h("payload"), "box:/proc/"], 125);
-    assert!(err.lines().count() == 1 && err.contains("box:/proc/"), "{err}");
+    assert!(
+        err.lines().count() == 1 && err.contains("box:/proc/"),
+        "{err}"
+    );
     assert!(!host.path().join("status").exists());
 
     // A source that is not there, in podman's words.
