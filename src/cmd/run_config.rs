@@ -328,9 +328,9 @@ pub fn build_config(
     let (memory, memory_swap) = memory_limits(a)?;
     let shm_size = match a.shm_size.as_deref() {
         None => 0,
-        Some(s) => crate::runtime::parse_bytes(s).ok_or_else(|| {
-            anyhow::anyhow!("invalid --shm-size {s:?}: expected a size like 32m or 1g")
-        })? as u64,
+        Some(s) => crate::runtime::parse_bytes(s)
+            .ok_or_else(|| anyhow::anyhow!("unable to translate --shm-size: invalid size: '{s}'"))?
+            as u64,
     };
     let mut ulimits = Vec::new();
     for u in &a.ulimit {

@@ -55,6 +55,10 @@ fn run_flags_podman_refuses_are_refused_before_anything_is_made() {
             &["-m", "64m", "--memory-swap", "32m"],
             "minimum memoryswap limit should be larger than memory limit, see usage",
         ),
+        (
+            &["--shm-size=-1"],
+            "unable to translate --shm-size: invalid size: '-1'",
+        ),
         (&["--dns", "notanip"], "notanip is not an ip address"),
         (&["--dns=1.2.3.4.5"], "1.2.3.4.5 is not an ip address"),
         (
