@@ -180,6 +180,10 @@ pub enum ArchiveError {
     /// elsewhere in the image.
     #[error("archive member {0:?} would land outside the destination")]
     Outside(String),
+    /// podman refuses them (`unhandled tar header type 83`); expanded,
+    /// a few bytes of archive become gigabytes of zeros in the image.
+    #[error("archive member {0:?}: sparse files are not supported ({1})")]
+    Sparse(String, String),
 }
 
 /// A member name as a clean path relative to the destination (a leading
@@ -250,6 +254,9 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<()
         let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
         if !stays_inside(&links, parent) {
             return Err(ArchiveError::Outside(raw));
+        }
+        if let Some(how) = crate::storage::unpack::sparse_reason(&mut e)? {
+            return Err(ArchiveError::Sparse(raw, how));
         }
         let kind = match h.entry_type() {
             tar::EntryType::Directory => Kind::Dir,

@@ -220,8 +220,26 @@ fn context_from_stdin(dir: &Path) -> anyhow::Result<()> {
     let r = crate::storage::layer::decompress(buf, c)?;
     let mut a = tar::Archive::new(r);
     a.set_preserve_permissions(true);
-    a.unpack(dir)
-        .map_err(|e| anyhow::anyhow!("unpacking the build context from stdin: {e}"))
+    let fail = |e: std::io::Error| {
+        anyhow::anyhow!(
+            "unpacking the build context from stdin: {}",
+            crate::storage::unpack::tar_error(e)
+        )
+    };
+    for entry in a.entries().map_err(fail)? {
+        let mut entry = entry.map_err(fail)?;
+        // Written sparse by the tar crate, a sparse member would still be
+        // read out in full by a later COPY: refused, as podman does.
+        if let Some(how) = crate::storage::unpack::sparse_reason(&mut entry).map_err(fail)? {
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            anyhow::bail!(
+                "unpacking the build context from stdin: member {name:?}: sparse files are not supported ({how})"
+            );
+        }
+        // unpack_in refuses members that would land outside `dir`.
+        entry.unpack_in(dir).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The Dockerfile: `-f` names any file (the user's choice, as with

@@ -43,11 +43,21 @@ pub struct LogWriter {
     partial: [Vec<u8>; 2],
 }
 
+/// A container's output may hold its secrets: 0600, as podman's logs.
+fn open_log(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    File::options()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+}
+
 impl LogWriter {
     pub fn open(driver: Driver, path: &Path, max_size: Option<u64>) -> std::io::Result<LogWriter> {
         let file = match driver {
             Driver::None => None,
-            _ => Some(File::options().create(true).append(true).open(path)?),
+            _ => Some(open_log(path)?),
         };
         let written = file
             .as_ref()
@@ -114,11 +124,7 @@ impl LogWriter {
         {
             // Keep one rotated file, as podman's k8s-file driver does.
             let _ = std::fs::rename(&self.path, self.path.with_extension("log.1"));
-            self.file = File::options()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .ok();
+            self.file = open_log(&self.path).ok();
             self.written = 0;
         }
         if let Some(f) = self.file.as_mut() {

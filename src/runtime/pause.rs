@@ -64,6 +64,24 @@ pub fn netns(runroot: &Path) -> Option<std::fs::File> {
     (ns.metadata().ok()?.ino() != own.ino()).then_some(ns)
 }
 
+/// The runroot, made 0700 and checked to be the user's own: with the
+/// `/tmp/berth-run-UID` fallback, another local user could have made that
+/// directory first and would then own the pause process's pid file.
+fn owned_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::symlink_metadata(dir);
+    if let Ok(md) = &md
+        && (md.uid() != host_ids().0 || !md.is_dir())
+    {
+        return Err(std::io::Error::other(format!(
+            "{} is not a directory of yours (owner uid {}): remove it or set XDG_RUNTIME_DIR",
+            dir.display(),
+            md.uid()
+        )));
+    }
+    crate::state::private::dir(dir)
+}
+
 /// Join the user's pause namespace, creating the pause process if there is
 /// none. Must run before any thread is started.
 pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
@@ -71,7 +89,7 @@ pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
     if joined() {
         return Ok(());
     }
-    std::fs::create_dir_all(runroot)?;
+    owned_private_dir(runroot)?;
     let pid_file = runroot.join("pause.pid");
     let lock = std::fs::File::options()
         .create(true)
