@@ -335,30 +335,7 @@ fn secrets_are_mounted_for_run_and_never_stored() {
     // The mount points were not committed; the cache dir kept its content.
     let sh = "ls -d /run/secrets /run /cache 2>/dev/null; cat /count";
     assert_eq!(berth.ok(&["run", "--rm", "sec", "sh", "-c", sh]), "1\n");
-    // Scan every layer of the saved image for the secret's bytes.
-    let out = ctx.path().join("sec.tar");
-    berth.ok(&["save", "-o", out.to_str().unwrap(), "sec"]);
-    let mut a = tar::Archive::new(std::fs::File::open(&out).unwrap());
-    let mut scanned = 0;
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
-        let mut plain = Vec::new();
-        if data.starts_with(&[0x1f, 0x8b]) {
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&data[..]), &mut plain)
-                .unwrap();
-        } else {
-            plain = data;
-        }
-        scanned += 1;
-        assert!(
-            !plain.windows(15).any(|w| w == b"s3cr3t-value-42"),
-            "secret found in {:?}",
-            e.path().unwrap()
-        );
-    }
-    assert!(scanned > 3);
+    berth.assert_image_lacks("sec", "s3cr3t-value-42");
     // Without the secret the required mount fails, naming it.
     let err = berth.fails(&["build", "--no-cache", ctx.path().to_str().unwrap()], 125);
     assert!(

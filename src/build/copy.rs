@@ -186,23 +186,6 @@ pub enum ArchiveError {
     Sparse(String, String),
 }
 
-/// A member name as a clean path relative to the destination (a leading
-/// `/` is relative to it too, as Docker unpacks); None when `..` climbs
-/// above it.
-fn member_path(raw: &str) -> Option<String> {
-    let mut out: Vec<&str> = Vec::new();
-    for c in raw.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop()?;
-            }
-            c => out.push(c),
-        }
-    }
-    Some(out.join("/"))
-}
-
 /// Does directory `dir` (relative to the destination) stay inside it when
 /// the archive's own symlinks met on the way are followed, as the layer
 /// unpacker will follow them? An absolute target leaves: it is relative to
@@ -247,7 +230,8 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<()
         let mut e = e?;
         let h = e.header().clone();
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let path = member_path(&raw).ok_or_else(|| ArchiveError::Outside(raw.clone()))?;
+        let path = crate::image::members::clean_relative(&raw)
+            .ok_or_else(|| ArchiveError::Outside(raw.clone()))?;
         if path.is_empty() {
             continue;
         }
@@ -427,6 +411,7 @@ pub fn write_tar<W: Write>(entries: &[Entry], w: W) -> std::io::Result<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::members::clean_relative;
 
     fn tar(members: &[(&str, Option<&str>)]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
@@ -461,10 +446,10 @@ mod tests {
 
     #[test]
     fn member_names_that_climb_out_are_refused() {
-        assert_eq!(member_path("/etc/x").as_deref(), Some("etc/x"));
-        assert_eq!(member_path("./a/../b").as_deref(), Some("b"));
-        assert_eq!(member_path("a/../../b"), None);
-        assert_eq!(member_path("../x"), None);
+        assert_eq!(clean_relative("/etc/x").as_deref(), Some("etc/x"));
+        assert_eq!(clean_relative("./a/../b").as_deref(), Some("b"));
+        assert_eq!(clean_relative("a/../../b"), None);
+        assert_eq!(clean_relative("../x"), None);
         let err = unpack(&[("../../etc/x", None)]).err().unwrap();
         assert_eq!(
             err.to_string(),

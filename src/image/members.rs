@@ -37,13 +37,11 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> MemberError {
     move |source| MemberError::Io { what, source }
 }
 
-/// The clean relative form of a path an archive names, or None when it
-/// does not stay inside: absolute, or climbing out with `..`. `a/../b` is
-/// `b`; `./x` is `x`.
-pub fn member_path(raw: &str) -> Option<String> {
-    if raw.starts_with('/') {
-        return None;
-    }
+/// `raw` as a clean path relative to where it is unpacked: `.` and empty
+/// parts dropped, `a/../b` is `b`, a leading `/` is relative too (as
+/// Docker unpacks layers and ADD archives); None when `..` climbs above
+/// the start. The destination itself is "".
+pub fn clean_relative(raw: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for c in raw.split('/') {
         match c {
@@ -54,7 +52,16 @@ pub fn member_path(raw: &str) -> Option<String> {
             c => parts.push(c),
         }
     }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    Some(parts.join("/"))
+}
+
+/// The clean relative form of a path an archive's index names, or None
+/// when it does not stay inside: absolute, or climbing out with `..`.
+pub fn member_path(raw: &str) -> Option<String> {
+    if raw.starts_with('/') {
+        return None;
+    }
+    clean_relative(raw).filter(|p| !p.is_empty())
 }
 
 /// Resolution for every open below the dir: never out of it (EXDEV), never

@@ -741,3 +741,37 @@ impl Berth {
         String::from_utf8(out.stdout).unwrap()
     }
 }
+
+impl Berth {
+    /// `berth save` the image and scan every entry of the archive (layers
+    /// gunzipped) for `needle`: a secret must not be in any of them.
+    pub fn assert_image_lacks(&self, image: &str, needle: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("img.tar");
+        self.ok(&["save", "-o", out.to_str().unwrap(), image]);
+        let mut a = tar::Archive::new(std::fs::File::open(&out).unwrap());
+        let mut scanned = 0;
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            let mut plain = Vec::new();
+            if data.starts_with(&[0x1f, 0x8b]) {
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(&data[..]),
+                    &mut plain,
+                )
+                .unwrap();
+            } else {
+                plain = data;
+            }
+            scanned += 1;
+            assert!(
+                !plain.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} found in {:?} of {image}",
+                e.path().unwrap()
+            );
+        }
+        assert!(scanned > 3, "{image}: only {scanned} entries saved");
+    }
+}
