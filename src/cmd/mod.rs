@@ -257,23 +257,6 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
     }
 }
 
-impl Command {
-    /// Commands that start processes inside containers: they run from a
-    /// sealed copy of berth (see `process::sealed`).
-    fn enters_containers(&self) -> bool {
-        use ContainerVerbs as V;
-        let verb =
-            |v: &ContainerVerbs| matches!(v, V::Run(_) | V::Start(_) | V::Restart(_) | V::Exec(_));
-        match self {
-            Command::Containers(v) | Command::Container(ContainerCommand::Verbs(v)) => verb(v),
-            Command::Build(_)
-            | Command::Image(ImageCommand::Build(_))
-            | Command::Builder(build::BuilderCommand::Build(_)) => true,
-            _ => false,
-        }
-    }
-}
-
 #[derive(Subcommand)]
 enum SystemCommand {
     /// Display berth system information
@@ -300,7 +283,16 @@ impl Ctx {
 
 pub fn main() -> i32 {
     crate::runtime::pause::host_ids();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Before clap: the re-exec would parse everything twice.
+    if enters_containers(&args) {
+        let mut paths = Paths::default_for_user();
+        if let Some(r) = global_value(&args, "--runroot", "BERTH_RUNROOT") {
+            paths.runroot = r;
+        }
+        crate::process::sealed::ensure(&paths.runroot, paths.rootless);
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = match e.kind() {
@@ -317,9 +309,6 @@ pub fn main() -> i32 {
     }
     if let Some(r) = cli.runroot {
         paths.runroot = r;
-    }
-    if cli.command.enters_containers() {
-        crate::process::sealed::ensure(&paths.runroot, paths.rootless);
     }
     let ctx = Ctx { paths };
     let r = match cli.command {
@@ -386,4 +375,108 @@ pub fn print_rows(
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// Does this command line start processes inside containers (run, start,
+/// restart, exec, build)? Those run from a sealed copy of berth (see
+/// `process::sealed`). Read from the words before the subcommand's own
+/// flags: the global options (`--root X`, `--runroot=X`), the command and,
+/// for `container`/`image`/`builder`, its verb.
+fn enters_containers(args: &[std::ffi::OsString]) -> bool {
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    let mut positional = vec![];
+    while let Some(w) = words.next() {
+        if w == "--root" || w == "--runroot" {
+            words.next();
+        } else if w.starts_with('-') {
+            if !w.starts_with("--root=") && !w.starts_with("--runroot=") {
+                return false;
+            }
+        } else {
+            positional.push(w.into_owned());
+            if positional.len() == 2
+                || !matches!(positional[0].as_str(), "container" | "image" | "builder")
+            {
+                break;
+            }
+        }
+    }
+    match positional.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["run" | "start" | "restart" | "exec" | "build"] => true,
+        ["container", "run" | "start" | "restart" | "exec"] => true,
+        ["image" | "builder", "build"] => true,
+        _ => false,
+    }
+}
+
+/// A global option's value given before the subcommand (`--opt X` or
+/// `--opt=X`), else the environment variable clap also reads.
+fn global_value(args: &[std::ffi::OsString], opt: &str, env: &str) -> Option<PathBuf> {
+    let mut words = args.iter().skip(1);
+    let mut found = std::env::var_os(env)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    while let Some(w) = words.next() {
+        let s = w.to_string_lossy();
+        if s == opt {
+            found = words.next().map(PathBuf::from);
+        } else if let Some(v) = s.strip_prefix(opt).and_then(|v| v.strip_prefix('=')) {
+            found = Some(PathBuf::from(v));
+        } else if !s.starts_with('-') {
+            break;
+        } else if s == "--root" {
+            words.next();
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<std::ffi::OsString> {
+        s.split_whitespace().map(Into::into).collect()
+    }
+
+    #[test]
+    fn container_starting_commands_are_told_apart_before_parsing() {
+        for yes in [
+            "berth run --rm img true",
+            "berth --root /r --runroot=/x exec c sh",
+            "berth container start c",
+            "berth image build .",
+            "berth builder build -t x .",
+            "berth --runroot /x restart c",
+        ] {
+            assert!(enters_containers(&argv(yes)), "{yes}");
+        }
+        for no in [
+            "berth ps -a",
+            "berth --version",
+            "berth --help run",
+            "berth container ls",
+            "berth image ls",
+            "berth images run",
+            "berth",
+        ] {
+            assert!(!enters_containers(&argv(no)), "{no}");
+        }
+        assert_eq!(
+            global_value(
+                &argv("berth --root /a --runroot /b run x"),
+                "--runroot",
+                "NO_SUCH_VAR_X"
+            ),
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(
+            global_value(
+                &argv("berth --runroot=/c run --runroot /d"),
+                "--runroot",
+                "NO_SUCH_VAR_X"
+            ),
+            Some(PathBuf::from("/c"))
+        );
+    }
 }
