@@ -401,12 +401,12 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             }
         }
     }
-    match positional.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["run" | "start" | "restart" | "exec" | "build"] => true,
-        ["container", "run" | "start" | "restart" | "exec"] => true,
-        ["image" | "builder", "build"] => true,
-        _ => false,
-    }
+    matches!(
+        positional.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ["run" | "start" | "restart" | "exec" | "build"]
+            | ["container", "run" | "start" | "restart" | "exec"]
+            | ["image" | "builder", "build"]
+    )
 }
 
 /// A global option's value given before the subcommand (`--opt X` or
