@@ -1197,3 +1197,138 @@ fn network_namespaces_dns_and_hosts_options() {
     );
     assert_eq!(err, "Error: bad format for add-host: \"nocolon\"\n");
 }
+
+/// A terminal for a berth process: the test holds the master; the child
+/// gets the slave as its controlling terminal and stdio, as a shell would
+/// give it.
+struct Pty {
+    master: std::fs::File,
+}
+
+impl Pty {
+    fn spawn(cmd: &mut std::process::Command, rows: u16, cols: u16) -> (Pty, std::process::Child) {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::process::CommandExt;
+        let (mut m, mut s) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty fills two fds; the winsize is valid.
+        let r =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
+        assert_eq!(r, 0);
+        // SAFETY: fresh fds from openpty, owned here.
+        let (master, slave) =
+            unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
+        // SAFETY: fcntl on our master.
+        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        cmd.stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: setsid and TIOCSCTTY between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        (Pty { master }, child)
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(b).unwrap();
+    }
+
+    /// Read until `want` shows up; panics with what was read after `secs`.
+    fn expect(&mut self, want: &str, secs: u64) -> String {
+        use std::os::fd::AsRawFd;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains(want) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "waited for {want:?}, got {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            let mut p = libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one valid pollfd.
+            if unsafe { libc::poll(&mut p, 1, left.as_millis() as i32) } > 0 {
+                let mut buf = [0u8; 4096];
+                match std::io::Read::read(&mut self.master, &mut buf) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+}
+
+fn wait_timeout(child: &mut std::process::Child, secs: u64) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// `exec -it` under a real terminal: the shell's prompt shows while it
+/// runs (it used to show nothing until the shell exited), the window size
+/// is the caller's, Ctrl-C reaches the command in the foreground, and the
+/// exit code comes back. `exec -d` returns at once.
+#[test]
+fn exec_it_under_a_real_pty_and_exec_d_detaches() {
+    let (_reg, berth) = setup();
+    berth.ok(&["run", "-d", "--name", "c", "busybox", "sleep", "600"]);
+    let mut cmd = berth.cmd();
+    cmd.args(["exec", "-it", "c", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 40, 100);
+    pty.expect("# ", 10);
+    pty.send(b"stty size\r");
+    pty.expect("40 100", 5);
+    pty.send(b"sleep 100; echo after-sleep\r");
+    std::thread::sleep(Duration::from_millis(500));
+    pty.send(b"\x03");
+    // The shell's next prompt after ^C, and no output of the rest of the
+    // line (only its echo).
+    let seen = pty.expect("^C", 5);
+    let after = seen.split("^C").nth(1).unwrap_or("").to_string();
+    let after = if after.contains("# ") {
+        after
+    } else {
+        after + &pty.expect("# ", 5)
+    };
+    assert!(
+        !after.contains("after-sleep"),
+        "Ctrl-C did not stop the command: {seen}{after}"
+    );
+    pty.send(b"exit 7\r");
+    assert_eq!(wait_timeout(&mut child, 10), Some(7));
+
+    let start = Instant::now();
+    let mut d = berth
+        .cmd()
+        .args(["exec", "-d", "c", "sleep", "300"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_timeout(&mut d, 10), Some(0), "exec -d did not return");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let ps = berth.ok(&["exec", "c", "ps", "-o", "args"]);
+    assert!(ps.contains("sleep 300"), "{ps}");
+}

@@ -33,6 +33,22 @@ pub fn close_fds(keep: &[RawFd]) {
     }
 }
 
+/// Mark every descriptor from 3 up close-on-exec (close_range(2) with
+/// CLOSE_RANGE_CLOEXEC, Linux 5.11): for a std::process::Command's
+/// pre_exec, where closing outright would also close the pipe std uses to
+/// report a failed exec.
+pub fn cloexec_fds() {
+    // SAFETY: only sets FD_CLOEXEC on descriptors of this process.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+}
+
 fn close_range(first: u32, last: u32) -> bool {
     // SAFETY: closes descriptors in a range; callers own every fd there.
     unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) == 0 }

@@ -54,7 +54,20 @@ pub fn spawn(
         Some(fd) => Stdio::from(fd),
         None => Stdio::null(),
     };
-    let st = Command::new(runtime)
+    let mut cmd = Command::new(runtime);
+    // The runtime gets stdio and nothing else of the monitor's, and
+    // default signals (the monitor ignores SIGINT/SIGHUP/SIGPIPE, and a
+    // Go runtime such as runc keeps ignored signals ignored for the
+    // container): it cannot hand on what it never had.
+    // SAFETY: close_range and rt_sigaction between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            crate::process::cloexec_fds();
+            crate::process::reset_signals();
+            Ok(())
+        })
+    };
+    let st = cmd
         .arg("--root")
         .arg(state_root(runroot))
         .arg("--log")

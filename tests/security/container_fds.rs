@@ -269,6 +269,19 @@ fn processes_start_clean_run_init_exec_healthcheck() {
     clean("run --init", &out);
     assert!(out.contains("pid1-exe: Permission denied"), "{out}");
     assert!(out.contains("pid1-fd-links-readable: 0"), "{out}");
+    let mut cmd = berth.cmd();
+    cmd.args([
+        "run",
+        "--rm",
+        "--runtime",
+        "/usr/sbin/runc",
+        "probe",
+        "/probe",
+        "self",
+    ]);
+    with_fd7(&mut cmd, host.path());
+    let (out, err) = output(&cmd.output().unwrap());
+    clean("run --runtime runc", &format!("{out}{err}"));
     berth.ok(&[
         "run",
         "-d",
