@@ -603,38 +603,47 @@ impl SlowProxy {
 /// subordinate id range (as a distro's useradd would give it).
 pub fn test_user() -> (u32, u32) {
     const NAME: &str = "berth-test";
-    // Rootless networking (pasta, slirp4netns) opens /dev/net/tun as the
-    // user: make it 0666, as distros ship it.
-    let _ = Command::new("chmod")
-        .args(["0666", "/dev/net/tun"])
-        .status();
-    let lookup = || {
-        let out = Command::new("id").args(["-u", NAME]).output().ok()?;
-        let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-        let out = Command::new("id").args(["-g", NAME]).output().ok()?;
-        let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-        Some((uid, gid))
-    };
-    if let Some(ids) = lookup() {
-        return ids;
-    }
-    // Racing tests may both try; the loser's useradd fails harmlessly.
-    let _ = Command::new("useradd")
-        .args(["--create-home", "--shell", "/bin/sh", NAME])
-        .status();
-    let ids = lookup().expect("creating the rootless test user");
-    for f in ["/etc/subuid", "/etc/subgid"] {
-        let cur = std::fs::read_to_string(f).unwrap_or_default();
-        if !cur.lines().any(|l| l.starts_with(&format!("{NAME}:"))) {
-            let mut fh = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(f)
+    static IDS: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *IDS.get_or_init(|| {
+        // Tests in parallel, and test binaries side by side: the user and
+        // its ranges are made once, under a lock, and looked up only after
+        // both exist (a user seen before its /etc/subuid line gets a
+        // single-id mapping: "setgroups: Operation not permitted").
+        let lock = std::fs::File::create("/tmp/berth-test-user.lock").unwrap();
+        lock.lock().unwrap();
+        // Rootless networking (pasta, slirp4netns) opens /dev/net/tun as
+        // the user: make it 0666, as distros ship it.
+        let _ = Command::new("chmod")
+            .args(["0666", "/dev/net/tun"])
+            .status();
+        let lookup = || {
+            let out = Command::new("id").args(["-u", NAME]).output().ok()?;
+            let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+            let out = Command::new("id").args(["-g", NAME]).output().ok()?;
+            let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+            Some((uid, gid))
+        };
+        if lookup().is_none() {
+            let st = Command::new("useradd")
+                .args(["--create-home", "--shell", "/bin/sh", NAME])
+                .status()
                 .unwrap();
-            writeln!(fh, "{NAME}:1000000:65536").unwrap();
+            assert!(st.success(), "useradd {NAME}");
         }
-    }
-    ids
+        let ids = lookup().expect("creating the rootless test user");
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            let cur = std::fs::read_to_string(f).unwrap_or_default();
+            if !cur.lines().any(|l| l.starts_with(&format!("{NAME}:"))) {
+                let mut fh = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(f)
+                    .unwrap();
+                writeln!(fh, "{NAME}:1000000:65536").unwrap();
+            }
+        }
+        ids
+    })
 }
 
 impl Berth {
