@@ -31,6 +31,11 @@ pub struct PsArgs {
     /// Do not print column headings
     #[arg(long)]
     pub noheading: bool,
+    /// Show containers in storage not controlled by berth. Every container
+    /// in berth's store has a record, so there are none beyond `-a`'s
+    /// (podman appends its storage-only, e.g. buildah, containers).
+    #[arg(long)]
+    pub external: bool,
 }
 
 /// podman's STATUS column.
