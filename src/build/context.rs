@@ -23,6 +23,7 @@ use super::copy::{Entry, Kind, Owner, clean, fnmatch, has_glob, join};
 use super::ignore::Ignore;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
+use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -289,11 +290,15 @@ impl Context {
             .map_err(|e| ContextError::of(&src.name, e))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| ContextError::of(&src.name, e))?;
         let mut left_out = false;
-        if let Some(e) = self.entry(&fd, OsStr::new(""), rel, &st, dest.to_string(), owner)? {
+        let mut w = Walk {
+            owner,
+            links: BTreeMap::new(),
+        };
+        if let Some(e) = self.entry(&fd, OsStr::new(""), rel, &st, dest.to_string(), &mut w)? {
             out.push(e);
         }
         if kind_of(&st) == FileType::Directory {
-            self.tree(rel, dest, owner, out, &mut left_out)?;
+            self.tree(rel, dest, &mut w, out, &mut left_out)?;
         }
         Ok(left_out)
     }
@@ -308,10 +313,23 @@ impl Context {
         rel: &Path,
         st: &Stat,
         path: String,
-        owner: Owner,
+        w: &mut Walk,
     ) -> Result<Option<Entry>, ContextError> {
+        let owner = w.owner;
         let kind = match kind_of(st) {
             FileType::Directory => Kind::Dir,
+            FileType::RegularFile if st.st_nlink > 1 => {
+                match w.links.get(&(st.st_dev, st.st_ino)) {
+                    Some(first) => Kind::Hardlink(first.clone()),
+                    None => {
+                        w.links.insert((st.st_dev, st.st_ino), path.clone());
+                        Kind::Context(ContextFile {
+                            dir: self.dir.clone(),
+                            rel: rel.to_path_buf(),
+                        })
+                    }
+                }
+            }
             FileType::RegularFile => Kind::Context(ContextFile {
                 dir: self.dir.clone(),
                 rel: rel.to_path_buf(),
@@ -340,7 +358,7 @@ impl Context {
         &self,
         rel: &Path,
         dest: &str,
-        owner: Owner,
+        w: &mut Walk,
         out: &mut Vec<Entry>,
         left_out: &mut bool,
     ) -> Result<(), ContextError> {
@@ -359,16 +377,24 @@ impl Context {
                 continue;
             }
             if self.visible(&sub) {
-                out.extend(self.entry(&dir, &name, &host, &st, d.clone(), owner)?);
+                out.extend(self.entry(&dir, &name, &host, &st, d.clone(), w)?);
             } else {
                 *left_out = true;
             }
             if is_dir {
-                self.tree(&host, &d, owner, out, left_out)?;
+                self.tree(&host, &d, w, out, left_out)?;
             }
         }
         Ok(())
     }
+}
+
+/// One walk of a source: the owner its entries get, and the files seen
+/// so far with more than one link, by (device, inode): a later name of
+/// the same file becomes a hard link to the first.
+struct Walk {
+    owner: Owner,
+    links: BTreeMap<(u64, u64), String>,
 }
 
 fn io_err(path: &str, e: std::io::Error) -> ContextError {

@@ -19,6 +19,10 @@ pub enum Kind {
     Context(ContextFile),
     Data(Vec<u8>),
     Symlink(String),
+    /// A hard link to an entry written earlier in the same layer (its
+    /// path relative to the image root): COPY keeps a context's hard
+    /// links, as buildah does.
+    Hardlink(String),
 }
 
 /// One entry of the new layer; `path` is relative to the image root.
@@ -226,6 +230,8 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<()
     let mut a = tar::Archive::new(r);
     // The archive's symlinks so far, by member path.
     let mut links: BTreeMap<String, String> = BTreeMap::new();
+    // The regular files so far, which a hard link may name.
+    let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for e in a.entries()? {
         let mut e = e?;
         let h = e.header().clone();
@@ -254,12 +260,27 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<()
                 e.read_to_end(&mut buf)?;
                 Kind::Data(buf)
             }
+            tar::EntryType::Link => {
+                // A hard link names an earlier member; it must be one that
+                // lands inside `dest` too.
+                let raw_target = e
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8_lossy(&l).into_owned())
+                    .unwrap_or_default();
+                let target = crate::image::members::clean_relative(&raw_target)
+                    .filter(|t| seen.contains(t))
+                    .ok_or_else(|| ArchiveError::Outside(raw_target.clone()))?;
+                Kind::Hardlink(join(dest, &target))
+            }
             _ => continue,
         };
         match &kind {
             Kind::Symlink(t) => links.insert(path.clone(), t.clone()),
             _ => links.remove(&path),
         };
+        if matches!(kind, Kind::Data(_)) {
+            seen.insert(path.clone());
+        }
         out.push(Entry {
             path: join(dest, &path),
             kind,
@@ -272,28 +293,61 @@ pub fn tar_entries<R: Read>(r: R, dest: &str, out: &mut Vec<Entry>) -> Result<()
     Ok(())
 }
 
-/// Does this file hold a tar archive (plain, gzip or zstd) ADD unpacks?
-/// The file is read from its start and left there.
-pub fn archive_kind<F: Read + Seek>(
-    f: &mut F,
-) -> std::io::Result<Option<crate::image::manifest::Compression>> {
-    let mut head = [0u8; 512];
-    f.seek(SeekFrom::Start(0))?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..])? {
-            0 => break,
-            k => n += k,
+/// The compressions ADD unpacks beyond the layer formats (gzip, zstd):
+/// buildah's DecompressStream also takes xz and bzip2.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Packed {
+    Xz,
+    Bzip2,
+}
+
+impl Packed {
+    pub fn sniff(head: &[u8]) -> Option<Packed> {
+        if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Packed::Xz)
+        } else if head.starts_with(b"BZh") {
+            Some(Packed::Bzip2)
+        } else {
+            None
         }
     }
-    f.seek(SeekFrom::Start(0))?;
-    let c = crate::image::manifest::Compression::sniff(&head[..n]);
-    Ok(match c {
-        crate::image::manifest::Compression::None => {
-            (n >= 262 && &head[257..262] == b"ustar").then_some(c)
+}
+
+/// A stream decompressed by what its first bytes say (none, gzip, zstd,
+/// xz, bzip2).
+pub fn archive_reader<'a, R: Read + 'a>(r: R) -> std::io::Result<Box<dyn Read + 'a>> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::with_capacity(256 * 1024, r);
+    let head = r.fill_buf()?.to_vec();
+    Ok(match Packed::sniff(&head) {
+        Some(Packed::Xz) => {
+            // lzma-rs decodes xz whole; ADD reads each member's bytes into
+            // memory anyway.
+            let mut out = Vec::new();
+            lzma_rs::xz_decompress(&mut r, &mut out)
+                .map_err(|e| std::io::Error::other(format!("xz: {e}")))?;
+            Box::new(std::io::Cursor::new(out))
         }
-        _ => Some(c),
+        Some(Packed::Bzip2) => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+        None => {
+            let c = crate::image::manifest::Compression::sniff(&head);
+            crate::storage::layer::decompress(r, c)?
+        }
     })
+}
+
+/// Does this file hold a tar archive (plain, gzip, zstd, xz or bzip2) ADD
+/// unpacks? The file is read from its start and left there.
+pub fn is_archive<F: Read + Seek>(f: &mut F) -> std::io::Result<bool> {
+    f.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::with_capacity(512);
+    // A decompression error means "not an archive", as for buildah, whose
+    // check reads a tar header through DecompressStream.
+    if let Ok(r) = archive_reader(&mut *f) {
+        let _ = r.take(512).read_to_end(&mut head);
+    }
+    f.seek(SeekFrom::Start(0))?;
+    Ok(head.len() >= 262 && &head[257..262] == b"ustar")
 }
 
 /// A hash of everything the entries would put in the layer (names,
@@ -305,6 +359,7 @@ pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
         match &e.kind {
             Kind::Dir => h.update(b"d"),
             Kind::Symlink(t) => h.update(format!("l{t}").as_bytes()),
+            Kind::Hardlink(t) => h.update(format!("h{t}").as_bytes()),
             Kind::Data(d) => {
                 h.update(b"f");
                 h.update(d);
@@ -344,6 +399,7 @@ pub fn write_tree(entries: &[Entry], dir: &Path) -> std::io::Result<()> {
         match &e.kind {
             Kind::Dir => std::fs::create_dir_all(&p)?,
             Kind::Symlink(t) => std::os::unix::fs::symlink(t, &p)?,
+            Kind::Hardlink(t) => std::fs::hard_link(at(t), &p)?,
             Kind::Data(d) => std::fs::write(&p, d)?,
             Kind::File(_) | Kind::Context(_) => {
                 let mut from = open(&e.kind)?;
@@ -353,7 +409,7 @@ pub fn write_tree(entries: &[Entry], dir: &Path) -> std::io::Result<()> {
         }
     }
     for e in entries.iter().rev() {
-        if !matches!(e.kind, Kind::Symlink(_)) {
+        if !matches!(e.kind, Kind::Symlink(_) | Kind::Hardlink(_)) {
             std::fs::set_permissions(at(&e.path), std::fs::Permissions::from_mode(e.mode))?;
         }
     }
@@ -386,6 +442,11 @@ pub fn write_tar<W: Write>(entries: &[Entry], w: W) -> std::io::Result<W> {
             }
             Kind::Symlink(t) => {
                 h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, &e.path, t)?;
+            }
+            Kind::Hardlink(t) => {
+                h.set_entry_type(tar::EntryType::Link);
                 h.set_size(0);
                 b.append_link(&mut h, &e.path, t)?;
             }

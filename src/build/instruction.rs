@@ -43,6 +43,7 @@ impl Builder<'_> {
                 .next()
                 .unwrap_or_default()
                 .to_ascii_uppercase(),
+            text: ins.text.clone(),
         };
         let lx = self.lexer();
         // ENV wins over ARG of the same name (Docker's rule).

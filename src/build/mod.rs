@@ -24,9 +24,12 @@ use std::path::PathBuf;
 pub enum BuildError {
     #[error("{0}")]
     Parse(#[from] dockerfile::ParseError),
-    /// A step failed: `Dockerfile:7: COPY: no source files were specified`.
-    #[error("{file}:{line}: {instr}: {msg}")]
+    /// A step failed. podman's prefix (`building at STEP "COPY a b": `)
+    /// and then where: `Dockerfile:7: COPY: no source files were specified`.
+    #[error("building at STEP \"{step}\": {file}:{line}: {instr}: {msg}")]
     Step {
+        /// The instruction as written (podman names the step by it).
+        step: String,
         file: String,
         line: usize,
         instr: String,
@@ -38,13 +41,19 @@ pub enum BuildError {
     /// absolute link target): `Dockerfile:3: COPY link: path escapes the
     /// build context`. `src` is the source as written (and what a glob
     /// matched); the file's content is never read, so never shown.
-    #[error("{file}:{line}: {instr} {src}: path escapes the build context")]
+    #[error(
+        "building at STEP \"{step}\": {file}:{line}: {instr} {src}: path escapes the build context"
+    )]
     Escapes {
+        step: String,
         file: String,
         line: usize,
         instr: String,
         src: String,
     },
+    /// The base image could not be had (podman's text).
+    #[error("creating build container: {0}")]
+    Base(String),
     #[error("{0}")]
     Other(String),
 }
@@ -68,6 +77,8 @@ pub struct BuildOptions {
     /// `--secret id=ID,src=PATH`.
     pub secrets: BTreeMap<String, PathBuf>,
     pub quiet: bool,
+    /// `--format docker`: Docker schema 2 manifests instead of OCI ones.
+    pub docker_format: bool,
 }
 
 /// A RUN step's container, as the builder wants it.

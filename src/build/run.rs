@@ -150,7 +150,12 @@ pub fn copy(
             continue;
         }
         let w = word(raw)?;
-        if add && (w.starts_with("http://") || w.starts_with("https://")) {
+        let is_url = w.starts_with("http://") || w.starts_with("https://");
+        if is_url && !add {
+            // buildah's text.
+            return Err(at.err("source can't be a URL for COPY"));
+        }
+        if is_url {
             srcs.push(Src::Url(w));
         } else if let Some(f) = &from {
             let v = view_of(b, f);
@@ -297,16 +302,16 @@ pub fn copy(
                 let archive = match add && !src.is_dir {
                     true => {
                         let mut f = b.ctx().file(src).map_err(|e| context_err(at, written, e))?;
-                        copy::archive_kind(&mut f)
+                        copy::is_archive(&mut f)
                             .map_err(|e| at.err(format!("{written}: {e}")))?
-                            .map(|c| (f, c))
+                            .then_some(f)
                     }
                     false => None,
                 };
-                if let Some((f, comp)) = archive {
+                if let Some(f) = archive {
                     kinds.insert("file");
-                    let r = crate::storage::layer::decompress(f, comp)
-                        .map_err(|e| at.err(e.to_string()))?;
+                    let r = copy::archive_reader(f)
+                        .map_err(|e| at.err(format!("unpacking {written}: {e}")))?;
                     ensure_dirs(&view, &rdest, true, ids, &mut seen, &mut entries);
                     copy::tar_entries(r, &rdest, &mut out)
                         .map_err(|e| at.err(format!("unpacking {written}: {e}")))?;
@@ -467,6 +472,7 @@ fn run_container(
     let result = (|| {
         if code != 0 {
             return Err(BuildError::Step {
+                step: at.text.clone(),
                 file: at.file.to_string(),
                 line: at.line,
                 instr: at.instr.clone(),

@@ -64,11 +64,14 @@ pub struct At<'a> {
     pub file: &'a str,
     pub line: usize,
     pub instr: String,
+    /// The whole instruction as written.
+    pub text: String,
 }
 
 impl At<'_> {
     pub fn err(&self, msg: impl Into<String>) -> BuildError {
         BuildError::Step {
+            step: self.text.clone(),
             file: self.file.to_string(),
             line: self.line,
             instr: self.instr.clone(),
@@ -80,6 +83,7 @@ impl At<'_> {
     /// A source of this step leads out of the build context.
     pub fn escapes(&self, src: impl Into<String>) -> BuildError {
         BuildError::Escapes {
+            step: self.text.clone(),
             file: self.file.to_string(),
             line: self.line,
             instr: self.instr.clone(),
@@ -304,6 +308,7 @@ impl<'a> Builder<'a> {
             file: &self.o.file_name,
             line: s.line,
             instr: "FROM".into(),
+            text: from_text(s),
         };
         let lx = self.lexer();
         if let Some(p) = &s.platform {
@@ -338,7 +343,7 @@ impl<'a> Builder<'a> {
         let rec = self
             .host
             .base_image(self.engine, &name)
-            .map_err(|e| at.err(e))?;
+            .map_err(BuildError::Base)?;
         self.load(rec).map_err(|e| at.err(e))
     }
 
@@ -493,15 +498,23 @@ impl<'a> Builder<'a> {
             }
         }
         let bytes = serde_json::to_vec(&config).map_err(|e| BuildError::Other(e.to_string()))?;
-        let id = crate::image::archive::commit_own(self.engine, &bytes, &layers, vec![])
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+        let id = if self.o.docker_format {
+            commit_docker(self.engine, &bytes, &layers)?
+        } else {
+            crate::image::archive::commit_own(self.engine, &bytes, &layers, vec![])
+                .map_err(|e| BuildError::Other(e.to_string()))?
+        };
         let db = |e: crate::state::DbError| BuildError::Other(e.to_string());
         crate::state::images::cache_put(&self.engine.db.conn, key, &id).map_err(db)?;
         let rec = crate::state::images::get(&self.engine.db.conn, &id)
             .map_err(db)?
             .ok_or_else(|| BuildError::Other(format!("image {id} vanished")))?;
         self.made.push(id.clone());
-        self.say(&format!("--> {}", &id.hex()[..12]));
+        // podman: each step's short ID, but the last one's comes after
+        // COMMIT (the command prints it); none without --layers.
+        if self.o.layers && self.step < self.steps {
+            self.say(&format!("--> {}", &id.hex()[..11]));
+        }
         Ok(Image {
             rec: Some(rec),
             config,
@@ -535,6 +548,50 @@ impl<'a> Builder<'a> {
         self.stage_ref(word, before)
             .and_then(|i| self.done.get(&i).cloned())
     }
+}
+
+/// `--format docker`: the image recorded under a Docker schema 2
+/// manifest (the media types buildah writes for that format).
+fn commit_docker(
+    engine: &mut Engine,
+    config: &[u8],
+    layers: &[LayerInfo],
+) -> Result<Digest, BuildError> {
+    use crate::image::manifest;
+    let layer_type = |t: &str| match t {
+        manifest::OCI_LAYER_GZIP | manifest::DOCKER_LAYER_GZIP => manifest::DOCKER_LAYER_GZIP,
+        _ => manifest::DOCKER_LAYER,
+    };
+    let m = json!({
+        "schemaVersion": 2,
+        "mediaType": manifest::DOCKER_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": Digest::of(config),
+            "size": config.len(),
+        },
+        "layers": layers.iter().map(|l| json!({
+            "mediaType": layer_type(&l.media_type),
+            "digest": l.blob_digest,
+            "size": l.blob_size,
+        })).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec(&m).map_err(|e| BuildError::Other(e.to_string()))?;
+    let image = crate::engine::images::NewImage {
+        config,
+        manifest: &bytes,
+        manifest_type: manifest::DOCKER_MANIFEST,
+        index: None,
+        layers,
+        names: vec![],
+        repo: None,
+    };
+    engine
+        .commit_image(&image)
+        .map_err(|e| BuildError::Other(e.to_string()))?
+        .ok_or_else(|| {
+            BuildError::Other("layers vanished while storing the image; try again".into())
+        })
 }
 
 fn from_text(s: &Stage) -> String {

@@ -18,15 +18,16 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct BuildArgs {
-    /// Build context directory, or - for a tar archive on stdin
-    #[arg(default_value = ".")]
-    pub context: String,
+    /// Build context directory, or - for a tar archive or a Containerfile on stdin
+    /// (default: the directory of the first -f file, else .)
+    pub context: Option<String>,
     /// Name the image (repeatable)
     #[arg(short, long = "tag", value_name = "NAME")]
     pub tag: Vec<String>,
-    /// Dockerfile to use (default: Dockerfile, else Containerfile, in the context; - for stdin)
+    /// Containerfile to use, repeatable (read in order, as one); - for stdin.
+    /// A relative path not found from the working directory is looked up in the context
     #[arg(short, long, value_name = "FILE")]
-    pub file: Option<String>,
+    pub file: Vec<String>,
     /// Set a build-time variable (KEY=VALUE, or KEY to take it from the environment)
     #[arg(long, value_name = "ARG")]
     pub build_arg: Vec<String>,
@@ -39,12 +40,18 @@ pub struct BuildArgs {
     /// Pull the base images: always, missing (default), never
     #[arg(long, default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
     pub pull: String,
+    /// Always pull the base images (as --pull=always)
+    #[arg(long, hide = true)]
+    pub pull_always: bool,
+    /// Never pull the base images (as --pull=never)
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
     /// Add a label to the image (KEY=VALUE)
     #[arg(long, value_name = "LABEL")]
     pub label: Vec<String>,
-    /// Cache intermediate images (default true)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub layers: bool,
+    /// Cache intermediate images (default true, or $BUILDAH_LAYERS)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = go_bool)]
+    pub layers: Option<bool>,
     /// Squash the layers the build adds into one
     #[arg(long)]
     pub squash: bool,
@@ -54,6 +61,42 @@ pub struct BuildArgs {
     /// Write the image ID to this file
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
+    /// Manifest format of the built image: oci (default, or $BUILDAH_FORMAT) or docker
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Ignore file to use instead of the context's .containerignore/.dockerignore
+    #[arg(long, value_name = "FILE")]
+    pub ignorefile: Option<PathBuf>,
+    /// How many stages may run at once (berth builds them one after another)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<u32>,
+    /// Write the build's output to this file instead of the terminal
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Keep the built image in local storage (what a build always does)
+    #[arg(long, hide = true)]
+    pub load: bool,
+    /// Ulimit for RUN steps (NAME=SOFT[:HARD])
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Security options for RUN steps: seccomp=unconfined|FILE.json, no-new-privileges, ...
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// DNS server for RUN steps
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// DNS search domain for RUN steps
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// DNS option for RUN steps
+    #[arg(long)]
+    pub dns_option: Vec<String>,
+    /// Line for /etc/hosts in RUN steps (NAME:IP)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// External OCI runtime (runc, crun, ...) for RUN steps
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Network for RUN steps: none, host, private, a network name, pasta, ...
     #[arg(long)]
     pub network: Option<String>,
@@ -65,6 +108,16 @@ pub struct BuildArgs {
     pub platform: Option<String>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// Go's strconv.ParseBool, which podman's boolean flags and
+/// BUILDAH_LAYERS go through (`--layers=1`).
+fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
+    }
 }
 
 #[derive(Args)]
@@ -85,6 +138,12 @@ pub enum BuilderCommand {
     Prune(BuilderPruneArgs),
 }
 
+#[derive(clap::Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image from a Containerfile (the same as `build`)
+    Build(Box<BuildArgs>),
+}
+
 /// Parses `create` flags for a RUN step's container.
 #[derive(Parser)]
 #[command(disable_help_flag = true)]
@@ -97,6 +156,8 @@ struct CliHost<'a> {
     pull: &'a str,
     remote: &'a RemoteArgs,
     quiet: bool,
+    /// `create` flags every RUN step's container gets (--ulimit, --dns, ...).
+    create_flags: Vec<String>,
 }
 
 impl Host for CliHost<'_> {
@@ -118,6 +179,7 @@ impl Host for CliHost<'_> {
         spec: &RunSpec,
     ) -> Result<(ContainerRow, i32), String> {
         let mut argv: Vec<String> = vec!["create".into()];
+        argv.extend(self.create_flags.iter().cloned());
         if !spec.network.is_empty() {
             argv.push(format!("--network={}", spec.network));
         }
@@ -211,21 +273,28 @@ fn quiet_stdout() -> Option<i32> {
     }
 }
 
+/// What `build -` found on stdin: a context archive (plain, gzip, zstd,
+/// xz or bzip2 tar), else a Containerfile (with an empty context), as
+/// podman takes either.
+fn is_archive(head: &[u8]) -> bool {
+    use crate::image::manifest::Compression;
+    Compression::sniff(head) != Compression::None
+        || crate::build::copy::Packed::sniff(head).is_some()
+        || (head.len() >= 262 && &head[257..262] == b"ustar")
+}
+
 /// A context given as a tar on stdin, unpacked into a temp dir.
-fn context_from_stdin(dir: &Path) -> anyhow::Result<()> {
+fn context_from_stdin(dir: &Path, data: &[u8]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut buf = std::io::BufReader::new(std::io::stdin().lock());
-    let head = std::io::BufRead::fill_buf(&mut buf)?.to_vec();
-    let c = crate::image::manifest::Compression::sniff(&head);
-    let r = crate::storage::layer::decompress(buf, c)?;
-    let mut a = tar::Archive::new(r);
-    a.set_preserve_permissions(true);
     let fail = |e: std::io::Error| {
         anyhow::anyhow!(
             "unpacking the build context from stdin: {}",
             crate::storage::unpack::tar_error(e)
         )
     };
+    let r = crate::build::copy::archive_reader(std::io::Cursor::new(data)).map_err(fail)?;
+    let mut a = tar::Archive::new(r);
+    a.set_preserve_permissions(true);
     for entry in a.entries().map_err(fail)? {
         let mut entry = entry.map_err(fail)?;
         // Written sparse by the tar crate, a sparse member would still be
@@ -242,18 +311,22 @@ fn context_from_stdin(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Dockerfile: `-f` names any file (the user's choice, as with
-/// docker); the default one is read from the context like any context
+/// The Containerfile text and its name for messages. `-f` names any file
+/// (the user's choice, as with podman): as given from the working
+/// directory, else beneath the context (buildah's lookup); several are
+/// read as one. The default one is read from the context like any context
 /// file, so a `Dockerfile` linked out of the context is refused.
-fn read_dockerfile(a: &BuildArgs, ctx: &Context) -> anyhow::Result<(String, String)> {
-    if a.file.as_deref() == Some("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        return Ok((s, "Dockerfile".into()));
+fn read_dockerfile(
+    files: &[String],
+    stdin_file: Option<String>,
+    context: &Path,
+    ctx: &Context,
+) -> anyhow::Result<(String, String)> {
+    if let Some(text) = stdin_file {
+        return Ok((text, "Dockerfile".into()));
     }
-    let hint = "give the Dockerfile with -f or put a Dockerfile or Containerfile in the context";
-    let Some(f) = &a.file else {
-        for name in ["Dockerfile", "Containerfile"] {
+    if files.is_empty() {
+        for name in ["Containerfile", "Dockerfile"] {
             match ctx.read_file(name) {
                 Ok(Some(text)) => return Ok((text, name.into())),
                 Ok(None) => {}
@@ -263,29 +336,104 @@ fn read_dockerfile(a: &BuildArgs, ctx: &Context) -> anyhow::Result<(String, Stri
         return Err(exit(
             125,
             format!(
-                "no Dockerfile or Containerfile in the context {}; {hint}",
-                ctx.root().display()
+                "stat {}: no such file or directory",
+                std::path::absolute(context)
+                    .unwrap_or_else(|_| context.to_path_buf())
+                    .join("Dockerfile")
+                    .display()
             ),
         ));
-    };
-    let path = PathBuf::from(f);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| exit(125, format!("reading {}: {e}; {hint}", path.display())))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "Dockerfile".into());
-    Ok((text, name))
+    }
+    let mut text = String::new();
+    let mut first = None;
+    for f in files {
+        let body = if f == "-" {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        } else {
+            let mut path = PathBuf::from(f);
+            if !path.exists() && path.is_relative() {
+                let joined = context.join(f);
+                path = std::path::absolute(&joined).unwrap_or(joined);
+            }
+            std::fs::read_to_string(&path).map_err(|e| {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    _ => e.to_string(),
+                };
+                exit(125, format!("stat {}: {why}", path.display()))
+            })?
+        };
+        first.get_or_insert_with(|| {
+            Path::new(f)
+                .file_name()
+                .filter(|_| f != "-")
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Dockerfile".into())
+        });
+        text.push_str(&body);
+        text.push('\n');
+    }
+    Ok((text, first.unwrap_or_else(|| "Dockerfile".into())))
+}
+
+/// `--logfile`: everything the build prints (steps, RUN output, errors)
+/// goes to the file instead, as podman does.
+fn redirect_output(path: &Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| exit(125, format!("opening log file {}: {e}", path.display())))?;
+    // SAFETY: duplicating a descriptor this process owns onto stdout/stderr.
+    unsafe {
+        libc::dup2(f.as_raw_fd(), 1);
+        libc::dup2(f.as_raw_fd(), 2);
+    }
+    Ok(())
 }
 
 pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
+    if let Some(f) = &a.logfile {
+        redirect_output(f)?;
+    }
     if let Some(p) = &a.platform {
         crate::build::stage::check_platform(p).map_err(|e| exit(125, e))?;
     }
-    if !matches!(
-        a.pull.as_str(),
-        "always" | "missing" | "never" | "true" | "false"
-    ) {
+    let format = a
+        .format
+        .clone()
+        .or_else(|| {
+            std::env::var("BUILDAH_FORMAT")
+                .ok()
+                .filter(|f| !f.is_empty())
+        })
+        .unwrap_or_else(|| "oci".into());
+    if !matches!(format.as_str(), "oci" | "docker") {
+        return Err(exit(125, format!("unrecognized image type {format:?}")));
+    }
+    if let Some(f) = &a.remote.authfile
+        && let Err(e) = std::fs::metadata(f)
+    {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            _ => e.to_string(),
+        };
+        return Err(exit(
+            125,
+            format!("checking authfile: stat {}: {why}", f.display()),
+        ));
+    }
+    let pull = if a.pull_never {
+        "never"
+    } else if a.pull_always {
+        "always"
+    } else {
+        a.pull.as_str()
+    };
+    if !matches!(pull, "always" | "missing" | "never" | "true" | "false") {
         anyhow::bail!("invalid --pull {:?}: use always, missing or never", a.pull);
     }
     let tags = a
@@ -294,14 +442,35 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
         .map(|t| super::tag::local_name(t))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut engine = ctx.engine()?;
-    let stdin_dir = (a.context == "-").then(|| engine.store.temp_path("build-context"));
+    let context_arg = match &a.context {
+        Some(c) => c.clone(),
+        // No context: the directory of the first Containerfile (podman's rule).
+        None => match a.file.iter().find(|f| *f != "-") {
+            Some(f) => {
+                let p = std::path::absolute(f).unwrap_or_else(|_| PathBuf::from(f));
+                p.parent()
+                    .map(|d| d.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| ".".into())
+            }
+            None => ".".into(),
+        },
+    };
+    let mut stdin_file = None;
+    let stdin_dir = (context_arg == "-").then(|| engine.store.temp_path("build-context"));
     let context = match &stdin_dir {
         Some(d) => {
-            context_from_stdin(d)?;
+            let mut data = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut data)?;
+            if is_archive(&data[..data.len().min(512)]) {
+                context_from_stdin(d, &data)?;
+            } else {
+                std::fs::create_dir_all(d)?;
+                stdin_file = Some(String::from_utf8_lossy(&data).into_owned());
+            }
             d.clone()
         }
         None => {
-            let p = PathBuf::from(&a.context);
+            let p = PathBuf::from(&context_arg);
             if !p.is_dir() {
                 return Err(exit(
                     125,
@@ -311,33 +480,68 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
             p
         }
     };
-    let r = build_in(&mut engine, &a, &context, tags);
+    let r = build_in(
+        &mut engine,
+        &a,
+        &context,
+        stdin_file,
+        tags,
+        pull,
+        format == "docker",
+    );
     if let Some(d) = stdin_dir {
         let _ = engine.store.remove_path(&d);
     }
     r
 }
 
+/// The `create` flags RUN containers get from the build's own flags.
+fn create_flags(a: &BuildArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut each = |flag: &str, vals: &[String]| {
+        out.extend(vals.iter().map(|v| format!("--{flag}={v}")));
+    };
+    each("ulimit", &a.ulimit);
+    each("security-opt", &a.security_opt);
+    each("dns", &a.dns);
+    each("dns-search", &a.dns_search);
+    each("dns-option", &a.dns_option);
+    each("add-host", &a.add_host);
+    if let Some(r) = &a.runtime {
+        out.push(format!("--runtime={r}"));
+    }
+    out
+}
+
 fn build_in(
     engine: &mut Engine,
     a: &BuildArgs,
     context: &Path,
+    stdin_file: Option<String>,
     tags: Vec<String>,
+    pull: &str,
+    docker_format: bool,
 ) -> anyhow::Result<()> {
     let mut ctx = Context::open(context, Ignore::empty())
         .map_err(|e| exit(125, format!("build context {}: {e}", context.display())))?;
-    let (dockerfile, file_name) = read_dockerfile(a, &ctx)?;
-    // Read beneath the context like any context file: a .dockerignore
-    // linked to a file outside is refused, and its content never shown.
+    let (dockerfile, file_name) = read_dockerfile(&a.file, stdin_file, context, &ctx)?;
     let mut ignore_text = String::new();
-    for name in [".containerignore", ".dockerignore"] {
-        match ctx.read_file(name) {
-            Ok(Some(t)) => {
-                ignore_text = t;
-                break;
+    if let Some(f) = &a.ignorefile {
+        // Named by the user, like -f: read where it is.
+        ignore_text = std::fs::read_to_string(f)
+            .map_err(|e| exit(125, format!("reading ignore file {}: {e}", f.display())))?;
+    } else {
+        // Read beneath the context like any context file: a .dockerignore
+        // linked to a file outside is refused, and its content never shown.
+        for name in [".containerignore", ".dockerignore"] {
+            match ctx.read_file(name) {
+                Ok(Some(t)) => {
+                    ignore_text = t;
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(exit(125, e.to_string())),
             }
-            Ok(None) => {}
-            Err(e) => return Err(exit(125, e.to_string())),
         }
     }
     ctx.ignore =
@@ -385,6 +589,14 @@ fn build_in(
             String::new()
         }
     });
+    // podman: --layers, else $BUILDAH_LAYERS, else true.
+    let layers = match a.layers {
+        Some(l) => l,
+        None => match std::env::var("BUILDAH_LAYERS") {
+            Ok(v) if !v.is_empty() => go_bool(&v).map_err(|e| exit(125, e))?,
+            _ => true,
+        },
+    };
     let o = BuildOptions {
         dockerfile,
         file_name,
@@ -392,17 +604,19 @@ fn build_in(
         build_args,
         target: a.target.clone(),
         no_cache: a.no_cache,
-        layers: a.layers,
+        layers,
         squash: a.squash,
         labels,
         network,
         secrets,
         quiet: a.quiet,
+        docker_format,
     };
     let mut host = CliHost {
-        pull: &a.pull,
+        pull,
         remote: &a.remote,
         quiet: a.quiet,
+        create_flags: create_flags(a),
     };
     let id = crate::build::build(engine, &mut host, &o).map_err(|e| match e {
         BuildError::Step { code: Some(c), .. } => exit(c, format!("{e}")),
@@ -414,10 +628,12 @@ fn build_in(
             crate::state::images::add_name(&engine.db.conn, &id, t)?;
         }
     }
-    if let Some(t) = tags.first()
-        && !a.quiet
-    {
-        println!("COMMIT {t}");
+    // podman's tail: COMMIT with the name as given, the short ID, the tags.
+    if !a.quiet {
+        if let Some(t) = a.tag.first() {
+            println!("COMMIT {t}");
+        }
+        println!("--> {}", &id.hex()[..11]);
         for t in &tags {
             println!("Successfully tagged {t}");
         }

@@ -88,6 +88,9 @@ enum Command {
     /// Manage the build cache
     #[command(subcommand)]
     Builder(build::BuilderCommand),
+    /// Build images, as `docker buildx` spells it (`buildx build` is `build`)
+    #[command(subcommand)]
+    Buildx(build::BuildxCommand),
     /// List images in local storage
     Images(images::ImagesArgs),
     /// Remove one or more images from local storage
@@ -325,7 +328,8 @@ pub fn main() -> i32 {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),
         Command::Build(a)
         | Command::Image(ImageCommand::Build(a))
-        | Command::Builder(build::BuilderCommand::Build(a)) => build::build(&ctx, *a),
+        | Command::Builder(build::BuilderCommand::Build(a))
+        | Command::Buildx(build::BuildxCommand::Build(a)) => build::build(&ctx, *a),
         Command::Builder(build::BuilderCommand::Prune(a)) => build::prune(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&ctx, a),
         Command::Image(ImageCommand::Prune(a)) => rmi::prune(&ctx, a),
