@@ -11,15 +11,47 @@ pub struct VersionArgs {
     pub format: Option<String>,
 }
 
+/// When this binary was built: its file's modification time (cargo writes
+/// it at link time), in Go's time.ANSIC as podman prints `Built:`.
+fn built() -> (i64, String) {
+    let secs = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    (secs, ansic(secs))
+}
+
+/// Go's time.ANSIC layout, "Mon Jan _2 15:04:05 2006", in UTC.
+fn ansic(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let r = crate::format::units::rfc3339(secs);
+    let month: usize = r[5..7].parse().unwrap_or(1);
+    let day: u32 = r[8..10].parse().unwrap_or(1);
+    format!(
+        "{} {} {day:>2} {} {}",
+        DAYS[secs.div_euclid(86400).rem_euclid(7) as usize],
+        MONTHS[month.clamp(1, 12) - 1],
+        &r[11..19],
+        &r[..4]
+    )
+}
+
 fn version_json() -> Value {
+    let (built, built_time) = built();
     json!({
         "Client": {
-            "APIVersion": "4.3.1",
-            "Version": env!("CARGO_PKG_VERSION"),
+            "APIVersion": super::PODMAN_VERSION,
+            "Version": super::PODMAN_VERSION,
             "GoVersion": "",
             "GitCommit": "",
-            "BuiltTime": "",
-            "Built": 0,
+            "BuiltTime": built_time,
+            "Built": built,
             "OsArch": format!("linux/{}", crate::image::Platform::host().architecture),
             "Os": "linux",
         }
@@ -31,13 +63,22 @@ pub fn version(_ctx: &Ctx, a: VersionArgs) -> anyhow::Result<()> {
     let v = version_json();
     match a.format.as_deref().map(str::trim) {
         Some("json") => println!("{}", serde_json::to_string_pretty(&v)?),
-        Some(f) => print!("{}", render_one(f, &v)?),
+        Some(f) => {
+            // Local podman answers `.Server` with its own version too
+            // (there is no service in between); JSON leaves it out.
+            let mut t = v.clone();
+            t["Server"] = v["Client"].clone();
+            print!("{}", render_one(f, &t)?)
+        }
         None => {
             let c = &v["Client"];
-            println!("Client:       berth");
-            println!("Version:      {}", c["Version"].as_str().unwrap_or(""));
-            println!("API Version:  {}", c["APIVersion"].as_str().unwrap_or(""));
-            println!("OS/Arch:      {}", c["OsArch"].as_str().unwrap_or(""));
+            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+            println!("Client:       berth {}", env!("CARGO_PKG_VERSION"));
+            println!("Version:      {}", s("Version"));
+            println!("API Version:  {}", s("APIVersion"));
+            println!("Go Version:   none (berth is written in Rust)");
+            println!("Built:        {}", s("BuiltTime"));
+            println!("OS/Arch:      {}", s("OsArch"));
         }
     }
     Ok(())
@@ -99,6 +140,17 @@ fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
             "CgroupManager": "cgroupfs",
             "CgroupsVersion": cgroup_version(),
             "CPUs": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            // berth records no event log.
+            "EventLogger": "none",
+            "LogDriver": "k8s-file",
+            "NetworkBackend": "berth",
+            "OCIRuntime": {
+                "Name": "berth",
+                "Package": format!("berth {}", env!("CARGO_PKG_VERSION")),
+                "Path": std::env::current_exe().unwrap_or_default(),
+                "Version": format!("berth {} (built-in runtime)", env!("CARGO_PKG_VERSION")),
+            },
+            "BuildahVersion": format!("berth {}", env!("CARGO_PKG_VERSION")),
             "Distribution": { "Distribution": distro("ID"), "Version": distro("VERSION_ID"), "Codename": distro("VERSION_CODENAME") },
             "Hostname": uname.nodename().to_string_lossy(),
             "Kernel": uname.release().to_string_lossy(),

@@ -5,51 +5,119 @@ use crate::state::containers::{self as db, ContainerRow};
 use clap::Args;
 use std::time::Duration;
 
-/// podman's signal names: KILL, SIGKILL, 9.
-pub fn parse_signal(s: &str) -> anyhow::Result<rustix::process::Signal> {
-    use rustix::process::Signal as S;
-    let up = s.trim().to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    let sig = match name {
-        "HUP" | "1" => S::HUP,
-        "INT" | "2" => S::INT,
-        "QUIT" | "3" => S::QUIT,
-        "ILL" | "4" => S::ILL,
-        "TRAP" | "5" => S::TRAP,
-        "ABRT" | "6" => S::ABORT,
-        "BUS" | "7" => S::BUS,
-        "FPE" | "8" => S::FPE,
-        "KILL" | "9" => S::KILL,
-        "USR1" | "10" => S::USR1,
-        "SEGV" | "11" => S::SEGV,
-        "USR2" | "12" => S::USR2,
-        "PIPE" | "13" => S::PIPE,
-        "ALRM" | "14" => S::ALARM,
-        "TERM" | "15" => S::TERM,
-        "CHLD" | "17" => S::CHILD,
-        "CONT" | "18" => S::CONT,
-        "STOP" | "19" => S::STOP,
-        "TSTP" | "20" => S::TSTP,
-        "WINCH" | "28" => S::WINCH,
-        _ => anyhow::bail!("invalid signal {s:?}"),
+/// Linux signal names as docker's signal.SignalMap has them (the numbers
+/// of x86_64 and aarch64 alike).
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("POLL", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+    ("RTMIN", 34),
+    ("RTMAX", 64),
+];
+
+/// A signal's number from its name (`KILL`, `SIGKILL`, `sigkill`,
+/// `RTMIN+3`, `RTMAX-2`) or number, as podman's util.ParseSignal: a
+/// leading dash is dropped, docker's signal.ParseSignal does the rest
+/// ("invalid signal: X"), then the range is checked.
+pub fn signal_number(raw: &str) -> anyhow::Result<i32> {
+    let base = raw.strip_prefix('-').unwrap_or(raw);
+    let n = match base.parse::<i64>() {
+        Ok(0) => anyhow::bail!("invalid signal: {base}"),
+        Ok(n) => n,
+        Err(_) => {
+            let up = base.to_ascii_uppercase();
+            let name = up.strip_prefix("SIG").unwrap_or(&up);
+            let rt = |prefix: &str, base: i32, sign: i32| {
+                name.strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix(if sign > 0 { '+' } else { '-' }))
+                    .and_then(|k| k.parse::<i32>().ok())
+                    .filter(|k| (1..=15).contains(k) && !(sign < 0 && *k == 15))
+                    .map(|k| base + sign * k)
+            };
+            SIGNALS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+                .or_else(|| rt("RTMIN", 34, 1))
+                .or_else(|| rt("RTMAX", 64, -1))
+                .map(i64::from)
+                .ok_or_else(|| anyhow::anyhow!("invalid signal: {base}"))?
+        }
     };
-    Ok(sig)
+    if !(1..=64).contains(&n) {
+        anyhow::bail!("valid signals are 1 through 64");
+    }
+    Ok(n as i32)
 }
 
-/// podman's exit code for a container error: 1 when it does not exist.
-fn code_of(e: &ContainerError) -> i32 {
+/// A signal as the kernel call takes it.
+pub fn parse_signal(raw: &str) -> anyhow::Result<rustix::process::Signal> {
+    let n = signal_number(raw)?;
+    // SAFETY: 1..=64 are valid Linux signal numbers; a real-time one is
+    // only ever sent to a container's process, never used on berth's own
+    // handlers or mask (the reservation rustix warns about).
+    Ok(unsafe { rustix::process::Signal::from_raw_unchecked(n) })
+}
+
+/// `SIGTERM` for 15, as podman's warnings name a signal.
+fn signal_name(sig: rustix::process::Signal) -> String {
+    let n = sig.as_raw();
+    match SIGNALS.iter().find(|(_, v)| *v == n) {
+        Some((name, _)) => format!("SIG{name}"),
+        None if (35..=49).contains(&n) => format!("SIGRTMIN+{}", n - 34),
+        None if (50..64).contains(&n) => format!("SIGRTMAX-{}", 64 - n),
+        None => n.to_string(),
+    }
+}
+
+/// podman's exit code for a container error: `missing` when it does not
+/// exist (1 for rm, 125 for the other verbs), else 125.
+fn code_of(e: &ContainerError, missing: i32) -> i32 {
     match e {
-        ContainerError::NotFound(_) => 1,
+        ContainerError::NotFound(_) => missing,
         _ => 125,
     }
 }
 
 /// Run `f` for every named container, keep going past failures, report
-/// them all, exit with the last one's code.
+/// them all, exit with the last one's code (`missing` for one that does
+/// not exist).
 fn each(
     engine: &Engine,
     names: &[String],
     ignore_missing: bool,
+    missing: i32,
     mut f: impl FnMut(&ContainerRow, &str) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut errors: Vec<(i32, String)> = Vec::new();
@@ -65,7 +133,7 @@ fn each(
                 }
             }
             Err(ContainerError::NotFound(_)) if ignore_missing => {}
-            Err(e) => errors.push((code_of(&e), e.to_string())),
+            Err(e) => errors.push((code_of(&e, missing), e.to_string())),
         }
     }
     let Some((code, last)) = errors.pop() else {
@@ -77,12 +145,27 @@ fn each(
     Err(exit(code, last))
 }
 
-fn all_or(engine: &Engine, all: bool, names: &[String], what: &str) -> anyhow::Result<Vec<String>> {
-    if all != names.is_empty() {
-        anyhow::bail!("{what}: give container names or --all, not both or neither");
+/// The containers a verb acts on: the named ones, or with `--all` every
+/// container (`keep` picks which), as podman's CheckAllLatestAndIDs.
+fn all_or(
+    engine: &Engine,
+    all: bool,
+    names: &[String],
+    keep: impl Fn(&ContainerRow) -> bool,
+) -> anyhow::Result<Vec<String>> {
+    if all && !names.is_empty() {
+        anyhow::bail!("no arguments are needed with --all");
+    }
+    if !all && names.is_empty() {
+        anyhow::bail!("you must provide at least one name or id");
     }
     if all {
-        return Ok(engine.containers()?.iter().map(|c| c.id.clone()).collect());
+        return Ok(engine
+            .containers()?
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.id.clone())
+            .collect());
     }
     Ok(names.to_vec())
 }
@@ -90,7 +173,6 @@ fn all_or(engine: &Engine, all: bool, names: &[String], what: &str) -> anyhow::R
 #[derive(Args)]
 pub struct StartArgs {
     /// Containers to start
-    #[arg(required = true)]
     pub containers: Vec<String>,
     /// Attach to the container's output
     #[arg(short, long)]
@@ -98,23 +180,51 @@ pub struct StartArgs {
     /// Attach STDIN too
     #[arg(short, long)]
     pub interactive: bool,
+    /// Start all containers that are not running
+    #[arg(long)]
+    pub all: bool,
+    /// Start only the containers that match (the keys of `ps --filter`)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
 }
 
 pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
     let mut engine = ctx.engine()?;
-    if a.attach && a.containers.len() > 1 {
+    if a.all && !a.containers.is_empty() {
+        anyhow::bail!("either start all containers or the container(s) provided in the arguments");
+    }
+    if !a.all && a.containers.is_empty() {
+        anyhow::bail!("start requires at least one argument");
+    }
+    if a.attach && (a.all || a.containers.len() > 1) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
+    let filters = super::ps::Filters::parse(&engine, &a.filter)?;
+    // --all starts what is not running and reports full IDs; named
+    // containers are reported as the user wrote them.
+    let targets: Vec<String> = if a.all {
+        engine
+            .containers()?
+            .into_iter()
+            .filter(|c| !c.is_running())
+            .map(|c| c.id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
     let mut code = 0;
     let mut errors = Vec::new();
-    for n in &a.containers {
+    for n in &targets {
         let c = match engine.container(n) {
             Ok(c) => c,
             Err(e) => {
-                errors.push((code_of(&e), e.to_string()));
+                errors.push((code_of(&e, 125), e.to_string()));
                 continue;
             }
         };
+        if !filters.matches(&c) {
+            continue;
+        }
         if c.is_running() {
             println!("{n}");
             continue;
@@ -122,12 +232,9 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
         match super::run::start_container(&mut engine, &c, a.attach, true, true) {
             Ok(c) => code = c,
             Err(e) => {
-                errors.push((
-                    e.downcast_ref::<super::Exit>()
-                        .map(|x| x.code)
-                        .unwrap_or(125),
-                    format!("{e:#}"),
-                ));
+                // podman's start: any failure to start is 125 (run alone
+                // maps a missing command to 127, an unrunnable one to 126).
+                errors.push((125, format!("{e:#}")));
                 continue;
             }
         }
@@ -151,7 +258,7 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
 pub struct StopArgs {
     pub containers: Vec<String>,
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
     pub time: Option<u64>,
     /// Stop all running containers
     #[arg(short, long)]
@@ -161,7 +268,8 @@ pub struct StopArgs {
     pub ignore: bool,
 }
 
-/// Stop: the stop signal, then SIGKILL after the timeout.
+/// Stop: the stop signal, then SIGKILL after the timeout (at once for a
+/// timeout of 0), warning as podman's oci runtime does when it must.
 pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyhow::Result<()> {
     if !c.is_running() {
         return Ok(());
@@ -172,22 +280,30 @@ pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyh
         db::set_state(&engine.db.conn, &c.id, "stopping")?;
     }
     let sig = parse_signal(&cfg.stop_signal).unwrap_or(rustix::process::Signal::TERM);
-    let t = Duration::from_secs(timeout.unwrap_or(cfg.stop_timeout as u64));
+    let secs = timeout.unwrap_or(cfg.stop_timeout as u64);
     if c.state == "paused"
         && let Some(cg) = crate::runtime::cgroup_for(engine, &c.id)
     {
         let _ = cg.freeze(false);
     }
-    if !engine.kill_and_wait(c, sig, t)? {
-        engine.kill_and_wait(c, rustix::process::Signal::KILL, Duration::from_secs(30))?;
+    if secs > 0 {
+        if engine.kill_and_wait(c, sig, Duration::from_secs(secs))? {
+            return Ok(());
+        }
+        super::log::warn(&format!(
+            "StopSignal {} failed to stop container {} in {secs} seconds, resorting to SIGKILL",
+            signal_name(sig),
+            c.name
+        ));
     }
+    engine.kill_and_wait(c, rustix::process::Signal::KILL, Duration::from_secs(30))?;
     Ok(())
 }
 
 pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, "stop")?;
-    each(&engine, &names, a.ignore, |c, n| {
+    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
+    each(&engine, &names, a.ignore, 125, |c, n| {
         stop_one(&engine, c, a.time)?;
         println!("{n}");
         Ok(())
@@ -197,8 +313,8 @@ pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
 #[derive(Args)]
 pub struct KillArgs {
     pub containers: Vec<String>,
-    /// Signal to send
-    #[arg(short, long, default_value = "KILL")]
+    /// Signal to send (a name, number, or either with a leading dash)
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
     /// Signal all running containers
     #[arg(short, long)]
@@ -208,6 +324,9 @@ pub struct KillArgs {
 pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let sig = parse_signal(&a.signal)?;
+    if a.all && !a.containers.is_empty() {
+        anyhow::bail!("no arguments are needed with --all");
+    }
     let names = if a.all {
         engine
             .containers()?
@@ -218,7 +337,7 @@ pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
     } else {
         a.containers.clone()
     };
-    each(&engine, &names, false, |c, n| {
+    each(&engine, &names, false, 125, |c, n| {
         if !c.is_running() || !alive(c.pid, c.pid_start) {
             return Err(exit(
                 125,
@@ -248,7 +367,7 @@ pub struct RestartArgs {
 
 pub fn restart(ctx: &Ctx, a: RestartArgs) -> anyhow::Result<()> {
     let mut engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, "restart")?;
+    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
     for n in &names {
         let c = engine.container(n)?;
         stop_one(&engine, &c, a.time)?;
@@ -281,9 +400,12 @@ pub struct RmArgs {
 
 pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, "rm")?;
-    each(&engine, &names, a.ignore, |c, n| {
-        if c.is_running() && a.force && a.time.is_some() {
+    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
+    // podman: --force also ignores containers that do not exist.
+    each(&engine, &names, a.ignore || a.force, 1, |c, n| {
+        // As podman, a forced removal stops first (stop signal, the
+        // container's or --time's timeout, then SIGKILL).
+        if c.is_running() && a.force {
             stop_one(&engine, c, a.time)?;
         }
         engine.remove_container(c, a.force).map_err(|e| match e {
@@ -300,17 +422,25 @@ pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct WaitArgs {
-    #[arg(required = true)]
     pub containers: Vec<String>,
     /// Condition to wait for: stopped, exited, running, healthy, unhealthy
     #[arg(long, default_value = "stopped")]
     pub condition: Vec<String>,
     /// Ignore containers that do not exist
-    #[arg(short, long)]
+    #[arg(long)]
     pub ignore: bool,
+    /// Time interval between checks (a duration, e.g. 250ms)
+    #[arg(short, long, default_value = "250ms")]
+    pub interval: String,
 }
 
 pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
+    if a.containers.is_empty() {
+        anyhow::bail!("\"podman wait\" requires a name, id, or the \"--latest\" flag");
+    }
+    let interval = super::run_config::parse_duration(&a.interval)
+        .map_err(|_| anyhow::anyhow!("time: invalid duration {:?}", a.interval))?;
+    let interval = interval.max(Duration::from_millis(1));
     let engine = ctx.engine()?;
     for cond in &a.condition {
         if !matches!(
@@ -322,11 +452,13 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
             );
         }
     }
-    each(&engine, &a.containers, a.ignore, |c, _| {
+    each(&engine, &a.containers, a.ignore, 125, |c, _| {
         loop {
             let cur = engine.container(&c.id)?;
+            // A container that never ran counts as stopped (podman returns
+            // its exit code, 0, at once).
             let met = a.condition.iter().any(|cond| match cond.as_str() {
-                "stopped" | "exited" => !cur.is_running() && cur.state != "created",
+                "stopped" | "exited" => !cur.is_running(),
                 "running" => cur.state == "running",
                 "healthy" | "unhealthy" => cur.health == *cond,
                 other => cur.state == other,
@@ -335,7 +467,7 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
                 println!("{}", if cur.is_running() { -1 } else { cur.exit_code });
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(interval);
         }
     })
 }
@@ -349,19 +481,24 @@ pub struct PauseArgs {
 
 pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(
-        &engine,
-        a.all,
-        &a.containers,
-        if frozen { "pause" } else { "unpause" },
-    )?;
-    each(&engine, &names, false, |c, n| {
-        let want = if frozen { "running" } else { "paused" };
+    // --all: pause what runs, unpause what is paused.
+    let want = if frozen { "running" } else { "paused" };
+    let names = all_or(&engine, a.all, &a.containers, |c| c.state == want)?;
+    each(&engine, &names, false, 125, |c, n| {
         if c.state != want {
-            return Err(exit(
-                125,
-                format!("{} is not {want}: container state improper", c.name),
-            ));
+            // libpod's texts: the state for pause, the ID for unpause.
+            let msg = if frozen {
+                format!(
+                    "{:?} is not running, can't pause: container state improper",
+                    super::ps::state_name(c)
+                )
+            } else {
+                format!(
+                    "{:?} is not paused, can't unpause: container state improper",
+                    c.id
+                )
+            };
+            return Err(exit(125, msg));
         }
         let cg = crate::runtime::cgroup_for(&engine, &c.id).ok_or_else(|| {
             anyhow::anyhow!(

@@ -12,6 +12,7 @@ mod images;
 mod info;
 mod inspect;
 mod lifecycle;
+pub mod log;
 mod login;
 mod logs;
 mod mounts;
@@ -28,7 +29,7 @@ mod volume;
 
 use crate::engine::Engine;
 use crate::state::Paths;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// An error that carries its own exit code (podman's: 125 engine error,
@@ -54,12 +55,17 @@ pub fn exit(code: i32, msg: impl Into<String>) -> anyhow::Error {
     })
 }
 
+/// The podman release whose command line berth implements: what
+/// `--version` and `version` report, so tools that gate features on
+/// podman's version (podman-compose, scripts) see the one berth speaks.
+pub const PODMAN_VERSION: &str = "4.3.1";
+
 #[derive(Parser)]
 #[command(
     name = "berth",
-    version,
     about = "A daemonless container engine",
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    disable_version_flag = true
 )]
 pub struct Cli {
     /// Storage root (images, layers, database)
@@ -68,9 +74,52 @@ pub struct Cli {
     /// Runtime state directory
     #[arg(long, global = true, value_name = "PATH", env = "BERTH_RUNROOT")]
     runroot: Option<PathBuf>,
+    /// Log messages above specified level (trace, debug, info, warn, warning, error, fatal, panic)
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Same as --log-level=debug (docker compatibility)
+    #[arg(short = 'D', long, global = true, hide = true)]
+    debug: bool,
+    /// Do not output to stdout
+    #[arg(long, global = true)]
+    noout: bool,
+    /// Storage driver: berth's store is overlay (vfs is accepted and served by it)
+    #[arg(long, global = true, value_name = "DRIVER")]
+    storage_driver: Option<String>,
+    /// Option for the storage driver (berth's overlay store takes none)
+    #[arg(long, global = true, value_name = "OPT")]
+    storage_opt: Vec<String>,
+    /// Events backend ("file"|"journald"|"none")
+    #[arg(long, global = true, value_name = "BACKEND")]
+    events_backend: Option<String>,
+    /// Add global flags for an external OCI runtime (run --runtime)
+    #[arg(long, global = true, value_name = "FLAG")]
+    runtime_flag: Vec<String>,
+    /// Cgroup manager to use ("cgroupfs"|"systemd")
+    #[arg(long, global = true, value_name = "MANAGER")]
+    cgroup_manager: Option<String>,
+    /// Ignored; exists for Docker compatibility
+    #[arg(long, global = true, hide = true, value_name = "PATH")]
+    config: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    version: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
+
+/// The global options that take a value (for the pre-parse scans).
+const GLOBAL_VALUE_OPTS: &[&str] = &[
+    "--root",
+    "--runroot",
+    "--log-level",
+    "--storage-driver",
+    "--storage-opt",
+    "--events-backend",
+    "--runtime-flag",
+    "--cgroup-manager",
+    "--config",
+];
 
 #[derive(Subcommand)]
 enum Command {
@@ -295,7 +344,12 @@ pub fn main() -> i32 {
         }
         crate::process::sealed::ensure(&paths.runroot, paths.rootless);
     }
-    let cli = match Cli::try_parse_from(args) {
+    let argv_text = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cli = match parse(args) {
         Ok(c) => c,
         Err(e) => {
             let code = match e.kind() {
@@ -306,6 +360,52 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // podman's persistent pre-run checks: a bad level or --debug with
+    // --log-level print their text alone and exit 1.
+    if cli.debug && cli.log_level.is_some() {
+        eprintln!("Setting --log-level and --debug is not allowed");
+        return 1;
+    }
+    let level = match cli.log_level.as_deref() {
+        None if cli.debug => log::Level::Debug,
+        None => log::Level::Warn,
+        Some(l) => match log::Level::parse(l) {
+            Some(l) => l,
+            None => {
+                eprintln!(
+                    "Log Level {l:?} is not supported, choose from: {}",
+                    log::Level::NAMES
+                );
+                return 1;
+            }
+        },
+    };
+    log::set_level(level);
+    if cli.version {
+        println!("podman version {PODMAN_VERSION}");
+        return 0;
+    }
+    if let Err(e) = global_checks(&cli) {
+        eprintln!("Error: {e}");
+        return 125;
+    }
+    let Some(command) = cli.command else {
+        let _ = Cli::command().print_help();
+        return 125;
+    };
+    if cli.noout {
+        silence_stdout();
+    }
+    log::info(&format!(
+        "berth filtering at log level {}",
+        cli.log_level
+            .as_deref()
+            .unwrap_or(if cli.debug { "debug" } else { "warn" })
+    ));
+    log::debug(&format!(
+        "Called {}.PersistentPreRunE({argv_text})",
+        command_name(&argv_text)
+    ));
     let mut paths = Paths::default_for_user();
     if let Some(r) = cli.root {
         paths.root = r;
@@ -313,8 +413,18 @@ pub fn main() -> i32 {
     if let Some(r) = cli.runroot {
         paths.runroot = r;
     }
+    log::debug(&format!("Using graph root {}", paths.root.display()));
+    log::debug(&format!("Using run root {}", paths.runroot.display()));
+    log::trace(&format!(
+        "global options: storage driver {:?}, storage options {:?}, events backend {:?}, runtime flags {:?}, cgroup manager {:?}",
+        cli.storage_driver,
+        cli.storage_opt,
+        cli.events_backend,
+        cli.runtime_flag,
+        cli.cgroup_manager
+    ));
     let ctx = Ctx { paths };
-    let r = match cli.command {
+    let r = match command {
         Command::Containers(v) | Command::Container(ContainerCommand::Verbs(v)) => {
             run_verb(&ctx, *v)
         }
@@ -362,6 +472,83 @@ pub fn main() -> i32 {
     }
 }
 
+/// Parse the command line as podman's pflag does: a repeated option takes
+/// its last value (clap refuses a repeat unless told otherwise, per command).
+fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    fn override_self(c: clap::Command) -> clap::Command {
+        c.args_override_self(true).mut_subcommands(override_self)
+    }
+    let mut m = override_self(Cli::command()).try_get_matches_from(args)?;
+    Cli::from_arg_matches_mut(&mut m)
+}
+
+/// The global options berth validates as podman does, and those it can
+/// only accept: said once, at the level that fits.
+fn global_checks(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(m) = cli.cgroup_manager.as_deref() {
+        match m {
+            "cgroupfs" => {}
+            "systemd" => log::warn(
+                "berth manages cgroups through cgroupfs; --cgroup-manager=systemd is ignored",
+            ),
+            _ => anyhow::bail!(
+                "configuring runtime: cgroup manager must be one of cgroupfs and systemd: invalid argument"
+            ),
+        }
+    }
+    if let Some(b) = cli.events_backend.as_deref()
+        && !matches!(b, "file" | "journald" | "none")
+    {
+        anyhow::bail!("configuring runtime: {b:?} is not a valid events backend: invalid argument");
+    }
+    if let Some(d) = cli.storage_driver.as_deref() {
+        match d {
+            "overlay" | "overlay2" => {}
+            // vfs differs from overlay in how layers sit on disk, not in
+            // what containers see: berth's overlay store serves it.
+            "vfs" => log::info("berth's store is overlay; --storage-driver=vfs is served by it"),
+            _ => anyhow::bail!("failed to GetDriver graph {d}: driver not supported"),
+        }
+    }
+    if cli.storage_opt.iter().any(|o| !o.is_empty()) {
+        log::warn("berth's overlay store takes no storage options; --storage-opt is ignored");
+    }
+    if !cli.runtime_flag.is_empty() {
+        log::warn(
+            "--runtime-flag applies to runc-compatible runtimes; berth's built-in runtime takes no flags, they are ignored",
+        );
+    }
+    if cli.config.is_some() {
+        log::warn("The --config flag is ignored by Podman. Exists for Docker compatibility");
+    }
+    Ok(())
+}
+
+/// `--noout`: stdout goes to /dev/null for the whole command, children
+/// included, as podman points its stdout there.
+fn silence_stdout() {
+    use std::os::fd::AsRawFd;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto fd 1 replaces stdout; both fds are open and
+        // no Rust object owns fd 1 exclusively.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+    }
+}
+
+/// The subcommand's name as podman's debug line gives it.
+fn command_name(argv: &str) -> String {
+    let mut words = argv.split(' ').skip(1);
+    while let Some(w) = words.next() {
+        if GLOBAL_VALUE_OPTS.contains(&w) {
+            words.next();
+        } else if !w.starts_with('-') {
+            return w.to_string();
+        }
+    }
+    "berth".into()
+}
+
 /// Print rows with a user's `--format`, or the command's default table.
 pub fn print_rows(
     format: Option<&str>,
@@ -390,10 +577,14 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
     let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
     let mut positional = vec![];
     while let Some(w) = words.next() {
-        if w == "--root" || w == "--runroot" {
+        if GLOBAL_VALUE_OPTS.contains(&&*w) {
             words.next();
         } else if w.starts_with('-') {
-            if !w.starts_with("--root=") && !w.starts_with("--runroot=") {
+            let global_flag = matches!(&*w, "--noout" | "--debug" | "-D")
+                || GLOBAL_VALUE_OPTS
+                    .iter()
+                    .any(|o| w.strip_prefix(o).is_some_and(|v| v.starts_with('=')));
+            if !global_flag {
                 return false;
             }
         } else {
@@ -428,7 +619,7 @@ fn global_value(args: &[std::ffi::OsString], opt: &str, env: &str) -> Option<Pat
             found = Some(PathBuf::from(v));
         } else if !s.starts_with('-') {
             break;
-        } else if s == "--root" {
+        } else if GLOBAL_VALUE_OPTS.contains(&&*s) {
             words.next();
         }
     }

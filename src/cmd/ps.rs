@@ -36,6 +36,39 @@ pub struct PsArgs {
     /// (podman appends its storage-only, e.g. buildah, containers).
     #[arg(long)]
     pub external: bool,
+    /// Sort output by: command, created, id, image, names, runningfor, size, status
+    #[arg(long, default_value = "created", value_parser = SORT_KEYS)]
+    pub sort: String,
+    /// Sync container state with the runtime (berth checks every
+    /// container's processes on each listing, so it always is)
+    #[arg(long)]
+    pub sync: bool,
+}
+
+const SORT_KEYS: [&str; 8] = [
+    "command",
+    "created",
+    "id",
+    "image",
+    "names",
+    "runningfor",
+    "size",
+    "status",
+];
+
+/// podman's ps sort orders (cmd/podman/containers/ps.go): oldest first
+/// by default; `runningfor` newest first.
+fn sort_rows(rows: &mut [ContainerRow], key: &str) {
+    match key {
+        "command" => rows.sort_by_key(|c| c.config().args.join(" ")),
+        "id" => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+        "image" => rows.sort_by(|a, b| a.image_name.cmp(&b.image_name)),
+        "names" => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        "runningfor" => rows.sort_by_key(|c| std::cmp::Reverse(c.created)),
+        "status" => rows.sort_by(|a, b| state_name(a).cmp(state_name(b))),
+        // "size": berth does not compute sizes for ps; creation order.
+        _ => rows.sort_by_key(|c| c.created),
+    }
 }
 
 /// podman's STATUS column.
@@ -110,7 +143,7 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
 /// GenerateContainerFilterFuncs does (pkg/domain/filters/containers.go):
 /// a key's values are alternatives, different keys must all match, and
 /// every `label=` must match.
-struct Filters {
+pub(super) struct Filters {
     by_key: Vec<(String, Vec<String>)>,
     /// `before=`/`since=`: the named container's creation time.
     before: Option<i64>,
@@ -120,7 +153,7 @@ struct Filters {
 }
 
 impl Filters {
-    fn parse(engine: &crate::engine::Engine, raw: &[String]) -> anyhow::Result<Filters> {
+    pub(super) fn parse(engine: &crate::engine::Engine, raw: &[String]) -> anyhow::Result<Filters> {
         let mut by_key: Vec<(String, Vec<String>)> = Vec::new();
         for f in raw {
             // podman's ps.go: a filter without "=" is refused whole.
@@ -169,7 +202,10 @@ impl Filters {
                         .iter()
                         .map(String::as_str)
                         .filter(|p| {
-                            !matches!(*p, "" | "no" | "on-failure" | "always" | "unless-stopped")
+                            !matches!(
+                                *p,
+                                "" | "none" | "no" | "on-failure" | "always" | "unless-stopped"
+                            )
                         })
                         .collect();
                     match bad.len() {
@@ -209,7 +245,7 @@ impl Filters {
         self.by_key.iter().any(|(k, _)| k == key)
     }
 
-    fn matches(&self, c: &ContainerRow) -> bool {
+    pub(super) fn matches(&self, c: &ContainerRow) -> bool {
         let cfg = c.config();
         self.by_key.iter().all(|(k, vals)| match k.as_str() {
             "label" => vals.iter().all(|v| match v.split_once('=') {
@@ -271,7 +307,12 @@ fn matches(
                     .iter()
                     .any(|m| m.name == source && dest_ok(&m.destination))
         }
-        "restart-policy" => cfg.restart.name == v || (v.is_empty() && cfg.restart.name == "no"),
+        // podman's RestartPolicyMap: "none" is the policy of a container
+        // created without --restart (berth records it as "" or "no").
+        "restart-policy" => {
+            cfg.restart.name == v
+                || (matches!(v, "" | "none") && matches!(cfg.restart.name.as_str(), "" | "no"))
+        }
         // berth has no pods: no container is in one.
         "pod" => false,
         _ => false,
@@ -329,6 +370,7 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
     if let Some(n) = limit {
         kept.truncate(n);
     }
+    sort_rows(&mut kept, &a.sort);
     if a.quiet {
         for c in &kept {
             println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });

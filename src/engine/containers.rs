@@ -661,7 +661,7 @@ impl Engine {
         if c.is_running() {
             if !force {
                 return Err(ContainerError::State(format!(
-                    "cannot remove container {} as it is {} - running or paused containers cannot be removed without force",
+                    "cannot remove container {} as it is {} - running or paused containers cannot be removed without force: container state improper",
                     c.id, c.state
                 )));
             }
@@ -709,7 +709,11 @@ impl Engine {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if !alive(c.monitor_pid, c.monitor_start) && !alive(c.pid, c.pid_start) {
-                self.refresh(db::get(&self.db.conn, &c.id)?.unwrap_or_else(|| c.clone()))?;
+                // A `--rm` container's monitor removes the record at exit:
+                // then it is stopped, and gone, which is not an error.
+                if let Some(fresh) = db::get(&self.db.conn, &c.id)? {
+                    self.refresh(fresh)?;
+                }
                 return Ok(true);
             }
             if std::time::Instant::now() >= deadline {
