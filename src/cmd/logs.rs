@@ -50,7 +50,10 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
         let c = engine.container(n)?;
         let driver = Driver::parse(&c.config().log_driver).map_err(anyhow::Error::msg)?;
         if driver == Driver::None {
-            anyhow::bail!("{n}: this container uses the \"none\" log driver; it keeps no logs");
+            // podman's text (libpod/container_log.go, define.ErrNoLogs).
+            anyhow::bail!(
+                "this container is using the 'none' log driver, cannot read logs: this container is not logging output"
+            );
         }
         targets.push((c, driver, 0u64));
     }

@@ -2,14 +2,6 @@
 
 use crate::engine::volumes::VolumeMount;
 
-/// `:z`/`:Z` relabel for SELinux; said once that there is nothing to do.
-fn selinux_note() {
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        eprintln!("Note: SELinux is not in use here; the :z/:Z relabel option is ignored")
-    });
-}
-
 const PROPAGATIONS: [&str; 6] = [
     "rprivate", "private", "rshared", "shared", "rslave", "slave",
 ];
@@ -78,7 +70,9 @@ pub fn binds(
                 match o {
                     "ro" => vm.readonly = true,
                     "rw" => {}
-                    "z" | "Z" => selinux_note(),
+                    // SELinux relabel: accepted without a word, as podman does
+                    // on a host without SELinux.
+                    "z" | "Z" => {}
                     "nocopy" => vm.nocopy = true,
                     "U" => vm.chown = true,
                     other => anyhow::bail!(
@@ -102,7 +96,8 @@ pub fn binds(
                 "rw" => b.readonly = false,
                 "U" => b.chown = true,
                 // SELinux relabeling: there is no SELinux here to relabel for.
-                "z" | "Z" => selinux_note(),
+                // As above: nothing to relabel.
+                "z" | "Z" => {}
                 p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
                 other => anyhow::bail!(
                     "{what}: unknown option {other:?} (use ro, rw, z, Z or a propagation mode)"

@@ -193,6 +193,24 @@ pub struct CreateArgs {
     /// User namespace: keep-id (rootless: run as yourself, same uid inside), host
     #[arg(long)]
     pub userns: Option<String>,
+    /// Timezone in the container (a zoneinfo name such as Europe/Paris, or local); the last one wins
+    #[arg(long)]
+    pub tz: Vec<String>,
+    /// Unset a default environment variable (TERM, container, or one of the image's)
+    #[arg(long)]
+    pub unsetenv: Vec<String>,
+    /// Unset every default and image environment variable
+    #[arg(long)]
+    pub unsetenv_all: bool,
+    /// Add a rule to the cgroup's allowed devices list ("TYPE MAJOR:MINOR ACCESS")
+    #[arg(long)]
+    pub device_cgroup_rule: Vec<String>,
+    /// Kernel memory limit (no longer supported: a no-op, as in podman)
+    #[arg(long)]
+    pub kernel_memory: Option<String>,
+    /// Write the container monitor's PID to this file
+    #[arg(long, value_name = "FILE")]
+    pub conmon_pidfile: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// Print help (-h is --hostname, as in podman)
@@ -213,6 +231,12 @@ pub struct RunArgs {
     /// Key sequence to detach from an attached terminal (default ctrl-p,ctrl-q)
     #[arg(long)]
     pub detach_keys: Option<String>,
+    /// Attach to STDIN, STDOUT or STDERR (default: all of them)
+    #[arg(short, long, value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Remove the image after the container exits, unless another container uses it
+    #[arg(long)]
+    pub rmi: bool,
 }
 
 /// Find the image locally or pull it, as `--pull` says.
@@ -241,16 +265,15 @@ pub fn find_or_pull(
     remote: &super::pull::RemoteArgs,
     quiet: bool,
 ) -> anyhow::Result<crate::engine::images::Found> {
+    if let Some(found) = from_archive(engine, word, quiet)? {
+        return Ok(found);
+    }
     let local = engine.find_image(word);
     let pull = match (policy, &local) {
         ("always", _) => true,
         ("missing" | "newer", Err(_)) => true,
-        ("never", Err(_)) => {
-            return Err(exit(
-                125,
-                format!("{word}: image not known, and --pull=never"),
-            ));
-        }
+        // podman's text (libimage): the image is simply not known.
+        ("never", Err(_)) => return Err(exit(125, format!("{word}: image not known"))),
         ("missing" | "never" | "newer", Ok(_)) => false,
         (p, _) => anyhow::bail!("invalid --pull {p:?}: use always, missing, never or newer"),
     };
@@ -266,6 +289,44 @@ pub fn find_or_pull(
         return Ok(engine.find_image(word)?);
     }
     Ok(local?)
+}
+
+/// `docker-archive:PATH` / `oci-archive:PATH` (podman's transports):
+/// the archive is loaded into the store first, with podman's copy lines.
+fn from_archive(
+    engine: &Engine,
+    word: &str,
+    quiet: bool,
+) -> anyhow::Result<Option<crate::engine::images::Found>> {
+    let Some(path) = word
+        .strip_prefix("docker-archive:")
+        .or_else(|| word.strip_prefix("oci-archive:"))
+    else {
+        return Ok(None);
+    };
+    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    if !quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let loaded = crate::image::archive::load(engine, file)?;
+    let Some(first) = loaded.first() else {
+        anyhow::bail!("{path}: the archive holds no image");
+    };
+    if !quiet {
+        if let Ok(img) = engine.find_image(first.id.hex()) {
+            for l in &img.image.layers {
+                eprintln!("Copying blob {} done", &l.hex()[..12]);
+            }
+        }
+        eprintln!("Copying config {} done", &first.id.hex()[..12]);
+        eprintln!("Writing manifest to image destination");
+    }
+    let word = first
+        .names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| first.id.hex().to_string());
+    Ok(Some(engine.find_image(&word)?))
 }
 
 pub fn create_container(
@@ -413,15 +474,54 @@ pub fn start_container(
     reopen: bool,
 ) -> anyhow::Result<i32> {
     let cfg = row.config();
-    let attach = if attached {
-        Attach {
-            stdin: cfg.interactive,
+    let attach = attached.then_some(Attach {
+        stdin: cfg.interactive,
+        stdout: true,
+        stderr: true,
+    });
+    start_attached(engine, row, attach, sig_proxy, reopen)
+}
+
+/// `--attach`/`-a` words: the streams to relay (podman's run.go texts).
+fn attach_streams(words: &[String], interactive: bool) -> anyhow::Result<Attach> {
+    if words.is_empty() {
+        return Ok(Attach {
+            stdin: interactive,
             stdout: true,
             stderr: true,
+        });
+    }
+    let mut a = Attach::default();
+    for w in words {
+        match w.to_ascii_lowercase().as_str() {
+            "stdin" => a.stdin = interactive,
+            "stdout" => a.stdout = true,
+            "stderr" => a.stderr = true,
+            _ => {
+                return Err(exit(
+                    125,
+                    format!(
+                        "invalid stream {w:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
+                    ),
+                ));
+            }
         }
-    } else {
-        Attach::default()
-    };
+    }
+    Ok(a)
+}
+
+/// Start a created container's monitor relaying the `attach` streams (None:
+/// detached); attached, wait and return the container's exit code.
+fn start_attached(
+    engine: &mut Engine,
+    row: &ContainerRow,
+    attach: Option<Attach>,
+    sig_proxy: bool,
+    reopen: bool,
+) -> anyhow::Result<i32> {
+    let cfg = row.config();
+    let attached = attach.is_some();
+    let attach = attach.unwrap_or_default();
     let raw = if attached && cfg.tty && std::io::stdin().is_terminal() {
         Some(crate::runtime::tty::RawMode::enter(
             std::os::fd::AsFd::as_fd(&std::io::stdin()),
@@ -429,11 +529,21 @@ pub fn start_container(
     } else {
         None
     };
+    let print_id = attached && !attach.stdout && !attach.stderr;
     let mut launched = crate::monitor::launch(engine, row, attach, reopen)?;
+    if let Some(f) = &cfg.conmon_pidfile {
+        std::fs::write(f, launched.monitor_pid.to_string())
+            .map_err(|e| anyhow::anyhow!("writing the monitor PID file {f}: {e}"))?;
+    }
     let code = match launched.next_event() {
         Some(Event::Started(pid)) => {
             if !attached {
                 return Ok(0);
+            }
+            // As podman (terminal.StartAttachCtr): with neither stdout nor
+            // stderr attached, say which container runs.
+            if print_id {
+                println!("{}", row.id);
             }
             if sig_proxy && !cfg.tty {
                 PROXY_PID.store(pid, Ordering::SeqCst);
@@ -473,13 +583,38 @@ pub fn start_container(
     Ok(code)
 }
 
+/// `--rmi`: remove the container's image once nothing uses it (a container
+/// kept without --rm still does, and keeps it).
+fn remove_image_if_unused(engine: &mut Engine, row: &ContainerRow) -> anyhow::Result<()> {
+    engine.reopen_db()?;
+    if engine
+        .containers()?
+        .iter()
+        .any(|c| c.image_id == row.image_id)
+    {
+        return Ok(());
+    }
+    if let Ok(found) = engine.find_image(&row.image_id) {
+        engine.delete_image(&found.image.id)?;
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let mut engine = ctx.engine()?;
+    let attach = if a.detach {
+        None
+    } else {
+        Some(attach_streams(&a.attach, a.create.interactive)?)
+    };
     let row = create_container(&engine, &a.create, a.detach_keys.as_deref())?;
-    let code = start_container(&mut engine, &row, !a.detach, a.sig_proxy, false)?;
+    let code = start_attached(&mut engine, &row, attach, a.sig_proxy, false)?;
     if a.detach {
         println!("{}", row.id);
         return Ok(());
+    }
+    if a.rmi {
+        remove_image_if_unused(&mut engine, &row)?;
     }
     if code != 0 {
         return Err(exit(code, ""));

@@ -92,6 +92,24 @@ pub(super) fn check_flags(a: &CreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// go-units FromHumanSize: decimal units (k = 1000), an optional `i` and
+/// `b`, as podman reads `--log-opt max-size`.
+fn from_human_size(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, mult) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1e3),
+        'm' => (&t[..t.len() - 1], 1e6),
+        'g' => (&t[..t.len() - 1], 1e9),
+        't' => (&t[..t.len() - 1], 1e12),
+        'p' => (&t[..t.len() - 1], 1e15),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.trim_end().parse().ok()?;
+    (v >= 0.0 && v.is_finite()).then(|| (v * mult) as u64)
+}
+
 /// Go's %q for the strings people type: double quotes, `"` and `\` escaped.
 fn go_quote(s: &str) -> String {
     format!("{s:?}")
@@ -249,10 +267,17 @@ pub fn build_config(
         ),
     };
     let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
-    let mut env =
-        vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()];
-    for e in ic.env.clone().unwrap_or_default() {
-        set_env(&mut env, e);
+    // podman's defaults (containers.conf `env`), then the image's; both go
+    // with --unsetenv-all.
+    let mut env = Vec::new();
+    if !a.unsetenv_all {
+        env = vec![
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "TERM=xterm".to_string(),
+        ];
+        for e in ic.env.clone().unwrap_or_default() {
+            set_env(&mut env, e);
+        }
     }
     if a.env_host {
         for (k, v) in std::env::vars() {
@@ -278,10 +303,23 @@ pub fn build_config(
             set_env(&mut env, kv);
         }
     }
-    if a.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push("TERM=xterm".into());
+    // `container=podman` as podman sets it: systemd-detect-virt and other
+    // tools know this value (an unknown one reads as "container-other").
+    if !a.unsetenv_all && !env.iter().any(|e| e.starts_with("container=")) {
+        env.push("container=podman".into());
     }
-    set_env(&mut env, "container=berth".into());
+    env.retain(|e| {
+        let name = e.split('=').next().unwrap_or("");
+        !a.unsetenv.iter().any(|u| u == name)
+    });
+    if a.kernel_memory.is_some() {
+        eprintln!(
+            "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
+        );
+    }
+    for r in &a.device_cgroup_rule {
+        crate::runtime::spec::DeviceRule::parse(r).map_err(anyhow::Error::msg)?;
+    }
     let mut labels = ic.labels.clone().unwrap_or_default();
     for l in &a.label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
@@ -375,18 +413,26 @@ pub fn build_config(
     let mut log_max_size = None;
     for o in &a.log_opt {
         match o.split_once('=') {
+            // podman reads the size with go-units FromHumanSize: decimal
+            // units, so 3.033m is 3033000 bytes and inspect shows "3.033MB".
             Some(("max-size", v)) => {
                 log_max_size = Some(
-                    crate::runtime::parse_bytes(v)
-                        .ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?
-                        as u64,
+                    from_human_size(v).ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?,
                 )
             }
             Some(("path" | "tag" | "max-file", _)) => {}
             _ => anyhow::bail!("invalid --log-opt {o:?}: supported is max-size=SIZE"),
         }
     }
-    crate::monitor::logs::Driver::parse(&a.log_driver).map_err(anyhow::Error::msg)?;
+    crate::monitor::logs::Driver::parse(&a.log_driver).map_err(|e| {
+        match a.log_driver.as_str() {
+            "journald" | "passthrough" => anyhow::Error::msg(e),
+            // podman's text for a driver name it does not know.
+            _ => anyhow::anyhow!(
+                "running container create option: invalid log driver: invalid argument"
+            ),
+        }
+    })?;
     let healthcheck = match (&a.health_cmd, a.no_healthcheck) {
         (_, true) => None,
         (Some(cmd), false) if cmd != "none" => Some(Health {
@@ -504,6 +550,9 @@ pub fn build_config(
             Some(other) => anyhow::bail!("invalid --userns {other:?}: use keep-id or host"),
         },
         rm: a.rm,
+        timezone: a.tz.last().cloned().unwrap_or_default(),
+        device_cgroup_rules: a.device_cgroup_rule.clone(),
+        conmon_pidfile: a.conmon_pidfile.as_ref().map(|p| p.display().to_string()),
     })
 }
 
@@ -603,9 +652,11 @@ fn network_config(
     if !ports.is_empty() {
         match mode.as_str() {
             "bridge" | "pasta" | "slirp4netns" => {}
-            // As podman: host networking has nothing to publish.
-            "host" => {
-                eprintln!("WARNING: port mappings are ignored with --network host");
+            // As podman: these namespaces have nothing to publish.
+            m if m == "host" || m == "none" || m.starts_with("container:") => {
+                eprintln!(
+                    "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+                );
                 ports.clear();
             }
             _ => anyhow::bail!(

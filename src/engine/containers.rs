@@ -135,6 +135,12 @@ pub struct ContainerConfig {
     pub add_hosts: Vec<String>,
     /// `--no-hosts`: leave the image's /etc/hosts alone.
     pub no_hosts: bool,
+    /// `--tz`: a zoneinfo name, or "local" (the host's /etc/localtime).
+    pub timezone: String,
+    /// `--device-cgroup-rule` words ("c 7:* rmw").
+    pub device_cgroup_rules: Vec<String>,
+    /// `--conmon-pidfile`: where each start writes the monitor's PID.
+    pub conmon_pidfile: Option<String>,
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -365,6 +371,98 @@ fn resolv_conf(network: &str) -> String {
     format!("{slirp}{kept}")
 }
 
+/// `/run/.containerenv`, as podman writes it: empty, except for a
+/// privileged container, which learns its engine, name, ids and image.
+/// berth presents podman 4.3.1's interface (`version`'s API Version), and
+/// tools inside containers (toolbox, systemd) key on `engine="podman-..."`.
+fn containerenv(
+    cfg: &ContainerConfig,
+    name: &str,
+    id: &str,
+    image: &str,
+    image_id: &str,
+    rootless: bool,
+) -> String {
+    if !cfg.privileged {
+        return String::new();
+    }
+    format!(
+        "engine=\"podman-4.3.1\"\nname={name:?}\nid={id:?}\nimage={image:?}\nimageid={image_id:?}\nrootless={}\n",
+        u8::from(rootless)
+    )
+}
+
+/// `--tz`: the zone's file (the host's /etc/localtime for "local"), copied
+/// beside the container to be bound over /etc/localtime (podman does the
+/// same: libpod's Timezone handling).
+fn copy_timezone(tz: &str, dest: &std::path::Path) -> Result<(), ContainerError> {
+    let src = if tz == "local" {
+        PathBuf::from("/etc/localtime")
+    } else {
+        if tz.starts_with('/') || tz.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(ContainerError::Invalid(format!(
+                "finding timezone: unknown time zone {tz}"
+            )));
+        }
+        PathBuf::from("/usr/share/zoneinfo").join(tz)
+    };
+    let data = std::fs::read(&src).map_err(|_| {
+        ContainerError::Invalid(format!("finding timezone: unknown time zone {tz}"))
+    })?;
+    std::fs::write(dest, data).map_err(|e| {
+        ContainerError::Engine(EngineError::Io(
+            "writing the container's localtime".into(),
+            e,
+        ))
+    })
+}
+
+/// The container's upper dir before its first start: its root takes the
+/// mode and owner of the image's (overlayfs shows the upper dir's, so the
+/// image's 0555 / stays 0555, as containers/storage does), and an image
+/// without /etc/mtab gets podman's link to /proc/mounts.
+fn prepare_upper(
+    engine: &Engine,
+    layers: &[crate::digest::Digest],
+    upper: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let meta_of = |rel: &str| {
+        for l in layers.iter().rev() {
+            match std::fs::symlink_metadata(engine.store.layer_diff(l).join(rel)) {
+                // A whiteout hides it.
+                Ok(m) if m.file_type().is_char_device() && m.rdev() == 0 => return None,
+                Ok(m) => return Some(m),
+                Err(_) => {}
+            }
+        }
+        None
+    };
+    let copy_attrs = |m: &std::fs::Metadata, p: &std::path::Path| -> std::io::Result<()> {
+        // Best effort: a rootless store may not own the image's ids.
+        let _ = std::os::unix::fs::chown(p, Some(m.uid()), Some(m.gid()));
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m.mode() & 0o7777))
+    };
+    if let Some(top) = layers.last() {
+        let m = std::fs::metadata(engine.store.layer_diff(top))?;
+        copy_attrs(&m, upper)?;
+    }
+    if meta_of("etc/mtab").is_none() {
+        let etc = upper.join("etc");
+        match meta_of("etc") {
+            Some(m) if m.is_dir() => {
+                std::fs::create_dir(&etc)?;
+                copy_attrs(&m, &etc)?;
+            }
+            // /etc is something else in the image: leave it alone.
+            Some(_) => return Ok(()),
+            None => std::fs::create_dir(&etc)?,
+        }
+        std::os::unix::fs::symlink("/proc/mounts", etc.join("mtab"))?;
+    }
+    Ok(())
+}
+
 /// Gives a container's addresses back unless creation got to the end.
 struct ReleaseOnError<'a> {
     db: Option<&'a crate::state::Db>,
@@ -423,6 +521,8 @@ impl Engine {
         for d in ["upper", "work", "rootfs"] {
             std::fs::create_dir_all(dir.join(d)).map_err(io("creating the container directory"))?;
         }
+        prepare_upper(self, &n.image.layers, &dir.join("upper"))
+            .map_err(io("preparing the container's root"))?;
         let passwd = read_image_file(self, &n.image.layers, "etc/passwd").unwrap_or_default();
         let group = read_image_file(self, &n.image.layers, "etc/group").unwrap_or_default();
         let user = crate::runtime::user::resolve(&cfg.user, &passwd, &group)
@@ -523,11 +623,30 @@ impl Engine {
         if !cfg.no_hosts {
             files.insert(0, ("/etc/hosts", hosts));
         }
+        files.push((
+            "/run/.containerenv",
+            containerenv(
+                &cfg,
+                &name,
+                &id,
+                &n.image_name,
+                n.image.id.hex(),
+                self.paths.rootless,
+            ),
+        ));
         let mut etc_files = Vec::new();
         for (dest, content) in files {
-            let p = dir.join(dest.trim_start_matches("/etc/"));
+            let p = dir.join(
+                dest.trim_start_matches("/etc/")
+                    .trim_start_matches("/run/."),
+            );
             std::fs::write(&p, content).map_err(io("writing the container's /etc files"))?;
             etc_files.push((dest.to_string(), p.display().to_string()));
+        }
+        if !cfg.timezone.is_empty() {
+            let p = dir.join("localtime");
+            copy_timezone(&cfg.timezone, &p)?;
+            etc_files.push(("/etc/localtime".into(), p.display().to_string()));
         }
         let lower: Vec<String> = n
             .image
@@ -560,7 +679,9 @@ impl Engine {
                 spec_cfg.tmpfs.push(format!("{}:{o}", v.destination));
                 continue;
             }
-            if o.split(',').any(|x| x == "bind") {
+            if o.split(',').any(|x| x == "bind")
+                || vol.options.get("type").is_some_and(|t| t == "bind")
+            {
                 let device = vol.options.get("device").cloned().unwrap_or_default();
                 spec_cfg.binds.push(Bind {
                     source: device,
@@ -585,6 +706,7 @@ impl Engine {
             ));
         }
         let spec_in = crate::runtime::spec::SpecInputs {
+            id: &id,
             config: &spec_cfg,
             rootfs: &rootfs,
             user: &user,

@@ -30,6 +30,12 @@ fn start_err(msg: String) -> RuntimeError {
     RuntimeError::Start { code: 125, msg }
 }
 
+/// A host port already taken: podman fails such a start with 126 (the
+/// container cannot be invoked), not 125.
+fn port_err(msg: String) -> RuntimeError {
+    RuntimeError::Start { code: 126, msg }
+}
+
 fn net_err(e: NetworkError) -> RuntimeError {
     start_err(e.to_string())
 }
@@ -54,7 +60,7 @@ impl<'a> RunNet<'a> {
         let mut reserved = Vec::new();
         if forwarded {
             listeners = crate::network::forward::bind(&cfg.ports).map_err(|e| {
-                start_err(format!(
+                port_err(format!(
                     "cannot publish port: {e}; choose another host port"
                 ))
             })?;
@@ -62,7 +68,7 @@ impl<'a> RunNet<'a> {
             // pasta and slirp4netns bind their ports themselves.
             for p in &cfg.ports {
                 reserved.push(crate::network::ports::reserve(p).map_err(|e| {
-                    start_err(format!(
+                    port_err(format!(
                         "cannot publish port {}/{}: {e}; choose another host port",
                         p.host_addr(),
                         p.protocol

@@ -243,7 +243,7 @@ fn grandchild(
         .workdir
         .clone()
         .unwrap_or_else(|| process.cwd().to_string_lossy().into_owned());
-    super::linux::enter_workdir(&cwd)?;
+    super::linux::enter_workdir(&cwd, None)?;
     let mut env = env.to_vec();
     if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());

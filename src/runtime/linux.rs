@@ -86,13 +86,19 @@ impl ChildIo {
     }
 }
 
-/// chdir into the process's working directory, inside its root.
-pub(super) fn enter_workdir(cwd: &str) -> Result<(), (i32, String)> {
-    std::env::set_current_dir(cwd).map_err(|e| {
-        (
+/// chdir into the process's working directory, inside its root. A
+/// container's missing workdir is told as podman does (libpod:
+/// `workdir "..." does not exist on container ID`).
+pub(super) fn enter_workdir(cwd: &str, container: Option<&str>) -> Result<(), (i32, String)> {
+    std::env::set_current_dir(cwd).map_err(|e| match container {
+        Some(id) if e.kind() == std::io::ErrorKind::NotFound => (
+            126,
+            format!("workdir {cwd:?} does not exist on container {id}"),
+        ),
+        _ => (
             126,
             format!("{cwd}: cannot enter the working directory: {e}"),
-        )
+        ),
     })?;
     if !crate::process::cwd_is_inside_root() {
         return Err((
@@ -406,7 +412,7 @@ fn child(
         let dest = m.destination().display().to_string();
         do_mount(&rootfd, &m).map_err(ctx(|| format!("mounting {dest}")))?;
         if dest == "/dev" {
-            setup_dev(&rootfd).map_err(ctx(|| "populating /dev".into()))?;
+            setup_dev(&rootfd, spec).map_err(ctx(|| "populating /dev".into()))?;
         }
     }
     drop(rootfd);
@@ -499,7 +505,11 @@ fn child(
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
-    enter_workdir(&process.cwd().to_string_lossy())?;
+    let id = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::spec::CONTAINER_ID_ANNOTATION).cloned());
+    enter_workdir(&process.cwd().to_string_lossy(), id.as_deref())?;
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     if args.is_empty() {
@@ -529,9 +539,21 @@ pub fn exec(prog: &str, args: &[String], env: &[String]) -> ChildResult {
     // SAFETY: NUL-terminated arrays of valid C strings.
     unsafe { libc::execve(cprog.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     let e = std::io::Error::last_os_error();
-    let code = match e.raw_os_error() {
-        Some(libc::ENOENT) => 127,
-        _ => 126,
+    // runc's wording (`exec: "/etc": permission denied`), errno as Go
+    // spells it, and podman's OCI error class.
+    let text = e.to_string();
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_lowercase();
+    let (code, class) = match e.raw_os_error() {
+        Some(libc::ENOENT) => (
+            127,
+            "OCI runtime attempted to invoke a command that was not found",
+        ),
+        Some(libc::EACCES) | Some(libc::EPERM) => (126, "OCI permission denied"),
+        _ => (126, "OCI runtime error"),
     };
-    Err((code, format!("{prog}: {e}: OCI runtime error")))
+    Err((code, format!("exec: {prog:?}: {text}: {class}")))
 }

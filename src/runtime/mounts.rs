@@ -231,8 +231,69 @@ pub(super) fn do_mount(root: &OwnedFd, m: &Mount) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The device nodes every container gets, and the usual /dev symlinks.
-pub(super) fn setup_dev(root: &OwnedFd) -> std::io::Result<()> {
+/// The spec's extra devices (a privileged container's host devices):
+/// made inside /dev, their directories too; a node the kernel will not let
+/// us make (a user namespace) is skipped, as nothing may be bound instead.
+fn make_spec_devices(root: &OwnedFd, spec: &Spec) -> std::io::Result<()> {
+    let devices = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default();
+    for d in devices {
+        let path = d.path().to_string_lossy().into_owned();
+        let Some(rel) = path.strip_prefix("/dev/") else {
+            continue;
+        };
+        if rel.is_empty() || rel.split('/').any(|c| c == ".." || c.is_empty()) {
+            continue;
+        }
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some((p, n)) => (format!("/dev/{p}"), n),
+            None => ("/dev".to_string(), rel),
+        };
+        let dir = open_in_root(root, &parent, true)?;
+        let dir = rustix::fs::openat(
+            &dir,
+            ".",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let ft = match d.typ() {
+            oci_spec::runtime::LinuxDeviceType::B => rustix::fs::FileType::BlockDevice,
+            _ => rustix::fs::FileType::CharacterDevice,
+        };
+        let mode = d.file_mode().unwrap_or(0o666);
+        match rustix::fs::mknodat(
+            &dir,
+            name,
+            ft,
+            Mode::from_raw_mode(mode),
+            rustix::fs::makedev(d.major() as u32, d.minor() as u32),
+        ) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) | Err(rustix::io::Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let _ = rustix::fs::chmodat(
+            &dir,
+            name,
+            Mode::from_raw_mode(mode),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        );
+        let _ = rustix::fs::chownat(
+            &dir,
+            name,
+            d.uid().map(rustix::fs::Uid::from_raw),
+            d.gid().map(rustix::fs::Gid::from_raw),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        );
+    }
+    Ok(())
+}
+
+/// The device nodes every container gets, the spec's own, and the usual
+/// /dev symlinks.
+pub(super) fn setup_dev(root: &OwnedFd, spec: &Spec) -> std::io::Result<()> {
     let dev = open_in_root(root, "/dev", true)?;
     let dev = rustix::fs::openat(
         &dev,
@@ -286,7 +347,7 @@ pub(super) fn setup_dev(root: &OwnedFd) -> std::io::Result<()> {
     ] {
         let _ = rustix::fs::symlinkat(target, &dev, link);
     }
-    Ok(())
+    make_spec_devices(root, spec)
 }
 
 /// A new network namespace starts with `lo` down; podman's `--network

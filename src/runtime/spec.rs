@@ -40,7 +40,68 @@ pub const OVERLAY_ANNOTATION: &str = "io.berth.rootfs.overlay";
 /// [destination, data dir, marker file].
 pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
 
+/// One `--device-cgroup-rule` ("TYPE MAJOR:MINOR ACCESS"), checked with
+/// podman's texts (pkg/specgenutil parseLinuxResourcesDeviceAccess).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRule {
+    pub typ: String,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+impl DeviceRule {
+    pub fn parse(rule: &str) -> Result<DeviceRule, String> {
+        let words: Vec<&str> = rule.split(' ').collect();
+        let [typ, numbers, access] = words[..] else {
+            return Err(format!(
+                "invalid device cgroup rule requires type, major:Minor, and access rules: {rule:?}"
+            ));
+        };
+        if !matches!(typ, "a" | "b" | "c") {
+            return Err(format!("invalid device type in device-access-add: {typ}"));
+        }
+        let number = |n: &str| -> Result<Option<i64>, String> {
+            if n == "*" {
+                return Ok(None);
+            }
+            n.parse::<u32>()
+                .map(|v| Some(i64::from(v)))
+                .map_err(|_| format!("strconv.ParseUint: parsing {n:?}: invalid syntax"))
+        };
+        let (major, minor) = match numbers.split_once(':') {
+            Some((ma, mi)) => (number(ma)?, number(mi)?),
+            None => (number(numbers)?, None),
+        };
+        if let Some(c) = access.chars().find(|c| !matches!(c, 'r' | 'w' | 'm')) {
+            return Err(format!("invalid device access in device-access-add: {c}"));
+        }
+        Ok(DeviceRule {
+            typ: typ.into(),
+            major,
+            minor,
+            access: access.into(),
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({"allow": true, "type": self.typ, "access": self.access});
+        if let Some(m) = self.major {
+            v["major"] = json!(m);
+        }
+        if let Some(m) = self.minor {
+            v["minor"] = json!(m);
+        }
+        v
+    }
+}
+
+/// The container's ID, for the runtime's messages (runc gets it on its
+/// command line).
+pub const CONTAINER_ID_ANNOTATION: &str = "io.berth.container.id";
+
 pub struct SpecInputs<'a> {
+    pub id: &'a str,
     pub config: &'a ContainerConfig,
     pub rootfs: &'a str,
     pub user: &'a super::user::ExecUser,
@@ -51,6 +112,54 @@ pub struct SpecInputs<'a> {
     /// (mount, data dir, "populated" marker) for each volume.
     pub volumes: &'a [(crate::engine::volumes::VolumeMount, String, String)],
     pub rootless: bool,
+}
+
+/// The host's device nodes under `dir` as runtime-spec devices, skipping
+/// what every container has its own of (runc's GetDevices: pts, shm,
+/// mqueue, fd, and /dev/console).
+pub fn host_devices(dir: &std::path::Path) -> Vec<Value> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        let name = e.file_name();
+        let Ok(m) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if m.is_dir() {
+            if !matches!(
+                name.to_str(),
+                Some("pts" | "shm" | "mqueue" | "fd" | ".lxc" | ".lxd-mounts" | ".udev")
+            ) {
+                out.extend(host_devices(&path));
+            }
+            continue;
+        }
+        let typ = if m.file_type().is_char_device() {
+            "c"
+        } else if m.file_type().is_block_device() {
+            "b"
+        } else {
+            continue;
+        };
+        if path == std::path::Path::new("/dev/console") {
+            continue;
+        }
+        let rdev = m.rdev();
+        out.push(json!({
+            "path": path,
+            "type": typ,
+            "major": libc::major(rdev),
+            "minor": libc::minor(rdev),
+            "fileMode": m.mode() & 0o7777,
+            "uid": m.uid(),
+            "gid": m.gid(),
+        }));
+    }
+    out
 }
 
 pub fn build(i: &SpecInputs) -> Result<Spec, String> {
@@ -171,6 +280,13 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if let Some(p) = c.pids_limit {
         resources.insert("pids".into(), json!({"limit": p}));
     }
+    let mut devices = Vec::new();
+    for r in &c.device_cgroup_rules {
+        devices.push(DeviceRule::parse(r)?.to_json());
+    }
+    if !devices.is_empty() {
+        resources.insert("devices".into(), Value::Array(devices));
+    }
     let mut linux = json!({
         "namespaces": namespaces,
         "cgroupsPath": i.cgroups_path,
@@ -190,6 +306,9 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if !c.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
+    } else if !i.rootless {
+        // podman: a privileged container sees the host's devices.
+        linux["devices"] = json!(host_devices(std::path::Path::new("/dev")));
     }
     let mut annotations: serde_json::Map<String, Value> = c
         .annotations
@@ -197,6 +316,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
     annotations.insert(OVERLAY_ANNOTATION.into(), json!(i.overlay));
+    annotations.insert(CONTAINER_ID_ANNOTATION.into(), json!(i.id));
     let copy_up: Vec<Value> = i
         .volumes
         .iter()
@@ -236,4 +356,32 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "annotations": annotations,
     });
     serde_json::from_value(doc).map_err(|e| format!("building the runtime spec: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_rules_as_podman_reads_them() {
+        let r = DeviceRule::parse("c 7:* rmw").unwrap();
+        assert_eq!((r.typ.as_str(), r.major, r.minor), ("c", Some(7), None));
+        assert_eq!(DeviceRule::parse("a 7 rmw").unwrap().major, Some(7));
+        assert_eq!(
+            DeviceRule::parse("b 7:* rmX").unwrap_err(),
+            "invalid device access in device-access-add: X"
+        );
+        assert_eq!(
+            DeviceRule::parse("b 7:2").unwrap_err(),
+            "invalid device cgroup rule requires type, major:Minor, and access rules: \"b 7:2\""
+        );
+        assert_eq!(
+            DeviceRule::parse("x 7:* rmw").unwrap_err(),
+            "invalid device type in device-access-add: x"
+        );
+        assert_eq!(
+            DeviceRule::parse("a a:* rmw").unwrap_err(),
+            "strconv.ParseUint: parsing \"a\": invalid syntax"
+        );
+    }
 }
