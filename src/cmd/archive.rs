@@ -23,6 +23,9 @@ pub struct SaveArgs {
     /// Save several images into one docker-archive
     #[arg(short = 'm', long)]
     pub multi_image_archive: bool,
+    /// Keep the layers of an oci-archive uncompressed
+    #[arg(long)]
+    pub uncompressed: bool,
 }
 
 pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
@@ -38,11 +41,8 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
         .iter()
         .map(|f| SaveItem {
             image: &f.image,
-            names: f
-                .name
-                .clone()
-                .map(|n| vec![n])
-                .unwrap_or_else(|| f.image.names.clone()),
+            // podman: an image saved by its ID goes without names.
+            names: f.name.clone().into_iter().collect(),
         })
         .collect();
     let format = if a.format == "oci-archive" {
@@ -55,6 +55,7 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
             &engine,
             &items,
             format,
+            a.uncompressed,
             std::io::BufWriter::new(std::io::stdout().lock()),
         )?,
         Some(path) => {
@@ -68,9 +69,15 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
             ));
             let f = std::fs::File::create(&tmp)
                 .map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
-            let r = archive::save(&engine, &items, format, std::io::BufWriter::new(&f))
-                .map_err(anyhow::Error::from)
-                .and_then(|_| Ok(f.sync_all()?));
+            let r = archive::save(
+                &engine,
+                &items,
+                format,
+                a.uncompressed,
+                std::io::BufWriter::new(&f),
+            )
+            .map_err(anyhow::Error::from)
+            .and_then(|_| Ok(f.sync_all()?));
             if let Err(e) = r {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
@@ -84,9 +91,9 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// Read from this archive instead of standard input
+    /// Read from this archive (a file or an http(s) URL) instead of standard input
     #[arg(short, long, value_name = "FILE")]
-    pub input: Option<PathBuf>,
+    pub input: Option<String>,
     /// Suppress output
     #[arg(short, long)]
     pub quiet: bool,
@@ -94,9 +101,13 @@ pub struct LoadArgs {
 
 pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
     let input: Box<dyn Read> = match &a.input {
-        Some(p) => Box::new(
-            std::fs::File::open(p).map_err(|e| anyhow::anyhow!("opening {}: {e}", p.display()))?,
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Box::new(
+            ureq::get(u)
+                .call()
+                .map_err(|e| anyhow::anyhow!("fetching {u}: {e}"))?
+                .into_reader(),
         ),
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| anyhow::anyhow!("{p}: {e}"))?),
         None => {
             if std::io::stdin().is_terminal() {
                 anyhow::bail!(
@@ -107,8 +118,7 @@ pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
         }
     };
     let engine = ctx.engine()?;
-    let loaded =
-        archive::load(&engine, input).map_err(|e| anyhow::anyhow!("loading archive: {e}"))?;
+    let loaded = archive::load(&engine, input)?;
     let mut out = std::io::stdout().lock();
     for l in loaded {
         if l.names.is_empty() {

@@ -15,8 +15,14 @@ pub struct CpArgs {
     /// Destination: a host path, CONTAINER:PATH, or - (a tar stream on stdout)
     pub destination: String,
     /// Keep owners (the default, as podman's --archive)
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub archive: bool,
+    /// Replace a directory with a non-directory and the other way round
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Pause running containers while copying
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub pause: bool,
 }
 
 /// `CONTAINER:PATH` -> Some((container, path)); a host path (which may
@@ -182,6 +188,7 @@ fn stream(
     src: OwnedFd,
     from_container: bool,
     name: &str,
+    children_only: bool,
     dest_root: &Path,
     opts: &UnpackOptions,
 ) -> anyhow::Result<()> {
@@ -190,7 +197,12 @@ fn stream(
     let writer = std::thread::spawn(move || -> anyhow::Result<()> {
         let out = std::io::BufWriter::with_capacity(1 << 20, w);
         let mut t = TreeWriter::new(out, src.as_fd(), from_container);
-        t.append(src.as_fd(), &name)?;
+        if children_only {
+            // `SRC/.` into an existing directory: what is in it, not itself.
+            t.children(src.as_fd(), if name.is_empty() { "." } else { &name })?;
+        } else {
+            t.append(src.as_fd(), &name)?;
+        }
         t.finish()?.flush()?;
         Ok(())
     });
@@ -299,112 +311,548 @@ fn not_found(path: &str, on: &str, e: std::io::Error) -> anyhow::Error {
     anyhow::anyhow!("{path:?} could not be found on {on}: {why}")
 }
 
-/// Container -> host (a directory, a new name, or `-` for a tar stream).
-fn copy_out(
-    root: &Root,
-    cname: &str,
-    cpath: &str,
-    destination: &str,
-    opts: &UnpackOptions,
-) -> anyhow::Result<()> {
-    let fd = root
-        .resolve(cpath, OFlags::PATH)
-        .map_err(|e| not_found(cpath, &format!("container {cname}"), e))?;
-    if kernel_fs(fd.as_fd()) {
-        anyhow::bail!(
-            "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not copy"
-        );
-    }
-    // None: the container's root, whose contents are what is copied.
-    let name = root.source_name(cpath, fd.as_fd());
-    if destination == "-" {
-        let out = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut t = TreeWriter::new(out, fd.as_fd(), true);
-        t.append(fd.as_fd(), name.as_deref().unwrap_or("."))?;
-        t.finish()?.flush()?;
-        return Ok(());
-    }
-    // Into an existing directory, or as the destination itself.
-    let dest = PathBuf::from(destination);
-    let (dir, target) = if dest.is_dir() {
-        (dest.clone(), name.unwrap_or_else(|| ".".into()))
-    } else {
-        (
-            dest.parent()
-                .map(Path::to_path_buf)
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or_else(|| ".".into()),
-            base_name(destination),
-        )
-    };
-    stream(fd, true, &target, &dir, opts)
-        .map_err(|e| anyhow::anyhow!("copying {cname}:{cpath}: {e:#}"))
+/// podman's (buildah copier's) text for a directory meeting a
+/// non-directory without --overwrite.
+fn file_exists(side: &str, shown: &str, src_is_dir: bool) -> anyhow::Error {
+    let call = if src_is_dir { "mkdir" } else { "open" };
+    anyhow::anyhow!("copying to {side}: error creating {shown:?}: {call} {shown}: file exists")
 }
 
-/// Host (a path, or `-` for a tar stream) -> container.
-fn copy_in(
-    root: &Root,
-    cname: &str,
-    cpath: &str,
-    source: &str,
-    opts: &UnpackOptions,
-) -> anyhow::Result<()> {
-    let into_kernel_fs = |dir: &str| {
-        root.resolve(dir, OFlags::PATH | OFlags::DIRECTORY)
+/// A container path as podman reads it: relative paths start at the
+/// container's working directory.
+fn absolute(workdir: &str, p: &str) -> String {
+    if p.starts_with('/') {
+        return p.to_string();
+    }
+    let wd = if workdir.is_empty() { "/" } else { workdir };
+    format!("{}/{p}", wd.trim_end_matches('/'))
+}
+
+/// `/a/./b/../c/` -> `/a/c`, lexically (links resolve later, in the root).
+fn clean(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// `p` below the directory `dir` ("" for `dir` itself).
+fn under(p: &str, dir: &str) -> Option<String> {
+    if dir == "/" {
+        return None;
+    }
+    if p == dir {
+        return Some(String::new());
+    }
+    p.strip_prefix(dir)
+        .and_then(|r| r.strip_prefix('/'))
+        .map(String::from)
+}
+
+/// The directory part of a relative path ("" for the root).
+fn strip_dots(p: &str) -> &str {
+    let mut b = p;
+    loop {
+        if let Some(x) = b.strip_suffix("/.") {
+            b = x;
+        } else if let Some(x) = b.strip_suffix('/') {
+            b = x;
+        } else {
+            break;
+        }
+    }
+    if b == "." { "" } else { b }
+}
+
+/// One side of a copy inside a container: the root its path resolves in
+/// (the container's, or for a container that is not running the host
+/// directory mounted at a prefix of the path, as podman copies into a
+/// stopped container's volumes), and the path there.
+struct Place {
+    root: Root,
+    /// Relative to `root`, with the user's trailing `/` or `/.` kept.
+    path: String,
+    /// The mount point `root` stands for ("" for the container's root).
+    prefix: String,
+    /// The container's name, for messages.
+    cname: String,
+}
+
+impl Place {
+    fn open(
+        engine: &crate::engine::Engine,
+        c: &crate::state::containers::ContainerRow,
+        merged: &Path,
+        cname: &str,
+        raw: &str,
+    ) -> anyhow::Result<Place> {
+        let cfg = c.config();
+        let abs = absolute(&cfg.workdir, raw);
+        let suffix = if abs.ends_with("/.") {
+            "/."
+        } else if abs.ends_with('/') && abs != "/" {
+            "/"
+        } else {
+            ""
+        };
+        let cleaned = clean(&abs);
+        let open_err =
+            |e: std::io::Error| anyhow::anyhow!("opening the filesystem of {cname}: {e}");
+        // A running container's mounts are in its root already.
+        if !merged.starts_with("/proc") {
+            let mut mounts: Vec<(String, PathBuf)> = cfg
+                .binds
+                .iter()
+                .map(|b| (clean(&b.destination), PathBuf::from(&b.source)))
+                .chain(cfg.volumes.iter().filter_map(|v| {
+                    engine
+                        .volume(&v.name)
+                        .ok()
+                        .filter(|row| row.options.is_empty())
+                        .map(|_| (clean(&v.destination), engine.volume_data(&v.name)))
+                }))
+                .filter(|(_, src)| src.is_dir())
+                .collect();
+            mounts.sort_by_key(|(d, _)| std::cmp::Reverse(d.len()));
+            for (dest, src) in mounts {
+                if let Some(rest) = under(&cleaned, &dest) {
+                    return Ok(Place {
+                        root: Root::open(&src).map_err(open_err)?,
+                        path: format!("{rest}{suffix}"),
+                        prefix: dest,
+                        cname: cname.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Place {
+            root: Root::open(merged).map_err(open_err)?,
+            path: format!("{}{suffix}", cleaned.trim_start_matches('/')),
+            prefix: String::new(),
+            cname: cname.to_string(),
+        })
+    }
+
+    fn on(&self) -> String {
+        format!("container {}", self.cname)
+    }
+
+    fn shown(&self, rel: &str) -> String {
+        let p = format!("{}/{}", self.prefix, rel.trim_start_matches('/'));
+        clean(&p)
+    }
+
+    fn kernel_fs_dir(&self, rel: &str) -> bool {
+        self.root
+            .resolve(rel, OFlags::PATH | OFlags::DIRECTORY)
             .is_ok_and(|fd| kernel_fs(fd.as_fd()))
-    };
-    if source == "-" {
-        // A tar stream into a directory of the container ("/" included).
-        let fd = root
-            .resolve(cpath, OFlags::PATH | OFlags::DIRECTORY)
-            .map_err(|e| not_found(cpath, &format!("container {cname}"), e))?;
+    }
+}
+
+/// What is copied: an fd opened on it, the name its copy takes (None: the
+/// contents of a directory, `DIR/.` or a root), and what it is.
+struct Source {
+    fd: OwnedFd,
+    name: Option<String>,
+    is_dir: bool,
+    from_container: bool,
+}
+
+impl Source {
+    fn container(place: &Place, raw: &str) -> anyhow::Result<Source> {
+        let fd = place
+            .root
+            .resolve(&place.path, OFlags::PATH)
+            .map_err(|e| not_found(raw, &place.on(), e))?;
         if kernel_fs(fd.as_fd()) {
             anyhow::bail!(
-                "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to"
+                "{}:{raw}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not copy",
+                place.cname
             );
         }
-        unpack(
-            std::io::stdin().lock(),
-            Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
-            opts,
-        )
-        .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e}"))?;
-        return Ok(());
+        let is_dir = metadata(fd.as_fd())?.is_dir();
+        let name = if place.path.ends_with("/.") || place.path == "." {
+            None
+        } else if !place.prefix.is_empty() && place.root.is(fd.as_fd()) {
+            // A mount point itself: named as it is in the container.
+            Some(base_name(&place.prefix))
+        } else {
+            place.root.source_name(&place.path, fd.as_fd())
+        };
+        Ok(Source {
+            fd,
+            name,
+            is_dir,
+            from_container: true,
+        })
     }
-    // podman: a host symlink given as the source is followed.
-    let src = rustix::fs::open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| not_found(source, "the host", e.into()))?;
-    // Where it lands, as a path inside the container: into an existing
-    // directory, else as that name.
-    let is_dir = root
-        .resolve(cpath, OFlags::PATH | OFlags::DIRECTORY)
-        .is_ok();
-    let target = if is_dir || cpath.ends_with('/') {
-        format!("{}/{}", cpath.trim_end_matches('/'), base_name(source))
-    } else {
-        cpath.to_string()
+
+    fn host(raw: &str) -> anyhow::Result<Source> {
+        // podman: a host symlink given as the source is followed.
+        let fd = rustix::fs::open(raw, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| not_found(raw, "the host", e.into()))?;
+        let is_dir = metadata(fd.as_fd())?.is_dir();
+        let contents = is_dir && (raw.ends_with("/.") || raw == ".");
+        Ok(Source {
+            fd,
+            name: (!contents).then(|| base_name(raw)),
+            is_dir,
+            from_container: false,
+        })
+    }
+}
+
+/// Where a copy lands: a root the unpacker resolves every name in
+/// (RESOLVE_IN_ROOT), the target relative to it, and whether only the
+/// source's contents go there.
+struct Target<'a> {
+    root: &'a Root,
+    rel: String,
+    children_only: bool,
+    side: &'static str,
+    /// The target as podman names it in errors.
+    shown: String,
+}
+
+/// The target in a container for `src` copied to `place` (docker's rules:
+/// into an existing directory, else as that name in an existing parent).
+fn container_target<'a>(place: &'a Place, raw: &str, src: &Source) -> anyhow::Result<Target<'a>> {
+    let base = strip_dots(&place.path).to_string();
+    let (rel, children_only) = match place.root.resolve(&place.path, OFlags::PATH) {
+        Ok(fd) if metadata(fd.as_fd())?.is_dir() => match &src.name {
+            None => (base, true),
+            Some(n) if base.is_empty() => (n.clone(), false),
+            Some(n) => (format!("{base}/{n}"), false),
+        },
+        Ok(_) if src.is_dir => {
+            anyhow::bail!("destination must be a directory when copying a directory")
+        }
+        Ok(_) => (base, false),
+        Err(e) => {
+            if place.path.ends_with('/') || place.path.ends_with("/.") {
+                return Err(not_found(raw, &place.on(), e));
+            }
+            // A dangling link is followed: the copy lands where it points
+            // (podman creates the link's target), still inside the root.
+            let base = match dangling_target(&place.root, &base) {
+                Some(t) => t,
+                None => base,
+            };
+            let parent = Path::new(&base)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            place
+                .root
+                .resolve(&parent, OFlags::PATH | OFlags::DIRECTORY)
+                .map_err(|e| not_found(raw, &place.on(), e))?;
+            (base, false)
+        }
     };
-    let parent = Path::new(&target)
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    if into_kernel_fs(&parent) {
+    let parent = if children_only {
+        rel.clone()
+    } else {
+        Path::new(&rel)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    if place.kernel_fs_dir(&parent) {
         anyhow::bail!(
-            "{cname}:{cpath}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to"
+            "{}:{raw}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to",
+            place.cname
         );
     }
-    // The unpacker resolves every path with RESOLVE_IN_ROOT from the
-    // container's root: a symlink in the container cannot send the copy to
-    // the host (CVE-2019-14271's class).
-    let root_path = format!("/proc/self/fd/{}", root.0.as_raw_fd());
+    Ok(Target {
+        root: &place.root,
+        shown: place.shown(&rel),
+        rel,
+        children_only,
+        side: "container",
+    })
+}
+
+/// Where the link at `rel` points, as a path relative to the root (an
+/// absolute target is taken inside the root), if `rel` is a symlink.
+fn dangling_target(root: &Root, rel: &str) -> Option<String> {
+    let link = root.resolve(rel, OFlags::PATH | OFlags::NOFOLLOW).ok()?;
+    if !metadata(link.as_fd()).ok()?.file_type().is_symlink() {
+        return None;
+    }
+    let target = rustix::fs::readlinkat(&link, "", Vec::new()).ok()?;
+    let target = target.to_string_lossy();
+    let joined = if target.starts_with('/') {
+        target.into_owned()
+    } else {
+        let parent = Path::new(rel)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        format!("/{parent}/{target}")
+    };
+    Some(clean(&joined).trim_start_matches('/').to_string())
+}
+
+/// The target on the host; `root` is opened on the directory it lands in.
+fn host_target(dest: &str, src: &Source) -> anyhow::Result<(Root, String, bool)> {
+    let open = |dir: &Path| Root::open(dir).map_err(|e| not_found(dest, "the host", e));
+    let parent_of = |d: &str| {
+        Path::new(d)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ".".into())
+    };
+    match std::fs::metadata(dest) {
+        Ok(m) if m.is_dir() => {
+            let root = open(Path::new(dest))?;
+            Ok(match &src.name {
+                None => (root, String::new(), true),
+                Some(n) => (root, n.clone(), false),
+            })
+        }
+        Ok(m) if m.is_file() => {
+            if src.is_dir {
+                anyhow::bail!("destination must be a directory when copying a directory");
+            }
+            Ok((open(&parent_of(dest))?, base_name(dest), false))
+        }
+        Ok(_) => {
+            anyhow::bail!("invalid destination: {dest:?} must be a directory or a regular file")
+        }
+        Err(e) => {
+            if dest.ends_with('/') {
+                return Err(not_found(dest, "the host", e));
+            }
+            Ok((open(&parent_of(dest))?, base_name(dest), false))
+        }
+    }
+}
+
+/// Remove `rel` (a file or a whole tree) inside `root`, through fds opened
+/// one name at a time without following links.
+fn remove_at(root: &Root, rel: &str) -> std::io::Result<()> {
+    let p = Path::new(rel);
+    let parent = p
+        .parent()
+        .map(|x| x.display().to_string())
+        .unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = root.resolve(&parent, OFlags::PATH | OFlags::DIRECTORY)?;
+    remove_tree(dir.as_fd(), &name)
+}
+
+fn remove_tree(dir: BorrowedFd<'_>, name: &str) -> std::io::Result<()> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
+        return Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?);
+    }
+    let sub = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let names: Vec<String> = rustix::fs::Dir::read_from(&sub)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    for n in names {
+        remove_tree(sub.as_fd(), &n)?;
+    }
+    Ok(rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?)
+}
+
+/// Copy `src` to `t`: a directory and a non-directory meeting at the
+/// target is an error unless --overwrite, which removes what is there.
+fn land(src: Source, t: Target<'_>, overwrite: bool, opts: &UnpackOptions) -> anyhow::Result<()> {
+    if !t.children_only
+        && let Ok(existing) = t.root.resolve(&t.rel, OFlags::PATH | OFlags::NOFOLLOW)
+        && metadata(existing.as_fd())?.is_dir() != src.is_dir
+    {
+        if !overwrite {
+            return Err(file_exists(t.side, &t.shown, src.is_dir));
+        }
+        remove_at(t.root, &t.rel)
+            .map_err(|e| anyhow::anyhow!("copying to {}: removing {}: {e}", t.side, t.shown))?;
+    }
+    let root_path = format!("/proc/self/fd/{}", t.root.0.as_raw_fd());
     stream(
-        src,
-        false,
-        target.trim_start_matches('/'),
+        src.fd,
+        src.from_container,
+        &t.rel,
+        t.children_only,
         Path::new(&root_path),
         opts,
     )
-    .map_err(|e| anyhow::anyhow!("copying to {cname}:{cpath}: {e:#}"))
+    .map_err(|e| anyhow::anyhow!("copying to {}: {e:#}", t.side))
+}
+
+/// Does this 512-byte block parse as a tar header (its checksum holds)?
+fn looks_like_tar(b: &[u8]) -> bool {
+    if b.len() < 512 {
+        return false;
+    }
+    let stored = std::str::from_utf8(&b[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u32::from_str_radix(s, 8).ok());
+    let sum: u32 = b[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                x as u32
+            }
+        })
+        .sum();
+    stored == Some(sum)
+}
+
+/// `cp - CTR:DIR`: a tar stream (compressed or not) into a directory.
+fn stdin_into(place: &Place, opts: &UnpackOptions) -> anyhow::Result<()> {
+    use std::io::{BufRead, Read};
+    let fd = place
+        .root
+        .resolve(&place.path, OFlags::PATH | OFlags::DIRECTORY)
+        .map_err(|_| anyhow::anyhow!("destination must be a directory when copying from stdin"))?;
+    if kernel_fs(fd.as_fd()) {
+        anyhow::bail!(
+            "{}:{}: is on a kernel filesystem (/proc, /sys...) of the container, which cp does not write to",
+            place.cname,
+            place.path
+        );
+    }
+    let mut input = std::io::BufReader::new(std::io::stdin().lock());
+    let head = input.fill_buf()?.to_vec();
+    let not_tar =
+        || anyhow::anyhow!("source must be a (compressed) tar archive when copying from stdin");
+    let mut dec =
+        crate::storage::layer::decompress(input, crate::image::manifest::Compression::sniff(&head))
+            .map_err(|_| not_tar())?;
+    let mut block = vec![0u8; 512];
+    dec.read_exact(&mut block).map_err(|_| not_tar())?;
+    if !looks_like_tar(&block) {
+        return Err(not_tar());
+    }
+    unpack(
+        std::io::Cursor::new(block).chain(dec),
+        Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
+        opts,
+    )
+    .map_err(|e| anyhow::anyhow!("copying to {}:{}: {e}", place.cname, place.path))?;
+    Ok(())
+}
+
+/// A container cp works on: its merged root (mounted here if need be) and
+/// its cgroup while frozen for the copy.
+struct Opened {
+    c: crate::state::containers::ContainerRow,
+    merged: crate::engine::rootfs::Merged,
+    frozen: Option<crate::runtime::cgroups::Cgroup>,
+}
+
+fn open_container(
+    engine: &crate::engine::Engine,
+    name: &str,
+    pause: bool,
+) -> anyhow::Result<Opened> {
+    let c = engine.container(name)?;
+    let merged = engine.merged_root(&c)?;
+    let mut frozen = None;
+    // podman cp --pause (the default): a running container is paused for
+    // the copy, so it sees the copy whole.
+    if pause
+        && c.state == "running"
+        && merged.path.starts_with("/proc")
+        && let Some(cg) = crate::runtime::cgroup_for(engine, &c.id)
+        && cg.freeze(true).is_ok()
+    {
+        frozen = Some(cg);
+    }
+    Ok(Opened { c, merged, frozen })
+}
+
+fn close_container(engine: &crate::engine::Engine, o: Opened) -> anyhow::Result<()> {
+    if let Some(cg) = o.frozen {
+        cg.freeze(false)?;
+    }
+    if o.merged.mounted_here {
+        engine.unmount_root(&o.c)?;
+    }
+    Ok(())
+}
+
+/// One side of `cp`: `CONTAINER:PATH` split (None for the host) and the
+/// container opened for it.
+type End<'a> = (Option<(&'a str, &'a str)>, Option<&'a Opened>);
+
+fn copy(
+    engine: &crate::engine::Engine,
+    a: &CpArgs,
+    ends: &[End<'_>],
+    opts: &UnpackOptions,
+) -> anyhow::Result<()> {
+    let (src_end, dest_end) = (&ends[0], &ends[1]);
+    let place = |end: &End<'_>| -> anyhow::Result<Option<Place>> {
+        match (end.0, end.1) {
+            (Some((cname, cpath)), Some(o)) => Ok(Some(Place::open(
+                engine,
+                &o.c,
+                &o.merged.path,
+                cname,
+                cpath,
+            )?)),
+            _ => Ok(None),
+        }
+    };
+    let src_place = place(src_end)?;
+    let dest_place = place(dest_end)?;
+    if a.source == "-" {
+        let p = dest_place.as_ref().expect("a container destination");
+        return stdin_into(p, opts);
+    }
+    let src = match (&src_place, src_end.0) {
+        (Some(p), Some((_, raw))) => Source::container(p, raw)?,
+        _ => Source::host(&a.source)?,
+    };
+    if a.destination == "-" {
+        let out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut t = TreeWriter::new(out, src.fd.as_fd(), true);
+        t.append(src.fd.as_fd(), src.name.as_deref().unwrap_or("."))?;
+        t.finish()?.flush()?;
+        return Ok(());
+    }
+    match (&dest_place, dest_end.0) {
+        (Some(p), Some((_, raw))) => {
+            let t = container_target(p, raw, &src)?;
+            land(src, t, a.overwrite, opts)
+        }
+        _ => {
+            let (root, rel, children_only) = host_target(&a.destination, &src)?;
+            let t = Target {
+                root: &root,
+                shown: format!("/{rel}"),
+                rel,
+                children_only,
+                side: "host",
+            };
+            land(src, t, a.overwrite, opts)
+        }
+    }
 }
 
 pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
@@ -413,27 +861,46 @@ pub fn run(ctx: &Ctx, a: CpArgs) -> anyhow::Result<()> {
         overlay_xattr_prefix: "user.berth-unused.",
         privileged: !engine.paths.rootless,
     };
-    let (cname, cpath, out) = match (split_container(&a.source), split_container(&a.destination)) {
-        (Some((c, p)), None) => (c, p, true),
-        (None, Some((c, p))) => (c, p, false),
-        (Some(_), Some(_)) => {
-            anyhow::bail!("copying between containers is not supported: copy to the host first")
-        }
-        (None, None) => anyhow::bail!("one of source and destination must be CONTAINER:PATH"),
-    };
-    let c = engine.container(cname)?;
-    let merged = engine.merged_root(&c)?;
-    let r = Root::open(&merged.path)
-        .map_err(|e| anyhow::anyhow!("opening the filesystem of {cname}: {e}"))
-        .and_then(|root| {
-            if out {
-                copy_out(&root, cname, cpath, &a.destination, &opts)
-            } else {
-                copy_in(&root, cname, cpath, &a.source, &opts)
+    let src = split_container(&a.source);
+    let dest = split_container(&a.destination);
+    if src.is_none() && dest.is_none() {
+        anyhow::bail!(
+            "invalid arguments {}, {} you must use just one container",
+            a.source,
+            a.destination
+        );
+    }
+    if a.source == "-" && dest.is_none() {
+        anyhow::bail!("copying from stdin needs a container destination (CONTAINER:DIR)");
+    }
+    let mut opened: Vec<Option<Opened>> = Vec::new();
+    let mut r = Ok(());
+    for end in [src, dest] {
+        match end
+            .map(|(c, _)| open_container(&engine, c, a.pause))
+            .transpose()
+        {
+            Ok(o) => opened.push(o),
+            Err(e) => {
+                r = Err(e);
+                break;
             }
-        });
-    if merged.mounted_here {
-        engine.unmount_root(&c)?;
+        }
+    }
+    if r.is_ok() {
+        let ends: Vec<End<'_>> = [src, dest]
+            .iter()
+            .zip(&opened)
+            .map(|(e, o)| (*e, o.as_ref()))
+            .collect();
+        r = copy(&engine, &a, &ends, &opts);
+    }
+    for o in opened.into_iter().flatten() {
+        if let Err(e) = close_container(&engine, o)
+            && r.is_ok()
+        {
+            r = Err(e);
+        }
     }
     r
 }

@@ -96,7 +96,11 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct DiffArgs {
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
+    /// Act on the container created last
+    #[arg(short, long, conflicts_with = "container")]
+    pub latest: bool,
     /// Output format: json or a Go template
     #[arg(long)]
     pub format: Option<String>,
@@ -104,7 +108,14 @@ pub struct DiffArgs {
 
 pub fn diff(ctx: &Ctx, a: DiffArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let c = engine.container(&a.container)?;
+    let c = match &a.container {
+        Some(n) => engine.container(n)?,
+        None => engine
+            .containers()?
+            .into_iter()
+            .max_by_key(|c| c.created)
+            .ok_or_else(|| anyhow::anyhow!("no containers to diff: no such container"))?,
+    };
     let changes = engine.container_diff(&c)?;
     if a.format.as_deref().map(str::trim) == Some("json") {
         let mut m = serde_json::Map::new();

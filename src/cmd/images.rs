@@ -32,6 +32,9 @@ pub struct ImagesArgs {
     /// Do not print column headings
     #[arg(short, long)]
     pub noheading: bool,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub sort: String,
 }
 
 /// Glob match with `*` and `?` (what podman's reference filter accepts).
@@ -121,7 +124,7 @@ fn filter_ok(engine: &Engine, l: &Listed, filters: &[(String, String)]) -> anyho
                     None => labels.contains_key(v.as_str()),
                 }
             }
-            "before" | "since" => {
+            "before" | "since" | "after" => {
                 let other = engine.find_image(v)?;
                 let t = parse_rfc3339(&other.image.created).unwrap_or(other.image.added);
                 if k == "before" {
@@ -132,7 +135,7 @@ fn filter_ok(engine: &Engine, l: &Listed, filters: &[(String, String)]) -> anyho
             }
             "id" => l.rec.id.hex().starts_with(v.trim_start_matches("sha256:")),
             _ => anyhow::bail!(
-                "invalid filter {k:?}: supported are dangling, reference, label, before, since, id"
+                "invalid filter {k:?}: supported are dangling, reference, label, before, since, after, id"
             ),
         };
         if !ok {
@@ -212,9 +215,13 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
                 })
                 .collect()
         };
-        // Tags first, then digest references, each newest first: the order
-        // must not hang on whether two pulls fell in the same second.
-        names.sort_by_key(|(_, t)| t == "<none>");
+        // podman: one row per tag; a name without one (repo@digest) shows
+        // as `<none>` only when the image has no tagged name at all.
+        if names.iter().any(|(_, t)| t != "<none>") {
+            names.retain(|(_, t)| t != "<none>");
+        } else {
+            names.truncate(1);
+        }
         for (repo, tag) in names {
             let id = if a.no_trunc {
                 l.rec.id.to_string()
@@ -234,9 +241,19 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
             o.insert("Size".into(), json!(human_size(l.rec.size)));
             o.insert("ReadOnly".into(), json!(false));
             o.insert("Dangling".into(), json!(l.rec.names.is_empty()));
-            rows.push(row);
+            rows.push((l.created, l.rec.size, row));
         }
     }
+    // podman's --sort: newest first by default, else ascending by the key.
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+    match a.sort.as_str() {
+        "id" => rows.sort_by_key(|r| text(&r.2, "ID")),
+        "repository" => rows.sort_by_key(|r| text(&r.2, "Repository")),
+        "tag" => rows.sort_by_key(|r| text(&r.2, "Tag")),
+        "size" => rows.sort_by_key(|r| r.1),
+        _ => rows.sort_by_key(|r| std::cmp::Reverse(r.0)),
+    }
+    let rows: Vec<Value> = rows.into_iter().map(|r| r.2).collect();
     let default = if a.digests {
         "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     } else {

@@ -2,11 +2,12 @@ use super::images::{Listed, load_all};
 use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
 use crate::format::template::render_one;
-use crate::format::units::{human_duration, human_size, parse_rfc3339, rfc3339};
+use crate::format::units::{go_time, human_duration, human_size, parse_rfc3339, rfc3339};
 use clap::Args;
 use serde_json::{Value, json};
 
 #[derive(Args)]
+#[command(args_override_self = true)]
 pub struct InspectArgs {
     /// Containers, images or networks to inspect
     #[arg(required = true)]
@@ -23,6 +24,7 @@ pub struct InspectArgs {
 }
 
 #[derive(Args)]
+#[command(args_override_self = true)]
 pub struct ImageInspectArgs {
     /// Images to inspect
     #[arg(required = true)]
@@ -33,6 +35,7 @@ pub struct ImageInspectArgs {
 }
 
 #[derive(Args)]
+#[command(args_override_self = true)]
 pub struct ContainerInspectArgs {
     /// Containers to inspect
     #[arg(required = true)]
@@ -89,14 +92,14 @@ fn inspect_any(
             && let Ok(c) = engine.container(w)
         {
             out.push(super::container_inspect::container_json(&engine, &c));
-            fields.push(out[out.len() - 1].clone());
+            fields.push(with_go_id(&out[out.len() - 1]));
             continue;
         }
         if (kind == "all" || kind == "image")
             && let Ok(i) = find_listed(&engine, &all, w)
         {
             out.push(image_json(&engine, &all[i]));
-            fields.push(out[out.len() - 1].clone());
+            fields.push(with_go_id(&out[out.len() - 1]));
             continue;
         }
         if kind == "all" || kind == "network" {
@@ -116,8 +119,9 @@ fn inspect_any(
     }
     match format {
         Some(f) if f.trim() != "json" => {
+            let f = normalize(f, kind);
             for v in &fields {
-                print!("{}", render_one(f, v)?);
+                print!("{}", render_one(&f, v)?);
             }
         }
         _ => println!("{}", serde_json::to_string_pretty(&out)?),
@@ -131,6 +135,33 @@ fn inspect_any(
             Err(exit(125, last))
         }
     }
+}
+
+/// The template view of a container or image document: podman's Go
+/// struct calls the JSON `Id` field `ID`, and a template may use either
+/// (podman rewrites `{{.Id}}` to `{{.ID}}`).
+fn with_go_id(doc: &Value) -> Value {
+    let mut v = doc.clone();
+    if let Some(o) = v.as_object_mut()
+        && let Some(id) = o.get("Id").cloned()
+    {
+        o.insert("ID".into(), id);
+    }
+    v
+}
+
+/// podman's inspectNormalize: the legacy field names docker's templates
+/// use, rewritten to podman's (`.Src`, `.Dst`, `.ImageID`, and for images
+/// `.Config.Healthcheck`).
+fn normalize(format: &str, kind: &str) -> String {
+    let mut f = format
+        .replace(".Src", ".Source")
+        .replace(".Dst", ".Destination")
+        .replace(".ImageID", ".Image");
+    if kind == "image" {
+        f = f.replace(".Config.Healthcheck", ".HealthCheck");
+    }
+    f
 }
 
 /// podman's image inspect document.
@@ -180,11 +211,12 @@ pub fn image_json(engine: &Engine, l: &Listed) -> Value {
 }
 
 #[derive(Args)]
+#[command(args_override_self = true)]
 pub struct HistoryArgs {
     /// Image to show the history of
     pub image: String,
     /// Display sizes and dates in human readable format
-    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub human: bool,
     /// Do not truncate the output
     #[arg(long)]
@@ -224,6 +256,7 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     let now = crate::state::images::now();
     let mut sizes = layer_sizes.iter();
     let mut rows = Vec::new();
+    let mut docs = Vec::new();
     for h in &entries {
         let size = if h.empty_layer {
             0
@@ -235,21 +268,39 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
             .as_deref()
             .and_then(parse_rfc3339)
             .unwrap_or(l.created);
-        let mut by = h.created_by.clone().unwrap_or_default();
+        let full_by = h.created_by.clone().unwrap_or_default();
+        let mut by = full_by.clone();
         if !a.no_trunc && by.chars().count() > 45 {
             by = by.chars().take(42).collect::<String>() + "...";
         }
+        let shown_created = if a.human {
+            format!("{} ago", human_duration(now - created))
+        } else {
+            rfc3339(created)
+        };
         rows.push(json!({
             "ID": "<missing>",
-            "Created": if a.human { format!("{} ago", human_duration(now - created)) } else { rfc3339(created) },
-            "CreatedAt": rfc3339(created),
+            "Created": shown_created,
+            // podman's historyReporter: CreatedSince is Created, CreatedAt
+            // Go's time.String() of the second (as `images` prints them).
+            "CreatedSince": shown_created,
+            "CreatedAt": go_time(created),
             "CreatedBy": by,
             "Size": if a.human { human_size(size) } else { size.to_string() },
             "Comment": h.comment.clone().unwrap_or_default(),
             "Tags": l.rec.names,
         }));
+        docs.push(json!({
+            "id": "<missing>",
+            "created": h.created.clone().unwrap_or_else(|| rfc3339(created)),
+            "Created": rfc3339(created),
+            "CreatedBy": full_by,
+            "size": size,
+            "comment": h.comment.clone().unwrap_or_default(),
+        }));
     }
     rows.reverse();
+    docs.reverse();
     if let Some(top) = rows.first_mut() {
         top["ID"] = json!(if a.no_trunc {
             l.rec.id.hex().to_string()
@@ -257,10 +308,17 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
             l.rec.id.short().to_string()
         });
     }
+    if let Some(top) = docs.first_mut() {
+        top["id"] = json!(l.rec.id.hex());
+    }
     if a.quiet {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or(""));
         }
+        return Ok(());
+    }
+    if a.format.as_deref().map(str::trim) == Some("json") {
+        println!("{}", serde_json::to_string(&docs)?);
         return Ok(());
     }
     let default = "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";

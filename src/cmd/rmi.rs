@@ -43,7 +43,8 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     for w in &words {
         let found = match engine.find_image(w) {
             Ok(f) => f,
-            Err(ImageError::NotFound(_)) if a.ignore => continue,
+            // podman: --force, like --ignore, passes over a missing image.
+            Err(ImageError::NotFound(_)) if a.ignore || a.force => continue,
             Err(e @ ImageError::NotFound(_)) => {
                 missing = true;
                 errors.push(e.to_string());
@@ -194,7 +195,7 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
 
 /// `until=` as a Go duration (10m, 24h, 1h30m) giving an age in seconds,
 /// or an RFC 3339 timestamp.
-fn parse_until(v: &str) -> Option<i64> {
+pub(super) fn parse_until(v: &str) -> Option<i64> {
     if let Some(t) = crate::format::units::parse_rfc3339(v) {
         return Some(db::now() - t);
     }

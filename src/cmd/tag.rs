@@ -76,10 +76,7 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
                 db::remove_name(&engine.db.conn, &h)?;
             }
             None => {
-                return Err(exit(
-                    125,
-                    format!("{n}: tag not known for image {}", found.image.id.short()),
-                ));
+                return Err(exit(125, format!("{n}: tag not known")));
             }
         }
     }

@@ -22,6 +22,15 @@ pub enum VolumeCommand {
     Prune(PruneArgs),
     /// Check if a volume exists
     Exists(ExistsArgs),
+    /// Export a volume's contents as a tar archive
+    Export(ExportArgs),
+    /// Import a tar archive into a volume
+    Import(ImportArgs),
+    /// Mount a volume and print its mount point
+    Mount(MountArgs),
+    /// Unmount a volume
+    #[command(visible_alias = "umount")]
+    Unmount(MountArgs),
 }
 
 #[derive(Args)]
@@ -72,9 +81,12 @@ pub struct RmArgs {
     /// Remove all volumes
     #[arg(short, long)]
     pub all: bool,
-    /// Remove volumes in use, and the containers using them
+    /// Remove volumes in use, and the containers using them (a missing volume is no error)
     #[arg(short, long)]
     pub force: bool,
+    /// Seconds to wait for running containers to stop before killing them
+    #[arg(short, long, value_name = "SECONDS")]
+    pub time: Option<u64>,
 }
 
 #[derive(Args)]
@@ -82,6 +94,30 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Prune only the volumes that match (label=, label!=, until=)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    pub name: String,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    pub name: String,
+    /// The tar archive, or - for standard input
+    pub source: String,
+}
+
+#[derive(Args)]
+pub struct MountArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }
 
 #[derive(Args)]
@@ -101,6 +137,7 @@ fn volume_json(engine: &Engine, v: &VolumeRow) -> Value {
         "Options": v.options,
         "MountCount": users,
         "NeedsCopyUp": !engine.volume_dir(&v.name).join("populated").exists(),
+        "NeedsChown": engine.volume_needs_chown(&v.name),
         "Anonymous": v.anonymous,
     })
 }
@@ -143,9 +180,10 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                 let mut ok = true;
                 for (k, val) in &filters {
                     ok &= match k.as_str() {
-                        "name" => {
-                            v.name.contains(val.as_str()) || super::images::glob(val, &v.name)
-                        }
+                        // podman matches names as (unanchored) regular expressions.
+                        "name" => regex::Regex::new(val)
+                            .map_err(|e| anyhow::anyhow!("invalid name filter {val:?}: {e}"))?
+                            .is_match(&v.name),
                         "label" => match val.split_once('=') {
                             Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
                             None => v.labels.contains_key(val.as_str()),
@@ -221,6 +259,18 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
             };
             let mut last = None;
             for n in &names {
+                if a.force {
+                    if engine.volume(n).is_err() {
+                        // podman: --force passes over a missing volume.
+                        continue;
+                    }
+                    // Stop the containers using it gracefully first (-t).
+                    for id in engine.volume_users(n)? {
+                        if let Ok(c) = engine.container(&id) {
+                            super::lifecycle::stop_one(&engine, &c, Some(a.time.unwrap_or(10)))?;
+                        }
+                    }
+                }
                 match engine.remove_volume(n, a.force) {
                     Ok(()) => println!("{n}"),
                     Err(e) => {
@@ -241,19 +291,62 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                 return Err(exit(code, m));
             }
         }
-        VolumeCommand::Prune(a) => {
-            if !a.force
-                && !super::rmi::confirm(
-                    "WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue?",
-                )
-            {
-                return Ok(());
-            }
-            for v in engine.volumes()? {
-                if engine.volume_users(&v.name)?.is_empty() {
-                    engine.remove_volume(&v.name, false)?;
-                    println!("{}", v.name);
+        VolumeCommand::Prune(a) => prune(&engine, a)?,
+        VolumeCommand::Export(a) => {
+            engine.volume(&a.name)?;
+            let data = engine.volume_data(&a.name);
+            match &a.output {
+                Some(p) => {
+                    let f = std::fs::File::create(p)
+                        .map_err(|e| anyhow::anyhow!("creating {}: {e}", p.display()))?;
+                    export_tree(&data, std::io::BufWriter::new(f))?;
                 }
+                None => {
+                    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                        anyhow::bail!(
+                            "cannot write to terminal, use command-line redirection or the --output flag"
+                        );
+                    }
+                    export_tree(&data, std::io::BufWriter::new(std::io::stdout().lock()))?;
+                }
+            }
+        }
+        VolumeCommand::Import(a) => {
+            let v = engine.volume(&a.name)?;
+            if !v.options.is_empty() {
+                anyhow::bail!(
+                    "volume {} has mount options: import into it from a container instead",
+                    a.name
+                );
+            }
+            let input: Box<dyn std::io::Read> = if a.source == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(
+                    std::fs::File::open(&a.source)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", a.source))?,
+                )
+            };
+            let opts = crate::storage::unpack::UnpackOptions {
+                overlay_xattr_prefix: "user.berth-unused.",
+                privileged: !engine.paths.rootless,
+            };
+            crate::storage::unpack::unpack(
+                std::io::BufReader::new(input),
+                &engine.volume_data(&a.name),
+                &opts,
+            )
+            .map_err(|e| anyhow::anyhow!("importing into volume {}: {e}", a.name))?;
+        }
+        VolumeCommand::Mount(a) => {
+            for n in &a.names {
+                println!("{}", engine.mount_volume(n)?.display());
+            }
+        }
+        VolumeCommand::Unmount(a) => {
+            for n in &a.names {
+                engine.unmount_volume(n)?;
+                println!("{n}");
             }
         }
         VolumeCommand::Exists(a) => {
@@ -262,5 +355,89 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `volume prune`: the unused volumes that pass the filters; without
+/// --force, podman lists them and asks first.
+fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
+    let filters = super::images::parse_filters(&a.filter)?;
+    let now = crate::state::images::now();
+    let mut doomed = Vec::new();
+    for v in engine.volumes()? {
+        if !engine.volume_users(&v.name)?.is_empty() {
+            continue;
+        }
+        let mut keep = false;
+        for (k, val) in &filters {
+            let label = |val: &str| match val.split_once('=') {
+                Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
+                None => v.labels.contains_key(val),
+            };
+            keep |= match k.as_str() {
+                "label" => !label(val),
+                "label!" => label(val),
+                "until" => {
+                    let t = crate::format::units::parse_rfc3339(val)
+                        .or_else(|| val.parse::<i64>().ok())
+                        .or_else(|| super::rmi::parse_until(val).map(|age| now - age))
+                        .ok_or_else(|| anyhow::anyhow!("invalid until filter {val:?}"))?;
+                    v.created >= t
+                }
+                _ => anyhow::bail!("invalid filter {k:?}: supported are label, label!, until"),
+            };
+        }
+        if !keep {
+            doomed.push(v.name);
+        }
+    }
+    if !a.force {
+        println!(
+            "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:"
+        );
+        if doomed.is_empty() {
+            println!("No dangling volumes found");
+            return Ok(());
+        }
+        for n in &doomed {
+            println!("{n}");
+        }
+        if !super::rmi::confirm("Are you sure you want to continue?") {
+            return Ok(());
+        }
+    }
+    let mut last = None;
+    for n in &doomed {
+        match engine.remove_volume(n, false) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                if let Some(m) = last.replace(e.to_string()) {
+                    eprintln!("Error: {m}");
+                }
+            }
+        }
+    }
+    match last {
+        Some(m) => Err(exit(125, m)),
+        None => Ok(()),
+    }
+}
+
+/// A volume's contents as a tar (its own entries, not the directory).
+fn export_tree<W: std::io::Write>(data: &std::path::Path, out: W) -> anyhow::Result<()> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    let mut entries: Vec<_> = std::fs::read_dir(data)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let name = e.file_name();
+        if e.file_type()?.is_dir() {
+            b.append_dir_all(&name, &p)?;
+        } else {
+            b.append_path_with_name(&p, &name)?;
+        }
+    }
+    std::io::Write::flush(&mut b.into_inner()?)?;
     Ok(())
 }

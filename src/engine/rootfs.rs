@@ -155,6 +155,11 @@ impl Engine {
             if skip.iter().any(|s| s == rel) {
                 return false;
             }
+            // What the engine itself creates in every container, as
+            // libpod's diff leaves out (libpod/diff.go initInodes).
+            if INIT_INODES.contains(&rel) {
+                return true;
+            }
             let kind = if m.file_type().is_char_device() && m.rdev() == 0 {
                 'D'
             } else if in_image(rel) {
@@ -227,6 +232,22 @@ impl Engine {
         Ok(())
     }
 }
+
+/// Paths every container has changed by the engine, not by its processes
+/// (libpod/diff.go `initInodes`), relative to the root.
+const INIT_INODES: [&str; 11] = [
+    "dev",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/resolv.conf",
+    "proc",
+    "run",
+    "run/notify",
+    "run/.containerenv",
+    "run/secrets",
+    "sys",
+    "etc/mtab",
+];
 
 fn xattr_is_y(p: &Path, name: &str) -> bool {
     let mut buf = [0u8; 4];

@@ -49,11 +49,24 @@ pub fn check_options(opts: &BTreeMap<String, String>) -> Result<(), String> {
             }
         }
     }
-    let bind = opts
-        .get("o")
-        .is_some_and(|o| o.split(',').any(|x| x == "bind"));
+    let bind = opts.get("type").is_some_and(|t| t == "bind")
+        || opts
+            .get("o")
+            .is_some_and(|o| o.split(',').any(|x| x == "bind"));
     if bind {
         let dev = opts.get("device").ok_or("o=bind needs device=/host/path")?;
+        // podman's check and text (libpod newVolume).
+        if let Err(e) = std::fs::metadata(dev) {
+            let why = e.to_string();
+            let why = why
+                .split(" (os error")
+                .next()
+                .unwrap_or(&why)
+                .to_lowercase();
+            return Err(format!(
+                "invalid volume option device for driver 'local': stat {dev}: {why}"
+            ));
+        }
         if !std::path::Path::new(dev).is_dir() {
             return Err(format!("device {dev:?} is not a directory on the host"));
         }
@@ -146,6 +159,40 @@ impl Engine {
                 "no volume with name {name:?} found: no such volume"
             ))
         })
+    }
+
+    /// podman's NeedsChown: true until a container first mounts the volume.
+    pub fn volume_needs_chown(&self, name: &str) -> bool {
+        !self.volume_dir(name).join("used").exists()
+    }
+
+    /// `volume mount`: where the volume's data is on the host. A local
+    /// volume's data dir is always in place; one made of mount options
+    /// (tmpfs, a bind of a device) exists only inside its containers.
+    pub fn mount_volume(&self, name: &str) -> Result<PathBuf, ContainerError> {
+        let v = self.volume(name)?;
+        if self.paths.rootless {
+            return Err(ContainerError::Invalid(
+                "cannot run command \"berth volume mount\" in rootless mode: a rootless volume is reachable only inside berth's user namespace".into(),
+            ));
+        }
+        if !v.options.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "volume {name} is made of mount options ({}): it is mounted only in its containers",
+                v.options
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )));
+        }
+        Ok(self.volume_data(name))
+    }
+
+    /// `volume unmount`: the counterpart of [`Engine::mount_volume`].
+    pub fn unmount_volume(&self, name: &str) -> Result<(), ContainerError> {
+        self.volume(name)?;
+        Ok(())
     }
 
     /// IDs of the containers that mount `name`.

@@ -46,6 +46,29 @@ pub enum Format {
     },
 }
 
+/// podman's table formats: a space between fields (outside `{{ }}`)
+/// separates columns, as a tab does (`table {{.ID}} {{.Names}}`).
+fn spaces_to_tabs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("{{") {
+            depth += 1;
+            out.push_str("{{");
+            rest = &rest[2..];
+        } else if rest.starts_with("}}") && depth > 0 {
+            depth -= 1;
+            out.push_str("}}");
+            rest = &rest[2..];
+        } else {
+            out.push(if c == ' ' && depth == 0 { '\t' } else { c });
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
 impl Format {
     /// Parse a user's `--format` (or a command's default table).
     pub fn parse(s: &str) -> Format {
@@ -59,7 +82,10 @@ impl Format {
             }
             _ => (s.to_string(), false),
         };
-        let text = text.replace("\\t", "\t").replace("\\n", "\n");
+        let mut text = text.replace("\\t", "\t").replace("\\n", "\n");
+        if table {
+            text = spaces_to_tabs(&text);
+        }
         Format::Template {
             text,
             table,
@@ -660,6 +686,16 @@ pub fn tabwrite(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn table_spaces_separate_columns() {
+        // podman: `table {{.A}} {{.B}}` aligns as `table {{.A}}\t{{.B}}`;
+        // spaces inside an action stay.
+        let f = Format::parse("table {{.Repository}} {{.ID | upper}}");
+        let rows = vec![json!({"Repository": "a.b/c", "ID": "abc"})];
+        let out = f.render(&rows, &[("ID", "IMAGE ID")]).unwrap();
+        assert_eq!(out, "REPOSITORY  IMAGE ID\na.b/c       ABC\n");
+    }
 
     #[test]
     fn table_with_headers() {

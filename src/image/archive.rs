@@ -69,11 +69,13 @@ fn add_stream<W: Write, R: Read>(
     tar.append_data(&mut h, path, r)
 }
 
-/// Write images as an archive to `out`.
+/// Write images as an archive to `out`; `uncompressed`: an oci-archive's
+/// layers as plain tars (docker-archive's always are).
 pub fn save<W: Write>(
     engine: &Engine,
     items: &[SaveItem],
     format: ArchiveFormat,
+    uncompressed: bool,
     out: W,
 ) -> Result<(), ArchiveError> {
     let mut tar = tar::Builder::new(out);
@@ -124,29 +126,81 @@ pub fn save<W: Write>(
             let mut index = Vec::new();
             let mut written = std::collections::BTreeSet::new();
             for it in items {
-                let manifest_bytes = store.read_blob(&it.image.manifest_digest)?;
+                let mut manifest_bytes = store.read_blob(&it.image.manifest_digest)?;
+                let mut manifest_digest = it.image.manifest_digest.clone();
                 let m: Manifest = serde_json::from_slice(&manifest_bytes)
                     .map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
-                let mut blobs: Vec<(Digest, u64)> = m
+                let mut layers = Vec::new();
+                for chain in &it.image.layers {
+                    layers.push(
+                        crate::state::images::layer(&engine.db.conn, chain)
+                            .map_err(|e| ArchiveError::Engine(e.into()))?
+                            .ok_or_else(|| {
+                                ArchiveError::Invalid(format!("layer {chain} is not in the store"))
+                            })?,
+                    );
+                }
+                // (digest in the archive, size, stored blob, decompress it?)
+                let mut blobs: Vec<(Digest, u64, Digest, Option<Compression>)> = m
                     .layers
                     .iter()
-                    .map(|l| (l.digest.clone(), l.size))
+                    .map(|l| (l.digest.clone(), l.size, l.digest.clone(), None))
                     .collect();
-                blobs.push((m.config.digest.clone(), m.config.size));
-                blobs.push((
-                    it.image.manifest_digest.clone(),
-                    manifest_bytes.len() as u64,
-                ));
-                for (d, size) in blobs {
+                if uncompressed {
+                    // podman save --uncompressed: every layer as its plain
+                    // tar (named by its diff ID), in a manifest rewritten
+                    // to say so.
+                    let mut doc: serde_json::Value = serde_json::from_slice(&manifest_bytes)
+                        .map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
+                    let plain = if it.image.manifest_type == manifest::DOCKER_MANIFEST {
+                        manifest::DOCKER_LAYER
+                    } else {
+                        manifest::OCI_LAYER
+                    };
+                    for (i, b) in blobs.iter_mut().enumerate() {
+                        let Some(info) = layers.iter().find(|l| l.blob_digest == b.2) else {
+                            continue;
+                        };
+                        let c = Compression::of_media_type(&info.media_type)
+                            .unwrap_or(Compression::Gzip);
+                        if matches!(c, Compression::None) {
+                            continue;
+                        }
+                        *b = (info.diff_id.clone(), info.size, b.2.clone(), Some(c));
+                        if let Some(d) = doc["layers"].get_mut(i) {
+                            d["mediaType"] = json!(plain);
+                            d["digest"] = json!(info.diff_id.to_string());
+                            d["size"] = json!(info.size);
+                        }
+                    }
+                    manifest_bytes = serde_json::to_vec(&doc)
+                        .map_err(|e| ArchiveError::Invalid(format!("manifest: {e}")))?;
+                    manifest_digest = Digest::of(&manifest_bytes);
+                }
+                let c = &m.config.digest;
+                blobs.push((c.clone(), m.config.size, c.clone(), None));
+                for (d, size, stored, c) in blobs {
                     if written.insert(d.clone()) {
-                        add_stream(
-                            &mut tar,
-                            &format!("blobs/sha256/{}", d.hex()),
-                            size,
-                            store.open_blob(&d)?,
-                        )
+                        let blob = store.open_blob(&stored)?;
+                        let name = format!("blobs/sha256/{}", d.hex());
+                        match c {
+                            None => add_stream(&mut tar, &name, size, blob),
+                            Some(c) => {
+                                let r = decompress(io::BufReader::new(blob), c)
+                                    .map_err(io_err("reading layer"))?;
+                                add_stream(&mut tar, &name, size, r)
+                            }
+                        }
                         .map_err(io_err("writing archive"))?;
                     }
+                }
+                if written.insert(manifest_digest.clone()) {
+                    add_bytes(
+                        &mut tar,
+                        &format!("blobs/sha256/{}", manifest_digest.hex()),
+                        &manifest_bytes,
+                    )
+                    .map_err(io_err("writing archive"))?;
                 }
                 let names = if it.names.is_empty() {
                     vec![None]
@@ -156,7 +210,7 @@ pub fn save<W: Write>(
                 for n in names {
                     let mut d = json!({
                         "mediaType": it.image.manifest_type,
-                        "digest": it.image.manifest_digest,
+                        "digest": manifest_digest,
                         "size": manifest_bytes.len(),
                     });
                     if let Some(n) = n {
@@ -204,14 +258,29 @@ fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>
     let head = io::BufRead::fill_buf(&mut input)
         .map_err(io_err("reading archive"))?
         .to_vec();
-    let dec = decompress(input, Compression::sniff(&head)).map_err(io_err("reading archive"))?;
-    let members = Members::extract(dec, dir)?;
+    // podman tries each transport in turn and, when none takes the
+    // payload, lists why each refused it.
+    let unknown = |why: &str| {
+        ArchiveError::Invalid(format!(
+            "payload does not match any of the supported image formats:\n * oci-archive: {why}\n * docker-archive: {why}"
+        ))
+    };
+    let dec = decompress(input, Compression::sniff(&head)).map_err(|e| unknown(&e.to_string()))?;
+    let members = match Members::extract(dec, dir) {
+        Ok(m) => m,
+        Err(MemberError::Io { what, source }) if what == "reading archive" => {
+            return Err(unknown(&format!("reading the payload as a tar: {source}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if members.has("index.json") {
         load_oci(engine, &members)
     } else if members.has("manifest.json") {
         load_docker(engine, &members)
     } else {
-        Err(ArchiveError::Invalid("not an image archive: it has neither manifest.json (docker-archive) nor index.json (oci-archive)".into()))
+        Err(unknown(
+            "it has neither index.json (oci-archive) nor manifest.json (docker-archive)",
+        ))
     }
 }
 

@@ -14,6 +14,12 @@ pub fn copy_up(root: &OwnedFd, list: &str) -> std::io::Result<()> {
     let entries: Vec<(String, String, String)> =
         serde_json::from_str(list).map_err(std::io::Error::other)?;
     for (dest, data, marker) in entries {
+        // podman's NeedsChown turns false at the first mount, NeedsCopyUp
+        // only once an image directory with content met the volume.
+        let used = Path::new(&marker).with_file_name("used");
+        if !used.exists() {
+            std::fs::write(&used, b"")?;
+        }
         if Path::new(&marker).exists() {
             continue;
         }
@@ -25,8 +31,12 @@ pub fn copy_up(root: &OwnedFd, list: &str) -> std::io::Result<()> {
             Mode::empty(),
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         );
-        if let (true, Ok(src)) = (empty, src) {
-            let from = format!("/proc/self/fd/{}", src.as_raw_fd());
+        let Ok(src) = src else { continue };
+        let from = format!("/proc/self/fd/{}", src.as_raw_fd());
+        if std::fs::read_dir(&from)?.next().is_none() {
+            continue;
+        }
+        if empty {
             copy_tree(Path::new(&from), Path::new(&data))?;
             // The volume's root takes the image directory's owner and mode.
             let m = std::fs::metadata(&from)?;

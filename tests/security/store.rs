@@ -100,7 +100,7 @@ fn load_refuses_paths_outside_the_archive() {
         std::fs::write(&file, archive).unwrap();
         let err = berth.fails(&["load", "-i", file.to_str().unwrap()], 125);
         one_line(&err);
-        assert_eq!(err.trim_end(), format!("Error: loading archive: {want}"));
+        assert_eq!(err.trim_end(), format!("Error: {want}"));
         assert!(!err.contains(MARKER), "{err}");
     }
     assert_eq!(berth.ok(&["images", "-q"]).trim(), "");
