@@ -12,6 +12,7 @@ pub mod lex;
 mod mounts;
 mod run;
 pub mod stage;
+mod timestamp;
 pub mod view;
 
 use crate::engine::Engine;
@@ -79,6 +80,9 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// `--format docker`: Docker schema 2 manifests instead of OCI ones.
     pub docker_format: bool,
+    /// `--timestamp`: the time (seconds since the epoch) of every image's
+    /// creation, history entry and layer file, for reproducible builds.
+    pub timestamp: Option<i64>,
 }
 
 /// A RUN step's container, as the builder wants it.

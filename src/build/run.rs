@@ -60,7 +60,16 @@ fn ensure_dirs(
 
 /// Turn entries into a layer on top of `img`: the tar is written on a
 /// thread into a pipe and unpacked and compressed as it arrives.
-fn layer_from_entries(b: &Builder, img: &Image, entries: Vec<Entry>) -> Result<LayerInfo, String> {
+fn layer_from_entries(
+    b: &Builder,
+    img: &Image,
+    mut entries: Vec<Entry>,
+) -> Result<LayerInfo, String> {
+    if let Some(t) = b.o.timestamp {
+        for e in &mut entries {
+            e.mtime = t.max(0) as u64;
+        }
+    }
     let (r, w) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
     let writer = std::thread::spawn(move || copy::write_tar(&entries, w).map(drop));
     let parent = img.layers.last().map(|l| &l.chain_id);
@@ -471,13 +480,14 @@ fn run_container(
     let (row, code) = b.host.run(b.engine, &rec, &spec).map_err(|e| at.err(e))?;
     let result = (|| {
         if code != 0 {
+            // buildah's text, then the command.
             return Err(BuildError::Step {
                 step: at.text.clone(),
                 file: at.file.to_string(),
                 line: at.line,
                 instr: at.instr.clone(),
                 msg: format!(
-                    "the command returned exit code {code}: {}",
+                    "while running runtime: exit status {code}: {}",
                     spec.args.join(" ")
                 ),
                 code: Some(code),
@@ -487,18 +497,24 @@ fn run_container(
         let upper = b.engine.container_dir(&row.id).join("upper");
         // Mount points the runtime made for binds are not the step's
         // changes: drop the empty parents it created for them.
+        // So are the files every container gets where its image has none:
+        // /run/.containerenv's mount point and the /etc/mtab link (buildah
+        // commits neither).
         let dests = m
             .binds
             .iter()
             .map(|(_, d, _)| d.clone())
-            .chain(m.tmpfs.iter().cloned());
+            .chain(m.tmpfs.iter().cloned())
+            .chain(["/run/.containerenv".to_string(), "/etc/mtab".to_string()]);
         for d in dests {
             let rel = copy::clean(&d);
             if view.lookup(&rel).is_none() {
                 let host = upper.join(&rel);
                 let empty_file =
                     std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_file() && m.len() == 0);
-                if empty_file {
+                let mounts_link = std::fs::read_link(&host)
+                    .is_ok_and(|t| t == std::path::Path::new("/proc/mounts"));
+                if empty_file || mounts_link {
                     let _ = std::fs::remove_file(&host);
                 } else {
                     let _ = std::fs::remove_dir(&host);
@@ -519,14 +535,44 @@ fn run_container(
                     .unwrap_or_default();
             }
         }
-        let layer = b
-            .engine
-            .changes_layer(&row, img.layers.last().map(|l| &l.chain_id))
-            .map_err(|e| at.err(e.to_string()))?;
+        let parent = img.layers.last().map(|l| &l.chain_id);
+        let layer = match b.o.timestamp {
+            None => b
+                .engine
+                .changes_layer(&row, parent)
+                .map_err(|e| at.err(e.to_string()))?,
+            Some(t) => stamped_changes(b, &row, parent, t).map_err(|e| at.err(e))?,
+        };
         b.commit(img, img.config.clone(), Some(layer), Some(by), key)
     })();
     let _ = b.engine.remove_container(&row, true);
     result
+}
+
+/// A RUN step's changes as a layer whose files all carry time `t`
+/// (`--timestamp`).
+fn stamped_changes(
+    b: &Builder,
+    row: &crate::state::containers::ContainerRow,
+    parent: Option<&crate::digest::Digest>,
+    t: i64,
+) -> Result<LayerInfo, String> {
+    let tmp = b.engine.store.temp_path("commit-layer");
+    let r = (|| {
+        let f = std::fs::File::create(&tmp).map_err(|e| format!("creating the layer: {e}"))?;
+        let mut w = super::timestamp::MtimeTar::new(std::io::BufWriter::new(f), t.max(0) as u64);
+        b.engine
+            .changes_tar(row, &mut w)
+            .map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| format!("writing the layer: {e}"))?;
+        let f = std::fs::File::open(&tmp).map_err(|e| format!("reading the layer: {e}"))?;
+        b.engine
+            .store
+            .import_layer(f, parent)
+            .map_err(|e| e.to_string())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    r
 }
 
 /// `--squash`: the layers the build added, as one.

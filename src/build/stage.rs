@@ -475,7 +475,9 @@ impl<'a> Builder<'a> {
         created_by: Option<&str>,
         key: &str,
     ) -> Result<Image, BuildError> {
-        let now = crate::format::units::rfc3339(crate::state::images::now());
+        let now = crate::format::units::rfc3339(
+            self.o.timestamp.unwrap_or_else(crate::state::images::now),
+        );
         config["created"] = json!(now);
         let mut layers = parent.layers.clone();
         if let Some(l) = &layer {

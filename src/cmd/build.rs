@@ -73,6 +73,10 @@ pub struct BuildArgs {
     /// Write the build's output to this file instead of the terminal
     #[arg(long, value_name = "FILE")]
     pub logfile: Option<PathBuf>,
+    /// Created time of the image, its history and every file its layers
+    /// add, in seconds since the epoch (reproducible builds)
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub timestamp: Option<i64>,
     /// Keep the built image in local storage (what a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -611,6 +615,7 @@ fn build_in(
         secrets,
         quiet: a.quiet,
         docker_format,
+        timestamp: a.timestamp,
     };
     let mut host = CliHost {
         pull,
