@@ -396,28 +396,55 @@ pub struct RmArgs {
     /// Seconds to wait for a stop before killing
     #[arg(short = 't', long = "time")]
     pub time: Option<u64>,
+    /// Remove the containers that depend on these first
+    #[arg(long)]
+    pub depend: bool,
 }
 
 pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let names = all_or(&engine, a.all, &a.containers, |_| true)?;
-    // podman: --force also ignores containers that do not exist.
-    each(&engine, &names, a.ignore || a.force, 1, |c, n| {
-        // As podman, a forced removal stops first (stop signal, the
-        // container's or --time's timeout, then SIGKILL).
-        if c.is_running() && a.force {
-            stop_one(&engine, c, a.time)?;
-        }
-        engine.remove_container(c, a.force).map_err(|e| match e {
-            ContainerError::State(m) => exit(2, m),
-            e => e.into(),
-        })?;
-        if a.volumes {
-            engine.remove_anonymous_volumes(&c.config());
-        }
-        println!("{n}");
-        Ok(())
+    // podman: --force also ignores containers that do not exist; with
+    // --all, one a dependency removal took first is no error either.
+    each(&engine, &names, a.ignore || a.force || a.all, 1, |c, n| {
+        rm_one(&engine, &a, c, n)
     })
+}
+
+/// Remove one container, its dependents first with --depend (or --all),
+/// printing each as it goes.
+fn rm_one(engine: &Engine, a: &RmArgs, c: &ContainerRow, shown: &str) -> anyhow::Result<()> {
+    let deps = engine.dependents(c)?;
+    if !deps.is_empty() {
+        if !(a.depend || a.all) {
+            let ids: Vec<&str> = deps.iter().map(|d| d.id.as_str()).collect();
+            return Err(exit(
+                125,
+                format!(
+                    "container {} has dependent containers which must be removed before it: {}: container already exists",
+                    c.id,
+                    ids.join(",")
+                ),
+            ));
+        }
+        for d in &deps {
+            rm_one(engine, a, d, &d.id)?;
+        }
+    }
+    // As podman, a forced removal stops first (stop signal, the
+    // container's or --time's timeout, then SIGKILL).
+    if c.is_running() && a.force {
+        stop_one(engine, c, a.time)?;
+    }
+    engine.remove_container(c, a.force).map_err(|e| match e {
+        ContainerError::State(m) => exit(2, m),
+        e => e.into(),
+    })?;
+    if a.volumes {
+        engine.remove_anonymous_volumes(&c.config());
+    }
+    println!("{shown}");
+    Ok(())
 }
 
 #[derive(Args)]

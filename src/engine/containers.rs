@@ -807,6 +807,32 @@ impl Engine {
         Ok(())
     }
 
+    /// The containers that join this one's namespaces (`--network
+    /// container:X`): podman refuses to remove it before them.
+    pub fn dependents(&self, c: &ContainerRow) -> Result<Vec<ContainerRow>, ContainerError> {
+        let mut out = Vec::new();
+        for other in db::list(&self.db.conn)? {
+            if other.id == c.id {
+                continue;
+            }
+            let Some(word) = other
+                .config()
+                .network
+                .strip_prefix("container:")
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let joins = word == c.id
+                || word == c.name
+                || matches!(db::lookup(&self.db.conn, &word)?, Ok(t) if t.id == c.id);
+            if joins {
+                out.push(other);
+            }
+        }
+        Ok(out)
+    }
+
     /// Remove the anonymous volumes a (removed) container had (`rm -v`,
     /// `run --rm`).
     pub fn remove_anonymous_volumes(&self, cfg: &ContainerConfig) {
