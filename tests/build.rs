@@ -699,3 +699,117 @@ RUN echo "$0" > /shell
     let out = build(&berth, ctx.path(), &["-t", "mounts"]);
     assert_eq!(sh("cat /from-context"), "changed\n", "{out}");
 }
+
+/// `berth` with `stdin` piped in; (exit status, stdout).
+fn with_stdin(berth: &Berth, dir: &Path, args: &[&str], stdin: &[u8]) -> (bool, String) {
+    let mut child = berth
+        .cmd()
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn podman_cli_files_archives_links_and_timestamps() {
+    let (_reg, berth) = setup();
+    let top = tempfile::tempdir().unwrap();
+    let ctx = top.path().join("ctx");
+    write(
+        &ctx,
+        &[
+            ("sub/x", "linked"),
+            ("subtest/f", "packed"),
+            ("Cf1", "FROM busybox\n"),
+        ],
+    );
+    std::fs::hard_link(ctx.join("sub/x"), ctx.join("hl")).unwrap();
+    for (flag, name) in [("-cJf", "a.tar.xz"), ("-cjf", "a.tar.bz2")] {
+        let ok = std::process::Command::new("tar")
+            .args(["-C", ctx.to_str().unwrap(), flag, name, "subtest"])
+            .current_dir(&ctx)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tar {flag}");
+    }
+    write(
+        top.path(),
+        &[(
+            "elsewhere/Cf2",
+            "COPY . /c/\nADD a.tar.xz /xz/\nADD a.tar.bz2 /bz/\nLABEL x=y\n",
+        )],
+    );
+    // -f twice, read as one: the first from the context, the second from
+    // the working directory; podman's tail: COMMIT NAME, --> short ID.
+    let out = berth.ok(&[
+        "build",
+        "-t",
+        "pc",
+        "-f",
+        "Cf1",
+        "-f",
+        top.path().join("elsewhere/Cf2").to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let n = lines.len();
+    assert_eq!(lines[n - 4], "COMMIT pc", "{out}");
+    assert_eq!(
+        lines[n - 3],
+        format!("--> {}", &lines[n - 1][..11]),
+        "{out}"
+    );
+    let sh = "stat -c %i /c/sub/x /c/hl | uniq | wc -l; cat /xz/subtest/f /bz/subtest/f";
+    assert_eq!(
+        berth.ok(&["run", "--rm", "pc", "sh", "-c", sh]),
+        "1\npackedpacked"
+    );
+    // A missing -f names the path it looked for, as podman does.
+    let err = berth.fails(&["build", "-f", "nope", ctx.to_str().unwrap()], 125);
+    assert!(
+        err.contains(&format!(
+            "stat {}/nope: no such file or directory",
+            ctx.display()
+        )),
+        "{err}"
+    );
+    // `build -` with a Containerfile (not a tar) on stdin.
+    let (ok, out) = with_stdin(
+        &berth,
+        top.path(),
+        &["build", "-q", "-t", "piped", "-"],
+        b"FROM busybox\nRUN echo piped > /p\n",
+    );
+    assert!(ok, "{out}");
+    assert_eq!(berth.ok(&["run", "--rm", "piped", "cat", "/p"]), "piped\n");
+    // --timestamp: the same sources give the same image, files included.
+    write(
+        &ctx,
+        &[(
+            "Containerfile",
+            "FROM busybox\nCOPY sub /sub\nRUN touch /r\n",
+        )],
+    );
+    let a = build(&berth, &ctx, &["-q", "--timestamp", "1000"]);
+    let b = build(&berth, &ctx, &["-q", "--no-cache", "--timestamp", "1000"]);
+    assert_eq!(a, b);
+    assert_eq!(
+        berth.ok(&["run", "--rm", a.trim(), "stat", "-c", "%Y", "/sub/x", "/r"]),
+        "1000\n1000\n"
+    );
+    // --layers=false: no cache used, no per-step IDs.
+    let out = build(&berth, &ctx, &["--layers=false"]);
+    assert!(!out.contains("Using cache"), "{out}");
+    assert_eq!(out.matches("--> ").count(), 1, "{out}");
+}
