@@ -43,6 +43,9 @@ pub struct PsArgs {
     /// container's processes on each listing, so it always is)
     #[arg(long)]
     pub sync: bool,
+    /// Display the total file sizes
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 const SORT_KEYS: [&str; 8] = [
@@ -66,9 +69,65 @@ fn sort_rows(rows: &mut [ContainerRow], key: &str) {
         "names" => rows.sort_by(|a, b| a.name.cmp(&b.name)),
         "runningfor" => rows.sort_by_key(|c| std::cmp::Reverse(c.created)),
         "status" => rows.sort_by(|a, b| state_name(a).cmp(state_name(b))),
-        // "size": berth does not compute sizes for ps; creation order.
+        // "size" sorts by the sizes computed for `--size` (see run).
         _ => rows.sort_by_key(|c| c.created),
     }
+}
+
+/// Bytes of the regular files under `dir` (no link followed), as
+/// containers/storage counts a layer's size.
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// go-units HumanSizeWithPrecision(size, 0), as podman's ps SIZE column
+/// prints it: Go's %.0g (one significant digit, exponent form from 10 up)
+/// and the unit without a space ("0B", "2MB", "2e+01kB").
+fn ps_size(size: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    if v == 0.0 {
+        return format!("0{}", UNITS[i]);
+    }
+    let mut exp = v.log10().floor() as i32;
+    let mut m = (v / 10f64.powi(exp)).round() as i64;
+    if m == 10 {
+        m = 1;
+        exp += 1;
+    }
+    if exp == 0 {
+        format!("{m}{}", UNITS[i])
+    } else {
+        format!("{m}e+{exp:02}{}", UNITS[i])
+    }
+}
+
+/// SizeRw (the container's own changes) and SizeRootFs (its image plus
+/// those), as `ps --size` reports them.
+fn sizes(engine: &crate::engine::Engine, c: &ContainerRow) -> (u64, u64) {
+    let rw = dir_size(&engine.container_dir(&c.id).join("upper"));
+    let image = engine
+        .images()
+        .ok()
+        .and_then(|all| all.into_iter().find(|r| r.id.hex() == c.image_id))
+        .map(|r| r.size)
+        .unwrap_or(0);
+    (rw, image + rw)
 }
 
 /// podman's STATUS column.
@@ -359,6 +418,9 @@ fn until_secs(v: &str) -> anyhow::Result<i64> {
 
 pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::PS);
+    if a.quiet && a.size {
+        anyhow::bail!("quiet conflicts with size and namespace");
+    }
     let engine = ctx.engine()?;
     let filters = Filters::parse(&engine, &a.filter)?;
     let mut list = engine.containers()?;
@@ -371,15 +433,46 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
         kept.truncate(n);
     }
     sort_rows(&mut kept, &a.sort);
+    let sized: Vec<(u64, u64)> = if a.size || a.sort == "size" {
+        kept.iter().map(|c| sizes(&engine, c)).collect()
+    } else {
+        Vec::new()
+    };
+    if a.sort == "size" {
+        let mut both: Vec<(ContainerRow, (u64, u64))> = kept.into_iter().zip(sized).collect();
+        both.sort_by_key(|(_, (rw, _))| *rw);
+        let (k, s): (Vec<_>, Vec<_>) = both.into_iter().unzip();
+        kept = k;
+        return print_ps(&a, &kept, &s);
+    }
+    print_ps(&a, &kept, &sized)
+}
+
+fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::Result<()> {
     if a.quiet {
-        for c in &kept {
+        for c in kept {
             println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });
         }
         return Ok(());
     }
     let now = now_nanos();
-    let rows: Vec<Value> = kept.iter().map(|c| row_json(c, now, a.no_trunc)).collect();
-    let default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let rows: Vec<Value> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = row_json(c, now, a.no_trunc);
+            if let Some((rw, root)) = sized.get(i) {
+                row["Size"] =
+                    Value::String(format!("{} (virtual {})", ps_size(*rw), ps_size(*root)));
+            }
+            row
+        })
+        .collect();
+    let default = if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
     print_rows(
         a.format.as_deref(),
         default,
