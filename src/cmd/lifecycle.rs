@@ -599,3 +599,37 @@ pub fn exists(ctx: &Ctx, a: ExistsArgs) -> anyhow::Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_as_podman() {
+        for (raw, n) in [
+            ("KILL", 9),
+            ("sigterm", 15),
+            ("-1", 1),
+            ("-INT", 2),
+            ("SIGUSR2", 12),
+            ("64", 64),
+            ("RTMIN+3", 37),
+            ("RTMAX-1", 63),
+        ] {
+            assert_eq!(signal_number(raw).unwrap(), n, "{raw}");
+        }
+        for (raw, err) in [
+            ("0", "invalid signal: 0"),
+            ("-0", "invalid signal: 0"),
+            ("SIG", "invalid signal: SIG"),
+            ("-BADSIG", "invalid signal: BADSIG"),
+            ("-", "invalid signal: "),
+            ("65", "valid signals are 1 through 64"),
+            ("-65", "valid signals are 1 through 64"),
+            ("99999999", "valid signals are 1 through 64"),
+        ] {
+            assert_eq!(signal_number(raw).unwrap_err().to_string(), err, "{raw}");
+        }
+        assert_eq!(signal_name(rustix::process::Signal::TERM), "SIGTERM");
+    }
+}

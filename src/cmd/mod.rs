@@ -643,6 +643,8 @@ mod tests {
             "berth image build .",
             "berth builder build -t x .",
             "berth --runroot /x restart c",
+            "berth --log-level debug --noout run img true",
+            "berth --storage-driver=overlay -D container exec c sh",
         ] {
             assert!(enters_containers(&argv(yes)), "{yes}");
         }
