@@ -80,6 +80,12 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         },
         "Image": c.image_id,
         "ImageName": c.image_name,
+        // The manifest digest of the image the container was made from
+        // (empty once the image is gone).
+        "ImageDigest": engine
+            .find_image(&c.image_id)
+            .map(|f| f.image.manifest_digest.to_string())
+            .unwrap_or_default(),
         "Rootfs": "",
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),

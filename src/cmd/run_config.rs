@@ -107,7 +107,7 @@ fn from_human_size(s: &str) -> Option<u64> {
         _ => (t, 1.0),
     };
     let v: f64 = num.trim_end().parse().ok()?;
-    (v >= 0.0 && v.is_finite()).then(|| (v * mult) as u64)
+    (v >= 0.0 && v.is_finite()).then_some((v * mult) as u64)
 }
 
 /// Go's %q for the strings people type: double quotes, `"` and `\` escaped.

@@ -154,6 +154,7 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
         dir_times: Vec::new(),
     };
     let mut archive = tar::Archive::new(tar);
+    let mut root_mode = None;
     let read_err = |e| UnpackError::Read(tar_error(e));
     for entry in archive.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
@@ -164,6 +165,10 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
         let parts = clean_path(&raw)?;
         let Some((name, parent)) = parts.split_last() else {
             // The root itself ("./"): take its metadata, not its place.
+            // Its mode is set last, as containers/storage keeps it (an
+            // image's 0555 / stays 0555).
+            // A tar that says nothing useful (mode 0) leaves the default.
+            root_mode = entry.header().mode().ok().filter(|m| m & 0o777 != 0);
             continue;
         };
         let parent = parent.join("/");
@@ -187,6 +192,15 @@ pub fn unpack<R: Read>(tar: R, dest: &Path, opts: &UnpackOptions) -> Result<(), 
         if let Ok(fd) = fd {
             let _ = rustix::fs::utimensat(&fd, "", times, AtFlags::EMPTY_PATH);
         }
+    }
+    if let Some(mode) = root_mode {
+        rustix::fs::chmodat(
+            &u.root,
+            ".",
+            Mode::from_raw_mode(mode & 0o7777),
+            AtFlags::empty(),
+        )
+        .map_err(|e| entry_err("./")(e.into()))?;
     }
     Ok(())
 }
