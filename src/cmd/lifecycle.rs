@@ -145,29 +145,68 @@ fn each(
     Err(exit(code, last))
 }
 
-/// The containers a verb acts on: the named ones, or with `--all` every
-/// container (`keep` picks which), as podman's CheckAllLatestAndIDs.
+/// podman's other ways to name containers: the latest one, ID files.
+#[derive(Args, Default)]
+pub struct Pick {
+    /// Act on the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from the file
+    #[arg(long)]
+    pub cidfile: Vec<String>,
+}
+
+/// The containers a verb acts on: the named ones, those in `--cidfile`s,
+/// the latest, or with `--all` every container (`keep` picks which), then
+/// narrowed by `--filter`; checked as podman's CheckAllLatestAndIDs.
 fn all_or(
     engine: &Engine,
     all: bool,
     names: &[String],
+    pick: &Pick,
+    filter: &[String],
     keep: impl Fn(&ContainerRow) -> bool,
 ) -> anyhow::Result<Vec<String>> {
+    if !names.is_empty() && pick.latest {
+        anyhow::bail!("--latest and containers cannot be used together");
+    }
     if all && !names.is_empty() {
         anyhow::bail!("no arguments are needed with --all");
     }
-    if !all && names.is_empty() {
+    if all && pick.latest {
+        anyhow::bail!("--all and --latest cannot be used together");
+    }
+    if !all && !pick.latest && names.is_empty() && pick.cidfile.is_empty() && filter.is_empty() {
         anyhow::bail!("you must provide at least one name or id");
     }
-    if all {
-        return Ok(engine
-            .containers()?
-            .iter()
-            .filter(|c| keep(c))
-            .map(|c| c.id.clone())
-            .collect());
+    let filters = super::ps::Filters::parse(engine, filter)?;
+    let mut out: Vec<String> = names.to_vec();
+    for f in &pick.cidfile {
+        let id = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("reading CIDFile: {e}"))?;
+        out.push(id.trim().to_string());
     }
-    Ok(names.to_vec())
+    if all || pick.latest || (out.is_empty() && !filter.is_empty()) {
+        // The store lists the newest first.
+        let mut list = engine.containers()?;
+        if pick.latest {
+            list.truncate(1);
+        }
+        out.extend(
+            list.iter()
+                .filter(|c| (pick.latest || keep(c)) && filters.matches(c))
+                .map(|c| c.id.clone()),
+        );
+        return Ok(out);
+    }
+    if filter.is_empty() {
+        return Ok(out);
+    }
+    // Named containers narrowed by the filters; a missing one stays, so
+    // that it is reported as missing.
+    Ok(out
+        .into_iter()
+        .filter(|n| engine.container(n).map_or(true, |c| filters.matches(&c)))
+        .collect())
 }
 
 #[derive(Args)]
@@ -266,6 +305,11 @@ pub struct StopArgs {
     /// Ignore containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    #[command(flatten)]
+    pub pick: Pick,
+    /// Stop the containers that match (the keys of `ps --filter`)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
 }
 
 /// Stop: the stop signal, then SIGKILL after the timeout (at once for a
@@ -302,7 +346,7 @@ pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyh
 
 pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
+    let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;
     each(&engine, &names, a.ignore, 125, |c, n| {
         stop_one(&engine, c, a.time)?;
         println!("{n}");
@@ -319,24 +363,16 @@ pub struct KillArgs {
     /// Signal all running containers
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub pick: Pick,
 }
 
 pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let sig = parse_signal(&a.signal)?;
-    if a.all && !a.containers.is_empty() {
-        anyhow::bail!("no arguments are needed with --all");
-    }
-    let names = if a.all {
-        engine
-            .containers()?
-            .iter()
-            .filter(|c| c.is_running())
-            .map(|c| c.id.clone())
-            .collect()
-    } else {
-        a.containers.clone()
-    };
+    let names = all_or(&engine, a.all, &a.containers, &a.pick, &[], |c| {
+        c.is_running()
+    })?;
     each(&engine, &names, false, 125, |c, n| {
         if !c.is_running() || !alive(c.pid, c.pid_start) {
             return Err(exit(
@@ -359,15 +395,27 @@ pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
 #[derive(Args)]
 pub struct RestartArgs {
     pub containers: Vec<String>,
+    /// Seconds to wait for a stop before killing
     #[arg(short = 't', long = "time")]
     pub time: Option<u64>,
+    /// Restart all containers
     #[arg(short, long)]
     pub all: bool,
+    /// With --all, restart only the running containers
+    #[arg(long)]
+    pub running: bool,
+    #[command(flatten)]
+    pub pick: Pick,
+    /// Restart the containers that match (the keys of `ps --filter`)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
 }
 
 pub fn restart(ctx: &Ctx, a: RestartArgs) -> anyhow::Result<()> {
     let mut engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
+    let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |c| {
+        !a.running || c.is_running()
+    })?;
     for n in &names {
         let c = engine.container(n)?;
         stop_one(&engine, &c, a.time)?;
@@ -399,11 +447,16 @@ pub struct RmArgs {
     /// Remove the containers that depend on these first
     #[arg(long)]
     pub depend: bool,
+    #[command(flatten)]
+    pub pick: Pick,
+    /// Remove the containers that match (the keys of `ps --filter`)
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let names = all_or(&engine, a.all, &a.containers, |_| true)?;
+    let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;
     // podman: --force also ignores containers that do not exist; with
     // --all, one a dependency removal took first is no error either.
     each(&engine, &names, a.ignore || a.force || a.all, 1, |c, n| {
@@ -459,11 +512,17 @@ pub struct WaitArgs {
     /// Time interval between checks (a duration, e.g. 250ms)
     #[arg(short, long, default_value = "250ms")]
     pub interval: String,
+    /// Wait for the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
-    if a.containers.is_empty() {
+    if a.containers.is_empty() && !a.latest {
         anyhow::bail!("\"podman wait\" requires a name, id, or the \"--latest\" flag");
+    }
+    if !a.containers.is_empty() && a.latest {
+        anyhow::bail!("--latest and containers cannot be used together");
     }
     let interval = super::run_config::parse_duration(&a.interval)
         .map_err(|_| anyhow::anyhow!("time: invalid duration {:?}", a.interval))?;
@@ -479,7 +538,22 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
             );
         }
     }
-    each(&engine, &a.containers, a.ignore, 125, |c, _| {
+    let names = if a.latest {
+        all_or(
+            &engine,
+            false,
+            &[],
+            &Pick {
+                latest: true,
+                ..Pick::default()
+            },
+            &[],
+            |_| true,
+        )?
+    } else {
+        a.containers.clone()
+    };
+    each(&engine, &names, a.ignore, 125, |c, _| {
         loop {
             let cur = engine.container(&c.id)?;
             // A container that never ran counts as stopped (podman returns
@@ -502,15 +576,23 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
 #[derive(Args)]
 pub struct PauseArgs {
     pub containers: Vec<String>,
+    /// Act on all running (pause) or paused (unpause) containers
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub pick: Pick,
+    /// Act on the containers that match (the keys of `ps --filter`)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
 }
 
 pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     // --all: pause what runs, unpause what is paused.
     let want = if frozen { "running" } else { "paused" };
-    let names = all_or(&engine, a.all, &a.containers, |c| c.state == want)?;
+    let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |c| {
+        c.state == want
+    })?;
     each(&engine, &names, false, 125, |c, n| {
         if c.state != want {
             // libpod's texts: the state for pause, the ID for unpause.
