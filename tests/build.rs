@@ -88,7 +88,16 @@ CMD ["echo $GREETING"]
     let out = build(
         &berth,
         ctx.path(),
-        &["-t", "cfg:1", "--build-arg", "VERSION=2.5"],
+        // docker: an OCI config has no HEALTHCHECK, SHELL or ONBUILD (podman
+        // drops them, with a warning, in its default oci format).
+        &[
+            "-t",
+            "cfg:1",
+            "--build-arg",
+            "VERSION=2.5",
+            "--format",
+            "docker",
+        ],
     );
     assert!(out.contains("STEP 1/15: FROM ${BASE} AS base"), "{out}");
     let c = inspect(&berth, "cfg:1");
@@ -675,7 +684,7 @@ RUN echo "$0" > /shell
         ctx.path(),
         &[("conf/c", "context-conf\n"), ("Dockerfile", &df)],
     );
-    build(&berth, ctx.path(), &["-t", "mounts"]);
+    build(&berth, ctx.path(), &["-t", "mounts", "--format", "docker"]);
     let sh = |script: &str| berth.ok(&["run", "--rm", "mounts", "sh", "-c", script]);
     assert_eq!(sh("cat /platform"), "linux/amd64 amd64\n");
     assert_eq!(
@@ -696,7 +705,7 @@ RUN echo "$0" > /shell
     );
     // A changed bind-mounted context file makes that RUN miss the cache.
     write(ctx.path(), &[("conf/c", "changed\n")]);
-    let out = build(&berth, ctx.path(), &["-t", "mounts"]);
+    let out = build(&berth, ctx.path(), &["-t", "mounts", "--format", "docker"]);
     assert_eq!(sh("cat /from-context"), "changed\n", "{out}");
 }
 
@@ -807,6 +816,31 @@ fn podman_cli_files_archives_links_and_timestamps() {
     assert_eq!(
         berth.ok(&["run", "--rm", a.trim(), "stat", "-c", "%Y", "/sub/x", "/r"]),
         "1000\n1000\n"
+    );
+    // The default oci format has no HEALTHCHECK: left out, with podman's
+    // warning; --format docker keeps it.
+    write(
+        &ctx,
+        &[("Containerfile", "FROM busybox\nHEALTHCHECK CMD true\n")],
+    );
+    let out = berth.run(&["build", "-t", "hc", ctx.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HEALTHCHECK is not supported for OCI image format and will be ignored"),
+        "{err}"
+    );
+    assert!(inspect(&berth, "hc")["Config"]["Healthcheck"].is_null());
+    build(&berth, &ctx, &["-q", "-t", "hc", "--format", "docker"]);
+    assert_eq!(
+        inspect(&berth, "hc")["Config"]["Healthcheck"]["Test"][0],
+        "CMD-SHELL"
+    );
+    write(
+        &ctx,
+        &[(
+            "Containerfile",
+            "FROM busybox\nCOPY sub /sub\nRUN touch /r\n",
+        )],
     );
     // --layers=false: no cache used, no per-step IDs.
     let out = build(&berth, &ctx, &["--layers=false"]);

@@ -109,6 +109,8 @@ pub trait Host {
         image: &ImageRecord,
         spec: &RunSpec,
     ) -> Result<(ContainerRow, i32), String>;
+    /// A warning for the user (podman prints them as logrus lines).
+    fn warn(&mut self, msg: &str);
 }
 
 /// The host platform, the only one berth builds for.

@@ -445,10 +445,15 @@ impl<'a> Builder<'a> {
     /// The cache key of a step: parent image, what the step does (its
     /// history text, with expanded values) and the hash of its inputs.
     pub fn key(&self, parent: &Image, created_by: &str, inputs: &str) -> String {
-        let text = format!(
+        let mut text = format!(
             "berth-build-v1\n{}\n{created_by}\n{inputs}",
             parent.id_text()
         );
+        // An image committed in one format is not a hit for the other
+        // (podman's cache keeps them apart too).
+        if self.o.docker_format {
+            text.push_str("\nformat=docker");
+        }
         Digest::of(text.as_bytes()).hex().to_string()
     }
 
@@ -499,7 +504,11 @@ impl<'a> Builder<'a> {
                 None => config["history"] = json!([h]),
             }
         }
-        let bytes = serde_json::to_vec(&config).map_err(|e| BuildError::Other(e.to_string()))?;
+        let mut stored = config.clone();
+        if !self.o.docker_format {
+            self.drop_docker_only(&mut stored);
+        }
+        let bytes = serde_json::to_vec(&stored).map_err(|e| BuildError::Other(e.to_string()))?;
         let id = if self.o.docker_format {
             commit_docker(self.engine, &bytes, &layers)?
         } else {
@@ -523,6 +532,53 @@ impl<'a> Builder<'a> {
             layers,
             base_layers: parent.base_layers,
         })
+    }
+
+    /// An OCI image config has no ONBUILD, SHELL or HEALTHCHECK: buildah
+    /// leaves them out of what it commits in the default `oci` format (the
+    /// build itself still uses them), with these warnings.
+    fn drop_docker_only(&mut self, stored: &mut Value) {
+        let Some(c) = stored["config"].as_object_mut() else {
+            return;
+        };
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut warnings = Vec::new();
+        if let Some(v) = c.remove("OnBuild") {
+            let triggers = strings(&v);
+            if !triggers.is_empty() {
+                warnings.push(format!(
+                    "ONBUILD is not supported for OCI image format, {} will be ignored. Must use `docker` format",
+                    triggers.join(", ")
+                ));
+            }
+        }
+        if let Some(v) = c.remove("Shell") {
+            let shell = strings(&v);
+            if !shell.is_empty() {
+                warnings.push(format!(
+                    "SHELL is not supported for OCI image format, [{}] will be ignored. Must use `docker` format",
+                    shell.join(" ")
+                ));
+            }
+        }
+        if let Some(v) = c.remove("Healthcheck")
+            && !v.is_null()
+        {
+            warnings.push(
+                "HEALTHCHECK is not supported for OCI image format and will be ignored. Must use `docker` format".into(),
+            );
+        }
+        for w in warnings {
+            self.host.warn(&w);
+        }
     }
 
     /// The argv a CMD/ENTRYPOINT/RUN form stands for: JSON as is, shell

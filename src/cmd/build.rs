@@ -257,6 +257,10 @@ impl Host for CliHost<'_> {
         let row = engine.container(&row.id).map_err(|e| e.to_string())?;
         Ok((row, code))
     }
+
+    fn warn(&mut self, msg: &str) {
+        super::log::warn(msg);
+    }
 }
 
 /// Point stdout at /dev/null; the saved descriptor to restore.
