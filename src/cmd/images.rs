@@ -83,6 +83,8 @@ pub struct Listed {
     pub rec: ImageRecord,
     pub config: ImageConfig,
     pub created: i64,
+    /// Every name the image has had, current ones first.
+    pub names_history: Vec<String>,
 }
 
 pub fn load_all(engine: &Engine) -> anyhow::Result<Vec<Listed>> {
@@ -95,10 +97,15 @@ pub fn load_all(engine: &Engine) -> anyhow::Result<Vec<Listed>> {
             .and_then(|b| ImageConfig::parse(&b).ok())
             .unwrap_or_default();
         let created = parse_rfc3339(&rec.created).unwrap_or(rec.added);
+        let mut names_history = crate::state::images::names_history(&engine.db.conn, &rec.id)?;
+        if names_history.is_empty() {
+            names_history = rec.names.clone();
+        }
         out.push(Listed {
             rec,
             config,
             created,
+            names_history,
         });
     }
     out.sort_by(|a, b| {
@@ -241,6 +248,8 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
             o.insert("Size".into(), json!(human_size(l.rec.size)));
             o.insert("ReadOnly".into(), json!(false));
             o.insert("Dangling".into(), json!(l.rec.names.is_empty()));
+            // podman's imageReporter.History(): the names joined.
+            o.insert("History".into(), json!(l.names_history.join(", ")));
             rows.push((l.created, l.rec.size, row));
         }
     }
@@ -289,7 +298,7 @@ pub fn json_row(l: &Listed) -> Value {
         "Containers": 0,
         "Names": r.names,
         "Digest": r.manifest_digest.to_string(),
-        "History": r.names,
+        "History": l.names_history,
         "Created": l.created,
         "CreatedAt": rfc3339(l.created),
     })

@@ -206,7 +206,7 @@ pub fn image_json(engine: &Engine, l: &Listed) -> Value {
         "ManifestType": r.manifest_type,
         "User": config.user.clone().unwrap_or_default(),
         "History": c.history,
-        "NamesHistory": r.names,
+        "NamesHistory": l.names_history,
     })
 }
 

@@ -126,6 +126,13 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL
      );
      CREATE INDEX build_cache_by_image ON build_cache(image_id);",
+    // 7: every name an image has had (podman's NamesHistory)
+    "CREATE TABLE image_names_history (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (image_id, name)
+     );",
 ];
 
 pub struct Db {

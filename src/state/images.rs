@@ -77,18 +77,85 @@ pub fn put_image(
     Ok(())
 }
 
+fn owner_of(conn: &Connection, name: &str) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT image_id FROM image_names WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 pub fn add_name(conn: &Connection, id: &Digest, name: &str) -> Result<(), DbError> {
+    let before = owner_of(conn, name)?;
     conn.execute(
         "INSERT INTO image_names (name, image_id, added) VALUES (?1, ?2, ?3)
          ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, added = excluded.added",
         params![name, id.hex(), now()],
     )?;
+    update_names_history(conn, id.hex())?;
+    if let Some(old) = before.filter(|o| o != id.hex()) {
+        update_names_history(conn, &old)?;
+    }
     Ok(())
 }
 
 /// Returns whether the name existed.
 pub fn remove_name(conn: &Connection, name: &str) -> Result<bool, DbError> {
-    Ok(conn.execute("DELETE FROM image_names WHERE name = ?1", [name])? > 0)
+    let before = owner_of(conn, name)?;
+    let gone = conn.execute("DELETE FROM image_names WHERE name = ?1", [name])? > 0;
+    if let Some(old) = before {
+        update_names_history(conn, &old)?;
+    }
+    Ok(gone)
+}
+
+/// containers/storage's NamesHistory: whenever an image's names change,
+/// its current names (oldest first) go in front of the names it had, each
+/// name once.
+fn update_names_history(conn: &Connection, image_id: &str) -> Result<(), DbError> {
+    let exists: bool = conn
+        .query_row("SELECT 1 FROM images WHERE id = ?1", [image_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !exists {
+        return Ok(());
+    }
+    let current: Vec<String> = conn
+        .prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added, rowid")?
+        .query_map([image_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut all = current;
+    for n in names_history_of(conn, image_id)? {
+        if !all.contains(&n) {
+            all.push(n);
+        }
+    }
+    conn.execute(
+        "DELETE FROM image_names_history WHERE image_id = ?1",
+        [image_id],
+    )?;
+    for (i, n) in all.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO image_names_history (image_id, name, position) VALUES (?1, ?2, ?3)",
+            params![image_id, n, i as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn names_history_of(conn: &Connection, image_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(conn
+        .prepare("SELECT name FROM image_names_history WHERE image_id = ?1 ORDER BY position")?
+        .query_map([image_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Every name the image has had, the current ones first (podman's
+/// `NamesHistory`).
+pub fn names_history(conn: &Connection, id: &Digest) -> Result<Vec<String>, DbError> {
+    names_history_of(conn, id.hex())
 }
 
 pub fn delete_image(conn: &Connection, id: &Digest) -> Result<(), DbError> {
@@ -263,6 +330,33 @@ mod tests {
             digests: vec![],
             layers: vec![],
         }
+    }
+
+    #[test]
+    fn names_history_keeps_every_name_current_first() {
+        // podman's 010-images "history output": tag, untag, tag again.
+        let db = Db::open_in_memory().unwrap();
+        let c = &db.conn;
+        let id = Digest::of(&[101]);
+        put_image(c, &rec(1, &["mine:latest"]), &[layer_info(1)]).unwrap();
+        add_name(c, &id, "r1:latest").unwrap();
+        remove_name(c, "r1:latest").unwrap();
+        add_name(c, &id, "r2:latest").unwrap();
+        remove_name(c, "r2:latest").unwrap();
+        assert_eq!(
+            names_history(c, &id).unwrap(),
+            ["mine:latest", "r2:latest", "r1:latest"]
+        );
+        // A name that moves away stays in the old image's history.
+        put_image(c, &rec(2, &["mine:latest"]), &[layer_info(1)]).unwrap();
+        assert_eq!(
+            names_history(c, &id).unwrap(),
+            ["mine:latest", "r2:latest", "r1:latest"]
+        );
+        assert_eq!(
+            names_history(c, &Digest::of(&[102])).unwrap(),
+            ["mine:latest"]
+        );
     }
 
     #[test]
