@@ -571,6 +571,14 @@ impl Engine {
             ),
             None => etc_hosts(&cfg.hostname, &name, &cfg.network),
         };
+        // podman (containers/common etchosts): the host, as the container
+        // reaches it, is host.containers.internal: its network's gateway.
+        if let Some(gw) = endpoints
+            .first()
+            .and_then(|a| a.config.v4().and_then(|s| s.gateway))
+        {
+            hosts.push_str(&format!("{gw}\thost.containers.internal\n"));
+        }
         for h in &cfg.add_hosts {
             // docker's --add-host NAME:IP (IPv6 addresses hold colons too).
             if let Some((host, ip)) = h.split_once(':') {
