@@ -225,6 +225,9 @@ pub struct StartArgs {
     /// Start only the containers that match (the keys of `ps --filter`)
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Start the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
@@ -232,7 +235,10 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
     if a.all && !a.containers.is_empty() {
         anyhow::bail!("either start all containers or the container(s) provided in the arguments");
     }
-    if !a.all && a.containers.is_empty() {
+    if a.latest && (a.all || !a.containers.is_empty()) {
+        anyhow::bail!("--latest and containers cannot be used together");
+    }
+    if !a.all && !a.latest && a.containers.is_empty() {
         anyhow::bail!("start requires at least one argument");
     }
     if a.attach && (a.all || a.containers.len() > 1) {
@@ -246,6 +252,13 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> anyhow::Result<()> {
             .containers()?
             .into_iter()
             .filter(|c| !c.is_running())
+            .map(|c| c.id)
+            .collect()
+    } else if a.latest {
+        engine
+            .containers()?
+            .into_iter()
+            .take(1)
             .map(|c| c.id)
             .collect()
     } else {
