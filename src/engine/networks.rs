@@ -160,6 +160,11 @@ pub fn find(nd: &Db, word: &str) -> Result<NetworkRow, NetworkError> {
     if let Some(n) = db::get(&nd.conn, word)? {
         return Ok(n);
     }
+    // podman's name for its default network (`--network podman`), unless
+    // a network of that name was created here.
+    if word == "podman" {
+        return default_network(nd);
+    }
     let hits: Vec<NetworkRow> = db::all(&nd.conn)?
         .into_iter()
         .filter(|n| word.len() >= 3 && n.id.starts_with(word))
