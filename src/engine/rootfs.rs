@@ -330,6 +330,12 @@ impl Engine {
         let mut run: crate::image::config::RunConfig =
             serde_json::from_value(config.get("config").cloned().unwrap_or_default())
                 .unwrap_or_default();
+        // podman (libpod container_commit.go): the image runs what the
+        // container ran, its entrypoint and command (an `--entrypoint`
+        // given at create drops the image's CMD, and so the new image's).
+        let cc = c.config();
+        run.entrypoint = (!cc.entrypoint.is_empty()).then(|| cc.entrypoint.clone());
+        run.cmd = (!cc.cmd.is_empty()).then(|| cc.cmd.clone());
         for ch in o.changes {
             crate::image::config::apply_change(&mut run, ch).map_err(bad)?;
         }
