@@ -462,6 +462,7 @@ pub fn build_config(
     let mounts = super::mounts::binds(&a.volume, &a.mount)?;
     let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
     Ok(ContainerConfig {
+        mtab_link: false,
         args,
         entrypoint,
         cmd,

@@ -74,6 +74,10 @@ pub struct Ulimit {
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(default)]
 pub struct ContainerConfig {
+    /// The image has no /etc/mtab: each start links it to /proc/mounts
+    /// (podman's makePlatformMtabLink, done when the container is mounted
+    /// to run, so a created container's export does not have it).
+    pub mtab_link: bool,
     /// The argv to run (entrypoint + cmd, resolved).
     pub args: Vec<String>,
     pub entrypoint: Vec<String>,
@@ -420,12 +424,13 @@ fn copy_timezone(tz: &str, dest: &std::path::Path) -> Result<(), ContainerError>
 /// The container's upper dir before its first start: its root takes the
 /// mode and owner of the image's (overlayfs shows the upper dir's, so the
 /// image's 0555 / stays 0555, as containers/storage does), and an image
-/// without /etc/mtab gets podman's link to /proc/mounts.
+/// without /etc/mtab gets its /etc ready for the link each start makes
+/// (returns whether it needs one).
 fn prepare_upper(
     engine: &Engine,
     layers: &[crate::digest::Digest],
     upper: &std::path::Path,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
     let meta_of = |rel: &str| {
         for l in layers.iter().rev() {
@@ -455,10 +460,19 @@ fn prepare_upper(
                 copy_attrs(&m, &etc)?;
             }
             // /etc is something else in the image: leave it alone.
-            Some(_) => return Ok(()),
+            Some(_) => return Ok(false),
             None => std::fs::create_dir(&etc)?,
         }
-        std::os::unix::fs::symlink("/proc/mounts", etc.join("mtab"))?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Before a start: the /etc/mtab link `prepare_upper` found missing.
+pub fn link_mtab(upper: &std::path::Path) -> std::io::Result<()> {
+    let link = upper.join("etc/mtab");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink("/proc/mounts", link)?;
     }
     Ok(())
 }
@@ -521,7 +535,7 @@ impl Engine {
         for d in ["upper", "work", "rootfs"] {
             std::fs::create_dir_all(dir.join(d)).map_err(io("creating the container directory"))?;
         }
-        prepare_upper(self, &n.image.layers, &dir.join("upper"))
+        cfg.mtab_link = prepare_upper(self, &n.image.layers, &dir.join("upper"))
             .map_err(io("preparing the container's root"))?;
         let passwd = read_image_file(self, &n.image.layers, "etc/passwd").unwrap_or_default();
         let group = read_image_file(self, &n.image.layers, "etc/group").unwrap_or_default();

@@ -214,6 +214,9 @@ fn run_once(
     report: &mut Report,
 ) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
+    if cfg.mtab_link {
+        crate::engine::containers::link_mtab(&dir.join("upper"))?;
+    }
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
     let mut spec: oci_spec::runtime::Spec =
         serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
