@@ -124,6 +124,14 @@ fn pull_by_tag_and_digest_then_list_and_inspect() {
     assert_eq!(info.trim(), "1 false");
     assert!(berth.ok(&["info"]).contains("graphRoot:"));
     assert!(berth.ok(&["version"]).contains("Version:"));
+    // podman's `untag IMG IMG@DIGEST` forgets the digested name only.
+    berth.ok(&["untag", "busybox", &by_digest]);
+    berth.ok(&["image", "exists", "busybox"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["image", "inspect", "busybox"])).unwrap();
+    assert_eq!(v[0]["RepoDigests"], serde_json::json!([]));
+    let err = berth.fails(&["untag", "busybox", &by_digest], 125);
+    assert!(err.contains("tag not known"), "{err}");
 }
 
 #[test]

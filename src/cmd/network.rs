@@ -315,9 +315,10 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                     rows.push(n);
                 }
             }
+            // podman's `network ls -q` prints names, not IDs.
             if a.quiet {
                 for n in rows {
-                    println!("{}", if a.no_trunc { &n.id } else { &n.id[..12] });
+                    println!("{}", n.name);
                 }
                 return Ok(());
             }

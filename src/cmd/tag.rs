@@ -56,6 +56,17 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     for n in &a.names {
+        if let Ok(r) = Reference::parse(n)
+            && r.tag.is_none()
+            && let Some(d) = r.digest.clone()
+        {
+            let repo = r.qualified("localhost").repo();
+            let d = d.to_string();
+            if !db::remove_digest(&engine.db.conn, &found.image.id, &repo, &d)? {
+                return Err(exit(125, format!("{n}: tag not known")));
+            }
+            continue;
+        }
         // Match the name as given, qualified the podman way, or by short form.
         let full = local_name(n)?;
         let hit = found

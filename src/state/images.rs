@@ -111,6 +111,21 @@ pub fn remove_name(conn: &Connection, name: &str) -> Result<bool, DbError> {
     Ok(gone)
 }
 
+/// Forget that `repo@digest` names image `id` (podman's `untag IMG
+/// REPO@DIGEST`: containers/storage keeps a digested name among the
+/// names, berth beside them). True if it did.
+pub fn remove_digest(
+    conn: &Connection,
+    id: &Digest,
+    repo: &str,
+    digest: &str,
+) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM image_digests WHERE image_id = ?1 AND repo = ?2 AND digest = ?3",
+        params![id.hex(), repo, digest],
+    )? > 0)
+}
+
 /// containers/storage's NamesHistory: whenever an image's names change,
 /// its current names (oldest first) go in front of the names it had, each
 /// name once.
