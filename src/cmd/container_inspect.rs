@@ -12,30 +12,6 @@ fn time(nanos: i64) -> String {
     crate::monitor::logs::timestamp(nanos)
 }
 
-/// go-units HumanSize (HumanSizeWithPrecision(size, 4)): decimal units,
-/// "%.4g" and no space: 3033000 -> "3.033MB", 0 -> "0B".
-fn go_human_size(size: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut v = size as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let num = if v == 0.0 {
-        "0".to_string()
-    } else {
-        let decimals = (3 - v.log10().floor() as i32).max(0) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    format!("{num}{}", UNITS[i])
-}
-
 /// podman's container inspect document.
 pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
     let cfg = c.config();
@@ -134,7 +110,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         },
         "HostConfig": {
             "CgroupManager": "cgroupfs",
-            "LogConfig": {"Type": if cfg.log_driver.is_empty() { "k8s-file" } else { cfg.log_driver.as_str() }, "Config": null, "Path": log_path, "Size": go_human_size(cfg.log_max_size.unwrap_or(0))},
+            "LogConfig": {"Type": if cfg.log_driver.is_empty() { "k8s-file" } else { cfg.log_driver.as_str() }, "Config": null, "Path": log_path, "Size": crate::format::units::human_size_4(cfg.log_max_size.unwrap_or(0))},
             "NetworkMode": if cfg.network == "private" { "private" } else { cfg.network.as_str() },
             "PortBindings": {},
             "RestartPolicy": {"Name": cfg.restart.name, "MaximumRetryCount": cfg.restart.max_retries},
@@ -531,9 +507,9 @@ mod top {
 
         #[test]
         fn log_sizes_as_go_units() {
-            assert_eq!(super::super::go_human_size(0), "0B");
-            assert_eq!(super::super::go_human_size(3_033_000), "3.033MB");
-            assert_eq!(super::super::go_human_size(1_030_000), "1.03MB");
+            assert_eq!(crate::format::units::human_size_4(0), "0B");
+            assert_eq!(crate::format::units::human_size_4(3_033_000), "3.033MB");
+            assert_eq!(crate::format::units::human_size_4(1_030_000), "1.03MB");
         }
 
         #[test]

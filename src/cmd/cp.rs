@@ -302,12 +302,7 @@ fn base_name(p: &str) -> String {
 
 /// podman's text for a source that is not there.
 fn not_found(path: &str, on: &str, e: std::io::Error) -> anyhow::Error {
-    let why = e.to_string();
-    let why = why
-        .split(" (os error")
-        .next()
-        .unwrap_or(&why)
-        .to_lowercase();
+    let why = crate::format::go_errno_text(&e);
     anyhow::anyhow!("{path:?} could not be found on {on}: {why}")
 }
 

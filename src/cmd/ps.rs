@@ -90,33 +90,6 @@ fn dir_size(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// go-units HumanSizeWithPrecision(size, 0), as podman's ps SIZE column
-/// prints it: Go's %.0g (one significant digit, exponent form from 10 up)
-/// and the unit without a space ("0B", "2MB", "2e+01kB").
-fn ps_size(size: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut v = size as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    if v == 0.0 {
-        return format!("0{}", UNITS[i]);
-    }
-    let mut exp = v.log10().floor() as i32;
-    let mut m = (v / 10f64.powi(exp)).round() as i64;
-    if m == 10 {
-        m = 1;
-        exp += 1;
-    }
-    if exp == 0 {
-        format!("{m}{}", UNITS[i])
-    } else {
-        format!("{m}e+{exp:02}{}", UNITS[i])
-    }
-}
-
 /// SizeRw (the container's own changes) and SizeRootFs (its image plus
 /// those), as `ps --size` reports them.
 fn sizes(engine: &crate::engine::Engine, c: &ContainerRow) -> (u64, u64) {
@@ -462,8 +435,11 @@ fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::
         .map(|(i, c)| {
             let mut row = row_json(c, now, a.no_trunc);
             if let Some((rw, root)) = sized.get(i) {
-                row["Size"] =
-                    Value::String(format!("{} (virtual {})", ps_size(*rw), ps_size(*root)));
+                row["Size"] = Value::String(format!(
+                    "{} (virtual {})",
+                    crate::format::units::human_size_0(*rw),
+                    crate::format::units::human_size_0(*root)
+                ));
             }
             row
         })

@@ -57,12 +57,7 @@ pub fn check_options(opts: &BTreeMap<String, String>) -> Result<(), String> {
         let dev = opts.get("device").ok_or("o=bind needs device=/host/path")?;
         // podman's check and text (libpod newVolume).
         if let Err(e) = std::fs::metadata(dev) {
-            let why = e.to_string();
-            let why = why
-                .split(" (os error")
-                .next()
-                .unwrap_or(&why)
-                .to_lowercase();
+            let why = crate::format::go_errno_text(&e);
             return Err(format!(
                 "invalid volume option device for driver 'local': stat {dev}: {why}"
             ));

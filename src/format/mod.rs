@@ -8,3 +8,13 @@ pub mod units;
 
 pub use fields::Origin;
 pub use template::{Format, FormatError, set_origin};
+
+/// An OS error as Go prints it ("no such file or directory"): Rust's text
+/// without " (os error N)", lower-cased, for messages that quote podman's.
+pub fn go_errno_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_lowercase()
+}

@@ -4,6 +4,13 @@
 /// go-units HumanSizeWithPrecision(size, 3): decimal units, 3 significant
 /// digits, trailing zeros dropped ("%.3g"): "4.27 MB", "427 kB", "1 GB".
 pub fn human_size(size: u64) -> String {
+    let (v, unit) = decimal_units(size);
+    format!("{} {unit}", format_g3(v))
+}
+
+/// go-units' scaling: the size divided by 1000 until it is below 1000,
+/// with its unit.
+fn decimal_units(size: u64) -> (f64, &'static str) {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = size as f64;
     let mut i = 0;
@@ -11,7 +18,47 @@ pub fn human_size(size: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    format!("{} {}", format_g3(v), UNITS[i])
+    (v, UNITS[i])
+}
+
+/// go-units HumanSize (HumanSizeWithPrecision(size, 4)): decimal units,
+/// "%.4g" and no space: 3033000 -> "3.033MB", 0 -> "0B" (podman's
+/// inspect LogConfig.Size).
+pub fn human_size_4(size: u64) -> String {
+    let (v, unit) = decimal_units(size);
+    let num = if v == 0.0 {
+        "0".to_string()
+    } else {
+        let decimals = (3 - v.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    format!("{num}{unit}")
+}
+
+/// go-units HumanSizeWithPrecision(size, 0), as podman's ps SIZE column
+/// prints it: Go's %.0g (one significant digit, exponent form from 10 up)
+/// and the unit without a space ("0B", "2MB", "2e+01kB").
+pub fn human_size_0(size: u64) -> String {
+    let (v, unit) = decimal_units(size);
+    if v == 0.0 {
+        return format!("0{unit}");
+    }
+    let mut exp = v.log10().floor() as i32;
+    let mut m = (v / 10f64.powi(exp)).round() as i64;
+    if m == 10 {
+        m = 1;
+        exp += 1;
+    }
+    if exp == 0 {
+        format!("{m}{unit}")
+    } else {
+        format!("{m}e+{exp:02}{unit}")
+    }
 }
 
 /// C's "%.3g" for 0 <= v < 1000.

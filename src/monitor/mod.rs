@@ -98,12 +98,6 @@ pub fn launch(
     })
 }
 
-pub(crate) use crate::process::devnull_stdio;
-
-pub(crate) fn close_other_fds(keep: &[i32]) {
-    crate::process::close_fds(keep);
-}
-
 struct Report(Option<std::fs::File>);
 
 impl Report {
@@ -117,7 +111,7 @@ impl Report {
 }
 
 fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 {
-    close_other_fds(&[report.as_raw_fd()]);
+    crate::process::close_fds(&[report.as_raw_fd()]);
     // SAFETY: setsid and signal disposition in the new monitor process.
     unsafe {
         libc::setsid();
@@ -135,7 +129,7 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
     if !attach.stderr {
         detached.push(2);
     }
-    devnull_stdio(&detached);
+    crate::process::devnull_stdio(&detached);
     let mut report = Report(Some(std::fs::File::from(report)));
     let engine = match Engine::open(paths) {
         Ok(e) => e,
@@ -457,7 +451,7 @@ fn run_once(
                     if detached {
                         attach = Attach::default();
                         stdin_open = false;
-                        devnull_stdio(&[0, 1, 2]);
+                        crate::process::devnull_stdio(&[0, 1, 2]);
                         report.send("detached");
                     }
                 }

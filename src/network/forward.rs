@@ -83,8 +83,8 @@ pub fn spawn(
     }
     let mut keep: Vec<i32> = listeners.iter().map(|(l, _)| l.as_raw_fd()).collect();
     keep.push(netns.as_raw_fd());
-    crate::monitor::close_other_fds(&keep);
-    crate::monitor::devnull_stdio(&[0, 1, 2]);
+    crate::process::close_fds(&keep);
+    crate::process::devnull_stdio(&[0, 1, 2]);
     // SAFETY: prctl/setns with plain arguments in the new child.
     let joined = unsafe {
         libc::prctl(

@@ -541,12 +541,7 @@ pub fn exec(prog: &str, args: &[String], env: &[String]) -> ChildResult {
     let e = std::io::Error::last_os_error();
     // runc's wording (`exec: "/etc": permission denied`), errno as Go
     // spells it, and podman's OCI error class.
-    let text = e.to_string();
-    let text = text
-        .split(" (os error")
-        .next()
-        .unwrap_or(&text)
-        .to_lowercase();
+    let text = crate::format::go_errno_text(&e);
     let (code, class) = match e.raw_os_error() {
         Some(libc::ENOENT) => (
             127,
