@@ -56,8 +56,9 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     for n in &a.names {
+        // `REPO[:TAG]@DIGEST`: podman keeps the digested name (tag and
+        // all) among the names; berth keeps REPO@DIGEST beside them.
         if let Ok(r) = Reference::parse(n)
-            && r.tag.is_none()
             && let Some(d) = r.digest.clone()
         {
             let repo = r.qualified("localhost").repo();
