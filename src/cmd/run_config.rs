@@ -198,37 +198,17 @@ pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
     env.push(kv);
 }
 
-/// `runtime = "..."` from berth.conf (`$XDG_CONFIG_HOME/berth/berth.conf`,
-/// else `/etc/berth/berth.conf`): an external OCI runtime for every container.
+/// The configured OCI runtime (`[engine] runtime` in containers.conf or
+/// berth.conf, see [`crate::config`]): an external runtime for every container.
 pub(super) fn configured_runtime() -> Option<String> {
-    configured("runtime")
-}
-
-/// A key of berth.conf (the user's, else /etc/berth/berth.conf), at the
-/// top level or in a table, as containers.conf keeps
-/// `[network] default_rootless_network_cmd`.
-fn configured(key: &str) -> Option<String> {
-    let user = std::env::var_os("XDG_CONFIG_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
-        .map(|c| c.join("berth/berth.conf"));
-    let text = user
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .or_else(|| std::fs::read_to_string("/etc/berth/berth.conf").ok())?;
-    let v: toml::Value = toml::from_str(&text).ok()?;
-    let found = v.get(key).or_else(|| {
-        v.as_table()?
-            .values()
-            .find_map(|t| t.as_table().and_then(|t| t.get(key)))
-    })?;
-    found.as_str().filter(|s| !s.is_empty()).map(String::from)
+    crate::config::string("engine", "runtime")
 }
 
 /// The rootless default: berth.conf's `default_rootless_network_cmd`, else
 /// pasta, else slirp4netns, whichever is installed; loopback only without
 /// either.
 fn default_rootless_network() -> String {
-    if let Some(c) = configured("default_rootless_network_cmd") {
+    if let Some(c) = crate::config::string("network", "default_rootless_network_cmd") {
         return c;
     }
     let on_path = |cmd: &str| {
