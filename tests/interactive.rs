@@ -1,0 +1,276 @@
+//! What a person types at a terminal, under a real pty the test opens
+//! (never through pipes): `run -it`, `exec -it`, Ctrl-C reaching the
+//! command in the foreground, the window size, Ctrl-P Ctrl-Q detaching and
+//! `attach` coming back.
+
+mod common;
+
+use common::*;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn setup() -> (Registry, Berth) {
+    let reg = Registry::start();
+    let mut l = Layout::new();
+    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
+    reg.push_layout(l.path(), "latest", "busybox:latest", false);
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    (reg, berth)
+}
+
+fn out(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn interactive_tty_through_a_real_pty() {
+    let (_reg, berth) = setup();
+    let cmdline = format!(
+        "{} --root {} --runroot {} run -it --rm busybox sh -c 'tty; test -c /dev/console && echo console-ok; read line; echo got-$line'",
+        bin(),
+        berth.root().display(),
+        berth.dir.path().join("run").display()
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmdline, "/dev/null"])
+        .env("CONTAINERS_REGISTRIES_CONF", &berth.registries_conf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"hello\r").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = out(&o);
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("got-hello"), "{text}");
+    assert!(
+        text.contains("console-ok"),
+        "/dev/console is the terminal: {text}"
+    );
+}
+
+/// A terminal for a berth process: the test holds the master; the child
+/// gets the slave as its controlling terminal and stdio, as a shell would
+/// give it.
+struct Pty {
+    master: std::fs::File,
+}
+
+impl Pty {
+    fn spawn(cmd: &mut std::process::Command, rows: u16, cols: u16) -> (Pty, std::process::Child) {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::process::CommandExt;
+        let (mut m, mut s) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty fills two fds; the winsize is valid.
+        let r =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
+        assert_eq!(r, 0);
+        // SAFETY: fresh fds from openpty, owned here.
+        let (master, slave) =
+            unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
+        // SAFETY: fcntl on our master.
+        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        cmd.stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: setsid and TIOCSCTTY between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        (Pty { master }, child)
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(b).unwrap();
+    }
+
+    /// Read until `want` shows up; panics with what was read after `secs`.
+    fn expect(&mut self, want: &str, secs: u64) -> String {
+        use std::os::fd::AsRawFd;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).contains(want) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "waited for {want:?}, got {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            let mut p = libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one valid pollfd.
+            if unsafe { libc::poll(&mut p, 1, left.as_millis() as i32) } > 0 {
+                let mut buf = [0u8; 4096];
+                match std::io::Read::read(&mut self.master, &mut buf) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+}
+
+fn wait_timeout(child: &mut std::process::Child, secs: u64) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// `exec -it` under a real terminal: the shell's prompt shows while it
+/// runs (it used to show nothing until the shell exited), the window size
+/// is the caller's, Ctrl-C reaches the command in the foreground, and the
+/// exit code comes back. `exec -d` returns at once.
+#[test]
+fn exec_it_under_a_real_pty_and_exec_d_detaches() {
+    let (_reg, berth) = setup();
+    berth.ok(&["run", "-d", "--name", "c", "busybox", "sleep", "600"]);
+    let mut cmd = berth.cmd();
+    cmd.args(["exec", "-it", "c", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 40, 100);
+    pty.expect("# ", 10);
+    pty.send(b"stty size\r");
+    pty.expect("40 100", 5);
+    ctrl_c_stops_the_foreground_command(&mut pty);
+    pty.send(b"exit 7\r");
+    assert_eq!(wait_timeout(&mut child, 10), Some(7));
+
+    let start = Instant::now();
+    let mut d = berth
+        .cmd()
+        .args(["exec", "-d", "c", "sleep", "300"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_timeout(&mut d, 10), Some(0), "exec -d did not return");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let ps = berth.ok(&["exec", "c", "ps", "-o", "args"]);
+    assert!(ps.contains("sleep 300"), "{ps}");
+}
+
+/// Send Ctrl-C while the shell runs `sleep` in the foreground: the sleep
+/// dies, the rest of the line never runs, and the shell prompts again.
+fn ctrl_c_stops_the_foreground_command(pty: &mut Pty) {
+    pty.send(b"sleep 100; echo after-sleep\r");
+    std::thread::sleep(Duration::from_millis(500));
+    pty.send(b"\x03");
+    let seen = pty.expect("^C", 5);
+    let after = seen.split("^C").nth(1).unwrap_or("").to_string();
+    let after = if after.contains("# ") {
+        after
+    } else {
+        after + &pty.expect("# ", 5)
+    };
+    assert!(
+        !after.contains("after-sleep"),
+        "Ctrl-C did not stop the command: {seen}{after}"
+    );
+}
+
+/// `run -it` under a real terminal: the window size is the caller's,
+/// Ctrl-C reaches the container's foreground command and a `trap ... INT`
+/// in it fires (the container's processes start with default signal
+/// dispositions), and the shell's exit code comes back.
+#[test]
+fn run_it_ctrl_c_reaches_the_container_and_the_exit_code_returns() {
+    let (_reg, berth) = setup();
+    let mut cmd = berth.cmd();
+    cmd.args(["run", "-it", "--rm", "--name", "r", "busybox", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 33, 91);
+    pty.expect("# ", 15);
+    pty.send(b"stty size\r");
+    pty.expect("33 91", 5);
+    ctrl_c_stops_the_foreground_command(&mut pty);
+    // A trap on INT in a child shell fires on Ctrl-C.
+    pty.send(b"sh -c 'trap \"echo trapped-int; exit 9\" INT; echo armed; sleep 100 & wait'; echo rc=$?\r");
+    pty.expect("armed", 5);
+    std::thread::sleep(Duration::from_millis(300));
+    pty.send(b"\x03");
+    let seen = pty.expect("rc=", 5);
+    let seen = seen + &pty.expect("# ", 5);
+    assert!(
+        seen.contains("trapped-int"),
+        "the INT trap did not fire: {seen}"
+    );
+    assert!(seen.contains("rc=9"), "{seen}");
+    pty.send(b"exit 4\r");
+    assert_eq!(wait_timeout(&mut child, 15), Some(4));
+    assert!(
+        berth
+            .ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .trim()
+            .is_empty(),
+        "--rm removed the container"
+    );
+}
+
+/// Ctrl-P Ctrl-Q detaches `run -it` and leaves the container running;
+/// `attach` under a terminal comes back to the same shell, Ctrl-C there
+/// reaches the container, and the exit code comes back through attach.
+/// `--detach-keys` picks another sequence.
+#[test]
+fn ctrl_p_ctrl_q_detaches_and_attach_comes_back() {
+    let (_reg, berth) = setup();
+    let mut cmd = berth.cmd();
+    cmd.args(["run", "-it", "--name", "d", "busybox", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 80);
+    pty.expect("# ", 15);
+    pty.send(b"echo marker-$((6*7))\r");
+    pty.expect("marker-42", 5);
+    pty.send(b"\x10\x11");
+    assert_eq!(
+        wait_timeout(&mut child, 10),
+        Some(0),
+        "Ctrl-P Ctrl-Q did not detach"
+    );
+    let state = berth.ok(&["inspect", "--format", "{{.State.Status}}", "d"]);
+    assert_eq!(state.trim(), "running");
+
+    let mut cmd = berth.cmd();
+    cmd.args(["attach", "--detach-keys", "ctrl-x", "d"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 80);
+    pty.send(b"\r");
+    pty.expect("# ", 10);
+    ctrl_c_stops_the_foreground_command(&mut pty);
+    // The other sequence detaches this time; Ctrl-P Ctrl-Q would not.
+    pty.send(b"\x18");
+    assert_eq!(
+        wait_timeout(&mut child, 10),
+        Some(0),
+        "--detach-keys ctrl-x did not detach"
+    );
+    let mut cmd = berth.cmd();
+    cmd.args(["attach", "d"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 80);
+    pty.send(b"\r");
+    pty.expect("# ", 10);
+    pty.send(b"exit 6\r");
+    assert_eq!(wait_timeout(&mut child, 15), Some(6));
+    let code = berth.ok(&["inspect", "--format", "{{.State.ExitCode}}", "d"]);
+    assert_eq!(code.trim(), "6");
+    berth.ok(&["rm", "d"]);
+}
