@@ -223,6 +223,7 @@ impl Host for CliHost<'_> {
                 readonly: *ro,
                 propagation: String::new(),
                 chown: false,
+                options: Vec::new(),
             });
         }
         cfg.volumes

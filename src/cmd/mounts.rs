@@ -19,6 +19,23 @@ fn check_destination(dest: &str, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// exec/noexec, suid/nosuid, dev/nodev: podman passes them through to the
+/// mount; one of each pair at most.
+fn mount_flag(o: &str, opts: &mut Vec<String>, what: &str) -> anyhow::Result<bool> {
+    let base = o.strip_prefix("no").unwrap_or(o);
+    if !["exec", "suid", "dev"].contains(&base) {
+        return Ok(false);
+    }
+    if opts
+        .iter()
+        .any(|x| x.strip_prefix("no").unwrap_or(x) == base)
+    {
+        anyhow::bail!("{what}: cannot pass 'no{base}' and '{base}' options more than once");
+    }
+    opts.push(o.to_string());
+    Ok(true)
+}
+
 fn flag(kv: &[(&str, &str)], keys: &[&str]) -> bool {
     kv.iter()
         .any(|(k, v)| keys.contains(k) && (v.is_empty() || *v == "true"))
@@ -67,6 +84,9 @@ pub fn binds(
                 ..Default::default()
             };
             for o in opts.split(',').filter(|o| !o.is_empty()) {
+                if mount_flag(o, &mut vm.options, &what)? {
+                    continue;
+                }
                 match o {
                     "ro" => vm.readonly = true,
                     "rw" => {}
@@ -76,7 +96,7 @@ pub fn binds(
                     "nocopy" => vm.nocopy = true,
                     "U" => vm.chown = true,
                     other => anyhow::bail!(
-                        "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z)"
+                        "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z, U, [no]exec, [no]suid, [no]dev)"
                     ),
                 }
             }
@@ -89,8 +109,12 @@ pub fn binds(
             readonly: false,
             propagation: String::new(),
             chown: false,
+            options: Vec::new(),
         };
         for o in opts.split(',').filter(|o| !o.is_empty()) {
+            if mount_flag(o, &mut b.options, &what)? {
+                continue;
+            }
             match o {
                 "ro" => b.readonly = true,
                 "rw" => b.readonly = false,
@@ -100,7 +124,7 @@ pub fn binds(
                 "z" | "Z" => {}
                 p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
                 other => anyhow::bail!(
-                    "{what}: unknown option {other:?} (use ro, rw, z, Z or a propagation mode)"
+                    "{what}: unknown option {other:?} (use ro, rw, z, Z, U, [no]exec, [no]suid, [no]dev or a propagation mode)"
                 ),
             }
         }
@@ -133,6 +157,7 @@ pub fn binds(
                     readonly: flag(&kv, &["readonly", "ro"]),
                     propagation,
                     chown: false,
+                    options: Vec::new(),
                 });
             }
             Some("volume") => {
@@ -152,6 +177,7 @@ pub fn binds(
                     nocopy: flag(&kv, &["volume-nocopy"]),
                     anonymous,
                     chown: false,
+                    options: Vec::new(),
                 });
             }
             Some("tmpfs") => {}
@@ -191,4 +217,129 @@ pub fn tmpfs_from_mounts(mounts: &[String]) -> anyhow::Result<Vec<String>> {
         out.push(format!("{dest}:{}", opts.join(",")));
     }
     Ok(out)
+}
+
+/// A container path as Go's `filepath.Clean` leaves it (the destinations
+/// were checked to be absolute and free of `..`).
+fn clean_dest(d: &str) -> String {
+    let parts: Vec<&str> = d
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
+/// podman's `tmpcopyup` default: a tmpfs starts with what the image has at
+/// its destination, unless `notmpcopyup` says otherwise.
+fn tmpfs_entry(t: &str) -> (String, String) {
+    let (dest, opts) = t.split_once(':').unwrap_or((t, ""));
+    let mut o: Vec<&str> = opts.split(',').filter(|s| !s.is_empty()).collect();
+    if !o.iter().any(|x| *x == "tmpcopyup" || *x == "notmpcopyup") {
+        o.push("tmpcopyup");
+    }
+    (clean_dest(dest), o.join(","))
+}
+
+/// podman's unified mount list: one mount per destination. The same mount
+/// given twice is kept once; two different ones on one destination are
+/// `DEST: duplicate mount destination`.
+pub fn unify(
+    binds: Vec<crate::engine::containers::Bind>,
+    vols: Vec<VolumeMount>,
+    tmpfs: Vec<String>,
+) -> anyhow::Result<(
+    Vec<crate::engine::containers::Bind>,
+    Vec<VolumeMount>,
+    Vec<String>,
+)> {
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut claim = |dest: &str, what: String| -> anyhow::Result<bool> {
+        match seen.get(dest) {
+            Some(prev) if *prev == what => Ok(false),
+            Some(_) => anyhow::bail!("{dest}: duplicate mount destination"),
+            None => {
+                seen.insert(dest.to_string(), what);
+                Ok(true)
+            }
+        }
+    };
+    let mut out_binds = Vec::new();
+    for mut b in binds {
+        b.destination = clean_dest(&b.destination);
+        let what = format!(
+            "bind {} {} {} {:?}",
+            b.source, b.readonly, b.propagation, b.options
+        );
+        if claim(&b.destination, what)? {
+            out_binds.push(b);
+        }
+    }
+    let mut out_vols = Vec::new();
+    for mut v in vols {
+        v.destination = clean_dest(&v.destination);
+        let what = format!(
+            "volume {} {} {} {:?}",
+            v.name, v.readonly, v.nocopy, v.options
+        );
+        if claim(&v.destination, what)? {
+            out_vols.push(v);
+        }
+    }
+    let mut out_tmpfs = Vec::new();
+    for t in tmpfs {
+        let (dest, opts) = tmpfs_entry(&t);
+        if claim(&dest, format!("tmpfs {opts}"))? {
+            out_tmpfs.push(format!("{dest}:{opts}"));
+        }
+    }
+    Ok((out_binds, out_vols, out_tmpfs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn same_mount_twice_is_kept_once() {
+        let (b, v) = binds(&s(&["/tmp:/a", "/tmp:/a/", "vol1:/v", "vol1:/v"]), &[]).unwrap();
+        let (b, v, t) = unify(b, v, s(&["/t", "/t"])).unwrap();
+        assert_eq!((b.len(), v.len(), t), (1, 1, s(&["/t:tmpcopyup"])));
+    }
+
+    #[test]
+    fn different_mounts_on_one_destination_are_refused() {
+        let cases: [(&[&str], &[&str]); 4] = [
+            (&["/tmp:/a", "/:/a"], &[]),
+            (&["vol1:/a", "vol2:/a"], &[]),
+            (&["vol1:/a"], &["/a"]),
+            (&[], &["/a", "/a:ro"]),
+        ];
+        for (v, t) in cases {
+            let (b, vols) = binds(&s(v), &[]).unwrap();
+            let e = unify(b, vols, s(t)).unwrap_err().to_string();
+            assert_eq!(e, "/a: duplicate mount destination");
+        }
+    }
+
+    #[test]
+    fn mount_flags_pass_through_once() {
+        let (b, v) = binds(&s(&["/tmp:/a:noexec,nosuid", "vol:/v:exec,nodev"]), &[]).unwrap();
+        assert_eq!(b[0].options, s(&["noexec", "nosuid"]));
+        assert_eq!(v[0].options, s(&["exec", "nodev"]));
+        assert!(binds(&s(&["/tmp:/a:noexec,exec"]), &[]).is_err());
+        assert!(binds(&s(&["vol:/a:nosuid,nosuid"]), &[]).is_err());
+    }
+
+    #[test]
+    fn tmpfs_copy_up_is_the_default() {
+        assert_eq!(tmpfs_entry("/x:ro"), ("/x".into(), "ro,tmpcopyup".into()));
+        assert_eq!(
+            tmpfs_entry("/x/:notmpcopyup"),
+            ("/x".into(), "notmpcopyup".into())
+        );
+    }
 }

@@ -440,6 +440,9 @@ pub fn build_config(
     crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
         .map_err(anyhow::Error::msg)?;
     let mounts = super::mounts::binds(&a.volume, &a.mount)?;
+    let mut tmpfs = a.tmpfs.clone();
+    tmpfs.extend(super::mounts::tmpfs_from_mounts(&a.mount)?);
+    let mounts = super::mounts::unify(mounts.0, mounts.1, tmpfs)?;
     let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
     Ok(ContainerConfig {
         mtab_link: false,
@@ -468,11 +471,7 @@ pub fn build_config(
         restart,
         init: a.init,
         read_only: a.read_only,
-        tmpfs: {
-            let mut t = a.tmpfs.clone();
-            t.extend(super::mounts::tmpfs_from_mounts(&a.mount)?);
-            t
-        },
+        tmpfs: mounts.2.clone(),
         binds: mounts.0,
         volumes: {
             // The image's VOLUMEs not covered by another mount become
@@ -482,7 +481,8 @@ pub fn build_config(
                 .iter()
                 .map(|m| m.destination.clone())
                 .chain(
-                    a.tmpfs
+                    mounts
+                        .2
                         .iter()
                         .map(|t| t.split(':').next().unwrap_or("").to_string()),
                 )

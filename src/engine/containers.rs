@@ -61,6 +61,9 @@ pub struct Bind {
     /// `:U`: chown the source to the container's user.
     #[serde(default)]
     pub chown: bool,
+    /// Mount flags asked for: exec/noexec, suid/nosuid, dev/nodev.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -711,6 +714,7 @@ impl Engine {
                     readonly: v.readonly,
                     propagation: String::new(),
                     chown: false,
+                    options: v.options.clone(),
                 });
                 continue;
             }

@@ -22,6 +22,9 @@ pub struct VolumeMount {
     /// `:U`: chown the volume to the container's user.
     #[serde(default)]
     pub chown: bool,
+    /// Mount flags asked for: exec/noexec, suid/nosuid, dev/nodev.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// Chown a tree (never following symlinks), for `:U`.

@@ -51,6 +51,10 @@ pub(super) fn parse_options(opts: &[String]) -> (libc::c_ulong, Vec<String>, lib
             "nosuid" => flags |= libc::MS_NOSUID,
             "nodev" => flags |= libc::MS_NODEV,
             "noexec" => flags |= libc::MS_NOEXEC,
+            // mount(8)'s positive forms clear what an earlier option set.
+            "suid" => flags &= !libc::MS_NOSUID,
+            "dev" => flags &= !libc::MS_NODEV,
+            "exec" => flags &= !libc::MS_NOEXEC,
             "strictatime" => flags |= libc::MS_STRICTATIME,
             "relatime" => flags |= libc::MS_RELATIME,
             "noatime" => flags |= libc::MS_NOATIME,
@@ -65,7 +69,7 @@ pub(super) fn parse_options(opts: &[String]) -> (libc::c_ulong, Vec<String>, lib
             "rslave" => prop |= libc::MS_SLAVE | libc::MS_REC,
             "shared" => prop |= libc::MS_SHARED,
             "rshared" => prop |= libc::MS_SHARED | libc::MS_REC,
-            "z" | "Z" | "U" | "nocopy" => {}
+            "z" | "Z" | "U" | "nocopy" | "tmpcopyup" | "notmpcopyup" => {}
             other => data.push(other.to_string()),
         }
     }
@@ -216,17 +220,130 @@ pub(super) fn do_mount(root: &OwnedFd, m: &Mount) -> std::io::Result<()> {
         }
     } else {
         let data = data.join(",");
-        mount(
-            src.as_deref(),
-            &tpath,
-            Some(&typ),
-            flags & !libc::MS_REC,
-            (!data.is_empty()).then_some(data.as_str()),
-        )?;
+        let data = (!data.is_empty()).then_some(data.as_str());
+        let copy_up = typ == "tmpfs" && opts.iter().any(|o| o == "tmpcopyup");
+        // What the image has at the destination, opened before the tmpfs
+        // hides it (the fd keeps naming the covered directory).
+        let lower = if copy_up {
+            Some(rustix::fs::openat(
+                &target,
+                ".",
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?)
+        } else {
+            None
+        };
+        let flags = flags & !libc::MS_REC;
+        match &lower {
+            Some(lower) => {
+                mount(
+                    src.as_deref(),
+                    &tpath,
+                    Some(&typ),
+                    flags & !libc::MS_RDONLY,
+                    data,
+                )?;
+                let t = open_in_root(root, &dest, true)?;
+                let upper = rustix::fs::openat(
+                    &t,
+                    ".",
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                copy_up_tree(lower, &upper, 0)?;
+                if flags & libc::MS_RDONLY != 0 {
+                    mount(None, &fd_path(&t), None, libc::MS_REMOUNT | flags, data)?;
+                }
+            }
+            None => mount(src.as_deref(), &tpath, Some(&typ), flags, data)?,
+        }
     }
     if prop != 0 {
         let t = open_in_root(root, &dest, is_dir)?;
         mount(None, &fd_path(&t), None, prop, None)?;
+    }
+    Ok(())
+}
+
+/// crun's `tmpcopyup`: copy a directory's tree into the fresh tmpfs over
+/// it. Every name is opened relative to its parent's fd without following
+/// symlinks (a symlink is copied as a symlink), so an image cannot point
+/// the copy at anything outside its own directory.
+fn copy_up_tree(src: &OwnedFd, dst: &OwnedFd, depth: u32) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, FileType};
+    if depth > 256 {
+        return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+    }
+    let nofollow = AtFlags::SYMLINK_NOFOLLOW;
+    for e in rustix::fs::Dir::read_from(src)? {
+        let e = e?;
+        let name = e.file_name();
+        if name.to_bytes() == b"." || name.to_bytes() == b".." {
+            continue;
+        }
+        let st = rustix::fs::statat(src, name, nofollow)?;
+        let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => {
+                match rustix::fs::mkdirat(dst, name, mode) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let s = rustix::fs::openat(src, name, dir, Mode::empty())?;
+                let d = rustix::fs::openat(dst, name, dir, Mode::empty())?;
+                copy_up_tree(&s, &d, depth + 1)?;
+            }
+            FileType::RegularFile => {
+                let s = rustix::fs::openat(
+                    src,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                let d = rustix::fs::openat(
+                    dst,
+                    name,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    mode,
+                )?;
+                std::io::copy(&mut std::fs::File::from(s), &mut std::fs::File::from(d))?;
+            }
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(src, name, Vec::new())?;
+                rustix::fs::symlinkat(&target, dst, name)?;
+            }
+            ft @ (FileType::CharacterDevice
+            | FileType::BlockDevice
+            | FileType::Fifo
+            | FileType::Socket) => {
+                // A user namespace may not make device nodes: skipped, as
+                // nothing else could stand in for them.
+                match rustix::fs::mknodat(dst, name, ft, mode, st.st_rdev) {
+                    Ok(()) => {}
+                    Err(rustix::io::Errno::PERM) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            FileType::Unknown => continue,
+        }
+        // Owners as in the image (ids this namespace cannot map are left
+        // to the creator); chown clears set-id bits, so the mode goes after.
+        let _ = rustix::fs::chownat(
+            dst,
+            name,
+            Some(rustix::fs::Uid::from_raw(st.st_uid)),
+            Some(rustix::fs::Gid::from_raw(st.st_gid)),
+            nofollow,
+        );
+        if FileType::from_raw_mode(st.st_mode) != FileType::Symlink {
+            rustix::fs::chmodat(dst, name, mode, AtFlags::empty())?;
+        }
     }
     Ok(())
 }

@@ -207,6 +207,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
             readonly: v.readonly,
             propagation: String::new(),
             chown: false,
+            options: v.options.clone(),
         });
     }
     binds.sort_by_key(|b| b.destination.trim_end_matches('/').matches('/').count());
@@ -220,6 +221,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         if b.readonly {
             o.push("ro");
         }
+        o.extend(b.options.iter().map(String::as_str));
         mounts.push(
             json!({"destination": b.destination, "type": "bind", "source": b.source, "options": o}),
         );
