@@ -43,8 +43,9 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     for w in &words {
         let found = match engine.find_image(w) {
             Ok(f) => f,
-            // podman: --force, like --ignore, passes over a missing image.
-            Err(ImageError::NotFound(_)) if a.ignore || a.force => continue,
+            // podman: --force, like --ignore, passes over a missing image (and
+            // --all over one a removed child took along).
+            Err(ImageError::NotFound(_)) if a.ignore || a.force || a.all => continue,
             Err(e @ ImageError::NotFound(_)) => {
                 missing = true;
                 errors.push(e.to_string());
@@ -95,9 +96,17 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
             }
         }
         if untag.len() == rec.names.len() {
+            let parent = engine.image_parent(&rec.id)?;
             match engine.delete_image(&rec.id) {
                 Ok(()) => println!("Deleted: {}", rec.id.hex()),
-                Err(e) => errors.push(format!("{}: {e}", rec.id.hex())),
+                Err(e) => {
+                    errors.push(format!("{}: {e}", rec.id.hex()));
+                    continue;
+                }
+            }
+            match engine.prune_dangling_parents(parent) {
+                Ok(gone) => gone.iter().for_each(|p| println!("Deleted: {}", p.hex())),
+                Err(e) => errors.push(e.to_string()),
             }
         }
     }

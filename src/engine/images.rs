@@ -3,6 +3,7 @@
 
 use super::{Engine, EngineError};
 use crate::digest::Digest;
+use crate::image::config::ImageConfig;
 use crate::registry::reference::{DOCKER_HUB, Reference};
 use crate::state::images::{self as db, ImageRecord};
 
@@ -272,5 +273,71 @@ impl Engine {
         db::put_image(&tx, &rec, n.layers)?;
         tx.commit().map_err(crate::state::DbError::from)?;
         Ok(Some(id))
+    }
+}
+
+/// libimage's `areParentAndChild`: the child uses all of the parent's
+/// layers and repeats its history, plus one more entry.
+fn is_parent_of(parent: &ImageConfig, child: &ImageConfig) -> bool {
+    let (p, c) = (&parent.rootfs.diff_ids, &child.rootfs.diff_ids);
+    p.len() <= c.len()
+        && c[..p.len()] == p[..]
+        && parent.history.len() + 1 == child.history.len()
+        && child.history[..parent.history.len()] == parent.history[..]
+}
+
+impl Engine {
+    fn image_configs(&self) -> Result<Vec<(ImageRecord, ImageConfig)>, EngineError> {
+        Ok(self
+            .images()?
+            .into_iter()
+            .filter_map(|r| {
+                let c = ImageConfig::parse(&self.store.read_blob(&r.id).ok()?).ok()?;
+                Some((r, c))
+            })
+            .collect())
+    }
+
+    /// The image `id` was built on (podman's `Parent`), if it is here.
+    pub fn image_parent(&self, id: &Digest) -> Result<Option<Digest>, EngineError> {
+        let all = self.image_configs()?;
+        let Some((_, child)) = all.iter().find(|(r, _)| r.id == *id) else {
+            return Ok(None);
+        };
+        Ok(all
+            .iter()
+            .find(|(r, c)| r.id != *id && is_parent_of(c, child))
+            .map(|(r, _)| r.id.clone()))
+    }
+
+    /// After `rmi` removed a child: its parent goes too when it is a
+    /// dangling intermediate nothing else needs (no name, no other child,
+    /// no container), and so on down the chain, as libimage removes
+    /// "a dangling parent that no other image depends on". Returns the
+    /// images removed, in order.
+    pub fn prune_dangling_parents(
+        &self,
+        mut parent: Option<Digest>,
+    ) -> Result<Vec<Digest>, EngineError> {
+        let mut removed = Vec::new();
+        while let Some(p) = parent.take() {
+            let all = self.image_configs()?;
+            let Some((rec, cfg)) = all.iter().find(|(r, _)| r.id == p) else {
+                break;
+            };
+            let has_child = all.iter().any(|(r, c)| r.id != p && is_parent_of(cfg, c));
+            let used =
+                !crate::state::containers::users_of_image(&self.db.conn, p.hex())?.is_empty();
+            if !rec.names.is_empty() || has_child || used {
+                break;
+            }
+            parent = all
+                .iter()
+                .find(|(r, c)| r.id != p && is_parent_of(c, cfg))
+                .map(|(r, _)| r.id.clone());
+            self.delete_image(&p)?;
+            removed.push(p);
+        }
+        Ok(removed)
     }
 }
