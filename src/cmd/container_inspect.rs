@@ -107,6 +107,8 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
             "Healthcheck": cfg.healthcheck.as_ref().map(|h| json!({"Test": h.test, "Interval": h.interval_secs * 1_000_000_000, "Timeout": h.timeout_secs * 1_000_000_000, "Retries": h.retries, "StartPeriod": h.start_period_secs * 1_000_000_000})),
+            // podman: the mount secrets (env ones are not listed), or nothing.
+            "Secrets": Some(cfg.secrets.iter().filter(|s| s.kind != "env").map(|s| json!({"Name": s.name, "ID": s.id, "UID": s.uid, "GID": s.gid, "Mode": s.mode})).collect::<Vec<_>>()).filter(|v| !v.is_empty()),
         },
         "HostConfig": {
             "CgroupManager": "cgroupfs",

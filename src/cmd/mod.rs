@@ -24,6 +24,7 @@ mod push;
 mod rmi;
 mod run;
 mod run_config;
+mod secret;
 mod tag;
 mod volume;
 
@@ -172,6 +173,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -432,6 +436,7 @@ pub fn main() -> i32 {
         Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
+        Command::Secret(c) => secret::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),

@@ -208,6 +208,9 @@ pub struct CreateArgs {
     /// Kernel memory limit (no longer supported: a no-op, as in podman)
     #[arg(long)]
     pub kernel_memory: Option<String>,
+    /// Add a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=UID,gid=GID,mode=MODE] (mounted read-only at /run/secrets/NAME by default)
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Vec<String>,
     /// Write the container monitor's PID to this file
     #[arg(long, value_name = "FILE")]
     pub conmon_pidfile: Option<std::path::PathBuf>,

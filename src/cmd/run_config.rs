@@ -534,6 +534,11 @@ pub fn build_config(
         timezone: a.tz.last().cloned().unwrap_or_default(),
         device_cgroup_rules: a.device_cgroup_rule.clone(),
         conmon_pidfile: a.conmon_pidfile.as_ref().map(|p| p.display().to_string()),
+        secrets: a
+            .secret
+            .iter()
+            .map(|s| crate::engine::secrets::parse_flag(s))
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -148,6 +148,9 @@ pub struct ContainerConfig {
     pub device_cgroup_rules: Vec<String>,
     /// `--conmon-pidfile`: where each start writes the monitor's PID.
     pub conmon_pidfile: Option<String>,
+    /// `--secret`: secrets copied in at create (see engine::secrets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<super::secrets::SecretRef>,
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -691,6 +694,8 @@ impl Engine {
         // What the spec mounts: volumes with driver options turn into
         // tmpfs or bind mounts.
         let mut spec_cfg = cfg.clone();
+        self.apply_secrets(&dir, &mut cfg, &mut spec_cfg)
+            .map_err(|e| ContainerError::Invalid(e.to_string()))?;
         let chown_err =
             |e: std::io::Error| ContainerError::Invalid(format!("chowning for :U: {e}"));
         for b in cfg.binds.iter().filter(|b| b.chown) {
@@ -761,6 +766,8 @@ impl Engine {
         if let (Some(s), Some(linux)) = (seccomp, spec.linux_mut().as_mut()) {
             linux.set_seccomp(Some(s));
         }
+        self.write_secret_copies(&dir, &cfg, &spec)
+            .map_err(|e| ContainerError::Invalid(e.to_string()))?;
         let json =
             serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
         // 0600: it holds the `-e` secrets (see state::private).

@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod images;
 pub mod networks;
 pub mod rootfs;
+pub mod secrets;
 pub mod volumes;
 
 use crate::state::{Db, DbError, Paths, WriterLock};

@@ -133,6 +133,15 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL,
         PRIMARY KEY (image_id, name)
      );",
+    // 8: secrets (their data is in private files, not here)
+    "CREATE TABLE secrets (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL
+     );",
 ];
 
 pub struct Db {

@@ -5,6 +5,7 @@ mod db;
 pub mod images;
 pub mod networks;
 pub mod private;
+pub mod secrets;
 pub mod volumes;
 
 pub use db::{Db, DbError};
