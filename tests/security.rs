@@ -12,5 +12,7 @@ mod build_context;
 mod container_fds;
 #[path = "security/input.rs"]
 mod input;
+#[path = "security/secrets.rs"]
+mod secrets;
 #[path = "security/store.rs"]
 mod store;
