@@ -331,3 +331,134 @@ mod tests {
         ));
     }
 }
+
+#[derive(Args)]
+pub struct ImageMountArgs {
+    /// Images to mount (with none, the mounted images are listed)
+    pub images: Vec<String>,
+    /// Mount all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the mounted images in specified format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+/// `image mount`: one image prints its mount point; several, `--all` or
+/// none (the mounted ones) print "NAME-OR-ID  PATH" rows, as podman does.
+pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> anyhow::Result<()> {
+    if a.all && !a.images.is_empty() {
+        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs");
+    }
+    let json = match a.format.as_deref() {
+        None | Some("") => false,
+        Some("json") | Some("{{json .}}") => true,
+        Some(f) => anyhow::bail!("unknown --format argument: {f:?}"),
+    };
+    let engine = ctx.engine()?;
+    let mut reports: Vec<(ImageRecord, String)> = Vec::new();
+    if a.images.is_empty() && !a.all {
+        for rec in engine.images()? {
+            if let Some(p) = engine.image_mountpoint(&rec.id) {
+                reports.push((rec, p.display().to_string()));
+            }
+        }
+    } else {
+        let recs = if a.all {
+            engine.images()?
+        } else {
+            a.images
+                .iter()
+                .map(|w| engine.find_image(w).map(|f| f.image))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        for rec in recs {
+            let m = engine.mount_image(&rec)?;
+            reports.push((rec, m.path.display().to_string()));
+        }
+    }
+    if a.images.len() == 1 && !json && !a.all {
+        println!("{}", reports[0].1);
+        return Ok(());
+    }
+    if json {
+        let rows: Vec<Value> = reports
+            .iter()
+            .map(|(r, p)| {
+                json!({
+                    "id": r.id.hex(),
+                    "Names": [r.manifest_digest.to_string()],
+                    "Repositories": r.names,
+                    "mountpoint": p,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let rows: Vec<Value> = reports
+        .iter()
+        .map(|(r, p)| {
+            let id = r
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| r.id.hex().to_string());
+            json!({ "ID": id, "Path": p })
+        })
+        .collect();
+    print_rows(
+        Some("table {{.ID}}\t{{.Path}}"),
+        "",
+        &rows,
+        &[("ID", "ID"), ("Path", "PATH")],
+        true,
+    )
+}
+
+#[derive(Args)]
+pub struct ImageUnmountArgs {
+    /// Images to unmount
+    pub images: Vec<String>,
+    /// Unmount all of the currently mounted images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force the complete unmount of the specified mounted images
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `image unmount`: prints the ID of each image it unmounted (or counted
+/// down); images that are not mounted are passed over.
+pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> anyhow::Result<()> {
+    if a.images.is_empty() && !a.all {
+        anyhow::bail!("image name or ID must be specified");
+    }
+    if a.all && !a.images.is_empty() {
+        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs");
+    }
+    let engine = ctx.engine()?;
+    let recs = if a.all {
+        engine.images()?
+    } else {
+        a.images
+            .iter()
+            .map(|w| engine.find_image(w).map(|f| f.image))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut errors = Vec::new();
+    for rec in recs {
+        match engine.unmount_image(&rec.id, a.force || a.all) {
+            Ok(true) => println!("{}", rec.id.hex()),
+            Ok(false) => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    match errors.split_last() {
+        None => Ok(()),
+        Some((last, rest)) => {
+            rest.iter().for_each(|e| eprintln!("Error: {e}"));
+            anyhow::bail!("{last}")
+        }
+    }
+}

@@ -215,6 +215,11 @@ enum ImageCommand {
     Prune(rmi::PruneArgs),
     /// Check if an image exists in local storage
     Exists(tag::ExistsArgs),
+    /// Mount an image's root filesystem (read-only)
+    Mount(images::ImageMountArgs),
+    /// Unmount an image's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(images::ImageUnmountArgs),
 }
 
 /// The container verbs, at the top level and under `container`.
@@ -451,6 +456,8 @@ pub fn main() -> i32 {
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(&ctx, a),
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(&ctx, a),
         Command::Image(ImageCommand::Exists(a)) => tag::exists(&ctx, a),
+        Command::Image(ImageCommand::Mount(a)) => images::mount(&ctx, a),
+        Command::Image(ImageCommand::Unmount(a)) => images::unmount(&ctx, a),
         Command::Inspect(a) => inspect::inspect(&ctx, a),
         Command::Image(ImageCommand::Inspect(a)) => inspect::image_inspect(&ctx, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => inspect::history(&ctx, a),

@@ -147,6 +147,13 @@ impl Engine {
     /// uses. Teardown keeps going past individual failures.
     pub fn delete_image(&self, id: &Digest) -> Result<(), EngineError> {
         let _lock = self.lock()?;
+        // c/storage unmounts a mounted image's layers before deleting them.
+        self.unmount_image_locked(id, true).map_err(|e| {
+            EngineError::Io(
+                format!("removing image {}", id.hex()),
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
         let tx = self
             .db
             .conn

@@ -5,6 +5,7 @@
 use super::Engine;
 use super::containers::ContainerError;
 use crate::state::containers::ContainerRow;
+use crate::state::images::ImageRecord;
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -365,5 +366,158 @@ impl Engine {
         let bytes = serde_json::to_vec(&config).map_err(|e| bad(e.to_string()))?;
         crate::image::archive::commit_own(self, &bytes, &layers, o.names.clone())
             .map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// An image's root filesystem mounted read-only (`image mount`): the
+/// mount point and its mount count live under the store (0700, so no
+/// other user reaches them), as c/storage keeps them beside its layers.
+pub struct ImageMount {
+    pub path: PathBuf,
+}
+
+impl Engine {
+    fn image_mount_dir(&self, id: &crate::digest::Digest) -> PathBuf {
+        self.store.root().join("image-mounts").join(id.hex())
+    }
+
+    /// Where an image is mounted in this mount namespace, if it is.
+    pub fn image_mountpoint(&self, id: &crate::digest::Digest) -> Option<PathBuf> {
+        let p = self.image_mount_dir(id).join("merged");
+        is_mounted(&p).then_some(p)
+    }
+
+    fn image_mount_count(&self, id: &crate::digest::Digest) -> u32 {
+        std::fs::read_to_string(self.image_mount_dir(id).join("count"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn set_image_mount_count(
+        &self,
+        id: &crate::digest::Digest,
+        n: u32,
+    ) -> Result<(), ContainerError> {
+        let dir = self.image_mount_dir(id);
+        let tmp = dir.join("count.tmp");
+        std::fs::write(&tmp, format!("{n}\n")).map_err(io("writing the image mount count"))?;
+        std::fs::rename(&tmp, dir.join("count")).map_err(io("writing the image mount count"))
+    }
+
+    /// `image mount`: the image's layers as a read-only overlay (one layer:
+    /// a read-only bind of it), nosuid and nodev. Mounting a mounted image
+    /// again counts up, as c/storage does; nothing stays mounted if a later
+    /// step fails.
+    pub fn mount_image(&self, rec: &ImageRecord) -> Result<ImageMount, ContainerError> {
+        if self.paths.rootless {
+            return Err(ContainerError::Invalid(
+                "cannot mount images as a rootless user: the mount needs root".into(),
+            ));
+        }
+        let _lock = self.lock()?;
+        let dir = self.image_mount_dir(&rec.id);
+        let merged = dir.join("merged");
+        if is_mounted(&merged) {
+            let n = self.image_mount_count(&rec.id).max(1);
+            self.set_image_mount_count(&rec.id, n + 1)?;
+            return Ok(ImageMount { path: merged });
+        }
+        crate::state::private::dir(&self.store.root().join("image-mounts"))
+            .map_err(io("creating the image mounts dir"))?;
+        std::fs::create_dir_all(&merged).map_err(io("creating the image mount point"))?;
+        let flags = rustix::mount::MountFlags::RDONLY
+            | rustix::mount::MountFlags::NOSUID
+            | rustix::mount::MountFlags::NODEV;
+        let fail = |e: rustix::io::Errno| {
+            let _ = std::fs::remove_dir_all(&dir);
+            ContainerError::Invalid(format!("mounting image {}: {e}", rec.id.hex()))
+        };
+        match rec.layers.as_slice() {
+            [] => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(ContainerError::Invalid(format!(
+                    "image {} has no layers to mount",
+                    rec.id.hex()
+                )));
+            }
+            [one] => {
+                let diff = self.store.layer_dir(one).join("diff");
+                rustix::mount::mount_bind(&diff, &merged).map_err(fail)?;
+                if let Err(e) = rustix::mount::mount_remount(
+                    &merged,
+                    flags | rustix::mount::MountFlags::BIND,
+                    "",
+                ) {
+                    let _ = rustix::mount::unmount(&merged, rustix::mount::UnmountFlags::DETACH);
+                    return Err(fail(e));
+                }
+            }
+            layers => {
+                // overlay(5): several lowerdirs and no upperdir make a
+                // read-only mount. Relative paths from the layers dir keep
+                // the option string short, as for containers.
+                let lower: Vec<String> = layers
+                    .iter()
+                    .rev()
+                    .map(|l| format!("{}/diff", l.hex()))
+                    .collect();
+                let opts = std::ffi::CString::new(format!("lowerdir={}", lower.join(":")))
+                    .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+                let cwd = std::env::current_dir().map_err(io("reading the working directory"))?;
+                std::env::set_current_dir(self.store.root().join("layers"))
+                    .map_err(io("entering the layers dir"))?;
+                let r = rustix::mount::mount(
+                    "overlay",
+                    &merged,
+                    "overlay",
+                    flags,
+                    Some(opts.as_c_str()),
+                );
+                std::env::set_current_dir(cwd).map_err(io("restoring the working directory"))?;
+                r.map_err(fail)?;
+            }
+        }
+        if let Err(e) = self.set_image_mount_count(&rec.id, 1) {
+            let _ = rustix::mount::unmount(&merged, rustix::mount::UnmountFlags::DETACH);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(ImageMount { path: merged })
+    }
+
+    /// `image unmount`: count down, unmounting at zero (or at once with
+    /// `force`). Returns whether the image was mounted.
+    pub fn unmount_image(
+        &self,
+        id: &crate::digest::Digest,
+        force: bool,
+    ) -> Result<bool, ContainerError> {
+        let _lock = self.lock()?;
+        self.unmount_image_locked(id, force)
+    }
+
+    /// As `unmount_image`, for callers holding the writer lock (`rmi`
+    /// unmounts before it removes, as c/storage deletes a mounted layer).
+    pub(super) fn unmount_image_locked(
+        &self,
+        id: &crate::digest::Digest,
+        force: bool,
+    ) -> Result<bool, ContainerError> {
+        let dir = self.image_mount_dir(id);
+        let merged = dir.join("merged");
+        if !is_mounted(&merged) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Ok(false);
+        }
+        let n = self.image_mount_count(id);
+        if !force && n > 1 {
+            self.set_image_mount_count(id, n - 1)?;
+            return Ok(true);
+        }
+        rustix::mount::unmount(&merged, rustix::mount::UnmountFlags::empty())
+            .map_err(|e| ContainerError::Invalid(format!("unmounting image {}: {e}", id.hex())))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(true)
     }
 }
