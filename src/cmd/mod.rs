@@ -93,7 +93,10 @@ pub struct Cli {
     /// Events backend ("file"|"journald"|"none")
     #[arg(long, global = true, value_name = "BACKEND")]
     events_backend: Option<String>,
-    /// Add global flags for an external OCI runtime (run --runtime)
+    /// The OCI runtime for new containers: a name on $PATH or a path (runc, crun, ...; default: berth's own)
+    #[arg(long, value_name = "RUNTIME")]
+    runtime: Option<String>,
+    /// Add a global flag for the OCI runtime (debug, log=FILE, ...: passed as --FLAG)
     #[arg(long, global = true, value_name = "FLAG")]
     runtime_flag: Vec<String>,
     /// Cgroup manager to use ("cgroupfs"|"systemd")
@@ -117,6 +120,7 @@ const GLOBAL_VALUE_OPTS: &[&str] = &[
     "--storage-driver",
     "--storage-opt",
     "--events-backend",
+    "--runtime",
     "--runtime-flag",
     "--cgroup-manager",
     "--config",
@@ -526,11 +530,13 @@ fn global_checks(cli: &Cli) -> anyhow::Result<()> {
     if cli.storage_opt.iter().any(|o| !o.is_empty()) {
         log::warn("berth's overlay store takes no storage options; --storage-opt is ignored");
     }
-    if !cli.runtime_flag.is_empty() {
-        log::warn(
-            "--runtime-flag applies to runc-compatible runtimes; berth's built-in runtime takes no flags, they are ignored",
-        );
+    // podman's runtime set-up: the default runtime must exist, whatever
+    // the command.
+    crate::runtime::options::set_global_runtime(cli.runtime.clone());
+    if let Some(r) = crate::runtime::options::global_runtime() {
+        crate::runtime::options::check_runtime(&r).map_err(anyhow::Error::msg)?;
     }
+    crate::runtime::options::set_flags(cli.runtime_flag.clone());
     if cli.config.is_some() {
         log::warn("The --config flag is ignored by Podman. Exists for Docker compatibility");
     }

@@ -190,6 +190,9 @@ pub struct CreateArgs {
     /// An external OCI runtime (runc, crun, ...) instead of berth's own
     #[arg(long)]
     pub runtime: Option<String>,
+    /// Seconds the container may run before it is killed (0: no limit)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub timeout: u32,
     /// User namespace: keep-id (rootless: run as yourself, same uid inside), host
     #[arg(long)]
     pub userns: Option<String>,
@@ -240,6 +243,9 @@ pub struct RunArgs {
     /// Remove the image after the container exits, unless another container uses it
     #[arg(long)]
     pub rmi: bool,
+    /// Pass this many more file descriptors (3 and up) into the container
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
 }
 
 /// Find the image locally or pull it, as `--pull` says.
@@ -604,6 +610,8 @@ fn remove_image_if_unused(engine: &mut Engine, row: &ContainerRow) -> anyhow::Re
 }
 
 pub fn run(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
+    // First: berth's own files must not be taken for the caller's.
+    crate::runtime::options::set_preserve_fds(a.preserve_fds).map_err(|e| exit(125, e))?;
     let mut engine = ctx.engine()?;
     let attach = if a.detach {
         None

@@ -198,12 +198,6 @@ pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
     env.push(kv);
 }
 
-/// The configured OCI runtime (`[engine] runtime` in containers.conf or
-/// berth.conf, see [`crate::config`]): an external runtime for every container.
-pub(super) fn configured_runtime() -> Option<String> {
-    crate::config::string("engine", "runtime")
-}
-
 /// The rootless default: berth.conf's `default_rootless_network_cmd`, else
 /// pasta, else slirp4netns, whichever is installed; loopback only without
 /// either.
@@ -518,7 +512,14 @@ pub fn build_config(
         log_driver: a.log_driver.clone(),
         log_max_size,
         healthcheck,
-        runtime: a.runtime.clone().or_else(configured_runtime),
+        runtime: a
+            .runtime
+            .clone()
+            .or_else(crate::runtime::options::global_runtime)
+            .map(|r| crate::runtime::options::check_runtime(&r).map(|_| r))
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        timeout: a.timeout,
         detach_keys: String::new(),
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),

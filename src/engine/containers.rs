@@ -128,6 +128,9 @@ pub struct ContainerConfig {
     pub log_max_size: Option<u64>,
     pub healthcheck: Option<Health>,
     pub runtime: Option<String>,
+    /// `--timeout`: seconds each run may last before the monitor kills
+    /// it (0: no limit).
+    pub timeout: u32,
     pub rm: bool,
     /// "" (rootless: the user is root inside; rootful: no user namespace)
     /// or "keep-id".

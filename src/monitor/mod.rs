@@ -111,7 +111,9 @@ impl Report {
 }
 
 fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 {
-    crate::process::close_fds(&[report.as_raw_fd()]);
+    let mut keep: Vec<i32> = crate::runtime::options::preserved_fds().collect();
+    keep.push(report.as_raw_fd());
+    crate::process::close_fds(&keep);
     // SAFETY: setsid and signal disposition in the new monitor process.
     unsafe {
         libc::setsid();
@@ -208,6 +210,14 @@ fn run_once(
     report: &mut Report,
 ) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
+    // `--runtime-flag`s: an external runtime judges them itself (podman's
+    // exit 126 when it refuses); berth's own takes the few it honours.
+    let builtin_flags = match &cfg.runtime {
+        Some(_) => crate::runtime::options::BuiltinFlags::default(),
+        None => crate::runtime::options::BuiltinFlags::parse(crate::runtime::options::flags())
+            .map_err(|msg| RuntimeError::Start { code: 126, msg })?,
+    };
+    builtin_flags.log(&dir, true, &format!("starting container {}", row.id));
     if cfg.mtab_link {
         crate::engine::containers::link_mtab(&dir.join("upper"))?;
     }
@@ -302,9 +312,31 @@ fn run_once(
             crate::runtime::linux::spawn(&spec, cgroup.as_ref(), io, &layers, cfg.init, prestart)
         }
     };
+    crate::runtime::options::release_preserved_fds();
     let pid = match started {
         Ok(p) => p,
         Err(e) => {
+            builtin_flags.log(&dir, false, &e.to_string());
+            // An external runtime that refused its command line (a flag,
+            // say) said so on stderr, before it had a log.
+            let e = match (&cfg.runtime, e, err_r.as_ref()) {
+                (Some(rt), RuntimeError::Start { code, msg }, Some(r)) => {
+                    set_nonblocking(r.as_fd());
+                    let mut said = vec![0u8; 4096];
+                    let n = rustix::io::read(r, &mut said[..]).unwrap_or(0);
+                    let said = String::from_utf8_lossy(&said[..n]);
+                    let said = said.trim();
+                    RuntimeError::Start {
+                        code,
+                        msg: if said.is_empty() {
+                            msg
+                        } else {
+                            format!("{rt}: {}", said.replace('\n', ": "))
+                        },
+                    }
+                }
+                (_, e, _) => e,
+            };
             net.finish();
             if let Some(cg) = &cgroup {
                 cg.destroy();
@@ -366,6 +398,11 @@ fn run_once(
             msg: format!("container {} was removed while it started", row.id),
         });
     }
+    builtin_flags.log(
+        &dir,
+        true,
+        &format!("container {} started as pid {pid}", row.id),
+    );
     report.send(&format!("started {pid}"));
     let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
     let mut attach = attach;
@@ -386,6 +423,11 @@ fn run_once(
     }
     let mut stdin_open = attach.stdin && in_w.is_some();
     let mut health = Health::new(cfg);
+    // `--timeout`, as conmon keeps it: past it the container is killed
+    // (SIGKILL) and its exit code is -1.
+    let deadline = (cfg.timeout > 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_secs(cfg.timeout.into()));
+    let mut timed_out = false;
     if health.check.is_some() {
         let _ = db::set_health(&engine.db.conn, &row.id, "starting");
     }
@@ -412,7 +454,7 @@ fn run_once(
         for f in &server_fds {
             fds.push(PollFd::new(f, PollFlags::IN));
         }
-        let timeout = health.next_timeout();
+        let timeout = health.next_timeout(deadline.filter(|_| !timed_out));
         let _ = rustix::event::poll(&mut fds, timeout.as_ref());
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
@@ -469,6 +511,14 @@ fn run_once(
             exited = true;
         }
         health.tick(engine, row, pid);
+        if let Some(d) = deadline
+            && !timed_out
+            && std::time::Instant::now() >= d
+        {
+            timed_out = true;
+            // SAFETY: signals our own child (or the container we adopted).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
     }
     let mut status = 0;
     // SAFETY: reap our own child (or, with an external runtime, the
@@ -483,12 +533,15 @@ fn run_once(
     }
     drop(in_w);
     log.flush();
-    let code = if libc::WIFEXITED(status) {
+    let code = if timed_out {
+        -1
+    } else if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
         128 + libc::WTERMSIG(status)
     };
     let oom = cgroup.as_ref().is_some_and(|c| c.oom_killed());
+    builtin_flags.log(&dir, true, &format!("container {} exited: {code}", row.id));
     let stopping = db::get(&engine.db.conn, &row.id)
         .ok()
         .flatten()
@@ -608,8 +661,9 @@ impl Health {
         }
     }
 
-    fn next_timeout(&self) -> Option<rustix::fs::Timespec> {
-        let n = self.next?;
+    /// How long the monitor may sleep: until the next check, or `also`.
+    fn next_timeout(&self, also: Option<std::time::Instant>) -> Option<rustix::fs::Timespec> {
+        let n = [self.next, also].into_iter().flatten().min()?;
         let d = n.saturating_duration_since(std::time::Instant::now());
         Some(rustix::fs::Timespec {
             tv_sec: d.as_secs() as i64,

@@ -476,8 +476,15 @@ fn child(
     // closed to whatever may share its namespaces.
     crate::process::set_undumpable();
     io.install().map_err(ctx(|| "setting up stdio".into()))?;
-    // Exactly fds 0, 1, 2 (and the close-on-exec error pipe) reach exec.
-    crate::process::close_fds(&[err_fd]);
+    // Exactly fds 0, 1, 2 (and the close-on-exec error pipe) reach exec,
+    // and those `run --preserve-fds` hands on, at their own numbers.
+    let mut keep: Vec<RawFd> = super::options::preserved_fds().collect();
+    for &fd in &keep {
+        // SAFETY: clears FD_CLOEXEC on a descriptor this process holds.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    keep.push(err_fd);
+    crate::process::close_fds(&keep);
     crate::process::reset_signals();
     // Before dropping privileges: without no_new_privs, installing a filter
     // needs CAP_SYS_ADMIN, which the container itself usually lacks.
