@@ -100,6 +100,22 @@ pub struct RunSpec {
 
 /// What the builder needs from the command line: base images (pulled per
 /// `--pull`) and RUN containers (created and run as `run` does).
+/// Why a RUN step's container did not run to its end.
+#[derive(Debug)]
+pub enum RunError {
+    /// Setting it up failed, on berth's side.
+    Setup(String),
+    /// The runtime did not start it (it refused its flags, the command
+    /// was not found, ...).
+    Start(String),
+}
+
+impl From<String> for RunError {
+    fn from(s: String) -> RunError {
+        RunError::Setup(s)
+    }
+}
+
 pub trait Host {
     fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String>;
     /// Run to the end; the container (exited) and its exit code.
@@ -108,7 +124,7 @@ pub trait Host {
         engine: &mut Engine,
         image: &ImageRecord,
         spec: &RunSpec,
-    ) -> Result<(ContainerRow, i32), String>;
+    ) -> Result<(ContainerRow, i32), RunError>;
     /// A warning for the user (podman prints them as logrus lines).
     fn warn(&mut self, msg: &str);
 }

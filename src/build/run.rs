@@ -477,7 +477,19 @@ fn run_container(
         tmpfs: m.tmpfs.clone(),
         quiet: b.o.quiet,
     };
-    let (row, code) = b.host.run(b.engine, &rec, &spec).map_err(|e| at.err(e))?;
+    let (row, code) = b.host.run(b.engine, &rec, &spec).map_err(|e| match e {
+        super::RunError::Setup(m) => at.err(m),
+        // buildah reports the runtime's own exit status; runc and crun exit
+        // 1 on any error of theirs, and `podman build` exits with it.
+        super::RunError::Start(m) => BuildError::Step {
+            step: at.text.clone(),
+            file: at.file.to_string(),
+            line: at.line,
+            instr: at.instr.clone(),
+            msg: format!("while running runtime: exit status 1: {m}"),
+            code: Some(1),
+        },
+    })?;
     let result = (|| {
         if code != 0 {
             // buildah's text, then the command.

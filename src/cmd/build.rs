@@ -181,7 +181,7 @@ impl Host for CliHost<'_> {
         engine: &mut Engine,
         image: &ImageRecord,
         spec: &RunSpec,
-    ) -> Result<(ContainerRow, i32), String> {
+    ) -> Result<(ContainerRow, i32), crate::build::RunError> {
         let mut argv: Vec<String> = vec!["create".into()];
         argv.extend(self.create_flags.iter().cloned());
         if !spec.network.is_empty() {
@@ -252,7 +252,7 @@ impl Host for CliHost<'_> {
             Ok(c) => c,
             Err(e) => {
                 let _ = engine.remove_container(&row, true);
-                return Err(e.to_string());
+                return Err(crate::build::RunError::Start(e.to_string()));
             }
         };
         let row = engine.container(&row.id).map_err(|e| e.to_string())?;

@@ -10,8 +10,15 @@ pub struct ExecArgs {
     /// Container to run the command in
     pub container: String,
     /// Command and arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present = "latest",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
+    /// Run in the latest container created (the first word is then the command)
+    #[arg(short, long)]
+    pub latest: bool,
     /// Keep STDIN open
     #[arg(short, long)]
     pub interactive: bool,
@@ -33,10 +40,22 @@ pub struct ExecArgs {
     /// Give the process all capabilities and no seccomp filter
     #[arg(long)]
     pub privileged: bool,
+    /// Pass this many more file descriptors (3 and up) into the process
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
 }
 
-pub fn run(ctx: &Ctx, a: ExecArgs) -> anyhow::Result<()> {
+pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
+    // First: berth's own files must not be taken for the caller's.
+    crate::runtime::options::set_preserve_fds(a.preserve_fds).map_err(|e| exit(125, e))?;
     let engine = ctx.engine()?;
+    if a.latest {
+        // podman's GetLatestContainer; the store lists the newest first.
+        let latest = engine.containers()?.into_iter().next();
+        let latest = latest.ok_or_else(|| exit(125, "no such container"))?;
+        a.command
+            .insert(0, std::mem::replace(&mut a.container, latest.id));
+    }
     let c = engine.container(&a.container)?;
     if c.state != "running" {
         return Err(exit(

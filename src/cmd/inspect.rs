@@ -10,8 +10,11 @@ use serde_json::{Value, json};
 #[command(args_override_self = true)]
 pub struct InspectArgs {
     /// Containers, images or networks to inspect
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub names: Vec<String>,
+    /// Inspect the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
     /// Format the output with a Go template
     #[arg(short, long)]
     pub format: Option<String>,
@@ -38,8 +41,11 @@ pub struct ImageInspectArgs {
 #[command(args_override_self = true)]
 pub struct ContainerInspectArgs {
     /// Containers to inspect
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub containers: Vec<String>,
+    /// Inspect the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
     /// Format the output with a Go template
     #[arg(short, long)]
     pub format: Option<String>,
@@ -50,17 +56,53 @@ pub struct ContainerInspectArgs {
 
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::INSPECT);
-    inspect_any(ctx, &a.names, a.format.as_deref(), &a.kind)
+    if a.latest {
+        return inspect_any(
+            ctx,
+            Words::Latest(&a.names),
+            a.format.as_deref(),
+            "container",
+        );
+    }
+    inspect_any(ctx, Words::Given(&a.names), a.format.as_deref(), &a.kind)
 }
 
 pub fn container_inspect(ctx: &Ctx, a: ContainerInspectArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::INSPECT);
-    inspect_any(ctx, &a.containers, a.format.as_deref(), "container")
+    let words = if a.latest {
+        Words::Latest(&a.containers)
+    } else {
+        Words::Given(&a.containers)
+    };
+    inspect_any(ctx, words, a.format.as_deref(), "container")
 }
 
 pub fn image_inspect(ctx: &Ctx, a: ImageInspectArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::INSPECT);
-    inspect_any(ctx, &a.images, a.format.as_deref(), "image")
+    inspect_any(ctx, Words::Given(&a.images), a.format.as_deref(), "image")
+}
+
+/// What to inspect: the names given, or (`-l`) the latest container.
+enum Words<'a> {
+    Given(&'a [String]),
+    /// With the names given too, which podman refuses.
+    Latest(&'a [String]),
+}
+
+impl Words<'_> {
+    fn resolve(&self, engine: &Engine) -> anyhow::Result<Vec<String>> {
+        match self {
+            Words::Given(w) => Ok(w.to_vec()),
+            Words::Latest(w) if !w.is_empty() => {
+                anyhow::bail!("--latest and containers cannot be used together")
+            }
+            // podman's GetLatestContainer; the store lists the newest first.
+            Words::Latest(_) => match engine.containers()?.into_iter().next() {
+                Some(c) => Ok(vec![c.id]),
+                None => anyhow::bail!("no containers to inspect: no such container"),
+            },
+        }
+    }
 }
 
 fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<usize> {
@@ -73,13 +115,9 @@ fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<us
 
 /// podman prints what it found, then exits 125 naming what it did not.
 /// Containers are looked for before images, as podman does.
-fn inspect_any(
-    ctx: &Ctx,
-    words: &[String],
-    format: Option<&str>,
-    kind: &str,
-) -> anyhow::Result<()> {
+fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
+    let words = &words.resolve(&engine)?;
     let all = load_all(&engine)?;
     // A network's JSON (netavark's keys) and its template fields (podman's
     // Go names) differ; containers and images use one document for both.

@@ -85,6 +85,7 @@ pub fn spawn(
         let mut keep: Vec<i32> = ns.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
         keep.push(err_w.as_raw_fd());
         keep.extend(io.raw_fds());
+        keep.extend(super::options::preserved_fds());
         crate::process::close_fds(&keep);
         let code = match child_main(
             &spec,
@@ -200,8 +201,15 @@ fn grandchild(
     }
     io.install()
         .map_err(|e| (125, format!("setting up the terminal: {e}")))?;
-    // Nothing but stdio and the close-on-exec error pipe from here on.
-    crate::process::close_fds(&[err_fd]);
+    // Nothing but stdio, the close-on-exec error pipe and what
+    // `exec --preserve-fds` hands on from here on.
+    let mut keep: Vec<i32> = super::options::preserved_fds().collect();
+    for &fd in &keep {
+        // SAFETY: clears FD_CLOEXEC on a descriptor this process holds.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    keep.push(err_fd);
+    crate::process::close_fds(&keep);
     crate::process::reset_signals();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();

@@ -55,18 +55,26 @@ pub fn spawn(
         None => Stdio::null(),
     };
     let mut cmd = Command::new(runtime);
-    // The runtime gets stdio and nothing else of the monitor's, and
-    // default signals (the monitor ignores SIGINT/SIGHUP/SIGPIPE, and a
-    // Go runtime such as runc keeps ignored signals ignored for the
-    // container): it cannot hand on what it never had.
-    // SAFETY: close_range and rt_sigaction between fork and exec.
+    let preserved = super::options::preserved_fds();
+    // The runtime gets stdio and nothing else of the monitor's (but the
+    // `--preserve-fds` it is told to hand on), and default signals (the
+    // monitor ignores SIGINT/SIGHUP/SIGPIPE, and a Go runtime such as runc
+    // keeps ignored signals ignored for the container): it cannot hand on
+    // what it never had.
+    let keep = preserved.clone();
+    // SAFETY: close_range, fcntl and rt_sigaction between fork and exec.
     unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
             crate::process::cloexec_fds();
+            for fd in keep.clone() {
+                libc::fcntl(fd, libc::F_SETFD, 0);
+            }
             crate::process::reset_signals();
             Ok(())
         })
     };
+    // podman hands `--runtime-flag`s to the runtime before its subcommand.
+    cmd.args(super::options::external_args());
     let st = cmd
         .arg("--root")
         .arg(state_root(runroot))
@@ -80,6 +88,12 @@ pub fn spawn(
             &["run", "--detach", "--pid-file"][..]
         })
         .arg(&pid_file)
+        // runc's and crun's `run`/`create` flag for fds 3.. to pass on.
+        .args(
+            (!preserved.is_empty())
+                .then(|| format!("--preserve-fds={}", preserved.len()))
+                .into_iter(),
+        )
         .arg("--bundle")
         .arg(bundle)
         .arg(id)
@@ -105,10 +119,9 @@ pub fn spawn(
         cleanup(runtime, runroot, bundle, id);
         let code = if msg.contains("no such file or directory") || msg.contains("not found") {
             127
-        } else if msg.contains("permission denied") {
-            126
         } else {
-            125
+            // podman's class for any other runtime failure (ErrOCIRuntime).
+            126
         };
         return Err(RuntimeError::Start {
             code,
@@ -122,6 +135,7 @@ pub fn spawn(
     if let Some(hook) = prestart {
         let started = hook(pid).and_then(|()| {
             let st = Command::new(runtime)
+                .args(super::options::external_args())
                 .arg("--root")
                 .arg(state_root(runroot))
                 .args(["start", id])
@@ -144,6 +158,7 @@ pub fn spawn(
 /// After the container exited: the runtime's state, and the host mount.
 pub fn cleanup(runtime: &str, runroot: &Path, bundle: &Path, id: &str) {
     let _ = Command::new(runtime)
+        .args(super::options::external_args())
         .arg("--root")
         .arg(state_root(runroot))
         .args(["delete", "--force", id])

@@ -8,6 +8,7 @@ pub mod external;
 pub mod init;
 pub mod linux;
 pub mod mounts;
+pub mod options;
 pub mod pause;
 pub mod seccomp;
 pub mod spec;

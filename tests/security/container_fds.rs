@@ -535,3 +535,141 @@ fn build_run_steps_start_clean() {
     assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
     assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
 }
+
+/// Files open at the given numbers (not close-on-exec) in the berth
+/// process `cmd` starts, as a shell's `3<file` leaves them.
+/// The caller keeps `fds` open until the command has started.
+fn with_fds(cmd: &mut Command, fds: &[(i32, &std::os::fd::OwnedFd)]) {
+    use std::os::fd::AsRawFd;
+    let raw: Vec<(i32, i32)> = fds.iter().map(|(n, f)| (*n, f.as_raw_fd())).collect();
+    // SAFETY: dup2 between fork and exec; the fds stay open in the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &(n, fd) in &raw {
+                if libc::dup2(fd, n) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+fn open_fd(p: &std::path::Path) -> std::os::fd::OwnedFd {
+    std::fs::File::open(p).unwrap().into()
+}
+
+/// `run --preserve-fds N` hands the caller's fds 3 .. 3+N-1 into the
+/// container at their numbers, through the monitor, and nothing else: not
+/// the caller's fd beyond N (a host directory), not a file of berth's.
+/// Without the flag, none of them arrives.
+#[test]
+fn preserve_fds_hands_in_exactly_the_fds_asked_for() {
+    let (_reg, berth) = setup();
+    let host = tempfile::tempdir().unwrap();
+    let file = host.path().join("given");
+    std::fs::write(&file, "handed in\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = berth.cmd();
+        cmd.args(args);
+        let (a, b, dir) = (open_fd(&file), open_fd(&file), open_fd(host.path()));
+        with_fds(&mut cmd, &[(3, &a), (4, &b), (7, &dir)]);
+        let o = cmd.output().unwrap();
+        let (out, err) = output(&o);
+        (o.status.code(), format!("{out}{err}"))
+    };
+    let (code, out) = run(&["run", "--rm", "probe", "/probe", "self"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("fds: 0 1 2\n"),
+        "without --preserve-fds: {out}"
+    );
+    let (code, out) = run(&["run", "--rm", "--preserve-fds=2", "probe", "/probe", "self"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("fds: 0 1 2 3 4\n"), "--preserve-fds=2: {out}");
+    let (_, out) = run(&[
+        "run",
+        "--rm",
+        "-i",
+        "--preserve-fds=2",
+        "probe",
+        "sh",
+        "-c",
+        "cat <&4",
+    ]);
+    assert_eq!(out, "handed in\n");
+    // The attack through the fd beyond the range: it is not there.
+    let (_, out) = run(&[
+        "run",
+        "--rm",
+        "--preserve-fds=2",
+        "probe",
+        "sh",
+        "-c",
+        "ls /proc/self/fd/7/ 2>&1; echo pwned > /proc/self/fd/7/file",
+    ]);
+    assert!(!host.path().join("file").exists(), "{out}");
+    assert!(!out.contains("given"), "{out}");
+    // An external runtime is told to pass on the same ones.
+    let (code, out) = run(&[
+        "run",
+        "--rm",
+        "--preserve-fds=1",
+        "--runtime",
+        "/usr/sbin/runc",
+        "probe",
+        "/probe",
+        "self",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("fds: 0 1 2 3\n"),
+        "runc --preserve-fds=1: {out}"
+    );
+    // exec too.
+    berth.ok(&["run", "-d", "--name", "c", "probe", "sleep", "600"]);
+    let (_, out) = run(&["exec", "c", "/probe", "self"]);
+    assert!(out.contains("fds: 0 1 2\n"), "exec: {out}");
+    let (_, out) = run(&["exec", "--preserve-fds=1", "c", "/probe", "self"]);
+    assert!(
+        out.contains("fds: 0 1 2 3\n"),
+        "exec --preserve-fds=1: {out}"
+    );
+    // An fd the caller does not have is refused, not taken from berth.
+    let o = berth.run(&["run", "--rm", "--preserve-fds=9", "probe", "true"]);
+    let (_, err) = output(&o);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    assert!(err.contains("file descriptor"), "{err}");
+}
+
+/// The monitor keeps no copy of a preserved fd: once the container closes
+/// the write end of a pipe handed in, the caller's reader sees EOF.
+#[test]
+fn preserved_pipe_is_held_by_the_container_alone() {
+    let (_reg, berth) = setup();
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    let mut cmd = berth.cmd();
+    cmd.args([
+        "run",
+        "-d",
+        "--preserve-fds=1",
+        "probe",
+        "sh",
+        "-c",
+        "echo hi >&3; exec 3>&-; sleep 600",
+    ]);
+    with_fds(&mut cmd, &[(3, &w)]);
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{:?}", output(&o));
+    drop(w);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::fs::File::from(r), &mut s);
+        let _ = tx.send(s);
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the pipe stayed open after the container closed it: the monitor holds a copy");
+    assert_eq!(got, "hi\n");
+}
