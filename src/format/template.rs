@@ -82,7 +82,7 @@ impl Format {
             }
             _ => (s.to_string(), false),
         };
-        let mut text = text.replace("\\t", "\t").replace("\\n", "\n");
+        let mut text = unescape(&text);
         if table {
             text = spaces_to_tabs(&text);
         }
@@ -183,7 +183,7 @@ pub fn render_one(text: &str, v: &Json) -> Result<String, FormatError> {
 
 /// [`render_one`] with errors worded as podman's command `origin`.
 pub fn render_one_as(origin: Origin, text: &str, v: &Json) -> Result<String, FormatError> {
-    let text = text.replace("\\t", "\t").replace("\\n", "\n");
+    let text = unescape(text);
     let tmpl = compile(&text, &origin)?;
     let v = to_value(v);
     check_fields(&text, &v, &origin)?;
@@ -192,6 +192,21 @@ pub fn render_one_as(origin: Origin, text: &str, v: &Json) -> Result<String, For
         s.push('\n');
     }
     Ok(s)
+}
+
+/// docker's and podman's `\t` and `\n` typed on the command line as tab
+/// and newline; but text that no longer parses so (`{{"\n"}}`: a Go string
+/// escape, now a raw newline in a quoted string) is kept as typed, as
+/// containers/common's report.Formatter.Parse falls back to it.
+fn unescape(text: &str) -> String {
+    let replaced = text.replace("\\t", "\t").replace("\\n", "\n");
+    if replaced != text
+        && compile(&replaced, &Origin::DEFAULT).is_err()
+        && compile(text, &Origin::DEFAULT).is_ok()
+    {
+        return text.to_string();
+    }
+    replaced
 }
 
 fn compile(text: &str, origin: &Origin) -> Result<Template, FormatError> {
@@ -695,6 +710,17 @@ mod tests {
         let rows = vec![json!({"Repository": "a.b/c", "ID": "abc"})];
         let out = f.render(&rows, &[("ID", "IMAGE ID")]).unwrap();
         assert_eq!(out, "REPOSITORY  IMAGE ID\na.b/c       ABC\n");
+    }
+
+    #[test]
+    fn escaped_newline_in_a_go_string_is_kept_as_typed() {
+        // podman's 610-format: `--format '{{"\n"}}'` prints a newline; a
+        // `\n` outside an action is still a newline.
+        let row = json!({"A": "x"});
+        assert_eq!(render_one("{{\"\\n\"}}", &row).unwrap(), "\n");
+        assert_eq!(render_one("{{.A}}\\n{{.A}}", &row).unwrap(), "x\nx\n");
+        let f = Format::parse("{{\"\\n\"}}");
+        assert_eq!(f.render(&[row], &[]).unwrap(), "\n");
     }
 
     #[test]
