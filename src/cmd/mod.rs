@@ -15,6 +15,7 @@ mod lifecycle;
 pub mod log;
 mod login;
 mod logs;
+mod manifest;
 mod mounts;
 mod network;
 mod port;
@@ -183,6 +184,9 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Manipulate manifest lists and image indexes
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
@@ -447,6 +451,7 @@ pub fn main() -> i32 {
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Secret(c) => secret::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
+        Command::Manifest(c) => manifest::run(&ctx, c),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&ctx, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&ctx, a),

@@ -28,11 +28,13 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
         );
     }
     let engine = ctx.engine()?;
+    let lists = crate::image::lists::Lists::open(engine.store.root())?;
     let words: Vec<String> = if a.all {
         engine
             .images()?
             .iter()
             .map(|r| r.id.hex().to_string())
+            .chain(lists.all()?.into_iter().map(|l| l.id))
             .collect()
     } else {
         a.images.clone()
@@ -46,6 +48,14 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
             // podman: --force, like --ignore, passes over a missing image (and
             // --all over one a removed child took along).
             Err(ImageError::NotFound(_)) if a.ignore || a.force || a.all => continue,
+            // A manifest list goes as an image does (podman keeps both in
+            // one image store).
+            Err(ImageError::NotFound(_)) if super::manifest::lookup(&lists, w)?.is_some() => {
+                if let Some(l) = super::manifest::lookup(&lists, w)? {
+                    super::manifest::remove_list(&engine, &lists, &l)?;
+                }
+                continue;
+            }
             Err(e @ ImageError::NotFound(_)) => {
                 missing = true;
                 errors.push(e.to_string());

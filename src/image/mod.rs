@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod config;
 pub mod manifest;
+pub mod lists;
 pub mod members;
 
 pub use config::ImageConfig;

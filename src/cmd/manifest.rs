@@ -1,0 +1,354 @@
+//! `manifest`: manifest lists (OCI image indexes) made and edited locally.
+
+use super::Ctx;
+use super::pull::RemoteArgs;
+use crate::digest::Digest;
+use crate::engine::Engine;
+use crate::image::ImageConfig;
+use crate::image::lists::{Lists, StoredList, pretty};
+use crate::image::manifest::{self, Descriptor, Index, Manifest, OCI_INDEX, Platform};
+use crate::registry::RegistriesConf;
+use crate::registry::client::Access;
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+
+#[derive(Subcommand)]
+pub enum ManifestCommand {
+    /// Create manifest list or image index
+    Create(CreateArgs),
+    /// Add images to a manifest list or image index
+    Add(AddArgs),
+    /// Display the contents of a manifest list or image index
+    Inspect(InspectArgs),
+    /// Remove an entry from a manifest list or image index
+    Remove(RemoveArgs),
+    /// Remove manifest list or image index from local storage
+    Rm(RmArgs),
+    /// Check if a manifest list exists in local storage
+    Exists(InspectArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Name of the new list
+    pub list: String,
+    /// Images to add to it (as `manifest add` takes them)
+    pub images: Vec<String>,
+    /// Add all of the lists' images if the images to add are lists
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    pub list: String,
+    /// docker://REFERENCE (the default transport) or containers-storage:IMAGE
+    pub image: String,
+    /// Add all of the list's images if the image is a list
+    #[arg(long)]
+    pub all: bool,
+    /// Override the architecture of the entry
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Override the operating system of the entry
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Override the variant of the entry
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Override the OS version of the entry
+    #[arg(long)]
+    pub os_version: Option<String>,
+    /// Set an annotation on the entry (KEY=VALUE)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    pub list: String,
+}
+
+#[derive(Args)]
+pub struct RemoveArgs {
+    pub list: String,
+    /// Digest of the entry to remove
+    pub digest: String,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    pub lists: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, c: ManifestCommand) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let lists = Lists::open(engine.store.root())?;
+    match c {
+        ManifestCommand::Create(a) => create(&engine, &lists, a),
+        ManifestCommand::Add(a) => {
+            let _lock = engine.lock()?;
+            let mut l = find(&lists, &a.list)?;
+            add(&engine, &mut l, &a)?;
+            lists.save(&l)?;
+            println!("{}", l.id);
+            Ok(())
+        }
+        ManifestCommand::Inspect(a) => {
+            println!("{}", pretty(&find(&lists, &a.list)?.index));
+            Ok(())
+        }
+        ManifestCommand::Exists(a) => match lookup(&lists, &a.list)? {
+            Some(_) => Ok(()),
+            None => Err(super::exit(1, String::new())),
+        },
+        ManifestCommand::Remove(a) => {
+            let _lock = engine.lock()?;
+            let mut l = find(&lists, &a.list)?;
+            let want = a.digest.parse::<Digest>().map_err(|e| {
+                anyhow::anyhow!("error removing from manifest list {}: {e}", a.list)
+            })?;
+            let before = l.index.manifests.len();
+            l.index.manifests.retain(|d| d.digest != want);
+            if l.index.manifests.len() == before {
+                anyhow::bail!(
+                    "error removing from manifest list {}: no instance matching digest {want} found in manifest list",
+                    a.list
+                );
+            }
+            l.sources.remove(&want.to_string());
+            lists.save(&l)?;
+            println!("{}", l.id);
+            Ok(())
+        }
+        ManifestCommand::Rm(a) => {
+            let mut errors = Vec::new();
+            for w in &a.lists {
+                match lookup(&lists, w)? {
+                    Some(l) => remove_list(&engine, &lists, &l)?,
+                    None => errors.push(format!("{w}: image not known")),
+                }
+            }
+            match errors.split_last() {
+                None => Ok(()),
+                Some((last, rest)) => {
+                    rest.iter().for_each(|e| eprintln!("Error: {e}"));
+                    Err(super::exit(1, last.clone()))
+                }
+            }
+        }
+    }
+}
+
+/// A list by name (short names live in `localhost/`, as `tag` stores them)
+/// or ID.
+pub fn lookup(lists: &Lists, word: &str) -> anyhow::Result<Option<StoredList>> {
+    let name = super::tag::local_name(word).ok();
+    Ok(lists.find(word, name.as_deref())?)
+}
+
+fn find(lists: &Lists, word: &str) -> anyhow::Result<StoredList> {
+    lookup(lists, word)?.ok_or_else(|| anyhow::anyhow!("{word}: image not known"))
+}
+
+/// Remove a list from local storage, printing as `rmi` does.
+pub fn remove_list(engine: &Engine, lists: &Lists, l: &StoredList) -> anyhow::Result<()> {
+    let _lock = engine.lock()?;
+    lists.remove(&l.id)?;
+    for n in &l.names {
+        println!("Untagged: {n}");
+    }
+    println!("Deleted: {}", l.id);
+    Ok(())
+}
+
+fn create(engine: &Engine, lists: &Lists, a: CreateArgs) -> anyhow::Result<()> {
+    let name = super::tag::local_name(&a.list)?;
+    let _lock = engine.lock()?;
+    if lookup(lists, &a.list)?.is_some() || engine.find_image(&name).is_ok() {
+        anyhow::bail!("creating manifest list: image name {name:?} is already in use");
+    }
+    let mut l = StoredList {
+        id: crate::engine::containers::new_id(),
+        names: vec![name],
+        created: crate::state::images::now(),
+        index: Index {
+            schema_version: 2,
+            media_type: Some(OCI_INDEX.into()),
+            manifests: vec![],
+            annotations: None,
+        },
+        sources: BTreeMap::new(),
+    };
+    for image in &a.images {
+        let add_args = AddArgs {
+            list: a.list.clone(),
+            image: image.clone(),
+            all: a.all,
+            arch: None,
+            os: None,
+            variant: None,
+            os_version: None,
+            annotation: vec![],
+            remote: a.remote.clone(),
+        };
+        add(engine, &mut l, &add_args)?;
+    }
+    lists.save(&l)?;
+    println!("{}", l.id);
+    Ok(())
+}
+
+/// The platform an image config names.
+fn platform_of(config: &[u8]) -> Option<Platform> {
+    let c = ImageConfig::parse(config).ok()?;
+    Some(Platform {
+        architecture: c.architecture,
+        os: c.os,
+        variant: c.variant,
+        os_version: None,
+    })
+}
+
+/// The entries `image` adds: a local image's manifest
+/// (`containers-storage:`), or what a registry serves for the reference
+/// (`docker://`, podman's default transport): a manifest, or from a list
+/// the host platform's entry (every entry with `--all`).
+fn resolve(engine: &Engine, a: &AddArgs) -> anyhow::Result<Vec<(Descriptor, String)>> {
+    if let Some(local) = a.image.strip_prefix("containers-storage:") {
+        let rec = engine.find_image(local)?.image;
+        let size = engine.store.read_blob(&rec.manifest_digest)?.len() as u64;
+        let platform = platform_of(&engine.store.read_blob(&rec.id)?);
+        let d = Descriptor {
+            media_type: rec.manifest_type.clone(),
+            digest: rec.manifest_digest.clone(),
+            size,
+            platform,
+            annotations: None,
+            urls: None,
+        };
+        return Ok(vec![(d, format!("containers-storage:{}", rec.id.hex()))]);
+    }
+    let word = a.image.strip_prefix("docker://").unwrap_or(&a.image);
+    if a.image.contains("://") && !a.image.starts_with("docker://") {
+        anyhow::bail!(
+            "{}: unsupported transport (use docker:// or containers-storage:)",
+            a.image
+        );
+    }
+    let conf = RegistriesConf::load()?;
+    let remote = a.remote.options()?;
+    let cands = crate::registry::pull::candidates(word, &conf)?;
+    let mut last_err = None;
+    for r in &cands {
+        for (ep, repo) in conf
+            .pull_endpoints(r.domain(), &r.path)
+            .map_err(anyhow::Error::msg)?
+        {
+            let client = remote.client(&conf, &ep, &repo, Access::Pull)?;
+            let resp = match client.get_manifest(&repo, &r.lookup(), None) {
+                Ok(resp) => resp,
+                Err(e) => {
+                    last_err = Some(e.to_string());
+                    continue;
+                }
+            };
+            let digest = Digest::of(&resp.body);
+            if let Some(pinned) = &r.digest
+                && *pinned != digest
+            {
+                anyhow::bail!("{r}: the registry's manifest has digest {digest}, not {pinned}");
+            }
+            let mt = manifest::detect_media_type(resp.content_type.as_deref(), &resp.body)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{r}: the registry's answer is not an image manifest")
+                })?;
+            let source = |d: &Digest| format!("docker://{}@{d}", r.repo());
+            if manifest::is_index_type(&mt) {
+                let idx: Index = serde_json::from_slice(&resp.body).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{r}: invalid manifest list: {}",
+                        crate::image::json_error(&e)
+                    )
+                })?;
+                let picked: Vec<Descriptor> = if a.all {
+                    idx.manifests.clone()
+                } else {
+                    let host = Platform::host();
+                    let d = idx.select(&host).ok_or_else(|| {
+                        anyhow::anyhow!("{r}: no image in the manifest list for {host}")
+                    })?;
+                    vec![d.clone()]
+                };
+                return Ok(picked
+                    .into_iter()
+                    .map(|d| {
+                        let s = source(&d.digest);
+                        (d, s)
+                    })
+                    .collect());
+            }
+            let m: Manifest = serde_json::from_slice(&resp.body).map_err(|e| {
+                anyhow::anyhow!("{r}: invalid manifest: {}", crate::image::json_error(&e))
+            })?;
+            let config = client.get_blob_bytes(&repo, &m.config.digest, m.config.size)?;
+            if Digest::of(&config) != m.config.digest {
+                anyhow::bail!("{r}: the config blob does not match its digest");
+            }
+            let d = Descriptor {
+                media_type: mt,
+                size: resp.body.len() as u64,
+                platform: platform_of(&config),
+                digest: digest.clone(),
+                annotations: None,
+                urls: None,
+            };
+            return Ok(vec![(d, source(&digest))]);
+        }
+    }
+    anyhow::bail!(
+        "{}: {}",
+        a.image,
+        last_err.unwrap_or_else(|| "image not known".into())
+    )
+}
+
+fn add(engine: &Engine, l: &mut StoredList, a: &AddArgs) -> anyhow::Result<()> {
+    let mut annotations = BTreeMap::new();
+    for kv in &a.annotation {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("no value given for annotation {kv:?}"))?;
+        annotations.insert(k.to_string(), v.to_string());
+    }
+    for (mut d, source) in resolve(engine, a)? {
+        let p = d.platform.get_or_insert_with(Platform::default);
+        if let Some(v) = &a.arch {
+            p.architecture = v.clone();
+        }
+        if let Some(v) = &a.os {
+            p.os = v.clone();
+        }
+        if let Some(v) = &a.variant {
+            p.variant = Some(v.clone());
+        }
+        if let Some(v) = &a.os_version {
+            p.os_version = Some(v.clone());
+        }
+        if !annotations.is_empty() {
+            d.annotations
+                .get_or_insert_with(BTreeMap::new)
+                .extend(annotations.clone());
+        }
+        // The same manifest added again replaces its entry.
+        l.index.manifests.retain(|x| x.digest != d.digest);
+        l.sources.insert(d.digest.to_string(), source);
+        l.index.manifests.push(d);
+    }
+    Ok(())
+}
