@@ -163,6 +163,25 @@ fn rootless_secrets_are_private_too() {
         let (ok, out) = cat_as(65534, 65534, p);
         assert!(!ok && !out.contains(DATA), "{}: {out}", p.display());
     }
+    // With keep-id the container has its own mapping: the copy is owned
+    // as that one maps uid 0 (and the user reads it as itself).
+    let out = berth.rootless_ok(
+        uid,
+        gid,
+        &[
+            "run",
+            "--rm",
+            "--userns",
+            "keep-id",
+            "--secret",
+            "s",
+            "busybox",
+            "sh",
+            "-c",
+            "stat -c '%u %a' /run/secrets/s; cat /run/secrets/s",
+        ],
+    );
+    assert_eq!(out, format!("0 444\n{DATA}"));
     berth.rootless_ok(uid, gid, &["rm", "c"]);
     berth.rootless_ok(uid, gid, &["secret", "rm", "s"]);
     assert_eq!(files_holding(&data, DATA), Vec::<PathBuf>::new());
