@@ -337,3 +337,29 @@ fn secret_commands_list_inspect_remove_as_podman() {
     let data = berth.root().join("secrets/filedriver");
     assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
 }
+
+#[test]
+fn a_create_killed_half_way_leaves_nothing_behind() {
+    let (_reg, berth) = setup();
+    create(&berth, "kept", "keep-me");
+    // What a create killed between its write and its record leaves: a temp
+    // file, and a renamed data file no record names.
+    let data = berth.root().join("secrets/filedriver");
+    std::fs::write(data.join(".tmp-0123456789abcdef012345678"), "half").unwrap();
+    std::fs::write(data.join("0123456789abcdef012345678"), "orphan").unwrap();
+    create(&berth, "next", "n");
+    let mut left: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["keep-me", "n"]);
+    // The data files are named by ID, 0600.
+    for e in std::fs::read_dir(&data).unwrap() {
+        let e = e.unwrap();
+        let id = e.file_name().into_string().unwrap();
+        berth.ok(&["secret", "exists", &id]);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
