@@ -363,3 +363,48 @@ fn a_create_killed_half_way_leaves_nothing_behind() {
         assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
+
+#[test]
+fn secrets_stay_out_of_commit_and_export() {
+    let (_reg, berth) = setup();
+    create(&berth, "tok", "TOKEN-9e1d");
+    berth.ok(&[
+        "run",
+        "--name",
+        "c",
+        "--secret",
+        "tok",
+        "--secret",
+        "tok,target=/etc/tok.conf",
+        "--secret",
+        "tok,type=env,target=TOK",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /run/secrets/tok /etc/tok.conf >/dev/null && echo $TOK >/dev/null && touch /changed",
+    ]);
+    // podman: "Secrets will not be committed to an image with podman
+    // commit, and will not be in the archive created by a podman export".
+    berth.ok(&["commit", "-q", "c", "committed"]);
+    berth.assert_image_lacks("committed", "TOKEN-9e1d");
+    let out = berth.cmd().args(["export", "c"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        !out.stdout.windows(10).any(|w| w == b"TOKEN-9e1d"),
+        "the secret is in the export"
+    );
+    let names: Vec<String> = tar::Archive::new(&out.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.trim_start_matches("./") == "changed"),
+        "{names:?}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["image", "inspect", "committed"])).unwrap();
+    assert!(!v.to_string().contains("TOKEN-9e1d"), "{v}");
+}
