@@ -408,3 +408,40 @@ fn secrets_stay_out_of_commit_and_export() {
         serde_json::from_str(&berth.ok(&["image", "inspect", "committed"])).unwrap();
     assert!(!v.to_string().contains("TOKEN-9e1d"), "{v}");
 }
+
+#[test]
+fn secrets_in_a_read_only_container() {
+    let (_reg, berth) = setup();
+    create(&berth, "ro", "ro-data");
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--secret",
+        "ro",
+        "--secret",
+        "ro,target=sub/dir/f",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /run/secrets/ro /run/secrets/sub/dir/f; touch /run/secrets/new 2>/dev/null && echo wrote; true",
+    ]);
+    // podman: /run/secrets too is read-only in a --read-only container.
+    assert_eq!(out, "ro-dataro-data");
+    // One secret twice, with two owners and modes: two copies.
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--secret",
+        "ro,uid=1,mode=0400",
+        "--secret",
+        "ro,target=again,uid=2,mode=0440",
+        "busybox",
+        "stat",
+        "-c",
+        "%u %a",
+        "/run/secrets/ro",
+        "/run/secrets/again",
+    ]);
+    assert_eq!(out, "1 400\n2 440\n");
+}

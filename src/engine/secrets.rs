@@ -366,8 +366,15 @@ impl Engine {
         cfg: &mut ContainerConfig,
         spec_cfg: &mut ContainerConfig,
     ) -> Result<(), SecretError> {
+        // podman: in a --read-only container these binds are read-only
+        // too, and nosuid, noexec, nodev.
+        let ro_options: Vec<String> = if cfg.read_only {
+            ["nosuid", "noexec", "nodev"].map(String::from).to_vec()
+        } else {
+            Vec::new()
+        };
         let mut any_mount = false;
-        for r in cfg.secrets.iter_mut() {
+        for (i, r) in cfg.secrets.iter_mut().enumerate() {
             let s = self.secret(&r.source)?;
             r.name = s.name.clone();
             r.id = s.id.clone();
@@ -379,12 +386,14 @@ impl Engine {
                 continue;
             }
             any_mount = true;
-            spec_cfg.binds.push(Bind {
-                source: secret_copy(dir, &r.name).display().to_string(),
+            let mut b = Bind {
+                source: secret_copy(dir, i, &r.name).display().to_string(),
                 destination: mount_destination(r),
                 readonly: true,
                 ..Default::default()
-            });
+            };
+            b.options.clone_from(&ro_options);
+            spec_cfg.binds.push(b);
         }
         if any_mount {
             // libpod's createSecretMountDir: an empty /run/secrets of the
@@ -392,11 +401,14 @@ impl Engine {
             // root (nothing of a secret reaches commit or export).
             let run = dir.join("run-secrets");
             std::fs::create_dir_all(&run).map_err(io_err("creating /run/secrets"))?;
-            spec_cfg.binds.push(Bind {
+            let mut b = Bind {
                 source: run.display().to_string(),
                 destination: "/run/secrets".into(),
+                readonly: cfg.read_only,
                 ..Default::default()
-            });
+            };
+            b.options = ro_options;
+            spec_cfg.binds.push(b);
         }
         Ok(())
     }
@@ -433,7 +445,12 @@ impl Engine {
                 .map(|m| m.host_id() + (id - m.container_id())),
             _ => Some(id),
         };
-        let mounts: Vec<&SecretRef> = cfg.secrets.iter().filter(|r| r.kind != "env").collect();
+        let mounts: Vec<(usize, &SecretRef)> = cfg
+            .secrets
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind != "env")
+            .collect();
         if mounts.is_empty() {
             return Ok(());
         }
@@ -445,10 +462,23 @@ impl Engine {
             .map_err(io_err("creating /run/secrets"))?;
         let copies = dir.join("secrets");
         crate::state::private::dir(&copies).map_err(io_err("creating the secrets copy dir"))?;
-        for r in mounts {
+        for (i, r) in mounts {
+            // The mount point, made here: /run/secrets may be read-only.
+            if let Some(rel) = mount_destination(r).strip_prefix("/run/secrets/") {
+                let point = run.join(rel);
+                if let Some(parent) = point.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_err("creating /run/secrets"))?;
+                }
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&point)
+                    .map_err(io_err("creating a secret's mount point"))?;
+            }
             let s = self.secret(&r.id)?;
             let data = self.secret_data(&s)?;
-            let path = secret_copy(dir, &r.name);
+            let path = secret_copy(dir, i, &r.name);
             let _ = std::fs::remove_file(&path);
             let mut f = crate::state::private::create_new(&path)
                 .map_err(io_err("copying the secret into the container"))?;
@@ -471,9 +501,11 @@ impl Engine {
     }
 }
 
-/// A mount secret's copy in the container's dir (libpod: SecretsPath/NAME).
-fn secret_copy(dir: &Path, name: &str) -> PathBuf {
-    dir.join("secrets").join(name)
+/// The copy for the container's `i`th `--secret` in its dir (libpod:
+/// SecretsPath/NAME; by position, so one secret mounted twice with two
+/// owners or modes gets two copies).
+fn secret_copy(dir: &Path, i: usize, name: &str) -> PathBuf {
+    dir.join("secrets").join(format!("{i}-{name}"))
 }
 
 #[cfg(test)]
