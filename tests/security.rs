@@ -12,6 +12,8 @@ mod build_context;
 mod container_fds;
 #[path = "security/input.rs"]
 mod input;
+#[path = "security/mounts.rs"]
+mod mounts;
 #[path = "security/secrets.rs"]
 mod secrets;
 #[path = "security/store.rs"]

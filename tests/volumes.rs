@@ -440,3 +440,142 @@ fn volumes_from_tmpfs_and_symlinked_mount_points() {
             .is_none()
     );
 }
+
+#[test]
+fn one_mount_per_destination_mount_flags_and_tmpfs_copy_up() {
+    let (_reg, berth) = setup();
+    let host = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let (h, o) = (
+        host.path().display().to_string(),
+        other.path().display().to_string(),
+    );
+    // The same mount twice is one mount; two on one destination are refused.
+    berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{h}:/d"),
+        "-v",
+        &format!("{h}:/d"),
+        "busybox",
+        "true",
+    ]);
+    berth.ok(&[
+        "run", "--rm", "--tmpfs", "/t", "--tmpfs", "/t", "busybox", "true",
+    ]);
+    for args in [
+        vec!["-v", &*format!("{h}:/d"), "-v", &*format!("{o}:/d")],
+        vec!["-v", "v1:/d", "-v", "v2:/d"],
+        vec!["-v", "v1:/d", "--tmpfs", "/d"],
+        vec!["--tmpfs", "/d", "--tmpfs", "/d:ro"],
+        vec![
+            "--mount",
+            &*format!("type=bind,src={h},dst=/d"),
+            "--tmpfs",
+            "/d/",
+        ],
+    ] {
+        let mut a = vec!["run", "--rm"];
+        a.extend(args.iter().copied());
+        a.extend(["busybox", "true"]);
+        let e = berth.fails(&a, 125);
+        assert_eq!(
+            e.trim(),
+            "Error: /d: duplicate mount destination",
+            "{args:?}"
+        );
+    }
+    // noexec/exec, nosuid, nodev as real mount flags, on binds and volumes.
+    std::fs::write(host.path().join("s"), "#!/bin/sh\necho ran\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        host.path().join("s"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let e = berth.fails(
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{h}:/d:noexec,z"),
+            "busybox",
+            "/d/s",
+        ],
+        126,
+    );
+    assert!(e.contains("permission denied"), "{e}");
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{h}:/d:exec"),
+            "busybox",
+            "/d/s"
+        ]),
+        "ran\n"
+    );
+    let m = berth.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "fl:/d:noexec,nosuid,nodev",
+        "busybox",
+        "grep",
+        " /d ",
+        "/proc/mounts",
+    ]);
+    for f in ["noexec", "nosuid", "nodev"] {
+        assert!(m.split([' ', ',']).any(|x| x == f), "{f}: {m}");
+    }
+    berth.fails(
+        &["run", "--rm", "-v", "fl:/d:noexec,exec", "busybox", "true"],
+        125,
+    );
+    // --tmpfs starts with the image's content at its destination (podman's
+    // tmpcopyup), owners and modes kept; notmpcopyup starts empty.
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/srv",
+            "busybox",
+            "sh",
+            "-c",
+            "stat -c '%u %a' /srv/config; grep ' /srv ' /proc/mounts | cut -d' ' -f3"
+        ]),
+        "1000 640\ntmpfs\n"
+    );
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/srv:notmpcopyup",
+            "busybox",
+            "ls",
+            "-A",
+            "/srv"
+        ]),
+        ""
+    );
+    // A file put into a created container's tmpfs destination (cp writes
+    // its upper layer) is there once the tmpfs is mounted at start.
+    berth.ok(&[
+        "create",
+        "--name",
+        "c",
+        "--mount",
+        "type=tmpfs,dst=/srv",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    berth.ok(&["cp", &format!("{h}/s"), "c:/srv/copied"]);
+    berth.ok(&["start", "c"]);
+    assert_eq!(berth.ok(&["exec", "c", "ls", "/srv"]), "config\ncopied\n");
+    berth.ok(&["rm", "-f", "-t0", "c"]);
+}
