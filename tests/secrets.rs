@@ -99,6 +99,24 @@ fn mount_and_env_secrets_reach_the_container() {
     );
     assert!(!v.to_string().contains("hunter2"), "{v}");
 
+    // exec sees the env secret too (podman's exec adds EnvSecrets).
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "--secret",
+        "dbpass,type=env,target=PW",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    assert_eq!(
+        berth.ok(&["exec", "bg", "sh", "-c", "echo $PW"]),
+        "hunter2\n"
+    );
+    berth.ok(&["rm", "-f", "-t", "0", "bg"]);
+
     // Removing the secret leaves the container its copy (podman: copied at
     // create), and the name is free again.
     berth.ok(&["secret", "rm", "dbpass"]);
