@@ -244,3 +244,46 @@ fn latest_names_the_newest_container() {
     let err = berth.fails(&["inspect", "-l"], 125);
     assert!(err.contains("no such container"), "{err}");
 }
+
+#[test]
+fn pid_host_shares_the_hosts_pid_namespace_and_cp_works() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--pid=host",
+        "--name",
+        "p",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let host_init = std::fs::read_to_string("/proc/1/comm").unwrap();
+    assert_eq!(berth.ok(&["exec", "p", "cat", "/proc/1/comm"]), host_init);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("hostfile");
+    std::fs::write(&src, "from the host\n").unwrap();
+    berth.ok(&["cp", src.to_str().unwrap(), "p:/tmp/hostfile"]);
+    let back = dir.path().join("back");
+    berth.ok(&["cp", "p:/tmp/hostfile", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(back).unwrap(), "from the host\n");
+    // Without it, pid 1 is the container's own.
+    assert_eq!(
+        berth.ok(&["run", "--rm", "busybox", "cat", "/proc/1/comm"]),
+        "cat\n"
+    );
+    let err = berth.fails(&["run", "--rm", "--pid=bogus", "busybox", "true"], 125);
+    assert!(err.contains("invalid --pid"), "{err}");
+}
+
+#[test]
+fn top_latest_shows_the_newest_containers_processes() {
+    let (_reg, berth) = setup();
+    berth.ok(&["run", "-d", "--name", "a", "busybox", "sleep", "600"]);
+    berth.ok(&["run", "-d", "--name", "b", "busybox", "sleep", "700"]);
+    let out = berth.ok(&["top", "-l", "args"]);
+    assert!(
+        out.contains("sleep 700") && !out.contains("sleep 600"),
+        "{out}"
+    );
+}

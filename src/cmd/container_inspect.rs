@@ -29,7 +29,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         dir.join("ctr.log").display().to_string()
     };
     let health = if cfg.healthcheck.is_some() {
-        json!({"Status": c.health, "FailingStreak": 0, "Log": []})
+        serde_json::to_value(crate::engine::health::state(engine, &c.id)).unwrap_or(Value::Null)
     } else {
         Value::Null
     };
@@ -52,7 +52,9 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             "Error": "",
             "StartedAt": time(c.started),
             "FinishedAt": time(c.finished),
-            "Health": health,
+            // docker's key, and podman 4's (which its own tests read).
+            "Health": health.clone(),
+            "Healthcheck": health,
         },
         "Image": c.image_id,
         "ImageName": c.image_name,
@@ -67,6 +69,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
         "LogPath": log_path,
+        "PidFile": cfg.pidfile.clone().unwrap_or_default(),
         "Name": c.name,
         "RestartCount": c.restart_count,
         "Driver": "overlay",
@@ -103,9 +106,11 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             "Entrypoint": cfg.entrypoint.join(" "),
             "OnBuild": null,
             "Labels": cfg.labels,
+            "ExposedPorts": cfg.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>(),
             "Annotations": cfg.annotations,
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
+            "HealthcheckOnFailureAction": if cfg.health_on_failure.is_empty() { "none" } else { cfg.health_on_failure.as_str() },
             "Healthcheck": cfg.healthcheck.as_ref().map(|h| json!({"Test": h.test, "Interval": h.interval_secs * 1_000_000_000, "Timeout": h.timeout_secs * 1_000_000_000, "Retries": h.retries, "StartPeriod": h.start_period_secs * 1_000_000_000})),
             // podman: the mount secrets (env ones are not listed), or nothing.
             "Secrets": Some(cfg.secrets.iter().filter(|s| s.kind != "env").map(|s| json!({"Name": s.name, "ID": s.id, "UID": s.uid, "GID": s.gid, "Mode": s.mode})).collect::<Vec<_>>()).filter(|v| !v.is_empty()),
@@ -132,6 +137,12 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             "PidsLimit": cfg.pids_limit.unwrap_or(0),
             "Ulimits": cfg.ulimits.iter().map(|u| json!({"Name": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
             "Init": cfg.init,
+            "GroupAdd": cfg.group_add,
+            "Sysctls": cfg.sysctls,
+            "CpusetCpus": cfg.cpuset_cpus,
+            "CpusetMems": cfg.cpuset_mems,
+            "UTSMode": if cfg.uts.is_empty() { "private" } else { cfg.uts.as_str() },
+            "IpcMode": if cfg.ipc.is_empty() { "private" } else { cfg.ipc.as_str() },
         },
         "CreatedAt": rfc3339(c.created / 1_000_000_000),
     })
@@ -139,9 +150,13 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
 
 #[derive(Args)]
 pub struct TopArgs {
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
     /// psgo descriptors, as podman takes them (default: user,pid,ppid,pcpu,etime,tty,time,args)
     pub descriptors: Vec<String>,
+    /// Show the latest container created (the first word is then a descriptor)
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 /// Every process whose pid namespace is the container's.
@@ -166,9 +181,21 @@ pub fn container_pids(pid: i64) -> Vec<i64> {
     out
 }
 
-pub fn top(ctx: &Ctx, a: TopArgs) -> anyhow::Result<()> {
+pub fn top(ctx: &Ctx, mut a: TopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let c = engine.container(&a.container)?;
+    let name = if a.latest {
+        if let Some(first) = a.container.take() {
+            a.descriptors.insert(0, first);
+        }
+        // podman's GetLatestContainer; the store lists the newest first.
+        let latest = engine.containers()?.into_iter().next();
+        latest
+            .ok_or_else(|| super::exit(125, "no such container"))?
+            .id
+    } else {
+        a.container.clone().unwrap_or_default()
+    };
+    let c = engine.container(&name)?;
     if !c.is_running() {
         return Err(super::exit(
             125,

@@ -190,6 +190,9 @@ pub struct CreateArgs {
     /// An external OCI runtime (runc, crun, ...) instead of berth's own
     #[arg(long)]
     pub runtime: Option<String>,
+    /// PID namespace: private (the default) or host (root only)
+    #[arg(long)]
+    pub pid: Option<String>,
     /// Seconds the container may run before it is killed (0: no limit)
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub timeout: u32,

@@ -512,6 +512,16 @@ pub fn build_config(
         log_driver: a.log_driver.clone(),
         log_max_size,
         healthcheck,
+        pid: match a.pid.as_deref() {
+            None | Some("") | Some("private") => String::new(),
+            Some("host") if crate::runtime::pause::host_ids().0 != 0 => {
+                anyhow::bail!(
+                    "--pid host needs root: a rootless container cannot mount the host's /proc"
+                )
+            }
+            Some("host") => "host".into(),
+            Some(o) => anyhow::bail!("invalid --pid {o:?}: use private or host"),
+        },
         runtime: a
             .runtime
             .clone()

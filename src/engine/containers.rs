@@ -128,6 +128,8 @@ pub struct ContainerConfig {
     pub log_max_size: Option<u64>,
     pub healthcheck: Option<Health>,
     pub runtime: Option<String>,
+    /// `--pid`: "" (a pid namespace of its own) or "host".
+    pub pid: String,
     /// `--timeout`: seconds each run may last before the monitor kills
     /// it (0: no limit).
     pub timeout: u32,

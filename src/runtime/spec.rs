@@ -227,12 +227,16 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         );
     }
     let mut namespaces = vec![
-        json!({"type": "pid"}),
         json!({"type": "ipc"}),
         json!({"type": "uts"}),
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
+    // `--pid host`: the host's pid namespace, as podman's; create allows
+    // it to root only.
+    if c.pid != "host" {
+        namespaces.push(json!({"type": "pid"}));
+    }
     match c.network.split_once(':') {
         _ if c.network == "host" => {}
         // Another network namespace, joined (the monitor fills in a

@@ -545,8 +545,18 @@ fn with_fds(cmd: &mut Command, fds: &[(i32, &std::os::fd::OwnedFd)]) {
     // SAFETY: dup2 between fork and exec; the fds stay open in the parent.
     unsafe {
         cmd.pre_exec(move || {
+            // Out of the way first: a source may already sit at a target
+            // number (dup2 onto itself would keep it close-on-exec).
+            let mut high = Vec::new();
             for &(n, fd) in &raw {
-                if libc::dup2(fd, n) < 0 {
+                let h = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 1000);
+                if h < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                high.push((n, h));
+            }
+            for (n, h) in high {
+                if libc::dup2(h, n) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
@@ -672,4 +682,30 @@ fn preserved_pipe_is_held_by_the_container_alone() {
         .recv_timeout(Duration::from_secs(15))
         .expect("the pipe stayed open after the container closed it: the monitor holds a copy");
     assert_eq!(got, "hi\n");
+}
+
+/// `--pid host` shows the container the host's processes, not into them:
+/// berth's monitor and CLI (their exe, their fds) and the host's pid 1 (its
+/// root) stay closed to the container's root, which lacks the host's
+/// capabilities (the kernel's ptrace access check, as under podman).
+#[test]
+fn pid_host_container_cannot_reach_into_host_processes() {
+    let (_reg, berth) = setup();
+    let host_init = std::fs::read_to_string("/proc/1/comm").unwrap();
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--pid=host",
+        "probe",
+        "sh",
+        "-c",
+        "echo pid1=$(cat /proc/1/comm); ls /proc/1/root/ 2>&1 | head -1; /probe exe 3",
+    ]);
+    assert!(out.contains(&format!("pid1={host_init}")), "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    assert!(!out.contains("SUCCEEDED"), "{out}");
+    assert!(
+        out.contains("timeout"),
+        "a berth process was reachable: {out}"
+    );
 }
