@@ -992,8 +992,12 @@ fn rmi_removes_the_dangling_parent_chain() {
     assert!(!out.contains("Using cache"), "{out}");
 }
 
+fn reg_dir_file(berth: &Berth, name: &str) -> String {
+    berth.dir.path().join(name).display().to_string()
+}
+
 #[test]
-fn manifest_lists_are_made_edited_and_removed() {
+fn manifest_lists_are_made_edited_pushed_and_removed() {
     let reg = Registry::start();
     let b = busybox_image(&reg, "busybox");
     let mut l = Layout::new();
@@ -1066,6 +1070,39 @@ fn manifest_lists_are_made_edited_and_removed() {
     let v: serde_json::Value =
         serde_json::from_str(&berth.ok(&["manifest", "inspect", "test:1.0"])).unwrap();
     assert_eq!(v["manifests"].as_array().unwrap().len(), 2);
+
+    // Pushed with its images (a local one, one copied from the registry's
+    // list) and read back from the registry as a list.
+    let pushed = format!("{}/pushed:1", reg.host());
+    let e = berth.fails(&["manifest", "push", "-q", "test:1.0", &pushed], 125);
+    assert!(
+        e.contains("pushed"),
+        "without --all the registry lacks the entries: {e}"
+    );
+    let digestfile = reg_dir_file(&berth, "digest");
+    berth.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--all",
+        "--digestfile",
+        &digestfile,
+        "test:1.0",
+        &pushed,
+    ]);
+    berth.ok(&[
+        "manifest",
+        "create",
+        "back",
+        &format!("docker://{pushed}"),
+        "--all",
+    ]);
+    let back: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["manifest", "inspect", "back"])).unwrap();
+    assert_eq!(back["manifests"], v["manifests"]);
+    let d = std::fs::read_to_string(&digestfile).unwrap();
+    assert!(d.starts_with("sha256:") && d.len() == 71, "{d}");
+    berth.ok(&["manifest", "rm", "back"]);
 
     berth.ok(&["manifest", "exists", "test:1.0"]);
     let out = berth.ok(&["rmi", "test:1.0"]);

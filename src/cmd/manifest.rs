@@ -26,6 +26,29 @@ pub enum ManifestCommand {
     Rm(RmArgs),
     /// Check if a manifest list exists in local storage
     Exists(InspectArgs),
+    /// Push a manifest list or image index to a registry
+    Push(PushArgs),
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    pub list: String,
+    /// Where to push it: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the list's name)
+    pub destination: Option<String>,
+    /// Push the images the list names too, not only the list
+    #[arg(long)]
+    pub all: bool,
+    /// Remove the manifest list from local storage once it is pushed
+    #[arg(long)]
+    pub rm: bool,
+    /// Write the pushed list's digest to this file
+    #[arg(long, value_name = "PATH")]
+    pub digestfile: Option<std::path::PathBuf>,
+    /// Print no progress
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Args)]
@@ -126,6 +149,7 @@ pub fn run(ctx: &Ctx, c: ManifestCommand) -> anyhow::Result<()> {
             println!("{}", l.id);
             Ok(())
         }
+        ManifestCommand::Push(a) => push(&engine, &lists, a),
         ManifestCommand::Rm(a) => {
             let mut errors = Vec::new();
             for w in &a.lists {
@@ -350,5 +374,113 @@ fn add(engine: &Engine, l: &mut StoredList, a: &AddArgs) -> anyhow::Result<()> {
         l.sources.insert(d.digest.to_string(), source);
         l.index.manifests.push(d);
     }
+    Ok(())
+}
+
+/// `manifest push`: with `--all`, each entry's manifest and blobs first (a
+/// local image as `push` sends it, a registry's copied across), then the
+/// index under the destination's tag. The index's own digest is what was
+/// pushed; a registry refuses an index naming manifests it lacks.
+fn push(engine: &Engine, lists: &Lists, a: PushArgs) -> anyhow::Result<()> {
+    use crate::registry::reference::{DOCKER_HUB, Reference};
+    let l = find(lists, &a.list)?;
+    let word = match &a.destination {
+        Some(d) => d.strip_prefix("docker://").unwrap_or(d).to_string(),
+        None => l.names.first().cloned().unwrap_or_default(),
+    };
+    let dest = Reference::parse(&word)?;
+    if dest.domain.is_none() || dest.digest.is_some() {
+        anyhow::bail!(
+            "{word}: destination must name a registry and a tag, e.g. localhost:5000/list:latest"
+        );
+    }
+    let dest = dest.qualified(DOCKER_HUB);
+    let conf = RegistriesConf::load()?;
+    let remote = a.remote.options()?;
+    let say = |m: String| {
+        if !a.quiet {
+            eprintln!("{m}");
+        }
+    };
+    if a.all {
+        let n = l.index.manifests.len();
+        say(format!(
+            "Copying {n} images generated from {n} images in list"
+        ));
+        for d in &l.index.manifests {
+            let at = Reference::parse(&format!("{}@{}", dest.repo(), d.digest))?;
+            match l.sources.get(&d.digest.to_string()).map(String::as_str) {
+                Some(s) if s.starts_with("containers-storage:") => {
+                    let id = &s["containers-storage:".len()..];
+                    let rec = engine.find_image(id)?.image;
+                    let progress = crate::format::progress::Progress::new(a.quiet);
+                    crate::registry::push::push(engine, &conf, &rec, &at, &remote, &progress)?;
+                }
+                Some(s) => copy_remote(&conf, &remote, s, d, &dest)?,
+                None => anyhow::bail!("{}: no source recorded for this entry", d.digest),
+            }
+        }
+    }
+    say("Writing manifest list to image destination".into());
+    let body = serde_json::to_vec(&l.index)?;
+    let ep = crate::registry::config::Endpoint {
+        host: dest.domain().to_string(),
+        insecure: false,
+    };
+    let client = remote.client(&conf, &ep, &dest.path, Access::Push)?;
+    client.put_manifest(&dest.path, &dest.lookup(), OCI_INDEX, &body)?;
+    let digest = Digest::of(&body);
+    say("Storing list signatures".into());
+    if let Some(f) = &a.digestfile {
+        std::fs::write(f, digest.to_string())
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", f.display()))?;
+    }
+    if a.rm {
+        remove_list(engine, lists, &l)?;
+    }
+    Ok(())
+}
+
+/// One entry of a list that came from a registry: its manifest and the
+/// blobs it names, streamed from there to the destination repository.
+fn copy_remote(
+    conf: &RegistriesConf,
+    remote: &crate::registry::RemoteOptions,
+    source: &str,
+    d: &Descriptor,
+    dest: &crate::registry::reference::Reference,
+) -> anyhow::Result<()> {
+    let src = crate::registry::reference::Reference::parse(
+        source.strip_prefix("docker://").unwrap_or(source),
+    )?;
+    let (ep, repo) = conf
+        .pull_endpoints(src.domain(), &src.path)
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{source}: no endpoint to pull from"))?;
+    let from = remote.client(conf, &ep, &repo, Access::Pull)?;
+    let resp = from.get_manifest(&repo, &d.digest.to_string(), Some(d.size))?;
+    if Digest::of(&resp.body) != d.digest {
+        anyhow::bail!("{source}: the registry's manifest does not match its digest");
+    }
+    let m: Manifest = serde_json::from_slice(&resp.body).map_err(|e| {
+        anyhow::anyhow!(
+            "{source}: only image manifests can be copied: {}",
+            crate::image::json_error(&e)
+        )
+    })?;
+    let to_ep = crate::registry::config::Endpoint {
+        host: dest.domain().to_string(),
+        insecure: false,
+    };
+    let to = remote.client(conf, &to_ep, &dest.path, Access::Push)?;
+    for b in m.layers.iter().chain(std::iter::once(&m.config)) {
+        if !to.has_blob(&dest.path, &b.digest)? {
+            let body = from.get_blob(&repo, &b.digest)?;
+            to.upload_blob(&dest.path, &b.digest, b.size, body)?;
+        }
+    }
+    to.put_manifest(&dest.path, &d.digest.to_string(), &d.media_type, &resp.body)?;
     Ok(())
 }
