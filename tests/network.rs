@@ -66,7 +66,7 @@ fn default_gateway(berth: &Berth) -> String {
             "inspect",
             "--format",
             "{{range .Subnets}}{{.Gateway}}{{end}}",
-            "berth",
+            "podman",
         ])
         .trim()
         .to_string()
@@ -313,12 +313,15 @@ fn connect_and_disconnect_at_runtime() {
         "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
         &web,
     ]);
-    assert!(nets.contains("berth") && nets.contains("bt-conn"), "{nets}");
+    assert!(
+        nets.contains("podman") && nets.contains("bt-conn"),
+        "{nets}"
+    );
     // `ps --filter network=` knows the networks it was connected to, and
     // `inspect` finds networks too.
     let ps = berth.ok(&["ps", "-q", "--no-trunc", "--filter", "network=bt-conn"]);
     assert_eq!(ps.trim(), web);
-    let ps = berth.ok(&["ps", "-q", "--filter", "network=berth"]);
+    let ps = berth.ok(&["ps", "-q", "--filter", "network=podman"]);
     assert!(ps.contains(&web[..12]), "{ps}");
     let drv = berth.ok(&["inspect", "--format", "{{.Name}} {{.Driver}}", &n.name]);
     assert_eq!(drv.trim(), "bt-conn bridge");
@@ -785,4 +788,216 @@ fn a_container_on_two_networks_has_an_interface_on_each() {
     assert!(on("eth0", "10.201.10.") && on("eth1", "10.201.11."), "{o}");
     assert!(o.contains("mtu 1400"), "{o}");
     assert!(o.contains("default via 10.201.10.1"), "{o}");
+}
+
+fn inspect_net(berth: &Berth, ctr: &str, net: &str, field: &str) -> String {
+    let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").{field}}}}}");
+    berth
+        .ok(&["inspect", "--format", &f, ctr])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn reconnect_gives_a_new_address_and_moves_hosts_entries_and_ports() {
+    let (_nft, _reg, berth) = setup();
+    let a = Net::create(&berth, "bt-move", &["--subnet", "10.201.20.0/24"]);
+    let b = Net::create(&berth, "bt-move2", &["--subnet", "10.201.21.0/24"]);
+    let port = free_port();
+    let web = httpd(&berth, &["-p", &format!("{port}:80"), "--network", &a.name]);
+    let addr = format!("127.0.0.1:{port}");
+    let served = |what: &str| {
+        let got = http_get(&addr).unwrap_or_default();
+        assert!(got.contains("hello from web"), "{what}: {got}");
+    };
+    served("first start");
+    // podman: the short ID is an alias on every network.
+    assert_eq!(
+        inspect_net(&berth, &web, &a.name, "Aliases"),
+        format!("[{}]", &web[..12])
+    );
+    let ip = inspect_net(&berth, &web, &a.name, "IPAddress");
+    let mac = inspect_net(&berth, &web, &a.name, "MacAddress");
+    // The address carries its subnet's broadcast address (netavark's).
+    let addrs = berth.ok(&["exec", &web, "ip", "-4", "addr", "show", "eth0"]);
+    assert!(
+        addrs.contains(&format!("inet {ip}/24 brd 10.201.20.255 ")),
+        "{addrs}"
+    );
+    let hosts = berth.ok(&["exec", &web, "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{ip}\t{}", &web[..12])), "{hosts}");
+    berth.ok(&["network", "disconnect", &a.name, &web]);
+    let hosts = berth.ok(&["exec", &web, "cat", "/etc/hosts"]);
+    assert!(!hosts.contains(&ip), "{hosts}");
+    assert!(
+        !http_get(&addr)
+            .unwrap_or_default()
+            .contains("hello from web"),
+        "served while disconnected"
+    );
+    berth.ok(&["network", "connect", &a.name, &web]);
+    served("reconnected");
+    // A released address is not handed out again at once (podman's IPAM).
+    let ip2 = inspect_net(&berth, &web, &a.name, "IPAddress");
+    assert_ne!(ip2, ip);
+    assert_ne!(inspect_net(&berth, &web, &a.name, "MacAddress"), mac);
+    let hosts = berth.ok(&["exec", &web, "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{ip2}\t")), "{hosts}");
+    // The ports follow the first network left.
+    berth.ok(&["network", "connect", &b.name, &web]);
+    assert_eq!(
+        inspect_net(&berth, &web, &b.name, "Aliases"),
+        format!("[{}]", &web[..12])
+    );
+    berth.ok(&["network", "disconnect", &a.name, &web]);
+    served("on the second network");
+    berth.ok(&["rm", "-f", "-t", "0", &web]);
+}
+
+#[test]
+fn the_default_network_is_podman_and_stays() {
+    let (_nft, _reg, berth) = setup();
+    let names = berth.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(names.lines().any(|l| l == "podman"), "{names}");
+    assert!(!names.lines().any(|l| l == "berth"), "{names}");
+    // The name it had before, and docker's, still name it.
+    for word in ["berth", "bridge"] {
+        let n = berth.ok(&["network", "inspect", "--format", "{{.Name}}", word]);
+        assert_eq!(n.trim(), "podman");
+    }
+    let err = berth.fails(&["network", "rm", "-t", "0", "-f", "podman"], 125);
+    assert_eq!(err, "Error: default network podman cannot be removed\n");
+    let err = berth.fails(&["network", "rm", "bt-bogus"], 1);
+    assert_eq!(
+        err,
+        "Error: unable to find network with name or ID bt-bogus: network not found\n"
+    );
+    assert_eq!(berth.ok(&["network", "rm", "--force", "bt-bogus"]), "");
+}
+
+#[test]
+fn a_removed_containers_port_is_free_at_once_but_never_twice() {
+    let (_nft, _reg, berth) = setup();
+    let port = free_port();
+    let p = format!("{port}:80");
+    // slirp4netns serves the port; the connection it closes first leaves
+    // a TIME_WAIT socket on it, which must not keep the port from the next
+    // container.
+    let web = httpd(&berth, &["-p", &p, "--network", "slirp4netns"]);
+    let got = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(got.contains("hello from web"), "{got}");
+    berth.ok(&["rm", "-f", "-t", "0", &web]);
+    let web = httpd(&berth, &["-p", &p]);
+    let err = berth.fails(&["run", "-d", "-p", &p, "busybox", "sleep", "60"], 126);
+    assert!(err.contains("Address already in use"), "{err}");
+    berth.ok(&["rm", "-f", "-t", "0", &web]);
+}
+
+#[test]
+fn slirp4netns_cidr_names_its_addresses_in_hosts_and_resolv_conf() {
+    let (_nft, _reg, berth) = setup();
+    let o = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns:cidr=10.201.22.0/24",
+        "--name",
+        "bt-slirp",
+        "--hostname",
+        "bt-slirp",
+        "busybox",
+        "cat",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+    ]);
+    assert!(o.contains("10.201.22.100\tbt-slirp bt-slirp\n"), "{o}");
+    assert!(o.contains("nameserver 10.201.22.3\n"), "{o}");
+    assert!(o.contains("\thost.containers.internal\n"), "{o}");
+}
+
+#[test]
+fn containers_conf_shapes_hosts_and_resolv_conf_and_proxies_pass() {
+    let (_nft, _reg, berth) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hosts");
+    std::fs::write(&base, "192.0.2.1 bt-one\n192.0.2.2 bt-two # comment\n").unwrap();
+    let conf = dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[containers]\nbase_hosts_file = \"{}\"\nhost_containers_internal_ip = \"192.0.2.9\"\n\
+             dns_servers = [\"192.0.2.53\", \"192.0.2.54\"]\ndns_searches = [\"example.test\"]\n\
+             dns_options = [\"ndots:3\"]\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = berth
+            .cmd()
+            .env("CONTAINERS_CONF", &conf)
+            .env("http_proxy", "http://192.0.2.80:3128")
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("HTTP_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("NO_PROXY")
+            .env_remove("ftp_proxy")
+            .env_remove("FTP_PROXY")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let o = run(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "bt-three:192.0.2.3",
+        "--name",
+        "bt-cc",
+        "--hostname",
+        "bt-cc",
+        "--dns-opt",
+        "rotate",
+        "busybox",
+        "cat",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+    ]);
+    let ip = o
+        .lines()
+        .find(|l| l.ends_with("\tbt-cc bt-cc"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap_or_else(|| panic!("no own entry: {o}"))
+        .to_string();
+    assert_eq!(
+        o,
+        format!(
+            "192.0.2.3\tbt-three\n192.0.2.1\tbt-one\n192.0.2.2\tbt-two\n127.0.0.1\tlocalhost\n\
+             ::1\tlocalhost\n192.0.2.9\thost.containers.internal\n{ip}\tbt-cc bt-cc\n\
+             search example.test\nnameserver 192.0.2.53\nnameserver 192.0.2.54\n\
+             options ndots:3 rotate\n"
+        )
+    );
+    // Named as a base entry: no entry of its own.
+    let o = run(&[
+        "run",
+        "--rm",
+        "--name",
+        "bt-one",
+        "--hostname",
+        "bt-one",
+        "busybox",
+        "cat",
+        "/etc/hosts",
+    ]);
+    assert_eq!(o.lines().count(), 5, "{o}");
+    assert!(!o.contains("bt-one bt-one"), "{o}");
+    // The host's proxy variables pass, unless --http-proxy=false.
+    let env = run(&["run", "--rm", "busybox", "env"]);
+    assert!(env.contains("http_proxy=http://192.0.2.80:3128\n"), "{env}");
+    let env = run(&["run", "--rm", "--http-proxy=false", "busybox", "env"]);
+    assert!(!env.contains("http_proxy"), "{env}");
 }

@@ -106,6 +106,9 @@ pub struct RmArgs {
     /// Also remove the containers using the network
     #[arg(short, long)]
     pub force: bool,
+    /// With --force: seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
 }
 
 #[derive(Args)]
@@ -378,8 +381,10 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
         NetworkCommand::Rm(a) => {
             let mut last = None;
             for name in &a.names {
-                match remove_one(&engine, &nd, name, a.force) {
+                match remove_one(&engine, &nd, name, a.force, a.time) {
                     Ok(n) => println!("{n}"),
+                    // podman: --force also ignores networks that do not exist.
+                    Err(NetworkError::NotFound(_)) if a.force => {}
                     Err(e) => {
                         if let Some(prev) = last.replace(e) {
                             eprintln!("Error: {prev}");
@@ -472,8 +477,10 @@ fn remove_one(
     nd: &crate::state::Db,
     name: &str,
     force: bool,
+    time: Option<u64>,
 ) -> Result<String, NetworkError> {
     let n = nets::find(nd, name)?;
+    nets::check_removable(&n)?;
     let users = crate::state::networks::endpoints_of_network(&nd.conn, &n.name)?;
     if !users.is_empty() {
         if !force {
@@ -485,9 +492,18 @@ fn remove_one(
         }
         for u in &users {
             match engine.container(&u.container_id) {
-                Ok(c) => engine
-                    .remove_container(&c, true)
-                    .map_err(|e| NetworkError::InUse(e.to_string()))?,
+                Ok(c) => {
+                    if time.is_some() {
+                        super::lifecycle::stop_one(engine, &c, time)
+                            .map_err(|e| NetworkError::InUse(e.to_string()))?;
+                    }
+                    let c = engine
+                        .refresh(c)
+                        .map_err(|e| NetworkError::InUse(e.to_string()))?;
+                    engine
+                        .remove_container(&c, true)
+                        .map_err(|e| NetworkError::InUse(e.to_string()))?
+                }
                 // A container of another root: its record is not ours to
                 // remove, but its lease on this network goes.
                 Err(_) => {

@@ -131,7 +131,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub dns_search: Vec<String>,
     /// Add a DNS option (resolv.conf options)
-    #[arg(long)]
+    #[arg(long, visible_alias = "dns-opt")]
     pub dns_option: Vec<String>,
     /// Add a line to /etc/hosts (NAME:IP)
     #[arg(long)]
@@ -139,6 +139,9 @@ pub struct CreateArgs {
     /// Do not generate /etc/hosts; keep the image's
     #[arg(long)]
     pub no_hosts: bool,
+    /// Pass the host's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy, either case) into the container
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub http_proxy: bool,
     /// Network: bridge (the default network; default as root), NETWORK[,NETWORK...], private (loopback only; default rootless), none, host, container:NAME, ns:PATH
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,

@@ -249,6 +249,10 @@ pub fn build_config(
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
             "TERM=xterm".to_string(),
         ];
+        // podman: the host's proxy variables, under the image's (--http-proxy).
+        if a.http_proxy {
+            env.extend(crate::network::proxy_env());
+        }
         for e in ic.env.clone().unwrap_or_default() {
             set_env(&mut env, e);
         }

@@ -351,41 +351,6 @@ pub fn read_image_file(
     None
 }
 
-fn etc_hosts(hostname: &str, name: &str, network: &str) -> String {
-    if network == "host" {
-        return std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-    }
-    format!(
-        "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n127.0.1.1\t{hostname} {name}\n"
-    )
-}
-
-/// The host's resolv.conf, minus loopback nameservers a container cannot
-/// reach (podman does the same).
-fn resolv_conf(network: &str) -> String {
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if network == "host" {
-        return host;
-    }
-    // slirp4netns answers DNS itself on 10.0.2.3 (its built-in forwarder).
-    let slirp = if network == "slirp4netns" {
-        "nameserver 10.0.2.3\n"
-    } else {
-        ""
-    };
-    let kept: String = host
-        .lines()
-        .filter(|l| {
-            let mut w = l.split_whitespace();
-            !(w.next() == Some("nameserver")
-                && w.next()
-                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    format!("{slirp}{kept}")
-}
-
 /// `/run/.containerenv`, as podman writes it: empty, except for a
 /// privileged container, which learns its engine, name, ids and image.
 /// berth presents podman 4.3.1's interface (`version`'s API Version), and
@@ -583,72 +548,16 @@ impl Engine {
             p.host_port =
                 crate::network::ports::random_port(p).map_err(io("choosing a random host port"))?;
         }
-        let mut dns_servers: Vec<String> = endpoints
-            .iter()
-            .filter(|a| a.config.dns_enabled)
-            .filter_map(|a| a.config.v4().and_then(|s| s.gateway))
-            .map(|gw| gw.to_string())
-            .collect();
-        let mut hosts = match endpoints.first().map(|a| &a.endpoint) {
-            Some(ep) => format!(
-                "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n{}\t{} {name}\n",
-                ep.ip, cfg.hostname
-            ),
-            None => etc_hosts(&cfg.hostname, &name, &cfg.network),
-        };
-        // podman (containers/common etchosts): the host, as the container
-        // reaches it, is host.containers.internal: its network's gateway.
-        if let Some(gw) = endpoints
-            .first()
-            .and_then(|a| a.config.v4().and_then(|s| s.gateway))
-        {
-            hosts.push_str(&format!("{gw}\thost.containers.internal\n"));
-        }
-        for h in &cfg.add_hosts {
-            // docker's --add-host NAME:IP (IPv6 addresses hold colons too).
-            if let Some((host, ip)) = h.split_once(':') {
-                hosts.push_str(&format!("{ip}\t{host}\n"));
-            }
-        }
-        let resolv = if cfg.dns.is_empty() && !dns_servers.is_empty() {
-            // The network's DNS server answers container names and forwards
-            // the rest (podman: aardvark-dns, search domain dns.podman).
-            let mut search = vec![crate::network::DNS_DOMAIN.to_string()];
-            search.extend(cfg.dns_search.iter().cloned());
-            let mut r = format!("search {}\n", search.join(" "));
-            dns_servers.dedup();
-            for s in &dns_servers {
-                r.push_str(&format!("nameserver {s}\n"));
-            }
-            if !cfg.dns_options.is_empty() {
-                r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
-            }
-            r
-        } else if cfg.dns.is_empty() && cfg.dns_search.is_empty() && cfg.dns_options.is_empty() {
-            resolv_conf(&cfg.network)
-        } else {
-            let mut r = String::new();
-            if !cfg.dns_search.is_empty() {
-                r.push_str(&format!("search {}\n", cfg.dns_search.join(" ")));
-            }
-            let servers: Vec<String> = if cfg.dns.is_empty() {
-                resolv_conf(&cfg.network)
-                    .lines()
-                    .filter(|l| l.starts_with("nameserver"))
-                    .map(|l| l.to_string())
-                    .collect()
-            } else {
-                cfg.dns.iter().map(|d| format!("nameserver {d}")).collect()
-            };
-            for s in servers {
-                r.push_str(&s);
-                r.push('\n');
-            }
-            if !cfg.dns_options.is_empty() {
-                r.push_str(&format!("options {}\n", cfg.dns_options.join(" ")));
-            }
-            r
-        };
+        // podman's /etc/hosts and resolv.conf (network::etcfiles).
+        let hosts = crate::network::etcfiles::container_hosts(
+            &cfg,
+            &name,
+            &endpoints,
+            self.paths.rootless,
+            || read_image_file(self, &n.image.layers, "etc/hosts"),
+        )
+        .map_err(ContainerError::Invalid)?;
+        let resolv = crate::network::etcfiles::container_resolv(&cfg, &endpoints);
         let mut files = vec![
             ("/etc/hostname", format!("{}\n", cfg.hostname)),
             ("/etc/resolv.conf", resolv),

@@ -4,6 +4,7 @@
 
 use super::Engine;
 use super::networks::{NetworkRequest, allocate, attachments, find};
+use crate::network::etcfiles::{self, HostEntry};
 use crate::network::{NetworkConfig, NetworkError};
 use crate::state::Db;
 use crate::state::containers::ContainerRow;
@@ -139,6 +140,7 @@ pub fn connect(
             c.name, cfg.network
         )));
     }
+    let before = attachments(nd, &c.id)?;
     let att = allocate(nd, &engine.root_key(), &c.id, std::slice::from_ref(&req))?
         .into_iter()
         .next()
@@ -160,7 +162,46 @@ pub fn connect(
         }
         return Err(e);
     }
+    let (hostname, name) = (c.config().hostname, c.name.clone());
+    let existing: Vec<HostEntry> = before
+        .iter()
+        .flat_map(|a| etcfiles::network_entries(a, &hostname, &name))
+        .collect();
+    etcfiles::add_hosts_entries(
+        &engine.container_dir(&c.id).join("hosts"),
+        &existing,
+        &etcfiles::network_entries(&att, &hostname, &name),
+    )
+    .map_err(|e| NetworkError::Io("updating the container's /etc/hosts".into(), e))?;
+    if c.is_running() {
+        repoint_ports(engine, &c, &before, &attachments(nd, &c.id)?)?;
+    }
     Ok(())
+}
+
+/// The container's published ports follow its first network: after a
+/// connect or disconnect changed which one that is, they point at its
+/// address instead.
+fn repoint_ports(
+    engine: &Engine,
+    c: &ContainerRow,
+    before: &[crate::network::Attachment],
+    after: &[crate::network::Attachment],
+) -> Result<(), NetworkError> {
+    let cfg = c.config();
+    let (old, new) = (
+        crate::network::primary_ips(before),
+        crate::network::primary_ips(after),
+    );
+    if cfg.ports.is_empty() || old == new {
+        return Ok(());
+    }
+    let host = engine.host_ns()?;
+    if host.is_rootless() {
+        return Ok(());
+    }
+    crate::network::unpublish(&host, &cfg.ports, &old);
+    crate::network::publish(&host, &cfg.ports, &new)
 }
 
 fn prestart_one(
@@ -214,7 +255,16 @@ pub fn disconnect(
         }
     }
     register_dns(engine, &c, &att, false)?;
+    let before = attachments(nd, &c.id)?;
     db::delete_endpoint(&nd.conn, &net.name, &c.id)?;
+    etcfiles::remove_hosts_entries(
+        &engine.container_dir(&c.id).join("hosts"),
+        &etcfiles::network_entries(&att, &c.config().hostname, &c.name),
+    )
+    .map_err(|e| NetworkError::Io("updating the container's /etc/hosts".into(), e))?;
+    if c.is_running() {
+        repoint_ports(engine, &c, &before, &attachments(nd, &c.id)?)?;
+    }
     save_requests(engine, &c, |v| {
         v.retain(|r| find(nd, &r.network).map(|n| n.name).ok().as_ref() != Some(&net.name))
     })

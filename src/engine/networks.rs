@@ -6,7 +6,8 @@ use super::Engine;
 use crate::network::host::HostNs;
 use crate::network::ipam::{self, Subnet};
 use crate::network::{
-    DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET, NetworkConfig, NetworkError, SubnetConfig,
+    DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET, LEGACY_DEFAULT_NETWORK, NetworkConfig,
+    NetworkError, SubnetConfig,
 };
 use crate::state::Db;
 use crate::state::networks::{self as db, EndpointRow, NetworkRow};
@@ -160,9 +161,8 @@ pub fn find(nd: &Db, word: &str) -> Result<NetworkRow, NetworkError> {
     if let Some(n) = db::get(&nd.conn, word)? {
         return Ok(n);
     }
-    // podman's name for its default network (`--network podman`), unless
-    // a network of that name was created here.
-    if word == "podman" {
+    // The default network's name before it took podman's.
+    if word == LEGACY_DEFAULT_NETWORK {
         return default_network(nd);
     }
     let hits: Vec<NetworkRow> = db::all(&nd.conn)?
@@ -186,11 +186,14 @@ fn used_subnets(nd: &Db) -> Result<Vec<Subnet>, NetworkError> {
         .collect())
 }
 
-/// The default network `berth` (bridge berth0, 10.88.0.0/16 unless the
+/// The default network `podman` (bridge berth0, 10.88.0.0/16 unless the
 /// host already routes it, then the next free /16 from 10.90: a rootless
-/// user's next to root's), recorded the first time anyone needs it.
+/// user's next to root's), recorded the first time anyone needs it. A
+/// store that recorded it as `berth` (before it took podman's name) has it
+/// renamed here, its endpoints with it.
 pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
     if let Some(n) = db::get(&nd.conn, DEFAULT_NETWORK)? {
+        fold_legacy(nd)?;
         return Ok(n);
     }
     // IMMEDIATE: two processes seeing no default network record one.
@@ -198,6 +201,16 @@ pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
         rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
     if let Some(n) = db::get(&tx, DEFAULT_NETWORK)? {
         return Ok(n);
+    }
+    if let Some(old) = db::get(&tx, LEGACY_DEFAULT_NETWORK)?
+        && old.interface == DEFAULT_BRIDGE
+    {
+        db::rename(&tx, LEGACY_DEFAULT_NETWORK, DEFAULT_NETWORK)?;
+        tx.commit()?;
+        return Ok(NetworkRow {
+            name: DEFAULT_NETWORK.into(),
+            ..old
+        });
     }
     let routes = host_routes();
     let mut subnet: Subnet = DEFAULT_SUBNET.parse().map_err(NetworkError::Invalid)?;
@@ -230,6 +243,25 @@ pub fn default_network(nd: &Db) -> Result<NetworkRow, NetworkError> {
     db::insert(&tx, &row)?;
     tx.commit()?;
     Ok(row)
+}
+
+/// A `berth` default network recorded next to `podman` (by a berth from
+/// before the rename, sharing this database): its endpoints join
+/// `podman`, the bridge both describe, and it goes once it has none left.
+fn fold_legacy(nd: &Db) -> Result<(), NetworkError> {
+    let legacy = |c: &rusqlite::Connection| -> Result<bool, NetworkError> {
+        Ok(db::get(c, LEGACY_DEFAULT_NETWORK)?.is_some_and(|n| n.interface == DEFAULT_BRIDGE))
+    };
+    if !legacy(&nd.conn)? {
+        return Ok(());
+    }
+    let tx =
+        rusqlite::Transaction::new_unchecked(&nd.conn, rusqlite::TransactionBehavior::Immediate)?;
+    if legacy(&tx)? {
+        db::fold_into(&tx, LEGACY_DEFAULT_NETWORK, DEFAULT_NETWORK)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// A ULA /64 with a random global ID (RFC 4193), for `--ipv6` without a
@@ -440,6 +472,17 @@ pub fn create(nd: &Db, spec: NetworkSpec) -> Result<NetworkRow, NetworkError> {
     Ok(row)
 }
 
+/// A container's aliases on a network: the ones asked for, and its short
+/// ID (podman adds it to every network, for docker compatibility).
+fn with_short_id(aliases: &[String], container_id: &str) -> Vec<String> {
+    let short = &container_id[..container_id.len().min(12)];
+    let mut v = aliases.to_vec();
+    if !v.iter().any(|a| a == short) {
+        v.push(short.to_string());
+    }
+    v
+}
+
 /// Give a container its endpoints, in one IMMEDIATE transaction: what is
 /// free is decided and taken in one step, whatever runs in parallel.
 pub fn allocate(
@@ -477,13 +520,25 @@ pub fn allocate(
                 }
                 Ok(ip)
             }
-            None => ipam::next_free(&sub.subnet, sub.lease_range.as_ref(), sub.gateway, &used)
+            None => {
+                let key = sub.subnet.to_string();
+                let last = db::last_ip(&tx, &net.name, &key)?.and_then(|l| l.parse().ok());
+                let ip = ipam::next_free_after(
+                    &sub.subnet,
+                    sub.lease_range.as_ref(),
+                    sub.gateway,
+                    &used,
+                    last,
+                )
                 .ok_or_else(|| {
                     NetworkError::InUse(format!(
                         "no free IP address left in subnet {} of network {}",
                         sub.subnet, net.name
                     ))
-                }),
+                })?;
+                db::set_last_ip(&tx, &net.name, &key, &ip.to_string())?;
+                Ok(ip)
+            }
         };
         let v4 = cfg.v4().ok_or_else(|| {
             NetworkError::Invalid(format!("network {} has no IPv4 subnet", net.name))
@@ -516,7 +571,7 @@ pub fn allocate(
             ip: ip.to_string(),
             ipv6,
             mac,
-            aliases: r.aliases.clone(),
+            aliases: with_short_id(&r.aliases, container_id),
             root: root.display().to_string(),
         };
         db::insert_endpoint(&tx, &ep)?;
@@ -566,13 +621,19 @@ pub fn attachments(
     Ok(out)
 }
 
-pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
+/// The default network stays (podman's rule and text).
+pub fn check_removable(net: &NetworkRow) -> Result<(), NetworkError> {
     if net.name == DEFAULT_NETWORK {
-        return Err(NetworkError::InUse(format!(
-            "network {} is the default network and cannot be removed",
+        return Err(NetworkError::Invalid(format!(
+            "default network {} cannot be removed",
             net.name
         )));
     }
+    Ok(())
+}
+
+pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
+    check_removable(net)?;
     db::delete(&nd.conn, &net.name)?;
     // Its DNS server exits once the records are gone.
     let _ = std::fs::remove_dir_all(crate::network::dns_dir(
@@ -613,6 +674,92 @@ mod tests {
     }
 
     #[test]
+    fn a_default_network_recorded_as_berth_becomes_podman_with_its_endpoints() {
+        let nd = Db::open_in_memory().unwrap();
+        let legacy = NetworkRow {
+            name: LEGACY_DEFAULT_NETWORK.into(),
+            ..default_network(&nd).unwrap()
+        };
+        // A store written before the rename.
+        db::delete(&nd.conn, DEFAULT_NETWORK).unwrap();
+        db::insert(&nd.conn, &legacy).unwrap();
+        db::insert_endpoint(
+            &nd.conn,
+            &EndpointRow {
+                network: LEGACY_DEFAULT_NETWORK.into(),
+                container_id: "c1".into(),
+                position: 0,
+                interface: "eth0".into(),
+                ip: "10.88.0.2".into(),
+                ipv6: None,
+                mac: "02:42:0a:58:00:02".into(),
+                aliases: vec![],
+                root: "/r".into(),
+            },
+        )
+        .unwrap();
+        let n = find(&nd, "bridge").unwrap();
+        assert_eq!(
+            (n.name.as_str(), n.id.as_str()),
+            (DEFAULT_NETWORK, legacy.id.as_str())
+        );
+        let names: Vec<String> = list(&nd).unwrap().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, vec![DEFAULT_NETWORK]);
+        assert_eq!(
+            attachments(&nd, "c1").unwrap()[0].network.name,
+            DEFAULT_NETWORK
+        );
+        // The old word still names it.
+        assert_eq!(find(&nd, LEGACY_DEFAULT_NETWORK).unwrap().id, legacy.id);
+        // An old berth recorded `berth` again beside it: folded in.
+        db::insert(
+            &nd.conn,
+            &NetworkRow {
+                id: "other".into(),
+                ..legacy.clone()
+            },
+        )
+        .unwrap();
+        let ep = |id: &str, ip: &str| EndpointRow {
+            network: LEGACY_DEFAULT_NETWORK.into(),
+            container_id: id.into(),
+            position: 0,
+            interface: "eth0".into(),
+            ip: ip.into(),
+            ipv6: None,
+            mac: "02:42:0a:58:00:03".into(),
+            aliases: vec![],
+            root: "/r".into(),
+        };
+        db::insert_endpoint(&nd.conn, &ep("c2", "10.88.0.3")).unwrap();
+        default_network(&nd).unwrap();
+        assert!(db::get(&nd.conn, LEGACY_DEFAULT_NETWORK).unwrap().is_none());
+        assert_eq!(
+            db::endpoints_of_network(&nd.conn, DEFAULT_NETWORK)
+                .unwrap()
+                .len(),
+            2
+        );
+        // A clashing address stays where it is, and so does its network.
+        db::insert(
+            &nd.conn,
+            &NetworkRow {
+                id: "other".into(),
+                ..legacy.clone()
+            },
+        )
+        .unwrap();
+        db::insert_endpoint(&nd.conn, &ep("c3", "10.88.0.3")).unwrap();
+        default_network(&nd).unwrap();
+        assert_eq!(
+            db::endpoints_of_network(&nd.conn, LEGACY_DEFAULT_NETWORK)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
     fn allocation_is_unique_and_stale_leases_of_a_root_are_swept() {
         let nd = Db::open_in_memory().unwrap();
         let net = create(&nd, spec("t1", "10.250.3.0/24")).unwrap();
@@ -637,6 +784,14 @@ mod tests {
         sweep_stale(&nd, root, |id| id == "c1").unwrap();
         let c = allocate(&nd, root, "c3", &[req(Some("10.250.3.3"))]).unwrap();
         assert_eq!(c[0].endpoint.ip, "10.250.3.3");
+        // A released address is not handed out again at once (podman).
+        let d = allocate(&nd, root, "c4", &[req(None)]).unwrap();
+        assert_eq!(d[0].endpoint.ip, "10.250.3.4");
+        assert_eq!(d[0].endpoint.aliases, vec!["c4"]);
+        db::delete_endpoints_of_container(&nd.conn, "c4").unwrap();
+        let e = allocate(&nd, root, "c5", &[req(None)]).unwrap();
+        assert_eq!(e[0].endpoint.ip, "10.250.3.5");
+        db::delete_endpoints_of_container(&nd.conn, "c5").unwrap();
         // Another root's leases are none of this sweep's business.
         allocate(&nd, std::path::Path::new("/other"), "x1", &[req(None)]).unwrap();
         sweep_stale(&nd, root, |_| true).unwrap();

@@ -150,22 +150,43 @@ pub fn next_free(
     gateway: Option<IpAddr>,
     used: &HashSet<IpAddr>,
 ) -> Option<IpAddr> {
+    next_free_after(subnet, range, gateway, used, None)
+}
+
+/// The next free address after `last` (the network's last handed out),
+/// wrapping around to the start: podman's IPAM, which does not hand a
+/// just-released address out again at once (a container disconnected and
+/// connected again gets a new one).
+pub fn next_free_after(
+    subnet: &Subnet,
+    range: Option<&Subnet>,
+    gateway: Option<IpAddr>,
+    used: &HashSet<IpAddr>,
+    last: Option<IpAddr>,
+) -> Option<IpAddr> {
     let (mut lo, mut hi) = subnet.host_range();
     if let Some(r) = range {
         lo = lo.max(r.first());
         hi = hi.min(r.last());
     }
+    let start = last
+        .filter(|l| subnet.contains(*l) && l.is_ipv6() == subnet.is_ipv6())
+        .map(|l| bits(l).0.saturating_add(1))
+        .filter(|s| *s > lo && *s <= hi)
+        .unwrap_or(lo);
     // Large IPv6 subnets: the first free address is found long before the
     // end; the bound keeps a pathological `used` set from spinning forever.
-    let mut v = lo;
     let mut tries = 0u32;
-    while v <= hi && tries < 1 << 20 {
-        let ip = from_bits(v, subnet.addr);
-        if Some(ip) != gateway && !used.contains(&ip) {
-            return Some(ip);
+    for (from, to) in [(start, hi), (lo, start.saturating_sub(1))] {
+        let mut v = from;
+        while v <= to && tries < 1 << 20 {
+            let ip = from_bits(v, subnet.addr);
+            if Some(ip) != gateway && !used.contains(&ip) {
+                return Some(ip);
+            }
+            v += 1;
+            tries += 1;
         }
-        v += 1;
-        tries += 1;
     }
     None
 }
@@ -264,6 +285,18 @@ mod tests {
         let big: Subnet = "10.88.0.0/16".parse().unwrap();
         let range: Subnet = "10.88.7.0/24".parse().unwrap();
         let ip = next_free(&big, Some(&range), big.default_gateway(), &HashSet::new()).unwrap();
+        // After the last one handed out, wrapping around.
+        let s24: Subnet = "10.5.0.0/24".parse().unwrap();
+        let gw24 = s24.default_gateway();
+        let used24: HashSet<IpAddr> = ["10.5.0.2".parse().unwrap()].into();
+        let after = |last: &str| {
+            next_free_after(&s24, None, gw24, &used24, Some(last.parse().unwrap()))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(after("10.5.0.3"), "10.5.0.4");
+        assert_eq!(after("10.5.0.254"), "10.5.0.3");
+        assert_eq!(after("10.9.9.9"), "10.5.0.3");
         assert_eq!(ip.to_string(), "10.88.7.0");
     }
 

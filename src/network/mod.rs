@@ -9,6 +9,7 @@
 //! is undone by `teardown`, from the monitor or from `rm`.
 
 pub mod dns;
+pub mod etcfiles;
 pub mod forward;
 pub mod host;
 pub mod ipam;
@@ -28,7 +29,12 @@ use std::path::{Path, PathBuf};
 
 /// Every berth bridge is named `berth<N>`; nft rules match on the prefix.
 pub const BRIDGE_PREFIX: &str = "berth";
-pub const DEFAULT_NETWORK: &str = "berth";
+/// The default network, named as podman's (tools and scripts name it).
+pub const DEFAULT_NETWORK: &str = "podman";
+/// What the default network was called before it took podman's name: a
+/// store that still records it so is renamed on first sight, and the word
+/// keeps naming the default network.
+pub const LEGACY_DEFAULT_NETWORK: &str = "berth";
 pub const DEFAULT_BRIDGE: &str = "berth0";
 pub const DEFAULT_SUBNET: &str = "10.88.0.0/16";
 /// podman's search domain for container names, kept for compatibility.
@@ -36,7 +42,7 @@ pub const DNS_DOMAIN: &str = "dns.podman";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    #[error("unable to find network with name or ID {0:?}: network not found")]
+    #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
     #[error("network name {0:?} already used: network already exists")]
     Exists(String),
@@ -395,6 +401,27 @@ pub fn dns_serve_main(dir: &Path, gw: IpAddr) -> std::io::Result<()> {
             return Ok(());
         }
     }
+}
+
+/// The proxy variables podman passes from the host into a container
+/// unless `--http-proxy=false` (containers/common's `ProxyEnv`).
+pub const PROXY_ENV: [&str; 8] = [
+    "http_proxy",
+    "https_proxy",
+    "ftp_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "NO_PROXY",
+];
+
+/// `NAME=VALUE` for each proxy variable set in this process's environment.
+pub fn proxy_env() -> Vec<String> {
+    PROXY_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect()
 }
 
 /// The names a container answers to on a network: its name, its aliases

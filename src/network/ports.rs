@@ -110,9 +110,13 @@ pub fn parse(spec: &str) -> Result<Vec<PortMapping>, String> {
 
 /// A host socket bound to a published port for as long as the container
 /// runs: the port cannot be taken by anyone else meanwhile (podman holds
-/// them in conmon for the same reason). TCP is bound, not listening, so
-/// connections still reach the container through the DNAT rule. Dropping
-/// it frees the port.
+/// them in conmon for the same reason). TCP listens, with SO_REUSEADDR as
+/// Go's (and std's) listeners: the connections of an earlier user of the
+/// port may still sit in TIME_WAIT (a container just removed, whose
+/// slirp4netns closed them), which must not block the port, while two
+/// reservations still exclude each other (a bound, non-listening socket
+/// with SO_REUSEADDR would not). Connections reach the container through
+/// the DNAT rule before any socket sees them. Dropping it frees the port.
 pub struct Reservation {
     _fd: std::os::fd::OwnedFd,
 }
@@ -139,7 +143,9 @@ pub fn reserve(p: &PortMapping) -> std::io::Result<Reservation> {
         AddressFamily::INET
     };
     let fd = socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
     bind(&fd, &addr)?;
+    rustix::net::listen(&fd, 1)?;
     Ok(Reservation { _fd: fd })
 }
 

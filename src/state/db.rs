@@ -142,6 +142,14 @@ const MIGRATIONS: &[&str] = &[
         labels TEXT NOT NULL,
         options TEXT NOT NULL
      );",
+    // 9: the address each network's subnet handed out last (podman's IPAM
+    // goes on after it instead of reusing a just-released address)
+    "CREATE TABLE network_last_ip (
+        network TEXT NOT NULL,
+        subnet TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        PRIMARY KEY (network, subnet)
+     );",
 ];
 
 pub struct Db {

@@ -90,6 +90,27 @@ pub fn get(conn: &Connection, name: &str) -> Result<Option<NetworkRow>, DbError>
 
 pub fn delete(conn: &Connection, name: &str) -> Result<(), DbError> {
     conn.execute("DELETE FROM networks WHERE name = ?1", [name])?;
+    conn.execute("DELETE FROM network_last_ip WHERE network = ?1", [name])?;
+    Ok(())
+}
+
+/// The address a network's subnet handed out last.
+pub fn last_ip(conn: &Connection, net: &str, subnet: &str) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT ip FROM network_last_ip WHERE network = ?1 AND subnet = ?2",
+            params![net, subnet],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn set_last_ip(conn: &Connection, net: &str, subnet: &str, ip: &str) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO network_last_ip (network, subnet, ip) VALUES (?1, ?2, ?3)
+         ON CONFLICT (network, subnet) DO UPDATE SET ip = excluded.ip",
+        params![net, subnet, ip],
+    )?;
     Ok(())
 }
 
@@ -147,6 +168,40 @@ pub fn containers_of_root(conn: &Connection, root: &str) -> Result<Vec<String>, 
     Ok(rows)
 }
 
+/// Rename a network and its endpoints with it, in the caller's transaction
+/// (the endpoints reference the name; the check waits for the commit).
+pub fn rename(conn: &Connection, old: &str, new: &str) -> Result<(), DbError> {
+    conn.execute_batch("PRAGMA defer_foreign_keys = ON;")?;
+    conn.execute(
+        "UPDATE networks SET name = ?2 WHERE name = ?1",
+        params![old, new],
+    )?;
+    conn.execute(
+        "UPDATE network_endpoints SET network = ?2 WHERE network = ?1",
+        params![old, new],
+    )?;
+    conn.execute(
+        "UPDATE network_last_ip SET network = ?2 WHERE network = ?1",
+        params![old, new],
+    )?;
+    Ok(())
+}
+
+/// Move `from`'s endpoints to `to` where `to` has room for them (no
+/// clash of container or address), in the caller's transaction; `from`
+/// goes when none are left. Whether it went.
+pub fn fold_into(conn: &Connection, from: &str, to: &str) -> Result<bool, DbError> {
+    conn.execute(
+        "UPDATE OR IGNORE network_endpoints SET network = ?2 WHERE network = ?1",
+        params![from, to],
+    )?;
+    if !endpoints_of_network(conn, from)?.is_empty() {
+        return Ok(false);
+    }
+    delete(conn, from)?;
+    Ok(true)
+}
+
 pub fn delete_endpoints_of_container(conn: &Connection, id: &str) -> Result<(), DbError> {
     conn.execute(
         "DELETE FROM network_endpoints WHERE container_id = ?1",
@@ -199,5 +254,22 @@ mod tests {
         assert_eq!(endpoints_of_network(&db.conn, "n1").unwrap().len(), 1);
         assert_eq!(get(&db.conn, "n1").unwrap().unwrap(), n);
         assert_eq!(all(&db.conn).unwrap().len(), 1);
+        let tx = rusqlite::Transaction::new_unchecked(
+            &db.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .unwrap();
+        rename(&tx, "n1", "n2").unwrap();
+        tx.commit().unwrap();
+        assert!(get(&db.conn, "n1").unwrap().is_none());
+        assert_eq!(get(&db.conn, "n2").unwrap().unwrap().id, "ab");
+        assert_eq!(endpoints_of_network(&db.conn, "n2").unwrap().len(), 1);
+        assert_eq!(last_ip(&db.conn, "n2", "10.89.0.0/24").unwrap(), None);
+        set_last_ip(&db.conn, "n2", "10.89.0.0/24", "10.89.0.2").unwrap();
+        set_last_ip(&db.conn, "n2", "10.89.0.0/24", "10.89.0.3").unwrap();
+        assert_eq!(
+            last_ip(&db.conn, "n2", "10.89.0.0/24").unwrap().as_deref(),
+            Some("10.89.0.3")
+        );
     }
 }

@@ -271,6 +271,17 @@ impl Netlink {
                 // For IPv4 IFA_LOCAL is the interface's own address and
                 // IFA_ADDRESS the peer's; on a broadcast link both are ours.
                 msg.attributes.push(AddressAttribute::Local(addr));
+                // The subnet's broadcast address, as netavark sets it
+                // (`ip addr` shows "brd"); /31 and /32 have none.
+                if let IpAddr::V4(v4) = addr
+                    && prefix < 31
+                {
+                    let host_bits = u32::MAX >> prefix;
+                    msg.attributes
+                        .push(AddressAttribute::Broadcast(std::net::Ipv4Addr::from(
+                            u32::from(v4) | host_bits,
+                        )));
+                }
             }
             IpAddr::V6(_) => {
                 msg.header.family = AddressFamily::Inet6;
