@@ -99,7 +99,7 @@ mod tests {
             rt.and_then(|v| v.as_str().map(String::from)).as_deref(),
             Some("idonotexist")
         );
-        let rt = find(&[berth.clone()], "engine", "runtime");
+        let rt = find(std::slice::from_ref(&berth), "engine", "runtime");
         assert_eq!(
             rt.and_then(|v| v.as_str().map(String::from)).as_deref(),
             Some("runc")

@@ -14,6 +14,8 @@ mod container_fds;
 mod input;
 #[path = "security/mounts.rs"]
 mod mounts;
+#[path = "security/namespaces.rs"]
+mod namespaces;
 #[path = "security/secrets.rs"]
 mod secrets;
 #[path = "security/store.rs"]

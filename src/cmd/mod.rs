@@ -8,6 +8,7 @@ mod container_inspect;
 mod cp;
 mod exec;
 mod fs;
+mod healthcheck;
 mod images;
 mod info;
 mod inspect;
@@ -25,6 +26,7 @@ mod push;
 mod rmi;
 mod run;
 mod run_config;
+mod run_flags;
 mod secret;
 mod tag;
 mod volume;
@@ -181,6 +183,9 @@ enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Run a container's health check
+    #[command(subcommand)]
+    Healthcheck(healthcheck::HealthcheckCommand),
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -450,6 +455,7 @@ pub fn main() -> i32 {
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
         Command::Secret(c) => secret::run(&ctx, c),
+        Command::Healthcheck(c) => healthcheck::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
         Command::Manifest(c) => manifest::run(&ctx, c),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&ctx, a),
@@ -613,7 +619,10 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
         } else {
             positional.push(w.into_owned());
             if positional.len() == 2
-                || !matches!(positional[0].as_str(), "container" | "image" | "builder")
+                || !matches!(
+                    positional[0].as_str(),
+                    "container" | "image" | "builder" | "healthcheck"
+                )
             {
                 break;
             }
@@ -622,6 +631,7 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
     matches!(
         positional.iter().map(String::as_str).collect::<Vec<_>>()[..],
         ["run" | "start" | "restart" | "exec" | "build"]
+            | ["healthcheck", "run"]
             | ["container", "run" | "start" | "restart" | "exec"]
             | ["image" | "builder", "build"]
     )

@@ -59,6 +59,9 @@ pub struct CreateArgs {
     /// Set metadata labels (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines (--label wins)
+    #[arg(long, value_name = "FILE")]
+    pub label_file: Vec<std::path::PathBuf>,
     /// Add annotations to the runtime spec (KEY=VALUE)
     #[arg(long)]
     pub annotation: Vec<String>,
@@ -151,6 +154,9 @@ pub struct CreateArgs {
     /// Publish every port the image EXPOSEs, on random host ports
     #[arg(short = 'P', long)]
     pub publish_all: bool,
+    /// Expose a port or a range (PORT[-PORT][/PROTO]) as EXPOSE does: -P publishes it
+    #[arg(long)]
+    pub expose: Vec<String>,
     /// The container's IPv4 (or IPv6) address on its network
     #[arg(long)]
     pub ip: Option<String>,
@@ -217,6 +223,30 @@ pub struct CreateArgs {
     /// Kernel memory limit (no longer supported: a no-op, as in podman)
     #[arg(long)]
     pub kernel_memory: Option<String>,
+    /// Write the container's PID to this file at each start
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<std::path::PathBuf>,
+    /// Additional groups for the container's processes (names from the image's /etc/group, or GIDs)
+    #[arg(long)]
+    pub group_add: Vec<String>,
+    /// Set a namespaced kernel parameter (KEY=VALUE: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// CPUs the container may run on (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// UTS namespace: private (the default) or host
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// IPC namespace: private (the default), shareable, or host
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// What to do when the health check turns unhealthy: none, kill, restart, stop
+    #[arg(long, default_value = "none")]
+    pub health_on_failure: String,
     /// Add a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=UID,gid=GID,mode=MODE] (mounted read-only at /run/secrets/NAME by default)
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,

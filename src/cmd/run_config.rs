@@ -299,6 +299,7 @@ pub fn build_config(
         crate::runtime::spec::DeviceRule::parse(r).map_err(anyhow::Error::msg)?;
     }
     let mut labels = ic.labels.clone().unwrap_or_default();
+    labels.extend(super::run_flags::label_file_labels(a)?);
     for l in &a.label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         labels.insert(k.into(), v.into());
@@ -388,6 +389,11 @@ pub fn build_config(
         }
     }
     let (network, network_options, networks, ports) = network_config(a, &ic)?;
+    let (uts, ipc) = (
+        super::run_flags::uts_mode(a)?,
+        super::run_flags::ipc_mode(a)?,
+    );
+    let sysctls = super::run_flags::sysctls(a, &network, &uts, &ipc)?;
     let mut log_max_size = None;
     for o in &a.log_opt {
         match o.split_once('=') {
@@ -427,8 +433,10 @@ pub fn build_config(
             retries: a.health_retries,
             start_period_secs: parse_duration(&a.health_start_period)?.as_secs(),
         }),
-        _ => None,
+        (Some(_), false) => None,
+        (None, false) => super::run_flags::image_healthcheck(&ic),
     };
+    let health_on_failure = super::run_flags::health_on_failure(a, healthcheck.is_some())?;
     if a.runtime.is_some() && a.tty {
         anyhow::bail!(
             "-t with --runtime is not supported yet: terminals need the OCI console socket; use berth's own runtime"
@@ -549,6 +557,15 @@ pub fn build_config(
         timezone: a.tz.last().cloned().unwrap_or_default(),
         device_cgroup_rules: a.device_cgroup_rule.clone(),
         conmon_pidfile: a.conmon_pidfile.as_ref().map(|p| p.display().to_string()),
+        pidfile: a.pidfile.as_ref().map(|p| p.display().to_string()),
+        exposed_ports: super::run_flags::exposed_ports(a, &ic)?,
+        group_add: a.group_add.clone(),
+        sysctls,
+        cpuset_cpus: super::run_flags::cpuset("cpuset-cpus", &a.cpuset_cpus)?,
+        cpuset_mems: super::run_flags::cpuset("cpuset-mems", &a.cpuset_mems)?,
+        uts,
+        ipc,
+        health_on_failure,
         secrets: a
             .secret
             .iter()
@@ -632,7 +649,7 @@ fn network_config(
         ports.extend(crate::network::ports::parse(p).map_err(anyhow::Error::msg)?);
     }
     if a.publish_all {
-        for key in ic.exposed_ports.iter().flat_map(|m| m.keys()) {
+        for key in &super::run_flags::exposed_ports(a, ic)? {
             let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
             let Ok(port) = port.parse::<u16>() else {
                 continue;

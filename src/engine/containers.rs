@@ -153,6 +153,22 @@ pub struct ContainerConfig {
     pub device_cgroup_rules: Vec<String>,
     /// `--conmon-pidfile`: where each start writes the monitor's PID.
     pub conmon_pidfile: Option<String>,
+    /// `--pidfile`: where each start writes the container's PID.
+    pub pidfile: Option<String>,
+    /// The image's EXPOSE and `--expose`: "PORT/PROTO" (`-P` publishes them).
+    pub exposed_ports: Vec<String>,
+    /// `--group-add`: supplementary groups (group names of the image, or GIDs).
+    pub group_add: Vec<String>,
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters set at start.
+    pub sysctls: BTreeMap<String, String>,
+    /// `--cpuset-cpus`, `--cpuset-mems` ("" = no restriction).
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    /// `--uts`, `--ipc`: "" (a private namespace), "host", or for ipc "shareable".
+    pub uts: String,
+    pub ipc: String,
+    /// `--health-on-failure`: "" / none, kill, restart, stop.
+    pub health_on_failure: String,
     /// `--secret`: secrets copied in at create (see engine::secrets).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<super::secrets::SecretRef>,
@@ -515,7 +531,9 @@ impl Engine {
             .map_err(io("preparing the container's root"))?;
         let passwd = read_image_file(self, &n.image.layers, "etc/passwd").unwrap_or_default();
         let group = read_image_file(self, &n.image.layers, "etc/group").unwrap_or_default();
-        let user = crate::runtime::user::resolve(&cfg.user, &passwd, &group)
+        let mut user = crate::runtime::user::resolve(&cfg.user, &passwd, &group)
+            .map_err(ContainerError::Invalid)?;
+        crate::runtime::user::add_groups(&mut user, &cfg.group_add, &group)
             .map_err(ContainerError::Invalid)?;
         if !cfg.env.iter().any(|e| e.starts_with("HOME=")) {
             cfg.env.push(format!(

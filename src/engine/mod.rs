@@ -3,6 +3,7 @@
 
 pub mod containers;
 pub mod endpoints;
+pub mod health;
 pub mod images;
 pub mod networks;
 pub mod rootfs;

@@ -167,15 +167,19 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
                 return e.exit_code();
             }
         };
-        let again = match cfg.restart.name.as_str() {
-            "always" | "unless-stopped" => !stopped_by_user,
-            "on-failure" => {
-                code != 0
-                    && !stopped_by_user
-                    && (cfg.restart.max_retries == 0 || (restarts as u32) < cfg.restart.max_retries)
-            }
-            _ => false,
-        };
+        // `--health-on-failure=restart` restarts whatever the policy says.
+        let again = std::fs::remove_file(crate::engine::health::restart_marker(&engine, id))
+            .is_ok()
+            || match cfg.restart.name.as_str() {
+                "always" | "unless-stopped" => !stopped_by_user,
+                "on-failure" => {
+                    code != 0
+                        && !stopped_by_user
+                        && (cfg.restart.max_retries == 0
+                            || (restarts as u32) < cfg.restart.max_retries)
+                }
+                _ => false,
+            };
         if !again {
             // Removed before the CLI hears of the exit, so a `run --rm`
             // leaves nothing behind by the time it returns.
@@ -243,6 +247,8 @@ fn run_once(
             cpu_period: cfg.cpus.map(|_| 100_000),
             cpu_shares: cfg.cpu_shares,
             pids: cfg.pids_limit,
+            cpuset_cpus: Some(cfg.cpuset_cpus.clone()).filter(|s| !s.is_empty()),
+            cpuset_mems: Some(cfg.cpuset_mems.clone()).filter(|s| !s.is_empty()),
         };
         cg.create(&limits)?;
     }
@@ -403,6 +409,11 @@ fn run_once(
         true,
         &format!("container {} started as pid {pid}", row.id),
     );
+    if let Some(f) = &cfg.pidfile
+        && let Err(e) = std::fs::write(f, pid.to_string())
+    {
+        builtin_flags.log(&dir, false, &format!("writing the pid file {f}: {e}"));
+    }
     report.send(&format!("started {pid}"));
     let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
     let mut attach = attach;
@@ -428,8 +439,10 @@ fn run_once(
     let deadline = (cfg.timeout > 0)
         .then(|| std::time::Instant::now() + std::time::Duration::from_secs(cfg.timeout.into()));
     let mut timed_out = false;
+    // `--health-on-failure=stop`: SIGKILL after the stop timeout.
+    let mut kill_at: Option<std::time::Instant> = None;
     if health.check.is_some() {
-        let _ = db::set_health(&engine.db.conn, &row.id, "starting");
+        crate::engine::health::reset(engine, &row.id);
     }
     let mut buf = vec![0u8; 16 * 1024];
     // Give back what the CLI allocated before the fork and we no longer use.
@@ -454,7 +467,12 @@ fn run_once(
         for f in &server_fds {
             fds.push(PollFd::new(f, PollFlags::IN));
         }
-        let timeout = health.next_timeout(deadline.filter(|_| !timed_out));
+        let timeout = health.next_timeout(
+            [deadline.filter(|_| !timed_out), kill_at]
+                .into_iter()
+                .flatten()
+                .min(),
+        );
         let _ = rustix::event::poll(&mut fds, timeout.as_ref());
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
@@ -510,7 +528,15 @@ fn run_once(
         if !ready[0].is_empty() {
             exited = true;
         }
-        health.tick(engine, row, pid);
+        if health.tick(engine, row, cfg, pid) {
+            let stop = crate::engine::health::act(engine, row, cfg, pid);
+            kill_at = kill_at.or(stop.map(|t| std::time::Instant::now() + t));
+        }
+        if kill_at.is_some_and(|t| std::time::Instant::now() >= t) {
+            kill_at = None;
+            // SAFETY: signals our own child (or the container we adopted).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
         if let Some(d) = deadline
             && !timed_out
             && std::time::Instant::now() >= d
@@ -643,8 +669,8 @@ pub fn write_all(fd: BorrowedFd, mut data: &[u8]) {
 pub struct Health {
     check: Option<crate::engine::containers::Health>,
     next: Option<std::time::Instant>,
-    started: std::time::Instant,
-    failures: u32,
+    /// Unix nanoseconds: the start period counts from here.
+    started: i64,
 }
 
 impl Health {
@@ -656,8 +682,7 @@ impl Health {
         Health {
             check,
             next,
-            started: std::time::Instant::now(),
-            failures: 0,
+            started: now_nanos(),
         }
     }
 
@@ -671,38 +696,24 @@ impl Health {
         })
     }
 
-    fn tick(&mut self, engine: &Engine, row: &ContainerRow, pid: i32) {
+    /// Run the check when it is due. True when the container has just
+    /// turned unhealthy.
+    fn tick(
+        &mut self,
+        engine: &Engine,
+        row: &ContainerRow,
+        cfg: &ContainerConfig,
+        pid: i32,
+    ) -> bool {
         let (Some(check), Some(next)) = (&self.check, self.next) else {
-            return;
+            return false;
         };
         if std::time::Instant::now() < next {
-            return;
+            return false;
         }
         self.next = Some(
             std::time::Instant::now() + std::time::Duration::from_secs(check.interval_secs.max(1)),
         );
-        let ok = crate::runtime::exec::run_check(
-            engine,
-            row,
-            pid,
-            &check.test,
-            std::time::Duration::from_secs(check.timeout_secs.max(1)),
-        );
-        let in_start_period =
-            self.started.elapsed() < std::time::Duration::from_secs(check.start_period_secs);
-        let status = if ok {
-            self.failures = 0;
-            "healthy"
-        } else {
-            if !in_start_period {
-                self.failures += 1;
-            }
-            if self.failures >= check.retries.max(1) {
-                "unhealthy"
-            } else {
-                "starting"
-            }
-        };
-        let _ = db::set_health(&engine.db.conn, &row.id, status);
+        crate::engine::health::probe(engine, row, cfg, pid, self.started).1
     }
 }

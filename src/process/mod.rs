@@ -10,6 +10,7 @@
 //! podman's (Ctrl-C ignored when SIGINT is inherited as SIG_IGN).
 
 pub mod sealed;
+pub mod signal;
 
 use std::os::fd::{AsRawFd, RawFd};
 

@@ -18,6 +18,9 @@ pub struct Limits {
     pub cpu_period: Option<u64>,
     pub cpu_shares: Option<u64>,
     pub pids: Option<i64>,
+    /// `--cpuset-cpus`, `--cpuset-mems` ("0-1,3").
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
 }
 
 impl Limits {
@@ -53,6 +56,32 @@ pub enum Cgroup {
 
 const V1_CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "freezer"];
 
+/// v1's cpuset: a new directory starts with no CPUs and no memory nodes
+/// (no task may join it), so each level from the controller's root down
+/// takes its parent's, then the container's own are written.
+fn v1_cpuset(root: &Path, path: &str, limits: &Limits) -> io::Result<()> {
+    let mut dir = root.to_path_buf();
+    for part in path.split('/') {
+        let parent = dir.clone();
+        dir = dir.join(part);
+        fs::create_dir_all(&dir)?;
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            let cur = fs::read_to_string(dir.join(f)).unwrap_or_default();
+            if cur.trim().is_empty() {
+                let from = fs::read_to_string(parent.join(f)).unwrap_or_default();
+                write(&dir.join(f), from.trim())?;
+            }
+        }
+    }
+    if let Some(c) = &limits.cpuset_cpus {
+        write(&dir.join("cpuset.cpus"), c)?;
+    }
+    if let Some(m) = &limits.cpuset_mems {
+        write(&dir.join("cpuset.mems"), m)?;
+    }
+    Ok(())
+}
+
 fn write(p: &Path, v: &str) -> io::Result<()> {
     fs::write(p, v)
         .map_err(|e| io::Error::new(e.kind(), format!("writing {v:?} to {}: {e}", p.display())))
@@ -82,10 +111,11 @@ impl Cgroup {
 
     fn dirs(&self) -> Vec<PathBuf> {
         match self {
+            // cpuset only exists for containers that asked for one.
             Cgroup::V1 { root, path } => V1_CONTROLLERS
                 .iter()
+                .chain(["cpuset"].iter())
                 .map(|c| root.join(c).join(path))
-                .filter(|p| p.parent().is_some_and(|_| true))
                 .collect(),
             Cgroup::V2 { root, path } => vec![root.join(path)],
         }
@@ -129,15 +159,20 @@ impl Cgroup {
                     };
                     write(&root.join("pids").join(path).join("pids.max"), &v)?;
                 }
+                if limits.cpuset_cpus.is_some() || limits.cpuset_mems.is_some() {
+                    v1_cpuset(&root.join("cpuset"), path, limits)?;
+                }
             }
             Cgroup::V2 { root, path } => {
                 // Controllers must be enabled in every ancestor's subtree_control.
                 let mut dir = root.clone();
+                let cpuset = limits.cpuset_cpus.is_some() || limits.cpuset_mems.is_some();
                 for part in path.split('/') {
                     let avail =
                         fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-                    let want: Vec<String> = ["memory", "pids", "cpu"]
+                    let want: Vec<String> = ["memory", "pids", "cpu", "cpuset"]
                         .iter()
+                        .filter(|c| cpuset || **c != "cpuset")
                         .filter(|c| avail.split_whitespace().any(|a| a == **c))
                         .map(|c| format!("+{c}"))
                         .collect();
@@ -180,6 +215,12 @@ impl Cgroup {
                         p.to_string()
                     };
                     write(&dir.join("pids.max"), &v)?;
+                }
+                if let Some(c) = &limits.cpuset_cpus {
+                    write(&dir.join("cpuset.cpus"), c)?;
+                }
+                if let Some(m) = &limits.cpuset_mems {
+                    write(&dir.join("cpuset.mems"), m)?;
                 }
             }
         }
@@ -277,6 +318,7 @@ mod tests {
             cpu_period: Some(100_000),
             cpu_shares: Some(1024),
             pids: Some(10),
+            ..Default::default()
         };
         cg.create(&limits).unwrap();
         let d = t.path().join("berth/abc");
@@ -341,5 +383,28 @@ mod tests {
             fs::read_to_string(t.path().join("freezer/berth/abc/freezer.state")).unwrap(),
             "THAWED"
         );
+    }
+
+    #[test]
+    fn v1_cpuset_levels_take_their_parents_sets() {
+        let t = tempfile::tempdir().unwrap();
+        for c in ["memory", "pids", "cpu", "freezer", "cpuset"] {
+            fs::create_dir(t.path().join(c)).unwrap();
+        }
+        fs::write(t.path().join("cpuset/cpuset.cpus"), "0-3\n").unwrap();
+        fs::write(t.path().join("cpuset/cpuset.mems"), "0\n").unwrap();
+        let cg = Cgroup::new(Version::V1, t.path(), "berth", "abc");
+        cg.create(&Limits {
+            cpuset_cpus: Some("1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let read = |f: &str| fs::read_to_string(t.path().join("cpuset").join(f)).unwrap();
+        assert_eq!(read("berth/cpuset.cpus"), "0-3");
+        assert_eq!(read("berth/cpuset.mems"), "0");
+        assert_eq!(read("berth/abc/cpuset.cpus"), "1");
+        assert_eq!(read("berth/abc/cpuset.mems"), "0");
+        cg.add(77).unwrap();
+        assert_eq!(read("berth/abc/cgroup.procs"), "77");
     }
 }

@@ -213,8 +213,15 @@ fn grandchild(
     crate::process::reset_signals();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = super::user::resolve(user_spec, &passwd, &group).map_err(|e| (125, e))?;
+    let mut user = super::user::resolve(user_spec, &passwd, &group).map_err(|e| (125, e))?;
     let process = spec.process().clone().unwrap_or_default();
+    // As the container's own user, the container's groups (`--group-add`
+    // included), as podman's exec gives them.
+    if opts.user.is_none()
+        && let Some(g) = process.user().additional_gids()
+    {
+        user.additional_gids = g.clone();
+    }
     if !opts.privileged
         && let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().clone())
     {
@@ -260,38 +267,38 @@ fn grandchild(
     super::linux::exec(&prog, &opts.args, &env)
 }
 
-/// Run a health check command; true if it exits 0 within `timeout`.
+/// Run a health check command: its exit code (-1 past `timeout`, as
+/// podman records it) and what it wrote to stdout and stderr, in order.
 pub fn run_check(
     engine: &Engine,
     row: &ContainerRow,
     pid: i32,
     test: &[String],
     timeout: std::time::Duration,
-) -> bool {
+) -> (i32, Vec<u8>) {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
         Some("CMD") => test[1..].to_vec(),
-        Some("NONE") | None => return true,
+        Some("NONE") | None => return (0, vec![]),
         Some(_) => test.to_vec(),
     };
     if args.is_empty() {
-        return true;
+        return (0, vec![]);
     }
-    let Ok(null) = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    else {
-        return false;
+    let failed = |what: &str, e: std::io::Error| (1, format!("{what}: {e}").into_bytes());
+    // One anonymous file for both streams, so their lines keep their order.
+    let out = match rustix::fs::memfd_create("healthcheck", rustix::fs::MemfdFlags::CLOEXEC) {
+        Ok(fd) => fd,
+        Err(e) => return failed("creating the output file", e.into()),
     };
-    let out = OwnedFd::from(null);
-    let Ok(err) = out.try_clone() else {
-        return false;
+    let (stdout, stderr) = match (out.try_clone(), out.try_clone()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return failed("duplicating the output file", e),
     };
     let io = ChildIo {
         stdin: None,
-        stdout: out,
-        stderr: err,
+        stdout,
+        stderr,
         console: None,
     };
     let opts = ExecOptions {
@@ -302,16 +309,21 @@ pub fn run_check(
         privileged: false,
         tty: false,
     };
-    let Ok(child) = spawn(engine, row, pid, &opts, io) else {
-        return false;
+    let child = match spawn(engine, row, pid, &opts, io) {
+        Ok(c) => c,
+        Err(e) => return (1, e.to_string().into_bytes()),
     };
     let deadline = std::time::Instant::now() + timeout;
-    loop {
+    let code = loop {
         let mut status = 0;
         // SAFETY: poll our own child.
         let r = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
         if r == child {
-            return libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            break if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
         }
         if std::time::Instant::now() > deadline {
             // SAFETY: kill and reap our own child.
@@ -319,8 +331,13 @@ pub fn run_check(
                 libc::kill(child, libc::SIGKILL);
                 libc::waitpid(child, std::ptr::null_mut(), 0);
             }
-            return false;
+            break -1;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    };
+    // The first 4 KiB are plenty: the record keeps 500 bytes.
+    let mut buf = vec![0u8; 4096];
+    let n = rustix::io::pread(&out, &mut buf, 0).unwrap_or(0);
+    buf.truncate(n);
+    (code, buf)
 }

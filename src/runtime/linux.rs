@@ -417,6 +417,7 @@ fn child(
     }
     drop(rootfd);
     pivot_root(&rootfs).map_err(ctx(|| "pivot_root".into()))?;
+    write_sysctls(spec)?;
     mask_paths(spec);
     if root.readonly().unwrap_or(false) {
         mount(
@@ -429,6 +430,13 @@ fn child(
         .map_err(ctx(|| "making the rootfs read-only".into()))?;
     }
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        // Only in a UTS namespace of the container's own: never the host's name.
+        if !has_namespace(spec, LinuxNamespaceType::Uts) {
+            return Err((
+                125,
+                "a hostname needs a private UTS namespace (--uts host shares the host's)".into(),
+            ));
+        }
         rustix::system::sethostname(h.as_bytes()).map_err(ctx(|| "setting the hostname".into()))?;
     }
     let process = spec
@@ -558,4 +566,44 @@ pub fn exec(prog: &str, args: &[String], env: &[String]) -> ChildResult {
         _ => (126, "OCI runtime error"),
     };
     Err((code, format!("exec: {prog:?}: {text}: {class}")))
+}
+
+fn has_namespace(spec: &Spec, typ: LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == typ && n.path().is_none()))
+}
+
+/// `linux.sysctl`, written into the container's own /proc/sys after the
+/// pivot and before /proc/sys turns read-only. Each parameter must belong
+/// to a namespace the container has of its own (create checked the names;
+/// this checks again, so a spec from elsewhere cannot reach the host).
+fn write_sysctls(spec: &Spec) -> Result<(), (i32, String)> {
+    let Some(map) = spec.linux().as_ref().and_then(|l| l.sysctl().clone()) else {
+        return Ok(());
+    };
+    for (k, v) in map {
+        let ns = if k.starts_with("net.") {
+            LinuxNamespaceType::Network
+        } else if k == "kernel.hostname" || k == "kernel.domainname" {
+            LinuxNamespaceType::Uts
+        } else {
+            LinuxNamespaceType::Ipc
+        };
+        let well_formed = k.split('.').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        if !well_formed || !has_namespace(spec, ns) {
+            return Err((
+                125,
+                format!("sysctl {k:?} is not allowed: the container does not own its namespace"),
+            ));
+        }
+        std::fs::write(format!("/proc/sys/{}", k.replace('.', "/")), v.as_bytes())
+            .map_err(|e| (125, format!("setting sysctl {k}={v}: {e}")))?;
+    }
+    Ok(())
 }

@@ -226,12 +226,15 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
             json!({"destination": b.destination, "type": "bind", "source": b.source, "options": o}),
         );
     }
-    let mut namespaces = vec![
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-        json!({"type": "cgroup"}),
-    ];
+    let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
+    // `--ipc host` / `--uts host`: the host's namespace (and so no hostname
+    // of the container's own).
+    if c.ipc != "host" {
+        namespaces.push(json!({"type": "ipc"}));
+    }
+    if c.uts != "host" {
+        namespaces.push(json!({"type": "uts"}));
+    }
     // `--pid host`: the host's pid namespace, as podman's; create allows
     // it to root only.
     if c.pid != "host" {
@@ -272,8 +275,18 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         }
         resources.insert("memory".into(), Value::Object(m));
     }
-    if c.cpus.is_some() || c.cpu_shares.is_some() {
+    if c.cpus.is_some()
+        || c.cpu_shares.is_some()
+        || !c.cpuset_cpus.is_empty()
+        || !c.cpuset_mems.is_empty()
+    {
         let mut m = serde_json::Map::new();
+        if !c.cpuset_cpus.is_empty() {
+            m.insert("cpus".into(), json!(c.cpuset_cpus));
+        }
+        if !c.cpuset_mems.is_empty() {
+            m.insert("mems".into(), json!(c.cpuset_mems));
+        }
         if let Some(cpus) = c.cpus {
             m.insert("quota".into(), json!((cpus * 100_000.0) as i64));
             m.insert("period".into(), json!(100_000));
@@ -298,6 +311,9 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "cgroupsPath": i.cgroups_path,
         "resources": resources,
     });
+    if !c.sysctls.is_empty() {
+        linux["sysctl"] = json!(c.sysctls);
+    }
     if let Some((uids, gids)) = mappings {
         let j = |m: Vec<super::userns::IdMap>| {
             m.iter()
@@ -356,7 +372,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": i.rootfs, "readonly": c.read_only},
-        "hostname": c.hostname,
+        "hostname": if c.uts == "host" { "" } else { c.hostname.as_str() },
         "mounts": mounts,
         "linux": linux,
         "annotations": annotations,

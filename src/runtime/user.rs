@@ -91,6 +91,29 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, String
     })
 }
 
+/// `--group-add`: each group name (from the image's /etc/group) or GID
+/// joins the supplementary groups.
+pub fn add_groups(user: &mut ExecUser, groups: &[String], group: &str) -> Result<(), String> {
+    for g in groups {
+        let gid = match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) if g == "keep-groups" => {
+                return Err(
+                    "--group-add keep-groups needs crun's keep-groups support; berth's runtime does not have it"
+                        .into(),
+                );
+            }
+            Err(_) => group_lookup(group, g).ok_or_else(|| {
+                format!("unable to find group {g}: no matching entries in group file")
+            })?,
+        };
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +143,9 @@ mod tests {
         assert_eq!(resolve("4242:7", PASSWD, GROUP).unwrap().gid, 7);
         assert!(resolve("nobody", PASSWD, GROUP).is_err());
         assert!(resolve("alice:nogroup", PASSWD, GROUP).is_err());
+        let mut r = resolve("", PASSWD, GROUP).unwrap();
+        add_groups(&mut r, &["wheel".into(), "4000".into(), "10".into()], GROUP).unwrap();
+        assert_eq!(r.additional_gids, [10, 4000]);
+        assert!(add_groups(&mut r, &["nogroup".into()], GROUP).is_err());
     }
 }
