@@ -225,7 +225,16 @@ fn timeout_kills_the_container_and_records_minus_one() {
 fn latest_names_the_newest_container() {
     let (_reg, berth) = setup();
     berth.ok(&["run", "-d", "--name", "old", "busybox", "sleep", "600"]);
-    berth.ok(&["run", "-d", "--name", "new", "busybox", "sleep", "600"]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "new",
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-new; sleep 600",
+    ]);
     assert_eq!(
         berth.ok(&["inspect", "-l", "--format", "{{.Name}}"]),
         "new\n"
@@ -235,6 +244,13 @@ fn latest_names_the_newest_container() {
         "new\n"
     );
     assert_eq!(berth.ok(&["exec", "-l", "hostname"]).len(), 13);
+    let start = Instant::now();
+    while berth.ok(&["logs", "-l"]) != "from-new\n" {
+        assert!(start.elapsed() < Duration::from_secs(10), "logs -l");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let err = berth.fails(&["logs", "-l", "old"], 125);
+    assert!(err.contains("--latest and containers"), "{err}");
     let err = berth.fails(&["inspect", "-l", "old"], 125);
     assert!(
         err.contains("--latest and containers cannot be used together"),

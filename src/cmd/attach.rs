@@ -8,7 +8,11 @@ use std::os::unix::net::UnixStream;
 #[derive(Args)]
 pub struct AttachArgs {
     /// Container to attach to
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
+    /// Attach to the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
     /// Key sequence that detaches (default ctrl-p,ctrl-q)
     #[arg(long, default_value = "ctrl-p,ctrl-q")]
     pub detach_keys: String,
@@ -22,7 +26,12 @@ pub struct AttachArgs {
 
 pub fn run(ctx: &Ctx, a: AttachArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let c = engine.container(&a.container)?;
+    let name = match (&a.container, a.latest) {
+        (Some(_), true) => anyhow::bail!("--latest and containers cannot be used together"),
+        (Some(n), false) => n.clone(),
+        (None, _) => super::latest_container(&engine)?,
+    };
+    let c = engine.container(&name)?;
     if c.state != "running" {
         return Err(exit(
             125,

@@ -187,11 +187,7 @@ pub fn top(ctx: &Ctx, mut a: TopArgs) -> anyhow::Result<()> {
         if let Some(first) = a.container.take() {
             a.descriptors.insert(0, first);
         }
-        // podman's GetLatestContainer; the store lists the newest first.
-        let latest = engine.containers()?.into_iter().next();
-        latest
-            .ok_or_else(|| super::exit(125, "no such container"))?
-            .id
+        super::latest_container(&engine)?
     } else {
         a.container.clone().unwrap_or_default()
     };

@@ -50,11 +50,9 @@ pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
     crate::runtime::options::set_preserve_fds(a.preserve_fds).map_err(|e| exit(125, e))?;
     let engine = ctx.engine()?;
     if a.latest {
-        // podman's GetLatestContainer; the store lists the newest first.
-        let latest = engine.containers()?.into_iter().next();
-        let latest = latest.ok_or_else(|| exit(125, "no such container"))?;
+        let latest = super::latest_container(&engine)?;
         a.command
-            .insert(0, std::mem::replace(&mut a.container, latest.id));
+            .insert(0, std::mem::replace(&mut a.container, latest));
     }
     let c = engine.container(&a.container)?;
     if c.state != "running" {

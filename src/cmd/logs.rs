@@ -5,8 +5,11 @@ use std::io::Write;
 
 #[derive(Args)]
 pub struct LogsArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub containers: Vec<String>,
+    /// Show the logs of the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
     /// Follow the log output
     #[arg(short, long)]
     pub follow: bool,
@@ -45,8 +48,16 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let since = a.since.as_deref().map(when).transpose()?;
     let until = a.until.as_deref().map(when).transpose()?;
+    let names = if a.latest {
+        if !a.containers.is_empty() {
+            anyhow::bail!("--latest and containers cannot be used together");
+        }
+        vec![super::latest_container(&engine)?]
+    } else {
+        a.containers.clone()
+    };
     let mut targets = Vec::new();
-    for n in &a.containers {
+    for n in &names {
         let c = engine.container(n)?;
         let driver = Driver::parse(&c.config().log_driver).map_err(anyhow::Error::msg)?;
         if driver == Driver::None {

@@ -578,6 +578,15 @@ fn command_name(argv: &str) -> String {
     "berth".into()
 }
 
+/// `-l`/`--latest`: the container created last (podman's
+/// GetLatestContainer); the store lists the newest first.
+pub(crate) fn latest_container(engine: &Engine) -> anyhow::Result<String> {
+    match engine.containers()?.into_iter().next() {
+        Some(c) => Ok(c.id),
+        None => Err(exit(125, "no such container")),
+    }
+}
+
 /// Print rows with a user's `--format`, or the command's default table.
 pub fn print_rows(
     format: Option<&str>,

@@ -89,11 +89,7 @@ pub fn spawn(
         })
         .arg(&pid_file)
         // runc's and crun's `run`/`create` flag for fds 3.. to pass on.
-        .args(
-            (!preserved.is_empty())
-                .then(|| format!("--preserve-fds={}", preserved.len()))
-                .into_iter(),
-        )
+        .args((!preserved.is_empty()).then(|| format!("--preserve-fds={}", preserved.len())))
         .arg("--bundle")
         .arg(bundle)
         .arg(id)

@@ -156,7 +156,12 @@ impl BuiltinFlags {
     /// debug lines only with `debug`. Without `log=`, the bundle's
     /// `oci-runtime.log`, where an external runtime's log goes too.
     pub fn log(&self, bundle: &Path, debug: bool, msg: &str) {
-        if (debug && !self.debug) || (!self.debug && self.log.is_none()) {
+        let wanted = if debug {
+            self.debug
+        } else {
+            self.debug || self.log.is_some()
+        };
+        if !wanted {
             return;
         }
         let level = if debug { "debug" } else { "error" };
