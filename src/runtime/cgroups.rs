@@ -386,6 +386,28 @@ mod tests {
     }
 
     #[test]
+    fn v2_cpuset_only_when_asked() {
+        let t = fake_v2();
+        fs::create_dir_all(t.path().join("berth")).unwrap();
+        fs::write(t.path().join("berth/cgroup.controllers"), "cpuset cpu memory pids").unwrap();
+        let cg = Cgroup::new(Version::V2, t.path(), "berth", "abc");
+        cg.create(&Limits {
+            cpuset_cpus: Some("0-1".into()),
+            cpuset_mems: Some("0".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let read = |f: &str| fs::read_to_string(t.path().join(f)).unwrap();
+        assert_eq!(read("berth/abc/cpuset.cpus"), "0-1");
+        assert_eq!(read("berth/abc/cpuset.mems"), "0");
+        assert!(read("cgroup.subtree_control").contains("+cpuset"));
+        let plain = Cgroup::new(Version::V2, t.path(), "berth", "def");
+        fs::write(t.path().join("cgroup.subtree_control"), "").unwrap();
+        plain.create(&Limits::default()).unwrap();
+        assert!(!read("cgroup.subtree_control").contains("cpuset"));
+    }
+
+    #[test]
     fn v1_cpuset_levels_take_their_parents_sets() {
         let t = tempfile::tempdir().unwrap();
         for c in ["memory", "pids", "cpu", "freezer", "cpuset"] {
