@@ -579,3 +579,56 @@ fn one_mount_per_destination_mount_flags_and_tmpfs_copy_up() {
     assert_eq!(berth.ok(&["exec", "c", "ls", "/srv"]), "config\ncopied\n");
     berth.ok(&["rm", "-f", "-t0", "c"]);
 }
+
+#[test]
+fn image_volume_mode_bind_tmpfs_or_ignore() {
+    let (_reg, berth) = setup();
+    let fs = |args: &[&str]| {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(args);
+        a.extend([
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /vol ' /proc/mounts | cut -d' ' -f3; cat /vol/seed",
+        ]);
+        berth.ok(&a)
+    };
+    assert_ne!(
+        fs(&[]).lines().next(),
+        Some("tmpfs"),
+        "bind: an anonymous volume"
+    );
+    assert_eq!(fs(&["--image-volume", "tmpfs"]), "tmpfs\nfrom-image\n");
+    assert_eq!(
+        fs(&["--image-volume", "ignore"]),
+        "from-image\n",
+        "no mount at all"
+    );
+    assert!(
+        berth.ok(&["volume", "ls", "-q"]).is_empty(),
+        "only bind made volumes (--rm took them)"
+    );
+    berth.fails(
+        &["run", "--rm", "--image-volume", "nope", "busybox", "true"],
+        125,
+    );
+    // containers.conf's image_volume_mode is the default; the flag wins.
+    let conf = berth.dir.path().join("containers.conf");
+    std::fs::write(&conf, "[engine]\nimage_volume_mode = \"tmpfs\"\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = berth.cmd();
+        c.env("CONTAINERS_CONF", &conf)
+            .args(["run", "--rm"])
+            .args(extra);
+        c.args([
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /vol ' /proc/mounts | cut -d' ' -f3",
+        ]);
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(run(&[]), "tmpfs\n");
+    assert_eq!(run(&["--image-volume", "ignore"]), "");
+}

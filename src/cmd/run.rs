@@ -83,6 +83,9 @@ pub struct CreateArgs {
     /// Mount a tmpfs (PATH[:OPTIONS])
     #[arg(long)]
     pub tmpfs: Vec<String>,
+    /// What the image's VOLUMEs become: bind (anonymous volumes), tmpfs, or ignore
+    #[arg(long, value_name = "MODE", value_parser = ["bind", "tmpfs", "ignore"])]
+    pub image_volume: Option<String>,
     /// Bind a host path: /HOST/PATH:/CONTAINER/PATH[:ro|rw|rprivate|rshared|rslave...]
     #[arg(short, long)]
     pub volume: Vec<String>,

@@ -448,7 +448,14 @@ pub fn build_config(
     let mounts = super::mounts::binds(&a.volume, &a.mount)?;
     let mut tmpfs = a.tmpfs.clone();
     tmpfs.extend(super::mounts::tmpfs_from_mounts(&a.mount)?);
-    let mounts = super::mounts::unify(mounts.0, mounts.1, tmpfs)?;
+    // podman's --image-volume (default: containers.conf's
+    // image_volume_mode, else bind): a VOLUME no other mount covers
+    // becomes an anonymous volume (bind), a tmpfs, or nothing (ignore).
+    let image_volume = super::mounts::image_volume_mode(a.image_volume.as_deref())?;
+    let mut mounts = super::mounts::unify(mounts.0, mounts.1, tmpfs)?;
+    if image_volume == "tmpfs" {
+        super::mounts::image_volume_tmpfs(&mut mounts, ic.volumes.iter().flat_map(|v| v.keys()));
+    }
     let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
     Ok(ContainerConfig {
         mtab_link: false,
@@ -494,6 +501,9 @@ pub fn build_config(
                 )
                 .collect();
             for dest in ic.volumes.clone().unwrap_or_default().into_keys() {
+                if image_volume != "bind" {
+                    continue;
+                }
                 if !taken.contains(&dest) && !binds_taken.contains(&dest) {
                     v.push(VolumeMount {
                         name: crate::engine::containers::new_id(),
