@@ -234,7 +234,11 @@ fn clean_dest(d: &str) -> String {
 fn tmpfs_entry(t: &str) -> (String, String) {
     let (dest, opts) = t.split_once(':').unwrap_or((t, ""));
     let mut o: Vec<&str> = opts.split(',').filter(|s| !s.is_empty()).collect();
-    if !o.iter().any(|x| *x == "tmpcopyup" || *x == "notmpcopyup") {
+    // notmpcopyup only turns the default off; as podman, it does not go on
+    // to the runtime (runc would pass it to the kernel as tmpfs data).
+    if o.contains(&"notmpcopyup") {
+        o.retain(|x| *x != "notmpcopyup");
+    } else if !o.contains(&"tmpcopyup") {
         o.push("tmpcopyup");
     }
     (clean_dest(dest), o.join(","))
@@ -338,8 +342,8 @@ mod tests {
     fn tmpfs_copy_up_is_the_default() {
         assert_eq!(tmpfs_entry("/x:ro"), ("/x".into(), "ro,tmpcopyup".into()));
         assert_eq!(
-            tmpfs_entry("/x/:notmpcopyup"),
-            ("/x".into(), "notmpcopyup".into())
+            tmpfs_entry("/x/:notmpcopyup,size=1m"),
+            ("/x".into(), "size=1m".into())
         );
     }
 }
