@@ -299,6 +299,40 @@ pub fn unify(
     Ok((out_binds, out_vols, out_tmpfs))
 }
 
+/// `--image-volume MODE`, else containers.conf's `[engine]
+/// image_volume_mode`, else bind.
+pub fn image_volume_mode(flag: Option<&str>) -> anyhow::Result<String> {
+    let mode = flag
+        .map(String::from)
+        .or_else(|| crate::config::string("engine", "image_volume_mode"))
+        .unwrap_or_else(|| "bind".into());
+    if !["bind", "tmpfs", "ignore"].contains(&mode.as_str()) {
+        anyhow::bail!("invalid image volume mode {mode:?}: use bind, tmpfs or ignore");
+    }
+    Ok(mode)
+}
+
+/// The image's VOLUMEs as tmpfs mounts (`--image-volume tmpfs`), those
+/// no other mount already covers.
+pub fn image_volume_tmpfs<'a>(
+    mounts: &mut (
+        Vec<crate::engine::containers::Bind>,
+        Vec<VolumeMount>,
+        Vec<String>,
+    ),
+    image_volumes: impl Iterator<Item = &'a String>,
+) {
+    for d in image_volumes {
+        let (dest, opts) = tmpfs_entry(d);
+        let taken = mounts.0.iter().any(|b| b.destination == dest)
+            || mounts.1.iter().any(|v| v.destination == dest)
+            || mounts.2.iter().any(|t| tmpfs_entry(t).0 == dest);
+        if !taken {
+            mounts.2.push(format!("{dest}:{opts}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,39 +379,5 @@ mod tests {
             tmpfs_entry("/x/:notmpcopyup,size=1m"),
             ("/x".into(), "size=1m".into())
         );
-    }
-}
-
-/// `--image-volume MODE`, else containers.conf's `[engine]
-/// image_volume_mode`, else bind.
-pub fn image_volume_mode(flag: Option<&str>) -> anyhow::Result<String> {
-    let mode = flag
-        .map(String::from)
-        .or_else(|| crate::config::string("engine", "image_volume_mode"))
-        .unwrap_or_else(|| "bind".into());
-    if !["bind", "tmpfs", "ignore"].contains(&mode.as_str()) {
-        anyhow::bail!("invalid image volume mode {mode:?}: use bind, tmpfs or ignore");
-    }
-    Ok(mode)
-}
-
-/// The image's VOLUMEs as tmpfs mounts (`--image-volume tmpfs`), those
-/// no other mount already covers.
-pub fn image_volume_tmpfs<'a>(
-    mounts: &mut (
-        Vec<crate::engine::containers::Bind>,
-        Vec<VolumeMount>,
-        Vec<String>,
-    ),
-    image_volumes: impl Iterator<Item = &'a String>,
-) {
-    for d in image_volumes {
-        let (dest, opts) = tmpfs_entry(d);
-        let taken = mounts.0.iter().any(|b| b.destination == dest)
-            || mounts.1.iter().any(|v| v.destination == dest)
-            || mounts.2.iter().any(|t| tmpfs_entry(t).0 == dest);
-        if !taken {
-            mounts.2.push(format!("{dest}:{opts}"));
-        }
     }
 }
