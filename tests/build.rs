@@ -7,10 +7,7 @@ use common::*;
 use std::path::Path;
 
 fn setup() -> (Registry, Berth) {
-    let reg = registry_with(busybox_layer());
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 fn write(dir: &Path, files: &[(&str, &str)]) {

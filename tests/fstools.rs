@@ -5,13 +5,7 @@ mod common;
 use common::*;
 
 fn setup() -> (Registry, Berth) {
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 const CHANGE: &str =

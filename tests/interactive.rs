@@ -10,13 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn setup() -> (Registry, Berth) {
-    let reg = Registry::start();
-    let mut l = Layout::new();
-    l.image(&[busybox_layer()], "amd64", &["/bin/sh"], Some("latest"));
-    reg.push_layout(l.path(), "latest", "busybox:latest", false);
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 fn out(o: &std::process::Output) -> String {

@@ -8,10 +8,7 @@ use common::*;
 use std::time::{Duration, Instant};
 
 fn setup() -> (Registry, Berth) {
-    let reg = registry_with(busybox_layer());
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -244,9 +241,22 @@ fn healthcheck_run_records_probes_and_the_image_check_applies() {
     )
     .unwrap();
     // Kept in docker format only (buildah drops it from OCI images, warning).
-    berth.ok(&["build", "-q", "--format", "docker", "-t", "hc", ctx.path().to_str().unwrap()]);
+    berth.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "-t",
+        "hc",
+        ctx.path().to_str().unwrap(),
+    ]);
     berth.ok(&["run", "-d", "--name", "h", "hc", "sleep", "600"]);
-    let cfg = berth.ok(&["inspect", "--format", "{{.Config.Healthcheck.Retries}}", "h"]);
+    let cfg = berth.ok(&[
+        "inspect",
+        "--format",
+        "{{.Config.Healthcheck.Retries}}",
+        "h",
+    ]);
     assert_eq!(cfg.trim(), "2");
     assert_eq!(berth.ok(&["healthcheck", "run", "h"]), "");
     let field = |f: &str| {

@@ -8,10 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 fn setup() -> (Registry, Berth) {
-    let reg = registry_with(busybox_layer());
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 fn create(berth: &Berth, name: &str, data: &str) -> String {

@@ -688,6 +688,15 @@ pub fn web_layer(page: &str) -> Vec<Entry> {
     layer
 }
 
+/// A registry serving `busybox:latest` made of `layer`, and a berth that
+/// has pulled it: most tests' setup.
+pub fn pulled(layer: Vec<Entry>) -> (Registry, Berth) {
+    let reg = registry_with(layer);
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    (reg, berth)
+}
+
 /// A registry serving `busybox:latest` made of `layer`.
 pub fn registry_with(layer: Vec<Entry>) -> Registry {
     let reg = Registry::start();

@@ -56,10 +56,7 @@ fn attack() -> Attack {
 }
 
 fn setup() -> (Registry, Berth) {
-    let reg = registry_with(busybox_layer());
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 /// The first line of the host's /etc/shadow (its root entry), which no

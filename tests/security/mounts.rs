@@ -15,9 +15,7 @@ fn another_user_cannot_reach_an_image_mount() {
     let mut layer = busybox_layer();
     let bb = std::fs::read("/bin/busybox").unwrap();
     layer.push(Entry::File("bin/suid", bb, 0o4755));
-    let reg = registry_with(layer);
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
+    let (_reg, berth) = pulled(layer);
     // The test dir itself is world-traversable: only berth's modes guard.
     std::fs::set_permissions(
         berth.dir.path(),
@@ -81,9 +79,7 @@ fn tmpfs_copy_up_never_follows_symlinks_to_the_host() {
     layer.push(Entry::Symlink("srv/up", "../../../../../../../../.."));
     // The destination itself a symlink to a host directory.
     layer.push(Entry::Symlink("data", h));
-    let reg = registry_with(layer);
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
+    let (_reg, berth) = pulled(layer);
     let out = berth.ok(&[
         "run", "--rm", "--tmpfs", "/srv", "--tmpfs", "/data", "busybox", "sh", "-c",
         "readlink /srv/file; readlink /srv/dir; cat /srv/file /srv/dir/secret /srv/up/secret 2>&1; ls -A /data; echo end",

@@ -7,10 +7,7 @@
 use super::common::*;
 
 fn setup() -> (Registry, Berth) {
-    let reg = registry_with(busybox_layer());
-    let berth = Berth::new(&[&reg]);
-    berth.ok(&["pull", "-q", "busybox"]);
-    (reg, berth)
+    pulled(busybox_layer())
 }
 
 fn host(param: &str) -> String {
