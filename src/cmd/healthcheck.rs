@@ -30,14 +30,17 @@ pub fn run(ctx: &Ctx, cmd: HealthcheckCommand) -> anyhow::Result<()> {
     if c.state != "running" {
         return Err(exit(125, format!("container {} is not running", c.id)));
     }
-    let (state, turned) =
-        crate::engine::health::probe(&engine, &c, &cfg, c.pid as i32, c.started);
+    let (state, turned) = crate::engine::health::probe(&engine, &c, &cfg, c.pid as i32, c.started);
     if turned && let Some(timeout) = crate::engine::health::act(&engine, &c, &cfg, c.pid as i32) {
         // `stop`: SIGKILL if the stop signal has not ended it in time.
         let sig = crate::process::signal::parse_signal(&cfg.stop_signal)
             .unwrap_or(rustix::process::Signal::TERM);
         if !engine.kill_and_wait(&c, sig, timeout)? {
-            engine.kill_and_wait(&c, rustix::process::Signal::KILL, std::time::Duration::from_secs(10))?;
+            engine.kill_and_wait(
+                &c,
+                rustix::process::Signal::KILL,
+                std::time::Duration::from_secs(10),
+            )?;
         }
     } else if turned && cfg.health_on_failure == "restart" {
         // As podman's restart action returns with the container running

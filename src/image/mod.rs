@@ -3,8 +3,8 @@
 
 pub mod archive;
 pub mod config;
-pub mod manifest;
 pub mod lists;
+pub mod manifest;
 pub mod members;
 
 pub use config::ImageConfig;

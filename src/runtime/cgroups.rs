@@ -389,7 +389,11 @@ mod tests {
     fn v2_cpuset_only_when_asked() {
         let t = fake_v2();
         fs::create_dir_all(t.path().join("berth")).unwrap();
-        fs::write(t.path().join("berth/cgroup.controllers"), "cpuset cpu memory pids").unwrap();
+        fs::write(
+            t.path().join("berth/cgroup.controllers"),
+            "cpuset cpu memory pids",
+        )
+        .unwrap();
         let cg = Cgroup::new(Version::V2, t.path(), "berth", "abc");
         cg.create(&Limits {
             cpuset_cpus: Some("0-1".into()),
