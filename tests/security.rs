@@ -10,6 +10,8 @@ mod common;
 mod build_context;
 #[path = "security/container_fds.rs"]
 mod container_fds;
+#[path = "security/etc_files.rs"]
+mod etc_files;
 #[path = "security/input.rs"]
 mod input;
 #[path = "security/mounts.rs"]
