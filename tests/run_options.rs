@@ -166,6 +166,8 @@ fn uts_and_ipc_host_share_the_hosts_namespaces() {
     );
     assert!(err.contains("cannot set hostname"), "{err}");
     berth.fails(&["create", "--ipc", "bogus", "busybox"], 125);
+    let err = berth.fails(&["create", "--stop-signal=99", "busybox"], 125);
+    assert_eq!(err, "Error: valid signals are 1 through 64\n");
 }
 
 /// podman's actions when a health check turns the container unhealthy.

@@ -87,6 +87,10 @@ pub(super) fn check_flags(a: &CreateArgs) -> anyhow::Result<()> {
             _ => anyhow::bail!("bad format for add-host: {}", go_quote(h)),
         }
     }
+    if let Some(s) = &a.stop_signal {
+        // podman parses it as `kill -s` does ("valid signals are 1 through 64").
+        crate::process::signal::signal_number(s)?;
+    }
     memory_limits(a)?;
     cpus(a)?;
     Ok(())
