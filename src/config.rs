@@ -34,22 +34,34 @@ fn files() -> Vec<PathBuf> {
 }
 
 /// The value of `[table] key`, or of a top-level `key`, from the first file
-/// that has it.
+/// that has it. The files are read and parsed once per process: `run`
+/// asks for several keys (runtime, DNS, hosts), and each would otherwise
+/// read them again.
 pub fn value(table: &str, key: &str) -> Option<toml::Value> {
-    find(&files(), table, key)
+    static SOURCES: std::sync::OnceLock<Vec<toml::Value>> = std::sync::OnceLock::new();
+    lookup(SOURCES.get_or_init(|| parse(&files())), table, key)
 }
 
-fn find(files: &[PathBuf], table: &str, key: &str) -> Option<toml::Value> {
+fn parse(files: &[PathBuf]) -> Vec<toml::Value> {
     files
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .filter_map(|t| toml::from_str::<toml::Value>(&t).ok())
-        .find_map(|v| {
-            v.get(table)
-                .and_then(|t| t.get(key))
-                .or_else(|| v.get(key))
-                .cloned()
-        })
+        .collect()
+}
+
+fn lookup(sources: &[toml::Value], table: &str, key: &str) -> Option<toml::Value> {
+    sources.iter().find_map(|v| {
+        v.get(table)
+            .and_then(|t| t.get(key))
+            .or_else(|| v.get(key))
+            .cloned()
+    })
+}
+
+#[cfg(test)]
+fn find(files: &[PathBuf], table: &str, key: &str) -> Option<toml::Value> {
+    lookup(&parse(files), table, key)
 }
 
 /// A non-empty string setting.

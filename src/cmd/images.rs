@@ -364,15 +364,7 @@ pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> anyhow::Result<()> {
             }
         }
     } else {
-        let recs = if a.all {
-            engine.images()?
-        } else {
-            a.images
-                .iter()
-                .map(|w| engine.find_image(w).map(|f| f.image))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        for rec in recs {
+        for rec in named_or_all(&engine, &a.images, a.all)? {
             let m = engine.mount_image(&rec)?;
             reports.push((rec, m.path.display().to_string()));
         }
@@ -416,6 +408,21 @@ pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> anyhow::Result<()> {
     )
 }
 
+/// `--all`'s every image, else the images named (each must exist).
+fn named_or_all(
+    engine: &crate::engine::Engine,
+    names: &[String],
+    all: bool,
+) -> anyhow::Result<Vec<ImageRecord>> {
+    if all {
+        return Ok(engine.images()?);
+    }
+    Ok(names
+        .iter()
+        .map(|w| engine.find_image(w).map(|f| f.image))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 #[derive(Args)]
 pub struct ImageUnmountArgs {
     /// Images to unmount
@@ -438,16 +445,8 @@ pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> anyhow::Result<()> {
         anyhow::bail!("when using the --all switch, you may not pass any image names or IDs");
     }
     let engine = ctx.engine()?;
-    let recs = if a.all {
-        engine.images()?
-    } else {
-        a.images
-            .iter()
-            .map(|w| engine.find_image(w).map(|f| f.image))
-            .collect::<Result<Vec<_>, _>>()?
-    };
     let mut errors = Vec::new();
-    for rec in recs {
+    for rec in named_or_all(&engine, &a.images, a.all)? {
         match engine.unmount_image(&rec.id, a.force || a.all) {
             Ok(true) => println!("{}", rec.id.hex()),
             Ok(false) => {}

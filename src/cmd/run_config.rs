@@ -392,7 +392,8 @@ pub fn build_config(
             ),
         }
     }
-    let (network, network_options, networks, ports) = network_config(a, &ic)?;
+    let exposed_ports = super::run_flags::exposed_ports(a, &ic)?;
+    let (network, network_options, networks, ports) = network_config(a, &exposed_ports)?;
     let (uts, ipc) = (
         super::run_flags::uts_mode(a)?,
         super::run_flags::ipc_mode(a)?,
@@ -548,13 +549,14 @@ pub fn build_config(
             Some("host") => "host".into(),
             Some(o) => anyhow::bail!("invalid --pid {o:?}: use private or host"),
         },
-        runtime: a
-            .runtime
-            .clone()
-            .or_else(crate::runtime::options::global_runtime)
-            .map(|r| crate::runtime::options::check_runtime(&r).map(|_| r))
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        // The global one was checked when the command started.
+        runtime: match &a.runtime {
+            Some(r) => {
+                crate::runtime::options::check_runtime(r).map_err(anyhow::Error::msg)?;
+                Some(r.clone())
+            }
+            None => crate::runtime::options::global_runtime(),
+        },
         timeout: a.timeout,
         detach_keys: String::new(),
         dns: a.dns.clone(),
@@ -572,7 +574,7 @@ pub fn build_config(
         device_cgroup_rules: a.device_cgroup_rule.clone(),
         conmon_pidfile: a.conmon_pidfile.as_ref().map(|p| p.display().to_string()),
         pidfile: a.pidfile.as_ref().map(|p| p.display().to_string()),
-        exposed_ports: super::run_flags::exposed_ports(a, &ic)?,
+        exposed_ports,
         group_add: a.group_add.clone(),
         sysctls,
         cpuset_cpus: super::run_flags::cpuset("cpuset-cpus", &a.cpuset_cpus)?,
@@ -593,7 +595,7 @@ pub fn build_config(
 #[allow(clippy::type_complexity)]
 fn network_config(
     a: &CreateArgs,
-    ic: &crate::image::config::RunConfig,
+    exposed_ports: &[String],
 ) -> anyhow::Result<(String, Vec<String>, Vec<NetworkRequest>, Vec<PortMapping>)> {
     let rootless = crate::runtime::pause::host_ids().0 != 0;
     let given = a.network.clone().unwrap_or_else(|| {
@@ -663,7 +665,7 @@ fn network_config(
         ports.extend(crate::network::ports::parse(p).map_err(anyhow::Error::msg)?);
     }
     if a.publish_all {
-        for key in &super::run_flags::exposed_ports(a, ic)? {
+        for key in exposed_ports {
             let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
             let Ok(port) = port.parse::<u16>() else {
                 continue;

@@ -31,18 +31,15 @@ pub fn external_args() -> Vec<String> {
     flags().iter().map(|f| format!("--{f}")).collect()
 }
 
-/// The global `--runtime` (or containers.conf's), for new containers that
-/// name none of their own.
+/// The global `--runtime`, else containers.conf's `[engine] runtime`, for
+/// new containers that name none of their own: resolved once, when the
+/// command starts.
 pub fn set_global_runtime(r: Option<String>) {
-    let _ = GLOBAL_RUNTIME.set(r);
+    let _ = GLOBAL_RUNTIME.set(r.or_else(|| crate::config::string("engine", "runtime")));
 }
 
 pub fn global_runtime() -> Option<String> {
-    GLOBAL_RUNTIME
-        .get()
-        .cloned()
-        .flatten()
-        .or_else(|| crate::config::string("engine", "runtime"))
+    GLOBAL_RUNTIME.get().cloned().flatten()
 }
 
 /// Check a runtime name or path as podman's runtime set-up does: a path
