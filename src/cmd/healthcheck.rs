@@ -31,18 +31,13 @@ pub fn run(ctx: &Ctx, cmd: HealthcheckCommand) -> anyhow::Result<()> {
         return Err(exit(125, format!("container {} is not running", c.id)));
     }
     let (state, turned) = crate::engine::health::probe(&engine, &c, &cfg, c.pid as i32, c.started);
-    if turned && let Some(timeout) = crate::engine::health::act(&engine, &c, &cfg, c.pid as i32) {
-        // `stop`: SIGKILL if the stop signal has not ended it in time.
-        let sig = crate::process::signal::parse_signal(&cfg.stop_signal)
-            .unwrap_or(rustix::process::Signal::TERM);
-        if !engine.kill_and_wait(&c, sig, timeout)? {
-            engine.kill_and_wait(
-                &c,
-                rustix::process::Signal::KILL,
-                std::time::Duration::from_secs(10),
-            )?;
-        }
-    } else if turned && cfg.health_on_failure == "restart" {
+    if turned && cfg.health_on_failure == "stop" {
+        // Here, where waiting is allowed, the action is `stop` itself.
+        super::lifecycle::stop_one(&engine, &c, None)?;
+    } else if turned {
+        crate::engine::health::act(&engine, &c, &cfg, c.pid as i32);
+    }
+    if turned && cfg.health_on_failure == "restart" {
         // As podman's restart action returns with the container running
         // again: wait for the monitor to start it anew.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
