@@ -666,30 +666,8 @@ pub fn prune(ctx: &Ctx, a: BuilderPruneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let engine = ctx.engine()?;
-    for id in prune_cache(&engine)? {
+    for id in engine.prune_build_cache()? {
         println!("{id}");
     }
     Ok(())
-}
-
-/// Forget the build cache and remove the images only it kept: no name,
-/// no container. Their IDs.
-pub fn prune_cache(engine: &Engine) -> anyhow::Result<Vec<String>> {
-    let cached = crate::state::images::cache_images(&engine.db.conn)?;
-    crate::state::images::cache_clear(&engine.db.conn)?;
-    let mut removed = Vec::new();
-    for rec in engine.images()? {
-        let hex = rec.id.hex().to_string();
-        if !cached.contains(&hex) || !rec.names.is_empty() {
-            continue;
-        }
-        if !crate::state::containers::users_of_image(&engine.db.conn, &hex)?.is_empty() {
-            continue;
-        }
-        engine.delete_image(&rec.id)?;
-        removed.push(hex);
-    }
-    engine.gc_orphan_layers()?;
-    let _ = std::fs::remove_dir_all(engine.store.root().join("build-cache"));
-    Ok(removed)
 }

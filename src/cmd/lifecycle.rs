@@ -566,6 +566,9 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Provide filter values (label=KEY[=VALUE], until=TIMESTAMP)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
@@ -577,13 +580,19 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let engine = ctx.engine()?;
-    for c in engine.containers()? {
-        if !c.is_running() {
-            engine.remove_container(&c, false)?;
-            println!("{}", c.id);
+    let filter =
+        crate::engine::prune::PruneFilter::parse(&a.filter, &["label", "label!", "until"])?;
+    let r = engine.prune_containers(&filter)?;
+    for id in &r.removed {
+        println!("{id}");
+    }
+    match r.errors.split_last() {
+        None => Ok(()),
+        Some((last, rest)) => {
+            rest.iter().for_each(|e| eprintln!("Error: {e}"));
+            Err(exit(125, last.clone()))
         }
     }
-    Ok(())
 }
 
 #[derive(Args)]

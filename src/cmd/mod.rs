@@ -28,6 +28,7 @@ mod run;
 mod run_config;
 mod run_flags;
 mod secret;
+mod system;
 mod tag;
 mod volume;
 
@@ -335,6 +336,12 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
 enum SystemCommand {
     /// Display berth system information
     Info(info::InfoArgs),
+    /// Show berth disk usage
+    Df(system::DfArgs),
+    /// Remove unused data
+    Prune(system::PruneArgs),
+    /// Reset berth storage
+    Reset(system::ResetArgs),
 }
 
 /// Everything a command needs to open the engine lazily: commands like
@@ -483,6 +490,9 @@ pub fn main() -> i32 {
         Command::Logout(a) => login::logout(&ctx, a),
         Command::Version(a) => info::version(&ctx, a),
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::info(&ctx, a),
+        Command::System(SystemCommand::Df(a)) => system::df(&ctx, a),
+        Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
+        Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
     };
     match r {
         Ok(()) => 0,

@@ -404,27 +404,13 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
             {
                 return Ok(());
             }
-            let filters = super::images::parse_filters(&a.filter)?;
-            for n in nets::list(&nd)? {
-                if n.name == crate::network::DEFAULT_NETWORK {
-                    continue;
-                }
-                let cfg = NetworkConfig::parse(&n.config);
-                let wanted = filters
-                    .iter()
-                    .all(|(k, v)| match (k.as_str(), v.split_once('=')) {
-                        ("label", Some((lk, lv))) => cfg.labels.get(lk).is_some_and(|x| x == lv),
-                        ("label", None) => cfg.labels.contains_key(v.as_str()),
-                        _ => false,
-                    });
-                if wanted
-                    && crate::state::networks::endpoints_of_network(&nd.conn, &n.name)?.is_empty()
-                {
-                    for e in nets::remove(&engine, &nd, &n).map_err(net_exit)? {
-                        eprintln!("Error: {e}");
-                    }
-                    println!("{}", n.name);
-                }
+            let filter = crate::engine::prune::PruneFilter::parse(&a.filter, &["label", "until"])?;
+            let r = engine.prune_networks(&filter)?;
+            for e in &r.errors {
+                eprintln!("Error: {e}");
+            }
+            for n in &r.removed {
+                println!("{n}");
             }
         }
         NetworkCommand::Exists(a) => {

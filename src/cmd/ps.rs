@@ -74,35 +74,6 @@ fn sort_rows(rows: &mut [ContainerRow], key: &str) {
     }
 }
 
-/// Bytes of the regular files under `dir` (no link followed), as
-/// containers/storage counts a layer's size.
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
-}
-
-/// SizeRw (the container's own changes) and SizeRootFs (its image plus
-/// those), as `ps --size` reports them.
-fn sizes(engine: &crate::engine::Engine, c: &ContainerRow) -> (u64, u64) {
-    let rw = dir_size(&engine.container_dir(&c.id).join("upper"));
-    let image = engine
-        .images()
-        .ok()
-        .and_then(|all| all.into_iter().find(|r| r.id.hex() == c.image_id))
-        .map(|r| r.size)
-        .unwrap_or(0);
-    (rw, image + rw)
-}
-
 /// podman's STATUS column.
 pub fn status(c: &ContainerRow, now: i64) -> String {
     let ago = |t: i64| human_duration((now - t) / 1_000_000_000);
@@ -407,7 +378,16 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
     }
     sort_rows(&mut kept, &a.sort);
     let sized: Vec<(u64, u64)> = if a.size || a.sort == "size" {
-        kept.iter().map(|c| sizes(&engine, c)).collect()
+        // SizeRw and SizeRootFs: the upper dir, and the image's
+        // uncompressed layers plus it (podman's RootFsSize).
+        let image_size: std::collections::BTreeMap<String, u64> = engine
+            .images()?
+            .into_iter()
+            .map(|r| (r.id.hex().to_string(), r.size))
+            .collect();
+        kept.iter()
+            .map(|c| engine.container_sizes(c, image_size.get(&c.image_id).copied().unwrap_or(0)))
+            .collect()
     } else {
         Vec::new()
     };
@@ -429,17 +409,21 @@ fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::
         return Ok(());
     }
     let now = now_nanos();
+    let json_out = a.format.as_deref().map(str::trim) == Some("json");
     let rows: Vec<Value> = kept
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let mut row = row_json(c, now, a.no_trunc);
+            // podman: an object in json, its Size() text in a template
+            // (HumanSizeWithPrecision(n, 3): "12.3kB (virtual 1.98MB)").
             if let Some((rw, root)) = sized.get(i) {
-                row["Size"] = Value::String(format!(
-                    "{} (virtual {})",
-                    crate::format::units::human_size_0(*rw),
-                    crate::format::units::human_size_0(*root)
-                ));
+                row["Size"] = if json_out {
+                    json!({"rootFsSize": root, "rwSize": rw})
+                } else {
+                    let h = |n: u64| crate::format::units::human_size(n).replace(' ', "");
+                    Value::String(format!("{} (virtual {})", h(*rw), h(*root)))
+                };
             }
             row
         })

@@ -161,7 +161,7 @@ pub fn confirm(question: &str) -> bool {
 }
 
 pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
-    let filters = super::images::parse_filters(&a.filter)?;
+    let filter = crate::engine::prune::PruneFilter::parse(&a.filter, &["label", "until"])?;
     if !a.force {
         let q = if a.all {
             "WARNING! This command removes all images without at least one container associated with them.\nAre you sure you want to continue?"
@@ -174,68 +174,15 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
     }
     let engine = ctx.engine()?;
     // The build cache goes too: its intermediate images are dangling.
-    for id in super::build::prune_cache(&engine)? {
+    let r = engine.prune_images(a.all, &filter)?;
+    for id in &r.removed {
         println!("{id}");
     }
-    let now = db::now();
-    for l in super::images::load_all(&engine)? {
-        if !a.all && !l.rec.names.is_empty() {
-            continue;
-        }
-        if !crate::state::containers::users_of_image(&engine.db.conn, l.rec.id.hex())?.is_empty() {
-            continue;
-        }
-        let mut keep = false;
-        for (k, v) in &filters {
-            keep |= match k.as_str() {
-                "label" => {
-                    let labels = l.config.labels();
-                    !match v.split_once('=') {
-                        Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
-                        None => labels.contains_key(v.as_str()),
-                    }
-                }
-                "until" => {
-                    let secs = parse_until(v).ok_or_else(|| anyhow::anyhow!("invalid until filter {v:?}: expected a duration like 24h or an RFC 3339 time"))?;
-                    l.created >= now - secs
-                }
-                _ => anyhow::bail!("invalid filter {k:?}: supported are label, until"),
-            };
-        }
-        if keep {
-            continue;
-        }
-        engine.delete_image(&l.rec.id)?;
-        println!("{}", l.rec.id.hex());
-    }
-    engine.gc_orphan_layers()?;
-    Ok(())
-}
-
-/// `until=` as a Go duration (10m, 24h, 1h30m) giving an age in seconds,
-/// or an RFC 3339 timestamp.
-pub(super) fn parse_until(v: &str) -> Option<i64> {
-    if let Some(t) = crate::format::units::parse_rfc3339(v) {
-        return Some(db::now() - t);
-    }
-    let mut total = 0i64;
-    let mut num = String::new();
-    for c in v.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: i64 = num.parse().ok()?;
-            num.clear();
-            total += n * match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                _ => return None,
-            };
+    match r.errors.split_last() {
+        None => Ok(()),
+        Some((last, rest)) => {
+            rest.iter().for_each(|e| eprintln!("Error: {e}"));
+            Err(exit(125, last.clone()))
         }
     }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(total)
 }

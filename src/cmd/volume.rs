@@ -361,36 +361,9 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
 /// `volume prune`: the unused volumes that pass the filters; without
 /// --force, podman lists them and asks first.
 fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
-    let filters = super::images::parse_filters(&a.filter)?;
-    let now = crate::state::images::now();
-    let mut doomed = Vec::new();
-    for v in engine.volumes()? {
-        if !engine.volume_users(&v.name)?.is_empty() {
-            continue;
-        }
-        let mut keep = false;
-        for (k, val) in &filters {
-            let label = |val: &str| match val.split_once('=') {
-                Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
-                None => v.labels.contains_key(val),
-            };
-            keep |= match k.as_str() {
-                "label" => !label(val),
-                "label!" => label(val),
-                "until" => {
-                    let t = crate::format::units::parse_rfc3339(val)
-                        .or_else(|| val.parse::<i64>().ok())
-                        .or_else(|| super::rmi::parse_until(val).map(|age| now - age))
-                        .ok_or_else(|| anyhow::anyhow!("invalid until filter {val:?}"))?;
-                    v.created >= t
-                }
-                _ => anyhow::bail!("invalid filter {k:?}: supported are label, label!, until"),
-            };
-        }
-        if !keep {
-            doomed.push(v.name);
-        }
-    }
+    let filter =
+        crate::engine::prune::PruneFilter::parse(&a.filter, &["label", "label!", "until"])?;
+    let doomed = engine.prunable_volumes(&filter)?;
     if !a.force {
         println!(
             "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:"
@@ -406,20 +379,17 @@ fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut last = None;
-    for n in &doomed {
-        match engine.remove_volume(n, false) {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                if let Some(m) = last.replace(e.to_string()) {
-                    eprintln!("Error: {m}");
-                }
-            }
-        }
+    let r = engine.prune_volumes(&doomed);
+    for n in &r.removed {
+        crate::engine::events::volume("prune", n);
+        println!("{n}");
     }
-    match last {
-        Some(m) => Err(exit(125, m)),
+    match r.errors.split_last() {
         None => Ok(()),
+        Some((last, rest)) => {
+            rest.iter().for_each(|e| eprintln!("Error: {e}"));
+            Err(exit(125, last.clone()))
+        }
     }
 }
 

@@ -3,10 +3,13 @@
 
 pub mod container_root;
 pub mod containers;
+pub mod disk;
 pub mod endpoints;
 pub mod health;
 pub mod images;
 pub mod networks;
+pub mod prune;
+pub mod reset;
 pub mod rootfs;
 pub mod secrets;
 pub mod volumes;

@@ -265,6 +265,17 @@ pub fn take_unused_layers(conn: &Connection) -> Result<Vec<LayerInfo>, DbError> 
 
 /// Every blob some image still needs: configs, manifests (and the indexes
 /// they were pulled through), layer blobs.
+/// Each recorded layer's blob digest, by chain ID hex (`system df`).
+pub fn layer_blobs(
+    conn: &Connection,
+) -> Result<std::collections::BTreeMap<String, String>, DbError> {
+    let mut stmt = conn.prepare("SELECT chain_id, blob_digest FROM layers")?;
+    let out = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
 pub fn referenced_blobs(conn: &Connection) -> Result<BTreeSet<String>, DbError> {
     let mut set = BTreeSet::new();
     for sql in [
