@@ -28,8 +28,10 @@ mod run;
 mod run_config;
 mod run_flags;
 mod secret;
+mod stats;
 mod system;
 mod tag;
+mod update;
 mod volume;
 
 use crate::engine::Engine;
@@ -289,6 +291,10 @@ enum ContainerVerbs {
     Diff(fs::DiffArgs),
     /// Create a new image from a container's changes
     Commit(fs::CommitArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Update an existing container's resource limits and restart policy
+    Update(update::UpdateArgs),
 }
 
 #[derive(Subcommand)]
@@ -329,6 +335,8 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
         V::Export(a) => fs::export(ctx, a),
         V::Diff(a) => fs::diff(ctx, a),
         V::Commit(a) => fs::commit(ctx, a),
+        V::Stats(a) => stats::run(ctx, a),
+        V::Update(a) => update::run(ctx, a),
     }
 }
 

@@ -149,11 +149,19 @@ fn env_entry(e: &str) -> anyhow::Result<Vec<String>> {
 /// (pkg/specgenutil getMemoryLimits, pkg/specgen/generate/validate.go):
 /// `--memory 0` is no limit; `--memory-swap -1` is unlimited swap.
 fn memory_limits(a: &CreateArgs) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    memory_limits_of(a.memory.as_deref(), a.memory_swap.as_deref())
+}
+
+/// `--memory`/`--memory-swap` words as run and update read them.
+pub(super) fn memory_limits_of(
+    memory: Option<&str>,
+    memory_swap: Option<&str>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
     let size = |s: &str| {
         crate::runtime::parse_bytes(s)
             .ok_or_else(|| anyhow::anyhow!("invalid value for memory: invalid size: '{s}'"))
     };
-    let memory = match a.memory.as_deref() {
+    let memory = match memory {
         None => None,
         Some(m) => match size(m)? {
             0 => None,
@@ -186,7 +194,33 @@ fn memory_limits(a: &CreateArgs) -> anyhow::Result<(Option<i64>, Option<i64>)> {
 /// tiny one to the runtime, whose cgroup refuses a quota under 1ms per
 /// 100ms period; berth refuses both up front.
 fn cpus(a: &CreateArgs) -> anyhow::Result<Option<f64>> {
-    match a.cpus {
+    cpus_of(a.cpus)
+}
+
+/// `--restart` as run and update read it.
+pub(super) fn restart_policy(word: &str) -> anyhow::Result<RestartPolicy> {
+    Ok(match word.split_once(':') {
+        Some(("on-failure", n)) => RestartPolicy {
+            name: "on-failure".into(),
+            max_retries: n.parse().map_err(|_| {
+                anyhow::anyhow!("invalid --restart {word:?}: the retry count must be a number")
+            })?,
+        },
+        None if matches!(word, "no" | "on-failure" | "always" | "unless-stopped") => {
+            RestartPolicy {
+                name: word.to_string(),
+                max_retries: 0,
+            }
+        }
+        _ => anyhow::bail!(
+            "invalid --restart {word:?}: use no, on-failure[:N], always or unless-stopped"
+        ),
+    })
+}
+
+/// `--cpus` as run and update check it.
+pub(super) fn cpus_of(cpus: Option<f64>) -> anyhow::Result<Option<f64>> {
+    match cpus {
         None => Ok(None),
         Some(0.0) => Ok(None),
         Some(c) if c >= 0.01 && c.is_finite() => Ok(Some(c)),
@@ -316,31 +350,7 @@ pub fn build_config(
             (k.to_string(), v.to_string())
         })
         .collect();
-    let restart = match a.restart.split_once(':') {
-        Some(("on-failure", n)) => RestartPolicy {
-            name: "on-failure".into(),
-            max_retries: n.parse().map_err(|_| {
-                anyhow::anyhow!(
-                    "invalid --restart {:?}: the retry count must be a number",
-                    a.restart
-                )
-            })?,
-        },
-        None if matches!(
-            a.restart.as_str(),
-            "no" | "on-failure" | "always" | "unless-stopped"
-        ) =>
-        {
-            RestartPolicy {
-                name: a.restart.clone(),
-                max_retries: 0,
-            }
-        }
-        _ => anyhow::bail!(
-            "invalid --restart {:?}: use no, on-failure[:N], always or unless-stopped",
-            a.restart
-        ),
-    };
+    let restart = restart_policy(&a.restart)?;
     if detach_rm && restart.name != "no" {
         anyhow::bail!(
             "the --rm option conflicts with --restart: a removed container cannot restart"
@@ -579,6 +589,11 @@ pub fn build_config(
         sysctls,
         cpuset_cpus: super::run_flags::cpuset("cpuset-cpus", &a.cpuset_cpus)?,
         cpuset_mems: super::run_flags::cpuset("cpuset-mems", &a.cpuset_mems)?,
+        // Only `update` sets these.
+        cpu_quota: None,
+        cpu_period: None,
+        memory_reservation: None,
+        blkio_weight: None,
         uts,
         ipc,
         health_on_failure,

@@ -109,6 +109,17 @@ pub struct ContainerConfig {
     pub cpus: Option<f64>,
     pub cpu_shares: Option<u64>,
     pub pids_limit: Option<i64>,
+    /// `--cpu-quota`/`--cpu-period` (`update`): microseconds; they win over `--cpus`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    /// `--memory-reservation` (`update`): the soft limit, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight` (`update`): 10..1000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<u16>,
     pub ulimits: Vec<Ulimit>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,

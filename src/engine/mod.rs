@@ -12,6 +12,8 @@ pub mod prune;
 pub mod reset;
 pub mod rootfs;
 pub mod secrets;
+pub mod stats;
+pub mod update;
 pub mod volumes;
 
 use crate::state::{Db, DbError, Paths, WriterLock};

@@ -147,7 +147,7 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
         report.send(&format!("failed 125 container {id} vanished"));
         return 125;
     };
-    let cfg = row.config();
+    let mut cfg = row.config();
     let mut restarts = row.restart_count;
     let mut backoff = std::time::Duration::from_millis(100);
     loop {
@@ -167,6 +167,11 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
                 return e.exit_code();
             }
         };
+        // `update` may have changed the restart policy or the limits
+        // while this run went on: the next decision and run use them.
+        if let Ok(Some(now)) = db::get(&engine.db.conn, id) {
+            cfg = now.config();
+        }
         // `--health-on-failure=restart` restarts whatever the policy says.
         let again = std::fs::remove_file(crate::engine::health::restart_marker(&engine, id))
             .is_ok()
@@ -240,17 +245,7 @@ fn run_once(
     let cgroup = crate::runtime::cgroup_for(engine, &row.id);
     // An external runtime sets up the cgroup itself, from the spec.
     if let Some(cg) = cgroup.as_ref().filter(|_| cfg.runtime.is_none()) {
-        let limits = crate::runtime::cgroups::Limits {
-            memory: cfg.memory,
-            memory_swap: cfg.memory_swap,
-            cpu_quota: cfg.cpus.map(|c| (c * 100_000.0) as i64),
-            cpu_period: cfg.cpus.map(|_| 100_000),
-            cpu_shares: cfg.cpu_shares,
-            pids: cfg.pids_limit,
-            cpuset_cpus: Some(cfg.cpuset_cpus.clone()).filter(|s| !s.is_empty()),
-            cpuset_mems: Some(cfg.cpuset_mems.clone()).filter(|s| !s.is_empty()),
-        };
-        cg.create(&limits)?;
+        cg.create(&crate::runtime::cgroups::Limits::of(cfg))?;
     }
     // The container's stdio.
     let (mut out_r, mut err_r, mut in_w, mut master) = (None, None, None, None);

@@ -21,11 +21,35 @@ pub struct Limits {
     /// `--cpuset-cpus`, `--cpuset-mems` ("0-1,3").
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
+    /// `--memory-reservation`: the soft limit, bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight` (10..1000).
+    pub blkio_weight: Option<u16>,
 }
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
+    }
+
+    /// What a container's config asks of its cgroup: `--cpus` is a quota
+    /// over a 100 ms period unless `--cpu-quota`/`--cpu-period` say otherwise.
+    pub fn of(cfg: &crate::engine::containers::ContainerConfig) -> Limits {
+        let period = cfg.cpu_period.or(cfg.cpus.map(|_| 100_000));
+        Limits {
+            memory: cfg.memory,
+            memory_swap: cfg.memory_swap,
+            cpu_quota: cfg.cpu_quota.or(cfg
+                .cpus
+                .map(|c| (c * period.unwrap_or(100_000) as f64) as i64)),
+            cpu_period: period,
+            cpu_shares: cfg.cpu_shares,
+            pids: cfg.pids_limit,
+            cpuset_cpus: Some(cfg.cpuset_cpus.clone()).filter(|s| !s.is_empty()),
+            cpuset_mems: Some(cfg.cpuset_mems.clone()).filter(|s| !s.is_empty()),
+            memory_reservation: cfg.memory_reservation,
+            blkio_weight: cfg.blkio_weight,
+        }
     }
 }
 
@@ -54,7 +78,10 @@ pub enum Cgroup {
     V2 { root: PathBuf, path: String },
 }
 
-const V1_CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "freezer"];
+/// cpuacct and blkio hold no limits berth sets at create, but `stats`
+/// reads CPU time and block I/O from them (on hosts that mount cpu and
+/// cpuacct together both names lead to the same directory).
+const V1_CONTROLLERS: [&str; 6] = ["memory", "pids", "cpu", "cpuacct", "blkio", "freezer"];
 
 /// v1's cpuset: a new directory starts with no CPUs and no memory nodes
 /// (no task may join it), so each level from the controller's root down
@@ -141,6 +168,19 @@ impl Cgroup {
                         write(&f, &s.to_string())?;
                     }
                 }
+                if let Some(r) = limits.memory_reservation {
+                    write(&mem.join("memory.soft_limit_in_bytes"), &r.to_string())?;
+                }
+                if let Some(w) = limits.blkio_weight {
+                    let blkio = root.join("blkio").join(path);
+                    // CFQ's file, else BFQ's (the only one on newer kernels).
+                    let f = ["blkio.weight", "blkio.bfq.weight"]
+                        .into_iter()
+                        .map(|f| blkio.join(f))
+                        .find(|f| f.exists())
+                        .unwrap_or_else(|| blkio.join("blkio.weight"));
+                    write(&f, &w.to_string())?;
+                }
                 let cpu = root.join("cpu").join(path);
                 if let Some(p) = limits.cpu_period {
                     write(&cpu.join("cpu.cfs_period_us"), &p.to_string())?;
@@ -182,8 +222,16 @@ impl Cgroup {
                     dir = dir.join(part);
                     fs::create_dir_all(&dir)?;
                 }
+                // A negative limit is "none" (update's `--memory 0`).
+                let v2 = |v: i64| {
+                    if v < 0 {
+                        "max".to_string()
+                    } else {
+                        v.to_string()
+                    }
+                };
                 if let Some(m) = limits.memory {
-                    write(&dir.join("memory.max"), &m.to_string())?;
+                    write(&dir.join("memory.max"), &v2(m))?;
                     if let Some(s) = limits.memory_swap {
                         let v = if s < 0 {
                             "max".to_string()
@@ -194,10 +242,7 @@ impl Cgroup {
                     }
                 }
                 if limits.cpu_quota.is_some() || limits.cpu_period.is_some() {
-                    let q = limits
-                        .cpu_quota
-                        .map(|q| q.to_string())
-                        .unwrap_or_else(|| "max".into());
+                    let q = limits.cpu_quota.map(v2).unwrap_or_else(|| "max".into());
                     write(
                         &dir.join("cpu.max"),
                         &format!("{q} {}", limits.cpu_period.unwrap_or(100_000)),
@@ -222,6 +267,64 @@ impl Cgroup {
                 if let Some(m) = &limits.cpuset_mems {
                     write(&dir.join("cpuset.mems"), m)?;
                 }
+                if let Some(r) = limits.memory_reservation {
+                    write(&dir.join("memory.low"), &r.to_string())?;
+                }
+                if let Some(w) = limits.blkio_weight {
+                    // BFQ's file takes "default N"; io.weight is the fallback.
+                    if dir.join("io.bfq.weight").exists() {
+                        write(&dir.join("io.bfq.weight"), &format!("default {w}"))?;
+                    } else {
+                        write(&dir.join("io.weight"), &format!("default {w}"))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Change the limits of a live cgroup (`update`): only what `limits`
+    /// names is written. v1's memory and memory+swap limits must stay
+    /// ordered (memory <= memsw) at every step, so a raise writes memsw
+    /// first; a v1 cpuset made now gets the container's processes moved in.
+    pub fn update(&self, limits: &Limits) -> io::Result<()> {
+        let Cgroup::V1 { root, path } = self else {
+            return self.create(limits);
+        };
+        let mem = root.join("memory").join(path);
+        let memsw = mem.join("memory.memsw.limit_in_bytes");
+        let mut rest = limits.clone();
+        if let (Some(m), Some(s)) = (limits.memory, limits.memory_swap)
+            && memsw.exists()
+        {
+            let cur = fs::read_to_string(mem.join("memory.limit_in_bytes"))
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(i64::MAX);
+            let (first, second) = if m > cur {
+                (
+                    ("memory.memsw.limit_in_bytes", s),
+                    ("memory.limit_in_bytes", m),
+                )
+            } else {
+                (
+                    ("memory.limit_in_bytes", m),
+                    ("memory.memsw.limit_in_bytes", s),
+                )
+            };
+            write(&mem.join(first.0), &first.1.to_string())?;
+            write(&mem.join(second.0), &second.1.to_string())?;
+            rest.memory = None;
+            rest.memory_swap = None;
+        }
+        let new_cpuset = (limits.cpuset_cpus.is_some() || limits.cpuset_mems.is_some())
+            && !root.join("cpuset").join(path).is_dir();
+        self.create(&rest)?;
+        if new_cpuset {
+            let procs = root.join("cpuset").join(path).join("cgroup.procs");
+            for pid in self.procs() {
+                // A process that exited meanwhile is not an error.
+                let _ = fs::write(&procs, pid.to_string());
             }
         }
         Ok(())

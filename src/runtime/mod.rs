@@ -2,6 +2,7 @@
 //! built-in runtime) or by an external OCI runtime (`--runtime`).
 
 pub mod caps;
+pub mod cgroup_stats;
 pub mod cgroups;
 pub mod exec;
 pub mod external;
