@@ -184,8 +184,10 @@ impl Engine {
     /// freed is the store's image bytes before less after.
     pub fn prune_images(&self, all: bool, f: &PruneFilter) -> Result<PruneReport, PruneError> {
         let before = self.image_bytes()?;
-        let mut r = PruneReport::default();
-        r.removed = self.prune_build_cache()?;
+        let mut r = PruneReport {
+            removed: self.prune_build_cache()?,
+            ..Default::default()
+        };
         for rec in self.images()? {
             if !all && !rec.names.is_empty() {
                 continue;
