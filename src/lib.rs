@@ -11,6 +11,7 @@ pub mod digest;
 pub mod engine;
 pub mod format;
 pub mod image;
+pub mod log;
 pub mod monitor;
 pub mod network;
 pub mod process;

@@ -1,4 +1,5 @@
-//! podman's diagnostics on stderr, as its logrus prints them: `--log-level`
+//! podman's diagnostics on stderr, as its logrus prints them, for every
+//! layer (registry requests, mounts, netlink, timings): `--log-level`
 //! (default warn) picks what is shown; a terminal gets `WARN[0000] msg`,
 //! anything else `time="..." level=warning msg="..."`.
 

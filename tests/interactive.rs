@@ -273,3 +273,38 @@ fn ctrl_p_ctrl_q_detaches_and_attach_comes_back() {
     assert_eq!(code.trim(), "6");
     berth.ok(&["rm", "d"]);
 }
+
+/// `berth completion bash` sourced in a real bash at a terminal: TAB
+/// completes a subcommand, and a container name read from the store the
+/// command line names with --root.
+#[test]
+fn bash_completion_completes_commands_and_container_names() {
+    let (_reg, berth) = setup();
+    berth.ok(&["create", "--name", "completeme", "busybox", "true"]);
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["--norc", "--noprofile", "-i"])
+        .env("PS1", "$ ")
+        .env("TERM", "dumb")
+        .env_remove("BERTH_ROOT")
+        .env_remove("BERTH_RUNROOT");
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 200);
+    pty.expect("$ ", 10);
+    pty.send(format!("source <({} completion bash); echo sourced\r", bin()).as_bytes());
+    pty.expect("sourced", 10);
+    pty.send(b"berth ru\t");
+    pty.expect("berth run ", 10);
+    // Ctrl-U: a fresh line.
+    pty.send(b"\x15");
+    pty.send(
+        format!(
+            "berth --root {} --runroot {} stop comp\t",
+            berth.root().display(),
+            berth.dir.path().join("run").display()
+        )
+        .as_bytes(),
+    );
+    pty.expect("completeme ", 10);
+    pty.send(b"\x15exit\r");
+    assert_eq!(wait_timeout(&mut child, 10), Some(0));
+    berth.ok(&["rm", "completeme"]);
+}

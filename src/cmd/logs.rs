@@ -28,6 +28,57 @@ pub struct LogsArgs {
     /// Show the container name with each line
     #[arg(short, long)]
     pub names: bool,
+    /// Output the containers with different colors in the log
+    #[arg(long, overrides_with = "no_color")]
+    pub color: bool,
+    /// Produce monochrome output (the default; docker compose's spelling)
+    #[arg(long)]
+    pub no_color: bool,
+    /// Show the log attributes of each line (`--log-opt labels=`/`env=`), as docker
+    #[arg(long)]
+    pub details: bool,
+}
+
+/// podman's colors for `--color`, one per container in turn.
+const COLORS: [&str; 7] = [
+    "\x1b[37m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[34m",
+    "\x1b[35m",
+    "\x1b[36m",
+];
+
+/// docker's `--details` prefix: the attributes its `--log-opt labels=`
+/// and `env=` chose, `key=value` sorted by key and joined by commas.
+fn details(cfg: &crate::engine::containers::ContainerConfig) -> String {
+    let mut attrs: Vec<(String, String)> = vec![];
+    for opt in &cfg.log_details {
+        let Some((kind, keys)) = opt.split_once('=') else {
+            continue;
+        };
+        for key in keys.split(',').filter(|k| !k.is_empty()) {
+            let value = if kind == "labels" {
+                cfg.labels.get(key).cloned()
+            } else {
+                cfg.env
+                    .iter()
+                    .find_map(|e| e.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+                    .map(String::from)
+            };
+            if let Some(v) = value {
+                attrs.push((key.to_string(), v));
+            }
+        }
+    }
+    attrs.sort();
+    attrs.dedup();
+    attrs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A --since/--until value in Unix nanoseconds.
@@ -68,11 +119,13 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
         }
         targets.push((c, driver, 0u64));
     }
+    let colors = a.color && !a.no_color;
+    let attrs: Vec<String> = targets.iter().map(|(c, _, _)| details(&c.config())).collect();
     let prefix = targets.len() > 1 || a.names;
     let mut first = true;
     loop {
         let mut any_running = false;
-        for (c, driver, offset) in targets.iter_mut() {
+        for (i, (c, driver, offset)) in targets.iter_mut().enumerate() {
             let path = engine.container_dir(&c.id).join("ctr.log");
             let (mut recs, next) = logs::read_from(*driver, &path, *offset);
             *offset = next;
@@ -89,6 +142,9 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
             let mut err = std::io::stderr().lock();
             for r in recs {
                 let mut line = String::new();
+                if colors {
+                    line.push_str(COLORS[i % COLORS.len()]);
+                }
                 if prefix {
                     line.push_str(if a.names { &c.name } else { &c.id[..12] });
                     line.push(' ');
@@ -97,7 +153,14 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
                     line.push_str(&r.time);
                     line.push(' ');
                 }
+                if a.details {
+                    line.push_str(&attrs[i]);
+                    line.push(' ');
+                }
                 line.push_str(&r.text);
+                if colors {
+                    line.push_str("\x1b[0m");
+                }
                 if r.full {
                     line.push('\n');
                 }

@@ -4,6 +4,7 @@
 mod archive;
 mod attach;
 pub mod build;
+mod completion;
 mod container_inspect;
 mod cp;
 mod exec;
@@ -13,7 +14,7 @@ mod images;
 mod info;
 mod inspect;
 mod lifecycle;
-pub mod log;
+pub use crate::log;
 mod login;
 mod logs;
 mod manifest;
@@ -33,6 +34,7 @@ mod system;
 mod tag;
 mod update;
 mod volume;
+mod top;
 
 use crate::engine::Engine;
 use crate::state::Paths;
@@ -71,7 +73,6 @@ pub const PODMAN_VERSION: &str = "4.3.1";
 #[command(
     name = "berth",
     about = "A daemonless container engine",
-    disable_help_subcommand = true,
     disable_version_flag = true
 )]
 pub struct Cli {
@@ -269,7 +270,7 @@ enum ContainerVerbs {
     /// Attach to a running container's input and output
     Attach(attach::AttachArgs),
     /// Display the running processes of a container
-    Top(container_inspect::TopArgs),
+    Top(top::TopArgs),
     /// List a container's published ports
     Port(port::PortArgs),
     /// Pause all the processes in one or more containers
@@ -324,7 +325,7 @@ fn run_verb(ctx: &Ctx, v: ContainerVerbs) -> anyhow::Result<()> {
         V::Exec(a) => exec::run(ctx, a),
         V::Wait(a) => lifecycle::wait(ctx, a),
         V::Attach(a) => attach::run(ctx, a),
-        V::Top(a) => container_inspect::top(ctx, a),
+        V::Top(a) => top::run(ctx, a),
         V::Port(a) => port::run(ctx, a),
         V::Pause(a) => lifecycle::pause(ctx, a, true),
         V::Unpause(a) => lifecycle::pause(ctx, a, false),
@@ -381,6 +382,8 @@ pub fn main() -> i32 {
         }
         crate::process::sealed::ensure(&paths.runroot, paths.rootless);
     }
+    completion::complete_if_asked();
+    let started = std::time::Instant::now();
     let argv_text = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -513,12 +516,19 @@ pub fn main() -> i32 {
                 eprintln!("Error: {msg}");
             }
             code
+        Command::Completion(a) => completion::completion(&ctx, a),
+        Command::GenerateMan(a) => completion::generate_man(&ctx, a),
         }
     }
 }
 
 /// Parse the command line as podman's pflag does: a repeated option takes
 /// its last value (clap refuses a repeat unless told otherwise, per command).
+    log::debug(&format!(
+        "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",
+        command_name(&argv_text),
+        started.elapsed()
+    ));
 fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
     fn override_self(c: clap::Command) -> clap::Command {

@@ -172,7 +172,7 @@ pub(super) fn memory_limits_of(
             n => Some(n),
         },
     };
-    let swap = match a.memory_swap.as_deref() {
+    let swap = match memory_swap {
         None => None,
         Some("-1") => Some(-1),
         Some(s) => Some(size(s)?),
@@ -410,6 +410,7 @@ pub fn build_config(
     );
     let sysctls = super::run_flags::sysctls(a, &network, &uts, &ipc)?;
     let mut log_max_size = None;
+    let mut log_details = vec![];
     for o in &a.log_opt {
         match o.split_once('=') {
             // podman reads the size with go-units FromHumanSize: decimal
@@ -420,7 +421,10 @@ pub fn build_config(
                 )
             }
             Some(("path" | "tag" | "max-file", _)) => {}
-            _ => anyhow::bail!("invalid --log-opt {o:?}: supported is max-size=SIZE"),
+            Some(("labels" | "env", _)) => log_details.push(o.clone()),
+            _ => anyhow::bail!(
+                "invalid --log-opt {o:?}: supported are max-size=SIZE, labels=LABEL,... and env=VAR,..."
+            ),
         }
     }
     crate::monitor::logs::Driver::parse(&a.log_driver).map_err(|e| {
@@ -548,6 +552,7 @@ pub fn build_config(
         ports,
         log_driver: a.log_driver.clone(),
         log_max_size,
+        log_details,
         healthcheck,
         pid: match a.pid.as_deref() {
             None | Some("") | Some("private") => String::new(),

@@ -139,6 +139,10 @@ pub struct ContainerConfig {
     pub ports: Vec<crate::network::ports::PortMapping>,
     pub log_driver: String,
     pub log_max_size: Option<u64>,
+    /// `--log-opt labels=A,B` / `env=X,Y`, as given: the container labels
+    /// and variables `logs --details` shows with each line (docker's log
+    /// attributes).
+    pub log_details: Vec<String>,
     pub healthcheck: Option<Health>,
     pub runtime: Option<String>,
     /// `--pid`: "" (a pid namespace of its own) or "host".

@@ -16,6 +16,7 @@ pub mod stats;
 pub mod update;
 pub mod volumes;
 
+pub mod top;
 use crate::state::{Db, DbError, Paths, WriterLock};
 use crate::storage::{Store, StoreError};
 

@@ -101,6 +101,10 @@ impl Engine {
             dir.join("upper").display(),
             dir.join("work").display()
         );
+        crate::log::debug(&format!(
+            "mounting overlay at {} ({opts})",
+            rootfs.display()
+        ));
         let cwd = std::env::current_dir().map_err(io("reading the working directory"))?;
         std::env::set_current_dir(self.store.root().join("layers"))
             .map_err(io("entering the layers dir"))?;
@@ -464,6 +468,10 @@ impl Engine {
                     .collect();
                 let opts = std::ffi::CString::new(format!("lowerdir={}", lower.join(":")))
                     .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+                crate::log::debug(&format!(
+                    "mounting overlay at {} ({opts:?})",
+                    merged.display()
+                ));
                 let cwd = std::env::current_dir().map_err(io("reading the working directory"))?;
                 std::env::set_current_dir(self.store.root().join("layers"))
                     .map_err(io("entering the layers dir"))?;

@@ -183,6 +183,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log_sizes_as_go_units() {
+        assert_eq!(human_size_4(0), "0B");
+        assert_eq!(human_size_4(3_033_000), "3.033MB");
+        assert_eq!(human_size_4(1_030_000), "1.03MB");
+    }
+
+    #[test]
     fn sizes_match_go_units() {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(999), "999 B");

@@ -133,6 +133,10 @@ pub fn ensure_bridge(
         return Ok(i);
     }
     let idx = nl.create_bridge(&net.interface, cfg.mtu())?;
+    crate::log::debug(&format!(
+        "netlink: created bridge {} (index {idx}) for network {}",
+        net.interface, net.name
+    ));
     for s in &cfg.subnets {
         if let Some(gw) = s.gateway {
             nl.add_address(idx, gw, s.subnet.prefix)?;
@@ -216,6 +220,18 @@ pub fn setup(
             }
         }
         ctr.set_up(idx)?;
+        crate::log::debug(&format!(
+            "netlink: container {} on network {}: {} ({}) address {}{}",
+            &container_id[..container_id.len().min(12)],
+            a.network.name,
+            ep.interface,
+            ep.mac,
+            ep.ip,
+            ep.ipv6
+                .as_deref()
+                .map(|v6| format!(" and {v6}"))
+                .unwrap_or_default()
+        ));
         // The first network gives the default route; one connected later
         // only its own subnet.
         if ep.position == 0 && !routed && !a.config.internal {

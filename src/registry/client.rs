@@ -154,7 +154,10 @@ impl Client {
             if let Some(a) = self.auth_header() {
                 req = req.set("Authorization", &a);
             }
-            match req.call() {
+            let started = std::time::Instant::now();
+            let result = req.call();
+            log_request(method, &url, started, &result);
+            match result {
                 Err(ureq::Error::Status(401, resp)) if !tried_auth => {
                     tried_auth = true;
                     let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
@@ -398,8 +401,10 @@ impl Client {
         if let Some(a) = self.auth_header() {
             req = req.set("Authorization", &a);
         }
-        req.send(body)
-            .map_err(|e| self.map_err("PUT", &path, "upload", e))?;
+        let started = std::time::Instant::now();
+        let result = req.send(body);
+        log_request("PUT", &url, started, &result);
+        result.map_err(|e| self.map_err("PUT", &path, "upload", e))?;
         Ok(())
     }
 
@@ -425,8 +430,10 @@ impl Client {
         if let Some(a) = self.auth_header() {
             req = req.set("Authorization", &a);
         }
-        req.send_bytes(body)
-            .map_err(|e| self.map_err("PUT", &path, "manifest", e))?;
+        let started = std::time::Instant::now();
+        let result = req.send_bytes(body);
+        log_request("PUT", &format!("{}{path}", self.base), started, &result);
+        result.map_err(|e| self.map_err("PUT", &path, "manifest", e))?;
         Ok(())
     }
 
@@ -437,6 +444,28 @@ impl Client {
             *g = AuthState::Anonymous;
         }
     }
+}
+
+/// `--log-level debug`: each registry request, its answer and its time.
+#[allow(clippy::result_large_err)]
+fn log_request(
+    method: &str,
+    url: &str,
+    started: std::time::Instant,
+    result: &Result<ureq::Response, ureq::Error>,
+) {
+    if !crate::log::enabled(crate::log::Level::Debug) {
+        return;
+    }
+    let status = match result {
+        Ok(r) => r.status().to_string(),
+        Err(ureq::Error::Status(code, _)) => code.to_string(),
+        Err(e) => e.to_string(),
+    };
+    crate::log::debug(&format!(
+        "{method} {url} -> {status} ({:.1?})",
+        started.elapsed()
+    ));
 }
 
 /// Parse `Bearer realm="..",service="..",scope="a,b"` (RFC 7235).

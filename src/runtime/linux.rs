@@ -154,6 +154,28 @@ pub fn spawn(
             }
         }
     }
+    if crate::log::enabled(crate::log::Level::Debug) {
+        let mounts: Vec<String> = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m.typ().as_deref().unwrap_or("bind"),
+                    m.destination().display()
+                )
+            })
+            .collect();
+        crate::log::debug(&format!(
+            "runtime: clone flags {flags:#x}, root {}, mounts {}",
+            spec.root()
+                .as_ref()
+                .map(|r| r.path().display().to_string())
+                .unwrap_or_default(),
+            mounts.join(" ")
+        ));
+    }
     // SAFETY: clone without a new stack behaves as fork(): the child runs on
     // a copy of this stack. The caller (the monitor) is single-threaded.
     let pid = unsafe {
