@@ -86,6 +86,13 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
         }
     }
+    let to = a
+        .output
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    for f in &found {
+        crate::engine::events::image("save", f.image.id.hex(), &to);
+    }
     Ok(())
 }
 
@@ -119,6 +126,8 @@ pub fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
     };
     let engine = ctx.engine()?;
     let loaded = archive::load(&engine, input)?;
+    // podman 4.3.1: one event for the archive, no image ID.
+    crate::engine::events::image("loadfromarchive", "", a.input.as_deref().unwrap_or(""));
     let mut out = std::io::stdout().lock();
     for l in loaded {
         if l.names.is_empty() {
@@ -173,7 +182,11 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<()> {
         )
     };
     let engine = ctx.engine()?;
-    let id = archive::import(&engine, input, run, a.message.as_deref(), names)?;
+    let id = archive::import(&engine, input, run, a.message.as_deref(), names.clone())?;
+    // podman 4.3.1 records an import as the tag it gives (none without a name).
+    for n in &names {
+        crate::engine::events::image("tag", id.hex(), n);
+    }
     println!("{}", id.hex());
     Ok(())
 }

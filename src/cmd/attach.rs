@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, a: AttachArgs) -> anyhow::Result<()> {
     let sock =
         UnixStream::connect(SOCKET).map_err(|e| anyhow::anyhow!("attaching to {}: {e}", c.name))?;
     std::env::set_current_dir(cwd)?;
+    crate::engine::events::container("attach", &c);
     let _raw = if cfg.tty && std::io::stdin().is_terminal() {
         Some(crate::runtime::tty::RawMode::enter(
             std::io::stdin().as_fd(),

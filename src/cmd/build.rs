@@ -638,6 +638,11 @@ fn build_in(
             crate::state::images::add_name(&engine.db.conn, &id, t)?;
         }
     }
+    crate::engine::events::image(
+        "build",
+        id.hex(),
+        tags.first().map_or(id.hex(), String::as_str),
+    );
     // podman's tail: COMMIT with the name as given, the short ID, the tags.
     if !a.quiet {
         if let Some(t) = a.tag.first() {

@@ -138,11 +138,20 @@ pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
     let child = spawn(&engine, &c, c.pid as i32, &opts, io)
         .map_err(|e| exit(e.exit_code(), e.to_string()))?;
     drop(engine);
+    crate::engine::events::container("exec", &c);
+    let session = crate::engine::containers::new_id();
     if a.detach {
-        println!("{}", &crate::engine::containers::new_id());
+        println!("{session}");
         return Ok(());
     }
     let code = relay.run(child, a.interactive)?;
+    if crate::engine::events::enabled() {
+        // podman's exec_died: the code, and the session instead of labels.
+        let mut e = crate::engine::events::Event::container("exec_died", &c);
+        e.exit_code = code.into();
+        e.attributes = Some([("execID".to_string(), session)].into());
+        crate::engine::events::emit(e);
+    }
     if code != 0 {
         return Err(exit(code, ""));
     }

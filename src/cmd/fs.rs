@@ -27,6 +27,7 @@ pub fn mount(ctx: &Ctx, a: MountArgs) -> anyhow::Result<()> {
     for n in &a.containers {
         let c = engine.container(n)?;
         let m = engine.merged_root(&c)?;
+        crate::engine::events::container("mount", &c);
         println!("{}", m.path.display());
     }
     Ok(())
@@ -51,7 +52,11 @@ pub fn unmount(ctx: &Ctx, a: UnmountArgs) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()?
     };
     for c in list {
-        if engine.unmount_root(&c)? || !a.all {
+        let was = engine.unmount_root(&c)?;
+        if was {
+            crate::engine::events::container("unmount", &c);
+        }
+        if was || !a.all {
             println!("{}", c.id);
         }
     }
@@ -195,6 +200,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> anyhow::Result<()> {
         cg.freeze(false)?;
     }
     let id = r.map_err(|e| exit(125, e.to_string()))?;
+    crate::engine::events::container("commit", &c);
     println!("{}", id.hex());
     Ok(())
 }

@@ -366,6 +366,8 @@ pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> anyhow::Result<()> {
     } else {
         for rec in named_or_all(&engine, &a.images, a.all)? {
             let m = engine.mount_image(&rec)?;
+            let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
+            crate::engine::events::image("mount", rec.id.hex(), name);
             reports.push((rec, m.path.display().to_string()));
         }
     }
@@ -448,7 +450,11 @@ pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for rec in named_or_all(&engine, &a.images, a.all)? {
         match engine.unmount_image(&rec.id, a.force || a.all) {
-            Ok(true) => println!("{}", rec.id.hex()),
+            Ok(true) => {
+                let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
+                crate::engine::events::image("unmount", rec.id.hex(), name);
+                println!("{}", rec.id.hex())
+            }
             Ok(false) => {}
             Err(e) => errors.push(e.to_string()),
         }

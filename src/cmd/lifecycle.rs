@@ -250,6 +250,7 @@ pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyh
     }
     if secs > 0 {
         if engine.kill_and_wait(c, sig, Duration::from_secs(secs))? {
+            crate::engine::events::container("stop", c);
             return Ok(());
         }
         super::log::warn(&format!(
@@ -259,6 +260,7 @@ pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyh
         ));
     }
     engine.kill_and_wait(c, rustix::process::Signal::KILL, Duration::from_secs(30))?;
+    crate::engine::events::container("stop", c);
     Ok(())
 }
 
@@ -305,6 +307,7 @@ pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
         if let Some(pid) = rustix::process::Pid::from_raw(c.pid as i32) {
             rustix::process::kill_process(pid, sig)?;
         }
+        crate::engine::events::container("kill", c);
         println!("{n}");
         Ok(())
     })
@@ -339,6 +342,7 @@ pub fn restart(ctx: &Ctx, a: RestartArgs) -> anyhow::Result<()> {
         stop_one(&engine, &c, a.time)?;
         let c = engine.container(&c.id)?;
         super::run::start_container(&mut engine, &c, false, false, true)?;
+        crate::engine::events::container("restart", &c);
         println!("{n}");
     }
     Ok(())
@@ -539,6 +543,7 @@ pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
             &c.id,
             if frozen { "paused" } else { "running" },
         )?;
+        crate::engine::events::container(if frozen { "pause" } else { "unpause" }, c);
         println!("{n}");
         Ok(())
     })
@@ -558,6 +563,13 @@ pub fn rename(ctx: &Ctx, a: RenameArgs) -> anyhow::Result<()> {
         return Err(ContainerError::NameInUse(a.name, other).into());
     }
     db::rename(&engine.db.conn, &c.id, &a.name)?;
+    crate::engine::events::container(
+        "rename",
+        &ContainerRow {
+            name: a.name.clone(),
+            ..c
+        },
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod build;
 mod completion;
 mod container_inspect;
 mod cp;
+mod events;
 mod exec;
 mod fs;
 mod healthcheck;
@@ -199,6 +200,8 @@ enum Command {
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Show berth events
+    Events(events::EventsArgs),
 }
 
 #[derive(Subcommand)]
@@ -351,6 +354,8 @@ enum SystemCommand {
     Prune(system::PruneArgs),
     /// Reset berth storage
     Reset(system::ResetArgs),
+    /// Show berth events
+    Events(events::EventsArgs),
 }
 
 /// Everything a command needs to open the engine lazily: commands like
@@ -463,6 +468,16 @@ pub fn main() -> i32 {
         cli.runtime_flag,
         cli.cgroup_manager
     ));
+    match crate::engine::events::configure(cli.events_backend.as_deref(), &paths.runroot) {
+        Ok(true) => {
+            log::info("berth has no journald events backend: events go to the file backend")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 125;
+        }
+    }
     let ctx = Ctx { paths };
     let r = match command {
         Command::Containers(v) | Command::Container(ContainerCommand::Verbs(v)) => {
@@ -504,6 +519,7 @@ pub fn main() -> i32 {
         Command::System(SystemCommand::Df(a)) => system::df(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
     };
     match r {
         Ok(()) => 0,

@@ -103,8 +103,16 @@ pub fn run(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
         remote: a.remote.options()?,
         ..Default::default()
     };
+    // podman's archive transports: loaded, then reported as a pull.
+    if let Some(found) = super::run::from_archive(&engine, &a.image, a.quiet)? {
+        crate::engine::events::image("pull", "", &a.image);
+        println!("{}", found.image.id.hex());
+        return Ok(());
+    }
     let progress = Progress::new(a.quiet);
     let id = pull(&engine, &conf, &a.image, &opts, &progress)?;
+    // podman 4.3.1's libimage writes the pull without an image ID.
+    crate::engine::events::image("pull", "", &a.image);
     println!("{}", id.hex());
     Ok(())
 }

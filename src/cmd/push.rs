@@ -27,6 +27,22 @@ pub fn run(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let found = engine.find_image(&a.image)?;
     let dest_word = a.destination.as_deref().unwrap_or(&a.image);
+    // containers/image's `dir:` transport: a directory of blobs.
+    if let Some(path) = dest_word.strip_prefix("dir:") {
+        if !a.quiet {
+            eprintln!("Getting image source signatures");
+        }
+        let digest = crate::image::dir::write(&engine.store, &found.image, path.as_ref())?;
+        if !a.quiet {
+            eprintln!("Writing manifest to image destination");
+        }
+        crate::engine::events::image("push", found.image.id.hex(), dest_word);
+        if let Some(f) = a.digestfile {
+            std::fs::write(&f, digest.to_string())
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", f.display()))?;
+        }
+        return Ok(());
+    }
     let dest_word = match dest_word.split_once("://") {
         Some(("docker", rest)) => rest,
         Some((t, _)) => anyhow::bail!(
@@ -58,6 +74,7 @@ pub fn run(ctx: &Ctx, a: PushArgs) -> anyhow::Result<()> {
         &a.remote.options()?,
         &progress,
     )?;
+    crate::engine::events::image("push", found.image.id.hex(), dest_word);
     if let Some(f) = a.digestfile {
         std::fs::write(&f, digest.to_string())
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", f.display()))?;

@@ -102,6 +102,7 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
             let _lock = engine.lock()?;
             for n in &untag {
                 db::remove_name(&engine.db.conn, n)?;
+                crate::engine::events::image("untag", rec.id.hex(), n);
                 println!("Untagged: {n}");
             }
         }

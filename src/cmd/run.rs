@@ -314,6 +314,7 @@ pub fn find_or_pull(
     quiet: bool,
 ) -> anyhow::Result<crate::engine::images::Found> {
     if let Some(found) = from_archive(engine, word, quiet)? {
+        crate::engine::events::image("pull", "", word);
         return Ok(found);
     }
     let local = engine.find_image(word);
@@ -334,6 +335,8 @@ pub fn find_or_pull(
         };
         let progress = crate::format::progress::Progress::new(quiet);
         crate::registry::pull::pull(engine, &conf, word, &opts, &progress)?;
+        // podman 4.3.1's libimage writes the pull without an image ID.
+        crate::engine::events::image("pull", "", word);
         return Ok(engine.find_image(word)?);
     }
     Ok(local?)
@@ -341,7 +344,7 @@ pub fn find_or_pull(
 
 /// `docker-archive:PATH` / `oci-archive:PATH` (podman's transports):
 /// the archive is loaded into the store first, with podman's copy lines.
-fn from_archive(
+pub(super) fn from_archive(
     engine: &Engine,
     word: &str,
     quiet: bool,
@@ -588,6 +591,7 @@ fn start_attached(
             if !attached {
                 return Ok(0);
             }
+            crate::engine::events::container("attach", row);
             // As podman (terminal.StartAttachCtr): with neither stdout nor
             // stderr attached, say which container runs.
             if print_id {

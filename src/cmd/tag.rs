@@ -31,8 +31,10 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> anyhow::Result<()> {
         .map(|n| local_name(n))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let _lock = engine.lock()?;
-    for n in names {
-        db::add_name(&engine.db.conn, &found.image.id, &n)?;
+    for (n, given) in names.iter().zip(&a.names) {
+        db::add_name(&engine.db.conn, &found.image.id, n)?;
+        // podman's libimage names the tag as it was given.
+        crate::engine::events::image("tag", found.image.id.hex(), given);
     }
     Ok(())
 }
@@ -52,6 +54,7 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
     if a.names.is_empty() {
         for n in &found.image.names {
             db::remove_name(&engine.db.conn, n)?;
+            crate::engine::events::image("untag", found.image.id.hex(), n);
         }
         return Ok(());
     }
@@ -86,6 +89,7 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> anyhow::Result<()> {
         match hit {
             Some(h) => {
                 db::remove_name(&engine.db.conn, &h)?;
+                crate::engine::events::image("untag", found.image.id.hex(), &h);
             }
             None => {
                 return Err(exit(125, format!("{n}: tag not known")));

@@ -627,6 +627,7 @@ impl Engine {
         }
         db::insert(&self.db.conn, &row)?;
         std::mem::forget(release);
+        super::events::container("create", &row);
         Ok(row)
     }
 
@@ -665,6 +666,7 @@ impl Engine {
         let dir = self.container_dir(&c.id);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(self.container_rundir(&c.id));
+        super::events::container("remove", &c);
         Ok(())
     }
 

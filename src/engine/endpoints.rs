@@ -176,6 +176,7 @@ pub fn connect(
     if c.is_running() {
         repoint_ports(engine, &c, &before, &attachments(nd, &c.id)?)?;
     }
+    super::events::network("connect", &c.id, &net.name);
     Ok(())
 }
 
@@ -267,7 +268,9 @@ pub fn disconnect(
     }
     save_requests(engine, &c, |v| {
         v.retain(|r| find(nd, &r.network).map(|n| n.name).ok().as_ref() != Some(&net.name))
-    })
+    })?;
+    super::events::network("disconnect", &c.id, &net.name);
+    Ok(())
 }
 
 /// `network reload`: the table's rules again (after a host firewall

@@ -131,6 +131,8 @@ pub fn probe(
         s.log.drain(..s.log.len() - KEEP);
     }
     let _ = save(engine, &row.id, &s);
+    // podman: every check run is a health_status event.
+    super::events::health(row, &s.status);
     let turned = s.status == "unhealthy" && was != "unhealthy";
     (s, turned)
 }

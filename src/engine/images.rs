@@ -159,9 +159,18 @@ impl Engine {
             .conn
             .unchecked_transaction()
             .map_err(crate::state::DbError::from)?;
+        // podman's libimage: each name still on it is untagged, then it goes.
+        let names = match super::events::enabled() {
+            true => db::get(&tx, id)?.map(|r| r.names).unwrap_or_default(),
+            false => Vec::new(),
+        };
         db::delete_image(&tx, id)?;
         let unused = db::take_unused_layers(&tx)?;
         tx.commit().map_err(crate::state::DbError::from)?;
+        for n in &names {
+            super::events::image("untag", id.hex(), n);
+        }
+        super::events::image("remove", id.hex(), id.hex());
         let mut first_err = None;
         for l in &unused {
             if let Err(e) = self.store.remove_path(&self.store.layer_dir(&l.chain_id)) {

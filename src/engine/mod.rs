@@ -5,6 +5,8 @@ pub mod container_root;
 pub mod containers;
 pub mod disk;
 pub mod endpoints;
+pub mod events;
+pub mod events_read;
 pub mod health;
 pub mod images;
 pub mod networks;

@@ -469,6 +469,8 @@ pub fn create(nd: &Db, spec: NetworkSpec) -> Result<NetworkRow, NetworkError> {
     };
     db::insert(&tx, &row)?;
     tx.commit()?;
+    // podman 4.4's network events (4.3.1 had none for create/remove).
+    super::events::network("create", &row.id, &row.name);
     Ok(row)
 }
 
@@ -635,6 +637,7 @@ pub fn check_removable(net: &NetworkRow) -> Result<(), NetworkError> {
 pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>, NetworkError> {
     check_removable(net)?;
     db::delete(&nd.conn, &net.name)?;
+    super::events::network("remove", &net.id, &net.name);
     // Its DNS server exits once the records are gone.
     let _ = std::fs::remove_dir_all(crate::network::dns_dir(
         &engine.paths.network_run(),

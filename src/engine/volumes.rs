@@ -139,10 +139,14 @@ impl Engine {
             options,
             anonymous,
         };
-        if !db::insert(&self.db.conn, &v)? && !exist_ok {
+        let inserted = db::insert(&self.db.conn, &v)?;
+        if !inserted && !exist_ok {
             return Err(ContainerError::Invalid(format!(
                 "volume with name {name} already exists: volume already exists"
             )));
+        }
+        if inserted {
+            super::events::volume("create", &name);
         }
         Ok(db::get(&self.db.conn, &name)?.unwrap_or(v))
     }
@@ -222,6 +226,7 @@ impl Engine {
         }
         db::delete(&self.db.conn, name)?;
         let _ = std::fs::remove_dir_all(self.volume_dir(name));
+        super::events::volume("remove", name);
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod dir;
 pub mod lists;
 pub mod manifest;
 pub mod members;

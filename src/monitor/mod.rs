@@ -197,6 +197,7 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
         }
         restarts += 1;
         let _ = db::set_restart_count(&engine.db.conn, id, restarts);
+        crate::engine::events::container("restart", &row);
         // docker's back-off: 100ms doubling, capped.
         std::thread::sleep(backoff);
         backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
@@ -404,6 +405,9 @@ fn run_once(
         true,
         &format!("container {} started as pid {pid}", row.id),
     );
+    // podman's pair: the runtime created it (init), then started it.
+    crate::engine::events::container("init", row);
+    crate::engine::events::container("start", row);
     if let Some(f) = &cfg.pidfile
         && let Err(e) = std::fs::write(f, pid.to_string())
     {
@@ -569,9 +573,14 @@ fn run_once(
         .is_some_and(|r| r.state == "stopping");
     net.finish();
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
+    if oom {
+        crate::engine::events::container("oom", row);
+    }
+    crate::engine::events::died(row, code as i64);
     if let Some(cg) = &cgroup {
         cg.destroy();
     }
+    crate::engine::events::container("cleanup", row);
     Ok((code, stopping))
 }
 
