@@ -506,3 +506,62 @@ fn reset_leaves_nothing_behind() {
     assert_eq!(berth.ok(&["images", "-q"]), "");
     assert!(!berth.ok(&["network", "ls"]).contains(net));
 }
+
+fn pid_in(file: &Path) -> Option<String> {
+    std::fs::read_to_string(file)
+        .ok()?
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
+}
+
+fn gone(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true)
+}
+
+#[test]
+fn rootless_reset_ends_the_pause_process_and_its_network() {
+    let (uid, gid) = test_user();
+    let reg = registry_with(busybox_layer());
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    run(&["pull", "-q", "busybox"]);
+    run(&["network", "create", "rlreset"]);
+    run(&[
+        "run",
+        "-d",
+        "--name",
+        "rl1",
+        "--network",
+        "rlreset",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let ctr = run(&[
+        "inspect",
+        "--format",
+        "{{.State.ConmonPid}} {{.State.Pid}}",
+        "rl1",
+    ]);
+    let root = berth.dir.path().join("data/berth");
+    let runroot = berth.dir.path().join("runtime/berth");
+    let pause = pid_in(&runroot.join("pause.pid")).expect("a pause process");
+    let pasta = pid_in(&runroot.join("rootless-netns-pasta.pid"));
+    assert!(!gone(&pause));
+    run(&["system", "reset", "--force"]);
+    assert!(!root.exists(), "root left behind");
+    assert!(!runroot.exists(), "runroot left behind");
+    for pid in ctr
+        .split_whitespace()
+        .chain([pause.as_str()])
+        .chain(pasta.as_deref())
+    {
+        assert!(gone(pid), "process {pid} outlived the reset");
+    }
+    assert_eq!(run(&["images", "-q"]), "");
+}
