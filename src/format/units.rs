@@ -40,27 +40,6 @@ pub fn human_size_4(size: u64) -> String {
     format!("{num}{unit}")
 }
 
-/// go-units HumanSizeWithPrecision(size, 0), as podman's ps SIZE column
-/// prints it: Go's %.0g (one significant digit, exponent form from 10 up)
-/// and the unit without a space ("0B", "2MB", "2e+01kB").
-pub fn human_size_0(size: u64) -> String {
-    let (v, unit) = decimal_units(size);
-    if v == 0.0 {
-        return format!("0{unit}");
-    }
-    let mut exp = v.log10().floor() as i32;
-    let mut m = (v / 10f64.powi(exp)).round() as i64;
-    if m == 10 {
-        m = 1;
-        exp += 1;
-    }
-    if exp == 0 {
-        format!("{m}{unit}")
-    } else {
-        format!("{m}e+{exp:02}{unit}")
-    }
-}
-
 /// C's "%.3g" for 0 <= v < 1000.
 fn format_g3(v: f64) -> String {
     if v == 0.0 {
