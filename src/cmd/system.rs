@@ -133,8 +133,7 @@ pub fn df(ctx: &Ctx, a: DfArgs) -> anyhow::Result<()> {
         );
     }
     let now = crate::state::images::now();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "Images space usage:\n")?;
+    println!("Images space usage:\n");
     let images: Vec<Value> = du
         .images
         .iter()
@@ -151,7 +150,6 @@ pub fn df(ctx: &Ctx, a: DfArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
-    drop(out);
     print_rows(
         None,
         "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
