@@ -54,6 +54,10 @@ fn a_containers_life_and_the_rest_in_order() {
     berth.ok(&["wait", "ev1"]);
     berth.ok(&["rm", "ev1"]);
     berth.ok(&["network", "create", "evnet"]);
+    let other = berth.ok(&["create", "--name", "evc", "busybox", "true"]);
+    berth.ok(&["network", "connect", "evnet", "evc"]);
+    berth.ok(&["network", "disconnect", "evnet", "evc"]);
+    berth.ok(&["rm", "evc"]);
     berth.ok(&["volume", "create", "evvol"]);
     berth.ok(&["tag", "busybox", "evtag"]);
     berth.ok(&["network", "rm", "evnet"]);
@@ -119,6 +123,8 @@ fn a_containers_life_and_the_rest_in_order() {
         .collect();
     let want = [
         ("network create", "evnet"),
+        ("network connect", "evnet"),
+        ("network disconnect", "evnet"),
         ("volume create", "evvol"),
         ("image tag", "evtag"),
         ("network remove", "evnet"),
@@ -128,6 +134,25 @@ fn a_containers_life_and_the_rest_in_order() {
         rest,
         want.map(|(a, b)| (a.to_string(), b.to_string())),
         "{all:#?}"
+    );
+    // connect/disconnect name the container (ID and name) and the network.
+    let connect = all.iter().find(|e| e["Status"] == "connect").unwrap();
+    assert_eq!(connect["ID"], other.trim());
+    assert_eq!(connect["Name"], "evc");
+    let line = berth.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "network=evnet",
+        "--filter",
+        "event=connect",
+    ]);
+    assert!(
+        line.trim().ends_with(&format!(
+            " network connect {0} (container={0}, name=evnet)",
+            other.trim()
+        )),
+        "{line}"
     );
 
     // The default line, as podman prints it, and --no-trunc=false.

@@ -176,7 +176,7 @@ pub fn connect(
     if c.is_running() {
         repoint_ports(engine, &c, &before, &attachments(nd, &c.id)?)?;
     }
-    super::events::network("connect", &c.id, &net.name);
+    super::events::container_network("connect", &c, &net.name);
     Ok(())
 }
 
@@ -269,7 +269,7 @@ pub fn disconnect(
     save_requests(engine, &c, |v| {
         v.retain(|r| find(nd, &r.network).map(|n| n.name).ok().as_ref() != Some(&net.name))
     })?;
-    super::events::network("disconnect", &c.id, &net.name);
+    super::events::container_network("disconnect", &c, &net.name);
     Ok(())
 }
 

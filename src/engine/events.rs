@@ -313,6 +313,16 @@ pub fn network(status: &str, id: &str, network: &str) {
     }
 }
 
+/// `connect`/`disconnect`: podman names the container too.
+pub fn container_network(status: &str, c: &ContainerRow, network: &str) {
+    if enabled() {
+        emit(Event {
+            name: c.name.clone(),
+            ..Event::network(status, &c.id, network)
+        });
+    }
+}
+
 /// `died`, with the exit code.
 pub fn died(c: &ContainerRow, code: i64) {
     if enabled() {
