@@ -280,10 +280,9 @@ pub fn emit(e: Event) {
     if let Backend::File { path, max_size } = backend()
         && let Err(err) = append(path, *max_size, &e)
     {
-        eprintln!(
-            "time=\"{}\" level=error msg=\"Unable to write {} event: {err}\"",
-            rfc3339_local(e.time),
-            e.kind
+        crate::log::log(
+            crate::log::Level::Error,
+            &format!("Unable to write {} event: {err}", e.kind),
         );
     }
 }
