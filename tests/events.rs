@@ -506,3 +506,40 @@ fn image_operations_as_podman_names_them() {
         assert_eq!(sha256(&blob), d.as_str().unwrap());
     }
 }
+
+#[test]
+fn rootless_events_are_the_users_own() {
+    let (uid, gid) = test_user();
+    let reg = registry_with(busybox_layer());
+    let berth = Berth::new(&[&reg]);
+    std::fs::create_dir_all(berth.dir.path().join("runtime")).unwrap();
+    berth.give_to(uid, gid);
+    let run = |args: &[&str]| {
+        let out = berth.rootless_cmd(uid, gid).args(args).output().unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "berth {args:?}: {out:?}"
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["pull", "-q", "busybox"]);
+    run(&["run", "--rm", "--name", "rl", "busybox", "true"]);
+    // The user's runroot holds the log, the user's, private; the monitor
+    // (in the user namespace) wrote to it too.
+    let log = berth.dir.path().join("runtime/berth/events/events.log");
+    let meta = std::fs::metadata(&log).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (uid, gid, 0o600)
+    );
+    let got = run(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=rl",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert_eq!(got, "create\ninit\nstart\nattach\ndied\ncleanup\nremove\n");
+}
