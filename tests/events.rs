@@ -543,3 +543,72 @@ fn rootless_events_are_the_users_own() {
     ]);
     assert_eq!(got, "create\ninit\nstart\nattach\ndied\ncleanup\nremove\n");
 }
+
+#[test]
+fn pause_rename_restart_stop_and_health_checks() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let id = berth
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "lc",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1h",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .trim()
+        .to_string();
+    berth.ok(&["healthcheck", "run", "lc"]);
+    berth.ok(&["pause", "lc"]);
+    berth.ok(&["unpause", "lc"]);
+    berth.ok(&["rename", "lc", "lc2"]);
+    berth.ok(&["restart", "-t", "0", "lc2"]);
+    berth.ok(&["stop", "-t", "0", "lc2"]);
+    berth.ok(&["rm", "lc2"]);
+    let got = berth.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        &format!("container={}", &id[..12]),
+        "--format",
+        "{{.Status}} {{.Name}} {{.HealthStatus}}",
+    ]);
+    assert_eq!(
+        got.lines().map(str::trim_end).collect::<Vec<_>>(),
+        [
+            "create lc",
+            "init lc",
+            "start lc",
+            "health_status lc healthy",
+            "pause lc",
+            "unpause lc",
+            "rename lc2",
+            "died lc2",
+            "cleanup lc2",
+            "stop lc2",
+            "init lc2",
+            "start lc2",
+            "restart lc2",
+            "died lc2",
+            "cleanup lc2",
+            "stop lc2",
+            "remove lc2",
+        ]
+    );
+    let health = berth.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=health_status",
+    ]);
+    assert!(
+        health.contains(&format!(" container health_status {id} (image="))
+            && health.contains(", name=lc, health_status=healthy"),
+        "{health}"
+    );
+}

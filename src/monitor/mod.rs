@@ -197,7 +197,7 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
         }
         restarts += 1;
         let _ = db::set_restart_count(&engine.db.conn, id, restarts);
-        crate::engine::events::container("restart", &row);
+        crate::engine::events::container("restart", &current(&engine, &row));
         // docker's back-off: 100ms doubling, capped.
         std::thread::sleep(backoff);
         backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
@@ -406,8 +406,11 @@ fn run_once(
         &format!("container {} started as pid {pid}", row.id),
     );
     // podman's pair: the runtime created it (init), then started it.
-    crate::engine::events::container("init", row);
-    crate::engine::events::container("start", row);
+    if crate::engine::events::enabled() {
+        let now = current(engine, row);
+        crate::engine::events::container("init", &now);
+        crate::engine::events::container("start", &now);
+    }
     if let Some(f) = &cfg.pidfile
         && let Err(e) = std::fs::write(f, pid.to_string())
     {
@@ -567,21 +570,28 @@ fn run_once(
     };
     let oom = cgroup.as_ref().is_some_and(|c| c.oom_killed());
     builtin_flags.log(&dir, true, &format!("container {} exited: {code}", row.id));
-    let stopping = db::get(&engine.db.conn, &row.id)
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.state == "stopping");
+    let now = current(engine, row);
+    let stopping = now.state == "stopping";
     net.finish();
     let _ = db::set_exited(&engine.db.conn, &row.id, code as i64, now_nanos(), oom);
     if oom {
-        crate::engine::events::container("oom", row);
+        crate::engine::events::container("oom", &now);
     }
-    crate::engine::events::died(row, code as i64);
+    crate::engine::events::died(&now, code as i64);
     if let Some(cg) = &cgroup {
         cg.destroy();
     }
-    crate::engine::events::container("cleanup", row);
+    crate::engine::events::container("cleanup", &now);
     Ok((code, stopping))
+}
+
+/// The container's record as it is now (`rename` may have changed it while
+/// it ran); the one the monitor started with if it is gone.
+fn current(engine: &Engine, row: &ContainerRow) -> ContainerRow {
+    db::get(&engine.db.conn, &row.id)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| row.clone())
 }
 
 /// `--network container:ID`: the other container's network namespace, as
