@@ -195,6 +195,29 @@ fn update_reaches_the_cgroup_the_record_and_the_restart_policy() {
     assert_eq!(cgroup_file("cpu", &id, "cpu.cfs_quota_us"), "50000");
     assert_eq!(cgroup_file("cpu", &id, "cpu.shares"), "512");
     assert_eq!(cgroup_file("pids", &id, "pids.max"), "50");
+    // Inside, the container's own cgroups at /sys/fs/cgroup show it too
+    // (podman's 280-update reads them so).
+    let inside = berth.ok(&[
+        "exec",
+        &id,
+        "cat",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+    ]);
+    assert_eq!(
+        inside.split_whitespace().collect::<Vec<_>>(),
+        ["67108864", "50000"]
+    );
+    berth.fails(
+        &[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "echo 1 > /sys/fs/cgroup/pids/pids.max",
+        ],
+        1,
+    );
     let hc = berth.ok(&[
         "inspect",
         "--format",

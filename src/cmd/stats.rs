@@ -4,7 +4,7 @@
 //! the rest of the screen cleared), as `top` does, so nothing flickers.
 
 use super::{Ctx, exit};
-use crate::engine::stats::{ProcTable, Stats};
+use crate::engine::stats::{Round, Stats};
 use crate::format::Origin;
 use crate::format::units::human_size_4;
 use clap::Args;
@@ -229,6 +229,10 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
     let format = a.format.as_deref().unwrap_or(DEFAULT_FORMAT);
     let is_json = format.trim() == "json";
     let template = crate::format::Format::parse(format).with_origin(STATS);
+    // Two more cgroup files per container, read only for the fields that show them.
+    let detail = ["PerCPU", "CPUSystemNano", "json ."]
+        .iter()
+        .any(|f| format.contains(f));
     let tty = std::io::stdout().is_terminal() && !a.no_stream && !a.no_reset;
     let interval = std::time::Duration::from_secs(a.interval as u64);
     let mut prev: HashMap<String, Stats> = HashMap::new();
@@ -257,10 +261,10 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
             }
             all
         };
-        let mut procs = ProcTable::default();
+        let mut round = Round::new(detail);
         let stats: Vec<Stats> = targets
             .iter()
-            .map(|c| engine.container_stats(c, prev.get(&c.id), &mut procs))
+            .map(|c| engine.container_stats(c, prev.get(&c.id), &mut round))
             .collect();
         if !warned && let Some(s) = stats.iter().find(|s| !s.unavailable.is_empty()) {
             warned = true;

@@ -11,9 +11,11 @@
 //! I/O is not known (`Stats::unavailable` says so).
 
 use super::Engine;
+use crate::runtime::cgroup_stats::read_small;
 use crate::state::containers::ContainerRow;
 use std::collections::HashMap;
 use std::fs;
+use std::path::Path;
 
 /// podman's define.ContainerStats, field for field.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,6 +48,24 @@ pub struct Stats {
 #[derive(Default)]
 pub struct ProcTable {
     by_ns: Option<HashMap<u64, Vec<i32>>>,
+}
+
+/// What one round of readings shares: the /proc table, the host's RAM,
+/// and whether the kernel CPU time and per-CPU times are wanted.
+#[derive(Default)]
+pub struct Round {
+    pub procs: ProcTable,
+    pub detail: bool,
+    host_memory: Option<u64>,
+}
+
+impl Round {
+    pub fn new(detail: bool) -> Round {
+        Round {
+            detail,
+            ..Default::default()
+        }
+    }
 }
 
 impl ProcTable {
@@ -83,7 +103,7 @@ fn pid_ns(pid: i32) -> Option<u64> {
 /// Received and sent bytes of every interface but loopback, from the
 /// network namespace the process is in.
 fn net_io(pid: i32) -> Option<(u64, u64)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()?;
+    let text = read_small(Path::new(&format!("/proc/{pid}/net/dev")))?;
     Some(parse_net_dev(&text))
 }
 
@@ -175,7 +195,7 @@ impl Engine {
         &self,
         c: &ContainerRow,
         prev: Option<&Stats>,
-        procs: &mut ProcTable,
+        round: &mut Round,
     ) -> Stats {
         let mut s = Stats {
             id: c.id.clone(),
@@ -186,7 +206,7 @@ impl Engine {
             return s;
         }
         let cfg = c.config();
-        let host = host_memory();
+        let host = *round.host_memory.get_or_insert_with(host_memory);
         s.mem_limit = match cfg.memory {
             Some(m) if m > 0 && (m as u64) < host => m as u64,
             _ => host,
@@ -195,7 +215,7 @@ impl Engine {
         // No cgroup (rootless), or none where berth keeps them (an external
         // runtime may place it elsewhere): /proc.
         let counters = crate::runtime::cgroup_for(self, &c.id)
-            .map(|cg| cg.counters())
+            .map(|cg| cg.counters(round.detail))
             .filter(|k| k.cpu_nanos.is_some() || k.memory.is_some());
         match counters {
             Some(k) => {
@@ -208,7 +228,7 @@ impl Engine {
                 s.pids = k.pids.unwrap_or(0);
             }
             None => {
-                let members = procs.members(pid);
+                let members = round.procs.members(pid);
                 let (cpu, sys, rss) = proc_usage(&members);
                 s.cpu_nanos = cpu;
                 s.cpu_system_nanos = sys;

@@ -18,15 +18,32 @@ pub struct Counters {
     /// Per CPU (v1's cpuacct.usage_percpu; v2 has no such file).
     pub per_cpu: Vec<u64>,
     pub memory: Option<u64>,
-    /// None: no limit (v2 "max", v1's page-rounded LONG_MAX).
-    pub memory_limit: Option<u64>,
     pub block_read: Option<u64>,
     pub block_write: Option<u64>,
     pub pids: Option<u64>,
 }
 
+/// A small cgroupfs or procfs file: open and read, nothing else (no
+/// metadata call for a size hint, as `fs::read_to_string` makes: `stats`
+/// reads a dozen of these per container per report).
+pub fn read_small(p: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut f = fs::File::open(p).ok()?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(buf).ok()
+}
+
 fn read_u64(p: &Path) -> Option<u64> {
-    fs::read_to_string(p).ok()?.trim().parse().ok()
+    read_small(p)?.trim().parse().ok()
 }
 
 /// A "key value" line's value from a flat keyed file (memory.stat, cpu.stat).
@@ -75,25 +92,29 @@ fn v2_io(text: &str) -> (u64, u64) {
 /// The kernel's USER_HZ, the unit of cpuacct.stat.
 const USER_HZ: u64 = 100;
 
-/// v1 reports "no limit" as LONG_MAX rounded down to a page.
-const V1_UNLIMITED: u64 = 1 << 62;
-
 impl Cgroup {
     /// Read the counters. A cgroup that is gone reads as all None.
-    pub fn counters(&self) -> Counters {
+    /// `detail`: also the kernel part of the CPU time and v1's per-CPU
+    /// times (only some templates ask for them).
+    pub fn counters(&self, detail: bool) -> Counters {
         match self {
             Cgroup::V1 { root, path } => {
                 let d = |c: &str| root.join(c).join(path);
                 let acct = d("cpuacct");
-                let system = fs::read_to_string(acct.join("cpuacct.stat"))
-                    .ok()
+                let system = detail
+                    .then(|| read_small(&acct.join("cpuacct.stat")))
+                    .flatten()
                     .and_then(|t| keyed(&t, "system"))
                     .map(|ticks| ticks * (1_000_000_000 / USER_HZ));
-                let per_cpu = fs::read_to_string(acct.join("cpuacct.usage_percpu"))
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .filter_map(|v| v.parse().ok())
-                    .collect();
+                let per_cpu = if detail {
+                    read_small(&acct.join("cpuacct.usage_percpu"))
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .filter_map(|v| v.parse().ok())
+                        .collect()
+                } else {
+                    vec![]
+                };
                 let blkio = d("blkio");
                 // runc's order: CFQ's files, else BFQ's, else the throttle policy's.
                 let block = [
@@ -102,7 +123,7 @@ impl Cgroup {
                     "blkio.throttle.io_service_bytes_recursive",
                 ]
                 .iter()
-                .find_map(|f| v1_blkio(&fs::read_to_string(blkio.join(f)).ok()?))
+                .find_map(|f| v1_blkio(&read_small(&blkio.join(f))?))
                 .or_else(|| blkio.is_dir().then_some((0, 0)));
                 let mem = d("memory");
                 Counters {
@@ -110,8 +131,6 @@ impl Cgroup {
                     cpu_system_nanos: system,
                     per_cpu,
                     memory: read_u64(&mem.join("memory.usage_in_bytes")),
-                    memory_limit: read_u64(&mem.join("memory.limit_in_bytes"))
-                        .filter(|l| *l < V1_UNLIMITED),
                     block_read: block.map(|b| b.0),
                     block_write: block.map(|b| b.1),
                     pids: read_u64(&d("pids").join("pids.current")),
@@ -119,19 +138,14 @@ impl Cgroup {
             }
             Cgroup::V2 { root, path } => {
                 let d = root.join(path);
-                let cpu = fs::read_to_string(d.join("cpu.stat")).ok();
+                let cpu = read_small(&d.join("cpu.stat"));
                 let usec = |k: &str| cpu.as_deref().and_then(|t| keyed(t, k)).map(|v| v * 1000);
-                let io = fs::read_to_string(d.join("io.stat"))
-                    .ok()
-                    .map(|t| v2_io(&t));
+                let io = read_small(&d.join("io.stat")).map(|t| v2_io(&t));
                 Counters {
                     cpu_nanos: usec("usage_usec"),
                     cpu_system_nanos: usec("system_usec"),
                     per_cpu: vec![],
-                    memory: fs::read_to_string(d.join("memory.stat"))
-                        .ok()
-                        .and_then(|t| keyed(&t, "anon")),
-                    memory_limit: read_u64(&d.join("memory.max")),
+                    memory: read_small(&d.join("memory.stat")).and_then(|t| keyed(&t, "anon")),
                     block_read: io.map(|b| b.0),
                     block_write: io.map(|b| b.1),
                     pids: read_u64(&d.join("pids.current")),
@@ -174,7 +188,7 @@ mod tests {
             "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:16 Read 1\nTotal 12289\n",
         );
         let cg = Cgroup::new(Version::V1, r, "berth", "abc");
-        let got = cg.counters();
+        let got = cg.counters(true);
         assert_eq!(
             got,
             Counters {
@@ -182,17 +196,18 @@ mod tests {
                 cpu_system_nanos: Some(20_000_000),
                 per_cpu: vec![2965435, 25395703],
                 memory: Some(262144),
-                memory_limit: None,
                 block_read: Some(4097),
                 block_write: Some(8192),
                 pids: Some(3),
             }
         );
-        put(&c("memory"), "memory.limit_in_bytes", "41943040\n");
-        assert_eq!(cg.counters().memory_limit, Some(40 << 20));
+        // Without detail, the two files only some templates need are not read.
+        let plain = cg.counters(false);
+        assert_eq!((plain.cpu_system_nanos, plain.per_cpu.len()), (None, 0));
+        assert_eq!(plain.cpu_nanos, Some(28361138));
         // Gone: nothing to read, nothing made up.
         let gone = Cgroup::new(Version::V1, r, "berth", "gone");
-        assert_eq!(gone.counters(), Counters::default());
+        assert_eq!(gone.counters(true), Counters::default());
     }
 
     #[test]
@@ -205,7 +220,6 @@ mod tests {
             "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n",
         );
         put(&d, "memory.stat", "anon 41943040\nfile 8192\nanon_thp 0\n");
-        put(&d, "memory.max", "max\n");
         put(&d, "pids.current", "2\n");
         put(
             &d,
@@ -213,15 +227,12 @@ mod tests {
             "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n7:1 rbytes=1 wbytes=0\n",
         );
         let cg = Cgroup::new(Version::V2, t.path(), "berth", "abc");
-        let got = cg.counters();
+        let got = cg.counters(true);
         assert_eq!(got.cpu_nanos, Some(1_500_000));
         assert_eq!(got.cpu_system_nanos, Some(500_000));
         assert_eq!(got.memory, Some(40 << 20));
-        assert_eq!(got.memory_limit, None);
         assert_eq!((got.block_read, got.block_write), (Some(101), Some(200)));
         assert_eq!(got.pids, Some(2));
-        put(&d, "memory.max", "67108864\n");
-        assert_eq!(cg.counters().memory_limit, Some(64 << 20));
     }
 
     #[test]
@@ -237,6 +248,10 @@ mod tests {
         fs::write(r.join("cpuset/cpuset.mems"), "0").unwrap();
         let cg = Cgroup::new(Version::V1, r, "berth", "abc");
         cg.create(&Limits::default()).unwrap();
+        // create makes the cpuset; a container started by an older berth
+        // has none, and update makes it.
+        assert!(r.join("cpuset/berth/abc").is_dir());
+        fs::remove_dir_all(r.join("cpuset/berth/abc")).unwrap();
         let mem = r.join("memory/berth/abc");
         fs::write(mem.join("memory.limit_in_bytes"), "1048576").unwrap();
         fs::write(mem.join("memory.memsw.limit_in_bytes"), "2097152").unwrap();

@@ -81,7 +81,7 @@ pub enum Cgroup {
 /// cpuacct and blkio hold no limits berth sets at create, but `stats`
 /// reads CPU time and block I/O from them (on hosts that mount cpu and
 /// cpuacct together both names lead to the same directory).
-const V1_CONTROLLERS: [&str; 6] = ["memory", "pids", "cpu", "cpuacct", "blkio", "freezer"];
+pub const V1_CONTROLLERS: [&str; 6] = ["memory", "pids", "cpu", "cpuacct", "blkio", "freezer"];
 
 /// v1's cpuset: a new directory starts with no CPUs and no memory nodes
 /// (no task may join it), so each level from the controller's root down
@@ -138,7 +138,7 @@ impl Cgroup {
 
     fn dirs(&self) -> Vec<PathBuf> {
         match self {
-            // cpuset only exists for containers that asked for one.
+            // cpuset too: made for every container (see create).
             Cgroup::V1 { root, path } => V1_CONTROLLERS
                 .iter()
                 .chain(["cpuset"].iter())
@@ -199,7 +199,10 @@ impl Cgroup {
                     };
                     write(&root.join("pids").join(path).join("pids.max"), &v)?;
                 }
-                if limits.cpuset_cpus.is_some() || limits.cpuset_mems.is_some() {
+                // Always made (seeded from its parent): the container sees
+                // it at /sys/fs/cgroup/cpuset, and `update --cpuset-cpus`
+                // finds it.
+                if root.join("cpuset").is_dir() {
                     v1_cpuset(&root.join("cpuset"), path, limits)?;
                 }
             }

@@ -44,7 +44,12 @@ pub fn cgroup_for(engine: &Engine, id: &str) -> Option<cgroups::Cgroup> {
         return None;
     }
     let root = std::path::Path::new("/sys/fs/cgroup");
-    cgroups::detect(root).map(|v| cgroups::Cgroup::new(v, root, "berth", id))
+    // The host's kind of cgroups does not change while berth runs; `stats`
+    // asks once per container per report.
+    static VERSION: std::sync::OnceLock<Option<cgroups::Version>> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| cgroups::detect(root))
+        .map(|v| cgroups::Cgroup::new(v, root, "berth", id))
 }
 
 /// What is left to undo on the host once a container's processes are gone.

@@ -114,6 +114,41 @@ pub struct SpecInputs<'a> {
     pub rootless: bool,
 }
 
+/// The container's own cgroups, read-only at /sys/fs/cgroup (what runc's
+/// "cgroup" mount gives podman's containers, so `cat
+/// /sys/fs/cgroup/memory/memory.limit_in_bytes` inside shows the
+/// container's limit): v1, a tmpfs with each controller berth makes a
+/// cgroup in bound from that cgroup; v2, the one unified directory. An
+/// external runtime mounts its own from the "cgroup" type.
+pub fn cgroup_mounts(root: &std::path::Path, cgroups_path: &str, external: bool) -> Vec<Value> {
+    let ro = json!(["rbind", "rprivate", "nosuid", "noexec", "nodev", "ro"]);
+    if external {
+        return vec![
+            json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}),
+        ];
+    }
+    match super::cgroups::detect(root) {
+        Some(super::cgroups::Version::V2) => vec![
+            json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": root.join(cgroups_path), "options": ro}),
+        ],
+        Some(super::cgroups::Version::V1) => {
+            let mut m = vec![
+                json!({"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "noexec", "nodev", "mode=755", "size=64k"]}),
+            ];
+            for c in super::cgroups::V1_CONTROLLERS
+                .iter()
+                .chain(["cpuset"].iter())
+            {
+                if root.join(c).is_dir() {
+                    m.push(json!({"destination": format!("/sys/fs/cgroup/{c}"), "type": "bind", "source": root.join(c).join(cgroups_path), "options": ro}));
+                }
+            }
+            m
+        }
+        None => vec![],
+    }
+}
+
 /// The host's device nodes under `dir` as runtime-spec devices, skipping
 /// what every container has its own of (runc's GetDevices: pts, shm,
 /// mqueue, fd, and /dev/console).
@@ -184,6 +219,13 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if c.network == "host" || i.rootless {
         // sysfs needs a network namespace we own; bind the host's instead.
         mounts[4] = json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+    }
+    if !i.rootless {
+        mounts.extend(cgroup_mounts(
+            std::path::Path::new("/sys/fs/cgroup"),
+            i.cgroups_path,
+            c.runtime.is_some(),
+        ));
     }
     for t in &c.tmpfs {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
@@ -383,6 +425,46 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_containers_own_cgroups_are_mounted_read_only() {
+        let t = tempfile::tempdir().unwrap();
+        for c in ["memory", "pids", "cpu", "cpuset"] {
+            std::fs::create_dir(t.path().join(c)).unwrap();
+        }
+        let m = cgroup_mounts(t.path(), "berth/abc", false);
+        let dests: Vec<&str> = m
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            dests,
+            [
+                "/sys/fs/cgroup",
+                "/sys/fs/cgroup/memory",
+                "/sys/fs/cgroup/pids",
+                "/sys/fs/cgroup/cpu",
+                "/sys/fs/cgroup/cpuset"
+            ]
+        );
+        assert_eq!(m[0]["type"], "tmpfs");
+        assert_eq!(
+            m[1]["source"],
+            t.path().join("memory/berth/abc").to_str().unwrap()
+        );
+        assert!(m[1]["options"].as_array().unwrap().contains(&json!("ro")));
+        std::fs::write(t.path().join("cgroup.controllers"), "cpu memory").unwrap();
+        let v2 = cgroup_mounts(t.path(), "berth/abc", false);
+        assert_eq!(v2.len(), 1);
+        assert_eq!(
+            v2[0]["source"],
+            t.path().join("berth/abc").to_str().unwrap()
+        );
+        assert_eq!(
+            cgroup_mounts(t.path(), "berth/abc", true)[0]["type"],
+            "cgroup"
+        );
+    }
 
     #[test]
     fn device_rules_as_podman_reads_them() {
