@@ -33,9 +33,9 @@ mod secret;
 mod stats;
 mod system;
 mod tag;
+mod top;
 mod update;
 mod volume;
-mod top;
 
 use crate::engine::Engine;
 use crate::state::Paths;
@@ -200,6 +200,11 @@ enum Command {
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Generate shell completion scripts
+    Completion(completion::CompletionArgs),
+    /// Write the manual pages (man/berth*.1) from the command definitions
+    #[command(hide = true)]
+    GenerateMan(completion::GenerateManArgs),
     /// Show berth events
     Events(events::EventsArgs),
 }
@@ -377,6 +382,8 @@ impl Ctx {
 }
 
 pub fn main() -> i32 {
+    completion::complete_if_asked();
+    let started = std::time::Instant::now();
     crate::runtime::pause::host_ids();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Before clap: the re-exec would parse everything twice.
@@ -387,8 +394,6 @@ pub fn main() -> i32 {
         }
         crate::process::sealed::ensure(&paths.runroot, paths.rootless);
     }
-    completion::complete_if_asked();
-    let started = std::time::Instant::now();
     let argv_text = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -515,12 +520,19 @@ pub fn main() -> i32 {
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
         Command::Version(a) => info::version(&ctx, a),
+        Command::Completion(a) => completion::completion(&ctx, a),
+        Command::GenerateMan(a) => completion::generate_man(&ctx, a),
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::info(&ctx, a),
         Command::System(SystemCommand::Df(a)) => system::df(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
     };
+    log::debug(&format!(
+        "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",
+        command_name(&argv_text),
+        started.elapsed()
+    ));
     match r {
         Ok(()) => 0,
         Err(e) => {
@@ -532,19 +544,12 @@ pub fn main() -> i32 {
                 eprintln!("Error: {msg}");
             }
             code
-        Command::Completion(a) => completion::completion(&ctx, a),
-        Command::GenerateMan(a) => completion::generate_man(&ctx, a),
         }
     }
 }
 
 /// Parse the command line as podman's pflag does: a repeated option takes
 /// its last value (clap refuses a repeat unless told otherwise, per command).
-    log::debug(&format!(
-        "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",
-        command_name(&argv_text),
-        started.elapsed()
-    ));
 fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
     fn override_self(c: clap::Command) -> clap::Command {

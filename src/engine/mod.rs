@@ -15,10 +15,10 @@ pub mod reset;
 pub mod rootfs;
 pub mod secrets;
 pub mod stats;
+pub mod top;
 pub mod update;
 pub mod volumes;
 
-pub mod top;
 use crate::state::{Db, DbError, Paths, WriterLock};
 use crate::storage::{Store, StoreError};
 
