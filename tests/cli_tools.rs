@@ -76,7 +76,13 @@ fn top_runs_ps_options_confined_in_the_container() {
     // Not the host's full set: the container's default capabilities.
     assert_ne!(capeff.split_whitespace().nth(1), Some("000001ffffffffff"));
     // A ps that fails is an error of top's, with podman's text.
-    berth.ok(&["exec", "p", "sh", "-c", "printf '#!/bin/sh\\nexit 3\\n' > /bin/ps"]);
+    berth.ok(&[
+        "exec",
+        "p",
+        "sh",
+        "-c",
+        "printf '#!/bin/sh\\nexit 3\\n' > /bin/ps",
+    ]);
     let err = berth.fails(&["top", "p", "-ef"], 125);
     assert!(err.contains("executing ps(1) in the container"), "{err}");
     berth.ok(&["rm", "-f", "-t", "0", "p"]);
@@ -90,7 +96,10 @@ fn help_and_manual_pages() {
     assert!(all.contains("completion"), "{all}");
     let run = berth.ok(&["help", "run"]);
     assert_eq!(run, berth.ok(&["run", "--help"]));
-    assert_eq!(berth.ok(&["help", "volume", "ls"]), berth.ok(&["volume", "ls", "--help"]));
+    assert_eq!(
+        berth.ok(&["help", "volume", "ls"]),
+        berth.ok(&["volume", "ls", "--help"])
+    );
     let err = berth.fails(&["help", "nosuchcommand"], 125);
     assert!(err.contains("nosuchcommand"), "{err}");
 
@@ -105,7 +114,10 @@ fn help_and_manual_pages() {
         .expect("man-db installed");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("berth-run - Run a command in a new container"), "{text}");
+    assert!(
+        text.contains("berth-run - Run a command in a new container"),
+        "{text}"
+    );
     assert!(text.contains("--publish"), "{text}");
 
     // Completion scripts for each shell name the completer.
@@ -121,8 +133,20 @@ fn help_and_manual_pages() {
 fn logs_color_and_details() {
     let (_reg, berth) = setup();
     berth.ok(&[
-        "run", "--name", "a", "--label", "app=web", "-e", "TIER=front", "--log-opt",
-        "labels=app", "--log-opt", "env=TIER", "busybox", "echo", "one",
+        "run",
+        "--name",
+        "a",
+        "--label",
+        "app=web",
+        "-e",
+        "TIER=front",
+        "--log-opt",
+        "labels=app",
+        "--log-opt",
+        "env=TIER",
+        "busybox",
+        "echo",
+        "one",
     ]);
     berth.ok(&["run", "--name", "b", "busybox", "echo", "two"]);
     // podman: each container's lines in its own color, reset at the end.
@@ -131,7 +155,10 @@ fn logs_color_and_details() {
     assert!(out.contains("\x1b[31mb two\x1b[0m\n"), "{out:?}");
     assert_eq!(berth.ok(&["logs", "--no-color", "a"]), "one\n");
     // docker: the chosen attributes before each line, sorted by key.
-    assert_eq!(berth.ok(&["logs", "--details", "a"]), "TIER=front,app=web one\n");
+    assert_eq!(
+        berth.ok(&["logs", "--details", "a"]),
+        "TIER=front,app=web one\n"
+    );
     assert_eq!(berth.ok(&["logs", "--details", "b"]), " two\n");
     let err = berth.fails(&["run", "--log-opt", "bogus=1", "busybox", "true"], 125);
     assert!(err.contains("--log-opt"), "{err}");
@@ -149,7 +176,13 @@ fn version_format_and_debug_log() {
     assert_eq!(v, "4.3.1 4.3.1\n");
     // --log-level debug says what berth does: registry requests with their
     // answers and times, mounts, and the command's time.
-    let out = berth.run(&["--log-level", "debug", "pull", "-q", &format!("{}/busybox", reg.host())]);
+    let out = berth.run(&[
+        "--log-level",
+        "debug",
+        "pull",
+        "-q",
+        &format!("{}/busybox", reg.host()),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("GET http://") && err.contains("/v2/"), "{err}");
@@ -165,6 +198,10 @@ fn version_format_and_debug_log() {
     berth.ok(&["umount", "m"]);
     // Without the flag, nothing of it.
     let out = berth.run(&["pull", "-q", &format!("{}/busybox", reg.host())]);
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     berth.ok(&["rm", "m"]);
 }

@@ -181,7 +181,13 @@ fn names(kind: Kind) -> Vec<CompletionCandidate> {
     };
     let mut out: Vec<String> = vec![];
     if matches!(kind, Kind::Container | Kind::Any) {
-        out.extend(engine.containers().unwrap_or_default().into_iter().map(|c| c.name));
+        out.extend(
+            engine
+                .containers()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.name),
+        );
     }
     if matches!(kind, Kind::Image | Kind::Any) {
         out.extend(
@@ -204,10 +210,22 @@ fn names(kind: Kind) -> Vec<CompletionCandidate> {
         );
     }
     if matches!(kind, Kind::Volume | Kind::Any) {
-        out.extend(engine.volumes().unwrap_or_default().into_iter().map(|v| v.name));
+        out.extend(
+            engine
+                .volumes()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.name),
+        );
     }
     if matches!(kind, Kind::Secret) {
-        out.extend(engine.secrets().unwrap_or_default().into_iter().map(|s| s.name));
+        out.extend(
+            engine
+                .secrets()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.name),
+        );
     }
     out.into_iter().map(CompletionCandidate::new).collect()
 }
@@ -245,7 +263,10 @@ mod tests {
     #[test]
     fn object_arguments_complete_names() {
         assert!(matches!(kind_of(None, "container"), Some(Kind::Container)));
-        assert!(matches!(kind_of(Some("volume"), "names"), Some(Kind::Volume)));
+        assert!(matches!(
+            kind_of(Some("volume"), "names"),
+            Some(Kind::Volume)
+        ));
         assert!(matches!(kind_of(None, "names"), Some(Kind::Any)));
         assert!(kind_of(Some("build"), "context").is_none());
         // Every object argument of the real tree takes the completer

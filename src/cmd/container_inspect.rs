@@ -150,7 +150,6 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
     })
 }
 
-
 /// docker's NetworkSettings: the published ports, and each network's
 /// address (the first network's also at the top level).
 fn network_settings(engine: &Engine, c: &ContainerRow) -> Value {

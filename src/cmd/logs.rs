@@ -41,13 +41,7 @@ pub struct LogsArgs {
 
 /// podman's colors for `--color`, one per container in turn.
 const COLORS: [&str; 7] = [
-    "\x1b[37m",
-    "\x1b[31m",
-    "\x1b[32m",
-    "\x1b[33m",
-    "\x1b[34m",
-    "\x1b[35m",
-    "\x1b[36m",
+    "\x1b[37m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m",
 ];
 
 /// docker's `--details` prefix: the attributes its `--log-opt labels=`
@@ -120,7 +114,10 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
         targets.push((c, driver, 0u64));
     }
     let colors = a.color && !a.no_color;
-    let attrs: Vec<String> = targets.iter().map(|(c, _, _)| details(&c.config())).collect();
+    let attrs: Vec<String> = targets
+        .iter()
+        .map(|(c, _, _)| details(&c.config()))
+        .collect();
     let prefix = targets.len() > 1 || a.names;
     let mut first = true;
     loop {

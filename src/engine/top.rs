@@ -606,7 +606,10 @@ mod tests {
     fn capabilities_as_psgo() {
         assert_eq!(cap_names(0), "none");
         // CAP_CHOWN (0), CAP_KILL (5), CAP_NET_BIND_SERVICE (10)
-        assert_eq!(cap_names(1 | 1 << 5 | 1 << 10), "CHOWN,KILL,NET_BIND_SERVICE");
+        assert_eq!(
+            cap_names(1 | 1 << 5 | 1 << 10),
+            "CHOWN,KILL,NET_BIND_SERVICE"
+        );
     }
 
     #[test]
