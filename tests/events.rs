@@ -34,6 +34,7 @@ fn now_nanos() -> i64 {
 
 #[test]
 fn a_containers_life_and_the_rest_in_order() {
+    let _net = network_guard(false);
     let (_reg, berth) = pulled(busybox_layer());
     let id = berth
         .ok(&[

@@ -12,20 +12,8 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// nftables is host-wide too: the test that deletes berth's table holds
-/// this exclusively, every other test shares it.
-fn nft_guard(exclusive: bool) -> std::fs::File {
-    let f = std::fs::File::create("/tmp/berth-test-nft.lock").unwrap();
-    if exclusive {
-        f.lock().unwrap();
-    } else {
-        f.lock_shared().unwrap();
-    }
-    f
-}
-
 fn setup() -> (std::fs::File, Registry, Berth) {
-    let guard = nft_guard(false);
+    let guard = network_guard(false);
     let reg = registry_with(web_layer("hello from web\n"));
     let berth = Berth::new(&[&reg]);
     berth.ok(&["pull", "-q", "busybox"]);
@@ -473,7 +461,7 @@ fn sigkilled_container_and_monitor_leave_nothing_after_rm() {
 fn reload_restores_ports_after_a_firewall_flush() {
     let (shared, _reg, berth) = setup();
     drop(shared);
-    let _nft = nft_guard(true);
+    let _nft = network_guard(true);
     let port = free_port();
     let web = httpd(&berth, &["-p", &format!("{port}:80")]);
     assert!(

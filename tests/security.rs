@@ -12,6 +12,8 @@ mod build_context;
 mod container_fds;
 #[path = "security/etc_files.rs"]
 mod etc_files;
+#[path = "security/housekeeping.rs"]
+mod housekeeping;
 #[path = "security/input.rs"]
 mod input;
 #[path = "security/mounts.rs"]

@@ -14,16 +14,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn nft_guard(exclusive: bool) -> std::fs::File {
-    let f = std::fs::File::create("/tmp/berth-test-nft.lock").unwrap();
-    if exclusive {
-        f.lock().unwrap();
-    } else {
-        f.lock_shared().unwrap();
-    }
-    f
-}
-
 /// What `du --apparent-size` counts for everything under `dirs` but the
 /// directories themselves, a hard-linked inode once (containers/storage's
 /// measure, which `system df` reports).
@@ -91,7 +81,7 @@ fn df_rows(berth: &Berth) -> Vec<Vec<String>> {
 
 #[test]
 fn df_figures_agree_with_du_of_the_store() {
-    let _g = nft_guard(false);
+    let _g = network_guard(false);
     let (_reg, berth) = setup();
     let root = berth.root();
     berth.ok(&[
@@ -241,7 +231,7 @@ fn prune_asks_first_and_no_keeps_everything() {
 
 #[test]
 fn prune_all_volumes_force_empties_the_store_and_says_what_it_reclaimed() {
-    let _g = nft_guard(true);
+    let _g = network_guard(true);
     let (_reg, berth) = setup();
     let root = berth.root();
     berth.ok(&[
@@ -406,7 +396,7 @@ fn mounts_under(p: &Path) -> Vec<String> {
 
 #[test]
 fn reset_leaves_nothing_behind() {
-    let _g = nft_guard(true);
+    let _g = network_guard(true);
     let (_reg, berth) = pulled(busybox_layer());
     let root = berth.root();
     let run = berth.dir.path().join("run");

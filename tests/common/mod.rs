@@ -793,3 +793,17 @@ impl Berth {
         assert!(scanned > 3, "{image}: only {scanned} entries saved");
     }
 }
+
+/// Networks, bridges and berth's nftables table are host-wide for rootful
+/// berth: a test that creates a network holds this lock shared, and one
+/// that prunes or resets (removing every unused network of the host)
+/// holds it exclusively, so neither pulls a network from under the other.
+pub fn network_guard(exclusive: bool) -> std::fs::File {
+    let f = std::fs::File::create("/tmp/berth-test-nft.lock").unwrap();
+    if exclusive {
+        f.lock().unwrap();
+    } else {
+        f.lock_shared().unwrap();
+    }
+    f
+}

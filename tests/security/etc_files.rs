@@ -11,6 +11,7 @@ fn digest(p: &str) -> String {
 
 #[test]
 fn a_container_cannot_turn_its_hosts_file_into_a_host_file() {
+    let _net = network_guard(false);
     let reg = registry_with(busybox_layer());
     let berth = Berth::new(&[&reg]);
     berth.ok(&["pull", "-q", "busybox"]);
