@@ -269,7 +269,7 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
         if !warned && let Some(s) = stats.iter().find(|s| !s.unavailable.is_empty()) {
             warned = true;
             super::log::warn(&format!(
-                "no cgroup to read for rootless containers: {} not available; CPU, memory (resident) and PIDs are counted from /proc",
+                "no cgroup to read (rootless without delegated cgroups): {} is not available; CPU, memory (resident) and PIDs are counted from /proc",
                 s.unavailable.join(", ")
             ));
         }
