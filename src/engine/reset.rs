@@ -151,9 +151,24 @@ impl Engine {
 /// Rootless: the pause process (holder of the user and network
 /// namespaces) and the pasta that gave that namespace its way out.
 fn stop_rootless_helpers(runroot: &Path) {
+    // Killed and gone before reset returns: a pidfd turns readable once the
+    // process has exited, so nothing of this root outlives the command.
     let kill = |pid: i32| {
-        if let Some(p) = rustix::process::Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        let Some(p) = rustix::process::Pid::from_raw(pid) else {
+            return;
+        };
+        let pidfd = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok();
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        if let Some(fd) = pidfd {
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
+            let limit = rustix::event::Timespec {
+                tv_sec: 5,
+                tv_nsec: 0,
+            };
+            let _ = rustix::event::poll(&mut fds, Some(&limit));
         }
     };
     if let Ok(s) = std::fs::read_to_string(runroot.join("rootless-netns-pasta.pid"))
