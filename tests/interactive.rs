@@ -95,14 +95,20 @@ impl Pty {
 
     /// Read until `want` shows up; panics with what was read after `secs`.
     fn expect(&mut self, want: &str, secs: u64) -> String {
+        self.expect_that(|got| got.contains(want), want, secs)
+    }
+
+    /// Read until what was read satisfies `done`; panics (naming `what`)
+    /// with what was read after `secs`.
+    fn expect_that(&mut self, done: impl Fn(&str) -> bool, what: &str, secs: u64) -> String {
         use std::os::fd::AsRawFd;
         let deadline = Instant::now() + Duration::from_secs(secs);
         let mut got = Vec::new();
-        while !String::from_utf8_lossy(&got).contains(want) {
+        while !done(&String::from_utf8_lossy(&got)) {
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
                 !left.is_zero(),
-                "waited for {want:?}, got {:?}",
+                "waited for {what:?}, got {:?}",
                 String::from_utf8_lossy(&got)
             );
             let mut p = libc::pollfd {
@@ -307,4 +313,30 @@ fn bash_completion_completes_commands_and_container_names() {
     pty.send(b"\x15exit\r");
     assert_eq!(wait_timeout(&mut child, 10), Some(0));
     berth.ok(&["rm", "completeme"]);
+}
+
+/// `stats` on a terminal redraws its table in place: the screen is cleared
+/// once, then each report goes back to the top left and overwrites its
+/// lines (each cleared to its end) instead of clearing the screen again.
+#[test]
+fn stats_redraws_in_place_on_a_terminal() {
+    let (_reg, berth) = setup();
+    berth.ok(&["run", "-d", "--name", "live", "busybox", "sleep", "1000"]);
+    let mut cmd = berth.cmd();
+    cmd.args(["stats", "-i", "1", "live"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 200);
+    let text = pty.expect_that(|t| t.matches("\x1b[H").count() >= 3, "three reports", 10);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(text.matches("\x1b[2J").count(), 1, "cleared once: {text:?}");
+    assert!(text.starts_with("\x1b[2J\x1b[H"), "{text:?}");
+    // Every line ends by clearing what an older, longer line left.
+    let frame = text.split("\x1b[H").nth(2).unwrap();
+    assert!(frame.contains("ID") && frame.contains("live"), "{frame:?}");
+    assert!(
+        frame.contains("\x1b[K\r\n") || frame.contains("\x1b[K\n"),
+        "{frame:?}"
+    );
+    assert!(frame.ends_with("\x1b[J"), "{frame:?}");
+    berth.ok(&["rm", "-f", "-t", "0", "live"]);
 }

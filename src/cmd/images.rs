@@ -459,11 +459,5 @@ pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> anyhow::Result<()> {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    match errors.split_last() {
-        None => Ok(()),
-        Some((last, rest)) => {
-            rest.iter().for_each(|e| eprintln!("Error: {e}"));
-            anyhow::bail!("{last}")
-        }
-    }
+    super::report_errors(&errors, 125)
 }

@@ -158,13 +158,7 @@ pub fn run(ctx: &Ctx, c: ManifestCommand) -> anyhow::Result<()> {
                     None => errors.push(format!("{w}: image not known")),
                 }
             }
-            match errors.split_last() {
-                None => Ok(()),
-                Some((last, rest)) => {
-                    rest.iter().for_each(|e| eprintln!("Error: {e}"));
-                    Err(super::exit(1, last.clone()))
-                }
-            }
+            super::report_errors(&errors, 1)
         }
     }
 }

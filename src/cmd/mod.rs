@@ -636,6 +636,20 @@ pub(crate) fn latest_container(engine: &Engine) -> anyhow::Result<String> {
     }
 }
 
+/// podman's way with several failures: each but the last on stderr, the
+/// last as the command's error, with exit `code`.
+pub(crate) fn report_errors(errors: &[String], code: i32) -> anyhow::Result<()> {
+    match errors.split_last() {
+        None => Ok(()),
+        Some((last, rest)) => {
+            for e in rest {
+                eprintln!("Error: {e}");
+            }
+            Err(exit(code, last.clone()))
+        }
+    }
+}
+
 /// Print rows with a user's `--format`, or the command's default table.
 pub fn print_rows(
     format: Option<&str>,

@@ -179,11 +179,5 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
     for id in &r.removed {
         println!("{id}");
     }
-    match r.errors.split_last() {
-        None => Ok(()),
-        Some((last, rest)) => {
-            rest.iter().for_each(|e| eprintln!("Error: {e}"));
-            Err(exit(125, last.clone()))
-        }
-    }
+    super::report_errors(&r.errors, 125)
 }

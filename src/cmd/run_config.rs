@@ -96,24 +96,6 @@ pub(super) fn check_flags(a: &CreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// go-units FromHumanSize: decimal units (k = 1000), an optional `i` and
-/// `b`, as podman reads `--log-opt max-size`.
-fn from_human_size(s: &str) -> Option<u64> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let t = t.strip_suffix('i').unwrap_or(t);
-    let (num, mult) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1e3),
-        'm' => (&t[..t.len() - 1], 1e6),
-        'g' => (&t[..t.len() - 1], 1e9),
-        't' => (&t[..t.len() - 1], 1e12),
-        'p' => (&t[..t.len() - 1], 1e15),
-        _ => (t, 1.0),
-    };
-    let v: f64 = num.trim_end().parse().ok()?;
-    (v >= 0.0 && v.is_finite()).then_some((v * mult) as u64)
-}
-
 /// Go's %q for the strings people type: double quotes, `"` and `\` escaped.
 fn go_quote(s: &str) -> String {
     format!("{s:?}")
@@ -417,7 +399,8 @@ pub fn build_config(
             // units, so 3.033m is 3033000 bytes and inspect shows "3.033MB".
             Some(("max-size", v)) => {
                 log_max_size = Some(
-                    from_human_size(v).ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?,
+                    crate::format::units::from_human_size(v)
+                        .ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}"))?,
                 )
             }
             Some(("path" | "tag" | "max-file", _)) => {}

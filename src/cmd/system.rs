@@ -1,7 +1,7 @@
 //! `system df`, `system prune`, `system reset` (podman's
 //! cmd/podman/system/{df,prune,reset}.go: texts, columns and fields).
 
-use super::{Ctx, exit, print_rows};
+use super::{Ctx, print_rows};
 use crate::engine::disk::DiskUsage;
 use crate::engine::prune::PruneFilter;
 use crate::format::units::{human_duration, human_size_4};
@@ -281,15 +281,7 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
         }
     }
     println!("Total reclaimed space: {}", human_size_4(reclaimed));
-    match errors.split_last() {
-        None => Ok(()),
-        Some((last, rest)) => {
-            for e in rest {
-                eprintln!("Error: {e}");
-            }
-            Err(exit(125, last.clone()))
-        }
-    }
+    super::report_errors(&errors, 125)
 }
 
 pub fn reset(ctx: &Ctx, a: ResetArgs) -> anyhow::Result<()> {
@@ -306,13 +298,5 @@ pub fn reset(ctx: &Ctx, a: ResetArgs) -> anyhow::Result<()> {
     let errors = engine.reset();
     drop(engine);
     // podman logs each failure and exits 125 when the reset itself failed.
-    match errors.split_last() {
-        None => Ok(()),
-        Some((last, rest)) => {
-            for e in rest {
-                eprintln!("Error: {e}");
-            }
-            Err(exit(125, last.clone()))
-        }
-    }
+    super::report_errors(&errors, 125)
 }

@@ -384,13 +384,7 @@ fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
         crate::engine::events::volume("prune", n);
         println!("{n}");
     }
-    match r.errors.split_last() {
-        None => Ok(()),
-        Some((last, rest)) => {
-            rest.iter().for_each(|e| eprintln!("Error: {e}"));
-            Err(exit(125, last.clone()))
-        }
-    }
+    super::report_errors(&r.errors, 125)
 }
 
 /// A volume's contents as a tar (its own entries, not the directory).

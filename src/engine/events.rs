@@ -255,17 +255,7 @@ fn max_size(v: &toml::Value) -> Option<u64> {
     if let Some(n) = v.as_integer() {
         return u64::try_from(n).ok();
     }
-    let t = v.as_str()?.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let t = t.strip_suffix('i').unwrap_or(t);
-    let (num, mult) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1e3),
-        'm' => (&t[..t.len() - 1], 1e6),
-        'g' => (&t[..t.len() - 1], 1e9),
-        _ => (t, 1.0),
-    };
-    let n: f64 = num.trim().parse().ok()?;
-    (n >= 0.0).then_some((n * mult) as u64)
+    crate::format::units::from_human_size(v.as_str()?)
 }
 
 /// The backend in force: none until `configure` ran (library users and

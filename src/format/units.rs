@@ -157,6 +157,25 @@ pub fn go_time(secs: i64) -> String {
     format!("{} {} +0000 UTC", &r[..10], &r[11..19])
 }
 
+/// go-units FromHumanSize: decimal units (k = 1000), an optional `i` and
+/// `b`, as podman reads `--log-opt max-size` and
+/// `events_logfile_max_size`.
+pub fn from_human_size(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, mult) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1e3),
+        'm' => (&t[..t.len() - 1], 1e6),
+        'g' => (&t[..t.len() - 1], 1e9),
+        't' => (&t[..t.len() - 1], 1e12),
+        'p' => (&t[..t.len() - 1], 1e15),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.trim_end().parse().ok()?;
+    (v >= 0.0 && v.is_finite()).then_some((v * mult) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
