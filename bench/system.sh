@@ -112,7 +112,8 @@ for t in "${BOTH[@]}"; do
   [[ $(wc -l <"$T/b.names.$t") -eq $N_STATS ]] || FAILS+=("(b) $t: stats listed $(wc -l <"$T/b.names.$t") containers, not $N_STATS")
 done
 log "removing the running containers"
-B rm -f --all >/dev/null
+# -t 0: sleep as pid 1 ignores SIGTERM, and the stop timeout is not measured here.
+B rm -f -t 0 --all >/dev/null
 P rm -f -a -t 0 >/dev/null
 
 log "(c) system df over $N_CTRS containers of $N_IMAGES images"
