@@ -132,3 +132,39 @@ fn top_reads_user_names_only_inside_the_container() {
     }
     berth.ok(&["rm", "-f", "-t", "0", "liar"]);
 }
+
+/// The container sees its own cgroups at /sys/fs/cgroup (what `update`
+/// changes shows inside, as with runc): read-only, so its root cannot
+/// raise its own limits or move itself out of them.
+#[test]
+fn a_container_cannot_raise_its_own_limits_through_its_cgroup_view() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let out = berth.run(&[
+        "run",
+        "--rm",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+         echo 9999999999 > /sys/fs/cgroup/memory/memory.limit_in_bytes && echo RAISED; \
+         echo max > /sys/fs/cgroup/pids/pids.max && echo RAISED; \
+         echo $$ > /sys/fs/cgroup/memory/cgroup.procs && echo MOVED; \
+         mkdir /sys/fs/cgroup/memory/escape && echo MADE; \
+         cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"67108864"), "{text}{err}");
+    assert_eq!(lines.get(1), Some(&"50"), "{text}{err}");
+    assert!(
+        !text.contains("RAISED") && !text.contains("MOVED") && !text.contains("MADE"),
+        "{text}{err}"
+    );
+    assert_eq!(lines.last(), Some(&"67108864"), "{text}{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+}
