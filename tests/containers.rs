@@ -1168,3 +1168,53 @@ fn network_namespaces_dns_and_hosts_options() {
     );
     assert_eq!(err, "Error: bad format for add-host: \"nocolon\"\n");
 }
+
+/// `stop` and `rm -f` of several containers that ignore SIGTERM (sleep as
+/// pid 1) send every stop signal first and wait the timeouts out side by
+/// side, as podman's parallel workers do: four cost one timeout, not
+/// four (the bound below is far from both, so a slow machine cannot
+/// flip it).
+#[test]
+fn stopping_many_waits_one_timeout_not_one_each() {
+    let (_reg, berth) = setup();
+    for n in ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"] {
+        berth.ok(&["run", "-d", "--name", n, "busybox", "sleep", "1000"]);
+    }
+    let t = std::time::Instant::now();
+    let out = berth.ok(&["stop", "-t", "3", "m1", "m2", "m3", "m4"]);
+    assert_eq!(out, "m1\nm2\nm3\nm4\n");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(9),
+        "{:?}",
+        t.elapsed()
+    );
+    let t = std::time::Instant::now();
+    let out = berth.ok(&["rm", "-f", "-t", "3", "m5", "m6", "m7", "m8", "m1"]);
+    assert_eq!(out, "m5\nm6\nm7\nm8\nm1\n");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(9),
+        "{:?}",
+        t.elapsed()
+    );
+    for n in ["m2", "m3", "m4"] {
+        let state = berth.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            n,
+        ]);
+        assert_eq!(state.trim(), "exited 137");
+    }
+    let stops = berth.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=stop",
+        "--format",
+        "{{.Name}}",
+    ]);
+    let mut names: Vec<&str> = stops.lines().collect();
+    names.sort();
+    assert_eq!(names, ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"]);
+    berth.ok(&["rm", "m2", "m3", "m4"]);
+}

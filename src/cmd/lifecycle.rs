@@ -4,7 +4,8 @@ use crate::engine::containers::{ContainerError, alive};
 use crate::process::signal::{parse_signal, signal_name};
 use crate::state::containers::{self as db, ContainerRow};
 use clap::Args;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// podman's exit code for a container error: `missing` when it does not
 /// exist (1 for rm, 125 for the other verbs), else 125.
@@ -233,23 +234,66 @@ pub struct StopArgs {
 /// Stop: the stop signal, then SIGKILL after the timeout (at once for a
 /// timeout of 0), warning as podman's oci runtime does when it must.
 pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyhow::Result<()> {
+    let sent = send_stop_signal(engine, c)?;
+    stop_signalled(engine, c, timeout, sent)
+}
+
+/// The first half of a stop: "stopping" recorded, a paused container
+/// thawed, its stop signal sent. Returns when it was sent, which the
+/// timeout counts from (None: it was not running).
+fn send_stop_signal(engine: &Engine, c: &ContainerRow) -> anyhow::Result<Option<Instant>> {
     if !c.is_running() {
-        return Ok(());
+        return Ok(None);
     }
-    let cfg = c.config();
     {
         let _lock = engine.lock()?;
         db::set_state(&engine.db.conn, &c.id, "stopping")?;
     }
-    let sig = parse_signal(&cfg.stop_signal).unwrap_or(rustix::process::Signal::TERM);
-    let secs = timeout.unwrap_or(cfg.stop_timeout as u64);
     if c.state == "paused"
         && let Some(cg) = crate::runtime::cgroup_for(engine, &c.id)
     {
         let _ = cg.freeze(false);
     }
+    let sig = parse_signal(&c.config().stop_signal).unwrap_or(rustix::process::Signal::TERM);
+    engine.kill_and_wait(c, sig, Duration::ZERO)?;
+    Ok(Some(Instant::now()))
+}
+
+/// Stop signals for every running container named, all at once: podman
+/// stops containers side by side, so N that ignore SIGTERM cost one stop
+/// timeout, not N. Each container's timeout then runs from its signal.
+fn send_stop_signals(engine: &Engine, names: &[String]) -> HashMap<String, Instant> {
+    let mut sent = HashMap::new();
+    if names.len() < 2 {
+        return sent;
+    }
+    for n in names {
+        if let Ok(c) = engine.container(n)
+            && let Ok(Some(at)) = send_stop_signal(engine, &c)
+        {
+            sent.insert(c.id, at);
+        }
+    }
+    sent
+}
+
+/// The second half: wait out what is left of the timeout since the stop
+/// signal went (`sent`), then SIGKILL with podman's warning.
+fn stop_signalled(
+    engine: &Engine,
+    c: &ContainerRow,
+    timeout: Option<u64>,
+    sent: Option<Instant>,
+) -> anyhow::Result<()> {
+    let Some(sent) = sent else {
+        return Ok(());
+    };
+    let cfg = c.config();
+    let sig = parse_signal(&cfg.stop_signal).unwrap_or(rustix::process::Signal::TERM);
+    let secs = timeout.unwrap_or(cfg.stop_timeout as u64);
     if secs > 0 {
-        if engine.kill_and_wait(c, sig, Duration::from_secs(secs))? {
+        let left = Duration::from_secs(secs).saturating_sub(sent.elapsed());
+        if engine.kill_and_wait(c, sig, left)? {
             crate::engine::events::container("stop", c);
             return Ok(());
         }
@@ -267,8 +311,12 @@ pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyh
 pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;
+    let sent = send_stop_signals(&engine, &names);
     each(&engine, &names, a.ignore, 125, |c, n| {
-        stop_one(&engine, c, a.time)?;
+        match sent.get(&c.id) {
+            Some(at) => stop_signalled(&engine, c, a.time, Some(*at))?,
+            None => stop_one(&engine, c, a.time)?,
+        }
         println!("{n}");
         Ok(())
     })
@@ -381,14 +429,25 @@ pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
     let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;
     // podman: --force also ignores containers that do not exist; with
     // --all, one a dependency removal took first is no error either.
+    let sent = if a.force {
+        send_stop_signals(&engine, &names)
+    } else {
+        HashMap::new()
+    };
     each(&engine, &names, a.ignore || a.force || a.all, 1, |c, n| {
-        rm_one(&engine, &a, c, n)
+        rm_one(&engine, &a, c, n, &sent)
     })
 }
 
 /// Remove one container, its dependents first with --depend (or --all),
 /// printing each as it goes.
-fn rm_one(engine: &Engine, a: &RmArgs, c: &ContainerRow, shown: &str) -> anyhow::Result<()> {
+fn rm_one(
+    engine: &Engine,
+    a: &RmArgs,
+    c: &ContainerRow,
+    shown: &str,
+    sent: &HashMap<String, Instant>,
+) -> anyhow::Result<()> {
     let deps = engine.dependents(c)?;
     if !deps.is_empty() {
         if !(a.depend || a.all) {
@@ -403,13 +462,16 @@ fn rm_one(engine: &Engine, a: &RmArgs, c: &ContainerRow, shown: &str) -> anyhow:
             ));
         }
         for d in &deps {
-            rm_one(engine, a, d, &d.id)?;
+            rm_one(engine, a, d, &d.id, sent)?;
         }
     }
     // As podman, a forced removal stops first (stop signal, the
     // container's or --time's timeout, then SIGKILL).
-    if c.is_running() && a.force {
-        stop_one(engine, c, a.time)?;
+    if a.force && (c.is_running() || sent.contains_key(&c.id)) {
+        match sent.get(&c.id) {
+            Some(at) => stop_signalled(engine, c, a.time, Some(*at))?,
+            None => stop_one(engine, c, a.time)?,
+        }
     }
     engine.remove_container(c, a.force).map_err(|e| match e {
         ContainerError::State(m) => exit(2, m),
