@@ -161,7 +161,7 @@ impl Engine {
             .map_err(crate::state::DbError::from)?;
         // podman's libimage: each name still on it is untagged, then it goes.
         let names = match super::events::enabled() {
-            true => db::get(&tx, id)?.map(|r| r.names).unwrap_or_default(),
+            true => db::names_in_order(&tx, id.hex())?,
             false => Vec::new(),
         };
         db::delete_image(&tx, id)?;

@@ -178,6 +178,15 @@ pub fn delete_image(conn: &Connection, id: &Digest) -> Result<(), DbError> {
     Ok(())
 }
 
+/// An image's names in the order they were given (podman's libimage
+/// untags them in that order when it removes the image).
+pub fn names_in_order(conn: &Connection, image_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(conn
+        .prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added, rowid")?
+        .query_map([image_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
 pub fn list(conn: &Connection) -> Result<Vec<ImageRecord>, DbError> {
     let mut stmt = conn.prepare("SELECT id, manifest_digest, manifest_type, created, size, added FROM images ORDER BY added DESC, id")?;
     let mut out: Vec<ImageRecord> = stmt
