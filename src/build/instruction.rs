@@ -211,7 +211,8 @@ impl Builder<'_> {
                             (&h.start_interval, "StartInterval"),
                         ] {
                             if let Some(d) = name {
-                                let ns = parse_duration_ns(d)
+                                let ns = crate::format::units::parse_go_duration(d)
+                                    .filter(|n| *n >= 0)
                                     .ok_or_else(|| at.err(format!("invalid duration {d:?}")))?;
                                 v[field] = json!(ns);
                             }
@@ -276,35 +277,4 @@ impl Builder<'_> {
             ),
         }
     }
-}
-
-/// Go durations as HEALTHCHECK takes them: 30s, 1m30s, 500ms, 1h.
-pub fn parse_duration_ns(s: &str) -> Option<u64> {
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += num * mult;
-        rest = &rest[u..];
-    }
-    Some(total as u64)
 }

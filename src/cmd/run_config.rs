@@ -10,36 +10,10 @@ use crate::network::ports::PortMapping;
 
 /// Go's time.ParseDuration, for the units people use: 1h30m, 30s, 500ms.
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
-    let mut total = 0f64;
-    let mut rest = s.trim();
-    if rest == "0" {
-        return Ok(std::time::Duration::ZERO);
-    }
-    while !rest.is_empty() {
-        let n: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        let v: f64 = n
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 1m, 500ms"))?;
-        rest = &rest[n.len()..];
-        let unit: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        rest = &rest[unit.len()..];
-        total += v * match unit.as_str() {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => anyhow::bail!("invalid duration {s:?}: unknown unit {unit:?}"),
-        };
-    }
-    Ok(std::time::Duration::from_secs_f64(total))
+    crate::format::units::parse_go_duration(s.trim())
+        .filter(|n| *n >= 0)
+        .map(|n| std::time::Duration::from_nanos(n as u64))
+        .ok_or_else(|| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 1m, 500ms"))
 }
 
 pub(super) fn words(s: &str) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! across rotations.
 
 use super::events::{Event, EventsError};
+use crate::format::units::parse_go_duration;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Seek};
 use std::os::unix::fs::MetadataExt;
@@ -120,44 +121,6 @@ fn parse_unix(s: &str) -> Option<i64> {
         format!("{frac:0<9}").parse().ok()?
     };
     Some(secs * 1_000_000_000 + nanos)
-}
-
-/// Go's time.ParseDuration ("1h30m", "-5m", "300ms", "1.5h"), nanoseconds.
-pub fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let v: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[u..];
-        total += v * mult;
-    }
-    let d = total as i64;
-    Some(if neg { -d } else { d })
 }
 
 /// What `events` reads and how.

@@ -176,6 +176,45 @@ pub fn from_human_size(s: &str) -> Option<u64> {
     (v >= 0.0 && v.is_finite()).then_some((v * mult) as u64)
 }
 
+/// Go's time.ParseDuration ("1h30m", "-5m", "300ms", "1.5h"), in nanoseconds:
+/// what podman's duration flags, `events --since` and HEALTHCHECK take.
+pub fn parse_go_duration(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let v: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[u..];
+        total += v * mult;
+    }
+    let d = total as i64;
+    Some(if neg { -d } else { d })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
