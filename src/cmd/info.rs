@@ -106,15 +106,6 @@ fn read_trim(path: &str) -> String {
         .unwrap_or_default()
 }
 
-fn mem_total() -> u64 {
-    read_trim("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|k| k * 1024)
-        .unwrap_or(0)
-}
-
 /// The document `info` prints: podman's field names, so templates like
 /// `{{.Host.CgroupsVersion}}` and `{{.Store.GraphRoot}}` work.
 fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
@@ -154,7 +145,7 @@ fn info_json(ctx: &Ctx) -> anyhow::Result<Value> {
             "Distribution": { "Distribution": distro("ID"), "Version": distro("VERSION_ID"), "Codename": distro("VERSION_CODENAME") },
             "Hostname": uname.nodename().to_string_lossy(),
             "Kernel": uname.release().to_string_lossy(),
-            "MemTotal": mem_total(),
+            "MemTotal": crate::engine::stats::host_memory(),
             "OS": "linux",
             "Security": { "Rootless": engine.paths.rootless },
             "Uptime": read_trim("/proc/uptime").split('.').next().unwrap_or("").to_string() + "s",

@@ -346,18 +346,11 @@ fn exit_code(v: &str) -> anyhow::Result<i64> {
 /// An `until=` value in Unix seconds: an RFC 3339 time, Unix seconds, or a
 /// Go duration before now (podman's util.ComputeUntilTimestamp forms).
 fn until_secs(v: &str) -> anyhow::Result<i64> {
-    if let Some(t) = crate::format::units::parse_rfc3339(v) {
-        return Ok(t);
-    }
-    if let Ok(t) = v.parse::<f64>() {
-        return Ok(t as i64);
-    }
-    let d = super::run_config::parse_duration(v).map_err(|_| {
+    crate::engine::prune::until_secs(v).ok_or_else(|| {
         anyhow::anyhow!(
             "invalid until filter {v:?}: use RFC 3339, Unix seconds or a duration like 10m"
         )
-    })?;
-    Ok(now_nanos() / 1_000_000_000 - d.as_secs() as i64)
+    })
 }
 
 pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {

@@ -63,35 +63,6 @@ const HEADERS: &[(&str, &str)] = &[
     ("PIDS", "PIDS"),
 ];
 
-/// Go's time.Duration String: "0s", "750ns", "1.5µs", "28.361138ms",
-/// "2m3.5s", "1h0m0s".
-pub fn go_duration(ns: u64) -> String {
-    fn frac(v: u64, unit: u64, digits: usize) -> String {
-        let f = format!("{:0digits$}", v % unit);
-        let f = f.trim_end_matches('0');
-        if f.is_empty() {
-            (v / unit).to_string()
-        } else {
-            format!("{}.{f}", v / unit)
-        }
-    }
-    match ns {
-        0 => "0s".into(),
-        n if n < 1_000 => format!("{n}ns"),
-        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000, 3)),
-        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000, 6)),
-        n => {
-            let secs = frac(n % 60_000_000_000, 1_000_000_000, 9);
-            let mins = n / 60_000_000_000;
-            match (mins / 60, mins % 60) {
-                (0, 0) => format!("{secs}s"),
-                (0, m) => format!("{m}m{secs}s"),
-                (h, m) => format!("{h}h{m}m{secs}s"),
-            }
-        }
-    }
-}
-
 fn percent(f: f64) -> String {
     format!("{:.2}%", if f.is_finite() { f } else { 0.0 })
 }
@@ -155,8 +126,8 @@ fn row(s: &Stats, no_trunc: bool) -> Value {
         "BlockOutput": s.block_output,
         "PIDS": s.pids.to_string(),
         "PIDs": s.pids,
-        "UpTime": go_duration(s.cpu_nanos),
-        "Up": go_duration(s.cpu_nanos),
+        "UpTime": crate::format::units::go_duration(s.cpu_nanos),
+        "Up": crate::format::units::go_duration(s.cpu_nanos),
         "Duration": s.cpu_nanos,
     })
 }
@@ -302,13 +273,16 @@ mod tests {
 
     #[test]
     fn durations_as_go_prints_them() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(750), "750ns");
-        assert_eq!(go_duration(1_500), "1.5µs");
-        assert_eq!(go_duration(28_361_138), "28.361138ms");
-        assert_eq!(go_duration(1_000_000_000), "1s");
-        assert_eq!(go_duration(123_500_000_000), "2m3.5s");
-        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(crate::format::units::go_duration(0), "0s");
+        assert_eq!(crate::format::units::go_duration(750), "750ns");
+        assert_eq!(crate::format::units::go_duration(1_500), "1.5µs");
+        assert_eq!(crate::format::units::go_duration(28_361_138), "28.361138ms");
+        assert_eq!(crate::format::units::go_duration(1_000_000_000), "1s");
+        assert_eq!(crate::format::units::go_duration(123_500_000_000), "2m3.5s");
+        assert_eq!(
+            crate::format::units::go_duration(3_600_000_000_000),
+            "1h0m0s"
+        );
     }
 
     #[test]

@@ -100,31 +100,8 @@ pub fn until_secs(v: &str) -> Option<i64> {
     if let Ok(t) = v.parse::<f64>() {
         return Some(t as i64);
     }
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = v.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match c {
-            'h' => 3600.0,
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                0.001
-            }
-            'm' => 60.0,
-            's' => 1.0,
-            _ => return None,
-        };
-    }
-    if !num.is_empty() || v.is_empty() {
-        return None;
-    }
-    Some(now - total as i64)
+    let d = crate::format::units::parse_go_duration(v).filter(|d| *d >= 0)?;
+    Some(now - d / 1_000_000_000)
 }
 
 /// What a prune did: the objects removed (IDs or names), the bytes that

@@ -451,9 +451,11 @@ impl Proc {
                 };
                 format!("{pct:.3}")
             }
-            "etime" => go_duration(elapsed()),
-            "stime" => go_time(boot_time() + (self.start_ticks as f64 / hz) as i64),
-            "time" => go_duration(self.cpu_ticks as f64 / hz),
+            "etime" => secs(elapsed()),
+            "stime" => crate::engine::events::go_time(
+                (boot_time() + (self.start_ticks as f64 / hz) as i64) * 1_000_000_000,
+            ),
+            "time" => secs(self.cpu_ticks as f64 / hz),
             "tty" => tty_name(self.tty_nr),
             "args" => self.args.clone(),
             "comm" => self.comm.clone(),
@@ -512,37 +514,9 @@ fn boot_time() -> i64 {
         .unwrap_or(0)
 }
 
-/// Go's time.Time String in local time: "2006-01-02 15:04:05 -0700 MST".
-fn go_time(secs: i64) -> String {
-    // SAFETY: localtime_r fills the tm we own from a time_t we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        let t: libc::time_t = secs;
-        libc::localtime_r(&t, &mut tm);
-        tm
-    };
-    let zone = if tm.tm_zone.is_null() {
-        String::new()
-    } else {
-        // SAFETY: tm_zone points at a static NUL-terminated zone name.
-        unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    let off = tm.tm_gmtoff;
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}{:02}{:02} {}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        if off < 0 { '-' } else { '+' },
-        off.abs() / 3600,
-        off.abs() % 3600 / 60,
-        zone
-    )
+/// Seconds as Go's time.Duration prints them.
+fn secs(s: f64) -> String {
+    crate::format::units::go_duration((s.max(0.0) * 1e9) as u64)
 }
 
 /// The controlling terminal as psgo names it: "?" for none.
@@ -557,33 +531,16 @@ fn tty_name(nr: u64) -> String {
     }
 }
 
-/// Go's time.Duration String for whole and fractional seconds:
-/// "0s", "1.5s", "2m3s", "1h2m3s".
-pub fn go_duration(secs: f64) -> String {
-    let total = secs.max(0.0);
-    let h = (total / 3600.0).floor();
-    let m = ((total - h * 3600.0) / 60.0).floor();
-    let s = total - h * 3600.0 - m * 60.0;
-    let s = format!("{s:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    let s = if s.is_empty() { "0" } else { s };
-    match (h as u64, m as u64) {
-        (0, 0) => format!("{s}s"),
-        (0, m) => format!("{m}m{s}s"),
-        (h, m) => format!("{h}h{m}m{s}s"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations_as_go() {
-        assert_eq!(go_duration(0.0), "0s");
-        assert_eq!(go_duration(1.5), "1.5s");
-        assert_eq!(go_duration(123.0), "2m3s");
-        assert_eq!(go_duration(3723.0), "1h2m3s");
+        assert_eq!(secs(0.0), "0s");
+        assert_eq!(secs(1.5), "1.5s");
+        assert_eq!(secs(123.0), "2m3s");
+        assert_eq!(secs(3723.0), "1h2m3s");
     }
 
     #[test]

@@ -215,6 +215,35 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
     Some(if neg { -d } else { d })
 }
 
+/// Go's time.Duration String (`stats` CPU time, `top` ELAPSED/TIME): "0s", "750ns", "1.5µs", "28.361138ms",
+/// "2m3.5s", "1h0m0s".
+pub fn go_duration(ns: u64) -> String {
+    fn frac(v: u64, unit: u64, digits: usize) -> String {
+        let f = format!("{:0digits$}", v % unit);
+        let f = f.trim_end_matches('0');
+        if f.is_empty() {
+            (v / unit).to_string()
+        } else {
+            format!("{}.{f}", v / unit)
+        }
+    }
+    match ns {
+        0 => "0s".into(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000, 3)),
+        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000, 6)),
+        n => {
+            let secs = frac(n % 60_000_000_000, 1_000_000_000, 9);
+            let mins = n / 60_000_000_000;
+            match (mins / 60, mins % 60) {
+                (0, 0) => format!("{secs}s"),
+                (0, m) => format!("{m}m{secs}s"),
+                (h, m) => format!("{h}h{m}m{secs}s"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
