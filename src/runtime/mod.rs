@@ -1,6 +1,8 @@
 //! The runtime: OCI spec generation and its execution, in-process (the
 //! built-in runtime) or by an external OCI runtime (`--runtime`).
 
+use std::path::Path;
+
 pub mod caps;
 pub mod cgroup_stats;
 pub mod cgroups;
@@ -43,13 +45,16 @@ pub fn cgroup_for(engine: &Engine, id: &str) -> Option<cgroups::Cgroup> {
     if engine.paths.rootless {
         return None;
     }
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    // The host's kind of cgroups does not change while berth runs; `stats`
-    // asks once per container per report.
+    host_cgroup_version().map(|v| cgroups::Cgroup::new(v, Path::new(CGROUP_ROOT), "berth", id))
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The host's kind of cgroups, read once: it does not change while berth
+/// runs, and `stats` and the spec of every container ask for it.
+pub fn host_cgroup_version() -> Option<cgroups::Version> {
     static VERSION: std::sync::OnceLock<Option<cgroups::Version>> = std::sync::OnceLock::new();
-    VERSION
-        .get_or_init(|| cgroups::detect(root))
-        .map(|v| cgroups::Cgroup::new(v, root, "berth", id))
+    *VERSION.get_or_init(|| cgroups::detect(Path::new(CGROUP_ROOT)))
 }
 
 /// What is left to undo on the host once a container's processes are gone.

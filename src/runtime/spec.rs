@@ -120,14 +120,19 @@ pub struct SpecInputs<'a> {
 /// container's limit): v1, a tmpfs with each controller berth makes a
 /// cgroup in bound from that cgroup; v2, the one unified directory. An
 /// external runtime mounts its own from the "cgroup" type.
-pub fn cgroup_mounts(root: &std::path::Path, cgroups_path: &str, external: bool) -> Vec<Value> {
+pub fn cgroup_mounts(
+    root: &std::path::Path,
+    version: Option<super::cgroups::Version>,
+    cgroups_path: &str,
+    external: bool,
+) -> Vec<Value> {
     let ro = json!(["rbind", "rprivate", "nosuid", "noexec", "nodev", "ro"]);
     if external {
         return vec![
             json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}),
         ];
     }
-    match super::cgroups::detect(root) {
+    match version {
         Some(super::cgroups::Version::V2) => vec![
             json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": root.join(cgroups_path), "options": ro}),
         ],
@@ -223,6 +228,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if !i.rootless {
         mounts.extend(cgroup_mounts(
             std::path::Path::new("/sys/fs/cgroup"),
+            super::host_cgroup_version(),
             i.cgroups_path,
             c.runtime.is_some(),
         ));
@@ -428,11 +434,12 @@ mod tests {
 
     #[test]
     fn the_containers_own_cgroups_are_mounted_read_only() {
+        use crate::runtime::cgroups::detect;
         let t = tempfile::tempdir().unwrap();
         for c in ["memory", "pids", "cpu", "cpuset"] {
             std::fs::create_dir(t.path().join(c)).unwrap();
         }
-        let m = cgroup_mounts(t.path(), "berth/abc", false);
+        let m = cgroup_mounts(t.path(), detect(t.path()), "berth/abc", false);
         let dests: Vec<&str> = m
             .iter()
             .map(|m| m["destination"].as_str().unwrap())
@@ -454,14 +461,14 @@ mod tests {
         );
         assert!(m[1]["options"].as_array().unwrap().contains(&json!("ro")));
         std::fs::write(t.path().join("cgroup.controllers"), "cpu memory").unwrap();
-        let v2 = cgroup_mounts(t.path(), "berth/abc", false);
+        let v2 = cgroup_mounts(t.path(), detect(t.path()), "berth/abc", false);
         assert_eq!(v2.len(), 1);
         assert_eq!(
             v2[0]["source"],
             t.path().join("berth/abc").to_str().unwrap()
         );
         assert_eq!(
-            cgroup_mounts(t.path(), "berth/abc", true)[0]["type"],
+            cgroup_mounts(t.path(), detect(t.path()), "berth/abc", true)[0]["type"],
             "cgroup"
         );
     }
