@@ -170,7 +170,7 @@ fn random_and_publish_all_ports() {
             .contains("hello from web")
     );
     // -p with an address and a random port, and a range.
-    let base = free_port();
+    let base = free_port_range(2);
     let two = berth
         .ok(&[
             "run",

@@ -26,6 +26,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The first of `n` consecutive ports free on every address (what a `-p
+/// A-B:...` range publishes on), checked by binding them all.
+pub fn free_port_range(n: u16) -> u16 {
+    loop {
+        let base = TcpListener::bind("0.0.0.0:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base.checked_add(n).is_none() {
+            continue;
+        }
+        let held: Vec<_> = (base..base + n)
+            .map_while(|p| TcpListener::bind(("0.0.0.0", p)).ok())
+            .collect();
+        if held.len() == n as usize {
+            return base;
+        }
+    }
+}
+
 pub struct Registry {
     pub port: u16,
     pub dir: tempfile::TempDir,
