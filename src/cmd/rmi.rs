@@ -77,9 +77,10 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
             continue;
         }
         // By name: drop that name; the image goes when its last name does.
+        // By ID: every name, in the order they were given (podman's libimage).
         let untag: Vec<String> = match &found.name {
             Some(n) => vec![n.clone()],
-            None => rec.names.clone(),
+            None => db::names_in_order(&engine.db.conn, rec.id.hex())?,
         };
         let users = crate::state::containers::users_of_image(&engine.db.conn, rec.id.hex())?;
         if untag.len() == rec.names.len() && !users.is_empty() {
