@@ -78,7 +78,7 @@ pub fn log(l: Level, msg: &str) {
         let tag: String = l.name().to_ascii_uppercase().chars().take(4).collect();
         format!("{tag}[0000] {msg}\n")
     } else {
-        let now = crate::engine::containers::now_nanos() / 1_000_000_000;
+        let now = crate::process::now_nanos() / 1_000_000_000;
         format!(
             "time=\"{}\" level={} msg={}\n",
             crate::format::units::rfc3339(now),

@@ -45,7 +45,7 @@ enum Output {
 
 pub fn run(_ctx: &Ctx, a: EventsArgs) -> anyhow::Result<()> {
     let path = events_read::log_path()?;
-    let now = crate::engine::containers::now_nanos();
+    let now = crate::process::now_nanos();
     let time = |s: &Option<String>, since: bool| {
         s.as_deref()
             .map(|s| events_read::parse_time(s, since, now))

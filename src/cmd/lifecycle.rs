@@ -1,6 +1,7 @@
 use super::{Ctx, exit};
 use crate::engine::Engine;
-use crate::engine::containers::{ContainerError, alive};
+use crate::engine::containers::ContainerError;
+use crate::process::alive;
 use crate::process::signal::{parse_signal, signal_name};
 use crate::state::containers::{self as db, ContainerRow};
 use clap::Args;

@@ -86,7 +86,7 @@ fn when(s: &str) -> anyhow::Result<i64> {
     let d = super::run_config::parse_duration(s).map_err(|_| {
         anyhow::anyhow!("invalid time {s:?}: use RFC 3339, Unix seconds or a duration like 10m")
     })?;
-    Ok(crate::engine::containers::now_nanos() - d.as_nanos() as i64)
+    Ok(crate::process::now_nanos() - d.as_nanos() as i64)
 }
 
 pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {

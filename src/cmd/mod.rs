@@ -374,7 +374,7 @@ impl Ctx {
     /// (before any thread exists, as setns requires).
     pub fn engine(&self) -> anyhow::Result<Engine> {
         if self.paths.rootless {
-            crate::runtime::pause::join_or_create(&self.paths.runroot)
+            crate::process::pause::join_or_create(&self.paths.runroot)
                 .map_err(|e| anyhow::anyhow!("joining the rootless user namespace: {e}"))?;
         }
         Ok(Engine::open(self.paths.clone())?)
@@ -384,7 +384,7 @@ impl Ctx {
 pub fn main() -> i32 {
     completion::complete_if_asked();
     let started = std::time::Instant::now();
-    crate::runtime::pause::host_ids();
+    crate::process::pause::host_ids();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Before clap: the re-exec would parse everything twice.
     if enters_containers(&args) {

@@ -1,6 +1,6 @@
 use super::{Ctx, print_rows};
-use crate::engine::containers::now_nanos;
 use crate::format::units::{go_time, human_duration};
+use crate::process::now_nanos;
 use crate::state::containers::ContainerRow;
 use clap::Args;
 use serde_json::{Value, json};

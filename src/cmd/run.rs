@@ -439,7 +439,7 @@ pub fn create_container(
             );
         }
         if a.user.is_none() {
-            let (uid, gid) = crate::runtime::pause::host_ids();
+            let (uid, gid) = crate::process::pause::host_ids();
             cfg.user = format!("{uid}:{gid}");
         }
     }

@@ -513,7 +513,7 @@ pub fn build_config(
         healthcheck,
         pid: match a.pid.as_deref() {
             None | Some("") | Some("private") => String::new(),
-            Some("host") if crate::runtime::pause::host_ids().0 != 0 => {
+            Some("host") if crate::process::pause::host_ids().0 != 0 => {
                 anyhow::bail!(
                     "--pid host needs root: a rootless container cannot mount the host's /proc"
                 )
@@ -574,7 +574,7 @@ fn network_config(
     a: &CreateArgs,
     exposed_ports: &[String],
 ) -> anyhow::Result<(String, Vec<String>, Vec<NetworkRequest>, Vec<PortMapping>)> {
-    let rootless = crate::runtime::pause::host_ids().0 != 0;
+    let rootless = crate::process::pause::host_ids().0 != 0;
     let given = a.network.clone().unwrap_or_else(|| {
         if rootless {
             default_rootless_network()

@@ -193,7 +193,7 @@ pub fn run(ctx: &Ctx, cmd: SecretCommand) -> anyhow::Result<()> {
 
 fn ls(engine: &Engine, a: LsArgs) -> anyhow::Result<()> {
     let filters = super::images::parse_filters(&a.filter)?;
-    let now = crate::engine::containers::now_nanos();
+    let now = crate::process::now_nanos();
     let mut rows = Vec::new();
     for s in engine.secrets()? {
         if passes(&s, &filters)? {

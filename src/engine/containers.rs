@@ -5,6 +5,7 @@
 use super::container_root::{containerenv, copy_timezone, prepare_upper};
 pub use super::container_root::{link_mtab, read_image_file};
 use super::{Engine, EngineError};
+use crate::process::{alive, now_nanos};
 use crate::state::containers::{self as db, ContainerRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -264,39 +265,6 @@ pub fn random_name(id: &str) -> String {
         ADJECTIVES[b[0] as usize % ADJECTIVES.len()],
         NOUNS[b[1] as usize % NOUNS.len()]
     )
-}
-
-/// Start time of a process in clock ticks since boot (/proc/PID/stat field
-/// 22): with the pid it names one process for its whole life.
-pub fn start_time(pid: i64) -> Option<u64> {
-    if pid <= 0 {
-        return None;
-    }
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Is (pid, start) still the same live process (a zombie counts as dead)?
-pub fn alive(pid: i64, start: u64) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let Some(i) = s.rfind(')') else { return false };
-    let mut f = s[i + 2..].split_whitespace();
-    let state = f.next().unwrap_or("");
-    let st: Option<u64> = f.nth(18).and_then(|v| v.parse().ok());
-    state != "Z" && state != "X" && st == Some(start)
-}
-
-pub fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 impl ContainerRow {
@@ -598,8 +566,8 @@ impl Engine {
             .map_err(|e| ContainerError::Invalid(e.to_string()))?;
         let json =
             serde_json::to_vec_pretty(&spec).map_err(|e| ContainerError::Invalid(e.to_string()))?;
-        // 0600: it holds the `-e` secrets (see state::private).
-        crate::state::private::write(&dir.join("config.json"), &json)
+        // 0600: it holds the `-e` secrets (see process::private).
+        crate::process::private::write(&dir.join("config.json"), &json)
             .map_err(io("writing config.json"))?;
         let row = ContainerRow {
             id: id.clone(),

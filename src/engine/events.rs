@@ -101,7 +101,7 @@ impl Event {
         Event {
             kind: kind.to_string(),
             status: status.to_string(),
-            time: crate::engine::containers::now_nanos(),
+            time: crate::process::now_nanos(),
             ..Event::default()
         }
     }

@@ -190,7 +190,7 @@ pub fn follow(
         if !log.drain(path, q, out) {
             return Ok(());
         }
-        let now = crate::engine::containers::now_nanos();
+        let now = crate::process::now_nanos();
         if q.until.is_some_and(|u| now >= u) {
             return Ok(());
         }

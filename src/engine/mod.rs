@@ -40,7 +40,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn open(paths: Paths) -> Result<Engine, EngineError> {
-        // Private before anything is put in them (see state::private): the
+        // Private before anything is put in them (see process::private): the
         // root, its containers (configs, logs, upper dirs) and the runroot
         // (attach sockets, pid files); the store makes its own dirs so.
         for d in [
@@ -49,7 +49,7 @@ impl Engine {
             paths.runroot.clone(),
             paths.runroot.join("containers"),
         ] {
-            crate::state::private::dir(&d)
+            crate::process::private::dir(&d)
                 .map_err(|e| EngineError::Io(format!("creating {}", d.display()), e))?;
         }
         let store = Store::open(&paths.root.join("storage"))?;

@@ -182,7 +182,7 @@ fn stop_rootless_helpers(runroot: &Path) {
     if let Ok(s) = std::fs::read_to_string(runroot.join("pause.pid"))
         && let Some((pid, start)) = s.trim().split_once(' ')
         && let (Ok(pid), Ok(start)) = (pid.parse::<i64>(), start.parse::<u64>())
-        && super::containers::alive(pid, start)
+        && crate::process::alive(pid, start)
     {
         kill(pid as i32);
     }

@@ -70,7 +70,7 @@ impl Engine {
     /// (through /proc/PID/root: its overlay cannot be mounted twice), else
     /// the overlay mounted at the container's `rootfs` dir.
     pub fn merged_root(&self, c: &ContainerRow) -> Result<Merged, ContainerError> {
-        if c.is_running() && crate::engine::containers::alive(c.pid, c.pid_start) {
+        if c.is_running() && crate::process::alive(c.pid, c.pid_start) {
             return Ok(Merged {
                 path: PathBuf::from(format!("/proc/{}/root", c.pid)),
                 mounted_here: false,
@@ -427,7 +427,7 @@ impl Engine {
             self.set_image_mount_count(&rec.id, n + 1)?;
             return Ok(ImageMount { path: merged });
         }
-        crate::state::private::dir(&self.store.root().join("image-mounts"))
+        crate::process::private::dir(&self.store.root().join("image-mounts"))
             .map_err(io("creating the image mounts dir"))?;
         std::fs::create_dir_all(&merged).map_err(io("creating the image mount point"))?;
         let flags = rustix::mount::MountFlags::RDONLY

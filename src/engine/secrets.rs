@@ -228,7 +228,7 @@ impl Engine {
     fn open_secrets_dir(&self) -> Result<PathBuf, SecretError> {
         let d = self.secrets_data_dir();
         for p in [self.paths.root.join("secrets"), d.clone()] {
-            crate::state::private::dir(&p).map_err(io_err("creating the secrets directory"))?;
+            crate::process::private::dir(&p).map_err(io_err("creating the secrets directory"))?;
         }
         Ok(d)
     }
@@ -281,7 +281,7 @@ impl Engine {
         };
         let temp = dir.join(format!("{TEMP_PREFIX}{id}"));
         let write = || -> std::io::Result<()> {
-            let mut f = crate::state::private::create_new(&temp)?;
+            let mut f = crate::process::private::create_new(&temp)?;
             f.write_all(data)?;
             f.sync_all()
         };
@@ -298,7 +298,7 @@ impl Engine {
             id: id.clone(),
             name: name.to_string(),
             driver: driver.to_string(),
-            created: super::containers::now_nanos(),
+            created: crate::process::now_nanos(),
             labels,
             options: BTreeMap::from([("path".to_string(), dir.display().to_string())]),
         };
@@ -461,7 +461,7 @@ impl Engine {
         std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755))
             .map_err(io_err("creating /run/secrets"))?;
         let copies = dir.join("secrets");
-        crate::state::private::dir(&copies).map_err(io_err("creating the secrets copy dir"))?;
+        crate::process::private::dir(&copies).map_err(io_err("creating the secrets copy dir"))?;
         for (i, r) in mounts {
             // The mount point, made here: /run/secrets may be read-only.
             if let Some(rel) = mount_destination(r).strip_prefix("/run/secrets/") {
@@ -480,7 +480,7 @@ impl Engine {
             let data = self.secret_data(&s)?;
             let path = secret_copy(dir, i, &r.name);
             let _ = std::fs::remove_file(&path);
-            let mut f = crate::state::private::create_new(&path)
+            let mut f = crate::process::private::create_new(&path)
                 .map_err(io_err("copying the secret into the container"))?;
             f.write_all(&data)
                 .map_err(io_err("copying the secret into the container"))?;

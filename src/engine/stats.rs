@@ -174,7 +174,7 @@ pub fn host_memory() -> u64 {
 }
 
 fn now_nanos() -> u64 {
-    super::containers::now_nanos().max(0) as u64
+    crate::process::now_nanos().max(0) as u64
 }
 
 /// podman's calculateCPUPercent: CPU time over wall time, in percent of one CPU.

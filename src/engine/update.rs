@@ -195,7 +195,7 @@ impl Engine {
                 }
             }
             let text = serde_json::to_vec_pretty(&spec).unwrap_or(bytes);
-            crate::state::private::write(&bundle, &text)
+            crate::process::private::write(&bundle, &text)
                 .map_err(|e| ContainerError::State(format!("writing {}: {e}", bundle.display())))?;
         }
         let json =

@@ -247,7 +247,7 @@ pub struct Loaded {
 /// [`Members`]).
 pub fn load<R: Read>(engine: &Engine, input: R) -> Result<Vec<Loaded>, ArchiveError> {
     let dir = engine.store.temp_path("load");
-    crate::state::private::dir(&dir).map_err(io_err("creating temp dir"))?;
+    crate::process::private::dir(&dir).map_err(io_err("creating temp dir"))?;
     let r = load_in(engine, input, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     r

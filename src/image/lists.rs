@@ -40,7 +40,7 @@ impl Lists {
     /// as the store's are).
     pub fn open(store_root: &Path) -> io::Result<Lists> {
         let dir = store_root.join("manifest-lists");
-        crate::state::private::dir(&dir)?;
+        crate::process::private::dir(&dir)?;
         Ok(Lists { dir })
     }
 

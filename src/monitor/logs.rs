@@ -98,7 +98,7 @@ impl LogWriter {
     }
 
     fn entry(&mut self, stream: usize, line: &[u8], full: bool) {
-        let now = crate::engine::containers::now_nanos();
+        let now = crate::process::now_nanos();
         let name = if stream == 0 { "stdout" } else { "stderr" };
         let text = String::from_utf8_lossy(line);
         let rec = match self.driver {

@@ -11,7 +11,8 @@ pub mod logs;
 mod net;
 
 use crate::engine::Engine;
-use crate::engine::containers::{ContainerConfig, now_nanos, start_time};
+use crate::engine::containers::ContainerConfig;
+use crate::process::{now_nanos, start_time};
 use crate::runtime::linux::{ChildIo, RuntimeError};
 use crate::state::Paths;
 use crate::state::containers::{self as db, ContainerRow};

@@ -31,7 +31,7 @@ impl HostNs {
     /// The rootless network namespace of the user whose runtime dir this
     /// is.
     pub fn rootless(runroot: &Path) -> Result<HostNs, NetworkError> {
-        let netns = crate::runtime::pause::netns(runroot).ok_or_else(|| {
+        let netns = crate::process::pause::netns(runroot).ok_or_else(|| {
             NetworkError::Invalid(
                 "no rootless network namespace: the user's pause process predates it; end it (kill the berth-pause process) and retry".into(),
             )

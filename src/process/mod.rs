@@ -9,8 +9,11 @@
 //! CVE-2024-21626 class of escape) or a container that behaves unlike
 //! podman's (Ctrl-C ignored when SIGINT is inherited as SIG_IGN).
 
+pub mod pause;
+pub mod private;
 pub mod sealed;
 pub mod signal;
+pub mod userns;
 
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -151,6 +154,39 @@ pub fn cwd_is_inside_root() -> bool {
         Ok(p) => p.is_absolute(),
         Err(_) => false,
     }
+}
+
+/// Start time of a process in clock ticks since boot (/proc/PID/stat field
+/// 22): with the pid it names one process for its whole life.
+pub fn start_time(pid: i64) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is (pid, start) still the same live process (a zombie counts as dead)?
+pub fn alive(pid: i64, start: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(i) = s.rfind(')') else { return false };
+    let mut f = s[i + 2..].split_whitespace();
+    let state = f.next().unwrap_or("");
+    let st: Option<u64> = f.nth(18).and_then(|v| v.parse().ok());
+    state != "Z" && state != "X" && st == Some(start)
+}
+
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn default_auth_file() -> PathBuf {
     if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|v| !v.is_empty()) {
         return p.into();
     }
-    let uid = crate::runtime::pause::host_ids().0;
+    let uid = crate::process::pause::host_ids().0;
     if uid == 0 {
         return "/run/containers/0/auth.json".into();
     }

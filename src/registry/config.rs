@@ -73,7 +73,7 @@ impl RegistriesConf {
             .map(|c| c.join("containers"));
         let base = match &user {
             Some(u)
-                if crate::runtime::pause::host_ids().0 != 0
+                if crate::process::pause::host_ids().0 != 0
                     && u.join("registries.conf").exists() =>
             {
                 u.clone()

@@ -221,17 +221,17 @@ pub fn spawn(
     if flags & libc::CLONE_NEWUSER != 0 {
         let linux = spec.linux().clone().unwrap_or_default();
         let conv =
-            |m: Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<super::userns::IdMap> {
+            |m: Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<crate::process::userns::IdMap> {
                 m.unwrap_or_default()
                     .iter()
-                    .map(|e| super::userns::IdMap {
+                    .map(|e| crate::process::userns::IdMap {
                         container_id: e.container_id(),
                         host_id: e.host_id(),
                         size: e.size(),
                     })
                     .collect()
             };
-        super::userns::write_maps(
+        crate::process::userns::write_maps(
             pid,
             &conv(linux.uid_mappings().clone()),
             &conv(linux.gid_mappings().clone()),

@@ -12,12 +12,10 @@ pub mod init;
 pub mod linux;
 pub mod mounts;
 pub mod options;
-pub mod pause;
 pub mod seccomp;
 pub mod spec;
 pub mod tty;
 pub mod user;
-pub mod userns;
 pub mod volumes;
 
 use crate::engine::Engine;

@@ -301,14 +301,14 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     // Rootless containers share the pause namespace, unless they need
     // their own mapping (keep-id).
     let mappings = if i.rootless {
-        super::userns::container_mappings(c.userns == "keep-id")
+        crate::process::userns::container_mappings(c.userns == "keep-id")
     } else {
         None
     };
     if mappings.is_some() {
         namespaces.push(json!({"type": "user"}));
     }
-    if i.rootless && super::userns::mappings(false).1.len() == 1 {
+    if i.rootless && crate::process::userns::mappings(false).1.len() == 1 {
         // No subordinate gids: gid 5 (tty) does not exist to own the ptys.
         mounts[2] = json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]});
     }
@@ -363,7 +363,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         linux["sysctl"] = json!(c.sysctls);
     }
     if let Some((uids, gids)) = mappings {
-        let j = |m: Vec<super::userns::IdMap>| {
+        let j = |m: Vec<crate::process::userns::IdMap>| {
             m.iter()
                 .map(
                     |e| json!({"containerID": e.container_id, "hostID": e.host_id, "size": e.size}),

@@ -168,7 +168,7 @@ impl Db {
         };
         // It holds container configs (their `-e` secrets): 0600 before
         // SQLite first opens it, as SQLite would make it 0644.
-        super::private::file(path).map_err(mode_err)?;
+        crate::process::private::file(path).map_err(mode_err)?;
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(60))
             .map_err(open_err)?;
@@ -183,7 +183,7 @@ impl Db {
             p.push(suffix);
             let p = std::path::PathBuf::from(p);
             if p.exists() {
-                super::private::file(&p).map_err(mode_err)?;
+                crate::process::private::file(&p).map_err(mode_err)?;
             }
         }
         let mut db = Db { conn };

@@ -4,7 +4,6 @@ pub mod containers;
 mod db;
 pub mod images;
 pub mod networks;
-pub mod private;
 pub mod secrets;
 pub mod volumes;
 
@@ -27,7 +26,7 @@ impl Paths {
     /// The defaults: rootful under /var/lib and /run, rootless under the
     /// XDG data and runtime dirs (podman's rule, with berth's own name).
     pub fn default_for_user() -> Paths {
-        let uid = crate::runtime::pause::host_ids().0;
+        let uid = crate::process::pause::host_ids().0;
         if uid == 0 {
             return Paths {
                 root: "/var/lib/berth".into(),

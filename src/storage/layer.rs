@@ -6,7 +6,7 @@ use super::unpack::{self, UnpackOptions};
 use super::{Store, StoreError, io_err, read_err, verify};
 use crate::digest::{Digest, Hashing};
 use crate::image::manifest::Compression;
-use crate::state::private;
+use crate::process::private;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};

@@ -13,7 +13,7 @@ pub mod unpack;
 pub use layer::{LayerInfo, PutLayer};
 
 use crate::digest::{Digest, Hashing};
-use crate::state::private;
+use crate::process::private;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -64,7 +64,7 @@ impl Store {
     /// processes.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         // Layers hold setuid binaries and device nodes exactly as images
-        // ship them: no other user may reach them (see state::private).
+        // ship them: no other user may reach them (see process::private).
         for d in ["", "blobs", "blobs/sha256", "layers", "tmp", "locks"] {
             let p = root.join(d);
             private::dir(&p).map_err(io_err(format!("creating {}", p.display())))?;
@@ -311,7 +311,7 @@ fn sweep(base: &Path) {
 /// must make them writable before it can delete them.
 fn make_removable(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if crate::runtime::pause::host_ids().0 == 0 {
+    if crate::process::pause::host_ids().0 == 0 {
         return Ok(());
     }
     for e in fs::read_dir(dir)?.flatten() {

@@ -87,7 +87,7 @@ impl UnpackOptions {
     pub fn for_current_user() -> UnpackOptions {
         // Rootless (inside the pause namespace or not) overlayfs is mounted
         // with userxattr, and device nodes cannot be made.
-        let rootless = crate::runtime::pause::host_ids().0 != 0;
+        let rootless = crate::process::pause::host_ids().0 != 0;
         UnpackOptions {
             overlay_xattr_prefix: if rootless {
                 "user.overlay."

@@ -55,7 +55,7 @@ fn join(pid: i64) -> std::io::Result<()> {
 /// pause process, or with one from before it held a namespace of its own.
 pub fn netns(runroot: &Path) -> Option<std::fs::File> {
     let (pid, start) = read_pid(&runroot.join("pause.pid"))?;
-    if !crate::engine::containers::alive(pid, start) {
+    if !crate::process::alive(pid, start) {
         return None;
     }
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
@@ -79,7 +79,7 @@ fn owned_private_dir(dir: &Path) -> std::io::Result<()> {
             md.uid()
         )));
     }
-    crate::state::private::dir(dir)
+    crate::process::private::dir(dir)
 }
 
 /// Join the user's pause namespace, creating the pause process if there is
@@ -98,7 +98,7 @@ pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
         .open(runroot.join("pause.lock"))?;
     lock.lock()?;
     if let Some((pid, start)) = read_pid(&pid_file)
-        && crate::engine::containers::alive(pid, start)
+        && crate::process::alive(pid, start)
     {
         return join(pid);
     }
@@ -160,7 +160,7 @@ pub fn join_or_create(runroot: &Path) -> std::io::Result<()> {
     }
     super::userns::write_maps(child, &uids, &gids)?;
     drop(w2);
-    let start = crate::engine::containers::start_time(child as i64).unwrap_or(0);
+    let start = crate::process::start_time(child as i64).unwrap_or(0);
     let tmp = pid_file.with_extension("tmp");
     std::fs::write(&tmp, format!("{child} {start}"))?;
     std::fs::rename(&tmp, &pid_file)?;
