@@ -468,7 +468,7 @@ fn open_container(
     if pause
         && c.state == "running"
         && merged.path.starts_with("/proc")
-        && let Some(cg) = crate::runtime::cgroup_for(engine, &c.id)
+        && let Some(cg) = engine.cgroup(&c.id)
         && cg.freeze(true).is_ok()
     {
         frozen = Some(cg);

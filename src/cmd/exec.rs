@@ -135,7 +135,10 @@ pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
             console: None,
         }
     };
-    let child = spawn(&engine, &c, c.pid as i32, &opts, io)
+    let child = engine
+        .exec_target(&c, c.pid as i32)
+        .map_err(crate::runtime::linux::RuntimeError::from)
+        .and_then(|target| spawn(&target, &opts, io))
         .map_err(|e| exit(e.exit_code(), e.to_string()))?;
     drop(engine);
     crate::engine::events::container("exec", &c);

@@ -180,7 +180,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> anyhow::Result<()> {
         None => vec![],
     };
     let cg = if a.pause && c.state == "running" {
-        crate::runtime::cgroup_for(&engine, &c.id)
+        engine.cgroup(&c.id)
     } else {
         None
     };

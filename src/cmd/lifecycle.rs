@@ -251,7 +251,7 @@ fn send_stop_signal(engine: &Engine, c: &ContainerRow) -> anyhow::Result<Option<
         db::set_state(&engine.db.conn, &c.id, "stopping")?;
     }
     if c.state == "paused"
-        && let Some(cg) = crate::runtime::cgroup_for(engine, &c.id)
+        && let Some(cg) = engine.cgroup(&c.id)
     {
         let _ = cg.freeze(false);
     }
@@ -594,7 +594,7 @@ pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
             };
             return Err(exit(125, msg));
         }
-        let cg = crate::runtime::cgroup_for(&engine, &c.id).ok_or_else(|| {
+        let cg = engine.cgroup(&c.id).ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: pausing needs cgroups, which this rootless setup cannot use",
                 c.name

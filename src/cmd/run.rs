@@ -448,7 +448,7 @@ pub fn create_container(
         || cfg.cpus.is_some()
         || cfg.cpu_shares.is_some()
         || cfg.pids_limit.is_some();
-    if limits && crate::runtime::cgroup_for(engine, "probe").is_none() {
+    if limits && engine.cgroup("probe").is_none() {
         eprintln!(
             "Warning: resource limits need cgroups, which a rootless user without cgroup delegation cannot use; running without them"
         );

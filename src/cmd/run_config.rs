@@ -290,7 +290,7 @@ pub fn build_config(
         );
     }
     for r in &a.device_cgroup_rule {
-        crate::runtime::spec::DeviceRule::parse(r).map_err(anyhow::Error::msg)?;
+        crate::engine::spec::DeviceRule::parse(r).map_err(anyhow::Error::msg)?;
     }
     let mut labels = ic.labels.clone().unwrap_or_default();
     labels.extend(super::run_flags::label_file_labels(a)?);

@@ -302,7 +302,7 @@ impl Engine {
         // Compare-and-set in one statement: no lock needed, so callers that
         // hold the writer lock may refresh too.
         if db::set_exited_if(&self.db.conn, &c.id, c.monitor_pid, 137, now_nanos())? {
-            crate::runtime::cleanup_after_exit(self, &c);
+            self.cleanup_after_exit(&c);
         }
         c = db::get(&self.db.conn, &c.id)?.ok_or_else(|| ContainerError::NotFound(c.id.clone()))?;
         Ok(c)
@@ -431,15 +431,24 @@ impl Engine {
                 crate::network::ports::random_port(p).map_err(io("choosing a random host port"))?;
         }
         // podman's /etc/hosts and resolv.conf (network::etcfiles).
+        let net = crate::network::etcfiles::NetSettings {
+            hostname: &cfg.hostname,
+            network: &cfg.network,
+            network_options: &cfg.network_options,
+            add_hosts: &cfg.add_hosts,
+            dns: &cfg.dns,
+            dns_search: &cfg.dns_search,
+            dns_options: &cfg.dns_options,
+        };
         let hosts = crate::network::etcfiles::container_hosts(
-            &cfg,
+            &net,
             &name,
             &endpoints,
             self.paths.rootless,
             || read_image_file(self, &n.image.layers, "etc/hosts"),
         )
         .map_err(ContainerError::Invalid)?;
-        let resolv = crate::network::etcfiles::container_resolv(&cfg, &endpoints);
+        let resolv = crate::network::etcfiles::container_resolv(&net, &endpoints);
         let mut files = vec![
             ("/etc/hostname", format!("{}\n", cfg.hostname)),
             ("/etc/resolv.conf", resolv),
@@ -532,7 +541,7 @@ impl Engine {
                     .to_string(),
             ));
         }
-        let spec_in = crate::runtime::spec::SpecInputs {
+        let spec_in = crate::engine::spec::SpecInputs {
             id: &id,
             config: &spec_cfg,
             rootfs: &rootfs,
@@ -543,7 +552,7 @@ impl Engine {
             volumes: &volume_sources,
             rootless: self.paths.rootless,
         };
-        let mut spec = crate::runtime::spec::build(&spec_in).map_err(ContainerError::Invalid)?;
+        let mut spec = crate::engine::spec::build(&spec_in).map_err(ContainerError::Invalid)?;
         let seccomp = match cfg.seccomp.as_deref() {
             Some("unconfined") => None,
             Some(path) => {
@@ -630,7 +639,7 @@ impl Engine {
         db::delete(&self.db.conn, &c.id)?;
         drop(lock);
         super::endpoints::teardown(self, &c, true);
-        crate::runtime::cleanup_after_exit(self, &c);
+        self.cleanup_after_exit(&c);
         let dir = self.container_dir(&c.id);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(self.container_rundir(&c.id));

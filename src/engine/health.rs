@@ -7,6 +7,7 @@
 
 use super::Engine;
 use crate::engine::containers::ContainerConfig;
+use crate::runtime::linux::RuntimeError;
 use crate::state::containers::{self as db, ContainerRow};
 use serde::{Deserialize, Serialize};
 
@@ -86,13 +87,11 @@ pub fn probe(
         return (state(engine, &row.id), false);
     };
     let start = now();
-    let (code, output) = crate::runtime::exec::run_check(
-        engine,
-        row,
-        pid,
-        &check.test,
-        std::time::Duration::from_secs(check.timeout_secs.max(1)),
-    );
+    let timeout = std::time::Duration::from_secs(check.timeout_secs.max(1));
+    let (code, output) = match engine.exec_target(row, pid) {
+        Ok(target) => crate::runtime::exec::run_check(&target, &check.test, timeout),
+        Err(e) => (1, RuntimeError::from(e).to_string().into_bytes()),
+    };
     let end = now();
     let mut output = String::from_utf8_lossy(&output).into_owned();
     if output.ends_with('\n') {

@@ -214,7 +214,8 @@ impl Engine {
         let pid = c.pid as i32;
         // No cgroup (rootless), or none where berth keeps them (an external
         // runtime may place it elsewhere): /proc.
-        let counters = crate::runtime::cgroup_for(self, &c.id)
+        let counters = self
+            .cgroup(&c.id)
             .map(|cg| cg.counters(round.detail))
             .filter(|k| k.cpu_nanos.is_some() || k.memory.is_some());
         match counters {

@@ -8,7 +8,7 @@
 
 use crate::engine::Engine;
 use crate::runtime::exec::{ExecOptions, spawn};
-use crate::runtime::linux::ChildIo;
+use crate::runtime::linux::{ChildIo, RuntimeError};
 use crate::state::containers::ContainerRow;
 use std::collections::HashMap;
 
@@ -116,7 +116,10 @@ fn ps(engine: &Engine, c: &ContainerRow, words: &[String]) -> Result<Vec<String>
         stderr: err_w,
         console: None,
     };
-    let child = spawn(engine, c, c.pid as i32, &opts, io).map_err(|e| fail(&e))?;
+    let target = engine
+        .exec_target(c, c.pid as i32)
+        .map_err(|e| fail(&RuntimeError::from(e)))?;
+    let child = spawn(&target, &opts, io).map_err(|e| fail(&e))?;
     // stderr on its own thread, so that neither pipe can fill and stall ps.
     let errors = std::thread::spawn(move || read_all(err_r));
     let out = read_all(out_r);

@@ -47,7 +47,7 @@ impl Update {
             cfg.cpu_period = None;
         }
         if self.cpu_quota.is_some() || self.cpu_period.is_some() {
-            let old = Limits::of(cfg);
+            let old = crate::engine::spec::limits(cfg);
             cfg.cpus = None;
             cfg.cpu_quota = self.cpu_quota.or(old.cpu_quota);
             cfg.cpu_period = self.cpu_period.or(old.cpu_period);
@@ -74,7 +74,7 @@ impl Update {
 
     /// Only what changes, for the live cgroup.
     fn limits(&self, cfg: &ContainerConfig) -> Limits {
-        let all = Limits::of(cfg);
+        let all = crate::engine::spec::limits(cfg);
         let cpu = self.cpus.is_some() || self.cpu_quota.is_some() || self.cpu_period.is_some();
         Limits {
             // The kernel's "no limit": v1 takes -1, v2 "max" (see cgroups).
@@ -102,7 +102,7 @@ impl Update {
 
 /// The bundle's `linux.resources`, rewritten from the config.
 fn spec_resources(cfg: &ContainerConfig, resources: &mut serde_json::Map<String, Value>) {
-    let l = Limits::of(cfg);
+    let l = crate::engine::spec::limits(cfg);
     let set = |m: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>| match v {
         Some(v) => {
             m.insert(k.into(), v);
@@ -175,7 +175,7 @@ impl Engine {
         // the container uses now) changes nothing.
         if c.is_running()
             && cfg.runtime.is_none()
-            && let Some(cg) = crate::runtime::cgroup_for(self, &c.id)
+            && let Some(cg) = self.cgroup(&c.id)
         {
             cg.update(&u.limits(&cfg)).map_err(|e| {
                 ContainerError::State(format!("updating the cgroup of container {}: {e}", c.id))
@@ -224,7 +224,7 @@ mod tests {
             (cfg.cpus, cfg.cpu_quota, cfg.cpu_period),
             (None, Some(20_000), Some(100_000))
         );
-        let l = Limits::of(&cfg);
+        let l = crate::engine::spec::limits(&cfg);
         assert_eq!((l.cpu_quota, l.cpu_period), (Some(20_000), Some(100_000)));
         let u = Update {
             cpus: Some(5.0),

@@ -244,10 +244,10 @@ fn run_once(
     }
     let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
     let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
-    let cgroup = crate::runtime::cgroup_for(engine, &row.id);
+    let cgroup = engine.cgroup(&row.id);
     // An external runtime sets up the cgroup itself, from the spec.
     if let Some(cg) = cgroup.as_ref().filter(|_| cfg.runtime.is_none()) {
-        cg.create(&crate::runtime::cgroups::Limits::of(cfg))?;
+        cg.create(&crate::engine::spec::limits(cfg))?;
     }
     // The container's stdio.
     let (mut out_r, mut err_r, mut in_w, mut master) = (None, None, None, None);
@@ -300,7 +300,7 @@ fn run_once(
             let overlay = spec
                 .annotations()
                 .as_ref()
-                .and_then(|a| a.get(crate::runtime::spec::OVERLAY_ANNOTATION).cloned());
+                .and_then(|a| a.get(crate::runtime::OVERLAY_ANNOTATION).cloned());
             crate::runtime::external::spawn(
                 rt,
                 &engine.paths.runroot,

@@ -450,25 +450,38 @@ pub fn network_entries(att: &super::Attachment, hostname: &str, name: &str) -> V
         .collect()
 }
 
+/// What of a container's settings its /etc/hosts and resolv.conf follow.
+pub struct NetSettings<'a> {
+    pub hostname: &'a str,
+    /// The network mode: bridge, slirp4netns, pasta, host, none, ...
+    pub network: &'a str,
+    pub network_options: &'a [String],
+    /// `--add-host` entries.
+    pub add_hosts: &'a [String],
+    pub dns: &'a [String],
+    pub dns_search: &'a [String],
+    pub dns_options: &'a [String],
+}
+
 /// A new container's /etc/hosts: `network` is its mode (bridge,
 /// slirp4netns, host, ...), `atts` its endpoints on bridge networks,
 /// `image_hosts` reads the image's /etc/hosts (`base_hosts_file =
 /// "image"`).
 pub fn container_hosts(
-    cfg: &crate::engine::containers::ContainerConfig,
+    cfg: &NetSettings,
     name: &str,
     atts: &[super::Attachment],
     rootless: bool,
     image_hosts: impl FnOnce() -> Option<String>,
 ) -> Result<String, String> {
-    let names = own_names(&cfg.hostname, name);
-    let container = match cfg.network.as_str() {
+    let names = own_names(cfg.hostname, name);
+    let container = match cfg.network {
         "bridge" => atts
             .iter()
-            .flat_map(|a| network_entries(a, &cfg.hostname, name))
+            .flat_map(|a| network_entries(a, cfg.hostname, name))
             .collect(),
         "slirp4netns" => vec![HostEntry::new(
-            slirp_addr(&cfg.network_options, 100).to_string(),
+            slirp_addr(cfg.network_options, 100).to_string(),
             &names,
         )],
         "none" | "private" | "pasta" => vec![HostEntry::new("127.0.0.1", &names)],
@@ -483,17 +496,14 @@ pub fn container_hosts(
         .collect();
     Ok(hosts(&HostsParams {
         base: base_hosts(image_hosts)?,
-        extra: parse_extra_hosts(&cfg.add_hosts)?,
+        extra: parse_extra_hosts(cfg.add_hosts)?,
         container,
         host_internal: host_internal_ip(&gateways, rootless),
     }))
 }
 
 /// A new container's resolv.conf (podman's generateResolvConf).
-pub fn container_resolv(
-    cfg: &crate::engine::containers::ContainerConfig,
-    atts: &[super::Attachment],
-) -> String {
+pub fn container_resolv(cfg: &NetSettings, atts: &[super::Attachment]) -> String {
     let conf = |k: &str| crate::config::strings("containers", k);
     let mut nameservers = conf("dns_servers");
     nameservers.extend(cfg.dns.iter().cloned());
@@ -513,7 +523,7 @@ pub fn container_resolv(
             }
         }
         if cfg.network == "slirp4netns" {
-            nameservers.push(slirp_addr(&cfg.network_options, 3).to_string());
+            nameservers.push(slirp_addr(cfg.network_options, 3).to_string());
         }
     }
     let mut custom = conf("dns_searches");

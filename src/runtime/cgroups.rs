@@ -31,26 +31,6 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
     }
-
-    /// What a container's config asks of its cgroup: `--cpus` is a quota
-    /// over a 100 ms period unless `--cpu-quota`/`--cpu-period` say otherwise.
-    pub fn of(cfg: &crate::engine::containers::ContainerConfig) -> Limits {
-        let period = cfg.cpu_period.or(cfg.cpus.map(|_| 100_000));
-        Limits {
-            memory: cfg.memory,
-            memory_swap: cfg.memory_swap,
-            cpu_quota: cfg.cpu_quota.or(cfg
-                .cpus
-                .map(|c| (c * period.unwrap_or(100_000) as f64) as i64)),
-            cpu_period: period,
-            cpu_shares: cfg.cpu_shares,
-            pids: cfg.pids_limit,
-            cpuset_cpus: Some(cfg.cpuset_cpus.clone()).filter(|s| !s.is_empty()),
-            cpuset_mems: Some(cfg.cpuset_mems.clone()).filter(|s| !s.is_empty()),
-            memory_reservation: cfg.memory_reservation,
-            blkio_weight: cfg.blkio_weight,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,8 +3,6 @@
 //! capabilities and seccomp profile, and exec.
 
 use super::linux::{ChildIo, RuntimeError};
-use crate::engine::Engine;
-use crate::state::containers::ContainerRow;
 use oci_spec::runtime::Spec;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -29,6 +27,16 @@ const NAMESPACES: [(&str, libc::c_int); 7] = [
     ("mnt", libc::CLONE_NEWNS),
 ];
 
+/// The running container a process joins: its OCI spec (the process
+/// defaults: env, capabilities, seccomp, rlimits, ...), its init's pid, its
+/// cgroup, and the user its processes run as unless told otherwise.
+pub struct Target {
+    pub spec: Spec,
+    pub pid: i32,
+    pub cgroup: Option<super::cgroups::Cgroup>,
+    pub user: String,
+}
+
 fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
     let mut out: Vec<String> = base.to_vec();
     for e in extra {
@@ -47,18 +55,9 @@ fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
 /// the descriptors it needs: it is visible in the container's pid
 /// namespace until it execs, and container root must not reach the host
 /// through /proc/<helper>/fd or /exe (runc's nsexec does the same).
-pub fn spawn(
-    engine: &Engine,
-    row: &ContainerRow,
-    pid: i32,
-    opts: &ExecOptions,
-    io: ChildIo,
-) -> Result<i32, RuntimeError> {
-    let spec: Spec = serde_json::from_slice(&std::fs::read(
-        engine.container_dir(&row.id).join("config.json"),
-    )?)
-    .map_err(std::io::Error::other)?;
-    let cfg = row.config();
+pub fn spawn(target: &Target, opts: &ExecOptions, io: ChildIo) -> Result<i32, RuntimeError> {
+    let spec = &target.spec;
+    let pid = target.pid;
     // Open the namespace files now, while /proc is the host's.
     let mut ns: Vec<(OwnedFd, libc::c_int)> = Vec::new();
     let self_ns = |n: &str| std::fs::read_link(format!("/proc/self/ns/{n}")).ok();
@@ -69,8 +68,8 @@ pub fn spawn(
             ns.push((OwnedFd::from(f), flag));
         }
     }
-    let cgroup = super::cgroup_for(engine, &row.id);
-    let user_spec = opts.user.clone().unwrap_or_else(|| cfg.user.clone());
+    let cgroup = target.cgroup.as_ref();
+    let user_spec = opts.user.clone().unwrap_or_else(|| target.user.clone());
     let process = spec.process().clone().unwrap_or_default();
     let env = merge_env(process.env().as_deref().unwrap_or(&[]), &opts.env);
     let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
@@ -87,16 +86,7 @@ pub fn spawn(
         keep.extend(io.raw_fds());
         keep.extend(super::options::preserved_fds());
         crate::process::close_fds(&keep);
-        let code = match child_main(
-            &spec,
-            ns,
-            cgroup.as_ref(),
-            &user_spec,
-            &env,
-            opts,
-            io,
-            err_w,
-        ) {
+        let code = match child_main(spec, ns, cgroup, &user_spec, &env, opts, io, err_w) {
             Ok(c) => c,
             Err((code, msg, err_w)) => {
                 let _ = rustix::io::write(&err_w, format!("{code} {msg}").as_bytes());
@@ -269,13 +259,7 @@ fn grandchild(
 
 /// Run a health check command: its exit code (-1 past `timeout`, as
 /// podman records it) and what it wrote to stdout and stderr, in order.
-pub fn run_check(
-    engine: &Engine,
-    row: &ContainerRow,
-    pid: i32,
-    test: &[String],
-    timeout: std::time::Duration,
-) -> (i32, Vec<u8>) {
+pub fn run_check(target: &Target, test: &[String], timeout: std::time::Duration) -> (i32, Vec<u8>) {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
         Some("CMD") => test[1..].to_vec(),
@@ -309,7 +293,7 @@ pub fn run_check(
         privileged: false,
         tty: false,
     };
-    let child = match spawn(engine, row, pid, &opts, io) {
+    let child = match spawn(target, &opts, io) {
         Ok(c) => c,
         Err(e) => return (1, e.to_string().into_bytes()),
     };

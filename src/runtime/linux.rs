@@ -397,7 +397,7 @@ fn child(
     let overlay = spec
         .annotations()
         .as_ref()
-        .and_then(|a| a.get(super::spec::OVERLAY_ANNOTATION).cloned());
+        .and_then(|a| a.get(super::OVERLAY_ANNOTATION).cloned());
     match overlay {
         Some(opts) => {
             // Relative lowerdirs keep the option string short (the page-size
@@ -425,7 +425,7 @@ fn child(
     if let Some(list) = spec
         .annotations()
         .as_ref()
-        .and_then(|a| a.get(super::spec::COPY_UP_ANNOTATION).cloned())
+        .and_then(|a| a.get(super::COPY_UP_ANNOTATION).cloned())
     {
         super::volumes::copy_up(&rootfd, &list)
             .map_err(ctx(|| "filling a new volume from the image".into()))?;
@@ -545,7 +545,7 @@ fn child(
     let id = spec
         .annotations()
         .as_ref()
-        .and_then(|a| a.get(super::spec::CONTAINER_ID_ANNOTATION).cloned());
+        .and_then(|a| a.get(super::CONTAINER_ID_ANNOTATION).cloned());
     enter_workdir(&process.cwd().to_string_lossy(), id.as_deref())?;
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();

@@ -13,13 +13,21 @@ pub mod linux;
 pub mod mounts;
 pub mod options;
 pub mod seccomp;
-pub mod spec;
 pub mod tty;
 pub mod user;
 pub mod volumes;
 
-use crate::engine::Engine;
-use crate::state::containers::ContainerRow;
+/// The annotation carrying the overlay options for the built-in runtime,
+/// which mounts the rootfs inside the container's own mount namespace.
+pub const OVERLAY_ANNOTATION: &str = "io.berth.rootfs.overlay";
+
+/// Volumes to fill from the image on first use: a JSON list of
+/// [destination, data dir, marker file].
+pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
+
+/// The container's ID, for the runtime's messages (runc gets it on its
+/// command line).
+pub const CONTAINER_ID_ANNOTATION: &str = "io.berth.container.id";
 
 /// docker's RAMInBytes: "32m", "1g", "512k", "100" (bytes), case-insensitive,
 /// an optional trailing "b".
@@ -37,10 +45,10 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
     (v >= 0.0).then_some((v * mult as f64) as i64)
 }
 
-/// The container's cgroup (None when cgroups cannot be used: rootless
-/// without delegation).
-pub fn cgroup_for(engine: &Engine, id: &str) -> Option<cgroups::Cgroup> {
-    if engine.paths.rootless {
+/// The cgroup of container `id` (None when cgroups cannot be used:
+/// rootless without delegation).
+pub fn cgroup_for(rootless: bool, id: &str) -> Option<cgroups::Cgroup> {
+    if rootless {
         return None;
     }
     host_cgroup_version().map(|v| cgroups::Cgroup::new(v, Path::new(CGROUP_ROOT), "berth", id))
@@ -55,14 +63,13 @@ pub fn host_cgroup_version() -> Option<cgroups::Version> {
     *VERSION.get_or_init(|| cgroups::detect(Path::new(CGROUP_ROOT)))
 }
 
-/// What is left to undo on the host once a container's processes are gone.
-pub fn cleanup_after_exit(engine: &Engine, c: &ContainerRow) {
-    if let Some(cg) = cgroup_for(engine, &c.id) {
+/// What is left to undo on the host once a container's processes are gone:
+/// its cgroup, and the rootfs an external runtime needed mounted on the host.
+pub fn cleanup_after_exit(cgroup: Option<cgroups::Cgroup>, rootfs: &Path) {
+    if let Some(cg) = cgroup {
         cg.destroy();
     }
-    let rootfs = engine.container_dir(&c.id).join("rootfs");
-    // An external runtime needed the rootfs mounted on the host.
-    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+    let _ = rustix::mount::unmount(rootfs, rustix::mount::UnmountFlags::DETACH);
 }
 
 #[cfg(test)]

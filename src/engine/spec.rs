@@ -1,8 +1,10 @@
 //! ContainerConfig -> OCI runtime spec (runtime-spec config.json), with
 //! podman's defaults: mounts, masked and read-only paths, capabilities.
 
-use super::caps;
-use crate::engine::containers::ContainerConfig;
+use super::containers::ContainerConfig;
+use crate::runtime::caps;
+use crate::runtime::cgroups::Limits;
+use crate::runtime::{CONTAINER_ID_ANNOTATION, COPY_UP_ANNOTATION, OVERLAY_ANNOTATION};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
@@ -31,14 +33,6 @@ pub const READONLY_PATHS: [&str; 6] = [
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
-
-/// The annotation carrying the overlay options for the built-in runtime,
-/// which mounts the rootfs inside the container's own mount namespace.
-pub const OVERLAY_ANNOTATION: &str = "io.berth.rootfs.overlay";
-
-/// Volumes to fill from the image on first use: a JSON list of
-/// [destination, data dir, marker file].
-pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
 
 /// One `--device-cgroup-rule` ("TYPE MAJOR:MINOR ACCESS"), checked with
 /// podman's texts (pkg/specgenutil parseLinuxResourcesDeviceAccess).
@@ -96,21 +90,17 @@ impl DeviceRule {
     }
 }
 
-/// The container's ID, for the runtime's messages (runc gets it on its
-/// command line).
-pub const CONTAINER_ID_ANNOTATION: &str = "io.berth.container.id";
-
 pub struct SpecInputs<'a> {
     pub id: &'a str,
     pub config: &'a ContainerConfig,
     pub rootfs: &'a str,
-    pub user: &'a super::user::ExecUser,
+    pub user: &'a crate::runtime::user::ExecUser,
     /// Files bound over /etc/hosts, /etc/hostname, /etc/resolv.conf.
     pub etc_files: &'a [(String, String)],
     pub cgroups_path: &'a str,
     pub overlay: &'a str,
     /// (mount, data dir, "populated" marker) for each volume.
-    pub volumes: &'a [(crate::engine::volumes::VolumeMount, String, String)],
+    pub volumes: &'a [(super::volumes::VolumeMount, String, String)],
     pub rootless: bool,
 }
 
@@ -122,7 +112,7 @@ pub struct SpecInputs<'a> {
 /// external runtime mounts its own from the "cgroup" type.
 pub fn cgroup_mounts(
     root: &std::path::Path,
-    version: Option<super::cgroups::Version>,
+    version: Option<crate::runtime::cgroups::Version>,
     cgroups_path: &str,
     external: bool,
 ) -> Vec<Value> {
@@ -133,14 +123,14 @@ pub fn cgroup_mounts(
         ];
     }
     match version {
-        Some(super::cgroups::Version::V2) => vec![
+        Some(crate::runtime::cgroups::Version::V2) => vec![
             json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": root.join(cgroups_path), "options": ro}),
         ],
-        Some(super::cgroups::Version::V1) => {
+        Some(crate::runtime::cgroups::Version::V1) => {
             let mut m = vec![
                 json!({"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "noexec", "nodev", "mode=755", "size=64k"]}),
             ];
-            for c in super::cgroups::V1_CONTROLLERS
+            for c in crate::runtime::cgroups::V1_CONTROLLERS
                 .iter()
                 .chain(["cpuset"].iter())
             {
@@ -228,7 +218,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     if !i.rootless {
         mounts.extend(cgroup_mounts(
             std::path::Path::new("/sys/fs/cgroup"),
-            super::host_cgroup_version(),
+            crate::runtime::host_cgroup_version(),
             i.cgroups_path,
             c.runtime.is_some(),
         ));
@@ -249,7 +239,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     // before children (as podman sorts them).
     let mut binds = c.binds.clone();
     for (v, data, _) in i.volumes {
-        binds.push(crate::engine::containers::Bind {
+        binds.push(super::containers::Bind {
             source: data.clone(),
             destination: v.destination.clone(),
             readonly: v.readonly,
@@ -426,6 +416,26 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "annotations": annotations,
     });
     serde_json::from_value(doc).map_err(|e| format!("building the runtime spec: {e}"))
+}
+
+/// What a container's config asks of its cgroup: `--cpus` is a quota
+/// over a 100 ms period unless `--cpu-quota`/`--cpu-period` say otherwise.
+pub fn limits(cfg: &ContainerConfig) -> Limits {
+    let period = cfg.cpu_period.or(cfg.cpus.map(|_| 100_000));
+    Limits {
+        memory: cfg.memory,
+        memory_swap: cfg.memory_swap,
+        cpu_quota: cfg.cpu_quota.or(cfg
+            .cpus
+            .map(|c| (c * period.unwrap_or(100_000) as f64) as i64)),
+        cpu_period: period,
+        cpu_shares: cfg.cpu_shares,
+        pids: cfg.pids_limit,
+        cpuset_cpus: Some(cfg.cpuset_cpus.clone()).filter(|s| !s.is_empty()),
+        cpuset_mems: Some(cfg.cpuset_mems.clone()).filter(|s| !s.is_empty()),
+        memory_reservation: cfg.memory_reservation,
+        blkio_weight: cfg.blkio_weight,
+    }
 }
 
 #[cfg(test)]
