@@ -205,8 +205,12 @@ impl Host for CliHost<'_> {
                 .map_err(|e| e.to_string())?,
         )
         .map_err(|e| e.to_string())?;
-        let mut cfg =
-            super::run_config::build_config(&a, &image_cfg, false).map_err(|e| e.to_string())?;
+        let run_spec = super::run_config::create_spec(&a).map_err(|e| e.to_string())?;
+        let mut cfg = crate::engine::create::with_image(
+            run_spec,
+            &image_cfg.config.clone().unwrap_or_default(),
+        )?
+        .0;
         cfg.entrypoint = vec![];
         cfg.cmd = spec.args.clone();
         cfg.args = spec.args.clone();

@@ -19,7 +19,7 @@ pub use crate::log;
 mod login;
 mod logs;
 mod manifest;
-mod mounts;
+
 mod network;
 mod port;
 mod ps;

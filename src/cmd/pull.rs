@@ -104,7 +104,7 @@ pub fn run(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     // podman's archive transports: loaded, then reported as a pull.
-    if let Some(found) = super::run::from_archive(&engine, &a.image, a.quiet)? {
+    if let Some(found) = engine.from_archive(&a.image, a.quiet)? {
         crate::engine::events::image("pull", "", &a.image);
         println!("{}", found.image.id.hex());
         return Ok(());

@@ -1,9 +1,8 @@
 use super::pull::RemoteArgs;
-use super::run_config::build_config;
 use super::{Ctx, exit};
 use crate::engine::Engine;
-use crate::engine::containers::NewContainer;
-use crate::image::ImageConfig;
+use crate::engine::create::CreateRequest;
+use crate::engine::pull::PullPolicy;
 use crate::monitor::{Attach, Event};
 use crate::state::containers::ContainerRow;
 use clap::Args;
@@ -287,22 +286,6 @@ pub struct RunArgs {
     pub preserve_fds: u32,
 }
 
-/// Find the image locally or pull it, as `--pull` says.
-fn resolve_image(
-    engine: &Engine,
-    a: &CreateArgs,
-    quiet: bool,
-) -> anyhow::Result<crate::engine::images::Found> {
-    find_or_pull(
-        engine,
-        &a.image,
-        &a.pull,
-        a.platform.as_deref(),
-        &a.remote,
-        quiet,
-    )
-}
-
 /// Find an image locally or pull it, as a `--pull` policy says (also what
 /// `build` does for FROM).
 pub fn find_or_pull(
@@ -313,71 +296,13 @@ pub fn find_or_pull(
     remote: &super::pull::RemoteArgs,
     quiet: bool,
 ) -> anyhow::Result<crate::engine::images::Found> {
-    if let Some(found) = from_archive(engine, word, quiet)? {
-        crate::engine::events::image("pull", "", word);
-        return Ok(found);
-    }
-    let local = engine.find_image(word);
-    let pull = match (policy, &local) {
-        ("always", _) => true,
-        ("missing" | "newer", Err(_)) => true,
-        // podman's text (libimage): the image is simply not known.
-        ("never", Err(_)) => return Err(exit(125, format!("{word}: image not known"))),
-        ("missing" | "never" | "newer", Ok(_)) => false,
-        (p, _) => anyhow::bail!("invalid --pull {p:?}: use always, missing, never or newer"),
+    let policy = PullPolicy::parse(policy).map_err(anyhow::Error::msg)?;
+    let opts = crate::registry::pull::PullOptions {
+        platform: super::pull::platform_from(platform, None, None, None)?,
+        remote: remote.options()?,
+        ..Default::default()
     };
-    if pull {
-        let conf = crate::registry::RegistriesConf::load()?;
-        let opts = crate::registry::pull::PullOptions {
-            platform: super::pull::platform_from(platform, None, None, None)?,
-            remote: remote.options()?,
-            ..Default::default()
-        };
-        let progress = crate::format::progress::Progress::new(quiet);
-        crate::registry::pull::pull(engine, &conf, word, &opts, &progress)?;
-        // podman 4.3.1's libimage writes the pull without an image ID.
-        crate::engine::events::image("pull", "", word);
-        return Ok(engine.find_image(word)?);
-    }
-    Ok(local?)
-}
-
-/// `docker-archive:PATH` / `oci-archive:PATH` (podman's transports):
-/// the archive is loaded into the store first, with podman's copy lines.
-pub(super) fn from_archive(
-    engine: &Engine,
-    word: &str,
-    quiet: bool,
-) -> anyhow::Result<Option<crate::engine::images::Found>> {
-    let Some(path) = word
-        .strip_prefix("docker-archive:")
-        .or_else(|| word.strip_prefix("oci-archive:"))
-    else {
-        return Ok(None);
-    };
-    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    if !quiet {
-        eprintln!("Getting image source signatures");
-    }
-    let loaded = crate::image::archive::load(engine, file)?;
-    let Some(first) = loaded.first() else {
-        anyhow::bail!("{path}: the archive holds no image");
-    };
-    if !quiet {
-        if let Ok(img) = engine.find_image(first.id.hex()) {
-            for l in &img.image.layers {
-                eprintln!("Copying blob {} done", &l.hex()[..12]);
-            }
-        }
-        eprintln!("Copying config {} done", &first.id.hex()[..12]);
-        eprintln!("Writing manifest to image destination");
-    }
-    let word = first
-        .names
-        .first()
-        .cloned()
-        .unwrap_or_else(|| first.id.hex().to_string());
-    Ok(Some(engine.find_image(&word)?))
+    Ok(engine.find_or_pull(word, policy, &opts, quiet)?)
 }
 
 pub fn create_container(
@@ -385,79 +310,10 @@ pub fn create_container(
     a: &CreateArgs,
     detach_keys: Option<&str>,
 ) -> anyhow::Result<ContainerRow> {
-    super::run_config::check_flags(a)?;
-    let found = resolve_image(engine, a, false)?;
-    let image_cfg = ImageConfig::parse(&engine.store.read_blob(&found.image.id)?)?;
-    let mut cfg = build_config(a, &image_cfg, a.rm)?;
-    if let Some(other) = cfg.network.strip_prefix("container:") {
-        // By ID, so a rename does not break it.
-        let c = engine.container(other)?;
-        cfg.network = format!("container:{}", c.id);
-    }
-    // --volumes-from: the other container's binds and volumes, unless this
-    // one mounts something at the same place.
-    for vf in &a.volumes_from {
-        let (name, mode) = vf.split_once(':').unwrap_or((vf.as_str(), ""));
-        let readonly = match mode {
-            "" | "rw" => None,
-            "ro" => Some(true),
-            other => anyhow::bail!(
-                "invalid --volumes-from {vf:?}: unknown mode {other:?} (use ro or rw)"
-            ),
-        };
-        let other = engine.container(name)?.config();
-        let taken = |d: &str, c: &crate::engine::containers::ContainerConfig| {
-            c.binds.iter().any(|b| b.destination == d)
-                || c.volumes.iter().any(|v| v.destination == d && !v.anonymous)
-        };
-        for mut b in other.binds.clone() {
-            if !taken(&b.destination, &cfg) {
-                b.readonly = readonly.unwrap_or(b.readonly);
-                b.chown = false;
-                cfg.binds.push(b);
-            }
-        }
-        for mut v in other.volumes.clone() {
-            if !taken(&v.destination, &cfg) {
-                v.readonly = readonly.unwrap_or(v.readonly);
-                // Shared, not this container's own: `rm -v` leaves it.
-                v.anonymous = false;
-                v.chown = false;
-                cfg.volumes.retain(|x| x.destination != v.destination);
-                cfg.volumes.push(v);
-            }
-        }
-    }
+    let mut spec = super::run_config::create_spec(a)?;
     if let Some(k) = detach_keys {
         crate::monitor::attach::parse_detach_keys(k).map_err(anyhow::Error::msg)?;
-        cfg.detach_keys = k.to_string();
-    }
-    if cfg.userns == "keep-id" {
-        if !engine.paths.rootless {
-            anyhow::bail!(
-                "--userns=keep-id is for rootless users: as root there is no other id to keep"
-            );
-        }
-        if a.user.is_none() {
-            let (uid, gid) = crate::process::pause::host_ids();
-            cfg.user = format!("{uid}:{gid}");
-        }
-    }
-    let limits = cfg.memory.is_some()
-        || cfg.memory_swap.is_some()
-        || cfg.cpus.is_some()
-        || cfg.cpu_shares.is_some()
-        || cfg.pids_limit.is_some();
-    if limits && engine.cgroup("probe").is_none() {
-        eprintln!(
-            "Warning: resource limits need cgroups, which a rootless user without cgroup delegation cannot use; running without them"
-        );
-    }
-    if a.replace
-        && let Some(name) = &a.name
-        && let Ok(old) = engine.container(name)
-    {
-        engine.remove_container(&old, true)?;
+        spec.config.detach_keys = k.to_string();
     }
     if let Some(f) = &a.cidfile
         && f.exists()
@@ -467,16 +323,24 @@ pub fn create_container(
             f.display()
         );
     }
-    let image_name = found
-        .name
-        .clone()
-        .unwrap_or_else(|| found.image.id.hex().to_string());
-    let row = engine.create_container(NewContainer {
+    let image = find_or_pull(
+        engine,
+        &a.image,
+        &a.pull,
+        a.platform.as_deref(),
+        &a.remote,
+        false,
+    )?;
+    let (row, warnings) = engine.create(CreateRequest {
         name: a.name.clone(),
-        image: &found.image,
-        image_name,
-        config: cfg,
+        image,
+        spec,
+        volumes_from: a.volumes_from.clone(),
+        replace: a.replace,
     })?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
     if let Some(f) = &a.cidfile {
         std::fs::write(f, &row.id)
             .map_err(|e| anyhow::anyhow!("writing container ID file {}: {e}", f.display()))?;
@@ -635,23 +499,6 @@ fn start_attached(
     Ok(code)
 }
 
-/// `--rmi`: remove the container's image once nothing uses it (a container
-/// kept without --rm still does, and keeps it).
-fn remove_image_if_unused(engine: &mut Engine, row: &ContainerRow) -> anyhow::Result<()> {
-    engine.reopen_db()?;
-    if engine
-        .containers()?
-        .iter()
-        .any(|c| c.image_id == row.image_id)
-    {
-        return Ok(());
-    }
-    if let Ok(found) = engine.find_image(&row.image_id) {
-        engine.delete_image(&found.image.id)?;
-    }
-    Ok(())
-}
-
 pub fn run(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     // First: berth's own files must not be taken for the caller's.
     crate::runtime::options::set_preserve_fds(a.preserve_fds).map_err(|e| exit(125, e))?;
@@ -668,7 +515,8 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if a.rmi {
-        remove_image_if_unused(&mut engine, &row)?;
+        engine.reopen_db()?;
+        engine.remove_image_if_unused(&row.image_id)?;
     }
     if code != 0 {
         return Err(exit(code, ""));

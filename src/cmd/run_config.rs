@@ -1,11 +1,10 @@
-//! `run`/`create` flags and the image's defaults merged into one
-//! ContainerConfig.
+//! `run`/`create` flags read into an `engine::create::CreateSpec` (the
+//! image's defaults are the engine's to add).
 
 use super::run::CreateArgs;
 use crate::engine::containers::{ContainerConfig, Health, RestartPolicy, Ulimit};
+use crate::engine::create::{CreateSpec, EnvSpec, HealthSpec};
 use crate::engine::networks::NetworkRequest;
-use crate::engine::volumes::VolumeMount;
-use crate::image::ImageConfig;
 use crate::network::ports::PortMapping;
 
 /// Go's time.ParseDuration, for the units people use: 1h30m, 30s, 500ms.
@@ -186,12 +185,6 @@ pub(super) fn cpus_of(cpus: Option<f64>) -> anyhow::Result<Option<f64>> {
     }
 }
 
-pub(super) fn set_env(env: &mut Vec<String>, kv: String) {
-    let key = kv.split('=').next().unwrap_or("").to_string();
-    env.retain(|e| e.split('=').next() != Some(key.as_str()));
-    env.push(kv);
-}
-
 /// The rootless default: berth.conf's `default_rootless_network_cmd`, else
 /// pasta, else slirp4netns, whichever is installed; loopback only without
 /// either.
@@ -213,47 +206,14 @@ fn default_rootless_network() -> String {
 }
 
 /// Merge the image's defaults and the user's flags into a container config.
-pub fn build_config(
-    a: &CreateArgs,
-    image: &ImageConfig,
-    detach_rm: bool,
-) -> anyhow::Result<ContainerConfig> {
+/// The run/create flags as a `CreateSpec`: everything checked that can be
+/// without the image, whose defaults `engine::create` adds.
+pub fn create_spec(a: &CreateArgs) -> anyhow::Result<CreateSpec> {
     check_flags(a)?;
-    let ic = image.config.clone().unwrap_or_default();
-    let (entrypoint, cmd) = match &a.entrypoint {
-        Some(e) => (
-            if e.is_empty() { vec![] } else { words(e) },
-            a.command.clone(),
-        ),
-        None => (
-            ic.entrypoint.clone().unwrap_or_default(),
-            if a.command.is_empty() {
-                ic.cmd.clone().unwrap_or_default()
-            } else {
-                a.command.clone()
-            },
-        ),
-    };
-    let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
-    // podman's defaults (containers.conf `env`), then the image's; both go
-    // with --unsetenv-all.
-    let mut env = Vec::new();
-    if !a.unsetenv_all {
-        env = vec![
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-            "TERM=xterm".to_string(),
-        ];
-        // podman: the host's proxy variables, under the image's (--http-proxy).
-        if a.http_proxy {
-            env.extend(crate::network::proxy_env());
-        }
-        for e in ic.env.clone().unwrap_or_default() {
-            set_env(&mut env, e);
-        }
-    }
+    let mut set = Vec::new();
     if a.env_host {
         for (k, v) in std::env::vars() {
-            set_env(&mut env, format!("{k}={v}"));
+            set.push(format!("{k}={v}"));
         }
     }
     for f in &a.env_file {
@@ -265,25 +225,12 @@ pub fn build_config(
             .map(|l| l.trim_start_matches([' ', '\t']))
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
-            for kv in env_entry(l)? {
-                set_env(&mut env, kv);
-            }
+            set.extend(env_entry(l)?);
         }
     }
     for e in &a.env {
-        for kv in env_entry(e)? {
-            set_env(&mut env, kv);
-        }
+        set.extend(env_entry(e)?);
     }
-    // `container=podman` as podman sets it: systemd-detect-virt and other
-    // tools know this value (an unknown one reads as "container-other").
-    if !a.unsetenv_all && !env.iter().any(|e| e.starts_with("container=")) {
-        env.push("container=podman".into());
-    }
-    env.retain(|e| {
-        let name = e.split('=').next().unwrap_or("");
-        !a.unsetenv.iter().any(|u| u == name)
-    });
     if a.kernel_memory.is_some() {
         eprintln!(
             "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
@@ -292,8 +239,10 @@ pub fn build_config(
     for r in &a.device_cgroup_rule {
         crate::engine::spec::DeviceRule::parse(r).map_err(anyhow::Error::msg)?;
     }
-    let mut labels = ic.labels.clone().unwrap_or_default();
-    labels.extend(super::run_flags::label_file_labels(a)?);
+    let mut labels: std::collections::BTreeMap<String, String> =
+        super::run_flags::label_file_labels(a)?
+            .into_iter()
+            .collect();
     for l in &a.label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         labels.insert(k.into(), v.into());
@@ -307,7 +256,7 @@ pub fn build_config(
         })
         .collect();
     let restart = restart_policy(&a.restart)?;
-    if detach_rm && restart.name != "no" {
+    if a.rm && restart.name != "no" {
         anyhow::bail!(
             "the --rm option conflicts with --restart: a removed container cannot restart"
         );
@@ -358,8 +307,8 @@ pub fn build_config(
             ),
         }
     }
-    let exposed_ports = super::run_flags::exposed_ports(a, &ic)?;
-    let (network, network_options, networks, ports) = network_config(a, &exposed_ports)?;
+    let expose = super::run_flags::exposed_ports(a)?;
+    let (network, network_options, networks, ports) = network_config(a)?;
     let (uts, ipc) = (
         super::run_flags::uts_mode(a)?,
         super::run_flags::ipc_mode(a)?,
@@ -394,8 +343,8 @@ pub fn build_config(
         }
     })?;
     let healthcheck = match (&a.health_cmd, a.no_healthcheck) {
-        (_, true) => None,
-        (Some(cmd), false) if cmd != "none" => Some(Health {
+        (_, true) => HealthSpec::Disabled,
+        (Some(cmd), false) if cmd != "none" => HealthSpec::Set(Health {
             test: {
                 let v = words(cmd);
                 if cmd.trim_start().starts_with('[') {
@@ -409,10 +358,10 @@ pub fn build_config(
             retries: a.health_retries,
             start_period_secs: parse_duration(&a.health_start_period)?.as_secs(),
         }),
-        (Some(_), false) => None,
-        (None, false) => super::run_flags::image_healthcheck(&ic),
+        (Some(_), false) => HealthSpec::Disabled,
+        (None, false) => HealthSpec::Image,
     };
-    let health_on_failure = super::run_flags::health_on_failure(a, healthcheck.is_some())?;
+    let health_on_failure = super::run_flags::health_on_failure(a)?;
     if a.runtime.is_some() && a.tty {
         anyhow::bail!(
             "-t with --runtime is not supported yet: terminals need the OCI console socket; use berth's own runtime"
@@ -421,76 +370,30 @@ pub fn build_config(
     // Fail on a bad capability name now, not at start.
     crate::runtime::caps::resolve(a.privileged, &a.cap_add, &a.cap_drop)
         .map_err(anyhow::Error::msg)?;
-    let mounts = super::mounts::binds(&a.volume, &a.mount)?;
+    let mounts = crate::engine::mounts::binds(&a.volume, &a.mount).map_err(anyhow::Error::msg)?;
     let mut tmpfs = a.tmpfs.clone();
-    tmpfs.extend(super::mounts::tmpfs_from_mounts(&a.mount)?);
+    tmpfs.extend(crate::engine::mounts::tmpfs_from_mounts(&a.mount).map_err(anyhow::Error::msg)?);
     // podman's --image-volume (default: containers.conf's
     // image_volume_mode, else bind): a VOLUME no other mount covers
     // becomes an anonymous volume (bind), a tmpfs, or nothing (ignore).
-    let image_volume = super::mounts::image_volume_mode(a.image_volume.as_deref())?;
-    let mut mounts = super::mounts::unify(mounts.0, mounts.1, tmpfs)?;
-    if image_volume == "tmpfs" {
-        super::mounts::image_volume_tmpfs(&mut mounts, ic.volumes.iter().flat_map(|v| v.keys()));
-    }
-    let binds_taken: Vec<String> = mounts.0.iter().map(|b| b.destination.clone()).collect();
-    Ok(ContainerConfig {
+    let image_volume = crate::engine::mounts::image_volume_mode(a.image_volume.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let (binds, volumes, tmpfs) =
+        crate::engine::mounts::unify(mounts.0, mounts.1, tmpfs).map_err(anyhow::Error::msg)?;
+    let config = ContainerConfig {
         mtab_link: false,
-        args,
-        entrypoint,
-        cmd,
-        env,
-        workdir: a
-            .workdir
-            .clone()
-            .or(ic.working_dir.clone())
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".into()),
-        user: a.user.clone().or(ic.user.clone()).unwrap_or_default(),
         hostname: a.hostname.clone().unwrap_or_default(),
         labels,
         annotations,
         tty: a.tty,
         interactive: a.interactive,
-        stop_signal: a
-            .stop_signal
-            .clone()
-            .or(ic.stop_signal.clone())
-            .unwrap_or_else(|| "SIGTERM".into()),
         stop_timeout: a.stop_timeout.unwrap_or(10),
         restart,
         init: a.init,
         read_only: a.read_only,
-        tmpfs: mounts.2.clone(),
-        binds: mounts.0,
-        volumes: {
-            // The image's VOLUMEs not covered by another mount become
-            // anonymous volumes.
-            let mut v = mounts.1;
-            let taken: Vec<String> = v
-                .iter()
-                .map(|m| m.destination.clone())
-                .chain(
-                    mounts
-                        .2
-                        .iter()
-                        .map(|t| t.split(':').next().unwrap_or("").to_string()),
-                )
-                .collect();
-            for dest in ic.volumes.clone().unwrap_or_default().into_keys() {
-                if image_volume != "bind" {
-                    continue;
-                }
-                if !taken.contains(&dest) && !binds_taken.contains(&dest) {
-                    v.push(VolumeMount {
-                        name: crate::engine::containers::new_id(),
-                        destination: dest,
-                        anonymous: true,
-                        ..Default::default()
-                    });
-                }
-            }
-            v
-        },
+        tmpfs,
+        binds,
+        volumes,
         shm_size,
         memory,
         memory_swap,
@@ -510,7 +413,6 @@ pub fn build_config(
         log_driver: a.log_driver.clone(),
         log_max_size,
         log_details,
-        healthcheck,
         pid: match a.pid.as_deref() {
             None | Some("") | Some("private") => String::new(),
             Some("host") if crate::process::pause::host_ids().0 != 0 => {
@@ -546,16 +448,10 @@ pub fn build_config(
         device_cgroup_rules: a.device_cgroup_rule.clone(),
         conmon_pidfile: a.conmon_pidfile.as_ref().map(|p| p.display().to_string()),
         pidfile: a.pidfile.as_ref().map(|p| p.display().to_string()),
-        exposed_ports,
         group_add: a.group_add.clone(),
         sysctls,
         cpuset_cpus: super::run_flags::cpuset("cpuset-cpus", &a.cpuset_cpus)?,
         cpuset_mems: super::run_flags::cpuset("cpuset-mems", &a.cpuset_mems)?,
-        // Only `update` sets these.
-        cpu_quota: None,
-        cpu_period: None,
-        memory_reservation: None,
-        blkio_weight: None,
         uts,
         ipc,
         health_on_failure,
@@ -564,15 +460,36 @@ pub fn build_config(
             .iter()
             .map(|s| crate::engine::secrets::parse_flag(s))
             .collect::<Result<_, _>>()?,
+        ..Default::default()
+    };
+    Ok(CreateSpec {
+        config,
+        entrypoint: a
+            .entrypoint
+            .as_ref()
+            .map(|e| if e.is_empty() { vec![] } else { words(e) }),
+        command: a.command.clone(),
+        env: EnvSpec {
+            defaults: !a.unsetenv_all,
+            proxy: a.http_proxy,
+            set,
+            unset: a.unsetenv.clone(),
+        },
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        stop_signal: a.stop_signal.clone(),
+        healthcheck,
+        expose,
+        publish_all: a.publish_all,
+        image_volume,
     })
 }
 
-/// `--network`, `--ip`, `--mac-address`, `--network-alias`, `-p`, `-P`:
+/// `--network`, `--ip`, `--mac-address`, `--network-alias`, `-p`:
 /// the network mode, the networks to join and the ports to publish.
 #[allow(clippy::type_complexity)]
 fn network_config(
     a: &CreateArgs,
-    exposed_ports: &[String],
 ) -> anyhow::Result<(String, Vec<String>, Vec<NetworkRequest>, Vec<PortMapping>)> {
     let rootless = crate::process::pause::host_ids().0 != 0;
     let given = a.network.clone().unwrap_or_else(|| {
@@ -640,40 +557,6 @@ fn network_config(
     let mut ports = Vec::new();
     for p in &a.publish {
         ports.extend(crate::network::ports::parse(p).map_err(anyhow::Error::msg)?);
-    }
-    if a.publish_all {
-        for key in exposed_ports {
-            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-            let Ok(port) = port.parse::<u16>() else {
-                continue;
-            };
-            if !ports
-                .iter()
-                .any(|p| p.container_port == port && p.protocol == proto)
-            {
-                ports.push(PortMapping {
-                    host_ip: String::new(),
-                    host_port: 0,
-                    container_port: port,
-                    protocol: proto.to_string(),
-                });
-            }
-        }
-    }
-    if !ports.is_empty() {
-        match mode.as_str() {
-            "bridge" | "pasta" | "slirp4netns" => {}
-            // As podman: these namespaces have nothing to publish.
-            m if m == "host" || m == "none" || m.starts_with("container:") => {
-                eprintln!(
-                    "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
-                );
-                ports.clear();
-            }
-            _ => anyhow::bail!(
-                "-p/--publish needs a bridge network, pasta or slirp4netns; --network {given} has no ports to publish"
-            ),
-        }
     }
     Ok((mode, options, networks, ports))
 }

@@ -27,18 +27,10 @@ pub(super) fn label_file_labels(a: &CreateArgs) -> anyhow::Result<Vec<(String, S
     Ok(out)
 }
 
-/// The image's EXPOSE, then `--expose PORT[-PORT][/PROTO]`, as
-/// "PORT/PROTO" keys.
-pub(super) fn exposed_ports(
-    a: &CreateArgs,
-    ic: &crate::image::config::RunConfig,
-) -> anyhow::Result<Vec<String>> {
-    let image: Vec<String> = ic
-        .exposed_ports
-        .iter()
-        .flat_map(|m| m.keys().cloned())
-        .collect();
-    add_exposed(&image, &a.expose)
+/// `--expose PORT[-PORT][/PROTO]` as "PORT/PROTO" keys (engine::create
+/// puts the image's EXPOSE first).
+pub(super) fn exposed_ports(a: &CreateArgs) -> anyhow::Result<Vec<String>> {
+    add_exposed(&[], &a.expose)
 }
 
 fn add_exposed(image: &[String], expose: &[String]) -> anyhow::Result<Vec<String>> {
@@ -172,56 +164,14 @@ pub(super) fn cpuset(flag: &str, v: &Option<String>) -> anyhow::Result<String> {
 
 /// `--health-on-failure`: none, kill, restart, stop (the latter three
 /// need a health check, the user's or the image's).
-pub(super) fn health_on_failure(a: &CreateArgs, has_check: bool) -> anyhow::Result<String> {
+pub(super) fn health_on_failure(a: &CreateArgs) -> anyhow::Result<String> {
     match a.health_on_failure.as_str() {
         "" | "none" => Ok(String::new()),
-        s @ ("kill" | "restart" | "stop") if !has_check => {
-            anyhow::bail!("cannot set on-failure action to {s} without a health check")
-        }
         s @ ("kill" | "restart" | "stop") => Ok(s.to_string()),
         o => anyhow::bail!(
             "invalid on-failure action {o:?} for health check: use none, kill, restart or stop"
         ),
     }
-}
-
-/// The image's HEALTHCHECK (docker's config: Test, and durations in
-/// nanoseconds, 0 meaning the default), unless it is `NONE`.
-pub(super) fn image_healthcheck(
-    ic: &crate::image::config::RunConfig,
-) -> Option<crate::engine::containers::Health> {
-    let h = ic.healthcheck.as_ref()?;
-    let test: Vec<String> = h
-        .get("Test")?
-        .as_array()?
-        .iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
-    if test.is_empty() || test[0] == "NONE" {
-        return None;
-    }
-    let secs = |k: &str, default: u64| {
-        h.get(k)
-            .and_then(|v| v.as_u64())
-            .filter(|n| *n > 0)
-            .map(|n| (n / 1_000_000_000).max(1))
-            .unwrap_or(default)
-    };
-    Some(crate::engine::containers::Health {
-        test,
-        interval_secs: secs("Interval", 30),
-        timeout_secs: secs("Timeout", 30),
-        retries: h
-            .get("Retries")
-            .and_then(|v| v.as_u64())
-            .filter(|n| *n > 0)
-            .unwrap_or(3) as u32,
-        start_period_secs: h
-            .get("StartPeriod")
-            .and_then(|v| v.as_u64())
-            .map(|n| n / 1_000_000_000)
-            .unwrap_or(0),
-    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod container_root;
 pub mod containers;
+pub mod create;
 pub mod disk;
 pub mod endpoints;
 pub mod events;
@@ -10,8 +11,10 @@ pub mod events_read;
 pub mod exec;
 pub mod health;
 pub mod images;
+pub mod mounts;
 pub mod networks;
 pub mod prune;
+pub mod pull;
 pub mod reset;
 pub mod rootfs;
 pub mod secrets;

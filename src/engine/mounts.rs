@@ -6,22 +6,23 @@ const PROPAGATIONS: [&str; 6] = [
     "rprivate", "private", "rshared", "shared", "rslave", "slave",
 ];
 
-fn bind_source(src: &str, what: &str) -> anyhow::Result<String> {
-    let p = std::fs::canonicalize(src)
-        .map_err(|e| anyhow::anyhow!("{what}: bind source {src:?}: {e}"))?;
+fn bind_source(src: &str, what: &str) -> Result<String, String> {
+    let p = std::fs::canonicalize(src).map_err(|e| format!("{what}: bind source {src:?}: {e}"))?;
     Ok(p.display().to_string())
 }
 
-fn check_destination(dest: &str, what: &str) -> anyhow::Result<()> {
+fn check_destination(dest: &str, what: &str) -> Result<(), String> {
     if !dest.starts_with('/') || dest.split('/').any(|c| c == "..") {
-        anyhow::bail!("{what}: the container path {dest:?} must be absolute, without ..");
+        return Err(format!(
+            "{what}: the container path {dest:?} must be absolute, without .."
+        ));
     }
     Ok(())
 }
 
 /// exec/noexec, suid/nosuid, dev/nodev: podman passes them through to the
 /// mount; one of each pair at most.
-fn mount_flag(o: &str, opts: &mut Vec<String>, what: &str) -> anyhow::Result<bool> {
+fn mount_flag(o: &str, opts: &mut Vec<String>, what: &str) -> Result<bool, String> {
     let base = o.strip_prefix("no").unwrap_or(o);
     if !["exec", "suid", "dev"].contains(&base) {
         return Ok(false);
@@ -30,7 +31,9 @@ fn mount_flag(o: &str, opts: &mut Vec<String>, what: &str) -> anyhow::Result<boo
         .iter()
         .any(|x| x.strip_prefix("no").unwrap_or(x) == base)
     {
-        anyhow::bail!("{what}: cannot pass 'no{base}' and '{base}' options more than once");
+        return Err(format!(
+            "{what}: cannot pass 'no{base}' and '{base}' options more than once"
+        ));
     }
     opts.push(o.to_string());
     Ok(true)
@@ -47,7 +50,7 @@ fn flag(kv: &[(&str, &str)], keys: &[&str]) -> bool {
 pub fn binds(
     volumes: &[String],
     mounts: &[String],
-) -> anyhow::Result<(Vec<crate::engine::containers::Bind>, Vec<VolumeMount>)> {
+) -> Result<(Vec<crate::engine::containers::Bind>, Vec<VolumeMount>), String> {
     use crate::engine::containers::Bind;
     let mut out = Vec::new();
     let mut vols = Vec::new();
@@ -67,16 +70,18 @@ pub fn binds(
             }
             [s, d] => (*s, *d, ""),
             [s, d, o] => (*s, *d, *o),
-            _ => anyhow::bail!(
-                "{what}: expected [SOURCE:]/CONTAINER/PATH[:OPTIONS], SOURCE a host path or a volume name"
-            ),
+            _ => {
+                return Err(format!(
+                    "{what}: expected [SOURCE:]/CONTAINER/PATH[:OPTIONS], SOURCE a host path or a volume name"
+                ));
+            }
         };
         check_destination(dest, &what)?;
         if !src.starts_with('/') && !src.starts_with('.') {
             if !crate::engine::volumes::valid_name(src) {
-                anyhow::bail!(
+                return Err(format!(
                     "{what}: {src:?} is neither an absolute path nor a valid volume name"
-                );
+                ));
             }
             let mut vm = VolumeMount {
                 name: src.to_string(),
@@ -95,9 +100,11 @@ pub fn binds(
                     "z" | "Z" => {}
                     "nocopy" => vm.nocopy = true,
                     "U" => vm.chown = true,
-                    other => anyhow::bail!(
-                        "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z, U, [no]exec, [no]suid, [no]dev)"
-                    ),
+                    other => {
+                        return Err(format!(
+                            "{what}: unknown volume option {other:?} (use ro, rw, nocopy, z, Z, U, [no]exec, [no]suid, [no]dev)"
+                        ));
+                    }
                 }
             }
             vols.push(vm);
@@ -123,9 +130,11 @@ pub fn binds(
                 // As above: nothing to relabel.
                 "z" | "Z" => {}
                 p if PROPAGATIONS.contains(&p) => b.propagation = p.to_string(),
-                other => anyhow::bail!(
-                    "{what}: unknown option {other:?} (use ro, rw, z, Z, U, [no]exec, [no]suid, [no]dev or a propagation mode)"
-                ),
+                other => {
+                    return Err(format!(
+                        "{what}: unknown option {other:?} (use ro, rw, z, Z, U, [no]exec, [no]suid, [no]dev or a propagation mode)"
+                    ));
+                }
             }
         }
         out.push(b);
@@ -139,17 +148,17 @@ pub fn binds(
         let get = |k: &[&str]| kv.iter().find(|(x, _)| k.contains(x)).map(|(_, v)| *v);
         let dest = || {
             get(&["target", "destination", "dst"])
-                .ok_or_else(|| anyhow::anyhow!("{what}: target= is required"))
+                .ok_or_else(|| format!("{what}: target= is required"))
         };
         match get(&["type"]) {
             Some("bind") => {
                 let src = get(&["source", "src"])
-                    .ok_or_else(|| anyhow::anyhow!("{what}: a bind needs source="))?;
+                    .ok_or_else(|| format!("{what}: a bind needs source="))?;
                 let dest = dest()?;
                 check_destination(dest, &what)?;
                 let propagation = get(&["bind-propagation"]).unwrap_or("").to_string();
                 if !propagation.is_empty() && !PROPAGATIONS.contains(&propagation.as_str()) {
-                    anyhow::bail!("{what}: unknown bind-propagation {propagation:?}");
+                    return Err(format!("{what}: unknown bind-propagation {propagation:?}"));
                 }
                 out.push(Bind {
                     source: bind_source(src, &what)?,
@@ -168,7 +177,7 @@ pub fn binds(
                     _ => (crate::engine::containers::new_id(), true),
                 };
                 if !crate::engine::volumes::valid_name(&name) {
-                    anyhow::bail!("{what}: invalid volume name {name:?}");
+                    return Err(format!("{what}: invalid volume name {name:?}"));
                 }
                 vols.push(VolumeMount {
                     name,
@@ -181,7 +190,11 @@ pub fn binds(
                 });
             }
             Some("tmpfs") => {}
-            _ => anyhow::bail!("{what}: expected type=bind, type=volume or type=tmpfs"),
+            _ => {
+                return Err(format!(
+                    "{what}: expected type=bind, type=volume or type=tmpfs"
+                ));
+            }
         }
     }
     Ok((out, vols))
@@ -189,7 +202,7 @@ pub fn binds(
 
 /// `--mount type=tmpfs,target=/x[,tmpfs-size=64m][,tmpfs-mode=1777]` as a
 /// `--tmpfs` entry.
-pub fn tmpfs_from_mounts(mounts: &[String]) -> anyhow::Result<Vec<String>> {
+pub fn tmpfs_from_mounts(mounts: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for m in mounts {
         let kv: Vec<(&str, &str)> = m
@@ -203,7 +216,7 @@ pub fn tmpfs_from_mounts(mounts: &[String]) -> anyhow::Result<Vec<String>> {
             .iter()
             .find(|(k, _)| ["target", "destination", "dst"].contains(k))
             .map(|(_, v)| *v)
-            .ok_or_else(|| anyhow::anyhow!("--mount {m}: a tmpfs needs target="))?;
+            .ok_or_else(|| format!("--mount {m}: a tmpfs needs target="))?;
         check_destination(dest, &format!("--mount {m}"))?;
         let mut opts = Vec::new();
         for (k, v) in &kv {
@@ -231,7 +244,7 @@ fn clean_dest(d: &str) -> String {
 
 /// podman's `tmpcopyup` default: a tmpfs starts with what the image has at
 /// its destination, unless `notmpcopyup` says otherwise.
-fn tmpfs_entry(t: &str) -> (String, String) {
+pub fn tmpfs_entry(t: &str) -> (String, String) {
     let (dest, opts) = t.split_once(':').unwrap_or((t, ""));
     let mut o: Vec<&str> = opts.split(',').filter(|s| !s.is_empty()).collect();
     // notmpcopyup only turns the default off; as podman, it does not go on
@@ -251,16 +264,19 @@ pub fn unify(
     binds: Vec<crate::engine::containers::Bind>,
     vols: Vec<VolumeMount>,
     tmpfs: Vec<String>,
-) -> anyhow::Result<(
-    Vec<crate::engine::containers::Bind>,
-    Vec<VolumeMount>,
-    Vec<String>,
-)> {
+) -> Result<
+    (
+        Vec<crate::engine::containers::Bind>,
+        Vec<VolumeMount>,
+        Vec<String>,
+    ),
+    String,
+> {
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut claim = |dest: &str, what: String| -> anyhow::Result<bool> {
+    let mut claim = |dest: &str, what: String| -> Result<bool, String> {
         match seen.get(dest) {
             Some(prev) if *prev == what => Ok(false),
-            Some(_) => anyhow::bail!("{dest}: duplicate mount destination"),
+            Some(_) => return Err(format!("{dest}: duplicate mount destination")),
             None => {
                 seen.insert(dest.to_string(), what);
                 Ok(true)
@@ -301,13 +317,15 @@ pub fn unify(
 
 /// `--image-volume MODE`, else containers.conf's `[engine]
 /// image_volume_mode`, else bind.
-pub fn image_volume_mode(flag: Option<&str>) -> anyhow::Result<String> {
+pub fn image_volume_mode(flag: Option<&str>) -> Result<String, String> {
     let mode = flag
         .map(String::from)
         .or_else(|| crate::config::string("engine", "image_volume_mode"))
         .unwrap_or_else(|| "bind".into());
     if !["bind", "tmpfs", "ignore"].contains(&mode.as_str()) {
-        anyhow::bail!("invalid image volume mode {mode:?}: use bind, tmpfs or ignore");
+        return Err(format!(
+            "invalid image volume mode {mode:?}: use bind, tmpfs or ignore"
+        ));
     }
     Ok(mode)
 }
