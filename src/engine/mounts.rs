@@ -257,6 +257,13 @@ pub fn tmpfs_entry(t: &str) -> (String, String) {
     (clean_dest(dest), o.join(","))
 }
 
+/// A container's binds, volumes and tmpfs mounts (`DEST:OPTIONS`).
+pub type Mounts = (
+    Vec<crate::engine::containers::Bind>,
+    Vec<VolumeMount>,
+    Vec<String>,
+);
+
 /// podman's unified mount list: one mount per destination. The same mount
 /// given twice is kept once; two different ones on one destination are
 /// `DEST: duplicate mount destination`.
@@ -264,19 +271,12 @@ pub fn unify(
     binds: Vec<crate::engine::containers::Bind>,
     vols: Vec<VolumeMount>,
     tmpfs: Vec<String>,
-) -> Result<
-    (
-        Vec<crate::engine::containers::Bind>,
-        Vec<VolumeMount>,
-        Vec<String>,
-    ),
-    String,
-> {
+) -> Result<Mounts, String> {
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut claim = |dest: &str, what: String| -> Result<bool, String> {
         match seen.get(dest) {
             Some(prev) if *prev == what => Ok(false),
-            Some(_) => return Err(format!("{dest}: duplicate mount destination")),
+            Some(_) => Err(format!("{dest}: duplicate mount destination")),
             None => {
                 seen.insert(dest.to_string(), what);
                 Ok(true)
@@ -328,27 +328,6 @@ pub fn image_volume_mode(flag: Option<&str>) -> Result<String, String> {
         ));
     }
     Ok(mode)
-}
-
-/// The image's VOLUMEs as tmpfs mounts (`--image-volume tmpfs`), those
-/// no other mount already covers.
-pub fn image_volume_tmpfs<'a>(
-    mounts: &mut (
-        Vec<crate::engine::containers::Bind>,
-        Vec<VolumeMount>,
-        Vec<String>,
-    ),
-    image_volumes: impl Iterator<Item = &'a String>,
-) {
-    for d in image_volumes {
-        let (dest, opts) = tmpfs_entry(d);
-        let taken = mounts.0.iter().any(|b| b.destination == dest)
-            || mounts.1.iter().any(|v| v.destination == dest)
-            || mounts.2.iter().any(|t| tmpfs_entry(t).0 == dest);
-        if !taken {
-            mounts.2.push(format!("{dest}:{opts}"));
-        }
-    }
 }
 
 #[cfg(test)]
