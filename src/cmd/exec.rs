@@ -1,6 +1,5 @@
 use super::{Ctx, exit};
-use crate::runtime::exec::{ExecOptions, spawn};
-use crate::runtime::linux::ChildIo;
+use crate::engine::exec::{ChildIo, ExecOptions};
 use clap::Args;
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, OwnedFd};
@@ -55,16 +54,6 @@ pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
             .insert(0, std::mem::replace(&mut a.container, latest));
     }
     let c = engine.container(&a.container)?;
-    if c.state != "running" {
-        return Err(exit(
-            125,
-            format!(
-                "can only create exec sessions on running containers: container {} is {}: container state improper",
-                c.name,
-                super::ps::state_name(&c)
-            ),
-        ));
-    }
     let env = a
         .env
         .iter()
@@ -135,26 +124,16 @@ pub fn run(ctx: &Ctx, mut a: ExecArgs) -> anyhow::Result<()> {
             console: None,
         }
     };
-    let child = engine
-        .exec_target(&c, c.pid as i32)
-        .map_err(crate::runtime::linux::RuntimeError::from)
-        .and_then(|target| spawn(&target, &opts, io))
+    let session = engine
+        .exec(&c, &opts, io)
         .map_err(|e| exit(e.exit_code(), e.to_string()))?;
     drop(engine);
-    crate::engine::events::container("exec", &c);
-    let session = crate::engine::containers::new_id();
     if a.detach {
-        println!("{session}");
+        println!("{}", session.id);
         return Ok(());
     }
-    let code = relay.run(child, a.interactive)?;
-    if crate::engine::events::enabled() {
-        // podman's exec_died: the code, and the session instead of labels.
-        let mut e = crate::engine::events::Event::container("exec_died", &c);
-        e.exit_code = code.into();
-        e.attributes = Some([("execID".to_string(), session)].into());
-        crate::engine::events::emit(e);
-    }
+    let code = relay.run(session.child, a.interactive)?;
+    session.died(code);
     if code != 0 {
         return Err(exit(code, ""));
     }

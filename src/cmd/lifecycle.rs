@@ -1,12 +1,12 @@
 use super::{Ctx, exit};
 use crate::engine::Engine;
 use crate::engine::containers::ContainerError;
-use crate::process::alive;
-use crate::process::signal::{parse_signal, signal_name};
-use crate::state::containers::{self as db, ContainerRow};
+use crate::engine::lifecycle::{RemoveOptions, WAIT_CONDITIONS};
+use crate::process::signal::parse_signal;
+use crate::state::containers::ContainerRow;
 use clap::Args;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// podman's exit code for a container error: `missing` when it does not
 /// exist (1 for rm, 125 for the other verbs), else 125.
@@ -232,91 +232,19 @@ pub struct StopArgs {
     pub filter: Vec<String>,
 }
 
-/// Stop: the stop signal, then SIGKILL after the timeout (at once for a
-/// timeout of 0), warning as podman's oci runtime does when it must.
+/// Stop one container (restart's and rm -f's first half, `stop`'s body).
 pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyhow::Result<()> {
-    let sent = send_stop_signal(engine, c)?;
-    stop_signalled(engine, c, timeout, sent)
-}
-
-/// The first half of a stop: "stopping" recorded, a paused container
-/// thawed, its stop signal sent. Returns when it was sent, which the
-/// timeout counts from (None: it was not running).
-fn send_stop_signal(engine: &Engine, c: &ContainerRow) -> anyhow::Result<Option<Instant>> {
-    if !c.is_running() {
-        return Ok(None);
-    }
-    {
-        let _lock = engine.lock()?;
-        db::set_state(&engine.db.conn, &c.id, "stopping")?;
-    }
-    if c.state == "paused"
-        && let Some(cg) = engine.cgroup(&c.id)
-    {
-        let _ = cg.freeze(false);
-    }
-    let sig = parse_signal(&c.config().stop_signal).unwrap_or(rustix::process::Signal::TERM);
-    engine.kill_and_wait(c, sig, Duration::ZERO)?;
-    Ok(Some(Instant::now()))
-}
-
-/// Stop signals for every running container named, all at once: podman
-/// stops containers side by side, so N that ignore SIGTERM cost one stop
-/// timeout, not N. Each container's timeout then runs from its signal.
-fn send_stop_signals(engine: &Engine, names: &[String]) -> HashMap<String, Instant> {
-    let mut sent = HashMap::new();
-    if names.len() < 2 {
-        return sent;
-    }
-    for n in names {
-        if let Ok(c) = engine.container(n)
-            && let Ok(Some(at)) = send_stop_signal(engine, &c)
-        {
-            sent.insert(c.id, at);
-        }
-    }
-    sent
-}
-
-/// The second half: wait out what is left of the timeout since the stop
-/// signal went (`sent`), then SIGKILL with podman's warning.
-fn stop_signalled(
-    engine: &Engine,
-    c: &ContainerRow,
-    timeout: Option<u64>,
-    sent: Option<Instant>,
-) -> anyhow::Result<()> {
-    let Some(sent) = sent else {
-        return Ok(());
-    };
-    let cfg = c.config();
-    let sig = parse_signal(&cfg.stop_signal).unwrap_or(rustix::process::Signal::TERM);
-    let secs = timeout.unwrap_or(cfg.stop_timeout as u64);
-    if secs > 0 {
-        let left = Duration::from_secs(secs).saturating_sub(sent.elapsed());
-        if engine.kill_and_wait(c, sig, left)? {
-            crate::engine::events::container("stop", c);
-            return Ok(());
-        }
-        super::log::warn(&format!(
-            "StopSignal {} failed to stop container {} in {secs} seconds, resorting to SIGKILL",
-            signal_name(sig),
-            c.name
-        ));
-    }
-    engine.kill_and_wait(c, rustix::process::Signal::KILL, Duration::from_secs(30))?;
-    crate::engine::events::container("stop", c);
-    Ok(())
+    Ok(engine.stop(c, timeout)?)
 }
 
 pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;
-    let sent = send_stop_signals(&engine, &names);
+    let sent = engine.send_stop_signals(&names);
     each(&engine, &names, a.ignore, 125, |c, n| {
         match sent.get(&c.id) {
-            Some(at) => stop_signalled(&engine, c, a.time, Some(*at))?,
-            None => stop_one(&engine, c, a.time)?,
+            Some(at) => engine.stop_signalled(c, a.time, Some(*at))?,
+            None => engine.stop(c, a.time)?,
         }
         println!("{n}");
         Ok(())
@@ -343,20 +271,7 @@ pub fn kill(ctx: &Ctx, a: KillArgs) -> anyhow::Result<()> {
         c.is_running()
     })?;
     each(&engine, &names, false, 125, |c, n| {
-        if !c.is_running() || !alive(c.pid, c.pid_start) {
-            return Err(exit(
-                125,
-                format!(
-                    "can only kill running containers. {} is in state {}: container state improper",
-                    c.id,
-                    super::ps::state_name(c)
-                ),
-            ));
-        }
-        if let Some(pid) = rustix::process::Pid::from_raw(c.pid as i32) {
-            rustix::process::kill_process(pid, sig)?;
-        }
-        crate::engine::events::container("kill", c);
+        engine.kill(c, sig)?;
         println!("{n}");
         Ok(())
     })
@@ -388,10 +303,9 @@ pub fn restart(ctx: &Ctx, a: RestartArgs) -> anyhow::Result<()> {
     })?;
     for n in &names {
         let c = engine.container(n)?;
-        stop_one(&engine, &c, a.time)?;
-        let c = engine.container(&c.id)?;
-        super::run::start_container(&mut engine, &c, false, false, true)?;
-        crate::engine::events::container("restart", &c);
+        engine
+            .restart(&c, a.time)
+            .map_err(|e| exit(e.exit_code(), e.to_string()))?;
         println!("{n}");
     }
     Ok(())
@@ -431,58 +345,27 @@ pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
     // podman: --force also ignores containers that do not exist; with
     // --all, one a dependency removal took first is no error either.
     let sent = if a.force {
-        send_stop_signals(&engine, &names)
+        engine.send_stop_signals(&names)
     } else {
         HashMap::new()
     };
+    let opts = RemoveOptions {
+        force: a.force,
+        volumes: a.volumes,
+        depend: a.depend || a.all,
+        timeout: a.time,
+    };
     each(&engine, &names, a.ignore || a.force || a.all, 1, |c, n| {
-        rm_one(&engine, &a, c, n, &sent)
+        // The container as the user named it; its dependents by ID.
+        engine
+            .remove(c, &opts, &sent, &mut |gone| {
+                println!("{}", if gone.id == c.id { n } else { &gone.id })
+            })
+            .map_err(|e| match e {
+                ContainerError::State(m) => exit(2, m),
+                e => e.into(),
+            })
     })
-}
-
-/// Remove one container, its dependents first with --depend (or --all),
-/// printing each as it goes.
-fn rm_one(
-    engine: &Engine,
-    a: &RmArgs,
-    c: &ContainerRow,
-    shown: &str,
-    sent: &HashMap<String, Instant>,
-) -> anyhow::Result<()> {
-    let deps = engine.dependents(c)?;
-    if !deps.is_empty() {
-        if !(a.depend || a.all) {
-            let ids: Vec<&str> = deps.iter().map(|d| d.id.as_str()).collect();
-            return Err(exit(
-                125,
-                format!(
-                    "container {} has dependent containers which must be removed before it: {}: container already exists",
-                    c.id,
-                    ids.join(",")
-                ),
-            ));
-        }
-        for d in &deps {
-            rm_one(engine, a, d, &d.id, sent)?;
-        }
-    }
-    // As podman, a forced removal stops first (stop signal, the
-    // container's or --time's timeout, then SIGKILL).
-    if a.force && (c.is_running() || sent.contains_key(&c.id)) {
-        match sent.get(&c.id) {
-            Some(at) => stop_signalled(engine, c, a.time, Some(*at))?,
-            None => stop_one(engine, c, a.time)?,
-        }
-    }
-    engine.remove_container(c, a.force).map_err(|e| match e {
-        ContainerError::State(m) => exit(2, m),
-        e => e.into(),
-    })?;
-    if a.volumes {
-        engine.remove_anonymous_volumes(&c.config());
-    }
-    println!("{shown}");
-    Ok(())
 }
 
 #[derive(Args)]
@@ -514,12 +397,10 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
     let interval = interval.max(Duration::from_millis(1));
     let engine = ctx.engine()?;
     for cond in &a.condition {
-        if !matches!(
-            cond.as_str(),
-            "stopped" | "exited" | "running" | "healthy" | "unhealthy" | "created" | "paused"
-        ) {
+        if !WAIT_CONDITIONS.contains(&cond.as_str()) {
             anyhow::bail!(
-                "invalid --condition {cond:?}: use stopped, exited, running, healthy, unhealthy, created or paused"
+                "invalid --condition {cond:?}: use one of {}",
+                WAIT_CONDITIONS.join(", ")
             );
         }
     }
@@ -539,22 +420,8 @@ pub fn wait(ctx: &Ctx, a: WaitArgs) -> anyhow::Result<()> {
         a.containers.clone()
     };
     each(&engine, &names, a.ignore, 125, |c, _| {
-        loop {
-            let cur = engine.container(&c.id)?;
-            // A container that never ran counts as stopped (podman returns
-            // its exit code, 0, at once).
-            let met = a.condition.iter().any(|cond| match cond.as_str() {
-                "stopped" | "exited" => !cur.is_running(),
-                "running" => cur.state == "running",
-                "healthy" | "unhealthy" => cur.health == *cond,
-                other => cur.state == other,
-            });
-            if met {
-                println!("{}", if cur.is_running() { -1 } else { cur.exit_code });
-                return Ok(());
-            }
-            std::thread::sleep(interval);
-        }
+        println!("{}", engine.wait_for(&c.id, &a.condition, interval)?);
+        Ok(())
     })
 }
 
@@ -579,34 +446,7 @@ pub fn pause(ctx: &Ctx, a: PauseArgs, frozen: bool) -> anyhow::Result<()> {
         c.state == want
     })?;
     each(&engine, &names, false, 125, |c, n| {
-        if c.state != want {
-            // libpod's texts: the state for pause, the ID for unpause.
-            let msg = if frozen {
-                format!(
-                    "{:?} is not running, can't pause: container state improper",
-                    super::ps::state_name(c)
-                )
-            } else {
-                format!(
-                    "{:?} is not paused, can't unpause: container state improper",
-                    c.id
-                )
-            };
-            return Err(exit(125, msg));
-        }
-        let cg = engine.cgroup(&c.id).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: pausing needs cgroups, which this rootless setup cannot use",
-                c.name
-            )
-        })?;
-        cg.freeze(frozen)?;
-        db::set_state(
-            &engine.db.conn,
-            &c.id,
-            if frozen { "paused" } else { "running" },
-        )?;
-        crate::engine::events::container(if frozen { "pause" } else { "unpause" }, c);
+        engine.pause(c, frozen)?;
         println!("{n}");
         Ok(())
     })
@@ -621,19 +461,7 @@ pub struct RenameArgs {
 pub fn rename(ctx: &Ctx, a: RenameArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let c = engine.container(&a.container)?;
-    let _lock = engine.lock()?;
-    if let Some(other) = db::name_taken(&engine.db.conn, &a.name)? {
-        return Err(ContainerError::NameInUse(a.name, other).into());
-    }
-    db::rename(&engine.db.conn, &c.id, &a.name)?;
-    crate::engine::events::container(
-        "rename",
-        &ContainerRow {
-            name: a.name.clone(),
-            ..c
-        },
-    );
-    Ok(())
+    Ok(engine.rename(&c, &a.name)?)
 }
 
 #[derive(Args)]

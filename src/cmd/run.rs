@@ -445,11 +445,7 @@ fn start_attached(
         None
     };
     let print_id = attached && !attach.stdout && !attach.stderr;
-    let mut launched = crate::monitor::launch(engine, row, attach, reopen)?;
-    if let Some(f) = &cfg.conmon_pidfile {
-        std::fs::write(f, launched.monitor_pid.to_string())
-            .map_err(|e| anyhow::anyhow!("writing the monitor PID file {f}: {e}"))?;
-    }
+    let mut launched = engine.launch(row, attach, reopen)?;
     let code = match launched.next_event() {
         Some(Event::Started(pid)) => {
             if !attached {

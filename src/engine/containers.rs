@@ -268,6 +268,14 @@ pub fn random_name(id: &str) -> String {
 }
 
 impl ContainerRow {
+    /// The state as podman names it (a stopped container has "exited").
+    pub fn podman_state(&self) -> &str {
+        match self.state.as_str() {
+            "stopped" => "exited",
+            s => s,
+        }
+    }
+
     pub fn config(&self) -> ContainerConfig {
         serde_json::from_str(&self.config).unwrap_or_default()
     }

@@ -11,6 +11,7 @@ pub mod events_read;
 pub mod exec;
 pub mod health;
 pub mod images;
+pub mod lifecycle;
 pub mod mounts;
 pub mod networks;
 pub mod prune;
