@@ -449,7 +449,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
         .tag
         .iter()
         .map(|t| super::tag::local_name(t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut engine = ctx.engine()?;
     let context_arg = match &a.context {
         Some(c) => c.clone(),

@@ -111,7 +111,7 @@ pub struct RmArgs {
 
 pub fn run(ctx: &Ctx, c: ManifestCommand) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
-    let lists = Lists::open(engine.store.root())?;
+    let lists = engine.manifest_lists()?;
     match c {
         ManifestCommand::Create(a) => create(&engine, &lists, a),
         ManifestCommand::Add(a) => {
@@ -163,21 +163,15 @@ pub fn run(ctx: &Ctx, c: ManifestCommand) -> anyhow::Result<()> {
     }
 }
 
-/// A list by name (short names live in `localhost/`, as `tag` stores them)
-/// or ID.
-pub fn lookup(lists: &Lists, word: &str) -> anyhow::Result<Option<StoredList>> {
-    let name = super::tag::local_name(word).ok();
-    Ok(lists.find(word, name.as_deref())?)
-}
+use crate::engine::manifest_lists::lookup_list as lookup;
 
 fn find(lists: &Lists, word: &str) -> anyhow::Result<StoredList> {
     lookup(lists, word)?.ok_or_else(|| anyhow::anyhow!("{word}: image not known"))
 }
 
 /// Remove a list from local storage, printing as `rmi` does.
-pub fn remove_list(engine: &Engine, lists: &Lists, l: &StoredList) -> anyhow::Result<()> {
-    let _lock = engine.lock()?;
-    lists.remove(&l.id)?;
+fn remove_list(engine: &Engine, lists: &Lists, l: &StoredList) -> anyhow::Result<()> {
+    engine.remove_manifest_list(lists, l)?;
     for n in &l.names {
         println!("Untagged: {n}");
     }
