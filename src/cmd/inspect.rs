@@ -1,6 +1,6 @@
-use super::images::{Listed, load_all};
 use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
+use crate::engine::images::Listed;
 use crate::format::template::render_one;
 use crate::format::units::{go_time, human_duration, human_size, parse_rfc3339, rfc3339};
 use clap::Args;
@@ -118,7 +118,7 @@ fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<us
 fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let words = &words.resolve(&engine)?;
-    let all = load_all(&engine)?;
+    let all = engine.list_images()?;
     // A network's JSON (netavark's keys) and its template fields (podman's
     // Go names) differ; containers and images use one document for both.
     let mut out = Vec::new();
@@ -270,7 +270,7 @@ pub struct HistoryArgs {
 pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::HISTORY);
     let engine = ctx.engine()?;
-    let all = load_all(&engine)?;
+    let all = engine.list_images()?;
     let l = &all[find_listed(&engine, &all, &a.image)?];
     let layer_sizes: Vec<u64> = l
         .rec
