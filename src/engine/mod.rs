@@ -22,6 +22,7 @@ pub mod top;
 pub mod update;
 pub mod volumes;
 
+pub use crate::state::containers::ContainerRow;
 use crate::state::{Db, DbError, Paths, WriterLock};
 use crate::storage::{Store, StoreError};
 
