@@ -206,12 +206,10 @@ fn normalize(format: &str, kind: &str) -> String {
 pub fn image_json(engine: &Engine, l: &Listed) -> Value {
     let r = &l.rec;
     let c = &l.config;
-    let store = &engine.store;
-    let diffs: Vec<String> = r
-        .layers
+    let diffs: Vec<String> = engine
+        .image_layer_diffs(r)
         .iter()
-        .rev()
-        .map(|ch| store.layer_diff(ch).display().to_string())
+        .map(|d| d.display().to_string())
         .collect();
     let mut graph = serde_json::Map::new();
     if let Some((top, lower)) = diffs.split_first() {
@@ -272,18 +270,7 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let all = engine.list_images()?;
     let l = &all[find_listed(&engine, &all, &a.image)?];
-    let layer_sizes: Vec<u64> = l
-        .rec
-        .layers
-        .iter()
-        .map(|ch| {
-            crate::state::images::layer(&engine.db.conn, ch)
-                .ok()
-                .flatten()
-                .map(|i| i.size)
-                .unwrap_or(0)
-        })
-        .collect();
+    let layer_sizes = engine.image_layer_sizes(&l.rec);
     let mut entries = l.config.history.clone();
     if entries.is_empty() {
         entries = layer_sizes
@@ -291,7 +278,7 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
             .map(|_| crate::image::config::History::default())
             .collect();
     }
-    let now = crate::state::images::now();
+    let now = crate::engine::images::now();
     let mut sizes = layer_sizes.iter();
     let mut rows = Vec::new();
     let mut docs = Vec::new();

@@ -404,3 +404,30 @@ impl Engine {
         Ok(db::cache_images(&self.db.conn)?)
     }
 }
+
+impl Engine {
+    /// The diff dirs of an image's layers, top first (`GraphDriver` in
+    /// `image inspect`).
+    pub fn image_layer_diffs(&self, rec: &ImageRecord) -> Vec<std::path::PathBuf> {
+        rec.layers
+            .iter()
+            .rev()
+            .map(|ch| self.store.layer_diff(ch))
+            .collect()
+    }
+
+    /// The recorded size of each of an image's layers, bottom first (0 for
+    /// one without a record), for `history`.
+    pub fn image_layer_sizes(&self, rec: &ImageRecord) -> Vec<u64> {
+        rec.layers
+            .iter()
+            .map(|ch| {
+                db::layer(&self.db.conn, ch)
+                    .ok()
+                    .flatten()
+                    .map(|i| i.size)
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+}
