@@ -10,6 +10,7 @@ pub mod events_read;
 pub mod health;
 pub mod image_remove;
 pub mod images;
+pub mod inspect;
 pub mod manifest_lists;
 pub mod networks;
 pub mod prune;
