@@ -1,7 +1,7 @@
 use super::{Ctx, print_rows};
+use crate::engine::ContainerRow;
 use crate::engine::containers::now_nanos;
 use crate::format::units::{go_time, human_duration};
-use crate::engine::ContainerRow;
 use clap::Args;
 use serde_json::{Value, json};
 

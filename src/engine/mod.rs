@@ -23,8 +23,9 @@ pub mod top;
 pub mod update;
 pub mod volumes;
 
+pub use crate::state::Paths;
 pub use crate::state::containers::ContainerRow;
-use crate::state::{Db, DbError, Paths, WriterLock};
+use crate::state::{Db, DbError, WriterLock};
 use crate::storage::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
