@@ -3,6 +3,7 @@
 
 pub mod container_root;
 pub mod containers;
+pub mod copy;
 pub mod disk;
 pub mod endpoints;
 pub mod events;
