@@ -1,6 +1,7 @@
 //! The engine: one open store (database + content store) under one root,
 //! and the image-level operations every command shares.
 
+pub mod build;
 pub mod container_root;
 pub mod containers;
 pub mod copy;
