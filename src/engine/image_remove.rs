@@ -4,7 +4,7 @@
 
 use super::containers::ContainerError;
 use super::images::ImageError;
-use super::manifest_lists::{ListError, lookup_list};
+use super::manifests::{ListError, lookup_list};
 use super::{Engine, EngineError};
 use crate::state::images as db;
 

@@ -13,7 +13,7 @@ pub mod health;
 pub mod image_remove;
 pub mod images;
 pub mod inspect;
-pub mod manifest_lists;
+pub mod manifests;
 pub mod networks;
 pub mod prune;
 pub mod reset;
