@@ -6,11 +6,10 @@ use super::{Ctx, exit};
 use crate::build::context::Context;
 use crate::build::ignore::Ignore;
 use crate::build::{BuildError, BuildOptions, Host, RunSpec};
+use crate::engine::ContainerRow;
 use crate::engine::Engine;
 use crate::engine::containers::{Bind, NewContainer};
-use crate::image::config::ImageConfig;
-use crate::state::containers::ContainerRow;
-use crate::state::images::ImageRecord;
+use crate::engine::images::ImageRecord;
 use clap::{Args, Parser};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -198,13 +197,7 @@ impl Host for CliHost<'_> {
         let a = RunStepArgs::try_parse_from(&argv)
             .map_err(|e| format!("setting up the RUN container: {e}"))?
             .create;
-        let image_cfg = ImageConfig::parse(
-            &engine
-                .store
-                .read_blob(&image.id)
-                .map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
+        let image_cfg = engine.image_config(image).map_err(|e| e.to_string())?;
         let run_spec = super::run_config::create_spec(&a).map_err(|e| e.to_string())?;
         let mut cfg = crate::engine::create::with_image(
             run_spec,
@@ -284,44 +277,6 @@ fn quiet_stdout() -> Option<i32> {
         libc::dup2(null.as_raw_fd(), 1);
         Some(saved)
     }
-}
-
-/// What `build -` found on stdin: a context archive (plain, gzip, zstd,
-/// xz or bzip2 tar), else a Containerfile (with an empty context), as
-/// podman takes either.
-fn is_archive(head: &[u8]) -> bool {
-    use crate::image::manifest::Compression;
-    Compression::sniff(head) != Compression::None
-        || crate::build::copy::Packed::sniff(head).is_some()
-        || (head.len() >= 262 && &head[257..262] == b"ustar")
-}
-
-/// A context given as a tar on stdin, unpacked into a temp dir.
-fn context_from_stdin(dir: &Path, data: &[u8]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let fail = |e: std::io::Error| {
-        anyhow::anyhow!(
-            "unpacking the build context from stdin: {}",
-            crate::storage::unpack::tar_error(e)
-        )
-    };
-    let r = crate::build::copy::archive_reader(std::io::Cursor::new(data)).map_err(fail)?;
-    let mut a = tar::Archive::new(r);
-    a.set_preserve_permissions(true);
-    for entry in a.entries().map_err(fail)? {
-        let mut entry = entry.map_err(fail)?;
-        // Written sparse by the tar crate, a sparse member would still be
-        // read out in full by a later COPY: refused, as podman does.
-        if let Some(how) = crate::storage::unpack::sparse_reason(&mut entry).map_err(fail)? {
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            anyhow::bail!(
-                "unpacking the build context from stdin: member {name:?}: sparse files are not supported ({how})"
-            );
-        }
-        // unpack_in refuses members that would land outside `dir`.
-        entry.unpack_in(dir).map_err(fail)?;
-    }
-    Ok(())
 }
 
 /// The Containerfile text and its name for messages. `-f` names any file
@@ -453,7 +408,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
         .tag
         .iter()
         .map(|t| super::tag::local_name(t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut engine = ctx.engine()?;
     let context_arg = match &a.context {
         Some(c) => c.clone(),
@@ -469,20 +424,18 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
         },
     };
     let mut stdin_file = None;
-    let stdin_dir = (context_arg == "-").then(|| engine.store.temp_path("build-context"));
-    let context = match &stdin_dir {
-        Some(d) => {
+    let mut stdin_context = None;
+    let context = match context_arg == "-" {
+        true => {
             let mut data = Vec::new();
             std::io::stdin().lock().read_to_end(&mut data)?;
-            if is_archive(&data[..data.len().min(512)]) {
-                context_from_stdin(d, &data)?;
-            } else {
-                std::fs::create_dir_all(d)?;
-                stdin_file = Some(String::from_utf8_lossy(&data).into_owned());
-            }
-            d.clone()
+            let c = engine.stdin_context(&data)?;
+            stdin_file = c.containerfile.clone();
+            let dir = c.dir.clone();
+            stdin_context = Some(c);
+            dir
         }
-        None => {
+        false => {
             let p = PathBuf::from(&context_arg);
             if !p.is_dir() {
                 return Err(exit(
@@ -502,8 +455,8 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> anyhow::Result<()> {
         pull,
         format == "docker",
     );
-    if let Some(d) = stdin_dir {
-        let _ = engine.store.remove_path(&d);
+    if let Some(c) = stdin_context {
+        let _ = engine.remove_stdin_context(&c);
     }
     r
 }
@@ -636,17 +589,7 @@ fn build_in(
         BuildError::Step { code: Some(c), .. } => exit(c, format!("{e}")),
         other => exit(125, other.to_string()),
     })?;
-    {
-        let _lock = engine.lock()?;
-        for t in &tags {
-            crate::state::images::add_name(&engine.db.conn, &id, t)?;
-        }
-    }
-    crate::engine::events::image(
-        "build",
-        id.hex(),
-        tags.first().map_or(id.hex(), String::as_str),
-    );
+    engine.name_built_image(&id, &tags)?;
     // podman's tail: COMMIT with the name as given, the short ID, the tags.
     if !a.quiet {
         if let Some(t) = a.tag.first() {

@@ -164,7 +164,7 @@ fn completing_command() -> clap::Command {
 /// Names (and short IDs) of this root's objects of a kind; nothing if the
 /// store cannot be read.
 fn names(kind: Kind) -> Vec<CompletionCandidate> {
-    let mut paths = crate::state::Paths::default_for_user();
+    let mut paths = crate::engine::Paths::default_for_user();
     // The command line being completed: `berth -- berth [--root X] ...`.
     let words: Vec<std::ffi::OsString> = std::env::args_os()
         .skip_while(|a| a != "--")

@@ -1,6 +1,6 @@
+use crate::engine::ContainerRow;
 use crate::engine::Engine;
 use crate::format::units::rfc3339;
-use crate::state::containers::ContainerRow;
 use serde_json::{Value, json};
 
 fn time(nanos: i64) -> String {
@@ -14,11 +14,8 @@ fn time(nanos: i64) -> String {
 pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
     let cfg = c.config();
     let dir = engine.container_dir(&c.id);
-    let caps: Vec<String> =
-        crate::runtime::caps::resolve(cfg.privileged, &cfg.cap_add, &cfg.cap_drop)
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+    let caps = crate::engine::inspect::effective_caps(&cfg);
+    let (cpu_quota, cpu_period) = crate::engine::inspect::cpu_quota_period(&cfg);
     let running = c.is_running();
     // No log file with the none driver: podman leaves the path empty.
     let log_path = if cfg.log_driver == "none" {
@@ -133,8 +130,8 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             "NanoCpus": cfg.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             "CpuShares": cfg.cpu_shares.unwrap_or(0),
             "PidsLimit": cfg.pids_limit.unwrap_or(0),
-            "CpuQuota": crate::engine::spec::limits(&cfg).cpu_quota.unwrap_or(0),
-            "CpuPeriod": crate::engine::spec::limits(&cfg).cpu_period.unwrap_or(0),
+            "CpuQuota": cpu_quota,
+            "CpuPeriod": cpu_period,
             "MemoryReservation": cfg.memory_reservation.unwrap_or(0),
             "BlkioWeight": cfg.blkio_weight.unwrap_or(0),
             "Ulimits": cfg.ulimits.iter().map(|u| json!({"Name": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),

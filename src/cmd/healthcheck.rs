@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, cmd: HealthcheckCommand) -> anyhow::Result<()> {
     let (state, turned) = crate::engine::health::probe(&engine, &c, &cfg, c.pid as i32, c.started);
     if turned && cfg.health_on_failure == "stop" {
         // Here, where waiting is allowed, the action is `stop` itself.
-        super::lifecycle::stop_one(&engine, &c, None)?;
+        engine.stop(&c, None)?;
     } else if turned {
         crate::engine::health::act(&engine, &c, &cfg, c.pid as i32);
     }

@@ -1,9 +1,8 @@
 use super::{Ctx, print_rows};
 use crate::engine::Engine;
+use crate::engine::images::{ImageRecord, Listed, now};
 use crate::format::units::{go_time, human_duration, human_size, parse_rfc3339, rfc3339};
-use crate::image::ImageConfig;
 use crate::registry::reference::split_name;
-use crate::state::images::ImageRecord;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -79,43 +78,6 @@ pub fn reference_matches(pattern: &str, name: &str) -> bool {
     forms.iter().any(|f| glob(pattern, f))
 }
 
-pub struct Listed {
-    pub rec: ImageRecord,
-    pub config: ImageConfig,
-    pub created: i64,
-    /// Every name the image has had, current ones first.
-    pub names_history: Vec<String>,
-}
-
-pub fn load_all(engine: &Engine) -> anyhow::Result<Vec<Listed>> {
-    let mut out = Vec::new();
-    for rec in engine.images()? {
-        let config = engine
-            .store
-            .read_blob(&rec.id)
-            .ok()
-            .and_then(|b| ImageConfig::parse(&b).ok())
-            .unwrap_or_default();
-        let created = parse_rfc3339(&rec.created).unwrap_or(rec.added);
-        let mut names_history = crate::state::images::names_history(&engine.db.conn, &rec.id)?;
-        if names_history.is_empty() {
-            names_history = rec.names.clone();
-        }
-        out.push(Listed {
-            rec,
-            config,
-            created,
-            names_history,
-        });
-    }
-    out.sort_by(|a, b| {
-        b.created
-            .cmp(&a.created)
-            .then(b.rec.added.cmp(&a.rec.added))
-    });
-    Ok(out)
-}
-
 fn filter_ok(engine: &Engine, l: &Listed, filters: &[(String, String)]) -> anyhow::Result<bool> {
     for (k, v) in filters {
         let ok = match k.as_str() {
@@ -169,12 +131,12 @@ pub fn run(ctx: &Ctx, a: ImagesArgs) -> anyhow::Result<()> {
     if let Some(i) = &a.image {
         filters.push(("reference".into(), i.clone()));
     }
-    let now = crate::state::images::now();
+    let now = now();
     let mut listed = Vec::new();
     // Intermediate build images (unnamed steps the build cache holds) are
     // shown with -a only, as podman and docker do.
-    let intermediate = crate::state::images::cache_images(&engine.db.conn)?;
-    for l in load_all(&engine)? {
+    let intermediate = engine.intermediate_images()?;
+    for l in engine.list_images()? {
         if !a.all && l.rec.names.is_empty() && intermediate.contains(l.rec.id.hex()) {
             continue;
         }
@@ -366,8 +328,6 @@ pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> anyhow::Result<()> {
     } else {
         for rec in named_or_all(&engine, &a.images, a.all)? {
             let m = engine.mount_image(&rec)?;
-            let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
-            crate::engine::events::image("mount", rec.id.hex(), name);
             reports.push((rec, m.path.display().to_string()));
         }
     }
@@ -449,12 +409,8 @@ pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let mut errors = Vec::new();
     for rec in named_or_all(&engine, &a.images, a.all)? {
-        match engine.unmount_image(&rec.id, a.force || a.all) {
-            Ok(true) => {
-                let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
-                crate::engine::events::image("unmount", rec.id.hex(), name);
-                println!("{}", rec.id.hex())
-            }
+        match engine.unmount_image(&rec, a.force || a.all) {
+            Ok(true) => println!("{}", rec.id.hex()),
             Ok(false) => {}
             Err(e) => errors.push(e.to_string()),
         }

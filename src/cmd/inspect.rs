@@ -1,6 +1,6 @@
-use super::images::{Listed, load_all};
 use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
+use crate::engine::images::Listed;
 use crate::format::template::render_one;
 use crate::format::units::{go_time, human_duration, human_size, parse_rfc3339, rfc3339};
 use clap::Args;
@@ -118,7 +118,7 @@ fn find_listed(engine: &Engine, all: &[Listed], word: &str) -> anyhow::Result<us
 fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let words = &words.resolve(&engine)?;
-    let all = load_all(&engine)?;
+    let all = engine.list_images()?;
     // A network's JSON (netavark's keys) and its template fields (podman's
     // Go names) differ; containers and images use one document for both.
     let mut out = Vec::new();
@@ -206,12 +206,10 @@ fn normalize(format: &str, kind: &str) -> String {
 pub fn image_json(engine: &Engine, l: &Listed) -> Value {
     let r = &l.rec;
     let c = &l.config;
-    let store = &engine.store;
-    let diffs: Vec<String> = r
-        .layers
+    let diffs: Vec<String> = engine
+        .image_layer_diffs(r)
         .iter()
-        .rev()
-        .map(|ch| store.layer_diff(ch).display().to_string())
+        .map(|d| d.display().to_string())
         .collect();
     let mut graph = serde_json::Map::new();
     if let Some((top, lower)) = diffs.split_first() {
@@ -270,20 +268,9 @@ pub struct HistoryArgs {
 pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::HISTORY);
     let engine = ctx.engine()?;
-    let all = load_all(&engine)?;
+    let all = engine.list_images()?;
     let l = &all[find_listed(&engine, &all, &a.image)?];
-    let layer_sizes: Vec<u64> = l
-        .rec
-        .layers
-        .iter()
-        .map(|ch| {
-            crate::state::images::layer(&engine.db.conn, ch)
-                .ok()
-                .flatten()
-                .map(|i| i.size)
-                .unwrap_or(0)
-        })
-        .collect();
+    let layer_sizes = engine.image_layer_sizes(&l.rec);
     let mut entries = l.config.history.clone();
     if entries.is_empty() {
         entries = layer_sizes
@@ -291,7 +278,7 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
             .map(|_| crate::image::config::History::default())
             .collect();
     }
-    let now = crate::state::images::now();
+    let now = crate::engine::images::now();
     let mut sizes = layer_sizes.iter();
     let mut rows = Vec::new();
     let mut docs = Vec::new();

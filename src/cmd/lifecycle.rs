@@ -232,11 +232,6 @@ pub struct StopArgs {
     pub filter: Vec<String>,
 }
 
-/// Stop one container (restart's and rm -f's first half, `stop`'s body).
-pub fn stop_one(engine: &Engine, c: &ContainerRow, timeout: Option<u64>) -> anyhow::Result<()> {
-    Ok(engine.stop(c, timeout)?)
-}
-
 pub fn stop(ctx: &Ctx, a: StopArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let names = all_or(&engine, a.all, &a.containers, &a.pick, &a.filter, |_| true)?;

@@ -1,9 +1,8 @@
 use super::{Ctx, exit, print_rows};
 use crate::engine::endpoints;
-use crate::engine::networks::{self as nets, NetworkRequest, NetworkSpec};
+use crate::engine::networks::{self as nets, NetworkRequest, NetworkRow, NetworkSpec};
 use crate::format::template::render_one;
 use crate::network::{NetworkConfig, NetworkError};
-use crate::state::networks::NetworkRow;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -381,8 +380,13 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
         NetworkCommand::Rm(a) => {
             let mut last = None;
             for name in &a.names {
-                match remove_one(&engine, &nd, name, a.force, a.time) {
-                    Ok(n) => println!("{n}"),
+                match engine.remove_network(&nd, name, a.force, a.time) {
+                    Ok(r) => {
+                        for e in &r.errors {
+                            eprintln!("Error: {e}");
+                        }
+                        println!("{}", r.name)
+                    }
                     // podman: --force also ignores networks that do not exist.
                     Err(NetworkError::NotFound(_)) if a.force => {}
                     Err(e) => {
@@ -454,52 +458,4 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `network rm`: refuse while containers use it, unless `force`, which
-/// removes them first (podman's rule).
-fn remove_one(
-    engine: &crate::engine::Engine,
-    nd: &crate::state::Db,
-    name: &str,
-    force: bool,
-    time: Option<u64>,
-) -> Result<String, NetworkError> {
-    let n = nets::find(nd, name)?;
-    nets::check_removable(&n)?;
-    let users = crate::state::networks::endpoints_of_network(&nd.conn, &n.name)?;
-    if !users.is_empty() {
-        if !force {
-            return Err(NetworkError::InUse(format!(
-                "network {} is being used by {} container(s): remove them first, or use --force",
-                n.name,
-                users.len()
-            )));
-        }
-        for u in &users {
-            match engine.container(&u.container_id) {
-                Ok(c) => {
-                    if time.is_some() {
-                        super::lifecycle::stop_one(engine, &c, time)
-                            .map_err(|e| NetworkError::InUse(e.to_string()))?;
-                    }
-                    let c = engine
-                        .refresh(c)
-                        .map_err(|e| NetworkError::InUse(e.to_string()))?;
-                    engine
-                        .remove_container(&c, true)
-                        .map_err(|e| NetworkError::InUse(e.to_string()))?
-                }
-                // A container of another root: its record is not ours to
-                // remove, but its lease on this network goes.
-                Err(_) => {
-                    crate::state::networks::delete_endpoint(&nd.conn, &n.name, &u.container_id)?
-                }
-            }
-        }
-    }
-    for e in nets::remove(engine, nd, &n)? {
-        eprintln!("Error: {e}");
-    }
-    Ok(n.name)
 }

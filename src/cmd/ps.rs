@@ -1,7 +1,7 @@
 use super::{Ctx, print_rows};
+use crate::engine::ContainerRow;
 use crate::format::units::{go_time, human_duration};
 use crate::process::now_nanos;
-use crate::state::containers::ContainerRow;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -93,10 +93,7 @@ pub fn status(c: &ContainerRow, now: i64) -> String {
 
 /// State as podman names it.
 pub fn state_name(c: &ContainerRow) -> &str {
-    match c.state.as_str() {
-        "stopped" => "exited",
-        s => s,
-    }
+    c.podman_state()
 }
 
 pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {

@@ -1,6 +1,5 @@
 use super::{Ctx, exit};
-use crate::engine::images::ImageError;
-use crate::state::images as db;
+use crate::engine::image_remove::RemoveImageOptions;
 use clap::Args;
 use std::io::{BufRead, Write};
 
@@ -28,100 +27,19 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
         );
     }
     let engine = ctx.engine()?;
-    let lists = crate::image::lists::Lists::open(engine.store.root())?;
-    let words: Vec<String> = if a.all {
-        engine
-            .images()?
-            .iter()
-            .map(|r| r.id.hex().to_string())
-            .chain(lists.all()?.into_iter().map(|l| l.id))
-            .collect()
-    } else {
-        a.images.clone()
+    let opts = RemoveImageOptions {
+        force: a.force,
+        all: a.all,
+        ignore: a.ignore,
     };
-    let mut missing = false;
-    let mut in_use = false;
-    let mut errors = Vec::new();
-    for w in &words {
-        let found = match engine.find_image(w) {
-            Ok(f) => f,
-            // podman: --force, like --ignore, passes over a missing image (and
-            // --all over one a removed child took along).
-            Err(ImageError::NotFound(_)) if a.ignore || a.force || a.all => continue,
-            // A manifest list goes as an image does (podman keeps both in
-            // one image store).
-            Err(ImageError::NotFound(_)) if super::manifest::lookup(&lists, w)?.is_some() => {
-                if let Some(l) = super::manifest::lookup(&lists, w)? {
-                    super::manifest::remove_list(&engine, &lists, &l)?;
-                }
-                continue;
-            }
-            Err(e @ ImageError::NotFound(_)) => {
-                missing = true;
-                errors.push(e.to_string());
-                continue;
-            }
-            Err(e) => {
-                errors.push(e.to_string());
-                continue;
-            }
-        };
-        let rec = &found.image;
-        let by_name = found.name.is_some();
-        if !by_name && rec.names.len() > 1 && !a.force && !a.all {
-            errors.push(format!(
-                "unable to delete image {:?} by ID with more than one tag ({}): please force removal",
-                rec.id.hex(),
-                rec.names.join(", ")
-            ));
-            continue;
-        }
-        // By name: drop that name; the image goes when its last name does.
-        // By ID: every name, in the order they were given (podman's libimage).
-        let untag: Vec<String> = match &found.name {
-            Some(n) => vec![n.clone()],
-            None => db::names_in_order(&engine.db.conn, rec.id.hex())?,
-        };
-        let users = crate::state::containers::users_of_image(&engine.db.conn, rec.id.hex())?;
-        if untag.len() == rec.names.len() && !users.is_empty() {
-            if !a.force {
-                in_use = true;
-                errors.push(format!(
-                    "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
-                    users.iter().map(|u| &u[..12]).collect::<Vec<_>>().join(", ")
-                ));
-                continue;
-            }
-            // podman rmi -f removes the containers first.
-            for u in &users {
-                if let Ok(c) = engine.container(u) {
-                    engine.remove_container(&c, true)?;
-                }
-            }
-        }
-        {
-            let _lock = engine.lock()?;
-            for n in &untag {
-                db::remove_name(&engine.db.conn, n)?;
-                crate::engine::events::image("untag", rec.id.hex(), n);
-                println!("Untagged: {n}");
-            }
-        }
-        if untag.len() == rec.names.len() {
-            let parent = engine.image_parent(&rec.id)?;
-            match engine.delete_image(&rec.id) {
-                Ok(()) => println!("Deleted: {}", rec.id.hex()),
-                Err(e) => {
-                    errors.push(format!("{}: {e}", rec.id.hex()));
-                    continue;
-                }
-            }
-            match engine.prune_dangling_parents(parent) {
-                Ok(gone) => gone.iter().for_each(|p| println!("Deleted: {}", p.hex())),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
+    let r = engine.remove_images(&a.images, opts);
+    for l in &r.lines {
+        println!("{l}");
     }
+    if let Some(e) = r.fatal {
+        return Err(e.into());
+    }
+    let (errors, missing, in_use) = (r.errors, r.missing, r.in_use);
     if errors.is_empty() {
         return Ok(());
     }

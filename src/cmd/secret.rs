@@ -3,9 +3,9 @@
 
 use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
-use crate::engine::secrets::{MAX_SIZE, SecretError, rfc3339_nanos};
+use crate::engine::secrets::{MAX_SIZE, SecretError, SecretRow, rfc3339_nanos};
 use crate::format::{Origin, template::render_one};
-use crate::state::secrets::SecretRow;
+
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

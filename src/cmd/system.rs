@@ -132,7 +132,7 @@ pub fn df(ctx: &Ctx, a: DfArgs) -> anyhow::Result<()> {
             false,
         );
     }
-    let now = crate::state::images::now();
+    let now = crate::engine::images::now();
     println!("Images space usage:\n");
     let images: Vec<Value> = du
         .images
@@ -239,39 +239,12 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
         }
     }
     let engine = ctx.engine()?;
-    let (mut containers, mut images, mut networks, mut volumes) = (vec![], vec![], vec![], vec![]);
-    let mut reclaimed = 0;
-    let mut errors = vec![];
-    // As podman: again while a round removed something a later round's
-    // objects depended on (an image freed by a container, a volume by it).
-    loop {
-        let c = engine.prune_containers(&filter)?;
-        let i = engine.prune_images(a.all, &filter)?;
-        let n = engine.prune_networks(&filter)?;
-        let v = if a.volumes {
-            let names = engine.prunable_volumes(&filter)?;
-            engine.prune_volumes(&names)
-        } else {
-            Default::default()
-        };
-        let found = !i.removed.is_empty() || !n.removed.is_empty() || !v.removed.is_empty();
-        for r in [&c, &i, &n, &v] {
-            reclaimed += r.reclaimed;
-            errors.extend(r.errors.iter().cloned());
-        }
-        containers.extend(c.removed);
-        images.extend(i.removed);
-        networks.extend(n.removed);
-        volumes.extend(v.removed);
-        if !found || !errors.is_empty() {
-            break;
-        }
-    }
+    let r = engine.prune_system(a.all, a.volumes, &filter)?;
     for (heading, list) in [
-        ("Deleted Containers", &containers),
-        ("Deleted Volumes", &volumes),
-        ("Deleted Images", &images),
-        ("Deleted Networks", &networks),
+        ("Deleted Containers", &r.containers),
+        ("Deleted Volumes", &r.volumes),
+        ("Deleted Images", &r.images),
+        ("Deleted Networks", &r.networks),
     ] {
         if !list.is_empty() {
             println!("{heading}");
@@ -280,8 +253,8 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> anyhow::Result<()> {
             }
         }
     }
-    println!("Total reclaimed space: {}", human_size_4(reclaimed));
-    super::report_errors(&errors, 125)
+    println!("Total reclaimed space: {}", human_size_4(r.reclaimed));
+    super::report_errors(&r.errors, 125)
 }
 
 pub fn reset(ctx: &Ctx, a: ResetArgs) -> anyhow::Result<()> {

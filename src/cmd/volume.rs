@@ -1,8 +1,8 @@
 use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
 use crate::engine::containers::ContainerError;
+use crate::engine::volumes::{RemoveVolumeError, VolumeRow};
 use crate::format::template::render_one;
-use crate::state::volumes::VolumeRow;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -154,7 +154,6 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                     (k.to_string(), v.to_string())
                 })
                 .collect();
-            let _lock = engine.lock()?;
             let mut options = std::collections::BTreeMap::new();
             for o in &a.opt {
                 let (k, v) = o
@@ -169,8 +168,7 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                     })
                     .or_insert_with(|| v.to_string());
             }
-            let v =
-                engine.create_volume_with(a.name.as_deref(), labels, options, false, a.ignore)?;
+            let v = engine.create_named_volume(a.name.as_deref(), labels, options, a.ignore)?;
             println!("{}", v.name);
         }
         VolumeCommand::Ls(a) => {
@@ -259,21 +257,12 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
             };
             let mut last = None;
             for n in &names {
-                if a.force {
-                    if engine.volume(n).is_err() {
-                        // podman: --force passes over a missing volume.
-                        continue;
-                    }
-                    // Stop the containers using it gracefully first (-t).
-                    for id in engine.volume_users(n)? {
-                        if let Ok(c) = engine.container(&id) {
-                            super::lifecycle::stop_one(&engine, &c, Some(a.time.unwrap_or(10)))?;
-                        }
-                    }
-                }
-                match engine.remove_volume(n, a.force) {
-                    Ok(()) => println!("{n}"),
-                    Err(e) => {
+                match engine.remove_volume_stopping(n, a.force, a.time.unwrap_or(10)) {
+                    Ok(true) => println!("{n}"),
+                    Ok(false) => {}
+                    Err(RemoveVolumeError::Users(e)) => return Err(e.into()),
+                    Err(RemoveVolumeError::Stop(e)) => return Err(anyhow::Error::msg(e)),
+                    Err(RemoveVolumeError::Remove(e)) => {
                         let code = if matches!(e, ContainerError::State(_)) {
                             2
                         } else if e.to_string().contains("no such volume") {
@@ -294,12 +283,11 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
         VolumeCommand::Prune(a) => prune(&engine, a)?,
         VolumeCommand::Export(a) => {
             engine.volume(&a.name)?;
-            let data = engine.volume_data(&a.name);
             match &a.output {
                 Some(p) => {
                     let f = std::fs::File::create(p)
                         .map_err(|e| anyhow::anyhow!("creating {}: {e}", p.display()))?;
-                    export_tree(&data, std::io::BufWriter::new(f))?;
+                    engine.export_volume(&a.name, std::io::BufWriter::new(f))?;
                 }
                 None => {
                     if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -307,18 +295,15 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                             "cannot write to terminal, use command-line redirection or the --output flag"
                         );
                     }
-                    export_tree(&data, std::io::BufWriter::new(std::io::stdout().lock()))?;
+                    engine.export_volume(
+                        &a.name,
+                        std::io::BufWriter::new(std::io::stdout().lock()),
+                    )?;
                 }
             }
         }
         VolumeCommand::Import(a) => {
-            let v = engine.volume(&a.name)?;
-            if !v.options.is_empty() {
-                anyhow::bail!(
-                    "volume {} has mount options: import into it from a container instead",
-                    a.name
-                );
-            }
+            engine.importable_volume(&a.name)?;
             let input: Box<dyn std::io::Read> = if a.source == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
@@ -327,16 +312,7 @@ pub fn run(ctx: &Ctx, cmd: VolumeCommand) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{}: {e}", a.source))?,
                 )
             };
-            let opts = crate::storage::unpack::UnpackOptions {
-                overlay_xattr_prefix: "user.berth-unused.",
-                privileged: !engine.paths.rootless,
-            };
-            crate::storage::unpack::unpack(
-                std::io::BufReader::new(input),
-                &engine.volume_data(&a.name),
-                &opts,
-            )
-            .map_err(|e| anyhow::anyhow!("importing into volume {}: {e}", a.name))?;
+            engine.import_volume(&a.name, input)?;
         }
         VolumeCommand::Mount(a) => {
             for n in &a.names {
@@ -379,29 +355,9 @@ fn prune(engine: &Engine, a: PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let r = engine.prune_volumes(&doomed);
+    let r = engine.prune_volumes_with_events(&doomed);
     for n in &r.removed {
-        crate::engine::events::volume("prune", n);
         println!("{n}");
     }
     super::report_errors(&r.errors, 125)
-}
-
-/// A volume's contents as a tar (its own entries, not the directory).
-fn export_tree<W: std::io::Write>(data: &std::path::Path, out: W) -> anyhow::Result<()> {
-    let mut b = tar::Builder::new(out);
-    b.follow_symlinks(false);
-    let mut entries: Vec<_> = std::fs::read_dir(data)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        let name = e.file_name();
-        if e.file_type()?.is_dir() {
-            b.append_dir_all(&name, &p)?;
-        } else {
-            b.append_path_with_name(&p, &name)?;
-        }
-    }
-    std::io::Write::flush(&mut b.into_inner()?)?;
-    Ok(())
 }

@@ -5,7 +5,8 @@ use super::{Engine, EngineError};
 use crate::digest::Digest;
 use crate::image::config::ImageConfig;
 use crate::registry::reference::{DOCKER_HUB, Reference};
-use crate::state::images::{self as db, ImageRecord};
+use crate::state::images as db;
+pub use crate::state::images::{ImageRecord, now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -355,5 +356,78 @@ impl Engine {
             removed.push(p);
         }
         Ok(removed)
+    }
+}
+
+/// An image as `images` and `image inspect` show it.
+pub struct Listed {
+    pub rec: ImageRecord,
+    pub config: ImageConfig,
+    pub created: i64,
+    /// Every name the image has had, current ones first.
+    pub names_history: Vec<String>,
+}
+
+impl Engine {
+    /// Every image with its config and name history, newest first.
+    pub fn list_images(&self) -> Result<Vec<Listed>, EngineError> {
+        let mut out = Vec::new();
+        for rec in self.images()? {
+            let config = self
+                .store
+                .read_blob(&rec.id)
+                .ok()
+                .and_then(|b| ImageConfig::parse(&b).ok())
+                .unwrap_or_default();
+            let created = crate::format::units::parse_rfc3339(&rec.created).unwrap_or(rec.added);
+            let mut names_history = db::names_history(&self.db.conn, &rec.id)?;
+            if names_history.is_empty() {
+                names_history = rec.names.clone();
+            }
+            out.push(Listed {
+                rec,
+                config,
+                created,
+                names_history,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.created
+                .cmp(&a.created)
+                .then(b.rec.added.cmp(&a.rec.added))
+        });
+        Ok(out)
+    }
+
+    /// The IDs of the build cache's intermediate images (unnamed steps).
+    pub fn intermediate_images(&self) -> Result<std::collections::BTreeSet<String>, EngineError> {
+        Ok(db::cache_images(&self.db.conn)?)
+    }
+}
+
+impl Engine {
+    /// The diff dirs of an image's layers, top first (`GraphDriver` in
+    /// `image inspect`).
+    pub fn image_layer_diffs(&self, rec: &ImageRecord) -> Vec<std::path::PathBuf> {
+        rec.layers
+            .iter()
+            .rev()
+            .map(|ch| self.store.layer_diff(ch))
+            .collect()
+    }
+
+    /// The recorded size of each of an image's layers, bottom first (0 for
+    /// one without a record), for `history`.
+    pub fn image_layer_sizes(&self, rec: &ImageRecord) -> Vec<u64> {
+        rec.layers
+            .iter()
+            .map(|ch| {
+                db::layer(&self.db.conn, ch)
+                    .ok()
+                    .flatten()
+                    .map(|i| i.size)
+                    .unwrap_or(0)
+            })
+            .collect()
     }
 }

@@ -1,8 +1,10 @@
 //! The engine: one open store (database + content store) under one root,
 //! and the image-level operations every command shares.
 
+pub mod build;
 pub mod container_root;
 pub mod containers;
+pub mod copy;
 pub mod create;
 pub mod disk;
 pub mod endpoints;
@@ -10,8 +12,11 @@ pub mod events;
 pub mod events_read;
 pub mod exec;
 pub mod health;
+pub mod image_remove;
 pub mod images;
+pub mod inspect;
 pub mod lifecycle;
+pub mod manifests;
 pub mod mounts;
 pub mod networks;
 pub mod prune;
@@ -21,11 +26,14 @@ pub mod rootfs;
 pub mod secrets;
 pub mod spec;
 pub mod stats;
+pub mod tags;
 pub mod top;
 pub mod update;
 pub mod volumes;
 
-use crate::state::{Db, DbError, Paths, WriterLock};
+pub use crate::state::Paths;
+pub use crate::state::containers::ContainerRow;
+use crate::state::{Db, DbError, WriterLock};
 use crate::storage::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,8 @@ use crate::network::{
     NetworkError, SubnetConfig,
 };
 use crate::state::Db;
-use crate::state::networks::{self as db, EndpointRow, NetworkRow};
+pub use crate::state::networks::NetworkRow;
+use crate::state::networks::{self as db, EndpointRow};
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
@@ -647,6 +648,62 @@ pub fn remove(engine: &Engine, nd: &Db, net: &NetworkRow) -> Result<Vec<String>,
         Ok(ns) => Ok(crate::network::remove_bridge(&ns, net)),
         // Rootless without its namespace: there is no bridge to remove.
         Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// A network `network rm` removed: its name, and what failed in tearing
+/// down its bridge (reported, not fatal: the record is gone).
+pub struct RemovedNetwork {
+    pub name: String,
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// `network rm`: refuse while containers use it, unless `force`, which
+    /// removes them first (each stopped first when `stop_timeout` is
+    /// given: `--time`), as podman does.
+    pub fn remove_network(
+        &self,
+        nd: &Db,
+        name: &str,
+        force: bool,
+        stop_timeout: Option<u64>,
+    ) -> Result<RemovedNetwork, NetworkError> {
+        let n = find(nd, name)?;
+        check_removable(&n)?;
+        let users = db::endpoints_of_network(&nd.conn, &n.name)?;
+        if !users.is_empty() {
+            if !force {
+                return Err(NetworkError::InUse(format!(
+                    "network {} is being used by {} container(s): remove them first, or use --force",
+                    n.name,
+                    users.len()
+                )));
+            }
+            for u in &users {
+                match self.container(&u.container_id) {
+                    Ok(c) => {
+                        if stop_timeout.is_some() {
+                            self.stop(&c, stop_timeout)
+                                .map_err(|e| NetworkError::InUse(e.to_string()))?;
+                        }
+                        let c = self
+                            .refresh(c)
+                            .map_err(|e| NetworkError::InUse(e.to_string()))?;
+                        self.remove_container(&c, true)
+                            .map_err(|e| NetworkError::InUse(e.to_string()))?
+                    }
+                    // A container of another root: its record is not ours to
+                    // remove, but its lease on this network goes.
+                    Err(_) => db::delete_endpoint(&nd.conn, &n.name, &u.container_id)?,
+                }
+            }
+        }
+        let errors = remove(self, nd, &n)?;
+        Ok(RemovedNetwork {
+            name: n.name,
+            errors,
+        })
     }
 }
 

@@ -113,6 +113,58 @@ pub struct PruneReport {
     pub errors: Vec<String>,
 }
 
+/// What `system prune` removed, by kind, with the bytes freed and the
+/// failures of every round.
+#[derive(Debug, Default)]
+pub struct SystemPruneReport {
+    pub containers: Vec<String>,
+    pub images: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+    pub reclaimed: u64,
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// `system prune`: stopped containers, images (dangling, or every
+    /// unused one with `all`) and the build cache, unused networks, and
+    /// with `volumes` unused volumes, all that pass `f`.
+    pub fn prune_system(
+        &self,
+        all: bool,
+        volumes: bool,
+        f: &PruneFilter,
+    ) -> Result<SystemPruneReport, PruneError> {
+        let mut out = SystemPruneReport::default();
+        // As podman: again while a round removed something a later round's
+        // objects depended on (an image freed by a container, a volume by it).
+        loop {
+            let c = self.prune_containers(f)?;
+            let i = self.prune_images(all, f)?;
+            let n = self.prune_networks(f)?;
+            let v = if volumes {
+                let names = self.prunable_volumes(f)?;
+                self.prune_volumes(&names)
+            } else {
+                Default::default()
+            };
+            let found = !i.removed.is_empty() || !n.removed.is_empty() || !v.removed.is_empty();
+            for r in [&c, &i, &n, &v] {
+                out.reclaimed += r.reclaimed;
+                out.errors.extend(r.errors.iter().cloned());
+            }
+            out.containers.extend(c.removed);
+            out.images.extend(i.removed);
+            out.networks.extend(n.removed);
+            out.volumes.extend(v.removed);
+            if !found || !out.errors.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Engine {
     /// Remove the containers that are not running and pass `f`.
     pub fn prune_containers(&self, f: &PruneFilter) -> Result<PruneReport, PruneError> {

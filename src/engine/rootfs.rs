@@ -413,7 +413,7 @@ impl Engine {
     /// a read-only bind of it), nosuid and nodev. Mounting a mounted image
     /// again counts up, as c/storage does; nothing stays mounted if a later
     /// step fails.
-    pub fn mount_image(&self, rec: &ImageRecord) -> Result<ImageMount, ContainerError> {
+    fn mount_image_layers(&self, rec: &ImageRecord) -> Result<ImageMount, ContainerError> {
         if self.paths.rootless {
             return Err(ContainerError::Invalid(
                 "cannot mount images as a rootless user: the mount needs root".into(),
@@ -494,15 +494,26 @@ impl Engine {
         Ok(ImageMount { path: merged })
     }
 
+    /// `image mount` of one image, and its event.
+    pub fn mount_image(&self, rec: &ImageRecord) -> Result<ImageMount, ContainerError> {
+        let m = self.mount_image_layers(rec)?;
+        let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
+        super::events::image("mount", rec.id.hex(), name);
+        Ok(m)
+    }
+
     /// `image unmount`: count down, unmounting at zero (or at once with
     /// `force`). Returns whether the image was mounted.
-    pub fn unmount_image(
-        &self,
-        id: &crate::digest::Digest,
-        force: bool,
-    ) -> Result<bool, ContainerError> {
-        let _lock = self.lock()?;
-        self.unmount_image_locked(id, force)
+    pub fn unmount_image(&self, rec: &ImageRecord, force: bool) -> Result<bool, ContainerError> {
+        let unmounted = {
+            let _lock = self.lock()?;
+            self.unmount_image_locked(&rec.id, force)?
+        };
+        if unmounted {
+            let name = rec.names.first().map_or(rec.id.hex(), String::as_str);
+            super::events::image("unmount", rec.id.hex(), name);
+        }
+        Ok(unmounted)
     }
 
     /// As `unmount_image`, for callers holding the writer lock (`rmi`

@@ -18,7 +18,8 @@
 
 use super::containers::{Bind, ContainerConfig};
 use super::{Engine, EngineError};
-use crate::state::secrets::{self as db, SecretRow};
+use crate::state::secrets as db;
+pub use crate::state::secrets::SecretRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

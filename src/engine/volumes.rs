@@ -4,7 +4,8 @@
 
 use super::Engine;
 use super::containers::{ContainerError, new_id};
-use crate::state::volumes::{self as db, VolumeRow};
+use crate::state::volumes as db;
+pub use crate::state::volumes::VolumeRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -228,5 +229,123 @@ impl Engine {
         let _ = std::fs::remove_dir_all(self.volume_dir(name));
         super::events::volume("remove", name);
         Ok(())
+    }
+}
+
+/// Why `remove_volume_stopping` failed: before removing anything (`Users`,
+/// `Stop`: the command stops there) or in the removal itself.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveVolumeError {
+    #[error(transparent)]
+    Users(ContainerError),
+    #[error("{0}")]
+    Stop(String),
+    #[error(transparent)]
+    Remove(ContainerError),
+}
+
+impl Engine {
+    /// `volume create`: a named (or random) volume with labels and driver
+    /// options, under the writer lock; with `ignore`, an existing one is
+    /// returned as it is.
+    pub fn create_named_volume(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+        ignore: bool,
+    ) -> Result<VolumeRow, ContainerError> {
+        let _lock = self.lock()?;
+        self.create_volume_with(name, labels, options, false, ignore)
+    }
+
+    /// `volume rm`: with `force`, a missing volume is passed over
+    /// (`Ok(false)`), and each container using it is stopped (timeout
+    /// `stop_timeout`) before `remove_volume` removes it.
+    pub fn remove_volume_stopping(
+        &self,
+        name: &str,
+        force: bool,
+        stop_timeout: u64,
+    ) -> Result<bool, RemoveVolumeError> {
+        if force {
+            if self.volume(name).is_err() {
+                // podman: --force passes over a missing volume.
+                return Ok(false);
+            }
+            // Stop the containers using it gracefully first (-t).
+            for id in self.volume_users(name).map_err(RemoveVolumeError::Users)? {
+                if let Ok(c) = self.container(&id) {
+                    self.stop(&c, Some(stop_timeout))
+                        .map_err(|e| RemoveVolumeError::Stop(e.to_string()))?;
+                }
+            }
+        }
+        self.remove_volume(name, force)
+            .map_err(RemoveVolumeError::Remove)?;
+        Ok(true)
+    }
+
+    /// `volume prune`: as [`Engine::prune_volumes`], each removal recorded
+    /// as a `prune` event (`system prune` records none).
+    pub fn prune_volumes_with_events(&self, names: &[String]) -> super::prune::PruneReport {
+        let r = self.prune_volumes(names);
+        for n in &r.removed {
+            super::events::volume("prune", n);
+        }
+        r
+    }
+
+    /// `volume export`: the volume's contents as a tar (its own entries,
+    /// not the directory), never following symlinks.
+    pub fn export_volume<W: std::io::Write>(&self, name: &str, out: W) -> std::io::Result<()> {
+        let data = self.volume_data(name);
+        let mut b = tar::Builder::new(out);
+        b.follow_symlinks(false);
+        let mut entries: Vec<_> = std::fs::read_dir(&data)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let name = e.file_name();
+            if e.file_type()?.is_dir() {
+                b.append_dir_all(&name, &p)?;
+            } else {
+                b.append_path_with_name(&p, &name)?;
+            }
+        }
+        std::io::Write::flush(&mut b.into_inner()?)?;
+        Ok(())
+    }
+
+    /// The volume `volume import` may write into: one without mount
+    /// options (their data lives elsewhere).
+    pub fn importable_volume(&self, name: &str) -> Result<VolumeRow, ContainerError> {
+        let v = self.volume(name)?;
+        if !v.options.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "volume {name} has mount options: import into it from a container instead"
+            )));
+        }
+        Ok(v)
+    }
+
+    /// `volume import`: unpack a tar into the volume's data, as a layer is
+    /// unpacked (overlay whiteouts kept as plain xattrs, owners kept when
+    /// rootful).
+    pub fn import_volume<R: std::io::Read>(
+        &self,
+        name: &str,
+        input: R,
+    ) -> Result<(), ContainerError> {
+        let opts = crate::storage::unpack::UnpackOptions {
+            overlay_xattr_prefix: "user.berth-unused.",
+            privileged: !self.paths.rootless,
+        };
+        crate::storage::unpack::unpack(
+            std::io::BufReader::new(input),
+            &self.volume_data(name),
+            &opts,
+        )
+        .map_err(|e| ContainerError::Invalid(format!("importing into volume {name}: {e}")))
     }
 }

@@ -3,6 +3,7 @@
 //! time through descriptors, never following a link, and the pipe from
 //! the tar writer to the unpacker.
 
+use super::CopyError;
 use crate::storage::unpack::{UnpackOptions, unpack};
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags};
 use std::fs::File;
@@ -89,7 +90,7 @@ impl<W: Write> TreeWriter<W> {
     }
 
     /// `fd` (an O_PATH fd, already resolved) and everything below it, as `name`.
-    pub(super) fn append(&mut self, fd: BorrowedFd<'_>, name: &str) -> anyhow::Result<()> {
+    pub(super) fn append(&mut self, fd: BorrowedFd<'_>, name: &str) -> std::io::Result<()> {
         let md = metadata(fd)?;
         let ft = md.file_type();
         let mut h = tar::Header::new_gnu();
@@ -135,7 +136,7 @@ impl<W: Write> TreeWriter<W> {
         Ok(())
     }
 
-    pub(super) fn children(&mut self, dir: BorrowedFd<'_>, name: &str) -> anyhow::Result<()> {
+    pub(super) fn children(&mut self, dir: BorrowedFd<'_>, name: &str) -> std::io::Result<()> {
         let readable = reopen(dir, OFlags::RDONLY | OFlags::DIRECTORY)?;
         let mut names: Vec<std::ffi::CString> = rustix::fs::Dir::read_from(&readable)?
             .filter_map(|e| e.ok())
@@ -156,8 +157,8 @@ impl<W: Write> TreeWriter<W> {
         Ok(())
     }
 
-    pub(super) fn finish(self) -> anyhow::Result<W> {
-        Ok(self.tar.into_inner()?)
+    pub(super) fn finish(self) -> std::io::Result<W> {
+        self.tar.into_inner()
     }
 }
 
@@ -170,10 +171,10 @@ pub(super) fn stream(
     children_only: bool,
     dest_root: &Path,
     opts: &UnpackOptions,
-) -> anyhow::Result<()> {
+) -> Result<(), CopyError> {
     let (r, w) = std::io::pipe()?;
     let name = name.to_string();
-    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
         let out = std::io::BufWriter::with_capacity(1 << 20, w);
         let mut t = TreeWriter::new(out, src.as_fd(), from_container);
         if children_only {
@@ -192,19 +193,14 @@ pub(super) fn stream(
     );
     let written = writer
         .join()
-        .map_err(|_| anyhow::anyhow!("the archiving thread panicked"))?;
+        .map_err(|_| CopyError::msg("the archiving thread panicked"))?;
     match (written, unpacked) {
         (Ok(()), Ok(())) => Ok(()),
-        (Ok(()), Err(u)) => Err(u.into()),
+        (Ok(()), Err(u)) => Err(CopyError::chain(&u)),
         // The unpacker stopped reading: its error is the story, not the
         // writer's broken pipe.
-        (Err(w), Err(u))
-            if w.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Err(u.into())
-        }
-        (Err(w), _) => Err(w),
+        (Err(w), Err(u)) if w.kind() == std::io::ErrorKind::BrokenPipe => Err(CopyError::chain(&u)),
+        (Err(w), _) => Err(w.into()),
     }
 }
 
