@@ -1,9 +1,9 @@
 use super::{Ctx, exit};
+use crate::engine::ContainerRow;
 use crate::engine::Engine;
 use crate::engine::containers::ContainerError;
 use crate::engine::lifecycle::{RemoveOptions, WAIT_CONDITIONS};
 use crate::process::signal::parse_signal;
-use crate::state::containers::ContainerRow;
 use clap::Args;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -38,7 +38,7 @@ mod update;
 mod volume;
 
 use crate::engine::Engine;
-use crate::state::Paths;
+use crate::engine::Paths;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 

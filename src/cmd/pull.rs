@@ -1,9 +1,8 @@
 use super::Ctx;
-use crate::format::progress::Progress;
 use crate::image::Platform;
+use crate::registry::RemoteOptions;
 use crate::registry::auth::Credentials;
-use crate::registry::pull::{PullOptions, pull};
-use crate::registry::{RegistriesConf, RemoteOptions};
+use crate::registry::pull::PullOptions;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -91,7 +90,6 @@ pub fn platform_from(
 }
 
 pub fn run(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
-    let conf = RegistriesConf::load()?;
     let engine = ctx.engine()?;
     let opts = PullOptions {
         platform: platform_from(
@@ -109,10 +107,7 @@ pub fn run(ctx: &Ctx, a: PullArgs) -> anyhow::Result<()> {
         println!("{}", found.image.id.hex());
         return Ok(());
     }
-    let progress = Progress::new(a.quiet);
-    let id = pull(&engine, &conf, &a.image, &opts, &progress)?;
-    // podman 4.3.1's libimage writes the pull without an image ID.
-    crate::engine::events::image("pull", "", &a.image);
+    let id = engine.pull(&a.image, &opts, a.quiet)?;
     println!("{}", id.hex());
     Ok(())
 }

@@ -1,10 +1,10 @@
 use super::pull::RemoteArgs;
 use super::{Ctx, exit};
+use crate::engine::ContainerRow;
 use crate::engine::Engine;
 use crate::engine::create::CreateRequest;
 use crate::engine::pull::PullPolicy;
 use crate::monitor::{Attach, Event};
-use crate::state::containers::ContainerRow;
 use clap::Args;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicI32, Ordering};

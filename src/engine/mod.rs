@@ -21,6 +21,7 @@ pub mod mounts;
 pub mod networks;
 pub mod prune;
 pub mod pull;
+pub mod push;
 pub mod reset;
 pub mod rootfs;
 pub mod secrets;

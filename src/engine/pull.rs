@@ -69,14 +69,25 @@ impl Engine {
             (_, Ok(_)) => false,
         };
         if pull {
-            let conf = crate::registry::RegistriesConf::load()?;
-            let progress = Progress::new(quiet);
-            crate::registry::pull::pull(self, &conf, word, opts, &progress)?;
-            // podman 4.3.1's libimage writes the pull without an image ID.
-            super::events::image("pull", "", word);
+            self.pull(word, opts, quiet)?;
             return Ok(self.find_image(word)?);
         }
         Ok(local?)
+    }
+
+    /// `pull`: the image `word` names, from the registries `registries.conf`
+    /// lists for it. Returns its ID.
+    pub fn pull(
+        &self,
+        word: &str,
+        opts: &PullOptions,
+        quiet: bool,
+    ) -> Result<crate::digest::Digest, AcquireError> {
+        let conf = crate::registry::RegistriesConf::load()?;
+        let id = crate::registry::pull::pull(self, &conf, word, opts, &Progress::new(quiet))?;
+        // podman 4.3.1's libimage writes the pull without an image ID.
+        super::events::image("pull", "", word);
+        Ok(id)
     }
 
     /// `docker-archive:PATH` / `oci-archive:PATH` (podman's transports):
