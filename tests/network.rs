@@ -989,3 +989,79 @@ fn containers_conf_shapes_hosts_and_resolv_conf_and_proxies_pass() {
     let env = run(&["run", "--rm", "--http-proxy=false", "busybox", "env"]);
     assert!(!env.contains("http_proxy"), "{env}");
 }
+
+#[test]
+fn per_network_options_alias_ip_mac_and_interface_name() {
+    let (_nft, _reg, berth) = setup();
+    let a = Net::create(&berth, "bt-opt-a", &["--subnet", "10.201.12.0/24"]);
+    let b = Net::create(&berth, "bt-opt-b", &["--subnet", "10.201.13.0/24"]);
+    // podman 4's NET:OPTIONS, one --network per network (podman-compose
+    // writes them so).
+    let web = httpd(
+        &berth,
+        &[
+            "--network",
+            "bt-opt-a:alias=web,alias=www,ip=10.201.12.50,mac=02:42:0a:c9:0c:32,interface_name=front0",
+            "--network",
+            "bt-opt-b:interface_name=back0",
+        ],
+    );
+    let (code, o) = berth_exec(
+        &berth,
+        &web,
+        "ip -o addr show front0; ip -o link show front0; ip -o addr show back0",
+    );
+    assert_eq!(code, 0, "{o}");
+    assert!(o.contains("10.201.12.50/24"), "{o}");
+    assert!(o.contains("02:42:0a:c9:0c:32"), "{o}");
+    assert!(o.contains("10.201.13."), "{o}");
+    // Both aliases resolve on the network that has them, to that address.
+    let (code, o) = in_container(
+        &berth,
+        &["--network", &a.name],
+        "wget -q -O- http://web/ && wget -q -O- http://www/ && nslookup web",
+    );
+    assert_eq!(code, 0, "{o}");
+    assert_eq!(o.matches("hello from web").count(), 2, "{o}");
+    assert!(o.contains("10.201.12.50"), "{o}");
+    // The other network does not know them.
+    let (_, o) = in_container(&berth, &["--network", &b.name], "nslookup web");
+    assert!(!o.contains("10.201.12.50"), "{o}");
+    for (bad, why) in [
+        ("bt-opt-a:alias", "needs a value"),
+        ("bt-opt-a:ip=10.1", "is not an IP address"),
+        ("bt-opt-a:colour=red", "unknown option \"colour\""),
+        (
+            "bt-opt-a:interface_name=a/b",
+            "is not a valid interface name",
+        ),
+    ] {
+        let err = berth.fails(&["create", "--network", bad, "busybox"], 125);
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+    let err = berth.fails(
+        &[
+            "create",
+            "--network",
+            "host",
+            "--network",
+            "bt-opt-a",
+            "busybox",
+        ],
+        125,
+    );
+    assert!(err.contains("cannot be combined"), "{err}");
+    berth.ok(&["rm", "-f", &web]);
+}
+
+fn berth_exec(berth: &Berth, ctr: &str, script: &str) -> (i32, String) {
+    let o = berth.run(&["exec", ctr, "sh", "-c", script]);
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}

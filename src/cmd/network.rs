@@ -434,6 +434,7 @@ pub fn run(ctx: &Ctx, cmd: NetworkCommand) -> anyhow::Result<()> {
                 },
                 mac: a.mac_address.clone(),
                 aliases: a.alias.clone(),
+                interface_name: None,
             };
             endpoints::connect(&engine, &nd, &c, req).map_err(net_exit)?;
         }

@@ -94,6 +94,9 @@ pub struct CreateArgs {
     /// Mount the volumes and binds of another container (CONTAINER[:ro|rw])
     #[arg(long)]
     pub volumes_from: Vec<String>,
+    /// Containers this one needs: they are started before it (CONTAINER[,CONTAINER...])
+    #[arg(long, value_delimiter = ',')]
+    pub requires: Vec<String>,
     /// Size of /dev/shm
     #[arg(long)]
     pub shm_size: Option<String>,
@@ -147,9 +150,9 @@ pub struct CreateArgs {
     /// Pass the host's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy, either case) into the container
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub http_proxy: bool,
-    /// Network: bridge (the default network; default as root), NETWORK[,NETWORK...], private (loopback only; default rootless), none, host, container:NAME, ns:PATH
+    /// Network: bridge (the default network; default as root), NETWORK[,NETWORK...] or NETWORK:alias=A,ip=IP,mac=MAC,interface_name=N (repeatable), private (loopback only; default rootless), none, host, container:NAME, ns:PATH
     #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
     /// Publish a container's port to the host ([[IP:][HOSTPORT]:]CTRPORT[/PROTO], ranges allowed)
     #[arg(short = 'p', long)]
     pub publish: Vec<String>,
@@ -336,6 +339,7 @@ pub fn create_container(
         image,
         spec,
         volumes_from: a.volumes_from.clone(),
+        requires: a.requires.clone(),
         replace: a.replace,
     })?;
     for w in warnings {

@@ -485,6 +485,74 @@ pub fn create_spec(a: &CreateArgs) -> anyhow::Result<CreateSpec> {
     })
 }
 
+/// A `--network` value that names networks rather than a mode.
+fn is_network_name(v: &str) -> bool {
+    !matches!(
+        v,
+        "pasta" | "slirp4netns" | "private" | "none" | "host" | ""
+    ) && !["pasta:", "slirp4netns:", "ns:", "container:"]
+        .iter()
+        .any(|p| v.starts_with(p))
+}
+
+/// One `--network` value of bridge networks: `NET[,NET...]`, or podman 4's
+/// `NET:alias=A,ip=IP,mac=MAC,interface_name=NAME` (options repeatable:
+/// aliases add up). `--network-alias` applies to each.
+fn network_requests(value: &str, aliases: &[String]) -> anyhow::Result<Vec<NetworkRequest>> {
+    let bad = |why: String| anyhow::anyhow!("invalid --network {value:?}: {why}");
+    let Some((name, opts)) = value.split_once(':') else {
+        return value
+            .split(',')
+            .map(|n| match n {
+                "" => Err(bad("empty network name".into())),
+                n => Ok(NetworkRequest {
+                    network: n.to_string(),
+                    aliases: aliases.to_vec(),
+                    ..Default::default()
+                }),
+            })
+            .collect();
+    };
+    if name.is_empty() {
+        return Err(bad("empty network name".into()));
+    }
+    let mut r = NetworkRequest {
+        network: name.to_string(),
+        aliases: aliases.to_vec(),
+        ..Default::default()
+    };
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| bad(format!("option {o:?} needs a value (KEY=VALUE)")))?;
+        match k {
+            "alias" => r.aliases.push(v.to_string()),
+            "ip" | "ip6" => {
+                r.ip = Some(
+                    v.parse()
+                        .map_err(|_| bad(format!("{k}={v:?} is not an IP address")))?,
+                )
+            }
+            "mac" => {
+                crate::network::ipam::parse_mac(v).map_err(|e| bad(e))?;
+                r.mac = Some(v.to_string());
+            }
+            "interface_name" => {
+                if v.is_empty() || v.len() > 15 || v.contains(['/', ' ', ':']) {
+                    return Err(bad(format!("{v:?} is not a valid interface name")));
+                }
+                r.interface_name = Some(v.to_string());
+            }
+            _ => {
+                return Err(bad(format!(
+                    "unknown option {k:?} (use alias, ip, ip6, mac or interface_name)"
+                )));
+            }
+        }
+    }
+    Ok(vec![r])
+}
+
 /// `--network`, `--ip`, `--mac-address`, `--network-alias`, `-p`:
 /// the network mode, the networks to join and the ports to publish.
 #[allow(clippy::type_complexity)]
@@ -492,7 +560,14 @@ fn network_config(
     a: &CreateArgs,
 ) -> anyhow::Result<(String, Vec<String>, Vec<NetworkRequest>, Vec<PortMapping>)> {
     let rootless = crate::process::pause::host_ids().0 != 0;
-    let given = a.network.clone().unwrap_or_else(|| {
+    if a.network.len() > 1
+        && let Some(n) = a.network.iter().find(|n| !is_network_name(n))
+    {
+        anyhow::bail!(
+            "--network {n} cannot be combined with other networks: only network names can"
+        );
+    }
+    let given = a.network.first().cloned().unwrap_or_else(|| {
         if rootless {
             default_rootless_network()
         } else {
@@ -527,16 +602,12 @@ fn network_config(
     };
     let mut networks = Vec::new();
     if mode == "bridge" {
-        for n in given.split(',') {
-            if n.is_empty() {
-                anyhow::bail!("invalid --network {given:?}: empty network name");
-            }
-            networks.push(NetworkRequest {
-                network: n.to_string(),
-                ip: None,
-                mac: None,
-                aliases: a.network_alias.clone(),
-            });
+        for value in a
+            .network
+            .iter()
+            .chain(a.network.is_empty().then_some(&given))
+        {
+            networks.extend(network_requests(value, &a.network_alias)?);
         }
         if let Some(first) = networks.first_mut() {
             if let Some(ip) = &a.ip {

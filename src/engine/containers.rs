@@ -190,6 +190,9 @@ pub struct ContainerConfig {
     /// `--secret`: secrets copied in at create (see engine::secrets).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<super::secrets::SecretRef>,
+    /// `--requires`: the IDs of containers started before this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -663,12 +666,12 @@ impl Engine {
             if other.id == c.id {
                 continue;
             }
-            let Some(word) = other
-                .config()
-                .network
-                .strip_prefix("container:")
-                .map(str::to_string)
-            else {
+            let cfg = other.config();
+            if cfg.requires.contains(&c.id) {
+                out.push(other);
+                continue;
+            }
+            let Some(word) = cfg.network.strip_prefix("container:").map(str::to_string) else {
                 continue;
             };
             let joins = word == c.id

@@ -285,6 +285,8 @@ pub struct CreateRequest {
     pub spec: CreateSpec,
     /// `--volumes-from CTR[:ro|rw]`.
     pub volumes_from: Vec<String>,
+    /// `--requires`: containers to start before this one.
+    pub requires: Vec<String>,
     /// `--replace`: a container of that name goes first.
     pub replace: bool,
 }
@@ -315,6 +317,9 @@ impl Engine {
         }
         for vf in &req.volumes_from {
             self.volumes_from(&mut cfg, vf)?;
+        }
+        for r in &req.requires {
+            cfg.requires.push(self.container(r)?.id);
         }
         if cfg.userns == "keep-id" {
             if !self.paths.rootless {

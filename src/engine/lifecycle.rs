@@ -40,15 +40,17 @@ pub struct RemoveOptions {
 }
 
 impl Engine {
-    /// Start a created container's monitor relaying the `attach` streams;
-    /// `reopen` brings the database back once it is forked. The caller
-    /// reads the monitor's events from what is returned.
+    /// Start a created container's monitor relaying the `attach` streams,
+    /// the containers it requires (`--requires`) first; `reopen` brings the
+    /// database back once it is forked. The caller reads the monitor's
+    /// events from what is returned.
     pub fn launch(
         &mut self,
         row: &ContainerRow,
         attach: Attach,
         reopen: bool,
     ) -> Result<Launched, ContainerError> {
+        self.start_required(row, &mut vec![row.id.clone()])?;
         let io = |e: std::io::Error| ContainerError::State(format!("{}: {e}", row.name));
         let launched = crate::monitor::launch(self, row, attach, reopen).map_err(io)?;
         if let Some(f) = &row.config().conmon_pidfile {
@@ -57,6 +59,44 @@ impl Engine {
             })?;
         }
         Ok(launched)
+    }
+
+    /// Start what `row` requires and is not running, what they require
+    /// first; `path` holds the containers being started, against cycles.
+    fn start_required(
+        &mut self,
+        row: &ContainerRow,
+        path: &mut Vec<String>,
+    ) -> Result<(), ContainerError> {
+        for id in row.config().requires {
+            if path.contains(&id) {
+                continue;
+            }
+            let dep = self.container(&id)?;
+            if dep.is_running() {
+                continue;
+            }
+            path.push(id);
+            self.start_required(&dep, path)?;
+            let mut launched = crate::monitor::launch(self, &dep, Attach::default(), true)
+                .map_err(|e| ContainerError::State(format!("{}: {e}", dep.name)))?;
+            match launched.next_event() {
+                Some(Event::Started(_)) => {}
+                Some(Event::Failed(_, msg)) => {
+                    return Err(ContainerError::State(format!(
+                        "starting required container {}: {msg}",
+                        dep.name
+                    )));
+                }
+                _ => {
+                    return Err(ContainerError::State(format!(
+                        "starting required container {}: its monitor died before starting it",
+                        dep.name
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Start a container detached: returns once it runs (or failed to).

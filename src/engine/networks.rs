@@ -50,6 +50,8 @@ pub struct NetworkRequest {
     pub ip: Option<IpAddr>,
     pub mac: Option<String>,
     pub aliases: Vec<String>,
+    /// The interface's name in the container (default: eth0, eth1, ...).
+    pub interface_name: Option<String>,
 }
 
 fn now_secs() -> i64 {
@@ -570,7 +572,10 @@ pub fn allocate(
             network: net.name.clone(),
             container_id: container_id.to_string(),
             position: (start + i) as i64,
-            interface: format!("eth{}", start + i),
+            interface: r
+                .interface_name
+                .clone()
+                .unwrap_or_else(|| format!("eth{}", start + i)),
             ip: ip.to_string(),
             ipv6,
             mac,
