@@ -195,13 +195,73 @@ fn yaml_keys(v: &Value) -> Value {
     }
 }
 
+/// A JSON value serialized as podman's YAML output: strings that would read
+/// back as another type are single-quoted (as go-yaml and serde_yaml do),
+/// other strings plain.
+struct PodmanYaml<'a>(&'a Value);
+
+impl serde::Serialize for PodmanYaml<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::String(t) if needs_quotes(t) => {
+                serde_saphyr::SingleQuoted(t.as_str()).serialize(s)
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&PodmanYaml(x))?;
+                }
+                seq.end()
+            }
+            Value::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, x) in o {
+                    map.serialize_entry(k, &PodmanYaml(x))?;
+                }
+                map.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// A plain scalar that a YAML 1.1 reader would take as null, a boolean or a number.
+fn needs_quotes(t: &str) -> bool {
+    let l = t.to_ascii_lowercase();
+    t.is_empty()
+        || matches!(
+            l.as_str(),
+            "~" | "null"
+                | "true"
+                | "false"
+                | "yes"
+                | "no"
+                | "on"
+                | "off"
+                | "y"
+                | "n"
+                | ".nan"
+                | ".inf"
+                | "-.inf"
+                | "+.inf"
+        )
+        || t.parse::<f64>().is_ok()
+        || t.parse::<i64>().is_ok()
+}
+
+fn yaml_text(v: &Value) -> anyhow::Result<String> {
+    let opts = serde_saphyr::ser_options! { yaml_12: true, no_lang_directive: true };
+    Ok(serde_saphyr::to_string_with_options(&PodmanYaml(v), opts)?)
+}
+
 pub fn info(ctx: &Ctx, a: InfoArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::INFO);
     let v = info_json(ctx)?;
     match a.format.as_deref().map(str::trim) {
         Some("json") => println!("{}", serde_json::to_string_pretty(&yaml_keys(&v))?),
         Some(f) => print!("{}", render_one(f, &v)?),
-        None => print!("{}", serde_yaml::to_string(&yaml_keys(&v))?),
+        None => print!("{}", yaml_text(&yaml_keys(&v))?),
     }
     Ok(())
 }
