@@ -78,8 +78,18 @@ impl Extender<'_> {
             ));
         }
         stack.push(key);
+        let missing = |r: &Node, shown: &str| {
+            let defined = r.get("services").and_then(|s| s.get(&base_name)).is_some();
+            let msg = format!("service {base_name:?} is not defined{shown}");
+            (!defined).then(|| ComposeError::at(&ext, &path, msg))
+        };
         let mut base = match base_file {
-            None => self.extended(root, file, &base_name, stack)?,
+            None => {
+                if let Some(e) = missing(root, "") {
+                    return Err(e);
+                }
+                self.extended(root, file, &base_name, stack)?
+            }
             Some(f) => {
                 let dir = file.parent().unwrap_or(Path::new("."));
                 let other = dir.join(&f);
@@ -91,6 +101,9 @@ impl Extender<'_> {
                     }
                 });
                 let other_root = read_tree(&other, &shown, self.lookup, self.warnings)?;
+                if let Some(e) = missing(&other_root, &format!(" in {f}")) {
+                    return Err(e);
+                }
                 let mut b = self.extended(&other_root, &other, &base_name, stack)?;
                 let other_dir = other.parent().unwrap_or(Path::new("."));
                 rebase(&mut b, other_dir, self.lookup);

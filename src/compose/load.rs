@@ -210,7 +210,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
             return Err(wrong(services, "services", "a mapping"));
         };
         for (k, v) in m {
-            let s = service(&mut rd, &cx, &k.name, v, &format!("services.{}", k.name))?;
+            let mut s = service(&mut rd, &cx, &k.name, v, &format!("services.{}", k.name))?;
+            s.origin.line = k.line;
             project.services.insert(k.name.clone(), s);
         }
     }

@@ -103,16 +103,16 @@ impl Node {
         }
     }
 
-    /// The YAML kind, for "expected X, got Y" messages.
+    /// The YAML kind with its article, for "must be X, not Y" messages.
     pub fn kind(&self) -> &'static str {
         match self.value {
             Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
-            Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Seq(_) => "sequence",
-            Value::Map(_) => "mapping",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
         }
     }
 }

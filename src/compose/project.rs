@@ -113,7 +113,10 @@ impl Project {
                 file: s.origin.file.to_string(),
                 line: s.origin.line,
                 path: format!("services.{name}.{what}"),
-                msg: format!("service {name:?} refers to undefined {what:?} entry {key:?}"),
+                msg: format!(
+                    "service {name:?} refers to undefined {} {key:?}",
+                    what.trim_end_matches('s')
+                ),
             };
             for v in &s.volumes {
                 if v.kind == VolumeType::Volume

@@ -42,7 +42,7 @@ impl Reader<'_> {
 
 /// "expected X, got Y" at a node.
 pub fn wrong(n: &Node, path: &str, expected: &str) -> ComposeError {
-    ComposeError::at(n, path, format!("must be {expected}, not a {}", n.kind()))
+    ComposeError::at(n, path, format!("must be {expected}, not {}", n.kind()))
 }
 
 pub fn string(n: &Node, path: &str) -> R<String> {

@@ -799,7 +799,14 @@ fn ulimits(rd: &mut Reader, n: &Node, path: &str) -> R<BTreeMap<String, Ulimit>>
                 }
                 match (soft, hard) {
                     (Some(soft), Some(hard)) => Ulimit { soft, hard },
-                    _ => return Err(ComposeError::at(x, &p, "needs both soft and hard".into())),
+                    _ => {
+                        return Err(ComposeError::Invalid {
+                            file: x.file.to_string(),
+                            line: key.line,
+                            path: p,
+                            msg: "needs both soft and hard".into(),
+                        });
+                    }
                 }
             }
             _ => {
