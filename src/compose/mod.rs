@@ -14,6 +14,7 @@ mod node;
 mod project;
 mod read;
 mod service;
+mod service_fields;
 mod syntax;
 mod top;
 

@@ -73,9 +73,15 @@ impl Project {
         }
     }
 
-    /// The normalized project as `docker compose config` prints it.
+    /// The normalized project as `docker compose config` prints it
+    /// (go-yaml v3 style: YAML 1.2 quoting, sequences indented under their key).
     pub fn to_yaml(&self) -> String {
-        serde_saphyr::to_string(self).unwrap_or_default()
+        let opts = serde_saphyr::ser_options! {
+            yaml_12: true,
+            no_lang_directive: true,
+            compact_list_indent: false,
+        };
+        serde_saphyr::to_string_with_options(self, opts).unwrap_or_default()
     }
 
     /// Checks what services refer to: named volumes, networks, secrets and
