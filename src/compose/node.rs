@@ -129,7 +129,7 @@ pub fn parse(name: &str, text: &str) -> Result<Node, ComposeError> {
         });
     }
     let file: Arc<str> = Arc::from(name);
-    let opts = serde_saphyr::options! { with_snippet: false };
+    let opts = parse_options();
     if text.trim().is_empty() {
         return Ok(Node::new(&file, 1, Value::Map(Vec::new())));
     }
@@ -144,6 +144,18 @@ pub fn parse(name: &str, text: &str) -> Result<Node, ComposeError> {
         }
     })?;
     Ok(raw.into_node(&file))
+}
+
+/// serde-saphyr's limits, tightened for compose files: a billion-laughs
+/// alias bomb fails fast instead of expanding into memory.
+fn parse_options() -> serde_saphyr::Options {
+    let mut opts = serde_saphyr::options! { with_snippet: false };
+    opts.alias_limits.max_total_replayed_events = 200_000;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(MAX_FILE_BYTES);
+    budget.max_nodes = 200_000;
+    opts.budget = Some(budget);
+    opts
 }
 
 struct RawNode(Spanned<RawValue>);
@@ -177,8 +189,12 @@ impl RawNode {
                     .into_iter()
                     .map(|(k, v)| {
                         let kl = k.referenced.line() as usize;
-                        let v = v.into_node(file);
+                        let mut v = v.into_node(file);
                         let line = if kl == 0 { v.line } else { kl };
+                        // A block mapping or sequence starts on the line after its key: point at the key.
+                        if matches!(v.value, Value::Map(_) | Value::Seq(_)) {
+                            v.line = line;
+                        }
                         (
                             Key {
                                 name: k.value.0,

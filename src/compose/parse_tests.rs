@@ -199,3 +199,16 @@ fn project_names_normalize() {
     assert_eq!(normalize_project_name("My App.v2"), "myappv2");
     assert_eq!(normalize_project_name("_x-Y_1"), "x-y_1");
 }
+
+#[test]
+fn alias_bombs_fail_fast() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let e = parse("bomb.yaml", &text).unwrap_err();
+    assert!(e.to_string().starts_with("bomb.yaml:"), "{e}");
+}
