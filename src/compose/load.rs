@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::extends::Extender;
 use super::interpolate::interpolate_tree;
-use super::merge::merge;
+use super::merge::{merge, strip_merge_tags};
 use super::model::Project;
 use super::node::{MAX_FILE_BYTES, Node, Value, parse};
 use super::read::{Reader, string, wrong};
@@ -175,9 +175,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
             Some(r) => merge(r, tree),
         }
     }
-    let Some(root) = root else {
+    let Some(mut root) = root else {
         return Err(ComposeError::NotFound { dir: wd });
     };
+    strip_merge_tags(&mut root);
 
     let name = match (
         &opts.project_name,

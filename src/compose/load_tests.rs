@@ -637,3 +637,18 @@ fn config_output_and_hash() {
     s.image = Some("app:2".into());
     assert_ne!(s.config_hash(), h);
 }
+
+#[test]
+fn reset_and_override_tags() {
+    let p = load_dir("reset", LoadOptions::default()).project;
+    let a = &p.services["app"];
+    assert!(a.ports.is_empty(), "!reset [] clears the ports");
+    assert!(!a.environment.contains_key("FOO"));
+    assert_eq!(a.environment["KEEP"], "1");
+    assert_eq!(
+        a.dns,
+        ["8.8.8.8"],
+        "!override replaces instead of appending"
+    );
+    assert!(a.cap_add.is_empty(), "!reset with nothing before is unset");
+}

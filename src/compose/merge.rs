@@ -1,6 +1,6 @@
 //! Merging compose trees (several `-f` files, override files, `extends`) by the compose spec's merge rules (13-merge.md).
 
-use super::node::{Key, Node, Value};
+use super::node::{Key, MergeTag, Node, Value};
 
 /// How a key's values combine when a later file sets it again.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,6 +126,18 @@ fn merge_maps(base: &mut Node, over: Node, path: &mut Vec<String>) {
         return;
     };
     for (k, v) in o {
+        match v.tag {
+            MergeTag::Reset => {
+                b.retain(|(bk, _)| bk.name != k.name);
+                continue;
+            }
+            MergeTag::Override => {
+                b.retain(|(bk, _)| bk.name != k.name);
+                b.push((k, v));
+                continue;
+            }
+            MergeTag::Merge => {}
+        }
         match b.iter_mut().find(|(bk, _)| bk.name == k.name) {
             Some((_, bv)) if !bv.is_null() && !v.is_null() => {
                 let is_service = path.len() == 1 && path[0] == "services";
@@ -140,6 +152,27 @@ fn merge_maps(base: &mut Node, over: Node, path: &mut Vec<String>) {
             Some((_, bv)) => *bv = v,
             None => b.push((k, v)),
         }
+    }
+}
+
+/// Drops what is tagged `!reset` in a file that nothing came before (compose
+/// treats it as unset) and clears the tags once merged.
+pub fn strip_merge_tags(n: &mut Node) {
+    n.tag = MergeTag::Merge;
+    match &mut n.value {
+        Value::Map(m) => {
+            m.retain(|(_, v)| v.tag != MergeTag::Reset);
+            for (_, v) in m.iter_mut() {
+                strip_merge_tags(v);
+            }
+        }
+        Value::Seq(items) => {
+            items.retain(|v| v.tag != MergeTag::Reset);
+            for v in items.iter_mut() {
+                strip_merge_tags(v);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -18,6 +18,20 @@ pub struct Node {
     pub file: Arc<str>,
     pub line: usize,
     pub value: Value,
+    /// The compose spec's `!reset` / `!override` merge tags (13-merge.md).
+    pub tag: MergeTag,
+}
+
+/// How a node written in a later file combines with the earlier value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MergeTag {
+    /// By the merge rules.
+    #[default]
+    Merge,
+    /// `!reset`: the earlier value is removed (and this one ignored).
+    Reset,
+    /// `!override`: this value replaces the earlier one whole.
+    Override,
 }
 
 /// The value of a [`Node`]: scalars keep their YAML type until the typed parse.
@@ -46,6 +60,7 @@ impl Node {
             file: file.clone(),
             line,
             value,
+            tag: MergeTag::Merge,
         }
     }
 
@@ -158,7 +173,7 @@ fn parse_options() -> serde_saphyr::Options {
     opts
 }
 
-struct RawNode(Spanned<RawValue>);
+struct RawNode(Spanned<serde_saphyr::Tagged<RawValue>>);
 
 enum RawValue {
     Null,
@@ -175,7 +190,13 @@ struct KeyText(String);
 impl RawNode {
     fn into_node(self, file: &Arc<str>) -> Node {
         let line = self.0.referenced.line() as usize;
-        let value = match self.0.value {
+        let serde_saphyr::Tagged(raw, tag) = self.0.value;
+        let tag = match tag.as_deref() {
+            Some("!reset") => MergeTag::Reset,
+            Some("!override") => MergeTag::Override,
+            _ => MergeTag::Merge,
+        };
+        let value = match raw {
             RawValue::Null => Value::Null,
             RawValue::Bool(b) => Value::Bool(b),
             RawValue::Int(i) => Value::Int(i),
@@ -206,13 +227,15 @@ impl RawNode {
                     .collect(),
             ),
         };
-        Node::new(file, line, value)
+        let mut n = Node::new(file, line, value);
+        n.tag = tag;
+        n
     }
 }
 
 impl<'de> Deserialize<'de> for RawNode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Spanned::<RawValue>::deserialize(d).map(RawNode)
+        Spanned::<serde_saphyr::Tagged<RawValue>>::deserialize(d).map(RawNode)
     }
 }
 
