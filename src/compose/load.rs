@@ -164,7 +164,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
                     warnings.push(format!("{shown}:{}: version: the attribute `version` is obsolete, it will be ignored", k.line));
                 } else if !TOP_KEYS.contains(&k.name.as_str()) && !k.name.starts_with("x-") {
                     warnings.push(format!(
-                        "{shown}:{}: unknown key {:?} ignored",
+                        "{shown}:{}: (root): unknown key {:?} ignored",
                         k.line, k.name
                     ));
                 }

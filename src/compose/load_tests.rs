@@ -652,3 +652,31 @@ fn reset_and_override_tags() {
     );
     assert!(a.cap_add.is_empty(), "!reset with nothing before is unset");
 }
+
+#[test]
+fn warnings_for_unknown_keys_and_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "version: \"3.9\"\nx-top: {a: 1}\nbogus: 1\nservices:\n  web:\n    image: nginx\n    x-note: fine\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      intervall: 5s\nnetworks:\n  n1:\n    drivr: bridge\n";
+    std::fs::write(tmp.path().join("compose.yaml"), text).unwrap();
+    let l = load(&LoadOptions {
+        working_dir: Some(tmp.path().into()),
+        environment: env_of(&[]),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        l.warnings,
+        [
+            "compose.yaml:1: version: the attribute `version` is obsolete, it will be ignored",
+            "compose.yaml:3: (root): unknown key \"bogus\" ignored",
+            "compose.yaml:10: services.web.healthcheck: unknown key \"intervall\" ignored",
+            "compose.yaml:13: networks.n1: unknown key \"drivr\" ignored",
+        ]
+    );
+    let dir_name = tmp.path().file_name().unwrap().to_str().unwrap();
+    assert_eq!(
+        l.project.name,
+        normalize_project_name(dir_name),
+        "named after the directory"
+    );
+}
