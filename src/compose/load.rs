@@ -193,6 +193,15 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
             .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
     };
     let name = normalize_project_name(&name);
+    if name.is_empty() {
+        let shown = shown.first().cloned().unwrap_or_default();
+        return Err(ComposeError::Invalid {
+            file: shown,
+            line: 0,
+            path: "name".into(),
+            msg: "project name must contain a letter or digit: set `name:` or pass -p".into(),
+        });
+    }
 
     let mut rd = Reader {
         warnings: &mut warnings,
@@ -211,6 +220,21 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
             return Err(wrong(services, "services", "a mapping"));
         };
         for (k, v) in m {
+            let valid = k
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if k.name.is_empty() || !valid {
+                return Err(ComposeError::Invalid {
+                    file: v.file.to_string(),
+                    line: k.line,
+                    path: "services".into(),
+                    msg: format!(
+                        "invalid service name {:?}: only [a-zA-Z0-9._-] are allowed",
+                        k.name
+                    ),
+                });
+            }
             let mut s = service(&mut rd, &cx, &k.name, v, &format!("services.{}", k.name))?;
             s.origin.line = k.line;
             project.services.insert(k.name.clone(), s);

@@ -1,6 +1,7 @@
 //! Merging compose trees (several `-f` files, override files, `extends`) by the compose spec's merge rules (13-merge.md).
 
 use super::node::{Key, MergeTag, Node, Value};
+use super::service::to_json;
 
 /// How a key's values combine when a later file sets it again.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,7 +93,8 @@ fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
                     let t = target_of(&item);
                     b.iter().position(|x| t.is_some() && target_of(x) == t)
                 } else {
-                    b.iter().position(|x| x.value == item.value)
+                    let v = to_json(&item);
+                    b.iter().position(|x| to_json(x) == v)
                 };
                 match same {
                     Some(i) => b[i] = item,
