@@ -170,3 +170,83 @@ fn rebase(svc: &mut Node, dir: &Path, lookup: &dyn Fn(&str) -> Option<String>) {
         }
     }
 }
+
+impl Extender<'_> {
+    /// `include:` — other compose files loaded beside this one (their
+    /// relative paths against their own directory); a name defined in both
+    /// is an error, as compose's include does not merge.
+    pub fn include(
+        &mut self,
+        root: &mut Node,
+        file: &Path,
+        depth: usize,
+    ) -> Result<(), ComposeError> {
+        let Some(inc) = root.remove("include") else {
+            return Ok(());
+        };
+        if depth > 8 {
+            return Err(ComposeError::at(
+                &inc,
+                "include",
+                "includes nest too deep (a cycle?)".into(),
+            ));
+        }
+        let Value::Seq(items) = &inc.value else {
+            return Err(super::read::wrong(&inc, "include", "a list"));
+        };
+        let dir = file.parent().unwrap_or(Path::new("."));
+        for (i, item) in items.iter().enumerate() {
+            let p = format!("include[{i}]");
+            let paths = match &item.value {
+                Value::Map(_) => match item.get("path") {
+                    Some(n) => super::read::string_or_list(n, &format!("{p}.path"))?,
+                    None => return Err(ComposeError::at(item, &p, "path is required".into())),
+                },
+                _ => vec![string(item, &p)?],
+            };
+            for f in paths {
+                let other = dir.join(&f);
+                let shown = Path::new(&*root.file).parent().map_or(f.clone(), |d| {
+                    if d.as_os_str().is_empty() {
+                        f.clone()
+                    } else {
+                        d.join(&f).display().to_string()
+                    }
+                });
+                let mut tree = read_tree(&other, &shown, self.lookup, self.warnings)?;
+                self.include(&mut tree, &other, depth + 1)?;
+                self.apply(&mut tree, &other)?;
+                let other_dir = other.parent().unwrap_or(Path::new("."));
+                if let Some(Value::Map(services)) = tree.get_mut("services").map(|s| &mut s.value) {
+                    for (_, svc) in services.iter_mut() {
+                        rebase(svc, other_dir, self.lookup);
+                    }
+                }
+                for section in ["services", "networks", "volumes", "secrets", "configs"] {
+                    let Some(Value::Map(entries)) = tree.remove(section).map(|n| n.value) else {
+                        continue;
+                    };
+                    if root.get(section).is_none_or(Node::is_null) {
+                        let empty = Node::new(&root.file, item.line, Value::Map(Vec::new()));
+                        root.set(section, empty);
+                    }
+                    let Some(target) = root.get_mut(section) else {
+                        continue;
+                    };
+                    for (k, v) in entries {
+                        if let Some(existing) = target.get(&k.name) {
+                            return Err(ComposeError::Invalid {
+                                file: existing.file.to_string(),
+                                line: existing.line,
+                                path: format!("{section}.{}", k.name),
+                                msg: format!("also defined in included file {shown}"),
+                            });
+                        }
+                        target.set(&k.name, v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

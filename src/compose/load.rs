@@ -153,11 +153,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
     let mut root: Option<Node> = None;
     for (path, shown) in files.iter().zip(&shown) {
         let mut tree = read_tree(path, shown, &lookup, &mut warnings)?;
-        Extender {
+        let mut ext = Extender {
             lookup: &lookup,
             warnings: &mut warnings,
-        }
-        .apply(&mut tree, path)?;
+        };
+        ext.apply(&mut tree, path)?;
+        ext.include(&mut tree, path, 0)?;
         if let Value::Map(m) = &tree.value {
             for (k, _) in m {
                 if k.name == "version" {

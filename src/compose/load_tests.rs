@@ -680,3 +680,17 @@ fn warnings_for_unknown_keys_and_version() {
         "named after the directory"
     );
 }
+
+#[test]
+fn include_adds_another_files_resources() {
+    let p = load_dir("include", LoadOptions::default()).project;
+    assert_eq!(p.service_names(), ["db", "web"]);
+    assert_eq!(p.dependency_order().unwrap(), ["db", "web"]);
+    assert_eq!(p.volumes["dbdata"].name, "include_dbdata");
+    let ctx = &p.services["db"].build.as_ref().unwrap().context;
+    assert_eq!(
+        ctx,
+        &dir("include").join("db/image"),
+        "relative to the included file"
+    );
+}
