@@ -629,13 +629,23 @@ fn config_output_and_hash() {
         "{y}"
     );
     let mut s = p.services["app"].clone();
-    let h = s.config_hash();
+    let h = s.config_hash(&p);
     assert_eq!(h.len(), 64);
     s.scale = Some(5);
     s.depends_on.clear();
-    assert_eq!(s.config_hash(), h, "scaling does not change the hash");
+    assert_eq!(s.config_hash(&p), h, "scaling does not change the hash");
     s.image = Some("app:2".into());
-    assert_ne!(s.config_hash(), h);
+    assert_ne!(s.config_hash(&p), h);
+    // A config's content is part of the hash of the services that mount it.
+    let mut full = load_dir("full", LoadOptions::default()).project;
+    let web = full.services["web"].clone();
+    let h = web.config_hash(&full);
+    full.configs.get_mut("nginx_conf").unwrap().file = Some("/elsewhere".into());
+    assert_ne!(web.config_hash(&full), h);
+    let db = full.services["db"].clone();
+    let hdb = db.config_hash(&full);
+    full.configs.get_mut("inline").unwrap().content = Some("changed".into());
+    assert_eq!(db.config_hash(&full), hdb, "db mounts no config");
 }
 
 #[test]

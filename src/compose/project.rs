@@ -175,8 +175,11 @@ impl Service {
     /// sha256 (hex) of the service's canonical JSON, as docker compose's
     /// ServiceHash: build, pull_policy, scale, deploy.replicas, depends_on
     /// and profiles are left out, so scaling or reordering does not
-    /// recreate containers.
-    pub fn config_hash(&self) -> String {
+    /// recreate containers. The project's definitions of the secrets and
+    /// configs the service mounts are hashed with it (compose keeps those in
+    /// separate hashes, ServiceConfigsHash/ServiceSecretsHash): a changed
+    /// `content:` or `file:` recreates the container too.
+    pub fn config_hash(&self, project: &Project) -> String {
         let mut s = self.clone();
         s.build = None;
         s.pull_policy = None;
@@ -186,7 +189,17 @@ impl Service {
         }
         s.depends_on = BTreeMap::new();
         s.profiles = Vec::new();
-        let json = serde_json::to_vec(&s).unwrap_or_default();
-        hex::encode(Sha256::digest(&json))
+        let secrets: BTreeMap<&str, _> = self
+            .secrets
+            .iter()
+            .filter_map(|f| Some((f.source.as_str(), project.secrets.get(&f.source)?)))
+            .collect();
+        let configs: BTreeMap<&str, _> = self
+            .configs
+            .iter()
+            .filter_map(|f| Some((f.source.as_str(), project.configs.get(&f.source)?)))
+            .collect();
+        let json = serde_json::json!({ "service": s, "secrets": secrets, "configs": configs });
+        hex::encode(Sha256::digest(json.to_string().as_bytes()))
     }
 }
