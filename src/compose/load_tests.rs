@@ -704,3 +704,21 @@ fn include_adds_another_files_resources() {
         "relative to the included file"
     );
 }
+
+#[test]
+fn links_and_service_modes_are_dependencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: x\n    network_mode: service:b\n    links: [\"c:alias\"]\n  b:\n    image: x\n    ipc: service:c\n  c:\n    image: x\n";
+    std::fs::write(tmp.path().join("compose.yaml"), text).unwrap();
+    let l = load(&LoadOptions {
+        working_dir: Some(tmp.path().into()),
+        environment: env_of(&[]),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(l.project.dependency_order().unwrap(), ["c", "b", "a"]);
+    assert_eq!(
+        l.project.services["a"].depends_on["c"].condition,
+        Condition::ServiceStarted
+    );
+}

@@ -236,6 +236,7 @@ pub fn service(
     for (k, v) in env_from_files {
         s.environment.entry(k).or_insert(v);
     }
+    add_implicit_dependencies(&mut s);
     if let Value::Map(m) = &n.value {
         for (k, v) in m.iter().filter(|(k, _)| k.name.starts_with("x-")) {
             s.extensions.insert(k.name.clone(), to_json(v));
@@ -324,4 +325,27 @@ fn build(rd: &mut Reader, cx: &ServiceContext, n: &Node, path: &str) -> R<Build>
         }
     }
     Ok(b)
+}
+
+/// compose-go: `links`, and `service:NAME` in network_mode, ipc and pid,
+/// are dependencies too (started first, required).
+fn add_implicit_dependencies(s: &mut Service) {
+    let mut names: Vec<String> = s
+        .links
+        .iter()
+        .map(|l| l.split(':').next().unwrap_or(l).to_string())
+        .collect();
+    for mode in [&s.network_mode, &s.ipc, &s.pid].into_iter().flatten() {
+        if let Some(name) = mode.strip_prefix("service:") {
+            names.push(name.to_string());
+        }
+    }
+    for name in names {
+        s.depends_on.entry(name).or_insert_with(|| Dependency {
+            condition: Condition::ServiceStarted,
+            restart: false,
+            required: true,
+            origin: s.origin.clone(),
+        });
+    }
 }

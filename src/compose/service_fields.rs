@@ -398,7 +398,7 @@ pub(super) fn port_long(n: &Node, path: &str) -> R<Port> {
         protocol: "tcp".into(),
     };
     let Value::Map(m) = &n.value else {
-        unreachable!()
+        return Err(wrong(n, path, "a mapping"));
     };
     for (k, v) in m {
         let p = format!("{path}.{}", k.name);
