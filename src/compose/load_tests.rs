@@ -722,3 +722,4 @@ fn links_and_service_modes_are_dependencies() {
         Condition::ServiceStarted
     );
 }
+
