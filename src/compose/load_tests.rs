@@ -722,4 +722,3 @@ fn links_and_service_modes_are_dependencies() {
         Condition::ServiceStarted
     );
 }
-
