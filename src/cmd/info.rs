@@ -226,10 +226,28 @@ impl serde::Serialize for PodmanYaml<'_> {
     }
 }
 
-/// A plain scalar that a YAML 1.1 reader would take as null, a boolean or a number.
+/// Whether libyaml (serde_yaml's and go-yaml's emitter) single-quotes a
+/// string: one a YAML 1.1 reader would take as null, a boolean or a number,
+/// or one that cannot be a plain block scalar (a leading indicator, `: `,
+/// ` #`, edge spaces). Strings with control characters or line breaks are
+/// left to the serializer's double quotes, as libyaml does.
 fn needs_quotes(t: &str) -> bool {
+    if t.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    let first = t.chars().next().unwrap_or(' ');
+    let second_blank = t.chars().nth(1).is_none_or(|c| c == ' ');
+    let not_plain = first == ' '
+        || t.ends_with(' ')
+        || t.ends_with(':')
+        || t.contains(": ")
+        || t.contains(" #")
+        || t.starts_with("---")
+        || ",[]{}#&*!|>'\"%@`".contains(first)
+        || ("-?:".contains(first) && second_blank);
     let l = t.to_ascii_lowercase();
     t.is_empty()
+        || not_plain
         || matches!(
             l.as_str(),
             "~" | "null"
@@ -264,4 +282,20 @@ pub fn info(ctx: &Ctx, a: InfoArgs) -> anyhow::Result<()> {
         None => print!("{}", yaml_text(&yaml_keys(&v))?),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::yaml_text;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_quoted_as_serde_yaml_quoted_them() {
+        let v = json!({
+            "a": "x: y", "b": "", "c": "4.3.1", "d": "-x", "e": "12", "f": "no",
+            "g": "/var/lib", "h": "*star", "i": " lead", "j": "- item", "k": "a #b",
+        });
+        let want = "a: 'x: y'\nb: ''\nc: 4.3.1\nd: -x\ne: '12'\nf: 'no'\ng: /var/lib\nh: '*star'\ni: ' lead'\nj: '- item'\nk: 'a #b'\n";
+        assert_eq!(yaml_text(&v).unwrap(), want);
+    }
 }
