@@ -150,8 +150,7 @@ pub fn parse(name: &str, text: &str) -> Result<Node, ComposeError> {
     }
     let raw: RawNode = serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).unwrap_or(0);
-        let msg = e.to_string();
-        let msg = msg.lines().next().unwrap_or("").to_string();
+        let msg = syntax_message(&e.to_string());
         ComposeError::Syntax {
             file: name.to_string(),
             line,
@@ -159,6 +158,25 @@ pub fn parse(name: &str, text: &str) -> Result<Node, ComposeError> {
         }
     })?;
     Ok(raw.into_node(&file))
+}
+
+/// serde-saphyr's message as one line for a user: without the hint at its
+/// own options, with the column instead of a second "at line N".
+fn syntax_message(text: &str) -> String {
+    let mut msg = text.lines().next().unwrap_or("").to_string();
+    if let Some(i) = msg.find(", set DuplicateKeyPolicy") {
+        let tail = msg[i..].find(" at line ").map(|j| msg[i + j..].to_string());
+        msg.truncate(i);
+        msg.push_str(&tail.unwrap_or_default());
+    }
+    if let Some(i) = msg.rfind(" at line ")
+        && let Some((_, col)) = msg[i..].split_once(", column ")
+    {
+        let col = col.trim().to_string();
+        msg.truncate(i);
+        msg.push_str(&format!(" (column {col})"));
+    }
+    msg
 }
 
 /// serde-saphyr's limits, tightened for compose files: a billion-laughs

@@ -290,6 +290,7 @@ pub(super) fn healthcheck(rd: &mut Reader, n: &Node, path: &str) -> R<Healthchec
             "test" => {
                 h.test = match &v.value {
                     Value::Seq(_) => list(v, p)?,
+                    Value::Map(_) => return Err(wrong(v, p, "a string or a list")),
                     _ => vec!["CMD-SHELL".to_string(), string(v, p)?],
                 }
             }
