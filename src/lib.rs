@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod cmd;
+pub mod compose;
 pub mod config;
 pub mod digest;
 pub mod engine;

@@ -195,13 +195,107 @@ fn yaml_keys(v: &Value) -> Value {
     }
 }
 
+/// A JSON value serialized as podman's YAML output: strings that would read
+/// back as another type are single-quoted (as go-yaml and serde_yaml do),
+/// other strings plain.
+struct PodmanYaml<'a>(&'a Value);
+
+impl serde::Serialize for PodmanYaml<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::String(t) if needs_quotes(t) => {
+                serde_saphyr::SingleQuoted(t.as_str()).serialize(s)
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&PodmanYaml(x))?;
+                }
+                seq.end()
+            }
+            Value::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, x) in o {
+                    map.serialize_entry(k, &PodmanYaml(x))?;
+                }
+                map.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// Whether libyaml (serde_yaml's and go-yaml's emitter) single-quotes a
+/// string: one a YAML 1.1 reader would take as null, a boolean or a number,
+/// or one that cannot be a plain block scalar (a leading indicator, `: `,
+/// ` #`, edge spaces). Strings with control characters or line breaks are
+/// left to the serializer's double quotes, as libyaml does.
+fn needs_quotes(t: &str) -> bool {
+    if t.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    let first = t.chars().next().unwrap_or(' ');
+    let second_blank = t.chars().nth(1).is_none_or(|c| c == ' ');
+    let not_plain = first == ' '
+        || t.ends_with(' ')
+        || t.ends_with(':')
+        || t.contains(": ")
+        || t.contains(" #")
+        || t.starts_with("---")
+        || ",[]{}#&*!|>'\"%@`".contains(first)
+        || ("-?:".contains(first) && second_blank);
+    let l = t.to_ascii_lowercase();
+    t.is_empty()
+        || not_plain
+        || matches!(
+            l.as_str(),
+            "~" | "null"
+                | "true"
+                | "false"
+                | "yes"
+                | "no"
+                | "on"
+                | "off"
+                | "y"
+                | "n"
+                | ".nan"
+                | ".inf"
+                | "-.inf"
+                | "+.inf"
+        )
+        || t.parse::<f64>().is_ok()
+        || t.parse::<i64>().is_ok()
+}
+
+fn yaml_text(v: &Value) -> anyhow::Result<String> {
+    let opts = serde_saphyr::ser_options! { yaml_12: true, no_lang_directive: true };
+    Ok(serde_saphyr::to_string_with_options(&PodmanYaml(v), opts)?)
+}
+
 pub fn info(ctx: &Ctx, a: InfoArgs) -> anyhow::Result<()> {
     crate::format::set_origin(crate::format::Origin::INFO);
     let v = info_json(ctx)?;
     match a.format.as_deref().map(str::trim) {
         Some("json") => println!("{}", serde_json::to_string_pretty(&yaml_keys(&v))?),
         Some(f) => print!("{}", render_one(f, &v)?),
-        None => print!("{}", serde_yaml::to_string(&yaml_keys(&v))?),
+        None => print!("{}", yaml_text(&yaml_keys(&v))?),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::yaml_text;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_quoted_as_serde_yaml_quoted_them() {
+        let v = json!({
+            "a": "x: y", "b": "", "c": "4.3.1", "d": "-x", "e": "12", "f": "no",
+            "g": "/var/lib", "h": "*star", "i": " lead", "j": "- item", "k": "a #b",
+        });
+        let want = "a: 'x: y'\nb: ''\nc: 4.3.1\nd: -x\ne: '12'\nf: 'no'\ng: /var/lib\nh: '*star'\ni: ' lead'\nj: '- item'\nk: 'a #b'\n";
+        assert_eq!(yaml_text(&v).unwrap(), want);
+    }
 }
