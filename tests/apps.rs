@@ -104,3 +104,198 @@ fn wait_takes_every_podman_condition() {
     );
     berth.ok(&["rm", &id]);
 }
+
+fn state(berth: &Berth, c: &str) -> String {
+    berth
+        .ok(&["inspect", "--format", "{{.State.Status}}", c])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_pod_shares_its_network_and_hostname_and_goes_as_one() {
+    let _net = network_guard(false);
+    let reg = registry_with(web_layer("hello from the pod\n"));
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    let port = free_port();
+    let pod = berth
+        .ok(&[
+            "pod",
+            "create",
+            "--name",
+            "shop",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            "--label",
+            "app=shop",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(pod.len(), 64, "{pod}");
+    // The infra container is there, made from berth's own pause image:
+    // nothing was pulled for it.
+    let infra = berth
+        .ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "shop",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(
+        berth
+            .ok(&[
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                &format!("id={infra}")
+            ])
+            .trim(),
+        format!("{}-infra", &pod[..12])
+    );
+    let ps = berth.ok(&["pod", "ps"]);
+    assert!(ps.starts_with("POD ID"), "{ps}");
+    assert!(ps.contains("shop") && ps.contains("Created"), "{ps}");
+    // Members share the network (localhost) and the pod's hostname; the
+    // port is published at the pod.
+    berth.ok(&[
+        "run", "-d", "--pod", "shop", "--name", "web", "busybox", "httpd", "-f", "-p", "80", "-h",
+        "/www",
+    ]);
+    assert_eq!(state(&berth, &infra), "running");
+    let got = berth.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "shop",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; wget -q -O- http://localhost:80/",
+    ]);
+    assert_eq!(got, "shop\nhello from the pod\n");
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("hello from the pod"), "{page}");
+    // A member cannot publish ports of its own.
+    let err = berth.fails(
+        &["create", "--pod", "shop", "-p", "8080:80", "busybox"],
+        125,
+    );
+    assert!(
+        err.contains("published or exposed ports must be defined when the pod is created"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["pod", "inspect", "shop"])).unwrap();
+    assert_eq!(json["Name"], "shop");
+    assert_eq!(json["State"], "Running");
+    assert_eq!(json["NumContainers"], 2);
+    assert_eq!(json["Labels"]["app"], "shop");
+    assert_eq!(
+        json["SharedNamespaces"],
+        serde_json::json!(["ipc", "net", "uts"])
+    );
+    let top = berth.ok(&["pod", "top", "shop"]);
+    assert!(top.contains("httpd"), "{top}");
+    // Stop and start as one.
+    assert_eq!(berth.ok(&["pod", "stop", "-t", "1", "shop"]).trim(), pod);
+    assert_eq!(state(&berth, "web"), "exited");
+    assert_eq!(state(&berth, &infra), "exited");
+    assert!(
+        berth
+            .ok(&["pod", "ps", "--format", "{{.Status}}"])
+            .contains("Exited")
+    );
+    berth.ok(&["pod", "start", "shop"]);
+    assert_eq!(state(&berth, "web"), "running");
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("hello from the pod"), "{page}");
+    // Removal: refused while it runs, then everything goes with -f.
+    let err = berth.fails(&["pod", "rm", "shop"], 125);
+    assert!(err.contains("running"), "{err}");
+    berth.ok(&["pod", "rm", "-f", "-t", "0", "shop"]);
+    berth.fails(&["pod", "exists", "shop"], 1);
+    berth.fails(&["container", "exists", "web"], 1);
+    berth.fails(&["container", "exists", &infra], 1);
+    let events = berth.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=pod",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    assert_eq!(
+        events.lines().collect::<Vec<_>>(),
+        [
+            "create shop",
+            "stop shop",
+            "start shop",
+            "stop shop",
+            "remove shop"
+        ]
+    );
+}
+
+#[test]
+fn run_pod_new_moves_the_ports_to_a_new_pod() {
+    let _net = network_guard(false);
+    let reg = registry_with(web_layer("new pod\n"));
+    let berth = Berth::new(&[&reg]);
+    berth.ok(&["pull", "-q", "busybox"]);
+    let port = free_port();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "new:fresh",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "--name",
+        "w",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("new pod"), "{page}");
+    let names = berth.ok(&[
+        "pod",
+        "ps",
+        "--ctr-names",
+        "--format",
+        "{{.Name}} {{.ContainerNames}}",
+    ]);
+    assert!(
+        names.starts_with("fresh ") && names.contains('w'),
+        "{names}"
+    );
+    berth.ok(&["pod", "rm", "-f", "-t", "0", "fresh"]);
+    berth.fails(&["container", "exists", "w"], 1);
+    // No infra: no shared namespaces, no ports.
+    berth.ok(&["pod", "create", "--infra=false", "--name", "bare"]);
+    let err = berth.fails(
+        &[
+            "pod",
+            "create",
+            "--infra=false",
+            "-p",
+            "80",
+            "--name",
+            "bad",
+        ],
+        125,
+    );
+    assert!(err.contains("infra container"), "{err}");
+    berth.ok(&["run", "--rm", "--pod", "bare", "busybox", "true"]);
+    berth.ok(&["pod", "rm", "bare"]);
+}

@@ -10,6 +10,13 @@ pub struct LogsArgs {
     /// Show the logs of the latest container created
     #[arg(short, long)]
     pub latest: bool,
+    #[command(flatten)]
+    pub flags: LogsFlags,
+}
+
+/// What `logs` shows of each container (also `pod logs`).
+#[derive(Args)]
+pub struct LogsFlags {
     /// Follow the log output
     #[arg(short, long)]
     pub follow: bool,
@@ -90,19 +97,25 @@ fn when(s: &str) -> anyhow::Result<i64> {
 }
 
 pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
-    let engine = ctx.engine()?;
-    let since = a.since.as_deref().map(when).transpose()?;
-    let until = a.until.as_deref().map(when).transpose()?;
     let names = if a.latest {
         if !a.containers.is_empty() {
             anyhow::bail!("--latest and containers cannot be used together");
         }
-        vec![super::latest_container(&engine)?]
+        vec![super::latest_container(&ctx.engine()?)?]
     } else {
         a.containers.clone()
     };
+    show(ctx, &names, a.flags, false)
+}
+
+/// The logs of containers `names`, as `flags` say; `prefix` names each
+/// line's container even for one (`pod logs`).
+pub fn show(ctx: &Ctx, names: &[String], a: LogsFlags, prefix: bool) -> anyhow::Result<()> {
+    let engine = ctx.engine()?;
+    let since = a.since.as_deref().map(when).transpose()?;
+    let until = a.until.as_deref().map(when).transpose()?;
     let mut targets = Vec::new();
-    for n in &names {
+    for n in names {
         let c = engine.container(n)?;
         let driver = Driver::parse(&c.config().log_driver).map_err(anyhow::Error::msg)?;
         if driver == Driver::None {
@@ -118,7 +131,7 @@ pub fn run(ctx: &Ctx, a: LogsArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(c, _, _)| details(&c.config()))
         .collect();
-    let prefix = targets.len() > 1 || a.names;
+    let prefix = prefix || targets.len() > 1 || a.names;
     let mut first = true;
     loop {
         let mut any_running = false;

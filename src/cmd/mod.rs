@@ -21,6 +21,7 @@ mod logs;
 mod manifest;
 
 mod network;
+mod pod;
 mod port;
 mod ps;
 mod pull;
@@ -185,6 +186,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
@@ -492,6 +496,7 @@ pub fn main() -> i32 {
         Command::Container(ContainerCommand::Prune(a)) => lifecycle::prune(&ctx, a),
         Command::Container(ContainerCommand::Exists(a)) => lifecycle::exists(&ctx, a),
         Command::Volume(c) => volume::run(&ctx, c),
+        Command::Pod(c) => pod::run(&ctx, c),
         Command::Secret(c) => secret::run(&ctx, c),
         Command::Healthcheck(c) => healthcheck::run(&ctx, c),
         Command::Network(c) => network::run(&ctx, c),
@@ -693,7 +698,7 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             if positional.len() == 2
                 || !matches!(
                     positional[0].as_str(),
-                    "container" | "image" | "builder" | "healthcheck"
+                    "container" | "image" | "builder" | "healthcheck" | "pod"
                 )
             {
                 break;
@@ -705,6 +710,7 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
         ["run" | "start" | "restart" | "exec" | "build"]
             | ["healthcheck", "run"]
             | ["container", "run" | "start" | "restart" | "exec"]
+            | ["pod", "start" | "restart"]
             | ["image" | "builder", "build"]
     )
 }

@@ -94,6 +94,12 @@ pub struct CreateArgs {
     /// Mount the volumes and binds of another container (CONTAINER[:ro|rw])
     #[arg(long)]
     pub volumes_from: Vec<String>,
+    /// Run in a pod: an existing one, or new:NAME to create it (the container's network and ports become the pod's)
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Read the pod to run in from this file
+    #[arg(long)]
+    pub pod_id_file: Option<std::path::PathBuf>,
     /// Containers this one needs: they are started before it (CONTAINER[,CONTAINER...])
     #[arg(long, value_delimiter = ',')]
     pub requires: Vec<String>,
@@ -314,6 +320,9 @@ pub fn create_container(
     detach_keys: Option<&str>,
 ) -> anyhow::Result<ContainerRow> {
     let mut spec = super::run_config::create_spec(a)?;
+    if let Some(pod) = pod_of(engine, a, &mut spec)? {
+        engine.join_pod(&mut spec, &pod)?;
+    }
     if let Some(k) = detach_keys {
         crate::monitor::attach::parse_detach_keys(k).map_err(anyhow::Error::msg)?;
         spec.config.detach_keys = k.to_string();
@@ -350,6 +359,55 @@ pub fn create_container(
             .map_err(|e| anyhow::anyhow!("writing container ID file {}: {e}", f.display()))?;
     }
     Ok(row)
+}
+
+/// `--pod NAME|new:NAME` / `--pod-id-file`: the pod to join, created
+/// first for new:, with the container's network and ports.
+fn pod_of(
+    engine: &Engine,
+    a: &CreateArgs,
+    spec: &mut crate::engine::create::CreateSpec,
+) -> anyhow::Result<Option<crate::state::pods::PodRow>> {
+    let word = match (&a.pod, &a.pod_id_file) {
+        (Some(_), Some(_)) => anyhow::bail!("cannot specify both --pod and --pod-id-file"),
+        (Some(p), None) => p.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("reading pod ID file {}: {e}", f.display()))?
+            .trim()
+            .to_string(),
+        (None, None) => return Ok(None),
+    };
+    let Some(name) = word.strip_prefix("new:") else {
+        return Ok(Some(engine.pod(&word)?));
+    };
+    let mut infra = crate::engine::create::CreateSpec::default();
+    let c = &mut spec.config;
+    infra.config.network = c.network.clone();
+    infra.config.network_options = std::mem::take(&mut c.network_options);
+    infra.config.networks = std::mem::take(&mut c.networks);
+    infra.config.ports = std::mem::take(&mut c.ports);
+    infra.config.dns = c.dns.clone();
+    infra.config.dns_search = c.dns_search.clone();
+    infra.config.dns_options = c.dns_options.clone();
+    infra.config.add_hosts = c.add_hosts.clone();
+    infra.config.log_driver = "k8s-file".into();
+    infra.config.stop_timeout = 10;
+    infra.config.restart.name = "no".into();
+    infra.config.runtime = c.runtime.clone();
+    infra.expose = std::mem::take(&mut spec.expose);
+    infra.publish_all = std::mem::take(&mut spec.publish_all);
+    infra.env.defaults = true;
+    infra.image_volume = "ignore".into();
+    let pod = engine.create_pod(crate::engine::pods::PodSpec {
+        name: Some(name.to_string()),
+        share: ["ipc", "net", "uts"].map(String::from).to_vec(),
+        infra: true,
+        infra_spec: infra,
+        exit_policy: "continue".into(),
+        create_command: std::env::args().collect(),
+        ..Default::default()
+    })?;
+    Ok(Some(pod))
 }
 
 pub fn create(ctx: &Ctx, a: CreateArgs) -> anyhow::Result<()> {

@@ -534,7 +534,7 @@ fn network_requests(value: &str, aliases: &[String]) -> anyhow::Result<Vec<Netwo
                 )
             }
             "mac" => {
-                crate::network::ipam::parse_mac(v).map_err(|e| bad(e))?;
+                crate::network::ipam::parse_mac(v).map_err(&bad)?;
                 r.mac = Some(v.to_string());
             }
             "interface_name" => {

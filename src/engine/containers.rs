@@ -193,6 +193,9 @@ pub struct ContainerConfig {
     /// `--requires`: the IDs of containers started before this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// The ID of the pod it belongs to ("" for none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod: String,
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -460,6 +463,18 @@ impl Engine {
         )
         .map_err(ContainerError::Invalid)?;
         let resolv = crate::network::etcfiles::container_resolv(&net, &endpoints);
+        // Another container's network (a pod's members: the infra's): its
+        // names and name servers too.
+        let (hosts, resolv) = match cfg.network.strip_prefix("container:") {
+            Some(other) => {
+                let od = self.container_dir(other);
+                (
+                    std::fs::read_to_string(od.join("hosts")).unwrap_or(hosts),
+                    std::fs::read_to_string(od.join("resolv.conf")).unwrap_or(resolv),
+                )
+            }
+            None => (hosts, resolv),
+        };
         let mut files = vec![
             ("/etc/hostname", format!("{}\n", cfg.hostname)),
             ("/etc/resolv.conf", resolv),

@@ -90,6 +90,7 @@ mod json_time {
 pub const CONTAINER: &str = "container";
 pub const IMAGE: &str = "image";
 pub const NETWORK: &str = "network";
+pub const POD: &str = "pod";
 pub const SYSTEM: &str = "system";
 pub const VOLUME: &str = "volume";
 
@@ -132,6 +133,15 @@ impl Event {
         Event {
             name: name.to_string(),
             ..Event::new(VOLUME, status)
+        }
+    }
+
+    /// A pod event: its ID and name.
+    pub fn pod(status: &str, id: &str, name: &str) -> Event {
+        Event {
+            id: id.to_string(),
+            name: name.to_string(),
+            ..Event::new(POD, status)
         }
     }
 
@@ -293,6 +303,12 @@ pub fn image(status: &str, id: &str, name: &str) {
 pub fn volume(status: &str, name: &str) {
     if enabled() {
         emit(Event::volume(status, name));
+    }
+}
+
+pub fn pod(status: &str, id: &str, name: &str) {
+    if enabled() {
+        emit(Event::pod(status, id, name));
     }
 }
 

@@ -57,7 +57,7 @@ fn matches_one(key: &str, v: &str, e: &Event) -> bool {
     match key {
         "container" => named(super::events::CONTAINER),
         "image" => named(super::events::IMAGE),
-        "pod" => named("pod"),
+        "pod" => named(super::events::POD),
         "event" => e.status == v,
         "type" => e.kind == v,
         // docker's prefix match on the name (podman's VOLUME filter).

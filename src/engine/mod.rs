@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod manifests;
 pub mod mounts;
 pub mod networks;
+pub mod pods;
 pub mod prune;
 pub mod pull;
 pub mod push;

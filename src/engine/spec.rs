@@ -267,11 +267,16 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
     // `--ipc host` / `--uts host`: the host's namespace (and so no hostname
     // of the container's own).
-    if c.ipc != "host" {
-        namespaces.push(json!({"type": "ipc"}));
-    }
-    if c.uts != "host" {
-        namespaces.push(json!({"type": "uts"}));
+    // `container:ID`: another container's, joined (the monitor fills in
+    // its current one at each start).
+    for (typ, mode) in [("ipc", &c.ipc), ("uts", &c.uts)] {
+        match mode.strip_prefix("container:") {
+            _ if mode == "host" => {}
+            Some(_) => {
+                namespaces.push(json!({"type": typ, "path": format!("/proc/self/ns/{typ}")}))
+            }
+            None => namespaces.push(json!({"type": typ})),
+        }
     }
     // `--pid host`: the host's pid namespace, as podman's; create allows
     // it to root only.
@@ -410,7 +415,8 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": i.rootfs, "readonly": c.read_only},
-        "hostname": if c.uts == "host" { "" } else { c.hostname.as_str() },
+        // The host's or another container's UTS namespace: its name as it is.
+        "hostname": if c.uts == "host" || c.uts.starts_with("container:") { "" } else { c.hostname.as_str() },
         "mounts": mounts,
         "linux": linux,
         "annotations": annotations,

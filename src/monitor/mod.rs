@@ -235,8 +235,11 @@ fn run_once(
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
     let mut spec: oci_spec::runtime::Spec =
         serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
-    if let Some(other) = cfg.network.strip_prefix("container:") {
-        join_container_network(engine, &mut spec, other)?;
+    if [&cfg.network, &cfg.ipc, &cfg.uts]
+        .iter()
+        .any(|m| m.starts_with("container:"))
+    {
+        join_container_namespaces(engine, &mut spec, cfg)?;
         std::fs::write(
             dir.join("config.json"),
             serde_json::to_vec_pretty(&spec).map_err(std::io::Error::other)?,
@@ -595,35 +598,46 @@ fn current(engine: &Engine, row: &ContainerRow) -> ContainerRow {
         .unwrap_or_else(|| row.clone())
 }
 
-/// `--network container:ID`: the other container's network namespace, as
-/// it is now (its pid changes when it restarts).
-fn join_container_network(
+/// `--network`/`--ipc`/`--uts container:ID` (and a pod's members): the
+/// other container's namespaces, as they are now (its pid changes when it
+/// restarts).
+fn join_container_namespaces(
     engine: &Engine,
     spec: &mut oci_spec::runtime::Spec,
-    other: &str,
+    cfg: &ContainerConfig,
 ) -> Result<(), RuntimeError> {
-    let c = engine.container(other).map_err(|e| RuntimeError::Start {
-        code: 125,
-        msg: e.to_string(),
-    })?;
-    if c.state != "running" {
-        return Err(RuntimeError::Start {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    for (typ, proc_name, mode, what) in [
+        (T::Network, "net", &cfg.network, "network"),
+        (T::Ipc, "ipc", &cfg.ipc, "IPC namespace"),
+        (T::Uts, "uts", &cfg.uts, "UTS namespace"),
+    ] {
+        let Some(other) = mode.strip_prefix("container:") else {
+            continue;
+        };
+        let c = engine.container(other).map_err(|e| RuntimeError::Start {
             code: 125,
-            msg: format!(
-                "cannot join the network of container {}: it is not running",
-                c.name
-            ),
-        });
-    }
-    let path = format!("/proc/{}/ns/net", c.pid);
-    if let Some(linux) = spec.linux_mut().as_mut() {
-        let mut ns = linux.namespaces().clone().unwrap_or_default();
-        for n in ns.iter_mut() {
-            if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
-                n.set_path(Some(path.clone().into()));
-            }
+            msg: e.to_string(),
+        })?;
+        if c.state != "running" {
+            return Err(RuntimeError::Start {
+                code: 125,
+                msg: format!(
+                    "cannot join the {what} of container {}: it is not running",
+                    c.name
+                ),
+            });
         }
-        linux.set_namespaces(Some(ns));
+        let path = format!("/proc/{}/ns/{proc_name}", c.pid);
+        if let Some(linux) = spec.linux_mut().as_mut() {
+            let mut ns = linux.namespaces().clone().unwrap_or_default();
+            for n in ns.iter_mut() {
+                if n.typ() == typ {
+                    n.set_path(Some(path.clone().into()));
+                }
+            }
+            linux.set_namespaces(Some(ns));
+        }
     }
     Ok(())
 }

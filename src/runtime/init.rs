@@ -66,3 +66,35 @@ pub fn run_as_init(
         }
     }
 }
+
+/// A pod's infra process, in place of an exec (catatonit -P's job, with no
+/// binary in the container): it holds the pod's namespaces and leaves on
+/// SIGINT, SIGTERM or SIGHUP. Closing every descriptor but stdio closes the
+/// error pipe, which tells the monitor it runs as an exec would.
+pub fn pause() -> ! {
+    crate::process::set_undumpable();
+    crate::process::close_fds(&[0, 1, 2]);
+    extern "C" fn leave(_: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(0) }
+    }
+    // SAFETY: naming our own thread, installing handlers that only _exit,
+    // and waiting for signals.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_NAME,
+            c"berth-pause".as_ptr() as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(s, leave as *const () as libc::sighandler_t);
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        loop {
+            libc::sigsuspend(&none);
+        }
+    }
+}

@@ -547,6 +547,13 @@ fn child(
         .as_ref()
         .and_then(|a| a.get(super::CONTAINER_ID_ANNOTATION).cloned());
     enter_workdir(&process.cwd().to_string_lossy(), id.as_deref())?;
+    if spec
+        .annotations()
+        .as_ref()
+        .is_some_and(|a| a.contains_key(super::INFRA_ANNOTATION))
+    {
+        super::init::pause();
+    }
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     if args.is_empty() {

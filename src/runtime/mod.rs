@@ -29,6 +29,10 @@ pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
 /// command line).
 pub const CONTAINER_ID_ANNOTATION: &str = "io.berth.container.id";
 
+/// Marks a pod's infra container: the runtime holds its namespaces with a
+/// pause of its own instead of executing anything (engine::pods).
+pub const INFRA_ANNOTATION: &str = "io.berth.infra";
+
 /// docker's RAMInBytes: "32m", "1g", "512k", "100" (bytes), case-insensitive,
 /// an optional trailing "b".
 pub fn parse_bytes(s: &str) -> Option<i64> {

@@ -150,6 +150,13 @@ const MIGRATIONS: &[&str] = &[
         ip TEXT NOT NULL,
         PRIMARY KEY (network, subnet)
      );",
+    // 10: pods (their members say which pod in their own config)
+    "CREATE TABLE pods (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        config TEXT NOT NULL
+     );",
 ];
 
 pub struct Db {

@@ -4,6 +4,7 @@ pub mod containers;
 mod db;
 pub mod images;
 pub mod networks;
+pub mod pods;
 pub mod secrets;
 pub mod volumes;
 
