@@ -403,6 +403,12 @@ pub fn main() -> i32 {
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    // cobra: --version answers whatever follows it (podman-compose runs
+    // `podman --version ""`).
+    if args.get(1).is_some_and(|a| a == "--version" || a == "-v") {
+        println!("podman version {PODMAN_VERSION}");
+        return 0;
+    }
     let cli = match parse(args) {
         Ok(c) => c,
         Err(e) => {

@@ -828,3 +828,44 @@ pub fn network_guard(exclusive: bool) -> std::fs::File {
     }
     f
 }
+
+/// podman-compose 1.6.0 from PyPI in a venv of its own, made once per
+/// machine under a lock (and again if it does not answer `--version`).
+pub fn podman_compose() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = PathBuf::from("/var/tmp/berth-tests/podman-compose-1.6.0");
+        let bin = dir.join("bin/podman-compose");
+        std::fs::create_dir_all("/var/tmp/berth-tests").unwrap();
+        let lock = std::fs::File::create("/var/tmp/berth-tests/podman-compose.lock").unwrap();
+        lock.lock().unwrap();
+        let works = |b: &Path| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("1.6.0"))
+        };
+        if !works(&bin) {
+            let _ = std::fs::remove_dir_all(&dir);
+            let st = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(st.success(), "python3 -m venv (package python3-venv)");
+            let st = Command::new(dir.join("bin/pip"))
+                .args([
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "podman-compose==1.6.0",
+                ])
+                .status()
+                .unwrap();
+            assert!(st.success(), "pip install podman-compose==1.6.0");
+            assert!(works(&bin), "podman-compose 1.6.0 does not run");
+        }
+        bin
+    })
+    .clone()
+}
