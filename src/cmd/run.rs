@@ -455,6 +455,7 @@ pub fn start_container(
         stdin: cfg.interactive,
         stdout: true,
         stderr: true,
+        attached: true,
     });
     start_attached(engine, row, attach, sig_proxy, reopen)
 }
@@ -466,6 +467,7 @@ fn attach_streams(words: &[String], interactive: bool) -> anyhow::Result<Attach>
             stdin: interactive,
             stdout: true,
             stderr: true,
+            attached: true,
         });
     }
     let mut a = Attach::default();
@@ -498,7 +500,10 @@ fn start_attached(
 ) -> anyhow::Result<i32> {
     let cfg = row.config();
     let attached = attach.is_some();
-    let attach = attach.unwrap_or_default();
+    let attach = Attach {
+        attached,
+        ..attach.unwrap_or_default()
+    };
     let raw = if attached && cfg.tty && std::io::stdin().is_terminal() {
         Some(crate::runtime::tty::RawMode::enter(
             std::os::fd::AsFd::as_fd(&std::io::stdin()),
@@ -513,7 +518,6 @@ fn start_attached(
             if !attached {
                 return Ok(0);
             }
-            crate::engine::events::container("attach", row);
             // As podman (terminal.StartAttachCtr): with neither stdout nor
             // stderr attached, say which container runs.
             if print_id {

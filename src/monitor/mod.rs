@@ -26,6 +26,9 @@ pub struct Attach {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    /// An attached run/start (even with no stream): podman's attach event
+    /// follows start, written here so that it comes before died.
+    pub attached: bool,
 }
 
 pub enum Event {
@@ -414,6 +417,9 @@ fn run_once(
         let now = current(engine, row);
         crate::engine::events::container("init", &now);
         crate::engine::events::container("start", &now);
+        if attach.attached {
+            crate::engine::events::container("attach", &now);
+        }
     }
     if let Some(f) = &cfg.pidfile
         && let Err(e) = std::fs::write(f, pid.to_string())
