@@ -200,6 +200,19 @@ fn a_pod_shares_its_network_and_hostname_and_goes_as_one() {
         json["SharedNamespaces"],
         serde_json::json!(["ipc", "net", "uts"])
     );
+    assert_eq!(
+        berth.ok(&["inspect", "--format", "{{.Pod}}", "web"]).trim(),
+        pod
+    );
+    let ps = berth.ok(&[
+        "ps",
+        "--pod",
+        "--filter",
+        "pod=shop",
+        "--format",
+        "{{.Names}} {{.PodName}} {{.Pod}}",
+    ]);
+    assert!(ps.contains(&format!("web shop {}", &pod[..12])), "{ps}");
     let top = berth.ok(&["pod", "top", "shop"]);
     assert!(top.contains("httpd"), "{top}");
     // Stop and start as one.

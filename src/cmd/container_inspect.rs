@@ -66,6 +66,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         "LogPath": log_path,
         "PidFile": cfg.pidfile.clone().unwrap_or_default(),
         "Name": c.name,
+        "Pod": cfg.pod,
         "RestartCount": c.restart_count,
         "Driver": "overlay",
         "OCIRuntime": cfg.runtime.clone().unwrap_or_else(|| "berth".into()),

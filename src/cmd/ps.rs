@@ -46,6 +46,9 @@ pub struct PsArgs {
     /// Display the total file sizes
     #[arg(short, long)]
     pub size: bool,
+    /// Show the pod of each container (POD ID and PODNAME)
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 const SORT_KEYS: [&str; 8] = [
@@ -134,8 +137,9 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
             .iter()
             .map(|n| if n.network == "bridge" { crate::network::DEFAULT_NETWORK } else { n.network.as_str() })
             .collect::<Vec<_>>(),
-        "Pod": "",
-        "IsInfra": false,
+        "Pod": if no_trunc { cfg.pod.as_str() } else { &cfg.pod[..cfg.pod.len().min(12)] },
+        "PodName": "",
+        "IsInfra": cfg.annotations.contains_key(crate::runtime::INFRA_ANNOTATION),
     })
 }
 
@@ -171,6 +175,16 @@ impl Filters {
             since: None,
             until: None,
         };
+        // A pod by name or ID prefix: its full ID (podman's pod filter).
+        for (k, vals) in f.by_key.iter_mut() {
+            if k == "pod" {
+                for v in vals.iter_mut() {
+                    if let Ok(p) = engine.pod(v) {
+                        *v = p.id;
+                    }
+                }
+            }
+        }
         for (k, vals) in &f.by_key {
             match k.as_str() {
                 "id" | "name" | "label" | "ancestor" | "volume" | "health" | "network" | "pod" => {}
@@ -313,8 +327,7 @@ fn matches(
             cfg.restart.name == v
                 || (matches!(v, "" | "none") && matches!(cfg.restart.name.as_str(), "" | "no"))
         }
-        // berth has no pods: no container is in one.
-        "pod" => false,
+        "pod" => !cfg.pod.is_empty() && cfg.pod == v,
         _ => false,
     }
 }
@@ -386,12 +399,17 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> anyhow::Result<()> {
         both.sort_by_key(|(_, (rw, _))| *rw);
         let (k, s): (Vec<_>, Vec<_>) = both.into_iter().unzip();
         kept = k;
-        return print_ps(&a, &kept, &s);
+        return print_ps(&a, &kept, &s, &engine.pods()?);
     }
-    print_ps(&a, &kept, &sized)
+    print_ps(&a, &kept, &sized, &engine.pods()?)
 }
 
-fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::Result<()> {
+fn print_ps(
+    a: &PsArgs,
+    kept: &[ContainerRow],
+    sized: &[(u64, u64)],
+    pods: &[crate::state::pods::PodRow],
+) -> anyhow::Result<()> {
     if a.quiet {
         for c in kept {
             println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });
@@ -400,11 +418,18 @@ fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::
     }
     let now = now_nanos();
     let json_out = a.format.as_deref().map(str::trim) == Some("json");
+    let pod_names: std::collections::HashMap<String, String> = pods
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
     let rows: Vec<Value> = kept
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let mut row = row_json(c, now, a.no_trunc);
+            if let Some(name) = pod_names.get(&c.config().pod) {
+                row["PodName"] = Value::String(name.clone());
+            }
             // podman: an object in json, its Size() text in a template
             // (HumanSizeWithPrecision(n, 3): "12.3kB (virtual 1.98MB)").
             if let Some((rw, root)) = sized.get(i) {
@@ -418,19 +443,23 @@ fn print_ps(a: &PsArgs, kept: &[ContainerRow], sized: &[(u64, u64)]) -> anyhow::
             row
         })
         .collect();
-    let default = if a.size {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-    } else {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-    };
+    let mut default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".to_string();
+    if a.size {
+        default.push_str("\t{{.Size}}");
+    }
+    if a.pod {
+        default.push_str("\t{{.Pod}}\t{{.PodName}}");
+    }
     print_rows(
         a.format.as_deref(),
-        default,
+        &default,
         &rows,
         &[
             ("ID", "CONTAINER ID"),
             ("CreatedHuman", "CREATED"),
             ("Names", "NAMES"),
+            ("Pod", "POD ID"),
+            ("PodName", "PODNAME"),
         ],
         a.noheading,
     )
