@@ -492,3 +492,39 @@ fn rootless_build_copies_runs_and_caches() {
     let again = berth.rootless_ok(uid, gid, &["build", "-t", "rl", "--network", "none", c]);
     assert_eq!(again.matches("--> Using cache").count(), 4, "{again}");
 }
+
+#[test]
+fn rootless_pod_shares_localhost_and_publishes_with_pasta() {
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    let port = free_port();
+    run(&[
+        "pod",
+        "create",
+        "--name",
+        "rlpod",
+        "--network",
+        "pasta",
+        "-p",
+        &format!("{port}:80"),
+    ]);
+    run(&[
+        "run", "-d", "--pod", "rlpod", "--name", "rlweb", "busybox", "httpd", "-f", "-p", "80",
+        "-h", "/www",
+    ]);
+    let got = run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "rlpod",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; wget -q -O- http://127.0.0.1:80/",
+    ]);
+    assert_eq!(got, "rlpod\nrootless web\n");
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("rootless web"), "{page}");
+    run(&["pod", "rm", "-f", "-t", "0", "rlpod"]);
+    assert_eq!(run(&["ps", "-aq"]), "");
+}

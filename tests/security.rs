@@ -20,6 +20,8 @@ mod input;
 mod mounts;
 #[path = "security/namespaces.rs"]
 mod namespaces;
+#[path = "security/pods.rs"]
+mod pods;
 #[path = "security/secrets.rs"]
 mod secrets;
 #[path = "security/store.rs"]

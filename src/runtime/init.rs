@@ -70,10 +70,13 @@ pub fn run_as_init(
 /// A pod's infra process, in place of an exec (catatonit -P's job, with no
 /// binary in the container): it holds the pod's namespaces and leaves on
 /// SIGINT, SIGTERM or SIGHUP. Closing every descriptor but stdio closes the
-/// error pipe, which tells the monitor it runs as an exec would.
+/// error pipe, which tells the monitor it runs as an exec would. It stays
+/// dumpable, as a container's init is once it execs: the members open its
+/// /proc/PID/ns files to join them (rootless, as the user).
 pub fn pause() -> ! {
-    crate::process::set_undumpable();
     crate::process::close_fds(&[0, 1, 2]);
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     extern "C" fn leave(_: libc::c_int) {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(0) }
