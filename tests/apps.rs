@@ -213,6 +213,12 @@ fn a_pod_shares_its_network_and_hostname_and_goes_as_one() {
         "{{.Names}} {{.PodName}} {{.Pod}}",
     ]);
     assert!(ps.contains(&format!("web shop {}", &pod[..12])), "{ps}");
+    let stats = berth.ok(&["pod", "stats", "--no-stream", "shop"]);
+    assert!(stats.starts_with("POD "), "{stats}");
+    assert!(
+        stats.contains(&pod[..12]) && stats.contains(" web "),
+        "{stats}"
+    );
     let top = berth.ok(&["pod", "top", "shop"]);
     assert!(top.contains("httpd"), "{top}");
     // Stop and start as one.

@@ -40,6 +40,31 @@ pub enum PodCommand {
     Exists(ExistsArgs),
     /// Remove all stopped pods and their containers
     Prune(PruneArgs),
+    /// Display the resource use of the containers of pods
+    Stats(StatsArgs),
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    pub pods: Vec<String>,
+    /// Show all pods (default: the running ones)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show the latest pod created
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Print once, not every interval
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not clear the screen between intervals
+    #[arg(long)]
+    pub no_reset: bool,
+    /// Go template or json
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Seconds between readings
+    #[arg(short, long, default_value_t = 5)]
+    pub interval: i64,
 }
 
 #[derive(Args, Default)]
@@ -335,6 +360,7 @@ pub fn run(ctx: &Ctx, cmd: PodCommand) -> anyhow::Result<()> {
             drop(engine);
             super::logs::show(ctx, &members, a.logs, true)
         }
+        PodCommand::Stats(a) => stats(&engine, a),
         PodCommand::Exists(a) => match engine.pod(&a.pod) {
             Ok(_) => Ok(()),
             Err(PodError::NotFound(_)) => Err(exit(1, "")),
@@ -674,4 +700,78 @@ fn top(engine: &Engine, a: TopArgs) -> anyhow::Result<()> {
     }
     print!("{}", crate::format::template::tabwrite(&out));
     Ok(())
+}
+
+/// podman's `pod stats`: every container of the pods, with its pod.
+fn stats(engine: &Engine, a: StatsArgs) -> anyhow::Result<()> {
+    if a.interval < 1 {
+        return Err(exit(
+            125,
+            "invalid interval, must be a positive number greater zero",
+        ));
+    }
+    if (a.all || a.latest) && !a.pods.is_empty() {
+        anyhow::bail!("--all, --latest and pods cannot be used together");
+    }
+    let pods: Vec<PodRow> = if a.pods.is_empty() {
+        let mut all = engine.pods()?;
+        if a.latest {
+            all.truncate(1);
+        }
+        all
+    } else {
+        a.pods
+            .iter()
+            .map(|p| engine.pod(p))
+            .collect::<Result<_, _>>()?
+    };
+    let names: std::collections::HashMap<String, String> = pods
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let opts = super::stats::Stream {
+        format: a.format.as_deref().unwrap_or(
+            "table {{.Pod}} {{.CID}} {{.Name}} {{.CPU}} {{.MemUsage}} {{.Mem}} {{.NetIO}} {{.BlockIO}} {{.PIDS}}",
+        ),
+        headers: &[
+            ("Pod", "POD"),
+            ("CID", "CID"),
+            ("Name", "NAME"),
+            ("CPU", "CPU %"),
+            ("MemUsage", "MEM USAGE/ LIMIT"),
+            ("Mem", "MEM %"),
+            ("NetIO", "NET IO"),
+            ("BlockIO", "BLOCK IO"),
+            ("PIDS", "PIDS"),
+        ],
+        interval: a.interval,
+        no_stream: a.no_stream,
+        no_reset: a.no_reset,
+        no_trunc: false,
+    };
+    let all = a.all || !a.pods.is_empty();
+    super::stats::stream(
+        engine,
+        &opts,
+        |engine| {
+            let mut out = Vec::new();
+            for p in &pods {
+                out.extend(
+                    engine
+                        .pod_members(p)?
+                        .into_iter()
+                        .filter(|c| all || c.is_running()),
+                );
+            }
+            Ok(out)
+        },
+        |c, row| {
+            let pod = c.config().pod;
+            row["Pod"] = Value::String(short(&pod).to_string());
+            row["PodName"] = Value::String(names.get(&pod).cloned().unwrap_or_default());
+            row["CID"] = row["ID"].clone();
+            row["CPU"] = row["CPUPerc"].clone();
+            row["Mem"] = row["MemPerc"].clone();
+        },
+    )
 }

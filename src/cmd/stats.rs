@@ -197,41 +197,78 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
         ));
     }
     let engine = ctx.engine()?;
-    let format = a.format.as_deref().unwrap_or(DEFAULT_FORMAT);
+    let opts = Stream {
+        format: a.format.as_deref().unwrap_or(DEFAULT_FORMAT),
+        headers: HEADERS,
+        interval: a.interval,
+        no_stream: a.no_stream,
+        no_reset: a.no_reset,
+        no_trunc: a.no_trunc,
+    };
+    stream(
+        &engine,
+        &opts,
+        |engine| {
+            Ok(if a.latest {
+                vec![engine.container(&super::latest_container(engine)?)?]
+            } else if !a.containers.is_empty() {
+                a.containers
+                    .iter()
+                    .map(|n| {
+                        engine.container(n).map_err(|e| {
+                            exit(
+                                125,
+                                format!("unable to get list of containers: unable to look up container {n}: {e}"),
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            } else {
+                let mut all = engine.containers()?;
+                if !a.all {
+                    all.retain(|c| c.is_running());
+                }
+                all
+            })
+        },
+        |_, _| {},
+    )
+}
+
+/// How `stats` and `pod stats` print.
+pub struct Stream<'a> {
+    pub format: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub interval: i64,
+    pub no_stream: bool,
+    pub no_reset: bool,
+    pub no_trunc: bool,
+}
+
+/// Read the containers `targets` picks each interval, and print a table
+/// (redrawn in place on a terminal) or JSON; `extra` adds fields to a
+/// container's row (`pod stats`: its pod).
+pub fn stream(
+    engine: &crate::engine::Engine,
+    o: &Stream,
+    mut targets: impl FnMut(&crate::engine::Engine) -> anyhow::Result<Vec<crate::engine::ContainerRow>>,
+    extra: impl Fn(&crate::engine::ContainerRow, &mut Value),
+) -> anyhow::Result<()> {
+    let format = o.format;
     let is_json = format.trim() == "json";
     let template = crate::format::Format::parse(format).with_origin(STATS);
     // Two more cgroup files per container, read only for the fields that show them.
     let detail = ["PerCPU", "CPUSystemNano", "json ."]
         .iter()
         .any(|f| format.contains(f));
-    let tty = std::io::stdout().is_terminal() && !a.no_stream && !a.no_reset;
-    let interval = std::time::Duration::from_secs(a.interval as u64);
+    let tty = std::io::stdout().is_terminal() && !o.no_stream && !o.no_reset;
+    let interval = std::time::Duration::from_secs(o.interval as u64);
     let mut prev: HashMap<String, Stats> = HashMap::new();
     let mut warned = false;
     let mut first = true;
     loop {
         let began = std::time::Instant::now();
-        let targets = if a.latest {
-            vec![engine.container(&super::latest_container(&engine)?)?]
-        } else if !a.containers.is_empty() {
-            a.containers
-                .iter()
-                .map(|n| {
-                    engine.container(n).map_err(|e| {
-                        exit(
-                            125,
-                            format!("unable to get list of containers: unable to look up container {n}: {e}"),
-                        )
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
-        } else {
-            let mut all = engine.containers()?;
-            if !a.all {
-                all.retain(|c| c.is_running());
-            }
-            all
-        };
+        let targets = targets(engine)?;
         let mut round = Round::new(detail);
         let stats: Vec<Stats> = targets
             .iter()
@@ -244,12 +281,20 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
                 s.unavailable.join(", ")
             ));
         }
-        let rows: Vec<Value> = stats.iter().map(|s| row(s, a.no_trunc)).collect();
+        let rows: Vec<Value> = stats
+            .iter()
+            .zip(&targets)
+            .map(|(s, c)| {
+                let mut r = row(s, o.no_trunc);
+                extra(c, &mut r);
+                r
+            })
+            .collect();
         let frame = if is_json {
             json_report(&rows)
         } else {
             template
-                .render(&rows, HEADERS)
+                .render(&rows, o.headers)
                 .map_err(|e| exit(125, e.to_string()))?
         };
         let text = if tty { redraw(&frame, first) } else { frame };
@@ -258,7 +303,7 @@ pub fn run(ctx: &Ctx, a: StatsArgs) -> anyhow::Result<()> {
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }
-        if a.no_stream {
+        if o.no_stream {
             return Ok(());
         }
         first = false;
