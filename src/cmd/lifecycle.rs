@@ -349,6 +349,7 @@ pub fn rm(ctx: &Ctx, a: RmArgs) -> anyhow::Result<()> {
         volumes: a.volumes,
         depend: a.depend || a.all,
         timeout: a.time,
+        with_pod: false,
     };
     each(&engine, &names, a.ignore || a.force || a.all, 1, |c, n| {
         // The container as the user named it; its dependents by ID.

@@ -69,9 +69,12 @@ pub struct StatsArgs {
 
 #[derive(Args, Default)]
 pub struct CreateArgs {
-    /// Name of the pod
+    /// Name of the pod (or give it as the argument)
     #[arg(short, long)]
     pub name: Option<String>,
+    /// Name of the pod
+    #[arg(value_name = "NAME")]
+    pub name_arg: Option<String>,
     /// Publish a port of the pod to the host ([[IP:][HOSTPORT]:]CTRPORT[/PROTO])
     #[arg(short = 'p', long)]
     pub publish: Vec<String>,
@@ -279,14 +282,19 @@ fn each(
     engine: &mut Engine,
     words: &[String],
     ignore: bool,
+    missing: i32,
     mut f: impl FnMut(&mut Engine, &PodRow) -> Result<Vec<String>, PodError>,
 ) -> anyhow::Result<()> {
     let mut errors = Vec::new();
+    let mut code = 125;
     for w in words {
         let pod = match engine.pod(w) {
             Ok(p) => p,
             Err(PodError::NotFound(_)) if ignore => continue,
             Err(e) => {
+                if matches!(e, PodError::NotFound(_)) {
+                    code = missing;
+                }
                 errors.push(e.to_string());
                 continue;
             }
@@ -294,10 +302,13 @@ fn each(
         match f(engine, &pod) {
             Ok(errs) if errs.is_empty() => println!("{}", pod.id),
             Ok(errs) => errors.extend(errs),
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                code = 125;
+                errors.push(e.to_string());
+            }
         }
     }
-    report_errors(&errors, 125)
+    report_errors(&errors, code)
 }
 
 pub fn run(ctx: &Ctx, cmd: PodCommand) -> anyhow::Result<()> {
@@ -314,32 +325,39 @@ pub fn run(ctx: &Ctx, cmd: PodCommand) -> anyhow::Result<()> {
         }
         PodCommand::Start(a) => {
             let words = pick(&engine, &a)?;
-            each(&mut engine, &words, false, |e, p| e.start_pod(p))
+            each(&mut engine, &words, false, 125, |e, p| e.start_pod(p))
         }
         PodCommand::Stop(a) => {
             let words = pick(&engine, &a.pick)?;
-            each(&mut engine, &words, a.ignore, |e, p| e.stop_pod(p, a.time))
+            each(&mut engine, &words, a.ignore, 125, |e, p| {
+                e.stop_pod(p, a.time)
+            })
         }
         PodCommand::Restart(a) => {
             let words = pick(&engine, &a)?;
-            each(&mut engine, &words, false, |e, p| e.restart_pod(p, None))
+            each(&mut engine, &words, false, 125, |e, p| {
+                e.restart_pod(p, None)
+            })
         }
         PodCommand::Kill(a) => {
             let sig = crate::process::signal::parse_signal(&a.signal)?;
             let words = pick(&engine, &a.pick)?;
-            each(&mut engine, &words, false, |e, p| e.kill_pod(p, sig))
+            each(&mut engine, &words, false, 125, |e, p| e.kill_pod(p, sig))
         }
         PodCommand::Pause(a) => {
             let words = pick(&engine, &a)?;
-            each(&mut engine, &words, false, |e, p| e.pause_pod(p, true))
+            each(&mut engine, &words, false, 125, |e, p| e.pause_pod(p, true))
         }
         PodCommand::Unpause(a) => {
             let words = pick(&engine, &a)?;
-            each(&mut engine, &words, false, |e, p| e.pause_pod(p, false))
+            each(&mut engine, &words, false, 125, |e, p| {
+                e.pause_pod(p, false)
+            })
         }
         PodCommand::Rm(a) => {
             let words = pick(&engine, &a.pick)?;
-            each(&mut engine, &words, a.ignore, |e, p| {
+            // podman: --force passes over a missing pod too.
+            each(&mut engine, &words, a.ignore || a.force, 1, |e, p| {
                 e.remove_pod(p, a.force, a.time).map(|_| Vec::new())
             })
         }
@@ -410,24 +428,31 @@ fn pod_spec(a: &CreateArgs) -> anyhow::Result<PodSpec> {
         stop_timeout: Some(10),
         ..Default::default()
     };
-    let share: Vec<String> = a
-        .share
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && *s != "none" && *s != "cgroup")
-        .map(String::from)
-        .collect();
+    // podman 4: `+NS` adds to the default set; cgroup is every
+    // container's own here.
+    let mut share: Vec<String> = match a.share.strip_prefix('+') {
+        Some(_) => ["ipc", "net", "uts"].map(String::from).to_vec(),
+        None => Vec::new(),
+    };
+    for s in a.share.trim_start_matches('+').split(',').map(str::trim) {
+        if !s.is_empty() && s != "none" && s != "cgroup" && !share.iter().any(|x| x == s) {
+            share.push(s.to_string());
+        }
+    }
     if !a.infra && (!a.publish.is_empty() || !a.network.is_empty()) {
         anyhow::bail!("you must have an infra container to publish ports or set a network");
     }
     if !["continue", "stop"].contains(&a.exit_policy.as_str()) {
         anyhow::bail!(
-            "invalid --exit-policy {:?}: use continue or stop",
+            "running pod create option: invalid pod exit policy: {:?}",
             a.exit_policy
         );
     }
+    if a.name.is_some() && a.name_arg.is_some() {
+        anyhow::bail!("cannot specify --name and NAME at the same time");
+    }
     Ok(PodSpec {
-        name: a.name.clone(),
+        name: a.name.clone().or(a.name_arg.clone()),
         labels: a
             .label
             .iter()

@@ -398,8 +398,10 @@ fn pod_of(
     infra.publish_all = std::mem::take(&mut spec.publish_all);
     infra.env.defaults = true;
     infra.image_volume = "ignore".into();
+    let hostname = Some(c.hostname.clone()).filter(|h| !h.is_empty());
     let pod = engine.create_pod(crate::engine::pods::PodSpec {
         name: Some(name.to_string()),
+        hostname,
         share: ["ipc", "net", "uts"].map(String::from).to_vec(),
         infra: true,
         infra_spec: infra,

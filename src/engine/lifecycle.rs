@@ -37,6 +37,8 @@ pub struct RemoveOptions {
     pub depend: bool,
     /// The stop timeout, instead of the container's.
     pub timeout: Option<u64>,
+    /// Its pod is being removed: its infra container may go too.
+    pub with_pod: bool,
 }
 
 impl Engine {
@@ -283,6 +285,29 @@ impl Engine {
         sent: &HashMap<String, Instant>,
         removed: &mut dyn FnMut(&ContainerRow),
     ) -> Result<(), ContainerError> {
+        let cfg = c.config();
+        if !opts.with_pod
+            && cfg
+                .annotations
+                .contains_key(crate::runtime::INFRA_ANNOTATION)
+        {
+            if !opts.depend {
+                return Err(ContainerError::Invalid(format!(
+                    "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                    c.id, cfg.pod
+                )));
+            }
+            // --depend (and --all): the pod goes, its members first.
+            let whole = RemoveOptions {
+                with_pod: true,
+                ..opts.clone()
+            };
+            self.remove(c, &whole, sent, removed)?;
+            if let Ok(pod) = self.pod(&cfg.pod) {
+                self.forget_pod(&pod)?;
+            }
+            return Ok(());
+        }
         let deps = self.dependents(c)?;
         if !deps.is_empty() {
             if !opts.depend {

@@ -133,11 +133,18 @@ impl Engine {
     /// Create a pod and its infra container (created, not started).
     pub fn create_pod(&self, spec: PodSpec) -> Result<PodRow, PodError> {
         for s in &spec.share {
-            if !SHAREABLE.contains(&s.as_str()) {
-                return Err(PodError::Invalid(format!(
-                    "invalid --share {s:?}: berth pods share {}",
-                    SHAREABLE.join(", ")
-                )));
+            match s.as_str() {
+                s if SHAREABLE.contains(&s) => {}
+                "pid" => {
+                    return Err(PodError::Invalid(
+                        "--share pid: berth pods do not share a pid namespace yet; each container keeps its own".into(),
+                    ));
+                }
+                _ => {
+                    return Err(PodError::Invalid(format!(
+                        "invalid kernel namespace to share: {s}. Options are: cgroup, ipc, net, pid, uts or none"
+                    )));
+                }
             }
         }
         if spec.replace
@@ -232,11 +239,6 @@ impl Engine {
         spec.entrypoint = Some(command.unwrap_or_else(|| vec!["/catatonit".into(), "-P".into()]));
         spec.command = Vec::new();
         spec.healthcheck = super::create::HealthSpec::Disabled;
-        if !config.share.iter().any(|s| s == "net") {
-            spec.config.network = "none".into();
-            spec.config.networks.clear();
-            spec.config.ports.clear();
-        }
         let (row, _) = self.create(CreateRequest {
             name: Some(name.unwrap_or_else(|| format!("{}-infra", &pod.id[..12]))),
             image,
@@ -421,21 +423,12 @@ impl Engine {
     ) -> Result<(), PodError> {
         let infra = pod.config().infra_id;
         let members = self.pod_members(pod)?;
-        if !force && members.iter().any(|c| c.is_running()) {
+        // The infra container goes with its pod whatever its state (and so
+        // do stopped members); running members need --force.
+        if !force && let Some(c) = members.iter().find(|c| c.id != infra && c.is_running()) {
             return Err(PodError::Invalid(format!(
                 "pod {} has containers that are not ready to be removed: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
-                pod.id,
-                members
-                    .iter()
-                    .find(|c| c.is_running())
-                    .map(|c| c.id.as_str())
-                    .unwrap_or("")
-            )));
-        }
-        if !force && members.iter().any(|c| c.id != infra) {
-            return Err(PodError::Invalid(format!(
-                "pod {} contains containers and cannot be removed: use --force to remove them too",
-                pod.id
+                pod.id, c.id
             )));
         }
         self.stop_pod(pod, timeout.or(Some(10)))?;
@@ -444,6 +437,7 @@ impl Engine {
             volumes: false,
             depend: true,
             timeout: Some(timeout.unwrap_or(0)),
+            with_pod: true,
         };
         // Members first: they require the infra container.
         let (infras, others): (Vec<_>, Vec<_>) = members.into_iter().partition(|c| c.id == infra);
@@ -456,6 +450,11 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.forget_pod(pod).map_err(PodError::from)
+    }
+
+    /// Drop a pod's record, its containers gone.
+    pub fn forget_pod(&self, pod: &PodRow) -> Result<(), ContainerError> {
         {
             let _lock = self.lock()?;
             db::delete(&self.db.conn, &pod.id)?;
