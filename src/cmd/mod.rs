@@ -5,6 +5,7 @@ mod archive;
 mod attach;
 pub mod build;
 mod completion;
+mod compose;
 mod container_inspect;
 mod cp;
 mod events;
@@ -207,6 +208,8 @@ enum Command {
     GenerateMan(completion::GenerateManArgs),
     /// Show berth events
     Events(events::EventsArgs),
+    /// Run multi-container applications from compose files (docker compose v2)
+    Compose(compose::ComposeArgs),
 }
 
 #[derive(Subcommand)]
@@ -527,6 +530,7 @@ pub fn main() -> i32 {
         Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
+        Command::Compose(a) => compose::run(&ctx, a),
     };
     log::debug(&format!(
         "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",

@@ -2,6 +2,7 @@
 //! and the image-level operations every command shares.
 
 pub mod build;
+pub mod compose;
 pub mod container_root;
 pub mod containers;
 pub mod copy;

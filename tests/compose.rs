@@ -1,0 +1,388 @@
+//! `berth compose` end to end with real containers: the apps under
+//! tests/compose/apps, each run as its own project (networks are
+//! host-wide: each app has its own subnet in 10.201.40-59.0/24) and taken
+//! down with `down -v` when its test ends.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::Output;
+
+fn app(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compose/apps")
+        .join(name)
+}
+
+/// One app as project `project`; `down -v` on drop.
+struct Project<'a> {
+    berth: &'a Berth,
+    file: PathBuf,
+    project: String,
+}
+
+impl<'a> Project<'a> {
+    fn new(berth: &'a Berth, app_name: &str, project: &str) -> Project<'a> {
+        let p = Project {
+            berth,
+            file: app(app_name).join("compose.yaml"),
+            project: project.to_string(),
+        };
+        let _ = p.run(&["down", "-v", "-t", "0"]);
+        p
+    }
+
+    fn args<'b>(&'b self, args: &[&'b str]) -> Vec<&'b str> {
+        let mut a = vec![
+            "compose",
+            "-f",
+            self.file.to_str().unwrap(),
+            "-p",
+            &self.project,
+        ];
+        a.extend_from_slice(args);
+        a
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.berth.run(&self.args(args))
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.berth.ok(&self.args(args))
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        self.berth.fails(&self.args(args), code)
+    }
+
+    fn inspect(&self, container: &str, what: &str) -> String {
+        self.berth
+            .ok(&["inspect", "--format", what, container])
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Project<'_> {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "-t", "0"]);
+    }
+}
+
+/// The host-wide network database may belong to a newer berth (another
+/// branch's tests migrate it): these tests keep their own, one per run.
+fn own_network_db() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let db =
+            std::env::temp_dir().join(format!("berth-compose-tests-{}.db", std::process::id()));
+        // SAFETY: set once, before any test of this binary starts a berth.
+        unsafe { std::env::set_var("BERTH_NETWORK_DB", db) };
+    });
+}
+
+fn setup() -> (std::fs::File, Registry, Berth) {
+    own_network_db();
+    let guard = network_guard(false);
+    let (reg, berth) = pulled(web_layer("hello from compose\n"));
+    (guard, reg, berth)
+}
+
+#[test]
+fn depends_on_conditions_order_the_start() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "health", "bchealth");
+    let out = p.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    // Names and labels as docker compose writes them.
+    for c in ["bchealth-db-1", "bchealth-migrate-1", "bchealth-web-1"] {
+        assert_eq!(
+            p.inspect(c, "{{index .Config.Labels \"com.docker.compose.project\"}}"),
+            "bchealth"
+        );
+    }
+    assert_eq!(
+        p.inspect(
+            "bchealth-web-1",
+            "{{index .Config.Labels \"com.docker.compose.service\"}} {{index .Config.Labels \"com.docker.compose.container-number\"}} {{index .Config.Labels \"com.docker.compose.oneoff\"}}"
+        ),
+        "web 1 False"
+    );
+    // migrate ran to completion after db was healthy, before web started.
+    assert_eq!(p.inspect("bchealth-migrate-1", "{{.State.ExitCode}}"), "0");
+    assert_eq!(
+        p.inspect("bchealth-db-1", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    let migrate_done = p.inspect("bchealth-migrate-1", "{{.State.FinishedAt}}");
+    let web_started = p.inspect("bchealth-web-1", "{{.State.StartedAt}}");
+    assert!(
+        migrate_done <= web_started,
+        "{migrate_done} > {web_started}"
+    );
+    assert!(err.contains("Healthy"), "{err}");
+    // The named volume is the project's, shared by migrate and web.
+    assert_eq!(
+        p.ok(&["exec", "-T", "web", "cat", "/data/migrated"]).trim(),
+        "migrated"
+    );
+    let vols = berth.ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert!(vols.lines().any(|v| v == "bchealth_data"), "{vols}");
+    let nets = berth.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(nets.lines().any(|n| n == "bchealth_default"), "{nets}");
+    // down -v: containers, network and volume go.
+    p.ok(&["down", "-v", "-t", "0"]);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bchealth"), "{all}");
+    let nets = berth.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!nets.contains("bchealth"), "{nets}");
+    let vols = berth.ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert!(!vols.contains("bchealth"), "{vols}");
+}
+
+#[test]
+fn unmet_conditions_fail_naming_the_service() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "failing", "bcfail");
+    let err = p.fails(&["up", "-d", "after_job"], 1);
+    assert!(
+        err.contains("service \"job\" didn't complete successfully: exit 3"),
+        "{err}"
+    );
+    let err = p.fails(&["up", "-d", "after_sick"], 1);
+    assert!(
+        err.contains("dependency failed to start: container bcfail-sick-1 is unhealthy"),
+        "{err}"
+    );
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcfail-after"), "{all}");
+}
+
+#[test]
+fn replicas_answer_to_the_service_name() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "replicas", "bcrep");
+    p.ok(&["up", "-d", "--scale", "web=2"]);
+    let ps = p.ok(&["ps"]);
+    let header = ps.lines().next().unwrap_or_default();
+    for col in [
+        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
+    ] {
+        assert!(header.contains(col), "{ps}");
+    }
+    for c in ["bcrep-web-1", "bcrep-web-2", "bcrep-client-1"] {
+        assert!(ps.contains(c), "{ps}");
+    }
+    let ip1 = p.inspect(
+        "bcrep-web-1",
+        "{{.NetworkSettings.Networks.bcrep_default.IPAddress}}",
+    );
+    let ip2 = p.inspect(
+        "bcrep-web-2",
+        "{{.NetworkSettings.Networks.bcrep_default.IPAddress}}",
+    );
+    let look = p.ok(&["exec", "-T", "client", "nslookup", "web"]);
+    assert!(
+        look.contains(&ip1) && look.contains(&ip2),
+        "{ip1} {ip2}: {look}"
+    );
+    let page = p.ok(&["exec", "-T", "client", "wget", "-q", "-O-", "http://web/"]);
+    assert_eq!(page, "hello from compose\n");
+    // exec: --index, -e, -w, -u.
+    let o = p.ok(&[
+        "exec",
+        "-T",
+        "--index",
+        "2",
+        "-e",
+        "X=42",
+        "-w",
+        "/www",
+        "-u",
+        "app",
+        "web",
+        "sh",
+        "-c",
+        "echo $X $(pwd) $(id -u) $(hostname)",
+    ]);
+    let words: Vec<&str> = o.split_whitespace().collect();
+    assert_eq!(&words[..3], ["42", "/www", "1000"], "{o}");
+    // ps --format json, --services, -q.
+    let json = p.ok(&["ps", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3, "{json}");
+    assert!(
+        rows.iter()
+            .all(|r| r["Project"] == "bcrep" && r["State"] == "running")
+    );
+    assert_eq!(p.ok(&["ps", "--services"]), "client\nweb\n");
+    assert_eq!(p.ok(&["ps", "-q"]).lines().count(), 3);
+    // logs: each line under its container's prefix.
+    let logs = p.ok(&["logs", "web"]);
+    assert!(logs.contains("web-1  | serving"), "{logs}");
+    assert!(logs.contains("web-2  | serving"), "{logs}");
+    let logs = p.ok(&["logs", "--no-log-prefix", "--tail", "1", "web"]);
+    assert_eq!(logs, "serving\nserving\n");
+    // Scaling down removes the highest number; the rest stays as it is.
+    let id1 = p.inspect("bcrep-web-1", "{{.Id}}");
+    p.ok(&["up", "-d", "--scale", "web=1"]);
+    assert_eq!(p.inspect("bcrep-web-1", "{{.Id}}"), id1);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcrep-web-2"), "{all}");
+    // run --rm: a one-off on the project network, gone after.
+    let o = p.ok(&[
+        "run",
+        "--rm",
+        "client",
+        "sh",
+        "-c",
+        "echo $GREETING; wget -q -O- http://web/",
+    ]);
+    assert_eq!(o, "hello\nhello from compose\n");
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("-run-"), "{all}");
+    // stop / start / restart / kill / rm.
+    p.ok(&["stop", "-t", "0", "web"]);
+    assert_eq!(p.ok(&["ps", "-q"]).lines().count(), 1);
+    p.ok(&["start", "web"]);
+    assert_eq!(p.ok(&["ps", "-q"]).lines().count(), 2);
+    p.ok(&["kill", "client"]);
+    p.ok(&["rm", "-f", "client"]);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcrep-client-1"), "{all}");
+}
+
+#[test]
+fn a_changed_service_is_recreated_and_an_unchanged_one_kept() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "recreate", "bcrec");
+    p.ok(&["up", "-d"]);
+    let a = (
+        p.inspect("bcrec-a-1", "{{.Id}}"),
+        p.inspect("bcrec-a-1", "{{.State.StartedAt}}"),
+    );
+    let b = p.inspect("bcrec-b-1", "{{.Id}}");
+    // Nothing changed: nothing touched.
+    let err = String::from_utf8_lossy(&p.run(&["up", "-d"]).stderr).into_owned();
+    assert!(err.contains("bcrec-a-1  Running"), "{err}");
+    assert_eq!(p.inspect("bcrec-b-1", "{{.Id}}"), b);
+    let out = p
+        .berth
+        .cmd()
+        .args(p.args(&["up", "-d"]))
+        .env("B_VALUE", "two")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        (
+            p.inspect("bcrec-a-1", "{{.Id}}"),
+            p.inspect("bcrec-a-1", "{{.State.StartedAt}}")
+        ),
+        a
+    );
+    let b2 = p.inspect("bcrec-b-1", "{{.Id}}");
+    assert_ne!(b2, b);
+    assert_eq!(
+        p.ok(&["exec", "-T", "b", "sh", "-c", "echo $VALUE"]),
+        "two\n"
+    );
+    // config --hash matches the label of the running container.
+    let hash = p.ok(&["config", "--hash", "a"]);
+    let label = p.inspect(
+        "bcrec-a-1",
+        "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
+    );
+    assert_eq!(hash.trim(), format!("a {label}"));
+    // --force-recreate recreates even the unchanged.
+    p.ok(&["up", "-d", "--force-recreate", "a"]);
+    assert_ne!(p.inspect("bcrec-a-1", "{{.Id}}"), a.0);
+}
+
+#[test]
+fn profiles_enable_services() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "profiles", "bcprof");
+    assert_eq!(p.ok(&["config", "--services"]), "base\n");
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.ok(&["ps", "--format", "{{.Service}}"]).trim(), "base");
+    let mut args = vec!["compose", "--profile", "debug", "-f"];
+    let file = p.file.to_str().unwrap().to_string();
+    args.extend([file.as_str(), "-p", "bcprof", "up", "-d"]);
+    berth.ok(&args);
+    assert_eq!(p.ok(&["ps", "--format", "{{.Service}}"]), "base\ndebug\n");
+    // Without the profile, its containers are the project's still: no
+    // orphan warning, and down removes them.
+    let out = p.run(&["up", "-d"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("orphan"),
+        "{out:?}"
+    );
+    p.ok(&["down", "-t", "0"]);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcprof"), "{all}");
+}
+
+#[test]
+fn errors_name_the_file_line_and_key() {
+    let berth = Berth::new(&[]);
+    let interp = app("interp").join("compose.yaml");
+    let f = interp.to_str().unwrap();
+    let err = berth.fails(&["compose", "-f", f, "config"], 1);
+    assert!(err.contains("IMG must be set"), "{err}");
+    let out = berth
+        .cmd()
+        .args(["compose", "-f", f, "config"])
+        .env("IMG", "busybox")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("image: busybox"),
+        "{out:?}"
+    );
+    let invalid = app("invalid").join("compose.yaml");
+    let err = berth.fails(&["compose", "-f", invalid.to_str().unwrap(), "up", "-d"], 1);
+    assert!(
+        err.contains("compose.yaml:5: services.web.ports[0]: invalid port"),
+        "{err}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = berth
+        .cmd()
+        .args(["compose", "ps"])
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error: no configuration file provided: not found"
+    );
+}
+
+#[test]
+fn config_prints_the_normalized_project() {
+    let berth = Berth::new(&[]);
+    let f = app("recreate").join("compose.yaml");
+    let f = f.to_str().unwrap();
+    let out = berth.ok(&["compose", "-f", f, "-p", "cfg", "config"]);
+    assert!(
+        out.starts_with("name: cfg\n") || out.contains("\nservices:\n"),
+        "{out}"
+    );
+    assert!(out.contains("VALUE: one"), "{out}");
+    assert!(out.contains("subnet: 10.201.43.0/24"), "{out}");
+    assert_eq!(
+        berth.ok(&["compose", "-f", f, "config", "--services"]),
+        "a\nb\n"
+    );
+    assert_eq!(berth.ok(&["compose", "-f", f, "config", "-q"]), "");
+    let v = berth.ok(&["compose", "version", "--short"]);
+    assert!(v.trim().starts_with('2'), "{v}");
+}
