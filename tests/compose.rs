@@ -385,4 +385,120 @@ fn config_prints_the_normalized_project() {
     assert_eq!(berth.ok(&["compose", "-f", f, "config", "-q"]), "");
     let v = berth.ok(&["compose", "version", "--short"]);
     assert!(v.trim().starts_with('2'), "{v}");
+    // Under the name docker-compose (a symlink), berth is `berth compose`.
+    let link = berth.dir.path().join("docker-compose");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let out = std::process::Command::new(&link)
+        .args(["-f", f, "config", "--services"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n", "{out:?}");
+}
+
+#[test]
+fn a_built_service_with_its_keys_mapped() {
+    let (_g, _reg, berth) = setup();
+    let port = free_port().to_string();
+    let p = Project::new(&berth, "full", "bcfull");
+    let up = |args: &[&str]| {
+        p.berth
+            .cmd()
+            .args(p.args(args))
+            .env("WEB_PORT", &port)
+            .output()
+            .unwrap()
+    };
+    let out = up(&["up", "-d", "--wait"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    // Built as PROJECT-SERVICE; the key berth lacks is named, not dropped.
+    assert!(err.contains("Service web  Built"), "{err}");
+    assert!(err.contains("devices is not supported"), "{err}");
+    assert!(
+        berth
+            .ok(&["images", "--format", "{{.Repository}}"])
+            .contains("bcfull-web")
+    );
+    assert_eq!(
+        p.inspect("bcfull-web-1", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("built by compose"), "{page}");
+    assert_eq!(
+        p.ok(&["port", "web", "80"]).trim(),
+        format!("127.0.0.1:{port}")
+    );
+    let o = p.ok(&[
+        "exec",
+        "-T",
+        "web",
+        "sh",
+        "-c",
+        "cat /run/secrets/token /etc/app.conf /data/file; hostname; echo $MODE; \
+         grep db.example /etc/hosts; awk '/open files/{print $4}' /proc/1/limits; grep -c scratch /proc/mounts; \
+         touch /data/x 2>/dev/null || echo read-only",
+    ]);
+    let lines: Vec<&str> = o.lines().collect();
+    assert_eq!(
+        &lines[..5],
+        ["s3cret", "setting=1", "bound", "webhost", "test"],
+        "{o}"
+    );
+    assert!(lines[5].starts_with("10.9.9.9"), "{o}");
+    assert_eq!(&lines[6..], ["1024", "1", "read-only"], "{o}");
+    assert_eq!(
+        p.inspect("bcfull-web-1", "{{index .Config.Labels \"app.tier\"}}"),
+        "front"
+    );
+    // up again: nothing to build or change.
+    let out = up(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("bcfull-web-1  Running") && !err.contains("Built"),
+        "{err}"
+    );
+    // images, top, ls, pause/unpause, restart.
+    let images = p.ok(&["images"]);
+    assert!(
+        images.contains("bcfull-web-1") && images.contains("bcfull-web"),
+        "{images}"
+    );
+    assert!(p.ok(&["top", "web"]).contains("httpd"));
+    let ls = berth.ok(&["compose", "ls"]);
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("bcfull") && l.contains("running(1)")),
+        "{ls}"
+    );
+    p.ok(&["pause", "web"]);
+    assert_eq!(p.inspect("bcfull-web-1", "{{.State.Status}}"), "paused");
+    p.ok(&["unpause", "web"]);
+    let started = p.inspect("bcfull-web-1", "{{.State.StartedAt}}");
+    p.ok(&["restart", "-t", "0", "web"]);
+    assert_ne!(p.inspect("bcfull-web-1", "{{.State.StartedAt}}"), started);
+    // down --rmi local: the built image goes too.
+    let out = up(&["down", "-t", "0", "--rmi", "local"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !berth
+            .ok(&["images", "--format", "{{.Repository}}"])
+            .contains("bcfull-web")
+    );
+}
+
+#[test]
+fn attached_up_prefixes_logs_and_aborts_on_exit() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "attached", "bcatt");
+    let out = p.run(&["up", "--abort-on-container-exit"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(4), "{stdout} {out:?}");
+    assert!(stdout.contains("one-1  | one says hi"), "{stdout}");
+    assert!(stdout.contains("two-1  | two here"), "{stdout}");
+    assert!(
+        stdout.contains("bcatt-one-1 exited with code 4"),
+        "{stdout}"
+    );
+    assert_eq!(p.inspect("bcatt-two-1", "{{.State.Running}}"), "false");
 }

@@ -388,7 +388,7 @@ pub fn main() -> i32 {
     completion::complete_if_asked();
     let started = std::time::Instant::now();
     crate::process::pause::host_ids();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = compose::alias_argv(std::env::args_os().collect());
     // Before clap: the re-exec would parse everything twice.
     if enters_containers(&args) {
         let mut paths = Paths::default_for_user();

@@ -13,6 +13,19 @@ use crate::engine::compose::ComposeRunError;
 pub use args::ComposeArgs;
 use args::ComposeCommand as C;
 
+/// `berth-compose ARGS` and `docker-compose ARGS` (berth under either
+/// name, a symlink) are `berth compose ARGS`.
+pub fn alias_argv(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let called = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if matches!(called.as_deref(), Some("berth-compose" | "docker-compose")) {
+        args.insert(1, "compose".into());
+    }
+    args
+}
+
 pub fn run(ctx: &Ctx, a: ComposeArgs) -> anyhow::Result<()> {
     match &a.command {
         C::Version(v) => return show::version(v),
