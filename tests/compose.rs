@@ -76,8 +76,7 @@ impl Drop for Project<'_> {
 fn own_network_db() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let db =
-            std::env::temp_dir().join(format!("berth-compose-tests-{}.db", std::process::id()));
+        let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-networks.db");
         // SAFETY: set once, before any test of this binary starts a berth.
         unsafe { std::env::set_var("BERTH_NETWORK_DB", db) };
     });
@@ -269,7 +268,9 @@ fn a_changed_service_is_recreated_and_an_unchanged_one_kept() {
     );
     let b = p.inspect("bcrec-b-1", "{{.Id}}");
     // Nothing changed: nothing touched.
+    let t = std::time::Instant::now();
     let err = String::from_utf8_lossy(&p.run(&["up", "-d"]).stderr).into_owned();
+    eprintln!("up -d with nothing changed: {:?}", t.elapsed());
     assert!(err.contains("bcrec-a-1  Running"), "{err}");
     assert_eq!(p.inspect("bcrec-b-1", "{{.Id}}"), b);
     let out = p
@@ -501,4 +502,52 @@ fn attached_up_prefixes_logs_and_aborts_on_exit() {
         "{stdout}"
     );
     assert_eq!(p.inspect("bcatt-two-1", "{{.State.Running}}"), "false");
+}
+
+#[test]
+fn orphans_create_start_and_one_offs() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "profiles", "bcorph");
+    // create, then start: nothing runs between.
+    p.ok(&["create"]);
+    assert_eq!(p.inspect("bcorph-base-1", "{{.State.Status}}"), "created");
+    p.ok(&["start"]);
+    assert_eq!(p.inspect("bcorph-base-1", "{{.State.Status}}"), "running");
+    // The same project from another file: base is an orphan, named, then removed.
+    let other = Project {
+        berth: &berth,
+        file: app("recreate").join("compose.yaml"),
+        project: "bcorph".into(),
+    };
+    let out = other.run(&["up", "-d", "a"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Found orphan containers ([bcorph-base-1])"),
+        "{err}"
+    );
+    assert_eq!(p.inspect("bcorph-base-1", "{{.State.Status}}"), "running");
+    other.ok(&["up", "-d", "--remove-orphans", "a"]);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcorph-base-1"), "{all}");
+    // run -d: a one-off named PROJECT-SERVICE-run-<12 hex>, labelled so.
+    let name = other.ok(&["run", "-d", "b", "sleep", "60"]);
+    let name = name.trim();
+    assert!(
+        name.starts_with("bcorph-b-run-") && name.len() == "bcorph-b-run-".len() + 12,
+        "{name}"
+    );
+    assert_eq!(
+        other.inspect(
+            name,
+            "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"
+        ),
+        "True"
+    );
+    // ps leaves one-offs out; ps -a shows them; down takes them along.
+    assert!(!other.ok(&["ps"]).contains("-run-"));
+    assert!(other.ok(&["ps", "-a"]).contains(name));
+    other.ok(&["down", "-t", "0"]);
+    let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("bcorph"), "{all}");
 }

@@ -17,6 +17,7 @@ pub mod image_remove;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
+pub mod logs;
 pub mod manifests;
 pub mod mounts;
 pub mod networks;

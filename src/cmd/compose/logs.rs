@@ -7,7 +7,7 @@ use super::{Ctx, exit, ops::service_members, say};
 use crate::compose::Project;
 use crate::engine::Engine;
 use crate::engine::compose::Member;
-use crate::monitor::logs::{self as mlogs, Driver};
+use crate::engine::logs::Driver;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -70,8 +70,7 @@ fn sources(
 fn drain(engine: &Engine, srcs: &mut [Source], tail: Option<usize>, timestamps: bool) {
     let mut out = std::io::stdout().lock();
     for s in srcs.iter_mut() {
-        let path = engine.container_dir(&s.id).join("ctr.log");
-        let (mut recs, next) = mlogs::read_from(s.driver, &path, s.offset);
+        let (mut recs, next) = engine.read_log(&s.id, s.driver, s.offset);
         s.offset = next;
         if let Some(t) = tail
             && recs.len() > t

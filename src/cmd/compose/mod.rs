@@ -32,6 +32,10 @@ pub fn run(ctx: &Ctx, a: ComposeArgs) -> anyhow::Result<()> {
         C::Ls(l) => return show::ls(ctx, l),
         _ => {}
     }
+    // Before anything is printed: the re-exec runs this command again.
+    if a.command.starts_containers() {
+        crate::process::sealed::ensure(&ctx.paths.runroot, ctx.paths.rootless);
+    }
     let services = a.command.services();
     let project = load(&a, &services, None)?;
     // Services of every profile: containers of a disabled one are the
@@ -44,9 +48,6 @@ pub fn run(ctx: &Ctx, a: ComposeArgs) -> anyhow::Result<()> {
     } else {
         vec![]
     };
-    if a.command.starts_containers() {
-        crate::process::sealed::ensure(&ctx.paths.runroot, ctx.paths.rootless);
-    }
     match a.command {
         C::Config(c) => show::config(&project, &c),
         C::Up(u) => ops::up(ctx, &project, u, known),
