@@ -551,3 +551,50 @@ fn orphans_create_start_and_one_offs() {
     let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert!(!all.contains("bcorph"), "{all}");
 }
+
+#[test]
+fn build_push_pull_wait_and_follow() {
+    let (_g, reg, berth) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ctx")).unwrap();
+    std::fs::write(
+        dir.path().join("ctx/Dockerfile"),
+        "FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /built\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("tok.txt"), "from a build secret\n").unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  app:\n    image: ${REG}/bcpush/app:1\n    build:\n      context: ./ctx\n      secrets: [tok]\n    command: [\"sh\", \"-c\", \"cat /built; sleep 1; exit 5\"]\nsecrets:\n  tok:\n    file: ./tok.txt\nnetworks:\n  default:\n    ipam:\n      config:\n        - subnet: 10.201.47.0/24\n",
+    )
+    .unwrap();
+    let p = Project {
+        berth: &berth,
+        file: dir.path().join("compose.yaml"),
+        project: "bcpush".into(),
+    };
+    let host = reg.host();
+    let run = |args: &[&str]| {
+        let out = berth
+            .cmd()
+            .args(p.args(args))
+            .env("REG", &host)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["build"]);
+    let image = format!("{host}/bcpush/app:1");
+    run(&["push"]);
+    berth.ok(&["rmi", &image]);
+    run(&["pull"]);
+    berth.ok(&["image", "exists", &image]);
+    run(&["up", "-d"]);
+    assert_eq!(run(&["wait", "app"]).trim(), "5");
+    assert_eq!(
+        run(&["logs", "-f", "app"]),
+        "app-1  | from a build secret\n"
+    );
+    run(&["down", "-t", "0"]);
+}

@@ -337,6 +337,30 @@ pub fn build(
         if b.pull {
             argv.push("--pull=always".into());
         }
+        if let Some(n) = &b.network {
+            argv.push(format!("--network={n}"));
+        }
+        for r in &b.secrets {
+            match project.secrets.get(&r.source).and_then(|d| d.file.as_ref()) {
+                Some(f) => argv.push(format!("--secret=id={},src={}", r.source, f.display())),
+                None => say(format!(
+                    "WARN[0000] service {name:?}: build secret {:?} has no file source, which is all berth supports; ignored",
+                    r.source
+                )),
+            }
+        }
+        if !b.cache_from.is_empty() {
+            say(format!(
+                "WARN[0000] service {name:?}: build.cache_from is not supported by berth and is ignored"
+            ));
+        }
+        let host = crate::engine::compose::spec::host_platform();
+        if let Some(p) = b.platforms.iter().find(|p| **p != host) {
+            return Err(exit(
+                1,
+                format!("service {name:?}: build platform {p:?} is not this host's ({host})"),
+            ));
+        }
         argv.push(b.context.display().to_string());
         let a: crate::cmd::build::BuildArgs = parsed(&argv)?;
         crate::cmd::build::build(ctx, a)
