@@ -228,3 +228,6 @@ pub fn ensure_volumes(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod spec_tests;
