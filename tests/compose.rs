@@ -598,3 +598,40 @@ fn build_push_pull_wait_and_follow() {
     );
     run(&["down", "-t", "0"]);
 }
+
+#[test]
+fn ctrl_c_stops_an_attached_up() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "attached", "bcint");
+    let mut child = berth
+        .cmd()
+        .args(p.args(&["up", "two"]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let running = || {
+        let o = berth.run(&["inspect", "--format", "{{.State.Running}}", "bcint-two-1"]);
+        String::from_utf8_lossy(&o.stdout).trim() == "true"
+    };
+    while !running() {
+        assert!(std::time::Instant::now() < deadline, "two never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(out.contains("two-1  | two here"), "{out}");
+    assert_eq!(p.inspect("bcint-two-1", "{{.State.Running}}"), "false");
+}
