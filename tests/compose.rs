@@ -635,3 +635,25 @@ fn ctrl_c_stops_an_attached_up() {
     assert!(out.contains("two-1  | two here"), "{out}");
     assert_eq!(p.inspect("bcint-two-1", "{{.State.Running}}"), "false");
 }
+
+#[test]
+fn a_recreated_dependency_restarts_its_dependents() {
+    let (_g, _reg, berth) = setup();
+    let p = Project::new(&berth, "restart", "bcrst");
+    p.ok(&["up", "-d"]);
+    let id = p.inspect("bcrst-app-1", "{{.Id}}");
+    let started = p.inspect("bcrst-app-1", "{{.State.StartedAt}}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = berth
+        .cmd()
+        .args(p.args(&["up", "-d"]))
+        .env("DB_V", "2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("bcrst-db-1  Recreated"), "{err}");
+    assert!(err.contains("bcrst-app-1  Restarting"), "{err}");
+    assert_eq!(p.inspect("bcrst-app-1", "{{.Id}}"), id);
+    assert_ne!(p.inspect("bcrst-app-1", "{{.State.StartedAt}}"), started);
+}
