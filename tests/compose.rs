@@ -267,6 +267,8 @@ fn a_changed_service_is_recreated_and_an_unchanged_one_kept() {
         p.inspect("bcrec-a-1", "{{.State.StartedAt}}"),
     );
     let b = p.inspect("bcrec-b-1", "{{.Id}}");
+    p.ok(&["exec", "-T", "b", "sh", "-c", "echo kept > /cache/f"]);
+    let vols_before = berth.ok(&["volume", "ls", "-q"]);
     // Nothing changed: nothing touched.
     let t = std::time::Instant::now();
     let err = String::from_utf8_lossy(&p.run(&["up", "-d"]).stderr).into_owned();
@@ -294,6 +296,9 @@ fn a_changed_service_is_recreated_and_an_unchanged_one_kept() {
         p.ok(&["exec", "-T", "b", "sh", "-c", "echo $VALUE"]),
         "two\n"
     );
+    // The recreated container has its predecessor's anonymous volume.
+    assert_eq!(p.ok(&["exec", "-T", "b", "cat", "/cache/f"]), "kept\n");
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]), vols_before);
     // config --hash matches the label of the running container.
     let hash = p.ok(&["config", "--hash", "a"]);
     let label = p.inspect(
@@ -304,6 +309,9 @@ fn a_changed_service_is_recreated_and_an_unchanged_one_kept() {
     // --force-recreate recreates even the unchanged.
     p.ok(&["up", "-d", "--force-recreate", "a"]);
     assert_ne!(p.inspect("bcrec-a-1", "{{.Id}}"), a.0);
+    // down -v takes the anonymous volume along.
+    p.ok(&["down", "-v", "-t", "0"]);
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]), "");
 }
 
 #[test]

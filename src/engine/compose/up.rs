@@ -11,6 +11,7 @@ use crate::engine::create::CreateRequest;
 use crate::engine::images::Found;
 use crate::engine::lifecycle::RemoveOptions;
 use crate::engine::pull::PullPolicy;
+use crate::engine::volumes::VolumeMount;
 use crate::state::containers::ContainerRow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -171,6 +172,16 @@ pub fn remove(
     timeout: Option<u64>,
     say: &mut dyn FnMut(String),
 ) -> Result<(), ComposeRunError> {
+    remove_with(engine, c, timeout, true, say)
+}
+
+fn remove_with(
+    engine: &Engine,
+    c: &ContainerRow,
+    timeout: Option<u64>,
+    volumes: bool,
+    say: &mut dyn FnMut(String),
+) -> Result<(), ComposeRunError> {
     if c.is_running() {
         say(format!(" Container {}  Stopping", c.name));
         engine.stop(c, timeout)?;
@@ -182,7 +193,7 @@ pub fn remove(
         &c,
         &RemoveOptions {
             force: true,
-            volumes: true,
+            volumes,
             depend: true,
             timeout,
         },
@@ -232,8 +243,17 @@ fn converge(
         let row = match current {
             Some(m) if (m.hash != hash || opts.force_recreate) && !opts.no_recreate => {
                 say(format!(" Container {}  Recreate", m.row.name));
-                remove_quiet(engine, &m.row, opts.timeout)?;
-                let row = create(engine, project, name, s, n, image, say)?;
+                // As docker compose: the new container takes over the old
+                // one's anonymous volumes (an image VOLUME's data survives).
+                let keep: Vec<VolumeMount> = m
+                    .row
+                    .config()
+                    .volumes
+                    .into_iter()
+                    .filter(|v| v.anonymous)
+                    .collect();
+                remove_with(engine, &m.row, opts.timeout, false, &mut |_| {})?;
+                let row = create(engine, project, name, s, n, image, keep, say)?;
                 say(format!(" Container {}  Recreated", row.name));
                 changed = true;
                 row
@@ -253,7 +273,7 @@ fn converge(
                 c
             }
             None => {
-                let c = create(engine, project, name, s, n, image, say)?;
+                let c = create(engine, project, name, s, n, image, vec![], say)?;
                 changed = true;
                 c
             }
@@ -267,14 +287,10 @@ fn converge(
     Ok(changed)
 }
 
-fn remove_quiet(
-    engine: &Engine,
-    c: &ContainerRow,
-    timeout: Option<u64>,
-) -> Result<(), ComposeRunError> {
-    remove(engine, c, timeout, &mut |_| {})
-}
-
+/// Create replica `number`; `keep`: anonymous volumes of the container it
+/// replaces, mounted where they were unless the service mounts something
+/// else there now.
+#[allow(clippy::too_many_arguments)]
 fn create(
     engine: &Engine,
     project: &Project,
@@ -282,6 +298,7 @@ fn create(
     s: &Service,
     number: u64,
     image: &Found,
+    keep: Vec<VolumeMount>,
     say: &mut dyn FnMut(String),
 ) -> Result<ContainerRow, ComposeRunError> {
     let cname = labels::container_name(project, name, s, number);
@@ -291,7 +308,24 @@ fn create(
         number,
         oneoff: false,
     };
-    let spec = service_spec(project, name, s, &replica, &mut warnings)?;
+    let mut spec = service_spec(project, name, s, &replica, &mut warnings)?;
+    for k in keep {
+        let cfg = &mut spec.config;
+        match cfg
+            .volumes
+            .iter_mut()
+            .find(|v| v.destination == k.destination)
+        {
+            Some(v) if v.anonymous => v.name = k.name,
+            Some(_) => {}
+            None if cfg.binds.iter().any(|b| b.destination == k.destination)
+                || cfg
+                    .tmpfs
+                    .iter()
+                    .any(|t| crate::engine::mounts::tmpfs_entry(t).0 == k.destination) => {}
+            None => cfg.volumes.push(k),
+        }
+    }
     say(format!(" Container {cname}  Creating"));
     let (row, w) = engine.create(CreateRequest {
         name: Some(cname.clone()),
