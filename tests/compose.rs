@@ -20,17 +20,39 @@ struct Project<'a> {
     berth: &'a Berth,
     file: PathBuf,
     project: String,
+    /// `SUBNET` for apps that interpolate it: two tests running one app
+    /// side by side need two subnets.
+    subnet: Option<&'static str>,
 }
 
 impl<'a> Project<'a> {
     fn new(berth: &'a Berth, app_name: &str, project: &str) -> Project<'a> {
+        Project::on(berth, app_name, project, None)
+    }
+
+    fn on(
+        berth: &'a Berth,
+        app_name: &str,
+        project: &str,
+        subnet: Option<&'static str>,
+    ) -> Project<'a> {
         let p = Project {
             berth,
             file: app(app_name).join("compose.yaml"),
             project: project.to_string(),
+            subnet,
         };
         let _ = p.run(&["down", "-v", "-t", "0"]);
         p
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.berth.cmd();
+        c.args(self.args(args));
+        if let Some(s) = self.subnet {
+            c.env("SUBNET", s);
+        }
+        c
     }
 
     fn args<'b>(&'b self, args: &[&'b str]) -> Vec<&'b str> {
@@ -46,15 +68,19 @@ impl<'a> Project<'a> {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.berth.run(&self.args(args))
+        self.cmd(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        self.berth.ok(&self.args(args))
+        let out = self.run(args);
+        assert!(out.status.success(), "compose {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
     }
 
     fn fails(&self, args: &[&str], code: i32) -> String {
-        self.berth.fails(&self.args(args), code)
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(code), "compose {args:?}: {out:?}");
+        String::from_utf8(out.stderr).unwrap()
     }
 
     fn inspect(&self, container: &str, what: &str) -> String {
@@ -503,6 +529,10 @@ fn attached_up_prefixes_logs_and_aborts_on_exit() {
     let out = p.run(&["up", "--abort-on-container-exit"]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(4), "{stdout} {out:?}");
+    assert!(
+        stdout.starts_with("Attaching to one-1, two-1\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("one-1  | one says hi"), "{stdout}");
     assert!(stdout.contains("two-1  | two here"), "{stdout}");
     assert!(
@@ -515,7 +545,7 @@ fn attached_up_prefixes_logs_and_aborts_on_exit() {
 #[test]
 fn orphans_create_start_and_one_offs() {
     let (_g, _reg, berth) = setup();
-    let p = Project::new(&berth, "profiles", "bcorph");
+    let p = Project::on(&berth, "profiles", "bcorph", Some("10.201.50.0/24"));
     // create, then start: nothing runs between.
     p.ok(&["create"]);
     assert_eq!(p.inspect("bcorph-base-1", "{{.State.Status}}"), "created");
@@ -526,6 +556,7 @@ fn orphans_create_start_and_one_offs() {
         berth: &berth,
         file: app("recreate").join("compose.yaml"),
         project: "bcorph".into(),
+        subnet: Some("10.201.50.0/24"),
     };
     let out = other.run(&["up", "-d", "a"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -580,6 +611,7 @@ fn build_push_pull_wait_and_follow() {
         berth: &berth,
         file: dir.path().join("compose.yaml"),
         project: "bcpush".into(),
+        subnet: None,
     };
     let host = reg.host();
     let run = |args: &[&str]| {
@@ -610,10 +642,11 @@ fn build_push_pull_wait_and_follow() {
 #[test]
 fn ctrl_c_stops_an_attached_up() {
     let (_g, _reg, berth) = setup();
-    let p = Project::new(&berth, "attached", "bcint");
+    let p = Project::on(&berth, "attached", "bcint", Some("10.201.51.0/24"));
     let mut child = berth
         .cmd()
         .args(p.args(&["up", "two"]))
+        .env("SUBNET", "10.201.51.0/24")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -155,6 +155,11 @@ pub fn attached(
         })
         .collect();
     let color = !a.no_color && std::io::stdout().is_terminal();
+    let names: Vec<String> = ms
+        .iter()
+        .map(|m| short_name(project, &m.row.name))
+        .collect();
+    println!("Attaching to {}", names.join(", "));
     let mut srcs = sources(engine, project, &ms, color, true);
     let mut exited: Option<(String, i64)> = None;
     loop {

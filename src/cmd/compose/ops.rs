@@ -225,6 +225,14 @@ pub fn kill(ctx: &Ctx, project: &Project, k: &KillArgs) -> anyhow::Result<()> {
         }
         say(format!(" Container {}  Killing", c.name));
         engine.kill(&c, sig)?;
+        // As docker's kill: SIGKILL returns once the container is dead.
+        if sig == rustix::process::Signal::KILL {
+            engine.wait_for(
+                &c.id,
+                &["stopped".to_string()],
+                std::time::Duration::from_millis(20),
+            )?;
+        }
         say(format!(" Container {}  Killed", c.name));
     }
     Ok(())
