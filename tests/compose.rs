@@ -98,13 +98,19 @@ impl Drop for Project<'_> {
 }
 
 /// The host-wide network database may belong to a newer berth (another
-/// branch's tests migrate it): these tests keep their own, one per run.
+/// branch's tests on this machine migrate it): then these tests keep their
+/// own, under the target dir. Otherwise they share the host's, as every
+/// other network test does (bridge names come from it).
 fn own_network_db() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-networks.db");
-        // SAFETY: set once, before any test of this binary starts a berth.
-        unsafe { std::env::set_var("BERTH_NETWORK_DB", db) };
+        let probe = Berth::new(&[]);
+        let out = probe.run(&["network", "ls"]);
+        if String::from_utf8_lossy(&out.stderr).contains("newer than this berth understands") {
+            let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-networks.db");
+            // SAFETY: set once, before any test of this binary starts a berth.
+            unsafe { std::env::set_var("BERTH_NETWORK_DB", db) };
+        }
     });
 }
 
