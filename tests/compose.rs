@@ -592,9 +592,25 @@ fn orphans_create_start_and_one_offs() {
     // ps leaves one-offs out; ps -a shows them; down takes them along.
     assert!(!other.ok(&["ps"]).contains("-run-"));
     assert!(other.ok(&["ps", "-a"]).contains(name));
-    other.ok(&["down", "-t", "0"]);
+    // By its name alone, without the file: ps and down find it by its labels.
+    let empty = tempfile::tempdir().unwrap();
+    let by_name = |args: &[&str]| {
+        let out = berth
+            .cmd()
+            .args(["compose", "-p", "bcorph"])
+            .args(args)
+            .current_dir(empty.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(by_name(&["ps", "-a"]).contains(name));
+    by_name(&["down", "-t", "0"]);
     let all = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert!(!all.contains("bcorph"), "{all}");
+    let nets = berth.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!nets.contains("bcorph"), "{nets}");
 }
 
 #[test]

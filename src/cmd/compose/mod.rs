@@ -107,6 +107,15 @@ fn load(
             Ok(l.project)
         }
         // docker compose's text, which scripts look for.
+        // docker compose: `-p NAME` alone names a project by its labels
+        // (`down`, `ps`, `logs`, `stop`... without the file).
+        Err(ComposeError::NotFound { .. }) if a.project_name.is_some() => Ok(Project {
+            name: crate::compose::normalize_project_name(
+                a.project_name.as_deref().unwrap_or_default(),
+            ),
+            working_dir: std::env::current_dir().unwrap_or_default(),
+            ..Default::default()
+        }),
         Err(ComposeError::NotFound { .. }) => {
             Err(exit(1, "no configuration file provided: not found"))
         }

@@ -29,7 +29,9 @@ pub fn down(
     let mut errors = Vec::new();
     let all = members(engine, &project.name)?;
     let (targets, orphans): (Vec<Member>, Vec<Member>) = all.into_iter().partition(|m| {
-        m.oneoff
+        // A project known by its name alone (no file): all of it.
+        project.services.is_empty()
+            || m.oneoff
             || project.services.contains_key(&m.service)
             || opts.known_services.contains(&m.service)
     });
