@@ -303,6 +303,9 @@ pub struct RunArgs {
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,
+    /// Use the service's network aliases in the networks the container joins
+    #[arg(long)]
+    pub use_aliases: bool,
     /// Disable pseudo-TTY allocation
     #[arg(short = 'T', long = "no-TTY")]
     pub no_tty: bool,

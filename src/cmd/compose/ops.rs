@@ -394,6 +394,19 @@ pub fn run(ctx: &Ctx, project: &Project, r: RunArgs) -> anyhow::Result<()> {
     if !r.service_ports {
         spec.config.ports.clear();
     }
+    if r.use_aliases {
+        for req in spec.config.networks.iter_mut() {
+            let key = project
+                .networks
+                .iter()
+                .find(|(_, n)| n.name == req.network)
+                .map(|(k, _)| k.clone());
+            req.aliases = vec![r.service.clone()];
+            if let Some(Some(sn)) = key.and_then(|k| s.networks.get(&k)) {
+                req.aliases.extend(sn.aliases.iter().cloned());
+            }
+        }
+    }
     for p in &r.publish {
         spec.config
             .ports

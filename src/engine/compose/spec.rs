@@ -325,14 +325,17 @@ fn network(
             .get(key)
             .map(|n| n.name.clone())
             .unwrap_or_else(|| format!("{}_{key}", project.name));
-        let mut aliases = vec![service.to_string()];
-        if !replica.oneoff {
-            aliases.push(replica.name.to_string());
-        }
         let mut req = NetworkRequest {
             network: name,
             ..Default::default()
         };
+        // docker compose: a one-off (`run`) answers to no service alias
+        // (`run --use-aliases` adds them) and takes no fixed address.
+        if replica.oneoff {
+            out.push(req);
+            continue;
+        }
+        let mut aliases = vec![service.to_string(), replica.name.to_string()];
         if let Some(sn) = sn {
             aliases.extend(sn.aliases.iter().cloned());
             if let Some(ip) = &sn.ipv4_address {

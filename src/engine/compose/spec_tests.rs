@@ -154,3 +154,36 @@ services:
     );
     assert_eq!(err.exit_code(), 1);
 }
+
+#[test]
+fn one_offs_take_no_aliases_and_no_fixed_address() {
+    let p = project(
+        r#"
+services:
+  web:
+    image: busybox
+    networks:
+      default:
+        aliases: [api]
+        ipv4_address: 10.201.59.9
+"#,
+    );
+    let mut w = Vec::new();
+    let s = service_spec(
+        &p,
+        "web",
+        &p.services["web"],
+        &Replica {
+            name: "proj-web-run-0123456789ab",
+            number: 1,
+            oneoff: true,
+        },
+        &mut w,
+    )
+    .unwrap();
+    assert_eq!(s.config.networks.len(), 1);
+    assert_eq!(s.config.networks[0].network, "proj_default");
+    assert!(s.config.networks[0].aliases.is_empty());
+    assert_eq!(s.config.networks[0].ip, None);
+    assert_eq!(s.config.labels["com.docker.compose.oneoff"], "True");
+}
