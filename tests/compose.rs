@@ -446,6 +446,7 @@ fn a_built_service_with_its_keys_mapped() {
             .cmd()
             .args(p.args(args))
             .env("WEB_PORT", &port)
+            .env("BCFULL_SECRET", "from the environment")
             .output()
             .unwrap()
     };
@@ -489,6 +490,17 @@ fn a_built_service_with_its_keys_mapped() {
     assert!(lines[5].starts_with("10.9.9.9"), "{o}");
     assert_eq!(&lines[6..], ["1024", "1", "read-only"], "{o}");
     assert_eq!(
+        p.ok(&[
+            "exec",
+            "-T",
+            "web",
+            "cat",
+            "/etc/inline.conf",
+            "/run/secrets/envsecret"
+        ]),
+        "written inline\nfrom the environment"
+    );
+    assert_eq!(
         p.inspect("bcfull-web-1", "{{index .Config.Labels \"app.tier\"}}"),
         "front"
     );
@@ -526,6 +538,7 @@ fn a_built_service_with_its_keys_mapped() {
             .ok(&["images", "--format", "{{.Repository}}"])
             .contains("bcfull-web")
     );
+    assert!(!berth.root().join("compose/bcfull").exists());
 }
 
 #[test]

@@ -382,12 +382,14 @@ pub fn run(ctx: &Ctx, project: &Project, r: RunArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| labels::oneoff_name(project, &r.service));
     let mut warnings = Vec::new();
+    let files = crate::engine::compose::spec::project_files_dir(&engine, &project.name);
     let rep = Replica {
         name: &name,
         number: 1,
         oneoff: true,
     };
-    let mut spec = service_spec(project, &r.service, s, &rep, &mut warnings).map_err(fail)?;
+    let mut spec =
+        service_spec(project, &r.service, s, &rep, Some(&files), &mut warnings).map_err(fail)?;
     for w in warnings {
         say(format!("WARN[0000] {w}"));
     }

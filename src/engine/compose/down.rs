@@ -78,6 +78,12 @@ pub fn down(
             Err(e) => errors.push(e.to_string()),
         }
     }
+    let files = super::spec::project_files_dir(engine, &project.name);
+    if let Err(e) = std::fs::remove_dir_all(&files)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        errors.push(format!("{}: {e}", files.display()));
+    }
     networks(engine, project, say, &mut errors);
     if opts.volumes {
         volumes(engine, project, say, &mut errors);

@@ -19,11 +19,14 @@ pub struct Replica<'a> {
 
 /// The spec for one container of `service`; `warnings` hears of keys berth
 /// does not apply. Named volumes must exist (see `ensure_volumes`).
+/// `files`: where configs and secrets given inline (`content:`,
+/// `environment:`) are written to be bound (see `project_files_dir`).
 pub fn service_spec(
     project: &Project,
     service: &str,
     s: &Service,
     replica: &Replica,
+    files: Option<&std::path::Path>,
     warnings: &mut Vec<String>,
 ) -> Result<CreateSpec, ComposeRunError> {
     let bad = |msg: String| ComposeRunError::Compose(format!("service {service:?}: {msg}"));
@@ -125,7 +128,7 @@ pub fn service_spec(
             )),
         }
     }
-    file_mounts(project, service, s, &mut binds, warnings)?;
+    file_mounts(project, service, s, files, &mut binds, warnings)?;
     let (binds, volumes, tmpfs) =
         crate::engine::mounts::unify(binds, volumes, tmpfs).map_err(bad)?;
     let limits = s
@@ -412,51 +415,80 @@ fn logging(
     Ok((driver, max))
 }
 
-/// File-sourced secrets (at /run/secrets/NAME or their target) and configs
-/// (at their target, else /NAME), bound read-only; other sources warn.
+/// Secrets (at /run/secrets/NAME or their target) and configs (at their
+/// target, else /NAME), bound read-only: a file source as it is, inline
+/// content or an environment variable's value written under `files` first.
 fn file_mounts(
     project: &Project,
     service: &str,
     s: &Service,
+    files: Option<&std::path::Path>,
     binds: &mut Vec<crate::engine::containers::Bind>,
     warnings: &mut Vec<String>,
 ) -> Result<(), ComposeRunError> {
+    let bad = |e: String| ComposeRunError::Compose(format!("service {service:?}: {e}"));
     let mut add = |kind: &str,
                    source: &str,
-                   file: Option<&std::path::Path>,
+                   file: Option<std::path::PathBuf>,
+                   inline: Option<String>,
                    target: String|
      -> Result<(), ComposeRunError> {
-        let Some(f) = file else {
-            warnings.push(format!(
-                "service {service:?}: {kind} {source:?} has no file source, which is all berth supports; ignored"
-            ));
-            return Ok(());
+        let path = match (file, inline, files) {
+            (Some(f), _, _) => f,
+            (None, Some(text), Some(dir)) => {
+                let dir = dir.join(format!("{kind}s"));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+                let f = dir.join(source);
+                std::fs::write(&f, text).map_err(|e| bad(format!("{}: {e}", f.display())))?;
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o444));
+                f
+            }
+            _ => {
+                warnings.push(format!(
+                    "service {service:?}: {kind} {source:?} has no source berth can use; ignored"
+                ));
+                return Ok(());
+            }
         };
-        let spec = format!("{}:{target}:ro", f.display());
-        let (b, _) = crate::engine::mounts::binds(&[spec], &[])
-            .map_err(|e| ComposeRunError::Compose(format!("service {service:?}: {e}")))?;
+        let spec = format!("{}:{target}:ro", path.display());
+        let (b, _) = crate::engine::mounts::binds(&[spec], &[]).map_err(bad)?;
         binds.extend(b);
         Ok(())
     };
+    let env = |name: &Option<String>| name.as_ref().map(|n| std::env::var(n).unwrap_or_default());
     for r in &s.secrets {
-        let file = project
-            .secrets
-            .get(&r.source)
-            .and_then(|d| d.file.as_deref());
+        let d = project.secrets.get(&r.source);
         let target = match &r.target {
             Some(t) if t.starts_with('/') => t.clone(),
             Some(t) => format!("/run/secrets/{t}"),
             None => format!("/run/secrets/{}", r.source),
         };
-        add("secret", &r.source, file, target)?;
+        add(
+            "secret",
+            &r.source,
+            d.and_then(|d| d.file.clone()),
+            d.and_then(|d| env(&d.environment)),
+            target,
+        )?;
     }
     for r in &s.configs {
-        let file = project
-            .configs
-            .get(&r.source)
-            .and_then(|d| d.file.as_deref());
+        let d = project.configs.get(&r.source);
         let target = r.target.clone().unwrap_or_else(|| format!("/{}", r.source));
-        add("config", &r.source, file, target)?;
+        add(
+            "config",
+            &r.source,
+            d.and_then(|d| d.file.clone()),
+            d.and_then(|d| d.content.clone().or_else(|| env(&d.environment))),
+            target,
+        )?;
     }
     Ok(())
+}
+
+/// Where a project's inline configs and secrets are written: beside the
+/// store, so they outlive a reboot as its containers do; `down` removes it.
+pub fn project_files_dir(engine: &crate::engine::Engine, project: &str) -> std::path::PathBuf {
+    engine.paths.root.join("compose").join(project)
 }

@@ -28,6 +28,7 @@ fn spec_of(p: &Project, service: &str) -> (crate::engine::create::CreateSpec, Ve
             number: 2,
             oneoff: false,
         },
+        None,
         &mut warnings,
     )
     .unwrap();
@@ -144,6 +145,7 @@ services:
             number: 1,
             oneoff: false,
         },
+        None,
         &mut w,
     )
     .err()
@@ -178,6 +180,7 @@ services:
             number: 1,
             oneoff: true,
         },
+        None,
         &mut w,
     )
     .unwrap();

@@ -308,7 +308,8 @@ fn create(
         number,
         oneoff: false,
     };
-    let mut spec = service_spec(project, name, s, &replica, &mut warnings)?;
+    let files = super::spec::project_files_dir(engine, &project.name);
+    let mut spec = service_spec(project, name, s, &replica, Some(&files), &mut warnings)?;
     for k in keep {
         let cfg = &mut spec.config;
         match cfg
