@@ -136,8 +136,7 @@ pub fn show(ctx: &Ctx, names: &[String], a: LogsFlags, prefix: bool) -> anyhow::
     loop {
         let mut any_running = false;
         for (i, (c, driver, offset)) in targets.iter_mut().enumerate() {
-            let path = engine.container_dir(&c.id).join("ctr.log");
-            let (mut recs, next) = logs::read_from(*driver, &path, *offset);
+            let (mut recs, next) = engine.read_log(&c.id, *driver, *offset);
             *offset = next;
             recs.retain(|r| {
                 since.is_none_or(|s| r.nanos >= s) && until.is_none_or(|u| r.nanos <= u)
@@ -193,11 +192,7 @@ pub fn show(ctx: &Ctx, names: &[String], a: LogsFlags, prefix: bool) -> anyhow::
             // One last read: whatever the monitor wrote as it stopped.
             if a.follow {
                 for (c, driver, offset) in targets.iter_mut() {
-                    let (recs, _) = logs::read_from(
-                        *driver,
-                        &engine.container_dir(&c.id).join("ctr.log"),
-                        *offset,
-                    );
+                    let (recs, _) = engine.read_log(&c.id, *driver, *offset);
                     for r in recs {
                         print!("{}{}", r.text, if r.full { "\n" } else { "" });
                     }

@@ -5,6 +5,7 @@ mod archive;
 mod attach;
 pub mod build;
 mod completion;
+mod compose;
 mod container_inspect;
 mod cp;
 mod events;
@@ -211,6 +212,8 @@ enum Command {
     GenerateMan(completion::GenerateManArgs),
     /// Show berth events
     Events(events::EventsArgs),
+    /// Run multi-container applications from compose files (docker compose v2)
+    Compose(compose::ComposeArgs),
 }
 
 #[derive(Subcommand)]
@@ -389,7 +392,7 @@ pub fn main() -> i32 {
     completion::complete_if_asked();
     let started = std::time::Instant::now();
     crate::process::pause::host_ids();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = compose::alias_argv(std::env::args_os().collect());
     // Before clap: the re-exec would parse everything twice.
     if enters_containers(&args) {
         let mut paths = Paths::default_for_user();
@@ -538,6 +541,7 @@ pub fn main() -> i32 {
         Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
+        Command::Compose(a) => compose::run(&ctx, a),
     };
     log::debug(&format!(
         "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",

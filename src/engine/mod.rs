@@ -2,6 +2,7 @@
 //! and the image-level operations every command shares.
 
 pub mod build;
+pub mod compose;
 pub mod container_root;
 pub mod containers;
 pub mod copy;
@@ -16,6 +17,7 @@ pub mod image_remove;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
+pub mod logs;
 pub mod manifests;
 pub mod mounts;
 pub mod networks;
