@@ -318,3 +318,37 @@ fn run_pod_new_moves_the_ports_to_a_new_pod() {
     berth.ok(&["run", "--rm", "--pod", "bare", "busybox", "true"]);
     berth.ok(&["pod", "rm", "bare"]);
 }
+
+#[test]
+fn a_pod_with_exit_policy_stop_stops_after_its_last_container() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--exit-policy",
+        "stop",
+        "--name",
+        "batch",
+    ]);
+    berth.ok(&["run", "--pod", "batch", "busybox", "sh", "-c", "exit 0"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let st = berth.ok(&["pod", "inspect", "--format", "{{.State}}", "batch"]);
+        if st.trim() == "Exited" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "pod state {st}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The default, continue, keeps the pod running.
+    berth.ok(&["pod", "create", "--network", "none", "--name", "service"]);
+    berth.ok(&["run", "--pod", "service", "busybox", "true"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let st = berth.ok(&["pod", "inspect", "--format", "{{.State}}", "service"]);
+    assert_eq!(st.trim(), "Degraded");
+    let err = berth.fails(&["pod", "create", "--exit-policy", "sometimes"], 125);
+    assert!(err.contains("invalid pod exit policy"), "{err}");
+    berth.ok(&["pod", "rm", "-f", "-t", "0", "batch", "service"]);
+}

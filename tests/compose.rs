@@ -97,25 +97,7 @@ impl Drop for Project<'_> {
     }
 }
 
-/// The host-wide network database may belong to a newer berth (another
-/// branch's tests on this machine migrate it): then these tests keep their
-/// own, under the target dir. Otherwise they share the host's, as every
-/// other network test does (bridge names come from it).
-fn own_network_db() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let probe = Berth::new(&[]);
-        let out = probe.run(&["network", "ls"]);
-        if String::from_utf8_lossy(&out.stderr).contains("newer than this berth understands") {
-            let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compose-networks.db");
-            // SAFETY: set once, before any test of this binary starts a berth.
-            unsafe { std::env::set_var("BERTH_NETWORK_DB", db) };
-        }
-    });
-}
-
 fn setup() -> (std::fs::File, Registry, Berth) {
-    own_network_db();
     let guard = network_guard(false);
     let (reg, berth) = pulled(web_layer("hello from compose\n"));
     (guard, reg, berth)

@@ -340,3 +340,32 @@ fn stats_redraws_in_place_on_a_terminal() {
     assert!(frame.ends_with("\x1b[J"), "{frame:?}");
     berth.ok(&["rm", "-f", "-t", "0", "live"]);
 }
+
+/// `compose up` attached at a terminal: each service's lines come with
+/// their coloured `name-1  | ` prefix, and Ctrl-C typed at the terminal
+/// stops every container and ends `up` with 130.
+#[test]
+fn compose_up_attached_at_a_terminal_stops_on_ctrl_c() {
+    let _net = network_guard(false);
+    let (_reg, berth) = setup();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compose/apps/attached/compose.yaml");
+    let file = file.to_str().unwrap();
+    let args = ["compose", "-f", file, "-p", "ptyup"];
+    let mut cmd = berth.cmd();
+    cmd.args(args)
+        .args(["up", "two"])
+        .env("SUBNET", "10.201.52.0/24");
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 24, 80);
+    let seen = pty.expect("two here", 30);
+    assert!(
+        seen.contains("two-1  | ") && seen.contains("\x1b["),
+        "{seen:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    pty.send(b"\x03");
+    assert_eq!(wait_timeout(&mut child, 30), Some(130));
+    let state = berth.ok(&["inspect", "--format", "{{.State.Running}}", "ptyup-two-1"]);
+    assert_eq!(state.trim(), "false");
+    berth.ok(&["compose", "-f", file, "-p", "ptyup", "down", "-t", "0"]);
+}

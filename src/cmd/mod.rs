@@ -123,6 +123,17 @@ pub struct Cli {
 }
 
 /// The global options that take a value (for the pre-parse scans).
+/// `berth compose` options that take a value (the next word).
+const COMPOSE_VALUE_OPTS: &[&str] = &[
+    "-f",
+    "--file",
+    "-p",
+    "--project-name",
+    "--project-directory",
+    "--env-file",
+    "--profile",
+];
+
 const GLOBAL_VALUE_OPTS: &[&str] = &[
     "--root",
     "--runroot",
@@ -695,6 +706,11 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
     while let Some(w) = words.next() {
         if GLOBAL_VALUE_OPTS.contains(&&*w) {
             words.next();
+        } else if positional.first().is_some_and(|p| p == "compose") && w.starts_with('-') {
+            // compose's own options before its verb (-f FILE -p NAME ...).
+            if !w.contains('=') && COMPOSE_VALUE_OPTS.contains(&&*w) {
+                words.next();
+            }
         } else if w.starts_with('-') {
             let global_flag = matches!(&*w, "--noout" | "--debug" | "-D")
                 || GLOBAL_VALUE_OPTS
@@ -708,7 +724,7 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             if positional.len() == 2
                 || !matches!(
                     positional[0].as_str(),
-                    "container" | "image" | "builder" | "healthcheck" | "pod"
+                    "container" | "image" | "builder" | "healthcheck" | "pod" | "compose"
                 )
             {
                 break;
@@ -721,6 +737,7 @@ fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             | ["healthcheck", "run"]
             | ["container", "run" | "start" | "restart" | "exec"]
             | ["pod", "start" | "restart"]
+            | ["compose", "up" | "start" | "restart" | "run" | "exec"]
             | ["image" | "builder", "build"]
     )
 }
@@ -766,6 +783,10 @@ mod tests {
             "berth --runroot /x restart c",
             "berth --log-level debug --noout run img true",
             "berth --storage-driver=overlay -D container exec c sh",
+            "berth pod start p",
+            "berth compose up -d",
+            "berth compose -f a.yaml --file=b.yaml -p app --profile x up -d",
+            "berth --root /r compose --project-directory d run web true",
         ] {
             assert!(enters_containers(&argv(yes)), "{yes}");
         }
@@ -776,6 +797,9 @@ mod tests {
             "berth container ls",
             "berth image ls",
             "berth images run",
+            "berth pod ps",
+            "berth compose -f up.yaml ps",
+            "berth compose config",
             "berth",
         ] {
             assert!(!enters_containers(&argv(no)), "{no}");

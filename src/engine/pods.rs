@@ -453,6 +453,34 @@ impl Engine {
         self.forget_pod(pod).map_err(PodError::from)
     }
 
+    /// podman's `--exit-policy stop`: once the last of a pod's containers
+    /// (its infra container aside) has exited, the pod stops. Called by a
+    /// member's monitor when it is done with its container.
+    pub fn apply_exit_policy(&self, pod_id: &str) {
+        let Ok(pod) = self.pod(pod_id) else {
+            return;
+        };
+        let cfg = pod.config();
+        if cfg.exit_policy != "stop" || cfg.infra_id.is_empty() {
+            return;
+        }
+        let Ok(members) = self.pod_members(&pod) else {
+            return;
+        };
+        if members
+            .iter()
+            .any(|c| c.id != cfg.infra_id && c.is_running())
+        {
+            return;
+        }
+        if let Some(infra) = members
+            .iter()
+            .find(|c| c.id == cfg.infra_id && c.is_running())
+        {
+            let _ = self.stop(infra, Some(10));
+        }
+    }
+
     /// Drop a pod's record, its containers gone.
     pub fn forget_pod(&self, pod: &PodRow) -> Result<(), ContainerError> {
         {

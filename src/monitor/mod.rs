@@ -196,6 +196,9 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
                 let _ = engine.remove_container(&row, true);
                 engine.remove_anonymous_volumes(&cfg);
             }
+            if !cfg.pod.is_empty() {
+                engine.apply_exit_policy(&cfg.pod);
+            }
             report.send(&format!("exited {code}"));
             return 0;
         }

@@ -70,13 +70,19 @@ pub fn run_as_init(
 /// A pod's infra process, in place of an exec (catatonit -P's job, with no
 /// binary in the container): it holds the pod's namespaces and leaves on
 /// SIGINT, SIGTERM or SIGHUP. Closing every descriptor but stdio closes the
-/// error pipe, which tells the monitor it runs as an exec would. It stays
-/// dumpable, as a container's init is once it execs: the members open its
-/// /proc/PID/ns files to join them (rootless, as the user).
+/// error pipe, which tells the monitor it runs as an exec would.
+///
+/// It is berth's own code, so as root it stays non-dumpable: a `--pid host`
+/// container must not reach berth's binary through /proc/PID/exe (members
+/// join its namespaces as real root all the same). Rootless, the members'
+/// monitors open its /proc/PID/ns files as the user, so it is made
+/// dumpable there, where no container can see the host's processes.
 pub fn pause() -> ! {
     crate::process::close_fds(&[0, 1, 2]);
+    let identity = std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]);
     // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, if identity { 0 } else { 1 }, 0, 0, 0) };
     extern "C" fn leave(_: libc::c_int) {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(0) }
