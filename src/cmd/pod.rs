@@ -717,13 +717,7 @@ fn top(engine: &Engine, a: TopArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut out = titles.join("\t");
-    out.push('\n');
-    for r in rows {
-        out.push_str(&r.join("\t"));
-        out.push('\n');
-    }
-    print!("{}", crate::format::template::tabwrite(&out));
+    super::top::print_table(&titles, &rows);
     Ok(())
 }
 

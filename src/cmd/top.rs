@@ -28,15 +28,7 @@ pub fn run(ctx: &Ctx, mut a: TopArgs) -> anyhow::Result<()> {
     };
     let c = engine.container(&name)?;
     match list(&engine, &c, &a.descriptors).map_err(|e| exit(125, e.to_string()))? {
-        Listing::Table { titles, rows } => {
-            let mut out = titles.join("\t");
-            out.push('\n');
-            for r in rows {
-                out.push_str(&r.join("\t"));
-                out.push('\n');
-            }
-            print!("{}", crate::format::template::tabwrite(&out));
-        }
+        Listing::Table { titles, rows } => print_table(&titles, &rows),
         Listing::Lines(lines) => {
             for l in lines {
                 println!("{l}");
@@ -44,4 +36,15 @@ pub fn run(ctx: &Ctx, mut a: TopArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A process table, its columns aligned (top and pod top).
+pub fn print_table(titles: &[&str], rows: &[Vec<String>]) {
+    let mut out = titles.join("\t");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.join("\t"));
+        out.push('\n');
+    }
+    print!("{}", crate::format::template::tabwrite(&out));
 }

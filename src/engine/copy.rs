@@ -30,14 +30,7 @@ impl CopyError {
 
     /// An error and its causes on one line.
     fn chain(e: &(dyn std::error::Error + 'static)) -> CopyError {
-        let mut s = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            s.push_str(": ");
-            s.push_str(&c.to_string());
-            cause = c.source();
-        }
-        CopyError(s)
+        CopyError(crate::format::error_chain(e))
     }
 }
 

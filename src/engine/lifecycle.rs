@@ -194,6 +194,32 @@ impl Engine {
         Ok(())
     }
 
+    /// Stop containers `ids` side by side: every stop signal at once, then
+    /// each one's timeout from its signal. `on(c, done)` hears of each
+    /// running one before (false) and after (true) it stops. Stops at the
+    /// first failure.
+    pub fn stop_many(
+        &self,
+        ids: &[String],
+        timeout: Option<u64>,
+        on: &mut dyn FnMut(&ContainerRow, bool),
+    ) -> Result<(), ContainerError> {
+        let sent = self.send_stop_signals(ids);
+        for id in ids {
+            let c = self.container(id)?;
+            if !c.is_running() && !sent.contains_key(&c.id) {
+                continue;
+            }
+            on(&c, false);
+            match sent.get(&c.id) {
+                Some(at) => self.stop_signalled(&c, timeout, Some(*at))?,
+                None => self.stop(&c, timeout)?,
+            }
+            on(&c, true);
+        }
+        Ok(())
+    }
+
     /// Send `sig` to a running container's init.
     pub fn kill(
         &self,

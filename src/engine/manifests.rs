@@ -20,14 +20,7 @@ pub struct ListError(String);
 
 impl ListError {
     fn chain(e: &(dyn std::error::Error + 'static)) -> ListError {
-        let mut s = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            s.push_str(": ");
-            s.push_str(&c.to_string());
-            cause = c.source();
-        }
-        ListError(s)
+        ListError(crate::format::error_chain(e))
     }
 }
 

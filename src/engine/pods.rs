@@ -10,7 +10,6 @@ use crate::state::containers::ContainerRow;
 use crate::state::pods::{self as db, PodRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 /// The local image infra containers run from (podman 4 builds a local
 /// `localhost/podman-pause` too, rather than pulling k8s.gcr.io/pause).
@@ -357,19 +356,8 @@ impl Engine {
         let (infras, others): (Vec<_>, Vec<_>) = members.into_iter().partition(|c| c.id == infra);
         for group in [others, infras] {
             let ids: Vec<String> = group.iter().map(|c| c.id.clone()).collect();
-            let sent: HashMap<String, Instant> = if ids.len() > 1 {
-                self.send_stop_signals(&ids)
-            } else {
-                HashMap::new()
-            };
-            for c in &group {
-                let r = match sent.get(&c.id) {
-                    Some(at) => self.stop_signalled(c, timeout, Some(*at)),
-                    None => self.stop(c, timeout),
-                };
-                if let Err(e) = r {
-                    errors.push(format!("stopping container {}: {e}", c.id));
-                }
+            if let Err(e) = self.stop_many(&ids, timeout, &mut |_, _| {}) {
+                errors.push(format!("stopping the containers of pod {}: {e}", pod.id));
             }
         }
         super::events::pod("stop", &pod.id, &pod.name);

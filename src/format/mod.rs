@@ -18,3 +18,16 @@ pub fn go_errno_text(e: &std::io::Error) -> String {
         .unwrap_or(&text)
         .to_lowercase()
 }
+
+/// An error and its causes on one line, ": " between them (as the CLI
+/// prints an error chain).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

@@ -10,6 +10,44 @@ pub mod volumes;
 
 pub use db::{Db, DbError};
 
+/// podman's lookup of a named object (`table` with `id` and `name`
+/// columns): an exact ID, then an exact name, then a unique ID prefix of
+/// at most `id_len` hex digits. Err(n) when nothing (0) or more than one
+/// (n > 1) matches.
+pub(crate) fn lookup_named<T>(
+    conn: &rusqlite::Connection,
+    table: &str,
+    cols: &str,
+    id_len: usize,
+    word: &str,
+    row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Result<T, usize>, DbError> {
+    use rusqlite::OptionalExtension;
+    let exact = conn
+        .query_row(
+            &format!("SELECT {cols} FROM {table} WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC"),
+            [word],
+            row,
+        )
+        .optional()?;
+    if let Some(s) = exact {
+        return Ok(Ok(s));
+    }
+    if word.is_empty() || word.len() > id_len || !word.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Err(0));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {cols} FROM {table} WHERE substr(id, 1, ?2) = ?1 LIMIT 2"
+    ))?;
+    let mut found: Vec<T> = stmt
+        .query_map(rusqlite::params![word, word.len() as i64], row)?
+        .collect::<Result<_, _>>()?;
+    Ok(match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(n),
+    })
+}
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 

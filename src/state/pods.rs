@@ -3,7 +3,7 @@
 //! JSON the engine reads (engine::pods::PodConfig).
 
 use super::DbError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodRow {
@@ -55,29 +55,7 @@ pub fn list(conn: &Connection) -> Result<Vec<PodRow>, DbError> {
 /// podman's lookup: an exact ID, then an exact name, then a unique ID
 /// prefix. Err(n) when nothing (0) or more than one (n > 1) matches.
 pub fn lookup(conn: &Connection, word: &str) -> Result<Result<PodRow, usize>, DbError> {
-    let exact = conn
-        .query_row(
-            &format!("SELECT {COLS} FROM pods WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC"),
-            [word],
-            row,
-        )
-        .optional()?;
-    if let Some(p) = exact {
-        return Ok(Ok(p));
-    }
-    if word.is_empty() || word.len() > 64 || !word.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(Err(0));
-    }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLS} FROM pods WHERE substr(id, 1, ?2) = ?1 LIMIT 2"
-    ))?;
-    let mut found: Vec<PodRow> = stmt
-        .query_map(params![word, word.len() as i64], row)?
-        .collect::<Result<_, _>>()?;
-    Ok(match found.len() {
-        1 => Ok(found.remove(0)),
-        n => Err(n),
-    })
+    super::lookup_named(conn, "pods", COLS, 64, word, row)
 }
 
 pub fn delete(conn: &Connection, id: &str) -> Result<(), DbError> {

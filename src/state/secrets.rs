@@ -3,7 +3,7 @@
 //! secret under `<root>/secrets/filedriver/` (see engine::secrets).
 
 use super::DbError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,29 +59,7 @@ pub fn list(conn: &Connection) -> Result<Vec<SecretRow>, DbError> {
 /// podman's lookup: an exact ID, then an exact name, then a unique ID
 /// prefix. Err(n) when nothing (0) or more than one (n > 1) matches.
 pub fn lookup(conn: &Connection, word: &str) -> Result<Result<SecretRow, usize>, DbError> {
-    let exact = conn
-        .query_row(
-            &format!("SELECT {COLS} FROM secrets WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC"),
-            [word],
-            row,
-        )
-        .optional()?;
-    if let Some(s) = exact {
-        return Ok(Ok(s));
-    }
-    if word.is_empty() || word.len() > 25 || !word.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(Err(0));
-    }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLS} FROM secrets WHERE substr(id, 1, ?2) = ?1 LIMIT 2"
-    ))?;
-    let mut found: Vec<SecretRow> = stmt
-        .query_map(params![word, word.len() as i64], row)?
-        .collect::<Result<_, _>>()?;
-    Ok(match found.len() {
-        1 => Ok(found.remove(0)),
-        n => Err(n),
-    })
+    super::lookup_named(conn, "secrets", COLS, 25, word, row)
 }
 
 pub fn delete(conn: &Connection, id: &str) -> Result<(), DbError> {

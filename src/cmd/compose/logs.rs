@@ -215,18 +215,12 @@ fn stop_all(
 ) -> anyhow::Result<()> {
     let ms = service_members(engine, project, services)?;
     let ids: Vec<String> = ms.iter().map(|m| m.row.id.clone()).collect();
-    let sent = engine.send_stop_signals(&ids);
-    for m in ms {
-        let c = engine.container(&m.row.id)?;
-        if !c.is_running() && !sent.contains_key(&c.id) {
-            continue;
-        }
-        say(format!(" Container {}  Stopping", c.name));
-        match sent.get(&c.id) {
-            Some(at) => engine.stop_signalled(&c, timeout, Some(*at))?,
-            None => engine.stop(&c, timeout)?,
-        }
-        say(format!(" Container {}  Stopped", c.name));
-    }
+    engine.stop_many(&ids, timeout, &mut |c, done| {
+        say(format!(
+            " Container {}  {}",
+            c.name,
+            if done { "Stopped" } else { "Stopping" }
+        ))
+    })?;
     Ok(())
 }

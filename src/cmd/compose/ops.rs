@@ -180,19 +180,13 @@ pub fn stop(ctx: &Ctx, project: &Project, s: &StopArgs) -> anyhow::Result<()> {
         true,
     );
     let ids: Vec<String> = ms.iter().map(|m| m.row.id.clone()).collect();
-    let sent = engine.send_stop_signals(&ids);
-    for m in ms {
-        let c = engine.container(&m.row.id)?;
-        if !c.is_running() && !sent.contains_key(&c.id) {
-            continue;
-        }
-        say(format!(" Container {}  Stopping", c.name));
-        match sent.get(&c.id) {
-            Some(at) => engine.stop_signalled(&c, s.timeout, Some(*at))?,
-            None => engine.stop(&c, s.timeout)?,
-        }
-        say(format!(" Container {}  Stopped", c.name));
-    }
+    engine.stop_many(&ids, s.timeout, &mut |c, done| {
+        say(format!(
+            " Container {}  {}",
+            c.name,
+            if done { "Stopped" } else { "Stopping" }
+        ))
+    })?;
     Ok(())
 }
 

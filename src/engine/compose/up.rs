@@ -367,11 +367,7 @@ pub fn wait_dependencies(
             match d.condition {
                 Condition::ServiceHealthy => wait_healthy(engine, &m.row)?,
                 Condition::ServiceCompletedSuccessfully => {
-                    let code = engine.wait_for(
-                        &m.row.id,
-                        &["stopped".to_string()],
-                        Duration::from_millis(100),
-                    )?;
+                    let code = engine.wait_for(&m.row.id, &["stopped".to_string()], POLL)?;
                     if code != 0 {
                         return Err(ComposeRunError::Compose(format!(
                             "service {dep:?} didn't complete successfully: exit {code}"
@@ -413,9 +409,14 @@ fn wait_healthy(engine: &Engine, c: &ContainerRow) -> Result<(), ComposeRunError
                 c.name, cur.exit_code
             )));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(POLL);
     }
 }
+
+/// How often a dependency's state is read while `up` waits on it: a
+/// record read is cheap, and a one-shot job's exit should not cost `up`
+/// a tenth of a second.
+const POLL: Duration = Duration::from_millis(10);
 
 /// `--wait`: running, and healthy when it has a check.
 fn wait_ready(
