@@ -11,16 +11,10 @@ pub struct VersionArgs {
     pub format: Option<String>,
 }
 
-/// When this binary was built: its file's modification time (cargo writes
-/// it at link time), in Go's time.ANSIC as podman prints `Built:`.
+/// When this binary was built, and in Go's time.ANSIC as podman prints
+/// `Built:`.
 fn built() -> (i64, String) {
-    let secs = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs = crate::process::built();
     (secs, ansic(secs))
 }
 

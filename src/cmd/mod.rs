@@ -70,7 +70,7 @@ pub fn exit(code: i32, msg: impl Into<String>) -> anyhow::Error {
 /// The podman release whose command line berth implements: what
 /// `--version` and `version` report, so tools that gate features on
 /// podman's version (podman-compose, scripts) see the one berth speaks.
-pub const PODMAN_VERSION: &str = "4.3.1";
+pub use crate::process::PODMAN_VERSION;
 
 #[derive(Parser)]
 #[command(

@@ -422,7 +422,7 @@ fn pod_spec(a: &CreateArgs) -> anyhow::Result<PodSpec> {
         dns_search: a.dns_search.clone(),
         dns_option: a.dns_option.clone(),
         no_hosts: a.no_hosts,
-        image: super::super::engine::pods::PAUSE_IMAGE.into(),
+        image: crate::engine::pods::pause_image(),
         log_driver: "k8s-file".into(),
         restart: "no".into(),
         stop_timeout: Some(10),

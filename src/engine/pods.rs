@@ -1,7 +1,7 @@
 //! Pods: containers that share namespaces (network, IPC, UTS by default)
 //! held by an infra container. The infra container needs no image to pull:
 //! its process is the runtime's own pause (runtime::init::pause), in a
-//! rootfs of empty directories berth makes itself (`PAUSE_IMAGE`).
+//! rootfs of empty directories berth makes itself (`pause_image()`).
 
 use super::Engine;
 use super::containers::ContainerError;
@@ -11,9 +11,16 @@ use crate::state::pods::{self as db, PodRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// The local image infra containers run from (podman 4 builds a local
-/// `localhost/podman-pause` too, rather than pulling k8s.gcr.io/pause).
-pub const PAUSE_IMAGE: &str = "localhost/podman-pause:4.3.1-0";
+/// The local image infra containers run from, named as podman 4 names the
+/// one it builds locally (rather than pulling k8s.gcr.io/pause):
+/// `localhost/podman-pause:VERSION-BUILT`.
+pub fn pause_image() -> String {
+    format!(
+        "localhost/podman-pause:{}-{}",
+        crate::process::PODMAN_VERSION,
+        crate::process::built()
+    )
+}
 
 /// The namespaces a pod can share.
 pub const SHAREABLE: [&str; 3] = ["ipc", "net", "uts"];
@@ -252,7 +259,7 @@ impl Engine {
     /// The infra containers' image: a few empty directories, made once
     /// (and again after a prune took it).
     fn pause_image(&self) -> Result<super::images::Found, PodError> {
-        if let Ok(f) = self.find_image(PAUSE_IMAGE) {
+        if let Ok(f) = self.find_image(&pause_image()) {
             return Ok(f);
         }
         let mut tar = tar::Builder::new(Vec::new());
@@ -284,15 +291,9 @@ impl Engine {
             entrypoint: Some(vec!["/catatonit".into(), "-P".into()]),
             ..Default::default()
         };
-        crate::image::archive::import(
-            self,
-            &bytes[..],
-            run_config,
-            None,
-            vec![PAUSE_IMAGE.to_string()],
-        )
-        .map_err(|e| PodError::Invalid(format!("making the pause image: {e}")))?;
-        self.find_image(PAUSE_IMAGE)
+        crate::image::archive::import(self, &bytes[..], run_config, None, vec![pause_image()])
+            .map_err(|e| PodError::Invalid(format!("making the pause image: {e}")))?;
+        self.find_image(&pause_image())
             .map_err(|e| PodError::Invalid(e.to_string()))
     }
 

@@ -189,6 +189,32 @@ pub fn now_nanos() -> i64 {
         .unwrap_or(0)
 }
 
+/// The version of podman's CLI berth speaks (`version`, `info`, the pause
+/// image's tag).
+pub const PODMAN_VERSION: &str = "4.3.1";
+
+/// Carries `built()` across the re-exec from a sealed copy (whose file
+/// times are the copy's).
+pub const BUILT_ENV: &str = "_BERTH_BUILT";
+
+/// When this binary was built, Unix seconds: its file's modification time
+/// (cargo writes it at link time), read before any sealed re-exec.
+pub fn built() -> i64 {
+    static BUILT: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BUILT.get_or_init(|| {
+        if let Some(v) = std::env::var(BUILT_ENV).ok().and_then(|v| v.parse().ok()) {
+            return v;
+        }
+        std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,6 +170,12 @@ fn reexec(fd: &impl AsFd) -> std::io::Error {
         })
         .collect();
     env.push(CString::new(format!("{GUARD}=1")).expect("no NUL in a constant"));
+    // The original's build time: the sealed copy's file times are its own.
+    env.retain(|e| !e.to_bytes().starts_with(super::BUILT_ENV.as_bytes()));
+    env.push(
+        CString::new(format!("{}={}", super::BUILT_ENV, super::built()))
+            .expect("no NUL in a number"),
+    );
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
