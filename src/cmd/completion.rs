@@ -170,10 +170,10 @@ fn names(kind: Kind) -> Vec<CompletionCandidate> {
         .skip_while(|a| a != "--")
         .skip(1)
         .collect();
-    if let Some(r) = super::global_value(&words, "--root", "BERTH_ROOT") {
+    if let Some(r) = super::argv::global_value(&words, "--root", "BERTH_ROOT") {
         paths.root = r;
     }
-    if let Some(r) = super::global_value(&words, "--runroot", "BERTH_RUNROOT") {
+    if let Some(r) = super::argv::global_value(&words, "--runroot", "BERTH_RUNROOT") {
         paths.runroot = r;
     }
     let Ok(engine) = crate::engine::Engine::open(paths) else {
