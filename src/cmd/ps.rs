@@ -4,6 +4,7 @@ use crate::format::units::{go_time, human_duration};
 use crate::process::now_nanos;
 use clap::Args;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 #[derive(Args)]
 pub struct PsArgs {
@@ -99,7 +100,13 @@ pub fn state_name(c: &ContainerRow) -> &str {
     c.podman_state()
 }
 
-pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
+/// A container as ps shows it; `pod_names` maps pod IDs to names.
+pub fn row_json(
+    c: &ContainerRow,
+    now: i64,
+    no_trunc: bool,
+    pod_names: &HashMap<String, String>,
+) -> Value {
     let cfg = c.config();
     let mut command = cfg.args.join(" ");
     if !no_trunc && command.chars().count() > 20 {
@@ -138,7 +145,7 @@ pub fn row_json(c: &ContainerRow, now: i64, no_trunc: bool) -> Value {
             .map(|n| if n.network == "bridge" { crate::network::DEFAULT_NETWORK } else { n.network.as_str() })
             .collect::<Vec<_>>(),
         "Pod": if no_trunc { cfg.pod.as_str() } else { &cfg.pod[..cfg.pod.len().min(12)] },
-        "PodName": "",
+        "PodName": pod_names.get(&cfg.pod).map(String::as_str).unwrap_or(""),
         "IsInfra": cfg.annotations.contains_key(crate::runtime::INFRA_ANNOTATION),
     })
 }
@@ -418,7 +425,7 @@ fn print_ps(
     }
     let now = now_nanos();
     let json_out = a.format.as_deref().map(str::trim) == Some("json");
-    let pod_names: std::collections::HashMap<String, String> = pods
+    let pod_names: HashMap<String, String> = pods
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
@@ -426,10 +433,7 @@ fn print_ps(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut row = row_json(c, now, a.no_trunc);
-            if let Some(name) = pod_names.get(&c.config().pod) {
-                row["PodName"] = Value::String(name.clone());
-            }
+            let mut row = row_json(c, now, a.no_trunc, &pod_names);
             // podman: an object in json, its Size() text in a template
             // (HumanSizeWithPrecision(n, 3): "12.3kB (virtual 1.98MB)").
             if let Some((rw, root)) = sized.get(i) {

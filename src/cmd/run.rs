@@ -390,14 +390,9 @@ fn pod_of(
     infra.config.dns_search = c.dns_search.clone();
     infra.config.dns_options = c.dns_options.clone();
     infra.config.add_hosts = c.add_hosts.clone();
-    infra.config.log_driver = "k8s-file".into();
-    infra.config.stop_timeout = 10;
-    infra.config.restart.name = "no".into();
     infra.config.runtime = c.runtime.clone();
     infra.expose = std::mem::take(&mut spec.expose);
     infra.publish_all = std::mem::take(&mut spec.publish_all);
-    infra.env.defaults = true;
-    infra.image_volume = "ignore".into();
     let hostname = Some(c.hostname.clone()).filter(|h| !h.is_empty());
     let pod = engine.create_pod(crate::engine::pods::PodSpec {
         name: Some(name.to_string()),

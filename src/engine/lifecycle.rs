@@ -52,10 +52,11 @@ impl Engine {
         attach: Attach,
         reopen: bool,
     ) -> Result<Launched, ContainerError> {
-        self.start_required(row, &mut vec![row.id.clone()])?;
+        let cfg = row.config();
+        self.start_required(&cfg.requires)?;
         let io = |e: std::io::Error| ContainerError::State(format!("{}: {e}", row.name));
         let launched = crate::monitor::launch(self, row, attach, reopen).map_err(io)?;
-        if let Some(f) = &row.config().conmon_pidfile {
+        if let Some(f) = &cfg.conmon_pidfile {
             std::fs::write(f, launched.monitor_pid.to_string()).map_err(|e| {
                 ContainerError::State(format!("writing the monitor PID file {f}: {e}"))
             })?;
@@ -63,40 +64,18 @@ impl Engine {
         Ok(launched)
     }
 
-    /// Start what `row` requires and is not running, what they require
-    /// first; `path` holds the containers being started, against cycles.
-    fn start_required(
-        &mut self,
-        row: &ContainerRow,
-        path: &mut Vec<String>,
-    ) -> Result<(), ContainerError> {
-        for id in row.config().requires {
-            if path.contains(&id) {
-                continue;
-            }
-            let dep = self.container(&id)?;
+    /// Start the containers `requires` names that are not running, what
+    /// they require first. A container can only require containers that
+    /// existed before it, so this ends.
+    fn start_required(&mut self, requires: &[String]) -> Result<(), ContainerError> {
+        for id in requires {
+            let dep = self.container(id)?;
             if dep.is_running() {
                 continue;
             }
-            path.push(id);
-            self.start_required(&dep, path)?;
-            let mut launched = crate::monitor::launch(self, &dep, Attach::default(), true)
-                .map_err(|e| ContainerError::State(format!("{}: {e}", dep.name)))?;
-            match launched.next_event() {
-                Some(Event::Started(_)) => {}
-                Some(Event::Failed(_, msg)) => {
-                    return Err(ContainerError::State(format!(
-                        "starting required container {}: {msg}",
-                        dep.name
-                    )));
-                }
-                _ => {
-                    return Err(ContainerError::State(format!(
-                        "starting required container {}: its monitor died before starting it",
-                        dep.name
-                    )));
-                }
-            }
+            self.start_detached(&dep).map_err(|e| {
+                ContainerError::State(format!("starting required container {}: {e}", dep.name))
+            })?;
         }
         Ok(())
     }

@@ -245,6 +245,17 @@ impl Engine {
         spec.entrypoint = Some(command.unwrap_or_else(|| vec!["/catatonit".into(), "-P".into()]));
         spec.command = Vec::new();
         spec.healthcheck = super::create::HealthSpec::Disabled;
+        // What `run` would default to, for a spec made by hand (`--pod new:`).
+        spec.env.defaults = true;
+        if spec.config.log_driver.is_empty() {
+            spec.config.log_driver = "k8s-file".into();
+        }
+        if spec.config.stop_timeout == 0 {
+            spec.config.stop_timeout = 10;
+        }
+        if spec.config.restart.name.is_empty() {
+            spec.config.restart.name = "no".into();
+        }
         let (row, _) = self.create(CreateRequest {
             name: Some(name.unwrap_or_else(|| format!("{}-infra", &pod.id[..12]))),
             image,
