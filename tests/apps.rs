@@ -352,3 +352,172 @@ fn a_pod_with_exit_policy_stop_stops_after_its_last_container() {
     assert!(err.contains("invalid pod exit policy"), "{err}");
     berth.ok(&["pod", "rm", "-f", "-t", "0", "batch", "service"]);
 }
+
+#[test]
+fn a_pod_can_share_pid_and_ipc_with_dev_shm_and_its_hosts_file() {
+    let _net = network_guard(false);
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "all",
+        "--share",
+        "+pid",
+        "--infra-name",
+        "all-infra",
+    ]);
+    assert_eq!(
+        berth
+            .ok(&["pod", "inspect", "--format", "{{.SharedNamespaces}}", "all"])
+            .trim(),
+        "[ipc net uts pid]"
+    );
+    berth.ok(&[
+        "run", "-d", "--pod", "all", "--name", "sleeper", "busybox", "sleep", "300",
+    ]);
+    // One pid namespace: the infra's pause is its init, the other member's
+    // process is there too.
+    let ps = berth.ok(&[
+        "run", "--rm", "--pod", "all", "busybox", "ps", "-o", "pid,args",
+    ]);
+    let init = ps.lines().nth(1).unwrap_or_default();
+    assert!(
+        init.trim_start().starts_with("1 ") && init.contains("/catatonit -P"),
+        "{ps}"
+    );
+    assert!(ps.contains("sleep 300"), "{ps}");
+    // One /dev/shm with the one IPC namespace.
+    berth.ok(&["exec", "sleeper", "sh", "-c", "echo shared > /dev/shm/note"]);
+    assert_eq!(
+        berth
+            .ok(&[
+                "run",
+                "--rm",
+                "--pod",
+                "all",
+                "busybox",
+                "cat",
+                "/dev/shm/note"
+            ])
+            .trim(),
+        "shared"
+    );
+    // One hosts file: the pod's name and infra, each running member's name
+    // while it runs.
+    let hosts = berth.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "all",
+        "--name",
+        "asker",
+        "busybox",
+        "cat",
+        "/etc/hosts",
+    ]);
+    assert!(hosts.contains("\tall all-infra\n"), "{hosts}");
+    assert!(hosts.contains("127.0.0.1\tsleeper\n"), "{hosts}");
+    assert!(hosts.contains("127.0.0.1\tasker\n"), "{hosts}");
+    let after = berth.ok(&["exec", "sleeper", "cat", "/etc/hosts"]);
+    assert!(!after.contains("asker"), "{after}");
+    berth.ok(&["pod", "rm", "-f", "-t", "0", "all"]);
+}
+
+#[test]
+fn containers_join_each_others_ipc_and_pid_namespaces_by_name() {
+    let (_reg, berth) = setup();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /dev/shm/mine; exec sleep 300",
+    ]);
+    let got = berth.ok(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:holder",
+        "--pid",
+        "container:holder",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /dev/shm/mine; ps -o args | grep -c '^sleep 300'",
+    ]);
+    assert_eq!(got, "x\n1\n");
+    // A container others join cannot go before them.
+    berth.ok(&[
+        "create",
+        "--name",
+        "joiner",
+        "--ipc",
+        "container:holder",
+        "busybox",
+        "true",
+    ]);
+    let err = berth.fails(&["rm", "-f", "holder"], 125);
+    assert!(err.contains("dependent containers"), "{err}");
+    berth.ok(&["rm", "joiner"]);
+    berth.ok(&["rm", "-f", "-t", "0", "holder"]);
+    let err = berth.fails(&["run", "--rm", "--pid", "bogus", "busybox", "true"], 125);
+    assert!(err.contains("use private, host or container:NAME"), "{err}");
+}
+
+#[test]
+fn a_pod_runs_an_infra_image_and_rmi_force_of_it_takes_the_pod() {
+    let _net = network_guard(false);
+    let (_reg, berth) = setup();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Containerfile"),
+        "FROM busybox\nRUN printf '#!/bin/sh\\necho holding\\nexec sleep 300\\n' > /hold && chmod +x /hold\nENTRYPOINT [\"/not-this\"]\n",
+    )
+    .unwrap();
+    berth.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/holder",
+        ctx.path().to_str().unwrap(),
+    ]);
+    berth.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "custom",
+        "--infra-image",
+        "localhost/holder",
+        "--infra-command",
+        "/hold",
+        "--infra-name",
+        "custom-infra",
+    ]);
+    berth.ok(&[
+        "run", "-d", "--pod", "custom", "--name", "member", "busybox", "sleep", "300",
+    ]);
+    assert_eq!(berth.ok(&["logs", "custom-infra"]), "holding\n");
+    let err = berth.fails(&["rmi", "localhost/holder"], 2);
+    assert!(err.contains("image is in use by a container"), "{err}");
+    let out = berth.ok(&["rmi", "-f", "localhost/holder"]);
+    assert!(
+        out.starts_with("Untagged: localhost/holder:latest\nDeleted: "),
+        "{out}"
+    );
+    assert_eq!(berth.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    // An infra image that cannot be had fails the pod, as podman words it.
+    let err = berth.fails(
+        &["pod", "create", "--infra-image", "127.0.0.1:1/none:x"],
+        125,
+    );
+    assert!(
+        err.contains("initializing source docker://127.0.0.1:1/none:x"),
+        "{err}"
+    );
+    assert_eq!(berth.ok(&["pod", "ps", "-q"]), "");
+}

@@ -14,6 +14,11 @@ fn time(nanos: i64) -> String {
 pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
     let cfg = c.config();
     let dir = engine.container_dir(&c.id);
+    // Joined to another container's network: its hosts file and resolv.conf.
+    let net_dir = match cfg.network.strip_prefix("container:") {
+        Some(other) => engine.container_dir(other),
+        None => dir.clone(),
+    };
     let caps = crate::engine::inspect::effective_caps(&cfg);
     let (cpu_quota, cpu_period) = crate::engine::inspect::cpu_quota_period(&cfg);
     let running = c.is_running();
@@ -60,9 +65,9 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
             .map(|f| f.image.manifest_digest.to_string())
             .unwrap_or_default(),
         "Rootfs": "",
-        "ResolvConfPath": dir.join("resolv.conf"),
+        "ResolvConfPath": net_dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
-        "HostsPath": dir.join("hosts"),
+        "HostsPath": net_dir.join("hosts"),
         "LogPath": log_path,
         "PidFile": cfg.pidfile.clone().unwrap_or_default(),
         "Name": c.name,

@@ -90,7 +90,7 @@ pub struct CreateArgs {
     /// The pod's MAC address on its network
     #[arg(long)]
     pub mac_address: Option<String>,
-    /// Namespaces the containers share (of ipc, net, uts)
+    /// Namespaces the containers share (of ipc, net, pid, uts; +NS adds to the default)
     #[arg(long, default_value = "ipc,net,uts")]
     pub share: String,
     /// The pod's hostname (default: its name)
@@ -102,9 +102,12 @@ pub struct CreateArgs {
     /// Create an infra container holding the shared namespaces
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub infra: bool,
-    /// The command the infra container shows
+    /// The infra container's command (berth's own pause only shows it)
     #[arg(long)]
     pub infra_command: Option<String>,
+    /// An image to run the infra container from, instead of berth's own pause
+    #[arg(long)]
+    pub infra_image: Option<String>,
     /// The infra container's name
     #[arg(long)]
     pub infra_name: Option<String>,
@@ -465,6 +468,7 @@ fn pod_spec(a: &CreateArgs) -> anyhow::Result<PodSpec> {
         hostname: a.hostname.clone(),
         infra: a.infra,
         infra_name: a.infra_name.clone(),
+        infra_image: a.infra_image.clone(),
         infra_command: a.infra_command.as_deref().map(super::run_config::words),
         infra_spec: super::run_config::create_spec(&infra)?,
         exit_policy: a.exit_policy.clone(),

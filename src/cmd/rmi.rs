@@ -33,7 +33,10 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
         ignore: a.ignore,
     };
     let r = engine.remove_images(&a.images, opts);
-    for l in &r.lines {
+    // podman prints every Untagged line, then every Deleted one.
+    let (untagged, deleted): (Vec<&String>, Vec<&String>) =
+        r.lines.iter().partition(|l| l.starts_with("Untagged:"));
+    for l in untagged.iter().chain(&deleted) {
         println!("{l}");
     }
     if let Some(e) = r.fatal {
@@ -43,9 +46,6 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     if errors.is_empty() {
         return Ok(());
     }
-    for e in &errors[..errors.len() - 1] {
-        eprintln!("Error: {e}");
-    }
     let code = if missing && errors.iter().all(|e| e.ends_with("image not known")) {
         1
     } else if in_use {
@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, a: RmiArgs) -> anyhow::Result<()> {
     } else {
         125
     };
-    Err(exit(code, errors.last().cloned().unwrap_or_default()))
+    Err(exit(code, crate::format::joined_errors(&errors)))
 }
 
 #[derive(Args)]

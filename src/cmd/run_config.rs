@@ -421,7 +421,8 @@ pub fn create_spec(a: &CreateArgs) -> anyhow::Result<CreateSpec> {
                 )
             }
             Some("host") => "host".into(),
-            Some(o) => anyhow::bail!("invalid --pid {o:?}: use private or host"),
+            Some(o) if super::run_flags::joins_container(o) => o.to_string(),
+            Some(o) => anyhow::bail!("invalid --pid {o:?}: use private, host or container:NAME"),
         },
         // The global one was checked when the command started.
         runtime: match &a.runtime {

@@ -132,19 +132,30 @@ pub(super) fn uts_mode(a: &CreateArgs) -> anyhow::Result<String> {
             )
         }
         Some("host") => Ok("host".into()),
-        Some(o) => anyhow::bail!("invalid --uts {o:?}: use private or host"),
+        Some(o) if joins_container(o) => Ok(o.to_string()),
+        Some(o) => anyhow::bail!("invalid --uts {o:?}: use private, host or container:NAME"),
     }
 }
 
-/// `--ipc`: "" (private), "shareable" (private; others may not join yet,
-/// so the same) or "host".
+/// `--ipc`: "" (private), "shareable" (private: others may join it with
+/// container:NAME, as they may join any private one), "host" or
+/// `container:NAME`.
 pub(super) fn ipc_mode(a: &CreateArgs) -> anyhow::Result<String> {
     match a.ipc.as_deref() {
         None | Some("") | Some("private") => Ok(String::new()),
         Some("shareable") => Ok("shareable".into()),
         Some("host") => Ok("host".into()),
-        Some(o) => anyhow::bail!("invalid --ipc {o:?}: use private, shareable or host"),
+        Some(o) if joins_container(o) => Ok(o.to_string()),
+        Some(o) => {
+            anyhow::bail!("invalid --ipc {o:?}: use private, shareable, host or container:NAME")
+        }
     }
+}
+
+/// `container:NAME`: another container's namespace, joined.
+pub(super) fn joins_container(mode: &str) -> bool {
+    mode.strip_prefix("container:")
+        .is_some_and(|c| !c.is_empty())
 }
 
 /// `--cpuset-cpus` / `--cpuset-mems`: lists and ranges of numbers.

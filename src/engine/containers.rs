@@ -463,24 +463,26 @@ impl Engine {
         )
         .map_err(ContainerError::Invalid)?;
         let resolv = crate::network::etcfiles::container_resolv(&net, &endpoints);
+        let mut files = vec![("/etc/hostname", format!("{}\n", cfg.hostname))];
+        let mut etc_files = Vec::new();
         // Another container's network (a pod's members: the infra's): its
-        // names and name servers too.
-        let (hosts, resolv) = match cfg.network.strip_prefix("container:") {
+        // very hosts file and resolv.conf, as podman shares them (the
+        // monitor adds this one's name to the hosts file while it runs).
+        match cfg.network.strip_prefix("container:") {
             Some(other) => {
                 let od = self.container_dir(other);
-                (
-                    std::fs::read_to_string(od.join("hosts")).unwrap_or(hosts),
-                    std::fs::read_to_string(od.join("resolv.conf")).unwrap_or(resolv),
-                )
+                for (dest, file) in [("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv.conf")] {
+                    if od.join(file).exists() && (dest != "/etc/hosts" || !cfg.no_hosts) {
+                        etc_files.push((dest.to_string(), od.join(file).display().to_string()));
+                    }
+                }
             }
-            None => (hosts, resolv),
-        };
-        let mut files = vec![
-            ("/etc/hostname", format!("{}\n", cfg.hostname)),
-            ("/etc/resolv.conf", resolv),
-        ];
-        if !cfg.no_hosts {
-            files.insert(0, ("/etc/hosts", hosts));
+            None => {
+                files.push(("/etc/resolv.conf", resolv));
+                if !cfg.no_hosts {
+                    files.insert(0, ("/etc/hosts", hosts));
+                }
+            }
         }
         files.push((
             "/run/.containerenv",
@@ -493,7 +495,6 @@ impl Engine {
                 self.paths.rootless,
             ),
         ));
-        let mut etc_files = Vec::new();
         for (dest, content) in files {
             let p = dir.join(
                 dest.trim_start_matches("/etc/")
@@ -673,8 +674,9 @@ impl Engine {
         Ok(())
     }
 
-    /// The containers that join this one's namespaces (`--network
-    /// container:X`): podman refuses to remove it before them.
+    /// The containers that join this one's namespaces (`--network`,
+    /// `--ipc`, `--uts`, `--pid container:X`) or require it: podman refuses
+    /// to remove it before them.
     pub fn dependents(&self, c: &ContainerRow) -> Result<Vec<ContainerRow>, ContainerError> {
         let mut out = Vec::new();
         for other in db::list(&self.db.conn)? {
@@ -686,12 +688,14 @@ impl Engine {
                 out.push(other);
                 continue;
             }
-            let Some(word) = cfg.network.strip_prefix("container:").map(str::to_string) else {
-                continue;
-            };
-            let joins = word == c.id
-                || word == c.name
-                || matches!(db::lookup(&self.db.conn, &word)?, Ok(t) if t.id == c.id);
+            let joins = [&cfg.network, &cfg.ipc, &cfg.uts, &cfg.pid]
+                .iter()
+                .filter_map(|m| m.strip_prefix("container:"))
+                .any(|word| {
+                    word == c.id
+                        || word == c.name
+                        || matches!(db::lookup(&self.db.conn, word), Ok(Ok(t)) if t.id == c.id)
+                });
             if joins {
                 out.push(other);
             }

@@ -310,10 +310,13 @@ impl Engine {
         let (mut cfg, mut warnings) =
             with_image(req.spec, &image_cfg.config.clone().unwrap_or_default())
                 .map_err(ContainerError::Invalid)?;
-        if let Some(other) = cfg.network.strip_prefix("container:") {
-            // By ID, so a rename does not break it.
-            let c = self.container(other)?;
-            cfg.network = format!("container:{}", c.id);
+        // Another container's namespaces: by ID, so a rename does not
+        // break them.
+        for mode in [&mut cfg.network, &mut cfg.ipc, &mut cfg.uts, &mut cfg.pid] {
+            if let Some(other) = mode.strip_prefix("container:") {
+                let c = self.container(other)?;
+                *mode = format!("container:{}", c.id);
+            }
         }
         for vf in &req.volumes_from {
             self.volumes_from(&mut cfg, vf)?;

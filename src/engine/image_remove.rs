@@ -133,10 +133,25 @@ impl Engine {
                     ));
                     continue;
                 }
-                // podman rmi -f removes the containers first.
+                // podman rmi -f removes the containers first; an infra
+                // container takes its pod along (the members live in its
+                // namespaces).
                 for u in &users {
-                    if let Ok(c) = self.container(u) {
-                        self.remove_container(&c, true)?;
+                    let Ok(c) = self.container(u) else { continue };
+                    let cfg = c.config();
+                    let pod = match cfg
+                        .annotations
+                        .contains_key(crate::runtime::INFRA_ANNOTATION)
+                    {
+                        true => self.pod(&cfg.pod).ok(),
+                        false => None,
+                    };
+                    match pod {
+                        Some(pod) => self.remove_pod(&pod, true, Some(0)).map_err(|e| match e {
+                            super::pods::PodError::Container(e) => e,
+                            e => ContainerError::Invalid(e.to_string()),
+                        })?,
+                        None => self.remove_container(&c, true)?,
                     }
                 }
             }

@@ -23,7 +23,7 @@ pub fn pause_image() -> String {
 }
 
 /// The namespaces a pod can share.
-pub const SHAREABLE: [&str; 3] = ["ipc", "net", "uts"];
+pub const SHAREABLE: [&str; 4] = ["ipc", "net", "pid", "uts"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PodError {
@@ -54,7 +54,7 @@ impl From<crate::state::DbError> for PodError {
 #[serde(default)]
 pub struct PodConfig {
     pub labels: BTreeMap<String, String>,
-    /// Shared namespaces: of ipc, net, uts.
+    /// Shared namespaces: of ipc, net, pid, uts.
     pub share: Vec<String>,
     pub hostname: String,
     /// The infra container's ID ("" for a pod without one).
@@ -80,7 +80,11 @@ pub struct PodSpec {
     /// Create an infra container (`--infra`, the default).
     pub infra: bool,
     pub infra_name: Option<String>,
-    /// What the infra container shows as its command.
+    /// `--infra-image`: an image whose command holds the namespaces instead
+    /// of berth's own pause (default: containers.conf `infra_image`).
+    pub infra_image: Option<String>,
+    /// The infra container's command (with `--infra-image`; berth's own
+    /// pause only shows it).
     pub infra_command: Option<Vec<String>>,
     /// The infra container: the pod's network, ports, DNS and hosts.
     pub infra_spec: CreateSpec,
@@ -141,9 +145,9 @@ impl Engine {
         for s in &spec.share {
             match s.as_str() {
                 s if SHAREABLE.contains(&s) => {}
-                "pid" => {
+                "cgroup" => {
                     return Err(PodError::Invalid(
-                        "--share pid: berth pods do not share a pid namespace yet; each container keeps its own".into(),
+                        "--share cgroup: each container of a berth pod keeps a cgroup namespace of its own; share of ipc, net, pid, uts".into(),
                     ));
                 }
                 _ => {
@@ -206,6 +210,7 @@ impl Engine {
                 &config,
                 spec.infra_spec,
                 spec.infra_name,
+                spec.infra_image,
                 spec.infra_command,
             );
             match made {
@@ -234,15 +239,33 @@ impl Engine {
         config: &PodConfig,
         mut spec: CreateSpec,
         name: Option<String>,
+        image: Option<String>,
         command: Option<Vec<String>>,
     ) -> Result<ContainerRow, PodError> {
-        let image = self.pause_image()?;
+        let image = image.or_else(|| crate::config::string("engine", "infra_image"));
+        let found = match &image {
+            Some(word) => self
+                .find_or_pull(
+                    word,
+                    super::pull::PullPolicy::Missing,
+                    &Default::default(),
+                    false,
+                )
+                .map_err(|e| PodError::Invalid(e.to_string()))?,
+            None => self.pause_image()?,
+        };
         spec.config.pod = pod.id.clone();
         spec.config.hostname = config.hostname.clone();
-        spec.config
-            .annotations
-            .insert(crate::runtime::INFRA_ANNOTATION.into(), "true".into());
-        spec.entrypoint = Some(command.unwrap_or_else(|| vec!["/catatonit".into(), "-P".into()]));
+        // The runtime's own pause, or the image's command.
+        spec.config.annotations.insert(
+            crate::runtime::INFRA_ANNOTATION.into(),
+            if image.is_some() { "image" } else { "true" }.into(),
+        );
+        spec.entrypoint = match (command, &image) {
+            (Some(c), _) => Some(c),
+            (None, Some(_)) => None,
+            (None, None) => Some(vec!["/catatonit".into(), "-P".into()]),
+        };
         spec.command = Vec::new();
         spec.healthcheck = super::create::HealthSpec::Disabled;
         // What `run` would default to, for a spec made by hand (`--pod new:`).
@@ -258,7 +281,7 @@ impl Engine {
         }
         let (row, _) = self.create(CreateRequest {
             name: Some(name.unwrap_or_else(|| format!("{}-infra", &pod.id[..12]))),
-            image,
+            image: found,
             spec,
             volumes_from: Vec::new(),
             requires: Vec::new(),
@@ -330,6 +353,7 @@ impl Engine {
                     spec.config.networks.clear();
                 }
                 "ipc" => spec.config.ipc = infra.clone(),
+                "pid" => spec.config.pid = infra.clone(),
                 "uts" => {
                     spec.config.uts = infra.clone();
                     spec.config.hostname = cfg.hostname.clone();

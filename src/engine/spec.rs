@@ -267,9 +267,11 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
     let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
     // `--ipc host` / `--uts host`: the host's namespace (and so no hostname
     // of the container's own).
+    // `--pid host`: the host's pid namespace, as podman's; create allows
+    // it to root only.
     // `container:ID`: another container's, joined (the monitor fills in
     // its current one at each start).
-    for (typ, mode) in [("ipc", &c.ipc), ("uts", &c.uts)] {
+    for (typ, mode) in [("ipc", &c.ipc), ("uts", &c.uts), ("pid", &c.pid)] {
         match mode.strip_prefix("container:") {
             _ if mode == "host" => {}
             Some(_) => {
@@ -277,11 +279,6 @@ pub fn build(i: &SpecInputs) -> Result<Spec, String> {
             }
             None => namespaces.push(json!({"type": typ})),
         }
-    }
-    // `--pid host`: the host's pid namespace, as podman's; create allows
-    // it to root only.
-    if c.pid != "host" {
-        namespaces.push(json!({"type": "pid"}));
     }
     match c.network.split_once(':') {
         _ if c.network == "host" => {}

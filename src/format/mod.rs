@@ -19,6 +19,23 @@ pub fn go_errno_text(e: &std::io::Error) -> String {
         .to_lowercase()
 }
 
+/// Several errors as one, worded as podman joins them (hashicorp's
+/// multierror): the one error alone, or `N errors occurred:` and a bullet
+/// per error.
+pub fn joined_errors(errors: &[String]) -> String {
+    match errors {
+        [one] => one.clone(),
+        _ => {
+            let mut s = format!("{} errors occurred:", errors.len());
+            for e in errors {
+                s.push_str("\n\t* ");
+                s.push_str(e);
+            }
+            s
+        }
+    }
+}
+
 /// An error and its causes on one line, ": " between them (as the CLI
 /// prints an error chain).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

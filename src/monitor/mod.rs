@@ -241,7 +241,7 @@ fn run_once(
     let spec_bytes = std::fs::read(dir.join("config.json"))?;
     let mut spec: oci_spec::runtime::Spec =
         serde_json::from_slice(&spec_bytes).map_err(std::io::Error::other)?;
-    if [&cfg.network, &cfg.ipc, &cfg.uts]
+    if [&cfg.network, &cfg.ipc, &cfg.uts, &cfg.pid]
         .iter()
         .any(|m| m.starts_with("container:"))
     {
@@ -607,7 +607,7 @@ fn current(engine: &Engine, row: &ContainerRow) -> ContainerRow {
         .unwrap_or_else(|| row.clone())
 }
 
-/// `--network`/`--ipc`/`--uts container:ID` (and a pod's members): the
+/// `--network`/`--ipc`/`--uts`/`--pid container:ID` (and a pod's members): the
 /// other container's namespaces, as they are now (its pid changes when it
 /// restarts).
 fn join_container_namespaces(
@@ -620,6 +620,7 @@ fn join_container_namespaces(
         (T::Network, "net", &cfg.network, "network"),
         (T::Ipc, "ipc", &cfg.ipc, "IPC namespace"),
         (T::Uts, "uts", &cfg.uts, "UTS namespace"),
+        (T::Pid, "pid", &cfg.pid, "PID namespace"),
     ] {
         let Some(other) = mode.strip_prefix("container:") else {
             continue;
@@ -638,6 +639,15 @@ fn join_container_namespaces(
             });
         }
         let path = format!("/proc/{}/ns/{proc_name}", c.pid);
+        if typ == T::Ipc {
+            // Its /dev/shm goes with its IPC namespace.
+            let mut notes = spec.annotations().clone().unwrap_or_default();
+            notes.insert(
+                crate::runtime::SHM_FROM_ANNOTATION.into(),
+                format!("/proc/{}/ns/mnt", c.pid),
+            );
+            spec.set_annotations(Some(notes));
+        }
         if let Some(linux) = spec.linux_mut().as_mut() {
             let mut ns = linux.namespaces().clone().unwrap_or_default();
             for n in ns.iter_mut() {

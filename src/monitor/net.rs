@@ -1,7 +1,8 @@
 //! A container's networking for one run, as its monitor holds it: the
 //! endpoints to wire between clone and exec, the host ports it keeps
 //! (reservations, or a forwarder's listeners rootless on a user network),
-//! the user-mode helper (pasta, slirp4netns), and undoing it all at exit.
+//! the user-mode helper (pasta, slirp4netns), its name in a shared hosts
+//! file, and undoing it all at exit.
 
 use crate::engine::Engine;
 use crate::engine::containers::ContainerConfig;
@@ -24,6 +25,9 @@ pub struct RunNet<'a> {
     /// Held until the container exits: nobody else may take its ports.
     reserved: Vec<Reservation>,
     usernet: Option<UserNet>,
+    /// Joined to another container's network: the shared hosts file its
+    /// name was added to.
+    joined_hosts: Option<std::path::PathBuf>,
 }
 
 fn start_err(msg: String) -> RuntimeError {
@@ -76,6 +80,17 @@ impl<'a> RunNet<'a> {
                 })?);
             }
         }
+        let mut joined_hosts = None;
+        if let Some(other) = cfg.network.strip_prefix("container:")
+            && !cfg.no_hosts
+        {
+            let hosts = engine.container_dir(other).join("hosts");
+            let added =
+                crate::network::etcfiles::add_joined_name(&hosts, &row.name).map_err(|e| {
+                    start_err(format!("adding {} to {}: {e}", row.name, hosts.display()))
+                })?;
+            joined_hosts = added.then_some(hosts);
+        }
         Ok(RunNet {
             engine,
             row,
@@ -86,6 +101,7 @@ impl<'a> RunNet<'a> {
             forwarder: None,
             reserved,
             usernet: None,
+            joined_hosts,
         })
     }
 
@@ -147,5 +163,8 @@ impl<'a> RunNet<'a> {
         }
         crate::engine::endpoints::teardown(self.engine, self.row, false);
         self.reserved.clear();
+        if let Some(hosts) = self.joined_hosts.take() {
+            let _ = crate::network::etcfiles::remove_joined_name(&hosts, &self.row.name);
+        }
     }
 }

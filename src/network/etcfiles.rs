@@ -188,6 +188,56 @@ pub fn add_hosts_entries(
     rewrite(path, &out)
 }
 
+/// A container joined to another's network namespace (a pod's member):
+/// while it runs, its name stands for 127.0.0.1 in the hosts file it
+/// shares with the others there, as podman writes it. Under a lock: the
+/// members start and stop side by side. Returns whether a line was added
+/// (none when the name is there already).
+pub fn add_joined_name(path: &Path, name: &str) -> std::io::Result<bool> {
+    let _lock = match lock_file(path) {
+        Ok(l) => l,
+        // The other container writes none (--no-hosts).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let text = std::fs::read_to_string(path)?;
+    if parse_hosts(&text)
+        .iter()
+        .any(|e| e.names.iter().any(|n| n == name))
+    {
+        return Ok(false);
+    }
+    let mut out = text;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format_line("127.0.0.1", &[name.to_string()]));
+    rewrite(path, &out)?;
+    Ok(true)
+}
+
+/// The line `add_joined_name` added goes, once the container has exited.
+pub fn remove_joined_name(path: &Path, name: &str) -> std::io::Result<()> {
+    let _lock = lock_file(path)?;
+    let text = std::fs::read_to_string(path)?;
+    let line = format_line("127.0.0.1", &[name.to_string()]);
+    if !text.lines().any(|l| format!("{l}\n") == line) {
+        return Ok(());
+    }
+    let kept: String = text
+        .lines()
+        .filter(|l| format!("{l}\n") != line)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    rewrite(path, &kept)
+}
+
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::File::open(path)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(f)
+}
+
 /// containers.conf `base_hosts_file`: "" the host's /etc/hosts (none if
 /// it does not exist), "none", "image" (the image's, read by `image`), or
 /// a path.

@@ -29,8 +29,15 @@ pub enum PullError {
         tried: String,
         errors: String,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A registry that cannot be reached, as podman (containers/image)
+    /// words it.
+    #[error("initializing source docker://{reference}: {cause}")]
+    Unreachable {
+        reference: String,
+        cause: RegistryError,
+    },
     #[error("{0}")]
     Config(String),
     #[error(
@@ -151,7 +158,15 @@ pub fn pull(
                 Err(e) => {
                     // A single qualified reference: its error is the answer.
                     if cands.len() == 1 {
-                        return Err(e);
+                        return Err(match e {
+                            PullError::Registry(cause @ RegistryError::Transport { .. }) => {
+                                PullError::Unreachable {
+                                    reference: c.to_string(),
+                                    cause,
+                                }
+                            }
+                            e => e,
+                        });
                     }
                     all_not_found = false;
                     errors.push(format!("{c}: {e}"));

@@ -77,8 +77,15 @@ pub fn run_as_init(
 /// join its namespaces as real root all the same). Rootless, the members'
 /// monitors open its /proc/PID/ns files as the user, so it is made
 /// dumpable there, where no container can see the host's processes.
+///
+/// A pod sharing its pid namespace shows this process to every member
+/// (as pid 1), and /proc/PID/cmdline is anyone's to read: the command line
+/// and environment it inherited from the monitor (the user's `berth run
+/// ...` and its environment, secrets perhaps) are wiped first, leaving
+/// `/catatonit -P` as podman's infra shows.
 pub fn pause() -> ! {
     crate::process::close_fds(&[0, 1, 2]);
+    wipe_cmdline_and_environ();
     let identity = std::fs::read_to_string("/proc/self/uid_map")
         .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]);
     // SAFETY: prctl with integer arguments only.
@@ -100,10 +107,51 @@ pub fn pause() -> ! {
         for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             libc::signal(s, leave as *const () as libc::sighandler_t);
         }
+        // In a pod sharing its pid namespace, this is the namespace's init:
+        // orphans of the members come to it, to be reaped.
+        extern "C" fn child(_: libc::c_int) {}
+        libc::signal(libc::SIGCHLD, child as *const () as libc::sighandler_t);
         let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut none);
         loop {
             libc::sigsuspend(&none);
+            while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
         }
+    }
+}
+
+/// Overwrite this process's argument and environment areas, the memory
+/// /proc/PID/cmdline and /proc/PID/environ read (their bounds are fields
+/// 48 to 51 of /proc/self/stat), with `/catatonit -P` and zeros.
+fn wipe_cmdline_and_environ() {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields from the third on follow the command name's closing paren.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return;
+    };
+    let f: Vec<usize> = rest
+        .split_whitespace()
+        .skip(45)
+        .take(4)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let [arg_start, arg_end, env_start, env_end] = f[..] else {
+        return;
+    };
+    for (start, end) in [(arg_start, arg_end), (env_start, env_end)] {
+        if start == 0 || end <= start {
+            continue;
+        }
+        // SAFETY: the kernel's bounds of this process's own argv and envp
+        // strings (on the initial stack, mapped and writable); nothing reads
+        // them again in a process that only waits for signals.
+        unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+    }
+    let shown = b"/catatonit\0-P\0";
+    if arg_start != 0 && arg_end - arg_start >= shown.len() {
+        // SAFETY: within the argument area zeroed above.
+        unsafe { std::ptr::copy_nonoverlapping(shown.as_ptr(), arg_start as *mut u8, shown.len()) };
     }
 }

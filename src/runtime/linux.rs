@@ -176,6 +176,17 @@ pub fn spawn(
             mounts.join(" ")
         ));
     }
+    // Another container's pid namespace (a pod's, `--pid container:`):
+    // setns(CLONE_NEWPID) only places the caller's next children there, so
+    // the parent enters it for the clone and goes back at once.
+    let own_pid_ns = match joined_pid_ns(spec)? {
+        Some(target) => {
+            let own = std::fs::File::open("/proc/self/ns/pid")?;
+            setns(&target, libc::CLONE_NEWPID)?;
+            Some(own)
+        }
+        None => None,
+    };
     // SAFETY: clone without a new stack behaves as fork(): the child runs on
     // a copy of this stack. The caller (the monitor) is single-threaded.
     let pid = unsafe {
@@ -188,8 +199,24 @@ pub fn spawn(
             0usize,
         )
     };
+    let clone_err = std::io::Error::last_os_error();
+    if pid != 0
+        && let Some(own) = &own_pid_ns
+        && let Err(e) = setns(own, libc::CLONE_NEWPID)
+    {
+        // The monitor's own later children (health checks) must not start
+        // in the container's namespace: better no container.
+        if pid > 0 {
+            // SAFETY: kill/waitpid on our own child.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+                libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+            }
+        }
+        return Err(e.into());
+    }
     if pid < 0 {
-        return Err(std::io::Error::last_os_error().into());
+        return Err(clone_err.into());
     }
     if pid == 0 {
         drop(go_w);
@@ -279,6 +306,49 @@ pub fn spawn(
 
 type ChildResult = Result<std::convert::Infallible, (i32, String)>;
 
+/// A detached copy of the /dev/shm mount of another container, given its
+/// mount namespace: a mount cannot be bound across namespaces, so the child
+/// enters that one for the copy and comes back to its own.
+fn other_shm(ns: &str) -> std::io::Result<OwnedFd> {
+    let own = std::fs::File::open("/proc/self/ns/mnt")?;
+    let other = std::fs::File::open(ns)?;
+    setns(&other, libc::CLONE_NEWNS)?;
+    use rustix::mount::OpenTreeFlags as F;
+    let tree = rustix::mount::open_tree(
+        rustix::fs::CWD,
+        "/dev/shm",
+        F::OPEN_TREE_CLONE | F::OPEN_TREE_CLOEXEC | F::AT_SYMLINK_NOFOLLOW,
+    );
+    setns(&own, libc::CLONE_NEWNS)?;
+    Ok(tree?)
+}
+
+/// The pid namespace the spec joins rather than creates, opened.
+fn joined_pid_ns(spec: &Spec) -> std::io::Result<Option<std::fs::File>> {
+    let path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|n| n.typ() == LinuxNamespaceType::Pid)
+        .and_then(|n| n.path().clone());
+    match path {
+        Some(p) => std::fs::File::open(&p)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("opening {}: {e}", p.display()))),
+        None => Ok(None),
+    }
+}
+
+fn setns(ns: &std::fs::File, flag: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: setns on an open namespace fd.
+    if unsafe { libc::setns(ns.as_raw_fd(), flag) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn ctx<E: std::fmt::Display>(what: impl Fn() -> String) -> impl FnOnce(E) -> (i32, String) {
     move |e| (125, format!("{}: {e}", what()))
 }
@@ -354,13 +424,17 @@ fn child(
         );
         libc::setsid();
     }
-    // Namespaces to join rather than create (--network container:|ns:).
+    // Namespaces to join rather than create (--network container:|ns:);
+    // the pid namespace the parent entered for the clone.
     for n in spec
         .linux()
         .as_ref()
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default()
     {
+        if n.typ() == LinuxNamespaceType::Pid {
+            continue;
+        }
         if let Some(path) = n.path() {
             let f = std::fs::File::open(path)
                 .map_err(|e| (125, format!("opening namespace {}: {e}", path.display())))?;
@@ -377,6 +451,14 @@ fn child(
             }
         }
     }
+    let shared_shm = match spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::SHM_FROM_ANNOTATION))
+    {
+        Some(ns) => Some(other_shm(ns).map_err(ctx(|| format!("sharing /dev/shm of {ns}")))?),
+        None => None,
+    };
     let new_net = spec
         .linux()
         .as_ref()
@@ -432,7 +514,22 @@ fn child(
     }
     for m in spec.mounts().clone().unwrap_or_default() {
         let dest = m.destination().display().to_string();
-        do_mount(&rootfd, &m).map_err(ctx(|| format!("mounting {dest}")))?;
+        match &shared_shm {
+            Some(tree) if dest == "/dev/shm" => {
+                let target = super::mounts::open_in_root(&rootfd, &dest, true)
+                    .map_err(ctx(|| format!("opening {dest}")))?;
+                rustix::mount::move_mount(
+                    tree,
+                    "",
+                    &target,
+                    "",
+                    rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+                        | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+                )
+                .map_err(ctx(|| format!("mounting the shared {dest}")))?;
+            }
+            _ => do_mount(&rootfd, &m).map_err(ctx(|| format!("mounting {dest}")))?,
+        }
         if dest == "/dev" {
             setup_dev(&rootfd, spec).map_err(ctx(|| "populating /dev".into()))?;
         }
@@ -550,7 +647,8 @@ fn child(
     if spec
         .annotations()
         .as_ref()
-        .is_some_and(|a| a.contains_key(super::INFRA_ANNOTATION))
+        .and_then(|a| a.get(super::INFRA_ANNOTATION))
+        .is_some_and(|v| v != "image")
     {
         super::init::pause();
     }

@@ -29,9 +29,15 @@ pub const COPY_UP_ANNOTATION: &str = "io.berth.volumes.copy-up";
 /// command line).
 pub const CONTAINER_ID_ANNOTATION: &str = "io.berth.container.id";
 
-/// Marks a pod's infra container: the runtime holds its namespaces with a
-/// pause of its own instead of executing anything (engine::pods).
+/// Marks a pod's infra container (engine::pods). Its value "true": the
+/// runtime holds the namespaces with a pause of its own instead of
+/// executing anything; "image": the infra image's command holds them.
 pub const INFRA_ANNOTATION: &str = "io.berth.infra";
+
+/// `--ipc container:X` (a pod's members): the mount namespace of the
+/// container whose /dev/shm this one shares with its IPC namespace
+/// (`/proc/PID/ns/mnt`, filled in by the monitor at each start).
+pub const SHM_FROM_ANNOTATION: &str = "io.berth.shm-from";
 
 /// docker's RAMInBytes: "32m", "1g", "512k", "100" (bytes), case-insensitive,
 /// an optional trailing "b".

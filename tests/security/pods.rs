@@ -59,3 +59,41 @@ fn the_infra_process_holds_no_host_files_and_members_cannot_see_it() {
     );
     berth.ok(&["pod", "rm", "-f", "-t", "0", "guarded"]);
 }
+
+/// With `--share pid` the members do see the infra process (their pid 1):
+/// it must show nothing of the `berth` command line that created it (an
+/// `-e SECRET=...` there, the host path of berth's binary) nor of its
+/// environment, and berth's binary stays out of reach.
+#[test]
+fn a_pid_sharing_member_sees_nothing_of_the_command_that_made_the_pod() {
+    let _net = network_guard(false);
+    let (_reg, berth) = pulled(busybox_layer());
+    berth.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "pidshare",
+        "--share",
+        "+pid",
+        "--label",
+        "token=s3cr3t-label",
+    ]);
+    // The first member starts the infra: its monitor is forked from this
+    // very command, with this environment.
+    let out = berth
+        .cmd()
+        .args([
+            "run", "--rm", "--pod", "pidshare", "-e", "DB_PASSWORD=s3cr3t-flag", "busybox", "sh",
+            "-c",
+            "tr '\\0' ' ' < /proc/1/cmdline; echo; cat /proc/1/environ; readlink /proc/1/exe; ls /proc/1/root/; true",
+        ])
+        .env("HOST_SECRET", "s3cr3t-env")
+        .output()
+        .unwrap();
+    let seen =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(seen.starts_with("/catatonit -P"), "{seen}");
+    assert!(!seen.contains("s3cr3t"), "{seen}");
+    assert!(!seen.contains("berth"), "{seen}");
+    berth.ok(&["pod", "rm", "-f", "-t", "0", "pidshare"]);
+}
