@@ -507,11 +507,23 @@ fn rootless_pod_shares_localhost_and_publishes_with_pasta() {
         "pasta",
         "-p",
         &format!("{port}:80"),
+        "--share",
+        "+pid",
     ]);
     run(&[
-        "run", "-d", "--pod", "rlpod", "--name", "rlweb", "busybox", "httpd", "-f", "-p", "80",
-        "-h", "/www",
+        "run",
+        "-d",
+        "--pod",
+        "rlpod",
+        "--name",
+        "rlweb",
+        "busybox",
+        "sh",
+        "-c",
+        "echo rl > /dev/shm/note; exec httpd -f -p 80 -h /www",
     ]);
+    // Its network, hostname, pid namespace (the pause its init, httpd
+    // there too), /dev/shm and hosts file.
     let got = run(&[
         "run",
         "--rm",
@@ -520,9 +532,9 @@ fn rootless_pod_shares_localhost_and_publishes_with_pasta() {
         "busybox",
         "sh",
         "-c",
-        "hostname; wget -q -O- http://127.0.0.1:80/",
+        "hostname; wget -q -O- http://127.0.0.1:80/; tr -s '\\0' ' ' < /proc/1/cmdline; echo; ps -o args | grep -c '^httpd'; cat /dev/shm/note; grep -c rlweb /etc/hosts",
     ]);
-    assert_eq!(got, "rlpod\nrootless web\n");
+    assert_eq!(got, "rlpod\nrootless web\n/catatonit -P \n1\nrl\n1\n");
     let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
     assert!(page.contains("rootless web"), "{page}");
     run(&["pod", "rm", "-f", "-t", "0", "rlpod"]);

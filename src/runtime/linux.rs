@@ -176,48 +176,7 @@ pub fn spawn(
             mounts.join(" ")
         ));
     }
-    // Another container's pid namespace (a pod's, `--pid container:`):
-    // setns(CLONE_NEWPID) only places the caller's next children there, so
-    // the parent enters it for the clone and goes back at once.
-    let own_pid_ns = match joined_pid_ns(spec)? {
-        Some(target) => {
-            let own = std::fs::File::open("/proc/self/ns/pid")?;
-            setns(&target, libc::CLONE_NEWPID)?;
-            Some(own)
-        }
-        None => None,
-    };
-    // SAFETY: clone without a new stack behaves as fork(): the child runs on
-    // a copy of this stack. The caller (the monitor) is single-threaded.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    let clone_err = std::io::Error::last_os_error();
-    if pid != 0
-        && let Some(own) = &own_pid_ns
-        && let Err(e) = setns(own, libc::CLONE_NEWPID)
-    {
-        // The monitor's own later children (health checks) must not start
-        // in the container's namespace: better no container.
-        if pid > 0 {
-            // SAFETY: kill/waitpid on our own child.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-                libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
-            }
-        }
-        return Err(e.into());
-    }
-    if pid < 0 {
-        return Err(clone_err.into());
-    }
+    let pid = clone_child(flags, joined_pid_ns(spec)?.as_ref())?;
     if pid == 0 {
         drop(go_w);
         drop(err_r);
@@ -232,7 +191,6 @@ pub fn spawn(
         // SAFETY: leave the forked child at once, running no destructors.
         unsafe { libc::_exit(code) };
     }
-    let pid = pid as i32;
     drop(go_r);
     drop(gate_r);
     drop(err_w);
@@ -321,6 +279,69 @@ fn other_shm(ns: &str) -> std::io::Result<OwnedFd> {
     );
     setns(&own, libc::CLONE_NEWNS)?;
     Ok(tree?)
+}
+
+fn raw_clone(flags: libc::c_int) -> std::io::Result<i32> {
+    // SAFETY: clone without a new stack behaves as fork(): the child runs on
+    // a copy of this stack. The caller (the monitor) is single-threaded.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(pid as i32)
+}
+
+/// Clone the container's init: 0 in the child, its pid in the parent.
+/// Into another container's pid namespace (a pod's, `--pid container:`),
+/// a helper does it: setns(CLONE_NEWPID) places the caller's later children
+/// for good (rootless, there is no going back to the host's namespace), so
+/// a short-lived fork enters it and clones with CLONE_PARENT, which keeps
+/// the monitor the init's parent.
+fn clone_child(flags: libc::c_int, pid_ns: Option<&std::fs::File>) -> std::io::Result<i32> {
+    let Some(ns) = pid_ns else {
+        return raw_clone(flags);
+    };
+    let (r, w) = pipe()?;
+    let helper = raw_clone(0)?;
+    if helper == 0 {
+        drop(r);
+        let said = match setns(ns, libc::CLONE_NEWPID)
+            .and_then(|()| raw_clone(flags | libc::CLONE_PARENT))
+        {
+            Ok(0) => {
+                drop(w);
+                return Ok(0);
+            }
+            Ok(pid) => format!("{pid}"),
+            Err(e) => format!("E{}", e.raw_os_error().unwrap_or(libc::EIO)),
+        };
+        let _ = std::fs::File::from(w).write_all(said.as_bytes());
+        // SAFETY: leave the helper at once, running no destructors.
+        unsafe { libc::_exit(0) };
+    }
+    drop(w);
+    let mut said = String::new();
+    let read = std::fs::File::from(r).read_to_string(&mut said);
+    // SAFETY: reap the helper, our own child (which has written or died).
+    unsafe { libc::waitpid(helper, std::ptr::null_mut(), 0) };
+    read?;
+    match said.strip_prefix('E') {
+        Some(errno) => Err(std::io::Error::from_raw_os_error(
+            errno.parse().unwrap_or(libc::EIO),
+        )),
+        None => said
+            .parse()
+            .map_err(|_| std::io::Error::other("the pid namespace helper died")),
+    }
 }
 
 /// The pid namespace the spec joins rather than creates, opened.
