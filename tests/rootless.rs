@@ -540,3 +540,39 @@ fn rootless_pod_shares_localhost_and_publishes_with_pasta() {
     run(&["pod", "rm", "-f", "-t", "0", "rlpod"]);
     assert_eq!(run(&["ps", "-aq"]), "");
 }
+
+/// `compose` as an unprivileged user: a project network in the user's
+/// rootless network namespace, replicas answering to the service name,
+/// a port published on the host, and `down -v` leaving nothing.
+#[test]
+fn rootless_compose_runs_a_project() {
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    let port = free_port();
+    let file = berth.dir.path().join("compose.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "services:\n  web:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n    deploy:\n      replicas: 2\n  front:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n    ports: [\"{port}:80\"]\n    depends_on: [web]\n"
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let compose = |args: &[&str]| {
+        let mut a = vec!["compose", "-f", f, "-p", "rlapp"];
+        a.extend_from_slice(args);
+        run(&a)
+    };
+    compose(&["up", "-d"]);
+    let names = compose(&["ps", "--format", "{{.Name}}"]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(names, ["rlapp-front-1", "rlapp-web-1", "rlapp-web-2"]);
+    let got = compose(&["exec", "-T", "front", "wget", "-q", "-O-", "http://web/"]);
+    assert_eq!(got, "rootless web\n");
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("rootless web"), "{page}");
+    compose(&["down", "-v", "-t", "0"]);
+    assert_eq!(run(&["ps", "-aq"]), "");
+    assert!(!run(&["network", "ls", "--format", "{{.Name}}"]).contains("rlapp"));
+}
