@@ -72,7 +72,10 @@ impl Engine {
     ) -> Result<(), RemoveImageError> {
         let lists = self.manifest_lists()?;
         let words: Vec<String> = if o.all {
-            self.images()?
+            // In the order they came into the store, as podman's -a goes.
+            let mut images = self.images()?;
+            images.sort_by_key(|i| i.added);
+            images
                 .iter()
                 .map(|r| r.id.hex().to_string())
                 .chain(lists.all()?.into_iter().map(|l| l.id))
