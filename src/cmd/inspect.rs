@@ -175,17 +175,28 @@ fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> any
     }
 }
 
-/// The template view of a container or image document: podman's Go
-/// struct calls the JSON `Id` field `ID`, and a template may use either
-/// (podman rewrites `{{.Id}}` to `{{.ID}}`).
-fn with_go_id(doc: &Value) -> Value {
+/// The template view of an inspect document: podman's Go structs call the
+/// JSON `Id` field `ID` (a pod's too, and each of its `.Containers`), and a
+/// template may use either (podman rewrites `{{.Id}}` to `{{.ID}}`).
+pub(super) fn with_go_id(doc: &Value) -> Value {
     let mut v = doc.clone();
-    if let Some(o) = v.as_object_mut()
-        && let Some(id) = o.get("Id").cloned()
-    {
-        o.insert("ID".into(), id);
-    }
+    add_go_ids(&mut v);
     v
+}
+
+fn add_go_ids(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(id) = o.get("Id").cloned() {
+                o.insert("ID".into(), id);
+            }
+            if let Some(Value::Array(list)) = o.get_mut("Containers") {
+                list.iter_mut().for_each(add_go_ids);
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(add_go_ids),
+        _ => {}
+    }
 }
 
 /// podman's inspectNormalize: the legacy field names docker's templates

@@ -675,7 +675,8 @@ fn inspect(engine: &Engine, a: InspectArgs) -> anyhow::Result<()> {
             for v in &out {
                 println!(
                     "{}",
-                    crate::format::template::render_one(f, v)?.trim_end_matches('\n')
+                    crate::format::template::render_one(f, &super::inspect::with_go_id(v))?
+                        .trim_end_matches('\n')
                 );
             }
         }

@@ -17,8 +17,9 @@ pub enum ContainerError {
     NotFound(String),
     #[error("{0:?}: container ID prefix is ambiguous; use more characters or the name")]
     Ambiguous(String),
+    /// podman's words (scripts match them).
     #[error(
-        "the container name {0:?} is already in use by {1}; remove that container or use --replace"
+        "creating container storage: the container name {0:?} is already in use by {1}. You have to remove that container to be able to reuse that name: that name is already in use"
     )]
     NameInUse(String, String),
     #[error("{0}")]

@@ -249,7 +249,8 @@ impl Engine {
                     word,
                     super::pull::PullPolicy::Missing,
                     &Default::default(),
-                    false,
+                    // podman pulls an infra image without a word.
+                    true,
                 )
                 .map_err(|e| PodError::Invalid(e.to_string()))?,
             None => self.pause_image()?,
