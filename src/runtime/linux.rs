@@ -147,11 +147,9 @@ pub fn spawn(
     // and wires its network; it waits for this pipe only before it execs.
     let (gate_r, gate_w) = pipe()?;
     let mut flags = 0;
-    if let Some(ns) = spec.linux().as_ref().and_then(|l| l.namespaces().clone()) {
-        for n in ns {
-            if n.path().is_none() {
-                flags |= ns_flag(n.typ());
-            }
+    for n in namespaces(spec) {
+        if n.path().is_none() {
+            flags |= ns_flag(n.typ());
         }
     }
     if crate::log::enabled(crate::log::Level::Debug) {
@@ -346,11 +344,7 @@ fn clone_child(flags: libc::c_int, pid_ns: Option<&std::fs::File>) -> std::io::R
 
 /// The pid namespace the spec joins rather than creates, opened.
 fn joined_pid_ns(spec: &Spec) -> std::io::Result<Option<std::fs::File>> {
-    let path = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default()
+    let path = namespaces(spec)
         .into_iter()
         .find(|n| n.typ() == LinuxNamespaceType::Pid)
         .and_then(|n| n.path().clone());
@@ -447,12 +441,7 @@ fn child(
     }
     // Namespaces to join rather than create (--network container:|ns:);
     // the pid namespace the parent entered for the clone.
-    for n in spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default()
-    {
+    for n in namespaces(spec) {
         if n.typ() == LinuxNamespaceType::Pid {
             continue;
         }
@@ -480,14 +469,7 @@ fn child(
         Some(ns) => Some(other_shm(ns).map_err(ctx(|| format!("sharing /dev/shm of {ns}")))?),
         None => None,
     };
-    let new_net = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default()
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none());
-    if new_net {
+    if has_namespace(spec, LinuxNamespaceType::Network) {
         loopback_up().map_err(ctx(|| "bringing up the loopback interface".into()))?;
     }
     let root = spec
@@ -716,11 +698,19 @@ pub fn exec(prog: &str, args: &[String], env: &[String]) -> ChildResult {
     Err((code, format!("exec: {prog:?}: {text}: {class}")))
 }
 
-fn has_namespace(spec: &Spec, typ: LinuxNamespaceType) -> bool {
+/// The spec's namespaces: those to create (no path) and to join.
+fn namespaces(spec: &Spec) -> Vec<oci_spec::runtime::LinuxNamespace> {
     spec.linux()
         .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == typ && n.path().is_none()))
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default()
+}
+
+/// Whether the container has a namespace of `typ` of its own (created).
+fn has_namespace(spec: &Spec, typ: LinuxNamespaceType) -> bool {
+    namespaces(spec)
+        .iter()
+        .any(|n| n.typ() == typ && n.path().is_none())
 }
 
 /// `linux.sysctl`, written into the container's own /proc/sys after the
