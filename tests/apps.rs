@@ -421,6 +421,24 @@ fn a_pod_can_share_pid_and_ipc_with_dev_shm_and_its_hosts_file() {
     assert!(hosts.contains("127.0.0.1\tasker\n"), "{hosts}");
     let after = berth.ok(&["exec", "sleeper", "cat", "/etc/hosts"]);
     assert!(!after.contains("asker"), "{after}");
+    // The pod's UTS namespace has the pod's hostname.
+    let err = berth.fails(
+        &[
+            "run",
+            "--rm",
+            "--pod",
+            "all",
+            "--hostname",
+            "mine",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains("cannot set hostname when joining the pod UTS namespace"),
+        "{err}"
+    );
     berth.ok(&["pod", "rm", "-f", "-t", "0", "all"]);
 }
 

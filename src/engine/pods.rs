@@ -356,6 +356,12 @@ impl Engine {
                 "ipc" => spec.config.ipc = infra.clone(),
                 "pid" => spec.config.pid = infra.clone(),
                 "uts" => {
+                    // (`run --pod new:` gives its --hostname to the pod.)
+                    if !spec.config.hostname.is_empty() && spec.config.hostname != cfg.hostname {
+                        return Err(PodError::Invalid(
+                            "invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration".into(),
+                        ));
+                    }
                     spec.config.uts = infra.clone();
                     spec.config.hostname = cfg.hostname.clone();
                 }
