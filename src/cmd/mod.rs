@@ -24,6 +24,7 @@ mod manifest;
 
 mod network;
 mod pod;
+mod pod_create;
 mod port;
 mod ps;
 mod pull;
