@@ -232,17 +232,35 @@ impl Engine {
     }
 }
 
-/// What a pull, load or import hands over to become an image.
-pub struct NewImage<'a> {
-    pub config: &'a [u8],
-    pub manifest: &'a [u8],
-    pub manifest_type: &'a str,
-    /// The manifest list the manifest was picked from, if any.
-    pub index: Option<&'a [u8]>,
-    pub layers: &'a [crate::storage::LayerInfo],
-    pub names: Vec<String>,
-    /// Repository the manifest digests are recorded for (`RepoDigests`).
-    pub repo: Option<String>,
+pub use crate::storage::NewImage;
+
+impl crate::storage::ImageSink for Engine {
+    fn store(&self) -> &crate::storage::Store {
+        &self.store
+    }
+
+    fn commit_image(&self, image: &NewImage) -> Result<Option<Digest>, crate::storage::SinkError> {
+        Engine::commit_image(self, image).map_err(|e| crate::storage::SinkError(Box::new(e)))
+    }
+
+    fn layer(
+        &self,
+        chain: &Digest,
+    ) -> Result<Option<crate::storage::LayerInfo>, crate::storage::SinkError> {
+        db::layer(&self.db.conn, chain).map_err(|e| crate::storage::SinkError(Box::new(e)))
+    }
+
+    fn record_pushed(
+        &self,
+        image_id: &str,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<(), crate::storage::SinkError> {
+        let sink = |e: EngineError| crate::storage::SinkError(Box::new(e));
+        let _lock = self.lock().map_err(sink)?;
+        db::add_digest(&self.db.conn, image_id, repo, &digest.to_string())
+            .map_err(|e| sink(e.into()))
+    }
 }
 
 impl Engine {

@@ -6,10 +6,9 @@ use super::manifest::{self, Compression, Descriptor, Index, Manifest};
 use super::members::{MemberError, Members};
 use super::{ImageConfig, Platform, json_error};
 use crate::digest::{self, Digest};
-use crate::engine::images::NewImage;
-use crate::engine::{Engine, EngineError};
 use crate::state::images::ImageRecord;
 use crate::storage::layer::decompress;
+use crate::storage::{ImageSink, NewImage, SinkError};
 use crate::storage::{LayerInfo, PutLayer, StoreError};
 use serde_json::json;
 use std::io::{self, Read, Write};
@@ -24,7 +23,7 @@ pub enum ArchiveError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Sink(#[from] SinkError),
     #[error(transparent)]
     Member(#[from] MemberError),
 }
@@ -72,14 +71,14 @@ fn add_stream<W: Write, R: Read>(
 /// Write images as an archive to `out`; `uncompressed`: an oci-archive's
 /// layers as plain tars (docker-archive's always are).
 pub fn save<W: Write>(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     items: &[SaveItem],
     format: ArchiveFormat,
     uncompressed: bool,
     out: W,
 ) -> Result<(), ArchiveError> {
     let mut tar = tar::Builder::new(out);
-    let store = &engine.store;
+    let store = sink.store();
     match format {
         ArchiveFormat::DockerArchive => {
             let mut manifest = Vec::new();
@@ -92,11 +91,9 @@ pub fn save<W: Write>(
                 }
                 let mut layers = Vec::new();
                 for chain in &it.image.layers {
-                    let info = crate::state::images::layer(&engine.db.conn, chain)
-                        .map_err(|e| ArchiveError::Engine(e.into()))?
-                        .ok_or_else(|| {
-                            ArchiveError::Invalid(format!("layer {chain} is not in the store"))
-                        })?;
+                    let info = sink.layer(chain)?.ok_or_else(|| {
+                        ArchiveError::Invalid(format!("layer {chain} is not in the store"))
+                    })?;
                     // docker save's layout: uncompressed layer tars named by diff ID.
                     let name = format!("{}.tar", info.diff_id.hex());
                     if written.insert(name.clone()) {
@@ -132,13 +129,9 @@ pub fn save<W: Write>(
                     .map_err(|e| ArchiveError::Invalid(format!("stored manifest: {e}")))?;
                 let mut layers = Vec::new();
                 for chain in &it.image.layers {
-                    layers.push(
-                        crate::state::images::layer(&engine.db.conn, chain)
-                            .map_err(|e| ArchiveError::Engine(e.into()))?
-                            .ok_or_else(|| {
-                                ArchiveError::Invalid(format!("layer {chain} is not in the store"))
-                            })?,
-                    );
+                    layers.push(sink.layer(chain)?.ok_or_else(|| {
+                        ArchiveError::Invalid(format!("layer {chain} is not in the store"))
+                    })?);
                 }
                 // (digest in the archive, size, stored blob, decompress it?)
                 let mut blobs: Vec<(Digest, u64, Digest, Option<Compression>)> = m
@@ -245,15 +238,19 @@ pub struct Loaded {
 /// not fixed), then bring each image in through the verified paths. Every
 /// path the archive names is opened inside that dir only (see
 /// [`Members`]).
-pub fn load<R: Read>(engine: &Engine, input: R) -> Result<Vec<Loaded>, ArchiveError> {
-    let dir = engine.store.temp_path("load");
+pub fn load<R: Read>(sink: &dyn ImageSink, input: R) -> Result<Vec<Loaded>, ArchiveError> {
+    let dir = sink.store().temp_path("load");
     crate::process::private::dir(&dir).map_err(io_err("creating temp dir"))?;
-    let r = load_in(engine, input, &dir);
+    let r = load_in(sink, input, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     r
 }
 
-fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>, ArchiveError> {
+fn load_in<R: Read>(
+    sink: &dyn ImageSink,
+    input: R,
+    dir: &Path,
+) -> Result<Vec<Loaded>, ArchiveError> {
     let mut input = io::BufReader::new(input);
     let head = io::BufRead::fill_buf(&mut input)
         .map_err(io_err("reading archive"))?
@@ -274,9 +271,9 @@ fn load_in<R: Read>(engine: &Engine, input: R, dir: &Path) -> Result<Vec<Loaded>
         Err(e) => return Err(e.into()),
     };
     if members.has("index.json") {
-        load_oci(engine, &members)
+        load_oci(sink, &members)
     } else if members.has("manifest.json") {
-        load_docker(engine, &members)
+        load_docker(sink, &members)
     } else {
         Err(unknown(
             "it has neither index.json (oci-archive) nor manifest.json (docker-archive)",
@@ -316,7 +313,7 @@ fn archive_name(n: &str) -> Option<String> {
     )
 }
 
-fn load_oci(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
+fn load_oci(sink: &dyn ImageSink, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
     let idx: Index = serde_json::from_slice(&members.read("index", "index.json")?)
         .map_err(|e| ArchiveError::Invalid(format!("index.json: {}", json_error(&e))))?;
     let mut out = Vec::new();
@@ -345,10 +342,10 @@ fn load_oci(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveEr
         let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, l) in m.layers.iter().enumerate() {
-            if let Some(info) = engine
-                .store
+            if let Some(info) = sink
+                .store()
                 .layer_info(&chain[i])
-                .filter(|i| engine.store.has_blob(&i.blob_digest))
+                .filter(|i| sink.store().has_blob(&i.blob_digest))
             {
                 layers.push(info);
                 continue;
@@ -368,7 +365,7 @@ fn load_oci(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveEr
                 media_type: &l.media_type,
                 compression,
             };
-            layers.push(engine.store.put_layer(f, &req)?);
+            layers.push(sink.store().put_layer(f, &req)?);
         }
         let names: Vec<String> = d
             .annotations
@@ -392,7 +389,7 @@ fn load_oci(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveEr
             names: names.clone(),
             repo,
         };
-        let id = engine.commit_image(&image)?.ok_or_else(|| {
+        let id = sink.commit_image(&image)?.ok_or_else(|| {
             ArchiveError::Invalid("layers vanished while loading; try again".into())
         })?;
         out.push(Loaded { id, names });
@@ -421,7 +418,7 @@ struct DockerEntry {
     layers: Vec<String>,
 }
 
-fn load_docker(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
+fn load_docker(sink: &dyn ImageSink, members: &Members) -> Result<Vec<Loaded>, ArchiveError> {
     let entries: Vec<DockerEntry> =
         serde_json::from_slice(&members.read("manifest", "manifest.json")?)
             .map_err(|e| ArchiveError::Invalid(format!("manifest.json: {}", json_error(&e))))?;
@@ -444,17 +441,17 @@ fn load_docker(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, Archiv
         let chain = digest::chain_ids(&cfg.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, rel) in e.layers.iter().enumerate() {
-            if let Some(info) = engine
-                .store
+            if let Some(info) = sink
+                .store()
                 .layer_info(&chain[i])
-                .filter(|i| engine.store.has_blob(&i.blob_digest))
+                .filter(|i| sink.store().has_blob(&i.blob_digest))
             {
                 layers.push(info);
                 continue;
             }
             let f = members.open("layer", rel)?;
-            let info = engine
-                .store
+            let info = sink
+                .store()
                 .import_layer(f, (i > 0).then(|| &chain[i - 1]))?;
             if info.diff_id != cfg.rootfs.diff_ids[i] {
                 return Err(StoreError::DiffIdMismatch {
@@ -471,7 +468,7 @@ fn load_docker(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, Archiv
             .iter()
             .filter_map(|n| archive_name(n))
             .collect();
-        let id = commit_own(engine, &config, &layers, names.clone())?;
+        let id = commit_own(sink, &config, &layers, names.clone())?;
         out.push(Loaded { id, names });
     }
     Ok(out)
@@ -479,13 +476,13 @@ fn load_docker(engine: &Engine, members: &Members) -> Result<Vec<Loaded>, Archiv
 
 /// `import`: a rootfs tar (any compression) becomes a one-layer image.
 pub fn import<R: Read>(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     input: R,
     run_config: super::config::RunConfig,
     message: Option<&str>,
     names: Vec<String>,
 ) -> Result<Digest, ArchiveError> {
-    let layer = engine.store.import_layer(input, None)?;
+    let layer = sink.store().import_layer(input, None)?;
     let now = crate::format::units::rfc3339(crate::state::images::now());
     let platform = Platform::host();
     let mut history = json!({ "created": now, "created_by": "/bin/sh -c #(nop) ADD file in / " });
@@ -501,13 +498,13 @@ pub fn import<R: Read>(
         "history": [history],
     });
     let config = serde_json::to_vec(&config).unwrap_or_default();
-    commit_own(engine, &config, &[layer], names)
+    commit_own(sink, &config, &[layer], names)
 }
 
 /// Record an image whose layers berth made itself (a docker-archive load,
 /// an import), under a fresh OCI manifest.
 pub fn commit_own(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     config: &[u8],
     layers: &[LayerInfo],
     names: Vec<String>,
@@ -522,7 +519,7 @@ pub fn commit_own(
         names,
         repo: None,
     };
-    engine.commit_image(&image)?.ok_or_else(|| {
+    sink.commit_image(&image)?.ok_or_else(|| {
         ArchiveError::Invalid("layers vanished while storing the image; try again".into())
     })
 }

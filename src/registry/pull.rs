@@ -7,10 +7,9 @@ use super::config::RegistriesConf;
 use super::reference::{Reference, ReferenceError};
 use super::{RemoteOptions, Reporter};
 use crate::digest::{self, Digest};
-use crate::engine::images::NewImage;
-use crate::engine::{Engine, EngineError};
 use crate::image::ImageConfig;
 use crate::image::manifest::{self, Compression, Index, Manifest, Platform};
+use crate::storage::{ImageSink, NewImage, SinkError};
 use crate::storage::{LayerInfo, PutLayer, Store, StoreError};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -60,13 +59,7 @@ pub enum PullError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-impl From<crate::state::DbError> for PullError {
-    fn from(e: crate::state::DbError) -> Self {
-        PullError::Engine(e.into())
-    }
+    Sink(#[from] SinkError),
 }
 
 /// The largest image config berth reads (they hold history and
@@ -131,7 +124,7 @@ struct Resolved {
 }
 
 pub fn pull(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     conf: &RegistriesConf,
     word: &str,
     opts: &PullOptions,
@@ -153,7 +146,7 @@ pub fn pull(
                 .client(conf, &ep, &repo, Access::Pull)
                 .map_err(|e| PullError::Config(e.to_string()))?;
             match resolve(client, &repo, c, &opts.platform) {
-                Ok(res) => return fetch(engine, res, rep, opts),
+                Ok(res) => return fetch(sink, res, rep, opts),
                 Err(PullError::Registry(RegistryError::NotFound { .. })) => {}
                 Err(e) => {
                     // A single qualified reference: its error is the answer.
@@ -282,7 +275,7 @@ fn resolve(
 }
 
 fn fetch(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     res: Resolved,
     rep: &dyn Reporter,
     opts: &PullOptions,
@@ -324,7 +317,7 @@ fn fetch(
     // Commit re-checks that every layer is still there (an `rmi` may have
     // collected a shared one meanwhile) and fetches again if not.
     for _attempt in 0..3 {
-        let infos = fetch_layers(&engine.store, &res, &config, &chain, rep, opts)?;
+        let infos = fetch_layers(sink.store(), &res, &config, &chain, rep, opts)?;
         rep.copying_config(&m.config.digest);
         rep.writing_manifest();
         let image = NewImage {
@@ -336,7 +329,7 @@ fn fetch(
             names: vec![res.reference.stored_name()],
             repo: Some(res.reference.repo()),
         };
-        if let Some(id) = engine.commit_image(&image)? {
+        if let Some(id) = sink.commit_image(&image)? {
             return Ok(id);
         }
     }

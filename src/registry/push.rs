@@ -6,10 +6,10 @@ use super::config::{Endpoint, RegistriesConf};
 use super::reference::Reference;
 use super::{RemoteOptions, Reporter};
 use crate::digest::Digest;
-use crate::engine::{Engine, EngineError};
 use crate::image::Manifest;
 use crate::state::images::ImageRecord;
 use crate::storage::StoreError;
+use crate::storage::{ImageSink, SinkError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -18,13 +18,13 @@ pub enum PushError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Sink(#[from] SinkError),
     #[error("{0}")]
     Other(String),
 }
 
 pub fn push(
-    engine: &Engine,
+    sink: &dyn ImageSink,
     conf: &RegistriesConf,
     image: &ImageRecord,
     dest: &Reference,
@@ -38,7 +38,7 @@ pub fn push(
     let client = opts
         .client(conf, &ep, &dest.path, Access::Push)
         .map_err(|e| PushError::Other(e.to_string()))?;
-    let store = &engine.store;
+    let store = sink.store();
     let manifest_bytes = store.read_blob(&image.manifest_digest)?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
         PushError::Other(format!(
@@ -68,18 +68,6 @@ pub fn push(
     }
     rep.writing_manifest();
     client.put_manifest(repo, &dest.lookup(), &image.manifest_type, &manifest_bytes)?;
-    let _lock = engine.lock()?;
-    engine
-        .db
-        .conn
-        .execute(
-            "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
-            rusqlite::params![
-                image.id.hex(),
-                dest.repo(),
-                image.manifest_digest.to_string()
-            ],
-        )
-        .map_err(|e| EngineError::Db(e.into()))?;
+    sink.record_pushed(image.id.hex(), &dest.repo(), &image.manifest_digest)?;
     Ok(image.manifest_digest.clone())
 }

@@ -69,11 +69,18 @@ pub fn put_image(
         add_name(conn, &rec.id, n)?;
     }
     for (repo, d) in &rec.digests {
-        conn.execute(
-            "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
-            params![id, repo, d.to_string()],
-        )?;
+        add_digest(conn, id, repo, &d.to_string())?;
     }
+    Ok(())
+}
+
+/// The image (by ID hex) is at `repo` under manifest `digest`
+/// (`RepoDigests`).
+pub fn add_digest(conn: &Connection, id: &str, repo: &str, digest: &str) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO image_digests (image_id, repo, digest) VALUES (?1, ?2, ?3)",
+        params![id, repo, digest],
+    )?;
     Ok(())
 }
 

@@ -8,9 +8,11 @@
 
 pub mod layer;
 pub mod limit;
+pub mod sink;
 pub mod unpack;
 
 pub use layer::{LayerInfo, PutLayer};
+pub use sink::{ImageSink, NewImage, SinkError};
 
 use crate::digest::{Digest, Hashing};
 use crate::process::private;
