@@ -129,7 +129,7 @@ fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> any
         if (kind == "all" || kind == "container")
             && let Ok(c) = engine.container(w)
         {
-            out.push(super::container_inspect::container_json(&engine, &c));
+            out.push(crate::engine::container_doc::container_json(&engine, &c));
             fields.push(with_go_id(&out[out.len() - 1]));
             continue;
         }

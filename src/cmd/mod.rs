@@ -7,7 +7,6 @@ mod attach;
 pub mod build;
 mod completion;
 mod compose;
-mod container_inspect;
 mod cp;
 mod events;
 mod exec;

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod compose;
+pub mod container_doc;
 pub mod container_root;
 pub mod containers;
 pub mod copy;

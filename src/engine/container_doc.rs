@@ -1,3 +1,6 @@
+//! A container's inspect document, as podman 4 (and docker's Engine API,
+//! whose `/containers/{id}/json` it follows) writes it.
+
 use crate::engine::ContainerRow;
 use crate::engine::Engine;
 use crate::format::units::rfc3339;
@@ -40,7 +43,7 @@ pub fn container_json(engine: &Engine, c: &ContainerRow) -> Value {
         "Args": cfg.args.iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "OciVersion": "1.0.2",
-            "Status": super::ps::state_name(c),
+            "Status": c.podman_state(),
             "Running": c.state == "running",
             "Paused": c.state == "paused",
             "Restarting": false,
