@@ -290,6 +290,26 @@ impl ContainerRow {
     pub fn is_running(&self) -> bool {
         matches!(self.state.as_str(), "running" | "paused" | "stopping")
     }
+
+    /// podman's STATUS column (docker's `Status`): "Up 5 seconds",
+    /// "Exited (0) 3 minutes ago", with the health state after.
+    pub fn status_text(&self, now: i64) -> String {
+        let ago = |t: i64| crate::format::units::human_duration((now - t) / 1_000_000_000);
+        let health = match self.health.as_str() {
+            "" => String::new(),
+            h => format!(" ({h})"),
+        };
+        match self.state.as_str() {
+            "running" => format!("Up {}{health}", ago(self.started)),
+            "paused" => "Paused".into(),
+            "stopping" => "Stopping".into(),
+            "exited" | "stopped" => {
+                format!("Exited ({}) {} ago", self.exit_code, ago(self.finished))
+            }
+            "created" => "Created".into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl Engine {
@@ -725,6 +745,16 @@ impl Engine {
         {
             let _ = rustix::process::kill_process(pid, sig);
         }
+        self.wait_exit(c, timeout)
+    }
+
+    /// Wait (up to `timeout`) for the container's monitor to record its
+    /// exit, sending nothing. True once it has.
+    pub fn wait_exit(
+        &self,
+        c: &ContainerRow,
+        timeout: std::time::Duration,
+    ) -> Result<bool, ContainerError> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if !alive(c.monitor_pid, c.monitor_start) && !alive(c.pid, c.pid_start) {

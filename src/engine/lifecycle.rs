@@ -158,7 +158,9 @@ impl Engine {
         let secs = timeout.unwrap_or(cfg.stop_timeout as u64);
         if secs > 0 {
             let left = Duration::from_secs(secs).saturating_sub(sent.elapsed());
-            if self.kill_and_wait(c, sig, left)? {
+            // The stop signal went once (send_stop_signal): a second could
+            // run the container's handler twice.
+            if self.wait_exit(c, left)? {
                 super::events::container("stop", c);
                 return Ok(());
             }
