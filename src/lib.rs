@@ -4,6 +4,7 @@
 //! The library holds everything; `src/main.rs` only parses the command line
 //! (see [`cmd`]) and maps errors to podman's exit codes.
 
+pub mod api;
 pub mod build;
 pub mod cmd;
 pub mod compose;

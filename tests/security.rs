@@ -6,6 +6,8 @@
 
 mod common;
 
+#[path = "security/api.rs"]
+mod api;
 #[path = "security/build_context.rs"]
 mod build_context;
 #[path = "security/container_fds.rs"]

@@ -58,7 +58,13 @@ pub(super) fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             if positional.len() == 2
                 || !matches!(
                     positional[0].as_str(),
-                    "container" | "image" | "builder" | "healthcheck" | "pod" | "compose"
+                    "container"
+                        | "image"
+                        | "builder"
+                        | "healthcheck"
+                        | "pod"
+                        | "compose"
+                        | "system"
                 )
             {
                 break;
@@ -72,6 +78,8 @@ pub(super) fn enters_containers(args: &[std::ffi::OsString]) -> bool {
             | ["container", "run" | "start" | "restart" | "exec"]
             | ["pod", "start" | "restart"]
             | ["compose", "up" | "start" | "restart" | "run" | "exec"]
+            // The API service and its workers (which start containers).
+            | ["system", "service"]
             | ["image" | "builder", "build"]
     )
 }

@@ -355,6 +355,8 @@ enum SystemCommand {
     Reset(system::ResetArgs),
     /// Show berth events
     Events(events::EventsArgs),
+    /// Serve the Docker Engine API on a unix socket (docker CLI, docker-py, compose)
+    Service(system::ServiceArgs),
 }
 
 /// Everything a command needs to open the engine lazily: commands like
@@ -528,6 +530,7 @@ pub fn main() -> i32 {
         Command::System(SystemCommand::Prune(a)) => system::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(&ctx, a),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
+        Command::System(SystemCommand::Service(a)) => system::service(&ctx, a),
         Command::Compose(a) => compose::run(&ctx, a),
     };
     log::debug(&format!(

@@ -78,23 +78,6 @@ fn sort_rows(rows: &mut [ContainerRow], key: &str) {
     }
 }
 
-/// podman's STATUS column.
-pub fn status(c: &ContainerRow, now: i64) -> String {
-    let ago = |t: i64| human_duration((now - t) / 1_000_000_000);
-    let health = match c.health.as_str() {
-        "" => String::new(),
-        h => format!(" ({h})"),
-    };
-    match c.state.as_str() {
-        "running" => format!("Up {}{health}", ago(c.started)),
-        "paused" => "Paused".into(),
-        "stopping" => "Stopping".into(),
-        "exited" | "stopped" => format!("Exited ({}) {} ago", c.exit_code, ago(c.finished)),
-        "created" => "Created".into(),
-        other => other.to_string(),
-    }
-}
-
 /// State as podman names it.
 pub fn state_name(c: &ContainerRow) -> &str {
     c.podman_state()
@@ -121,7 +104,7 @@ pub fn row_json(
         "CreatedHuman": format!("{} ago", human_duration((now - c.created) / 1_000_000_000)),
         "Created": c.created / 1_000_000_000,
         "CreatedAt": go_time(c.created / 1_000_000_000),
-        "Status": status(c, now),
+        "Status": c.status_text(now),
         "State": state_name(c),
         "Ports": cfg
             .ports

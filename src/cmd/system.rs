@@ -273,3 +273,47 @@ pub fn reset(ctx: &Ctx, a: ResetArgs) -> anyhow::Result<()> {
     // podman logs each failure and exits 125 when the reset itself failed.
     super::report_errors(&errors, 125)
 }
+
+#[derive(Args)]
+pub struct ServiceArgs {
+    /// Seconds without a request before the service exits (0: never)
+    #[arg(short, long, default_value_t = 5)]
+    pub time: u64,
+    /// Where to listen: unix://PATH (default: $XDG_RUNTIME_DIR/berth/berth.sock rootless, /run/berth/berth.sock as root)
+    pub uri: Option<String>,
+    /// Answer one request from the environment (the service's own workers)
+    #[arg(long, hide = true)]
+    pub worker: bool,
+}
+
+/// `system service`: the Docker Engine API (src/api/) until idle for
+/// `--time` seconds.
+pub fn service(ctx: &Ctx, a: ServiceArgs) -> anyhow::Result<()> {
+    if a.worker {
+        let code = crate::api::worker::run(|| ctx.engine());
+        return if code == 0 {
+            Ok(())
+        } else {
+            Err(super::exit(code, String::new()))
+        };
+    }
+    let listener = crate::api::listener(a.uri.as_deref(), ctx.paths.rootless)
+        .map_err(|e| super::exit(125, e))?;
+    // The workers find the same store: the global options, as given.
+    let worker = crate::api::server::Worker {
+        exe: crate::process::sealed::SELF_EXE.into(),
+        args: vec![
+            "--root".into(),
+            ctx.paths.root.display().to_string(),
+            "--runroot".into(),
+            ctx.paths.runroot.display().to_string(),
+        ],
+    };
+    let idle = (a.time > 0).then(|| std::time::Duration::from_secs(a.time));
+    let served = crate::api::server::serve(listener.socket, idle, worker);
+    // The socket goes with the service (systemd keeps its own).
+    if let Some(path) = listener.path {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(served?)
+}

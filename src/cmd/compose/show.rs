@@ -95,7 +95,7 @@ pub fn ps(ctx: &Ctx, project: &Project, a: &PsArgs) -> anyhow::Result<()> {
             "State": c.podman_state(),
             "Health": crate::engine::health::state(&engine, &c.id).status,
             "ExitCode": c.exit_code,
-            "Status": crate::cmd::ps::status(&c, now),
+            "Status": c.status_text(now),
             "Ports": ports.join(", "),
             "Labels": cfg.labels,
         }));

@@ -1,0 +1,216 @@
+//! `/containers/{id}/...`: start, stop, restart, kill, pause, unpause,
+//! wait, remove and logs, each one engine call (docker's statuses: 204
+//! done, 304 nothing to do, 404 no such container, 409 conflict).
+
+use super::worker::{Answer, ApiError, Request, write_head};
+use crate::engine::Engine;
+use crate::engine::lifecycle::RemoveOptions;
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+fn timeout(r: &Request) -> Option<u64> {
+    r.query
+        .get("t")
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(|t| t.max(0) as u64)
+}
+
+pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<Answer, ApiError> {
+    let c = engine.container(id)?;
+    match verb {
+        "start" => {
+            if c.is_running() {
+                return Ok(Answer::Empty(304));
+            }
+            engine
+                .start_detached(&c)
+                .map_err(|e| ApiError(500, e.to_string()))?;
+            Ok(Answer::Empty(204))
+        }
+        "stop" => {
+            if !c.is_running() {
+                return Ok(Answer::Empty(304));
+            }
+            engine.stop(&c, timeout(r))?;
+            Ok(Answer::Empty(204))
+        }
+        "restart" => {
+            engine
+                .restart(&c, timeout(r))
+                .map_err(|e| ApiError(500, e.to_string()))?;
+            Ok(Answer::Empty(204))
+        }
+        "kill" => {
+            if !c.is_running() {
+                return Err(ApiError(
+                    409,
+                    format!(
+                        "Cannot kill container: {id}: Container {} is not running",
+                        c.id
+                    ),
+                ));
+            }
+            let word = r
+                .query
+                .get("signal")
+                .map(String::as_str)
+                .unwrap_or("SIGKILL");
+            let sig = crate::process::signal::parse_signal(word)
+                .map_err(|e| ApiError(400, e.to_string()))?;
+            engine.kill(&c, sig)?;
+            Ok(Answer::Empty(204))
+        }
+        "pause" | "unpause" => {
+            engine.pause(&c, verb == "pause")?;
+            Ok(Answer::Empty(204))
+        }
+        "wait" => {
+            // docker's conditions: not-running (default), next-exit, removed.
+            let cond = r
+                .query
+                .get("condition")
+                .map(String::as_str)
+                .unwrap_or("not-running");
+            let conditions: Vec<String> = match cond {
+                "not-running" => vec!["stopped".into()],
+                "next-exit" => {
+                    // Wait for it to run first, unless it already ran.
+                    if !c.is_running() && c.state == "created" {
+                        engine.wait_for(&c.id, &["running".into()], Duration::from_millis(50))?;
+                    }
+                    vec!["stopped".into()]
+                }
+                "removed" => vec!["removing".into()],
+                other => {
+                    return Err(ApiError(400, format!("invalid condition: {other:?}")));
+                }
+            };
+            let code = if cond == "removed" {
+                wait_removed(engine, &c.id)?
+            } else {
+                engine.wait_for(&c.id, &conditions, Duration::from_millis(50))?
+            };
+            Ok(Answer::Json(
+                200,
+                json!({ "StatusCode": code, "Error": null }),
+            ))
+        }
+        other => Err(ApiError(
+            404,
+            format!("page not found: berth serves no POST /containers/{{id}}/{other}"),
+        )),
+    }
+}
+
+/// `wait?condition=removed`: the exit code once the record is gone.
+fn wait_removed(engine: &Engine, id: &str) -> Result<i64, ApiError> {
+    let mut last = 0;
+    loop {
+        match engine.container(id) {
+            Ok(c) => last = c.exit_code,
+            Err(crate::engine::containers::ContainerError::NotFound(_)) => return Ok(last),
+            Err(e) => return Err(e.into()),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn remove(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiError> {
+    let c = engine.container(id)?;
+    if c.is_running() && !r.flag("force") {
+        return Err(ApiError(
+            409,
+            format!(
+                "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                c.id
+            ),
+        ));
+    }
+    let opts = RemoveOptions {
+        force: r.flag("force"),
+        volumes: r.flag("v"),
+        ..Default::default()
+    };
+    engine.remove(&c, &opts, &HashMap::new(), &mut |_| {})?;
+    Ok(Answer::Empty(204))
+}
+
+/// docker's log stream: without a TTY each chunk is framed (stream byte,
+/// three zeros, big-endian length); with one, raw.
+pub fn logs(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiError> {
+    use crate::engine::logs::Driver;
+    let c = engine.container(id)?;
+    let cfg = c.config();
+    let driver = Driver::parse(&cfg.log_driver).map_err(|e| ApiError(500, e))?;
+    if driver == Driver::None {
+        return Err(ApiError(
+            501,
+            "configured logging driver does not support reading".into(),
+        ));
+    }
+    let (want_out, want_err) = (r.flag("stdout"), r.flag("stderr"));
+    let since = r
+        .query
+        .get("since")
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(|s| (s * 1e9) as i64)
+        .unwrap_or(0);
+    let tail: Option<usize> = r.query.get("tail").and_then(|t| t.parse().ok());
+    let (timestamps, follow) = (r.flag("timestamps"), r.flag("follow"));
+    let mut out = std::io::stdout().lock();
+    let content = if cfg.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    write_head(&mut out, 200, content)?;
+    let (mut recs, mut offset) = engine.read_log(&c.id, driver, 0);
+    recs.retain(|rec| rec.nanos >= since);
+    if let Some(n) = tail {
+        let skip = recs.len().saturating_sub(n);
+        recs.drain(..skip);
+    }
+    loop {
+        for rec in &recs {
+            if (rec.stream == 0 && !want_out) || (rec.stream == 1 && !want_err) {
+                continue;
+            }
+            let mut line = String::new();
+            if timestamps {
+                line.push_str(&rec.time);
+                line.push(' ');
+            }
+            line.push_str(&rec.text);
+            if rec.full {
+                line.push('\n');
+            }
+            if cfg.tty {
+                out.write_all(line.as_bytes())?;
+            } else {
+                let mut frame = vec![rec.stream as u8 + 1, 0, 0, 0];
+                frame.extend_from_slice(&(line.len() as u32).to_be_bytes());
+                frame.extend_from_slice(line.as_bytes());
+                out.write_all(&frame)?;
+            }
+        }
+        out.flush()?;
+        if !follow {
+            return Ok(Answer::Done);
+        }
+        let running = engine
+            .container(&c.id)
+            .map(|c| c.is_running())
+            .unwrap_or(false);
+        let (more, next) = engine.read_log(&c.id, driver, offset);
+        offset = next;
+        if more.is_empty() && !running {
+            return Ok(Answer::Done);
+        }
+        if more.is_empty() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        recs = more;
+    }
+}

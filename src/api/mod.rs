@@ -1,0 +1,115 @@
+//! The Docker Engine API on demand (`berth system service`), as podman's
+//! service offers it: a front door like the CLI, over the same engine.
+//! `server` listens (async, never forks); each request runs in a `worker`
+//! process that calls the engine; `docker` makes docker's documents,
+//! `lifecycle` the container verbs.
+
+pub mod docker;
+pub mod lifecycle;
+pub mod server;
+pub mod worker;
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+
+/// How the server hands a worker its request.
+pub const METHOD_ENV: &str = "_BERTH_API_METHOD";
+pub const TARGET_ENV: &str = "_BERTH_API_TARGET";
+
+/// Where the socket goes by default: `$XDG_RUNTIME_DIR/berth/berth.sock`
+/// rootless, `/run/berth/berth.sock` as root.
+pub fn default_socket(rootless: bool) -> PathBuf {
+    if rootless {
+        let dir = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(format!("/run/user/{}", crate::process::pause::host_ids().0))
+            });
+        dir.join("berth/berth.sock")
+    } else {
+        PathBuf::from("/run/berth/berth.sock")
+    }
+}
+
+/// A socket to serve on, and its path when berth bound it.
+pub struct Listener {
+    pub socket: UnixListener,
+    pub path: Option<PathBuf>,
+}
+
+/// The socket to serve on: systemd's (LISTEN_FDS, fd 3) when it passed
+/// one to this process, else `unix://PATH` bound now (mode 0600; a stale
+/// socket file is replaced).
+pub fn listener(uri: Option<&str>, rootless: bool) -> Result<Listener, String> {
+    if let Some(socket) = socket_activated() {
+        return Ok(Listener { socket, path: None });
+    }
+    let path = match uri {
+        None => default_socket(rootless),
+        Some(u) => match u.strip_prefix("unix://") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => {
+                return Err(format!(
+                    "invalid URI {u:?}: berth serves on unix://PATH (tcp:// is not served: it would open the engine to the network)"
+                ));
+            }
+        },
+    };
+    let socket = bind(&path).map_err(|e| format!("listening on {}: {e}", path.display()))?;
+    Ok(Listener {
+        socket,
+        path: Some(path),
+    })
+}
+
+fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        // A stale socket (a service that did not clean up) is replaced.
+        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
+        // Anything else is not berth's to replace.
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "it exists and is not a socket; remove it or choose another path",
+            ));
+        }
+        Err(_) => {}
+    }
+    // Bound under a umask that leaves it the owner's alone, then said so
+    // again: no moment when another user may connect. Bound beside its
+    // name and renamed once listening: a client that sees the socket can
+    // connect (bind alone would refuse it until listen).
+    let tmp = path.with_file_name(format!(
+        ".{}.{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+    let bound = UnixListener::bind(&tmp);
+    rustix::process::umask(old);
+    let l = bound?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(l)
+}
+
+/// sd_listen_fds: LISTEN_PID names this process and LISTEN_FDS >= 1.
+fn socket_activated() -> Option<UnixListener> {
+    use std::os::fd::FromRawFd;
+    let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
+    let n: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+    if pid != std::process::id() || n < 1 {
+        return None;
+    }
+    // SAFETY: systemd passed fd 3 to this process for it to own.
+    let l = unsafe { UnixListener::from_raw_fd(3) };
+    let _ = rustix::io::fcntl_setfd(&l, rustix::io::FdFlags::CLOEXEC);
+    Some(l)
+}

@@ -1,0 +1,229 @@
+//! The listening side of `system service`: HTTP/1.1 on a unix socket,
+//! async (tokio, hyper), and nothing else. It never forks: each request
+//! goes to a worker, a fresh single-threaded berth process (`system
+//! service --worker`, exec'd, so no async state crosses into it) that
+//! calls the engine and writes its answer CGI-style on stdout: a status
+//! line, header lines, a blank line, then the body, streamed as it comes
+//! (a followed log, a pull's progress).
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::os::unix::net::UnixListener;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// How a worker is started: the binary and the arguments before
+/// `system service --worker` (the global options that name the store).
+#[derive(Clone, Debug)]
+pub struct Worker {
+    pub exe: String,
+    pub args: Vec<String>,
+}
+
+/// The largest request body berth reads (a container's create request, a
+/// tag; not yet a build context).
+const MAX_BODY: usize = 16 << 20;
+
+/// Serve until `idle` passes with no request in flight (None: forever).
+pub fn serve(
+    listener: UnixListener,
+    idle: Option<Duration>,
+    worker: Worker,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(listener, idle, Arc::new(worker)))
+}
+
+async fn run(
+    listener: UnixListener,
+    idle: Option<Duration>,
+    worker: Arc<Worker>,
+) -> std::io::Result<()> {
+    let listener = tokio::net::UnixListener::from_std(listener)?;
+    let busy = Arc::new(AtomicUsize::new(0));
+    let last = Arc::new(std::sync::Mutex::new(Instant::now()));
+    loop {
+        let tick = tokio::time::sleep(Duration::from_millis(250));
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        crate::log::warn(&format!("API: accepting a connection: {e}"));
+                        continue;
+                    }
+                };
+                let (worker, busy, last) = (worker.clone(), busy.clone(), last.clone());
+                busy.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(req, worker.clone()));
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    if let Err(e) = conn.await {
+                        crate::log::debug(&format!("API: connection: {e}"));
+                    }
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            _ = tick => {
+                let quiet = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+                if let Some(idle) = idle
+                    && busy.load(Ordering::SeqCst) == 0
+                    && quiet >= idle
+                {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+type Reply = Response<WorkerBody>;
+
+async fn handle(req: Request<Incoming>, worker: Arc<Worker>) -> Result<Reply, Infallible> {
+    Ok(match forward(req, &worker).await {
+        Ok(r) => r,
+        Err(e) => fixed(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({ "message": e.to_string() }).to_string(),
+        ),
+    })
+}
+
+fn fixed(status: StatusCode, json: String) -> Reply {
+    let mut r = Response::new(WorkerBody::Fixed(Some(Bytes::from(json))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Hand one request to a worker and stream its answer back.
+async fn forward(req: Request<Incoming>, worker: &Worker) -> std::io::Result<Reply> {
+    let method = req.method().to_string();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let body = http_body_util::Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| std::io::Error::other(format!("reading the request body: {e}")))?
+        .to_bytes();
+    let mut child = Command::new(&worker.exe)
+        .args(&worker.args)
+        .args(["system", "service", "--worker"])
+        .env(super::METHOD_ENV, &method)
+        .env(super::TARGET_ENV, &target)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&body).await;
+        });
+    }
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("worker without stdout"))?;
+    let mut out = BufReader::new(stdout);
+    let mut line = String::new();
+    out.read_line(&mut line).await?;
+    let status: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| std::io::Error::other(format!("worker said {:?}", line.trim())))?;
+    let mut builder = Response::builder().status(status);
+    loop {
+        line.clear();
+        if out.read_line(&mut line).await? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.trim_end().split_once(": ") {
+            builder = builder.header(k, v);
+        }
+    }
+    let body = WorkerBody::Stream(Box::new(Streamed {
+        out,
+        child,
+        head: status == 204 || status == 304 || method == "HEAD",
+    }));
+    builder
+        .body(body)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A response body: a fixed one (the server's own errors), or what a
+/// worker writes until it exits (the worker is killed if the client goes).
+pub enum WorkerBody {
+    Fixed(Option<Bytes>),
+    Stream(Box<Streamed>),
+}
+
+/// A worker's output and the worker.
+pub struct Streamed {
+    out: BufReader<ChildStdout>,
+    child: Child,
+    /// No body may follow (204, 304, HEAD).
+    head: bool,
+}
+
+impl Body for WorkerBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            WorkerBody::Fixed(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            WorkerBody::Stream(s) if s.head => Poll::Ready(None),
+            WorkerBody::Stream(s) => {
+                let Streamed { out, child, .. } = &mut **s;
+                let mut buf = vec![0u8; 32 * 1024];
+                let mut rb = ReadBuf::new(&mut buf);
+                match Pin::new(out).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                        // The worker is done; reap it.
+                        let _ = child.try_wait();
+                        Poll::Ready(None)
+                    }
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        buf.truncate(n);
+                        Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            WorkerBody::Fixed(b) => b.is_none(),
+            WorkerBody::Stream(s) => s.head,
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! One API request, in a worker process (`system service --worker`): the
+//! method and target come in the environment, the body on stdin; the
+//! answer goes to stdout as the server reads it (status line, headers,
+//! blank line, body). The worker is an ordinary single-threaded berth
+//! process, so it may start containers (fork their monitors) as the CLI
+//! does; every handler calls the engine, never `cmd::*`.
+
+use super::docker;
+use crate::engine::Engine;
+use crate::engine::containers::ContainerError;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+/// What a handler answers.
+pub enum Answer {
+    Json(u16, Value),
+    /// No body (204, 304).
+    Empty(u16),
+    /// Plain text (`_ping`).
+    Text(u16, String),
+    /// Already written (a stream).
+    Done,
+}
+
+/// An API error: docker's JSON `{"message": ...}` with its status.
+#[derive(Debug)]
+pub struct ApiError(pub u16, pub String);
+
+impl From<ContainerError> for ApiError {
+    fn from(e: ContainerError) -> Self {
+        let status = match &e {
+            ContainerError::NotFound(_) => 404,
+            ContainerError::NameInUse(..) => 409,
+            ContainerError::Ambiguous(_) => 400,
+            _ => 500,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<crate::engine::EngineError> for ApiError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        ApiError(500, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError(500, e.to_string())
+    }
+}
+
+/// The request as the worker sees it.
+pub struct Request {
+    pub method: String,
+    /// Path segments after the version prefix (`/v1.41`).
+    pub path: Vec<String>,
+    pub query: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(
+            self.query.get(key).map(String::as_str),
+            Some("1" | "true" | "True")
+        )
+    }
+}
+
+/// Parse `/v1.41/containers/json?all=1` into segments and a query map.
+pub fn parse_target(method: &str, target: &str, body: Vec<u8>) -> Request {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    if segs.first().is_some_and(|s| {
+        s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+    }) {
+        segs.remove(0);
+    }
+    let query = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(&v.replace('+', " ")))
+        })
+        .collect();
+    Request {
+        method: method.to_string(),
+        path: segs,
+        query,
+        body,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(hex) = std::str::from_utf8(&b[i + 1..i + 3])
+            && let Ok(v) = u8::from_str_radix(hex, 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The worker's main: answer the request in the environment.
+pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) -> i32 {
+    let method = std::env::var(super::METHOD_ENV).unwrap_or_default();
+    let target = std::env::var(super::TARGET_ENV).unwrap_or_default();
+    let mut body = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut body);
+    let req = parse_target(&method, &target, body);
+    let answer = match engine_for() {
+        Ok(mut engine) => dispatch(&mut engine, &req),
+        Err(e) => Err(ApiError(500, e.to_string())),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = match answer {
+        Ok(Answer::Json(status, v)) => {
+            write_fixed(&mut out, status, "application/json", &format!("{v}\n"))
+        }
+        Ok(Answer::Empty(status)) => write_head(&mut out, status, ""),
+        Ok(Answer::Text(status, t)) => {
+            write_fixed(&mut out, status, "text/plain; charset=utf-8", &t)
+        }
+        Ok(Answer::Done) => Ok(()),
+        Err(ApiError(status, msg)) => write_fixed(
+            &mut out,
+            status,
+            "application/json",
+            &format!("{}\n", json!({ "message": msg })),
+        ),
+    };
+    let _ = out.flush();
+    0
+}
+
+/// An answer whose length is known: said in Content-Length, as docker.
+fn write_fixed(
+    out: &mut dyn Write,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "{status}")?;
+    writeln!(out, "Content-Length: {}", body.len())?;
+    write_head_rest(out, content_type)?;
+    out.write_all(body.as_bytes())
+}
+
+/// The status line and headers (docker's own on every answer).
+pub fn write_head(out: &mut dyn Write, status: u16, content_type: &str) -> std::io::Result<()> {
+    writeln!(out, "{status}")?;
+    write_head_rest(out, content_type)
+}
+
+fn write_head_rest(out: &mut dyn Write, content_type: &str) -> std::io::Result<()> {
+    writeln!(out, "Api-Version: {}", docker::API_VERSION)?;
+    writeln!(out, "Docker-Experimental: false")?;
+    writeln!(out, "Ostype: linux")?;
+    writeln!(out, "Server: Berth/{} (linux)", env!("CARGO_PKG_VERSION"))?;
+    if !content_type.is_empty() {
+        writeln!(out, "Content-Type: {content_type}")?;
+    }
+    writeln!(out)
+}
+
+fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
+    let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
+    match (r.method.as_str(), p.as_slice()) {
+        ("GET" | "HEAD", ["_ping"]) => Ok(Answer::Text(200, "OK".into())),
+        ("GET", ["version"]) => Ok(Answer::Json(200, docker::version())),
+        ("GET", ["info"]) => Ok(Answer::Json(200, docker::info(engine)?)),
+        ("GET", ["containers", "json"]) => {
+            Ok(Answer::Json(200, docker::container_list(engine, r)?))
+        }
+        ("GET", ["containers", id, "json"]) => {
+            let c = engine.container(id)?;
+            Ok(Answer::Json(
+                200,
+                crate::engine::container_doc::container_json(engine, &c),
+            ))
+        }
+        ("POST", ["containers", id, verb]) => super::lifecycle::verb(engine, r, id, verb),
+        ("DELETE", ["containers", id]) => super::lifecycle::remove(engine, r, id),
+        ("GET", ["containers", id, "logs"]) => super::lifecycle::logs(engine, r, id),
+        ("GET", ["images", "json"]) => Ok(Answer::Json(200, docker::image_list(engine)?)),
+        ("POST", ["images", "create"]) => docker::pull(engine, r),
+        ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
+            docker::remove_image(engine, r, &name.join("/"))
+        }
+        (m, _) => Err(ApiError(
+            404,
+            format!("page not found: berth serves no {m} /{}", r.path.join("/")),
+        )),
+    }
+}
