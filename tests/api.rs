@@ -135,6 +135,38 @@ fn the_docker_cli_lists_and_drives_berths_containers_and_images() {
         "{err}"
     );
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    // docker run -d: create (docker's config and HostConfig), wait for
+    // next-exit (its head at once), start.
+    let port = free_port();
+    let id = api.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "made",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "-e",
+        "GREETING=hi",
+        "-l",
+        "app=api",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $GREETING; exec httpd -f -p 80 -h /",
+    ]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let ps = api.ok(&["ps", "--format", "{{.Names}} {{.Ports}} {{.Labels}}"]);
+    assert!(
+        ps.starts_with(&format!("made 127.0.0.1:{port}->80/tcp ")) && ps.contains("app=api"),
+        "{ps}"
+    );
+    let t = Instant::now();
+    while api.ok(&["logs", "made"]) != "hi\n" {
+        assert!(t.elapsed() < Duration::from_secs(10), "no log line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    api.ok(&["rm", "-f", "made"]);
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
     // Images: pull from the test registry, list, remove.
     let name = format!("{}/busybox:latest", reg.host());
     api.ok(&["pull", "-q", &name]);

@@ -73,29 +73,35 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
                 .get("condition")
                 .map(String::as_str)
                 .unwrap_or("not-running");
-            let conditions: Vec<String> = match cond {
-                "not-running" => vec!["stopped".into()],
+            if !matches!(cond, "not-running" | "next-exit" | "removed") {
+                return Err(ApiError(400, format!("invalid condition: {cond:?}")));
+            }
+            // The head goes at once, the body when the condition is met:
+            // docker's CLI starts the container only once the wait's
+            // head has come (its `run` waits for next-exit first).
+            let mut out = std::io::stdout().lock();
+            write_head(&mut out, 200, "application/json")?;
+            out.flush()?;
+            let waited = match cond {
+                "removed" => wait_removed(engine, &c.id),
                 "next-exit" => {
-                    // Wait for it to run first, unless it already ran.
-                    if !c.is_running() && c.state == "created" {
+                    if c.state == "created" {
                         engine.wait_for(&c.id, &["running".into()], Duration::from_millis(50))?;
                     }
-                    vec!["stopped".into()]
+                    engine
+                        .wait_for(&c.id, &["stopped".into()], Duration::from_millis(50))
+                        .map_err(ApiError::from)
                 }
-                "removed" => vec!["removing".into()],
-                other => {
-                    return Err(ApiError(400, format!("invalid condition: {other:?}")));
-                }
+                _ => engine
+                    .wait_for(&c.id, &["stopped".into()], Duration::from_millis(50))
+                    .map_err(ApiError::from),
             };
-            let code = if cond == "removed" {
-                wait_removed(engine, &c.id)?
-            } else {
-                engine.wait_for(&c.id, &conditions, Duration::from_millis(50))?
+            let body = match waited {
+                Ok(code) => json!({ "StatusCode": code, "Error": null }),
+                Err(ApiError(_, msg)) => json!({ "StatusCode": -1, "Error": { "Message": msg } }),
             };
-            Ok(Answer::Json(
-                200,
-                json!({ "StatusCode": code, "Error": null }),
-            ))
+            writeln!(out, "{body}")?;
+            Ok(Answer::Done)
         }
         other => Err(ApiError(
             404,
@@ -128,9 +134,11 @@ pub fn remove(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiE
             ),
         ));
     }
+    // docker's force kills at once (SIGKILL), no stop timeout.
     let opts = RemoveOptions {
         force: r.flag("force"),
         volumes: r.flag("v"),
+        timeout: r.flag("force").then_some(0),
         ..Default::default()
     };
     engine.remove(&c, &opts, &HashMap::new(), &mut |_| {})?;

@@ -4,6 +4,7 @@
 //! process that calls the engine; `docker` makes docker's documents,
 //! `lifecycle` the container verbs.
 
+pub mod create;
 pub mod docker;
 pub mod lifecycle;
 pub mod server;

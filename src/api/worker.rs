@@ -196,6 +196,7 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
                 crate::engine::container_doc::container_json(engine, &c),
             ))
         }
+        ("POST", ["containers", "create"]) => super::create::create(engine, r),
         ("POST", ["containers", id, verb]) => super::lifecycle::verb(engine, r, id, verb),
         ("DELETE", ["containers", id]) => super::lifecycle::remove(engine, r, id),
         ("GET", ["containers", id, "logs"]) => super::lifecycle::logs(engine, r, id),

@@ -185,26 +185,6 @@ pub(super) fn cpus_of(cpus: Option<f64>) -> anyhow::Result<Option<f64>> {
     }
 }
 
-/// The rootless default: berth.conf's `default_rootless_network_cmd`, else
-/// pasta, else slirp4netns, whichever is installed; loopback only without
-/// either.
-fn default_rootless_network() -> String {
-    if let Some(c) = crate::config::string("network", "default_rootless_network_cmd") {
-        return c;
-    }
-    let on_path = |cmd: &str| {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-            .unwrap_or(false)
-    };
-    for cmd in ["pasta", "slirp4netns"] {
-        if on_path(cmd) {
-            return cmd.to_string();
-        }
-    }
-    "private".into()
-}
-
 /// Merge the image's defaults and the user's flags into a container config.
 /// The run/create flags as a `CreateSpec`: everything checked that can be
 /// without the image, whose defaults `engine::create` adds.
@@ -570,7 +550,7 @@ fn network_config(
     }
     let given = a.network.first().cloned().unwrap_or_else(|| {
         if rootless {
-            default_rootless_network()
+            crate::engine::networks::default_rootless_mode()
         } else {
             "bridge".to_string()
         }

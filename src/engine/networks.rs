@@ -715,3 +715,23 @@ impl Engine {
 #[cfg(test)]
 #[path = "networks_tests.rs"]
 mod tests;
+
+/// The rootless default: berth.conf's `default_rootless_network_cmd`, else
+/// pasta, else slirp4netns, whichever is installed; loopback only without
+/// either.
+pub fn default_rootless_mode() -> String {
+    if let Some(c) = crate::config::string("network", "default_rootless_network_cmd") {
+        return c;
+    }
+    let on_path = |cmd: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+            .unwrap_or(false)
+    };
+    for cmd in ["pasta", "slirp4netns"] {
+        if on_path(cmd) {
+            return cmd.to_string();
+        }
+    }
+    "private".into()
+}
