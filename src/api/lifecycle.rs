@@ -82,19 +82,19 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
             let mut out = std::io::stdout().lock();
             write_head(&mut out, 200, "application/json")?;
             out.flush()?;
-            let waited = match cond {
-                "removed" => wait_removed(engine, &c.id),
-                "next-exit" => {
-                    if c.state == "created" {
-                        engine.wait_for(&c.id, &["running".into()], Duration::from_millis(50))?;
-                    }
-                    engine
-                        .wait_for(&c.id, &["stopped".into()], Duration::from_millis(50))
-                        .map_err(ApiError::from)
-                }
-                _ => engine
-                    .wait_for(&c.id, &["stopped".into()], Duration::from_millis(50))
-                    .map_err(ApiError::from),
+            let waited = if cond == "removed" {
+                wait_removed(engine, &c.id)
+            } else {
+                let every = Duration::from_millis(50);
+                // next-exit: an exit still to come, after it has run.
+                let ran = match cond == "next-exit" && c.state == "created" {
+                    true => engine
+                        .wait_for(&c.id, &["running".into()], every)
+                        .map(|_| ()),
+                    false => Ok(()),
+                };
+                ran.and_then(|()| engine.wait_for(&c.id, &["stopped".into()], every))
+                    .map_err(ApiError::from)
             };
             let body = match waited {
                 Ok(code) => json!({ "StatusCode": code, "Error": null }),
@@ -185,15 +185,7 @@ pub fn logs(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiErr
             if (rec.stream == 0 && !want_out) || (rec.stream == 1 && !want_err) {
                 continue;
             }
-            let mut line = String::new();
-            if timestamps {
-                line.push_str(&rec.time);
-                line.push(' ');
-            }
-            line.push_str(&rec.text);
-            if rec.full {
-                line.push('\n');
-            }
+            let line = rec.line(timestamps);
             if cfg.tty {
                 out.write_all(line.as_bytes())?;
             } else {

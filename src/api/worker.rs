@@ -119,7 +119,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// The worker's main: answer the request in the environment.
-pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) -> i32 {
+pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
     let method = std::env::var(super::METHOD_ENV).unwrap_or_default();
     let target = std::env::var(super::TARGET_ENV).unwrap_or_default();
     let mut body = Vec::new();
@@ -147,7 +147,6 @@ pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) -> i32 {
         ),
     };
     let _ = out.flush();
-    0
 }
 
 /// An answer whose length is known: said in Content-Length, as docker.

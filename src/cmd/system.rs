@@ -290,12 +290,8 @@ pub struct ServiceArgs {
 /// `--time` seconds.
 pub fn service(ctx: &Ctx, a: ServiceArgs) -> anyhow::Result<()> {
     if a.worker {
-        let code = crate::api::worker::run(|| ctx.engine());
-        return if code == 0 {
-            Ok(())
-        } else {
-            Err(super::exit(code, String::new()))
-        };
+        crate::api::worker::run(|| ctx.engine());
+        return Ok(());
     }
     let listener = crate::api::listener(a.uri.as_deref(), ctx.paths.rootless)
         .map_err(|e| super::exit(125, e))?;

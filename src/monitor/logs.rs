@@ -145,6 +145,23 @@ pub struct Record {
     pub full: bool,
 }
 
+impl Record {
+    /// The record as `logs` prints it: its time first when asked, its
+    /// newline when the line ended.
+    pub fn line(&self, timestamps: bool) -> String {
+        let mut line = String::with_capacity(self.text.len() + 40);
+        if timestamps {
+            line.push_str(&self.time);
+            line.push(' ');
+        }
+        line.push_str(&self.text);
+        if self.full {
+            line.push('\n');
+        }
+        line
+    }
+}
+
 pub fn parse_timestamp(t: &str) -> Option<i64> {
     let secs = crate::format::units::parse_rfc3339(t)?;
     let frac = t

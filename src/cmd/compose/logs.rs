@@ -83,14 +83,7 @@ fn drain(engine: &Engine, srcs: &mut [Source], tail: Option<usize>, timestamps: 
                 Some(c) => line.push_str(&format!("{c}{}\x1b[0m", s.prefix)),
                 None => line.push_str(&s.prefix),
             }
-            if timestamps {
-                line.push_str(&r.time);
-                line.push(' ');
-            }
-            line.push_str(&r.text);
-            if r.full {
-                line.push('\n');
-            }
+            line.push_str(&r.line(timestamps));
             let _ = out.write_all(line.as_bytes());
         }
     }
