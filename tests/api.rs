@@ -4,75 +4,12 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A running `system service` on a socket of the test's own; killed (and
-/// its socket gone) when dropped.
-struct Service {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Service {
-    fn start(berth: &Berth, idle: &str) -> Service {
-        let socket = berth.dir.path().join("api.sock");
-        let uri = format!("unix://{}", socket.display());
-        let child = berth
-            .cmd()
-            .args(["system", "service", "--time", idle, &uri])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while !socket.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "no socket");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Service { child, socket }
-    }
-
-    fn docker(&self) -> Command {
-        let mut c = Command::new(docker_cli());
-        c.arg("-H").arg(format!("unix://{}", self.socket.display()));
-        c.env(
-            "DOCKER_CONFIG",
-            self.socket.parent().unwrap().join("docker-config"),
-        );
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.docker().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.docker().args(args).output().unwrap();
-        assert!(!out.status.success(), "docker {args:?} succeeded");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn the_docker_cli_lists_and_drives_berths_containers_and_images() {
     let (reg, berth) = pulled(busybox_layer());
-    let api = Service::start(&berth, "0");
+    let api = ApiService::start(&berth, "0");
     let version = api.ok(&[
         "version",
         "--format",
@@ -181,7 +118,7 @@ fn the_docker_cli_lists_and_drives_berths_containers_and_images() {
 fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     use std::os::unix::fs::PermissionsExt;
     let (_reg, berth) = pulled(busybox_layer());
-    let mut api = Service::start(&berth, "2");
+    let mut api = ApiService::start(&berth, "2");
     let mode = std::fs::metadata(&api.socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     // docker's first request, by hand (the CLI could take longer to
@@ -210,4 +147,107 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     // A bad URI is refused with one line.
     let err = berth.fails(&["system", "service", "tcp://0.0.0.0:2375"], 125);
     assert!(err.contains("unix://PATH"), "{err}");
+}
+
+/// Output of a docker command: (stdout, stderr, exit code).
+fn run_docker(api: &ApiService, args: &[&str], input: &str) -> (String, String, Option<i32>) {
+    use std::io::Write;
+    let mut c = api.docker();
+    c.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code(),
+    )
+}
+
+/// Hijacked streams: an attached `docker run` (attach before start, so
+/// nothing is missed; stdout and stderr apart; the exit code through
+/// wait, also once `--rm` removed the container), stdin piped in, `exec`
+/// with and without input, and `-it` under a real terminal with the
+/// window size and the exit code.
+#[test]
+fn docker_run_and_exec_relay_streams_terminals_and_exit_codes() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    let (out, err, code) = run_docker(
+        &api,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+        "",
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("out\n", "err\n", Some(3))
+    );
+    assert_eq!(berth.ok(&["ps", "-aq"]), "", "--rm left the container");
+    let (out, _, code) = run_docker(
+        &api,
+        &[
+            "run",
+            "-i",
+            "--name",
+            "once",
+            "busybox",
+            "sh",
+            "-c",
+            "cat; echo done",
+        ],
+        "piped\n",
+    );
+    assert_eq!((out.as_str(), code), ("piped\ndone\n", Some(0)));
+    api.ok(&["rm", "once"]);
+
+    api.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let (out, err, code) = run_docker(
+        &api,
+        &["exec", "box", "sh", "-c", "echo o; echo e >&2; exit 7"],
+        "",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("o\n", "e\n", Some(7)));
+    let (out, _, code) = run_docker(&api, &["exec", "-i", "box", "cat"], "in\n");
+    assert_eq!((out.as_str(), code), ("in\n", Some(0)));
+    // exec -d: the session goes on after the request; its end is recorded.
+    api.ok(&["exec", "-d", "box", "sh", "-c", "echo bg > /tmp/bg"]);
+    let t = Instant::now();
+    while run_docker(&api, &["exec", "box", "cat", "/tmp/bg"], "").0 != "bg\n" {
+        assert!(t.elapsed() < Duration::from_secs(10), "exec -d did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // -it under a real terminal: the size follows the caller's.
+    let mut cmd = api.docker();
+    cmd.args(["exec", "-it", "box", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 31, 93);
+    // The client sizes the terminal once the session started: type at
+    // the prompt, as a person does.
+    pty.expect("# ", 10);
+    pty.send(b"stty size; echo sum-$((40+2))\r");
+    pty.expect("31 93\r\nsum-42", 10);
+    pty.send(b"exit 5\r");
+    assert_eq!(wait_timeout(&mut child, 10), Some(5));
+    let mut cmd = api.docker();
+    cmd.args(["run", "-it", "--rm", "busybox", "sh"]);
+    let (mut pty, mut child) = Pty::spawn(&mut cmd, 27, 81);
+    pty.expect("# ", 10);
+    pty.send(b"stty size; tty\r");
+    pty.expect("27 81\r\n/dev/pts/0", 10);
+    pty.send(b"exit 9\r");
+    assert_eq!(wait_timeout(&mut child, 10), Some(9));
+    api.ok(&["rm", "-f", "box"]);
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
 }

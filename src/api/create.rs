@@ -82,6 +82,7 @@ pub fn create(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         labels: serde_json::from_value(body["Labels"].clone()).unwrap_or_default(),
         tty: body["Tty"].as_bool().unwrap_or(false),
         interactive: body["OpenStdin"].as_bool().unwrap_or(false),
+        stdin_once: body["StdinOnce"].as_bool().unwrap_or(false),
         stop_timeout: body["StopTimeout"].as_u64().unwrap_or(10) as u32,
         restart,
         rm: host["AutoRemove"].as_bool().unwrap_or(false),

@@ -87,10 +87,16 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
             } else {
                 let every = Duration::from_millis(50);
                 // next-exit: an exit still to come, after it has run.
+                // It may start and end between two looks: anything past
+                // created has run.
                 let ran = match cond == "next-exit" && c.state == "created" {
-                    true => engine
-                        .wait_for(&c.id, &["running".into()], every)
-                        .map(|_| ()),
+                    true => loop {
+                        match engine.container(&c.id) {
+                            Ok(cur) if cur.state == "created" => std::thread::sleep(every),
+                            Ok(_) => break Ok(()),
+                            Err(e) => break Err(e),
+                        }
+                    },
                     false => Ok(()),
                 };
                 ran.and_then(|()| engine.wait_for(&c.id, &["stopped".into()], every))
@@ -112,11 +118,12 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
 
 /// `wait?condition=removed`: the exit code once the record is gone.
 fn wait_removed(engine: &Engine, id: &str) -> Result<i64, ApiError> {
-    let mut last = 0;
     loop {
         match engine.container(id) {
-            Ok(c) => last = c.exit_code,
-            Err(crate::engine::containers::ContainerError::NotFound(_)) => return Ok(last),
+            Ok(_) => {}
+            Err(crate::engine::containers::ContainerError::NotFound(_)) => {
+                return Ok(engine.removed_exit_code(id).unwrap_or(0));
+            }
             Err(e) => return Err(e.into()),
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -168,12 +175,7 @@ pub fn logs(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiErr
     let tail: Option<usize> = r.query.get("tail").and_then(|t| t.parse().ok());
     let (timestamps, follow) = (r.flag("timestamps"), r.flag("follow"));
     let mut out = std::io::stdout().lock();
-    let content = if cfg.tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    write_head(&mut out, 200, content)?;
+    write_head(&mut out, 200, super::attach::stream_type(cfg.tty))?;
     let (mut recs, mut offset) = engine.read_log(&c.id, driver, 0);
     recs.retain(|rec| rec.nanos >= since);
     if let Some(n) = tail {
@@ -189,10 +191,7 @@ pub fn logs(engine: &mut Engine, r: &Request, id: &str) -> Result<Answer, ApiErr
             if cfg.tty {
                 out.write_all(line.as_bytes())?;
             } else {
-                let mut frame = vec![rec.stream as u8 + 1, 0, 0, 0];
-                frame.extend_from_slice(&(line.len() as u32).to_be_bytes());
-                frame.extend_from_slice(line.as_bytes());
-                out.write_all(&frame)?;
+                out.write_all(&super::attach::frame(rec.stream as u8 + 1, line.as_bytes()))?;
             }
         }
         out.flush()?;

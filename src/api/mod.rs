@@ -4,8 +4,10 @@
 //! process that calls the engine; `docker` makes docker's documents,
 //! `lifecycle` the container verbs.
 
+pub mod attach;
 pub mod create;
 pub mod docker;
+pub mod exec;
 pub mod lifecycle;
 pub mod server;
 pub mod worker;
@@ -16,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// How the server hands a worker its request.
 pub const METHOD_ENV: &str = "_BERTH_API_METHOD";
 pub const TARGET_ENV: &str = "_BERTH_API_TARGET";
+/// Set (to the body's length) when the client asked to upgrade: the body
+/// is then followed on stdin by the hijacked connection's bytes.
+pub const UPGRADE_ENV: &str = "_BERTH_API_UPGRADE";
 
 /// Where the socket goes by default: `$XDG_RUNTIME_DIR/berth/berth.sock`
 /// rootless, `/run/berth/berth.sock` as root.

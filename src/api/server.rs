@@ -70,7 +70,8 @@ async fn run(
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(req, worker.clone()));
                     let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .with_upgrades();
                     if let Err(e) = conn.await {
                         crate::log::debug(&format!("API: connection: {e}"));
                     }
@@ -113,9 +114,18 @@ fn fixed(status: StatusCode, json: String) -> Reply {
     r
 }
 
-/// Hand one request to a worker and stream its answer back.
-async fn forward(req: Request<Incoming>, worker: &Worker) -> std::io::Result<Reply> {
+/// Hand one request to a worker and stream its answer back. A request
+/// that asks to upgrade (docker's attach and exec start) keeps the
+/// worker's stdin open: once the worker answers `101`, the connection is
+/// hijacked and carries the client's bytes to the worker's stdin and the
+/// worker's output back, each way until its end.
+async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result<Reply> {
     let method = req.method().to_string();
+    let upgrade = req
+        .headers()
+        .get(hyper::header::UPGRADE)
+        .is_some()
+        .then(|| hyper::upgrade::on(&mut req));
     let target = req
         .uri()
         .path_and_query()
@@ -131,15 +141,25 @@ async fn forward(req: Request<Incoming>, worker: &Worker) -> std::io::Result<Rep
         .args(["system", "service", "--worker"])
         .env(super::METHOD_ENV, &method)
         .env(super::TARGET_ENV, &target)
+        .envs(
+            upgrade
+                .is_some()
+                .then(|| (super::UPGRADE_ENV, body.len().to_string())),
+        )
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
+    let mut stdin = child.stdin.take();
+    if upgrade.is_none()
+        && let Some(mut stdin) = stdin.take()
+    {
         tokio::spawn(async move {
             let _ = stdin.write_all(&body).await;
         });
+    } else if let Some(stdin) = stdin.as_mut() {
+        stdin.write_all(&body).await?;
     }
     let stdout = child
         .stdout
@@ -162,6 +182,16 @@ async fn forward(req: Request<Incoming>, worker: &Worker) -> std::io::Result<Rep
             builder = builder.header(k, v);
         }
     }
+    if status == 101
+        && let (Some(upgrade), Some(stdin)) = (upgrade, stdin)
+    {
+        tokio::spawn(splice(upgrade, stdin, out, child));
+        return builder
+            .header(hyper::header::CONNECTION, "Upgrade")
+            .header(hyper::header::UPGRADE, "tcp")
+            .body(WorkerBody::Fixed(None))
+            .map_err(|e| std::io::Error::other(e.to_string()));
+    }
     let body = WorkerBody::Stream(Box::new(Streamed {
         out,
         child,
@@ -170,6 +200,28 @@ async fn forward(req: Request<Incoming>, worker: &Worker) -> std::io::Result<Rep
     builder
         .body(body)
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A hijacked connection: the client's bytes to the worker's stdin (closed
+/// when the client closes its side), the worker's output to the client
+/// until the worker is done; then the connection closes and the worker is
+/// reaped (or killed, if the client went first).
+async fn splice(
+    upgrade: hyper::upgrade::OnUpgrade,
+    mut stdin: tokio::process::ChildStdin,
+    mut out: BufReader<ChildStdout>,
+    mut child: Child,
+) {
+    let Ok(upgraded) = upgrade.await else { return };
+    let (mut rd, mut wr) = tokio::io::split(hyper_util::rt::TokioIo::new(upgraded));
+    let input = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut rd, &mut stdin).await;
+        let _ = stdin.shutdown().await;
+    });
+    let _ = tokio::io::copy(&mut out, &mut wr).await;
+    let _ = wr.shutdown().await;
+    input.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
 }
 
 /// A response body: a fixed one (the server's own errors), or what a

@@ -58,6 +58,8 @@ pub struct Request {
     pub path: Vec<String>,
     pub query: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// The client asked to upgrade (hijack) the connection.
+    pub upgrade: bool,
 }
 
 impl Request {
@@ -95,6 +97,7 @@ pub fn parse_target(method: &str, target: &str, body: Vec<u8>) -> Request {
         path: segs,
         query,
         body,
+        upgrade: false,
     }
 }
 
@@ -122,9 +125,21 @@ fn percent_decode(s: &str) -> String {
 pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
     let method = std::env::var(super::METHOD_ENV).unwrap_or_default();
     let target = std::env::var(super::TARGET_ENV).unwrap_or_default();
-    let mut body = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut body);
-    let req = parse_target(&method, &target, body);
+    let upgrade: Option<usize> = std::env::var(super::UPGRADE_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok());
+    let body = match upgrade {
+        // Exactly the body: what follows on stdin is the hijacked stream,
+        // so it is read unbuffered.
+        Some(len) => read_exact_fd0(len),
+        None => {
+            let mut body = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut body);
+            body
+        }
+    };
+    let mut req = parse_target(&method, &target, body);
+    req.upgrade = upgrade.is_some();
     let answer = match engine_for() {
         Ok(mut engine) => dispatch(&mut engine, &req),
         Err(e) => Err(ApiError(500, e.to_string())),
@@ -147,6 +162,23 @@ pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
         ),
     };
     let _ = out.flush();
+}
+
+fn read_exact_fd0(len: usize) -> Vec<u8> {
+    // SAFETY: fd 0 is the worker's stdin for its whole life.
+    let fd0 = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+    let mut body = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match rustix::io::read(fd0, &mut body[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    body.truncate(got);
+    body
 }
 
 /// An answer whose length is known: said in Content-Length, as docker.
@@ -196,6 +228,12 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
             ))
         }
         ("POST", ["containers", "create"]) => super::create::create(engine, r),
+        ("POST", ["containers", id, "exec"]) => super::exec::create(engine, r, id),
+        ("POST", ["exec", id, "start"]) => super::exec::start(engine, r, id),
+        ("POST", ["exec", id, "resize"]) => super::exec::resize(engine, r, id),
+        ("GET", ["exec", id, "json"]) => super::exec::inspect(engine, id),
+        ("POST", ["containers", id, "attach"]) => super::attach::attach(engine, r, id),
+        ("POST", ["containers", id, "resize"]) => super::attach::resize(engine, r, id),
         ("POST", ["containers", id, verb]) => super::lifecycle::verb(engine, r, id, verb),
         ("DELETE", ["containers", id]) => super::lifecycle::remove(engine, r, id),
         ("GET", ["containers", id, "logs"]) => super::lifecycle::logs(engine, r, id),

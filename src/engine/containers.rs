@@ -97,6 +97,9 @@ pub struct ContainerConfig {
     pub annotations: BTreeMap<String, String>,
     pub tty: bool,
     pub interactive: bool,
+    /// Close the container's stdin when an attached client's input ends
+    /// (docker's StdinOnce).
+    pub stdin_once: bool,
     pub stop_signal: String,
     pub stop_timeout: u32,
     pub restart: RestartPolicy,

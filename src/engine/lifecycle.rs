@@ -345,6 +345,14 @@ impl Engine {
         Ok(())
     }
 
+    /// The exit code of container `id` (its full ID), removed in the last
+    /// minutes.
+    pub fn removed_exit_code(&self, id: &str) -> Option<i64> {
+        crate::state::containers::removed_exit_code(&self.db.conn, id)
+            .ok()
+            .flatten()
+    }
+
     /// Wait until container `id` meets one of `conditions` (WAIT_CONDITIONS),
     /// looking every `interval`. Returns its exit code, -1 while it runs.
     /// A container that never ran counts as stopped and exited.
@@ -359,7 +367,7 @@ impl Engine {
                 Ok(c) => c,
                 // Gone while waited for: it was removed after it stopped.
                 Err(ContainerError::NotFound(_)) if conditions.iter().any(|c| c == "removing") => {
-                    return Ok(0);
+                    return Ok(self.removed_exit_code(id).unwrap_or(0));
                 }
                 Err(e) => return Err(e),
             };

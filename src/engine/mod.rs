@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod events;
 pub mod events_read;
 pub mod exec;
+pub mod exec_io;
 pub mod health;
 pub mod image_remove;
 pub mod images;

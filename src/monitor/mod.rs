@@ -375,6 +375,9 @@ fn run_once(
         }
         out_r = master.take();
     }
+    // Before the container is recorded as running: a client waiting for
+    // this start is connected before any output is read (see attach).
+    let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
     let my_start = start_time(std::process::id() as i64).unwrap_or(0);
     // Under the writer lock, against a concurrent `rm` (see remove_container).
     let writer = engine.lock().map_err(std::io::Error::other)?;
@@ -430,7 +433,6 @@ fn run_once(
         builtin_flags.log(&dir, false, &format!("writing the pid file {f}: {e}"));
     }
     report.send(&format!("started {pid}"));
-    let mut server = attach::Server::bind(&engine.container_rundir(&row.id), cfg.tty).ok();
     let mut attach = attach;
     let keys = attach::parse_detach_keys(if cfg.detach_keys.is_empty() {
         "ctrl-p,ctrl-q"
@@ -494,7 +496,8 @@ fn run_once(
         drop(server_fds);
         if let Some(srv) = server.as_mut() {
             let flags: Vec<bool> = ready[base..].iter().map(|r| !r.is_empty()).collect();
-            srv.ready(&flags, in_w.as_ref());
+            let master = if cfg.tty { out_r.as_ref() } else { None };
+            srv.ready(&flags, &mut in_w, cfg.stdin_once, master);
         }
         let mut i = 1;
         for (stream, src) in [(0usize, &mut out_r), (1usize, &mut err_r)] {

@@ -211,9 +211,32 @@ pub fn rename(conn: &Connection, id: &str, name: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// How long a removed container's exit code is kept (podman: 5 minutes).
+const EXIT_CODE_KEPT_SECS: i64 = 300;
+
+/// Remove a container's record, keeping its exit code for a while.
 pub fn delete(conn: &Connection, id: &str) -> Result<(), DbError> {
+    let now = crate::process::now_nanos() / 1_000_000_000;
+    conn.execute(
+        "DELETE FROM exit_codes WHERE removed < ?1",
+        [now - EXIT_CODE_KEPT_SECS],
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO exit_codes (id, code, removed)
+         SELECT id, exit_code, ?2 FROM containers WHERE id = ?1",
+        params![id, now],
+    )?;
     conn.execute("DELETE FROM containers WHERE id = ?1", [id])?;
     Ok(())
+}
+
+/// The exit code of a container removed lately (full ID).
+pub fn removed_exit_code(conn: &Connection, id: &str) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .query_row("SELECT code FROM exit_codes WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 pub fn users_of_image(conn: &Connection, image_id: &str) -> Result<Vec<String>, DbError> {

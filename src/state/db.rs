@@ -157,6 +157,14 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL,
         config TEXT NOT NULL
      );",
+    // 11: the exit codes of removed containers, for a while (podman's
+    // ContainerExitCode): `wait` on an auto-removed container says how it
+    // ended.
+    "CREATE TABLE exit_codes (
+        id TEXT PRIMARY KEY,
+        code INTEGER NOT NULL,
+        removed INTEGER NOT NULL
+     );",
 ];
 
 pub struct Db {

@@ -4,6 +4,13 @@
 
 #![allow(dead_code)]
 
+mod clients;
+mod pty;
+#[allow(unused_imports)]
+pub use clients::*;
+#[allow(unused_imports)]
+pub use pty::*;
+
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::json;
@@ -864,65 +871,6 @@ pub fn podman_compose() -> PathBuf {
                 .unwrap();
             assert!(st.success(), "pip install podman-compose==1.6.0");
             assert!(works(&bin), "podman-compose 1.6.0 does not run");
-        }
-        bin
-    })
-    .clone()
-}
-
-/// The docker CLI 20.10 (Debian's docker.io: `apt-get download` and
-/// `dpkg-deb -x`, never installed, which would start its daemon), unpacked
-/// once per machine under a lock.
-pub fn docker_cli() -> PathBuf {
-    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = PathBuf::from("/var/tmp/berth-tests/docker-cli");
-        let bin = dir.join("usr/bin/docker");
-        std::fs::create_dir_all("/var/tmp/berth-tests").unwrap();
-        let lock = std::fs::File::create("/var/tmp/berth-tests/docker-cli.lock").unwrap();
-        lock.lock().unwrap();
-        let works = |b: &Path| {
-            Command::new(b)
-                .args(["--version"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Docker version 20.10"))
-        };
-        if !works(&bin) {
-            let _ = std::fs::remove_dir_all(&dir);
-            let dl = dir.join("download");
-            std::fs::create_dir_all(&dl).unwrap();
-            // apt's _apt user must be able to write there.
-            let _ = Command::new("chmod").arg("777").arg(&dl).status();
-            let download = || {
-                Command::new("apt-get")
-                    .args(["download", "-qq", "docker.io"])
-                    .current_dir(&dl)
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            // A fresh machine may have no package lists yet.
-            let got = download()
-                || (Command::new("apt-get")
-                    .args(["update", "-qq"])
-                    .status()
-                    .is_ok_and(|s| s.success())
-                    && download());
-            assert!(got, "apt-get download docker.io");
-            let deb = std::fs::read_dir(&dl)
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|e| e == "deb"))
-                .expect("the docker.io package");
-            let st = Command::new("dpkg-deb")
-                .arg("-x")
-                .arg(&deb)
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(st.success(), "dpkg-deb -x docker.io");
-            let _ = std::fs::remove_dir_all(&dl);
-            assert!(works(&bin), "the docker CLI does not run");
         }
         bin
     })

@@ -67,3 +67,74 @@ fn another_user_cannot_connect_to_roots_api_socket() {
     assert!(err.contains("is not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
 }
+
+/// A process started through the API's exec gets pipes made for it, never
+/// the worker's own stdin and stdout (the hijacked connection) or any
+/// other descriptor of the service; and an exec ID is a name, not a path.
+#[test]
+fn an_api_exec_gets_no_descriptor_of_the_service_and_ids_are_not_paths() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    api.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let fds = api.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "for f in /proc/self/fd/*; do echo \"${f##*/} $(readlink $f)\"; done",
+    ]);
+    let mut seen = Vec::new();
+    for line in fds.lines() {
+        let (fd, target) = line.split_once(' ').unwrap();
+        let fd: u32 = fd.parse().unwrap();
+        if fd == 0 {
+            // No -i: stdin is /dev/null.
+            assert_eq!(target, "/dev/null", "{fds}");
+        } else if fd <= 2 {
+            assert!(target.starts_with("pipe:"), "fd {fd} is {target}: {fds}");
+        } else {
+            // The glob's own directory handle, closed by the time of
+            // readlink: nothing else.
+            assert!(
+                target.is_empty() || target.starts_with("/proc/"),
+                "fd {fd} is {target}: {fds}"
+            );
+        }
+        seen.push(fd);
+    }
+    assert!(seen.len() <= 4, "{fds}");
+    let (_, _, code) = {
+        let o = api
+            .docker()
+            .args([
+                "exec",
+                "-i",
+                "box",
+                "sh",
+                "-c",
+                "ls -l /proc/self/fd/ | grep -c socket",
+            ])
+            .output()
+            .unwrap();
+        (o.stdout, o.stderr, o.status.code())
+    };
+    // grep -c finds no socket: exit 1.
+    assert_eq!(code, Some(1));
+    for id in ["..%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd"] {
+        let o = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--unix-socket",
+            ])
+            .arg(&api.socket)
+            .arg(format!("http://d/v1.41/exec/{id}/json"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "404", "{id}");
+    }
+    api.ok(&["rm", "-f", "box"]);
+}
