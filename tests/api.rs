@@ -251,3 +251,107 @@ fn docker_run_and_exec_relay_streams_terminals_and_exit_codes() {
     api.ok(&["rm", "-f", "box"]);
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
 }
+
+/// Networks and volumes through the API: created, listed and inspected
+/// in docker's documents, used by a container (its address on the
+/// network, a file in the volume, a DNS alias), refused while in use, and
+/// removed.
+#[test]
+fn docker_networks_and_volumes() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    let _shared = network_guard(false);
+    let net = format!("apinet{}", std::process::id());
+    /// The network goes with the test, passed or failed (networks are
+    /// the host's).
+    struct Gone<'a>(&'a Berth, String);
+    impl Drop for Gone<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["network", "rm", "-f", &self.1]);
+        }
+    }
+    let _gone = Gone(&berth, net.clone());
+    api.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.213.47.0/24",
+        "--label",
+        "a=b",
+        &net,
+    ]);
+    let shown = api.ok(&[
+        "network",
+        "inspect",
+        &net,
+        "--format",
+        "{{.Name}} {{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Labels}}",
+    ]);
+    assert_eq!(shown.trim(), format!("{net} 10.213.47.0/24 map[a:b]"));
+    assert!(
+        api.ok(&["network", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|l| l == net)
+    );
+    api.ok(&["volume", "create", "--label", "x=y", "apivol"]);
+    assert_eq!(
+        api.ok(&[
+            "volume",
+            "inspect",
+            "apivol",
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Labels}}"
+        ])
+        .trim(),
+        "apivol local map[x:y]"
+    );
+    assert_eq!(api.ok(&["volume", "ls", "-q"]).trim(), "apivol");
+    api.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        &net,
+        "--network-alias",
+        "web",
+        "-v",
+        "apivol:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f; exec sleep 300",
+    ]);
+    let out = api.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "-v",
+        "apivol:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; cat /data/f; nslookup web >/dev/null && echo resolved",
+    ]);
+    assert_eq!(out, "kept\nresolved\n");
+    let members = api.ok(&[
+        "network",
+        "inspect",
+        &net,
+        "--format",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+    ]);
+    assert!(members.starts_with("srv 10.213.47."), "{members}");
+    let err = api.fails(&["network", "rm", &net]);
+    assert!(err.contains("is being used"), "{err}");
+    let err = api.fails(&["volume", "rm", "apivol"]);
+    assert!(err.contains("being used"), "{err}");
+    api.ok(&["network", "disconnect", &net, "srv"]);
+    api.ok(&["network", "rm", &net]);
+    api.ok(&["rm", "-f", "srv"]);
+    api.ok(&["volume", "rm", "apivol"]);
+    assert_eq!(api.ok(&["volume", "ls", "-q"]), "");
+    let err = api.fails(&["volume", "inspect", "apivol"]);
+    assert!(err.contains("No such volume"), "{err}");
+}

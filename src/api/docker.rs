@@ -210,7 +210,9 @@ pub fn container_list(engine: &Engine, r: &Request) -> Result<Value, ApiError> {
 
 /// docker's `filters` query: JSON `{"key": ["v", ...]}` (or the old
 /// `{"key": {"v": true}}`).
-fn parse_filters(text: &str) -> Result<std::collections::HashMap<String, Vec<String>>, ApiError> {
+pub fn parse_filters(
+    text: &str,
+) -> Result<std::collections::HashMap<String, Vec<String>>, ApiError> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| ApiError(400, format!("invalid filters {text:?}: {e}")))?;
     let mut out = std::collections::HashMap::new();

@@ -9,6 +9,7 @@ pub mod create;
 pub mod docker;
 pub mod exec;
 pub mod lifecycle;
+pub mod objects;
 pub mod server;
 pub mod worker;
 

@@ -33,6 +33,9 @@ impl From<ContainerError> for ApiError {
             ContainerError::NotFound(_) => 404,
             ContainerError::NameInUse(..) => 409,
             ContainerError::Ambiguous(_) => 400,
+            ContainerError::Invalid(m) if m.contains("no such") => 404,
+            ContainerError::Invalid(_) => 400,
+            ContainerError::State(_) => 409,
             _ => 500,
         };
         ApiError(status, e.to_string())
@@ -228,6 +231,8 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
             ))
         }
         ("POST", ["containers", "create"]) => super::create::create(engine, r),
+        (_, ["networks", rest @ ..]) => super::objects::networks(engine, r, rest),
+        (_, ["volumes", rest @ ..]) => super::objects::volumes(engine, r, rest),
         ("POST", ["containers", id, "exec"]) => super::exec::create(engine, r, id),
         ("POST", ["exec", id, "start"]) => super::exec::start(engine, r, id),
         ("POST", ["exec", id, "resize"]) => super::exec::resize(engine, r, id),
@@ -242,9 +247,6 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             docker::remove_image(engine, r, &name.join("/"))
         }
-        (m, _) => Err(ApiError(
-            404,
-            format!("page not found: berth serves no {m} /{}", r.path.join("/")),
-        )),
+        _ => Err(super::objects::not_served(r)),
     }
 }
