@@ -355,3 +355,77 @@ fn docker_networks_and_volumes() {
     let err = api.fails(&["volume", "inspect", "apivol"]);
     assert!(err.contains("No such volume"), "{err}");
 }
+
+/// Images through the API: inspect and history in docker's documents, a
+/// tag, a push to the registry (checked by pulling it back with berth),
+/// save and load through the socket, and prune.
+#[test]
+fn docker_image_inspect_tag_push_save_load_and_prune() {
+    let (reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    let name = format!("{}/busybox:latest", reg.host());
+    let id = api.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}} {{.Os}} {{.Architecture}}",
+        &name,
+    ]);
+    assert!(
+        id.starts_with("sha256:") && id.trim().ends_with(" linux amd64"),
+        "{id}"
+    );
+    let history = api.ok(&["history", "--format", "{{.ID}}", &name]);
+    assert!(
+        history.starts_with("sha256:") || history.len() >= 12,
+        "{history}"
+    );
+    let pushed = format!("{}/pushed:v1", reg.host());
+    api.ok(&["tag", &name, &pushed]);
+    let out = api.ok(&["push", &pushed]);
+    assert!(out.contains("digest: sha256:"), "{out}");
+    // The registry has it: berth pulls it back by that name.
+    api.ok(&["rmi", &pushed]);
+    berth.ok(&["pull", "-q", &pushed]);
+    // save and load through the socket.
+    let tar = berth.dir.path().join("saved.tar");
+    api.ok(&["save", "-o", tar.to_str().unwrap(), &pushed]);
+    api.ok(&["rmi", &pushed]);
+    let loaded = api.ok(&["load", "-i", tar.to_str().unwrap()]);
+    assert!(
+        loaded.contains(&format!("Loaded image: {pushed}")),
+        "{loaded}"
+    );
+    assert_eq!(
+        api.ok(&["run", "--rm", &pushed, "echo", "from-loaded"]),
+        "from-loaded\n"
+    );
+    // A dangling image (its tag taken by a newer build) goes with prune.
+    let ctx = berth.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    for n in ["1", "2"] {
+        std::fs::write(
+            ctx.join("Containerfile"),
+            format!("FROM {name}\nRUN echo {n} > /a\n"),
+        )
+        .unwrap();
+        berth.ok(&[
+            "build",
+            "-q",
+            "-t",
+            "localhost/dangle:x",
+            ctx.to_str().unwrap(),
+        ]);
+    }
+    let before = berth.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let out = api.ok(&["image", "prune", "-f"]);
+    assert!(out.contains("deleted: sha256:"), "{out}");
+    let after = berth.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(before.replacen("<none>:<none>\n", "", 1), after, "{before}");
+    assert_eq!(
+        api.ok(&["run", "--rm", "localhost/dangle:x", "cat", "/a"]),
+        "2\n"
+    );
+    let err = api.fails(&["image", "inspect", "nosuch:image"]);
+    assert!(err.contains("No such image"), "{err}");
+}

@@ -278,8 +278,12 @@ pub fn pull(engine: &Engine, r: &Request) -> Result<Answer, ApiError> {
         Some(t) => format!("{from}:{t}"),
         None => from.clone(),
     };
+    let opts = crate::registry::pull::PullOptions {
+        remote: super::images::remote_options(),
+        ..Default::default()
+    };
     let id = engine
-        .pull(&word, &Default::default(), true)
+        .pull(&word, &opts, true)
         .map_err(|e| ApiError(404, e.to_string()))?;
     let mut out = std::io::stdout().lock();
     write_head(&mut out, 200, "application/json")?;

@@ -8,6 +8,7 @@ pub mod attach;
 pub mod create;
 pub mod docker;
 pub mod exec;
+pub mod images;
 pub mod lifecycle;
 pub mod objects;
 pub mod server;
@@ -22,6 +23,9 @@ pub const TARGET_ENV: &str = "_BERTH_API_TARGET";
 /// Set (to the body's length) when the client asked to upgrade: the body
 /// is then followed on stdin by the hijacked connection's bytes.
 pub const UPGRADE_ENV: &str = "_BERTH_API_UPGRADE";
+/// The request's X-Registry-Auth and X-Registry-Config headers.
+pub const AUTH_ENV: &str = "_BERTH_API_AUTH";
+pub const AUTH_CONFIG_ENV: &str = "_BERTH_API_AUTH_CONFIG";
 
 /// Where the socket goes by default: `$XDG_RUNTIME_DIR/berth/berth.sock`
 /// rootless, `/run/berth/berth.sock` as root.

@@ -28,9 +28,8 @@ pub struct Worker {
     pub args: Vec<String>,
 }
 
-/// The largest request body berth reads (a container's create request, a
-/// tag; not yet a build context).
-const MAX_BODY: usize = 16 << 20;
+/// The largest body of a hijacked request (exec's options).
+const MAX_BODY: usize = 1 << 20;
 
 /// Serve until `idle` passes with no request in flight (None: forever).
 pub fn serve(
@@ -131,16 +130,37 @@ async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    let body = http_body_util::Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| std::io::Error::other(format!("reading the request body: {e}")))?
-        .to_bytes();
+    // Registry credentials (push, pull, build) go to the worker as given.
+    let auth: Vec<(&str, String)> = [
+        ("x-registry-auth", super::AUTH_ENV),
+        ("x-registry-config", super::AUTH_CONFIG_ENV),
+    ]
+    .into_iter()
+    .filter_map(|(h, env)| {
+        req.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| (env, v.to_string()))
+    })
+    .collect();
+    // A hijacked request's body (small: exec's options) is read first and
+    // its length told; any other body streams to the worker's stdin (a
+    // build context, an archive to unpack, images to load).
+    let mut incoming = Some(req.into_body());
+    let body = match upgrade.is_some() {
+        true => http_body_util::Limited::new(incoming.take().expect("a body"), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| std::io::Error::other(format!("reading the request body: {e}")))?
+            .to_bytes(),
+        false => Bytes::new(),
+    };
     let mut child = Command::new(&worker.exe)
         .args(&worker.args)
         .args(["system", "service", "--worker"])
         .env(super::METHOD_ENV, &method)
         .env(super::TARGET_ENV, &target)
+        .envs(auth)
         .envs(
             upgrade
                 .is_some()
@@ -152,11 +172,18 @@ async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result
         .kill_on_drop(true)
         .spawn()?;
     let mut stdin = child.stdin.take();
-    if upgrade.is_none()
+    if let Some(mut incoming) = incoming
         && let Some(mut stdin) = stdin.take()
     {
         tokio::spawn(async move {
-            let _ = stdin.write_all(&body).await;
+            while let Some(frame) = incoming.frame().await {
+                let Ok(frame) = frame else { return };
+                if let Ok(data) = frame.into_data()
+                    && stdin.write_all(&data).await.is_err()
+                {
+                    return;
+                }
+            }
         });
     } else if let Some(stdin) = stdin.as_mut() {
         stdin.write_all(&body).await?;

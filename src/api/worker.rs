@@ -63,9 +63,32 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The client asked to upgrade (hijack) the connection.
     pub upgrade: bool,
+    /// The query as sent (a key may repeat).
+    pub raw_query: String,
 }
 
 impl Request {
+    /// Every value of a query key that may repeat (`names=a&names=b`).
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.raw_query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| percent_decode(k) == key)
+            .map(|(_, v)| percent_decode(&v.replace('+', " ")))
+            .collect()
+    }
+
+    /// Requests whose body is a stream its handler reads from stdin.
+    pub fn streams_body(&self) -> bool {
+        let p: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        matches!(
+            (self.method.as_str(), p.as_slice()),
+            ("POST", ["build"])
+                | ("POST", ["images", "load"])
+                | ("PUT", ["containers", _, "archive"])
+        )
+    }
+
     pub fn flag(&self, key: &str) -> bool {
         matches!(
             self.query.get(key).map(String::as_str),
@@ -77,6 +100,7 @@ impl Request {
 /// Parse `/v1.41/containers/json?all=1` into segments and a query map.
 pub fn parse_target(method: &str, target: &str, body: Vec<u8>) -> Request {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query_text = query;
     let mut segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -101,6 +125,7 @@ pub fn parse_target(method: &str, target: &str, body: Vec<u8>) -> Request {
         query,
         body,
         upgrade: false,
+        raw_query: query_text.to_string(),
     }
 }
 
@@ -135,18 +160,34 @@ pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
         // Exactly the body: what follows on stdin is the hijacked stream,
         // so it is read unbuffered.
         Some(len) => read_exact_fd0(len),
-        None => {
-            let mut body = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut body);
-            body
-        }
+        None => Vec::new(),
     };
     let mut req = parse_target(&method, &target, body);
     req.upgrade = upgrade.is_some();
-    let answer = match engine_for() {
+    // A document body is read whole (up to MAX_BODY); a stream (a build
+    // context, an archive, images to load) is left on stdin for its handler.
+    if upgrade.is_none() && !req.streams_body() {
+        let mut body = Vec::new();
+        let _ = std::io::stdin()
+            .take(MAX_BODY as u64 + 1)
+            .read_to_end(&mut body);
+        if body.len() > MAX_BODY {
+            req.body.clear();
+            return answer(Err(ApiError(413, "the request body is too large".into())));
+        }
+        req.body = body;
+    }
+    answer(match engine_for() {
         Ok(mut engine) => dispatch(&mut engine, &req),
         Err(e) => Err(ApiError(500, e.to_string())),
-    };
+    });
+}
+
+/// The largest document body (a container's create request).
+const MAX_BODY: usize = 16 << 20;
+
+/// Write a handler's answer.
+fn answer(answer: Result<Answer, ApiError>) {
     let mut out = std::io::stdout().lock();
     let _ = match answer {
         Ok(Answer::Json(status, v)) => {
@@ -244,6 +285,25 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         ("GET", ["containers", id, "logs"]) => super::lifecycle::logs(engine, r, id),
         ("GET", ["images", "json"]) => Ok(Answer::Json(200, docker::image_list(engine)?)),
         ("POST", ["images", "create"]) => docker::pull(engine, r),
+        ("GET", ["images", "get"]) => super::images::get(engine, &r.all("names")),
+        ("GET", ["images", "search"]) => Ok(Answer::Json(200, serde_json::json!([]))),
+        ("POST", ["images", "load"]) => super::images::load(engine),
+        ("POST", ["images", "prune"]) => super::images::prune(engine, r),
+        ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
+            super::images::inspect(engine, &name.join("/"))
+        }
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            super::images::history(engine, &name.join("/"))
+        }
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            super::images::get(engine, &[name.join("/")])
+        }
+        ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
+            super::images::tag(engine, r, &name.join("/"))
+        }
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            super::images::push(engine, r, &name.join("/"))
+        }
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             docker::remove_image(engine, r, &name.join("/"))
         }

@@ -1,7 +1,7 @@
 use super::{Ctx, exit, print_rows};
 use crate::engine::rootfs::CommitOptions;
 use clap::Args;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -78,25 +78,13 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
     }
     let engine = ctx.engine()?;
     let c = engine.container(&a.container)?;
-    let merged = engine.merged_root(&c)?;
-    let skip = engine.mount_points(&c);
-    let write = |w: Box<dyn Write>| -> anyhow::Result<()> {
-        let mut b = tar::Builder::new(w);
-        b.follow_symlinks(false);
-        add_tree(&mut b, &merged.path, "", &skip)?;
-        b.into_inner()?.flush()?;
-        Ok(())
-    };
-    let r = match &a.output {
-        Some(p) => std::fs::File::create(p)
-            .map_err(anyhow::Error::from)
-            .and_then(|f| write(Box::new(std::io::BufWriter::new(f)))),
-        None => write(Box::new(std::io::BufWriter::new(std::io::stdout().lock()))),
-    };
-    if merged.mounted_here {
-        engine.unmount_root(&c)?;
+    match &a.output {
+        Some(p) => {
+            engine.export_container(&c, std::io::BufWriter::new(std::fs::File::create(p)?))?
+        }
+        None => engine.export_container(&c, std::io::BufWriter::new(std::io::stdout().lock()))?,
     }
-    r
+    Ok(())
 }
 
 #[derive(Args)]
@@ -202,41 +190,5 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> anyhow::Result<()> {
     let id = r.map_err(|e| exit(125, e.to_string()))?;
     crate::engine::events::container("commit", &c);
     println!("{}", id.hex());
-    Ok(())
-}
-
-/// Add `dir` (relative name `rel`) to the archive, never following
-/// symlinks; mount points of the runtime (/proc, /sys, /dev, generated
-/// /etc files, volumes) appear as empty directories or not at all.
-fn add_tree<W: Write>(
-    b: &mut tar::Builder<W>,
-    root: &std::path::Path,
-    rel: &str,
-    skip: &[String],
-) -> anyhow::Result<()> {
-    let dir = if rel.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(rel)
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let child = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        let md = e.path().symlink_metadata()?;
-        let mounted = skip.contains(&child);
-        if mounted && !md.is_dir() {
-            continue;
-        }
-        b.append_path_with_name(e.path(), &child)?;
-        if md.is_dir() && !mounted {
-            add_tree(b, root, &child, skip)?;
-        }
-    }
     Ok(())
 }

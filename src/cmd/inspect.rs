@@ -2,7 +2,7 @@ use super::{Ctx, exit, print_rows};
 use crate::engine::Engine;
 use crate::engine::images::Listed;
 use crate::format::template::render_one;
-use crate::format::units::{go_time, human_duration, human_size, parse_rfc3339, rfc3339};
+use crate::format::units::{go_time, human_duration, human_size, rfc3339};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -136,7 +136,7 @@ fn inspect_any(ctx: &Ctx, words: Words, format: Option<&str>, kind: &str) -> any
         if (kind == "all" || kind == "image")
             && let Ok(i) = find_listed(&engine, &all, w)
         {
-            out.push(image_json(&engine, &all[i]));
+            out.push(crate::engine::image_doc::image_json(&engine, &all[i]));
             fields.push(with_go_id(&out[out.len() - 1]));
             continue;
         }
@@ -213,50 +213,6 @@ fn normalize(format: &str, kind: &str) -> String {
     f
 }
 
-/// podman's image inspect document.
-pub fn image_json(engine: &Engine, l: &Listed) -> Value {
-    let r = &l.rec;
-    let c = &l.config;
-    let diffs: Vec<String> = engine
-        .image_layer_diffs(r)
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    let mut graph = serde_json::Map::new();
-    if let Some((top, lower)) = diffs.split_first() {
-        graph.insert("UpperDir".into(), json!(top));
-        if !lower.is_empty() {
-            graph.insert("LowerDir".into(), json!(lower.join(":")));
-        }
-    }
-    let config = c.config.clone().unwrap_or_default();
-    let labels = config.labels.clone();
-    json!({
-        "Id": r.id.hex(),
-        "Digest": r.manifest_digest.to_string(),
-        "RepoTags": r.names.iter().filter(|n| !n.contains('@')).collect::<Vec<_>>(),
-        "RepoDigests": r.digests.iter().map(|(repo, d)| format!("{repo}@{d}")).collect::<Vec<_>>(),
-        "Parent": "",
-        "Comment": c.history.last().and_then(|h| h.comment.clone()).unwrap_or_default(),
-        "Created": if r.created.is_empty() { rfc3339(l.created) } else { r.created.clone() },
-        "Config": config,
-        "Version": "",
-        "Author": c.author.clone().unwrap_or_default(),
-        "Architecture": c.architecture,
-        "Os": c.os,
-        "Size": r.size,
-        "VirtualSize": r.size,
-        "GraphDriver": { "Name": "overlay", "Data": graph },
-        "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
-        "Labels": labels,
-        "Annotations": {},
-        "ManifestType": r.manifest_type,
-        "User": config.user.clone().unwrap_or_default(),
-        "History": c.history,
-        "NamesHistory": l.names_history,
-    })
-}
-
 #[derive(Args)]
 #[command(args_override_self = true)]
 pub struct HistoryArgs {
@@ -281,29 +237,10 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> anyhow::Result<()> {
     let engine = ctx.engine()?;
     let all = engine.list_images()?;
     let l = &all[find_listed(&engine, &all, &a.image)?];
-    let layer_sizes = engine.image_layer_sizes(&l.rec);
-    let mut entries = l.config.history.clone();
-    if entries.is_empty() {
-        entries = layer_sizes
-            .iter()
-            .map(|_| crate::image::config::History::default())
-            .collect();
-    }
     let now = crate::engine::images::now();
-    let mut sizes = layer_sizes.iter();
     let mut rows = Vec::new();
     let mut docs = Vec::new();
-    for h in &entries {
-        let size = if h.empty_layer {
-            0
-        } else {
-            sizes.next().copied().unwrap_or(0)
-        };
-        let created = h
-            .created
-            .as_deref()
-            .and_then(parse_rfc3339)
-            .unwrap_or(l.created);
+    for (h, size, created) in crate::engine::image_doc::history(&engine, l) {
         let full_by = h.created_by.clone().unwrap_or_default();
         let mut by = full_by.clone();
         if !a.no_trunc && by.chars().count() > 45 {

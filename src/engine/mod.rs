@@ -15,6 +15,7 @@ pub mod events_read;
 pub mod exec;
 pub mod exec_io;
 pub mod health;
+pub mod image_doc;
 pub mod image_remove;
 pub mod images;
 pub mod inspect;

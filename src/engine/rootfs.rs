@@ -129,6 +129,28 @@ impl Engine {
         })
     }
 
+    /// `export`: the container's whole filesystem as a tar stream, its
+    /// runtime mount points as empty directories.
+    pub fn export_container<W: Write>(
+        &self,
+        c: &ContainerRow,
+        out: W,
+    ) -> Result<(), ContainerError> {
+        let merged = self.merged_root(c)?;
+        let skip = self.mount_points(c);
+        let write = || -> std::io::Result<()> {
+            let mut b = tar::Builder::new(out);
+            b.follow_symlinks(false);
+            add_tree(&mut b, &merged.path, "", &skip)?;
+            b.into_inner()?.flush()
+        };
+        let r = write().map_err(io(format!("exporting {}", c.name)));
+        if merged.mounted_here {
+            self.unmount_root(c)?;
+        }
+        r
+    }
+
     pub fn unmount_root(&self, c: &ContainerRow) -> Result<bool, ContainerError> {
         let rootfs = self.container_dir(&c.id).join("rootfs");
         if !is_mounted(&rootfs) {
@@ -539,4 +561,40 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&dir);
         Ok(true)
     }
+}
+
+/// Add `dir` (relative name `rel`) to the archive, never following
+/// symlinks; mount points of the runtime (/proc, /sys, /dev, generated
+/// /etc files, volumes) appear as empty directories or not at all.
+fn add_tree<W: Write>(
+    b: &mut tar::Builder<W>,
+    root: &std::path::Path,
+    rel: &str,
+    skip: &[String],
+) -> std::io::Result<()> {
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let child = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let md = e.path().symlink_metadata()?;
+        let mounted = skip.contains(&child);
+        if mounted && !md.is_dir() {
+            continue;
+        }
+        b.append_path_with_name(e.path(), &child)?;
+        if md.is_dir() && !mounted {
+            add_tree(b, root, &child, skip)?;
+        }
+    }
+    Ok(())
 }
