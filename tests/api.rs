@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -428,4 +429,120 @@ fn docker_image_inspect_tag_push_save_load_and_prune() {
     );
     let err = api.fails(&["image", "inspect", "nosuch:image"]);
     assert!(err.contains("No such image"), "{err}");
+}
+
+/// A container's insides through the API: top, changes (docker's kinds),
+/// cp both ways (archive PUT and GET with its stat header), rename,
+/// update, stats, export, events (recorded and streamed), system df and
+/// prune.
+#[test]
+fn docker_top_diff_cp_rename_update_stats_export_events_and_prune() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    let since = api.ok(&["version", "--format", "{{.Server.Version}}"]);
+    assert!(!since.is_empty());
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    api.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /tmp/d; echo inner > /tmp/d/f; echo made > /tmp/made; exec sleep 300",
+    ]);
+    let t = Instant::now();
+    while !api.ok(&["diff", "c1"]).contains("A /tmp/made") {
+        assert!(t.elapsed() < Duration::from_secs(10), "no changes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let top = api.ok(&["top", "c1"]);
+    assert!(
+        top.lines().nth(1).is_some_and(|l| l.contains("sleep 300")),
+        "{top}"
+    );
+    let host = berth.dir.path().join("cp");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("up.txt"), "uploaded\n").unwrap();
+    api.ok(&["cp", host.join("up.txt").to_str().unwrap(), "c1:/tmp/"]);
+    assert_eq!(api.ok(&["exec", "c1", "cat", "/tmp/up.txt"]), "uploaded\n");
+    api.ok(&["cp", "c1:/tmp/d", host.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("d/f")).unwrap(),
+        "inner\n"
+    );
+    api.ok(&["cp", "c1:/tmp/made", host.join("copied").to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("copied")).unwrap(),
+        "made\n"
+    );
+    let err = api.fails(&["cp", "c1:/nowhere", host.to_str().unwrap()]);
+    assert!(err.contains("nowhere"), "{err}");
+    api.ok(&["rename", "c1", "c2"]);
+    api.ok(&["update", "--memory", "64m", "c2"]);
+    assert_eq!(
+        api.ok(&["inspect", "--format", "{{.HostConfig.Memory}}", "c2"])
+            .trim(),
+        "67108864"
+    );
+    let stats = api.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        "c2",
+    ]);
+    assert_eq!(stats.trim(), "c2 1");
+    let out = api.docker().args(["export", "c2"]).output().unwrap();
+    assert!(out.status.success());
+    let listing = Command::new("tar")
+        .arg("t")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut tar| {
+            use std::io::Write;
+            tar.stdin.take().unwrap().write_all(&out.stdout)?;
+            tar.wait_with_output()
+        })
+        .unwrap();
+    let names = String::from_utf8_lossy(&listing.stdout);
+    assert!(names.lines().any(|l| l == "tmp/made"), "{names}");
+    api.ok(&["rm", "-f", "c2"]);
+    // Events: the run's, recorded, in docker's names.
+    let st = api
+        .docker()
+        .args(["run", "--name", "ev", "busybox", "sh", "-c", "exit 3"])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(3));
+    std::thread::sleep(Duration::from_millis(1100));
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let events = api.ok(&[
+        "events",
+        "--since",
+        &start.to_string(),
+        "--until",
+        &end.to_string(),
+        "--filter",
+        "container=ev",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert!(
+        events.contains("start <no value>\n") && events.contains("die 3\n"),
+        "{events}"
+    );
+    let df = api.ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
+    assert!(df.contains("Containers 1"), "{df}");
+    let pruned = api.ok(&["container", "prune", "-f"]);
+    assert!(pruned.contains("Deleted Containers"), "{pruned}");
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
 }

@@ -5,6 +5,7 @@
 //! `lifecycle` the container verbs.
 
 pub mod attach;
+pub mod containers;
 pub mod create;
 pub mod docker;
 pub mod exec;
@@ -12,6 +13,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod objects;
 pub mod server;
+pub mod system;
 pub mod worker;
 
 use std::os::unix::net::UnixListener;

@@ -240,7 +240,20 @@ fn write_fixed(
 
 /// The status line and headers (docker's own on every answer).
 pub fn write_head(out: &mut dyn Write, status: u16, content_type: &str) -> std::io::Result<()> {
+    write_head_with(out, status, content_type, &[])
+}
+
+/// The status line, docker's headers and `extra` ones.
+pub fn write_head_with(
+    out: &mut dyn Write,
+    status: u16,
+    content_type: &str,
+    extra: &[(String, String)],
+) -> std::io::Result<()> {
     writeln!(out, "{status}")?;
+    for (k, v) in extra {
+        writeln!(out, "{k}: {v}")?;
+    }
     write_head_rest(out, content_type)
 }
 
@@ -261,6 +274,9 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         ("GET" | "HEAD", ["_ping"]) => Ok(Answer::Text(200, "OK".into())),
         ("GET", ["version"]) => Ok(Answer::Json(200, docker::version())),
         ("GET", ["info"]) => Ok(Answer::Json(200, docker::info(engine)?)),
+        ("GET", ["events"]) => super::system::events(r),
+        ("GET", ["system", "df"]) => super::system::df(engine),
+        ("POST", ["auth"]) => super::system::auth(r),
         ("GET", ["containers", "json"]) => {
             Ok(Answer::Json(200, docker::container_list(engine, r)?))
         }
@@ -274,6 +290,16 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         ("POST", ["containers", "create"]) => super::create::create(engine, r),
         (_, ["networks", rest @ ..]) => super::objects::networks(engine, r, rest),
         (_, ["volumes", rest @ ..]) => super::objects::volumes(engine, r, rest),
+        ("POST", ["containers", "prune"]) => super::containers::prune(engine, r),
+        ("GET", ["containers", id, "top"]) => super::containers::top(engine, r, id),
+        ("GET", ["containers", id, "changes"]) => super::containers::changes(engine, id),
+        ("GET", ["containers", id, "export"]) => super::containers::export(engine, id),
+        ("GET", ["containers", id, "stats"]) => super::containers::stats(engine, r, id),
+        ("GET" | "HEAD" | "PUT", ["containers", id, "archive"]) => {
+            super::containers::archive(engine, r, id)
+        }
+        ("POST", ["containers", id, "rename"]) => super::containers::rename(engine, r, id),
+        ("POST", ["containers", id, "update"]) => super::containers::update(engine, r, id),
         ("POST", ["containers", id, "exec"]) => super::exec::create(engine, r, id),
         ("POST", ["exec", id, "start"]) => super::exec::start(engine, r, id),
         ("POST", ["exec", id, "resize"]) => super::exec::resize(engine, r, id),

@@ -1,7 +1,6 @@
 use super::Ctx;
+use crate::registry::RemoteOptions;
 use crate::registry::auth::{self, Credentials};
-use crate::registry::config::Endpoint;
-use crate::registry::{Access, RegistriesConf, RemoteOptions};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -98,23 +97,12 @@ pub fn login(_ctx: &Ctx, a: LoginArgs) -> anyhow::Result<()> {
         anyhow::bail!("logging in to {key}: username and password must not be empty");
     }
     let creds = Credentials { username, password };
-    let conf = RegistriesConf::load()?;
     let opts = RemoteOptions {
         tls_verify: a.tls_verify,
         authfile: a.authfile.clone(),
         creds: Some(creds.clone()),
     };
-    let client = opts.client(
-        &conf,
-        &Endpoint {
-            host: host.clone(),
-            insecure: false,
-        },
-        "",
-        Access::Pull,
-    )?;
-    client
-        .ping()
+    opts.check_login(&host)
         .map_err(|e| anyhow::anyhow!("logging in to {key}: {e}"))?;
     auth::store(&file, &key, &creds)?;
     println!("Login Succeeded!");

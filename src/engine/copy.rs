@@ -614,7 +614,50 @@ fn copy(
     }
 }
 
+/// What docker's archive HEAD (and GET, in a header) says of a container
+/// path: the name, size, mode (Go's FileMode bits), mtime and where a
+/// symlink points.
+#[derive(Debug, Clone)]
+pub struct PathStat {
+    pub name: String,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+    pub link_target: String,
+}
+
 impl Engine {
+    /// Stat `path` in container `name`, resolved inside its root as `cp`
+    /// resolves it (a final symlink is described, not followed).
+    pub fn stat_container_path(&self, name: &str, path: &str) -> Result<PathStat, CopyError> {
+        use std::os::unix::fs::MetadataExt;
+        let o = open_container(self, name, false)?;
+        let r = (|| {
+            let place = Place::open(self, &o.c, &o.merged.path, &o.c.name, path)?;
+            let fd = place
+                .root
+                .resolve(&place.path, OFlags::PATH | OFlags::NOFOLLOW)
+                .map_err(|e| not_found(path, &place.on(), e))?;
+            let md = metadata(fd.as_fd())?;
+            let link_target = if md.file_type().is_symlink() {
+                rustix::fs::readlinkat(&fd, "", Vec::new())
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Ok(PathStat {
+                name: base_name(&clean(&absolute(&o.c.config().workdir, path))),
+                size: md.size(),
+                mode: go_file_mode(md.mode()),
+                mtime: md.mtime(),
+                link_target,
+            })
+        })();
+        close_container(self, o)?;
+        r
+    }
+
     /// `cp`: copy `source` to `target` (at least one of them in a
     /// container, or a tar stream into one), docker's and podman's rules
     /// for where a copy lands. Containers are opened (a stopped one's root
@@ -668,5 +711,29 @@ impl Engine {
             }
         }
         r
+    }
+}
+
+/// A Unix mode as Go's os.FileMode: permission bits, and the type as
+/// Go's flag bits (docker's clients decode it so).
+fn go_file_mode(mode: u32) -> u32 {
+    let mut m = mode & 0o777;
+    if mode & libc::S_ISUID != 0 {
+        m |= 1 << 23;
+    }
+    if mode & libc::S_ISGID != 0 {
+        m |= 1 << 22;
+    }
+    if mode & libc::S_ISVTX != 0 {
+        m |= 1 << 20;
+    }
+    m | match mode & libc::S_IFMT {
+        libc::S_IFDIR => 1 << 31,
+        libc::S_IFLNK => 1 << 27,
+        libc::S_IFIFO => 1 << 25,
+        libc::S_IFSOCK => 1 << 24,
+        libc::S_IFBLK => 1 << 26,
+        libc::S_IFCHR => (1 << 26) | (1 << 21),
+        _ => 0,
     }
 }

@@ -37,6 +37,24 @@ pub struct RemoteOptions {
 }
 
 impl RemoteOptions {
+    /// Log in to registry `host` with these options' credentials: the
+    /// registry's ping (its token or basic auth) must accept them.
+    pub fn check_login(&self, host: &str) -> Result<(), String> {
+        let conf = RegistriesConf::load().map_err(|e| e.to_string())?;
+        let client = self
+            .client(
+                &conf,
+                &config::Endpoint {
+                    host: host.to_string(),
+                    insecure: false,
+                },
+                "",
+                Access::Pull,
+            )
+            .map_err(|e| e.to_string())?;
+        client.ping().map_err(|e| e.to_string())
+    }
+
     pub fn client(
         &self,
         conf: &RegistriesConf,

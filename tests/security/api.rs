@@ -138,3 +138,74 @@ fn an_api_exec_gets_no_descriptor_of_the_service_and_ids_are_not_paths() {
     }
     api.ok(&["rm", "-f", "box"]);
 }
+
+/// A tar sent to a container's archive endpoint stays in the container:
+/// `..` names and a symlink to the host's / planted first resolve inside
+/// its root, as `berth cp` does.
+#[test]
+fn an_archive_put_cannot_write_outside_the_container() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    api.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let tag = format!("berth-escape-{}", std::process::id());
+    let mut b = tar::Builder::new(Vec::new());
+    let mut file = |b: &mut tar::Builder<Vec<u8>>, name: &str| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Raw names: the builder itself refuses `..`.
+        let bytes = name.as_bytes();
+        h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+        h.set_cksum();
+        b.append(&h, &b"bad"[..]).unwrap();
+    };
+    file(&mut b, &format!("../../../../../../tmp/{tag}-dots"));
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "up", "/").unwrap();
+    file(&mut b, &format!("up/tmp/{tag}-link"));
+    let body = b.into_inner().unwrap();
+    let tarfile = berth.dir.path().join("evil.tar");
+    std::fs::write(&tarfile, body).unwrap();
+    let o = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-T",
+        ])
+        .arg(&tarfile)
+        .arg("--unix-socket")
+        .arg(&api.socket)
+        .arg("http://d/v1.41/containers/box/archive?path=/tmp")
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&o.stdout).into_owned();
+    for suffix in ["dots", "link"] {
+        let p = std::path::PathBuf::from(format!("/tmp/{tag}-{suffix}"));
+        let escaped = p.exists();
+        let _ = std::fs::remove_file(&p);
+        assert!(
+            !escaped,
+            "{} written on the host (HTTP {code})",
+            p.display()
+        );
+    }
+    // What did land, landed inside.
+    let inside = api.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "ls /tmp /tmp/tmp 2>/dev/null; true",
+    ]);
+    assert!(!inside.contains("passwd"), "{inside}");
+    api.ok(&["rm", "-f", "box"]);
+}
