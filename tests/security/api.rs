@@ -149,7 +149,7 @@ fn an_archive_put_cannot_write_outside_the_container() {
     api.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
     let tag = format!("berth-escape-{}", std::process::id());
     let mut b = tar::Builder::new(Vec::new());
-    let mut file = |b: &mut tar::Builder<Vec<u8>>, name: &str| {
+    let file = |b: &mut tar::Builder<Vec<u8>>, name: &str| {
         let mut h = tar::Header::new_gnu();
         h.set_size(3);
         h.set_mode(0o644);
