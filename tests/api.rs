@@ -546,3 +546,53 @@ fn docker_top_diff_cp_rename_update_stats_export_events_and_prune() {
     assert!(pruned.contains("Deleted Containers"), "{pruned}");
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
 }
+
+/// `docker build` through the API: the context sent as the body, a build
+/// argument, COPY and RUN (its output in the stream), the tag, `-q`
+/// printing the ID alone, and a failing RUN failing the build.
+#[test]
+fn docker_build_sends_its_context_and_streams_the_steps() {
+    let (reg, berth) = pulled(busybox_layer());
+    let api = ApiService::start(&berth, "0");
+    let ctx = berth.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM {}/busybox:latest\nARG GREETING=none\nCOPY hello.txt /hello.txt\nRUN echo \"built with $GREETING\" > /built; cat /hello.txt\nCMD [\"cat\", \"/built\"]\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    std::fs::write(ctx.join("hello.txt"), "hello-file\n").unwrap();
+    let dir = ctx.to_str().unwrap();
+    let out = api.ok(&[
+        "build",
+        "-t",
+        "localhost/apibuilt:1",
+        "--build-arg",
+        "GREETING=hi",
+        dir,
+    ]);
+    assert!(out.contains("hello-file\n"), "{out}");
+    assert!(
+        out.contains("Successfully tagged localhost/apibuilt:1"),
+        "{out}"
+    );
+    assert_eq!(
+        api.ok(&["run", "--rm", "localhost/apibuilt:1"]),
+        "built with hi\n"
+    );
+    let id = api.ok(&["build", "-q", "--build-arg", "GREETING=hi", dir]);
+    assert!(
+        id.trim().starts_with("sha256:") && id.trim().lines().count() == 1,
+        "{id}"
+    );
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {}/busybox:latest\nRUN exit 4\n", reg.host()),
+    )
+    .unwrap();
+    let err = api.fails(&["build", dir]);
+    assert!(err.contains("exit 4"), "{err}");
+}

@@ -162,6 +162,22 @@ pub fn create(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
     ))
 }
 
+/// docker's default network: the podman bridge as root, the rootless
+/// default user-mode network otherwise.
+pub fn default_network() -> (String, Vec<NetworkRequest>) {
+    if crate::process::pause::host_ids().0 != 0 {
+        (crate::engine::networks::default_rootless_mode(), Vec::new())
+    } else {
+        (
+            "bridge".into(),
+            vec![NetworkRequest {
+                network: "bridge".into(),
+                ..Default::default()
+            }],
+        )
+    }
+}
+
 /// HostConfig.NetworkMode (and NetworkingConfig's endpoints): docker's
 /// "default"/"bridge" is berth's default (the podman bridge as root, the
 /// rootless default user-mode network otherwise); a network's name joins
@@ -182,9 +198,7 @@ fn network(host: &Value, netcfg: &Value) -> Result<(String, Vec<NetworkRequest>)
         }
     };
     Ok(match mode {
-        "" | "default" | "bridge" if rootless => {
-            (crate::engine::networks::default_rootless_mode(), Vec::new())
-        }
+        "" | "default" | "bridge" if rootless => default_network(),
         "" | "default" | "bridge" => ("bridge".into(), vec![request("bridge")]),
         "host" | "none" => (mode.into(), Vec::new()),
         m if m.starts_with("container:") && m.len() > 10 => (m.into(), Vec::new()),

@@ -5,6 +5,7 @@
 //! `lifecycle` the container verbs.
 
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod docker;

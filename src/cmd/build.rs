@@ -5,11 +5,11 @@ use super::run::CreateArgs;
 use super::{Ctx, exit};
 use crate::build::context::Context;
 use crate::build::ignore::Ignore;
-use crate::build::{BuildError, BuildOptions, Host, RunSpec};
+use crate::build::{BuildError, BuildOptions, RunSpec};
 use crate::engine::ContainerRow;
 use crate::engine::Engine;
-use crate::engine::containers::{Bind, NewContainer};
-use crate::engine::images::ImageRecord;
+use crate::engine::build::StepDoor;
+use crate::engine::pull::PullPolicy;
 use clap::{Args, Parser};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -155,128 +155,51 @@ struct RunStepArgs {
     create: CreateArgs,
 }
 
-struct CliHost<'a> {
-    pull: &'a str,
-    remote: &'a RemoteArgs,
+/// The CLI's side of RUN steps: its `create` flags, parsed as `create`
+/// parses them with the step's own, and an attached start that relays
+/// signals, as `run` does.
+fn cli_door<'a>(
+    pull: &str,
+    remote: &RemoteArgs,
     quiet: bool,
-    /// `create` flags every RUN step's container gets (--ulimit, --dns, ...).
     create_flags: Vec<String>,
-}
-
-impl Host for CliHost<'_> {
-    fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String> {
-        let policy = match self.pull {
-            "true" => "always",
-            "false" => "never",
-            p => p,
-        };
-        super::run::find_or_pull(engine, name, policy, None, self.remote, self.quiet)
-            .map(|f| f.image)
-            .map_err(|e| e.to_string())
-    }
-
-    fn run(
-        &mut self,
-        engine: &mut Engine,
-        image: &ImageRecord,
-        spec: &RunSpec,
-    ) -> Result<(ContainerRow, i32), crate::build::RunError> {
-        let mut argv: Vec<String> = vec!["create".into()];
-        argv.extend(self.create_flags.iter().cloned());
-        if !spec.network.is_empty() {
-            argv.push(format!("--network={}", spec.network));
-        }
-        if !spec.user.is_empty() {
-            argv.push(format!("--user={}", spec.user));
-        }
-        argv.push(format!("--workdir={}", spec.workdir));
-        for t in &spec.tmpfs {
-            argv.push(format!("--tmpfs={t}"));
-        }
-        argv.push(image.id.hex().to_string());
-        let a = RunStepArgs::try_parse_from(&argv)
-            .map_err(|e| format!("setting up the RUN container: {e}"))?
-            .create;
-        let image_cfg = engine.image_config(image).map_err(|e| e.to_string())?;
-        let run_spec = super::run_config::create_spec(&a).map_err(|e| e.to_string())?;
-        let mut cfg = crate::engine::create::with_image(
-            run_spec,
-            &image_cfg.config.clone().unwrap_or_default(),
-        )?
-        .0;
-        cfg.entrypoint = vec![];
-        cfg.cmd = spec.args.clone();
-        cfg.args = spec.args.clone();
-        cfg.env = spec.env.clone();
-        cfg.healthcheck = None;
-        // Binds go in as values, not as `--mount` text: a source path the
-        // build resolved (a context directory may be named
-        // `x,target=/etc`) must not be re-read as options, nor resolved
-        // again on the host.
-        for (src, dst, ro) in &spec.binds {
-            cfg.binds.push(Bind {
-                source: src.clone(),
-                destination: dst.clone(),
-                readonly: *ro,
-                propagation: String::new(),
-                chown: false,
-                options: Vec::new(),
-            });
-        }
-        cfg.volumes
-            .retain(|v| !spec.binds.iter().any(|(_, d, _)| *d == v.destination));
-        cfg.labels
-            .insert("io.berth.build".into(), "run-step".into());
-        let row = engine
-            .create_container(NewContainer {
-                name: None,
-                image,
-                image_name: image.id.hex().to_string(),
-                config: cfg,
-            })
-            .map_err(|e| e.to_string())?;
-        // -q: the steps' own output is not shown either (podman's rule).
-        let saved = if spec.quiet { quiet_stdout() } else { None };
-        let r = super::run::start_container(engine, &row, true, true, true);
-        if let Some(fd) = saved {
-            // SAFETY: restoring the stdout saved by quiet_stdout.
-            unsafe {
-                libc::dup2(fd, 1);
-                libc::close(fd);
+) -> anyhow::Result<StepDoor<'a>> {
+    let policy = match pull {
+        "true" => "always",
+        "false" => "never",
+        p => p,
+    };
+    Ok(StepDoor {
+        pull: PullPolicy::parse(policy).map_err(anyhow::Error::msg)?,
+        pull_opts: crate::registry::pull::PullOptions {
+            remote: remote.options()?,
+            ..Default::default()
+        },
+        quiet,
+        spec_for: Box::new(move |spec: &RunSpec| {
+            let mut argv: Vec<String> = vec!["create".into()];
+            argv.extend(create_flags.iter().cloned());
+            if !spec.network.is_empty() {
+                argv.push(format!("--network={}", spec.network));
             }
-        }
-        let code = match r {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = engine.remove_container(&row, true);
-                return Err(crate::build::RunError::Start(e.to_string()));
+            if !spec.user.is_empty() {
+                argv.push(format!("--user={}", spec.user));
             }
-        };
-        let row = engine.container(&row.id).map_err(|e| e.to_string())?;
-        Ok((row, code))
-    }
-
-    fn warn(&mut self, msg: &str) {
-        super::log::warn(msg);
-    }
-}
-
-/// Point stdout at /dev/null; the saved descriptor to restore.
-fn quiet_stdout() -> Option<i32> {
-    use std::os::fd::AsRawFd;
-    let null = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .ok()?;
-    // SAFETY: plain descriptor duplication on fds this process owns.
-    unsafe {
-        let saved = libc::dup(1);
-        if saved < 0 {
-            return None;
-        }
-        libc::dup2(null.as_raw_fd(), 1);
-        Some(saved)
-    }
+            argv.push(format!("--workdir={}", spec.workdir));
+            for t in &spec.tmpfs {
+                argv.push(format!("--tmpfs={t}"));
+            }
+            // The image is the builder's; a name is needed to parse.
+            argv.push("scratch".into());
+            let a = RunStepArgs::try_parse_from(&argv)
+                .map_err(|e| format!("setting up the RUN container: {e}"))?
+                .create;
+            super::run_config::create_spec(&a).map_err(|e| e.to_string())
+        }),
+        start: Box::new(|engine: &mut Engine, row: &ContainerRow| {
+            super::run::start_container(engine, row, true, true, true).map_err(|e| e.to_string())
+        }),
+    })
 }
 
 /// The Containerfile text and its name for messages. `-f` names any file
@@ -579,12 +502,7 @@ fn build_in(
         docker_format,
         timestamp: a.timestamp,
     };
-    let mut host = CliHost {
-        pull,
-        remote: &a.remote,
-        quiet: a.quiet,
-        create_flags: create_flags(a),
-    };
+    let mut host = cli_door(pull, &a.remote, a.quiet, create_flags(a))?;
     let id = crate::build::build(engine, &mut host, &o).map_err(|e| match e {
         BuildError::Step { code: Some(c), .. } => exit(c, format!("{e}")),
         other => exit(125, other.to_string()),

@@ -2,9 +2,13 @@
 //! on stdin unpacked into temp space, a RUN step's image config, and the
 //! built image's names and event.
 
+use super::containers::{Bind, NewContainer};
+use super::create::CreateSpec;
 use super::{Engine, EngineError};
+use crate::build::{Host, RunError, RunSpec};
 use crate::digest::Digest;
 use crate::image::config::{ConfigError, ImageConfig};
+use crate::state::containers::ContainerRow;
 use crate::state::images::{self as db, ImageRecord};
 use crate::storage::StoreError;
 use std::path::{Path, PathBuf};
@@ -116,5 +120,113 @@ impl Engine {
             tags.first().map_or(id.hex(), String::as_str),
         );
         Ok(())
+    }
+}
+
+/// What a door decides for a build's RUN steps: the container's settings
+/// before the step's own (the CLI's `create` flags; the API's defaults)
+/// and how an attached container is run to its end (the CLI relays its
+/// signals; the API only waits).
+pub struct StepDoor<'a> {
+    pub pull: crate::engine::pull::PullPolicy,
+    pub pull_opts: crate::registry::pull::PullOptions,
+    pub quiet: bool,
+    /// The step's container spec (network, user, workdir and tmpfs of
+    /// the step applied).
+    pub spec_for: Box<dyn FnMut(&RunSpec) -> Result<CreateSpec, String> + 'a>,
+    /// Start the created container attached; its exit code.
+    pub start: Box<dyn FnMut(&mut Engine, &ContainerRow) -> Result<i32, String> + 'a>,
+}
+
+impl Host for StepDoor<'_> {
+    fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String> {
+        engine
+            .find_or_pull(name, self.pull, &self.pull_opts, self.quiet)
+            .map(|f| f.image)
+            .map_err(|e| e.to_string())
+    }
+
+    fn run(
+        &mut self,
+        engine: &mut Engine,
+        image: &ImageRecord,
+        spec: &RunSpec,
+    ) -> Result<(ContainerRow, i32), RunError> {
+        let image_cfg = engine.image_config(image).map_err(|e| e.to_string())?;
+        let run_spec = (self.spec_for)(spec)?;
+        let mut cfg =
+            super::create::with_image(run_spec, &image_cfg.config.clone().unwrap_or_default())?.0;
+        cfg.entrypoint = vec![];
+        cfg.cmd = spec.args.clone();
+        cfg.args = spec.args.clone();
+        cfg.env = spec.env.clone();
+        cfg.healthcheck = None;
+        // Binds go in as values, not as `--mount` text: a source path the
+        // build resolved (a context directory may be named
+        // `x,target=/etc`) must not be re-read as options, nor resolved
+        // again on the host.
+        for (src, dst, ro) in &spec.binds {
+            cfg.binds.push(Bind {
+                source: src.clone(),
+                destination: dst.clone(),
+                readonly: *ro,
+                propagation: String::new(),
+                chown: false,
+                options: Vec::new(),
+            });
+        }
+        cfg.volumes
+            .retain(|v| !spec.binds.iter().any(|(_, d, _)| *d == v.destination));
+        cfg.labels
+            .insert("io.berth.build".into(), "run-step".into());
+        let row = engine
+            .create_container(NewContainer {
+                name: None,
+                image,
+                image_name: image.id.hex().to_string(),
+                config: cfg,
+            })
+            .map_err(|e| e.to_string())?;
+        // -q: the steps' own output is not shown either (podman's rule).
+        let saved = if spec.quiet { quiet_stdout() } else { None };
+        let r = (self.start)(engine, &row);
+        if let Some(fd) = saved {
+            // SAFETY: restoring the stdout saved by quiet_stdout.
+            unsafe {
+                libc::dup2(fd, 1);
+                libc::close(fd);
+            }
+        }
+        let code = match r {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = engine.remove_container(&row, true);
+                return Err(RunError::Start(e));
+            }
+        };
+        let row = engine.container(&row.id).map_err(|e| e.to_string())?;
+        Ok((row, code))
+    }
+
+    fn warn(&mut self, msg: &str) {
+        crate::log::warn(msg);
+    }
+}
+
+/// Point stdout at /dev/null; the saved descriptor to restore.
+fn quiet_stdout() -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .ok()?;
+    // SAFETY: plain descriptor duplication on fds this process owns.
+    unsafe {
+        let saved = libc::dup(1);
+        if saved < 0 {
+            return None;
+        }
+        libc::dup2(null.as_raw_fd(), 1);
+        Some(saved)
     }
 }

@@ -46,6 +46,41 @@ impl Engine {
     /// the containers it requires (`--requires`) first; `reopen` brings the
     /// database back once it is forked. The caller reads the monitor's
     /// events from what is returned.
+    /// Start created container `row` with its output on this process's
+    /// stdout and stderr, and wait for its end: its exit code (a build's
+    /// RUN step through the API).
+    pub fn run_attached(&mut self, row: &ContainerRow) -> Result<i32, String> {
+        use crate::monitor::Event;
+        let attach = crate::monitor::Attach {
+            stdin: false,
+            stdout: true,
+            stderr: true,
+            attached: true,
+        };
+        let mut launched = self.launch(row, attach, true).map_err(|e| e.to_string())?;
+        match launched.next_event() {
+            Some(Event::Started(_)) => loop {
+                match launched.next_event() {
+                    Some(Event::Exited(code)) => return Ok(code),
+                    Some(Event::Detached) => return Ok(0),
+                    Some(_) => continue,
+                    None => {
+                        self.reopen_db().map_err(|e| e.to_string())?;
+                        return self
+                            .container(&row.id)
+                            .map(|c| c.exit_code as i32)
+                            .map_err(|e| e.to_string());
+                    }
+                }
+            },
+            Some(Event::Failed(_, msg)) => Err(msg),
+            _ => Err(format!(
+                "{}: the container monitor died before starting it",
+                row.name
+            )),
+        }
+    }
+
     pub fn launch(
         &mut self,
         row: &ContainerRow,
