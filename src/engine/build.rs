@@ -133,10 +133,15 @@ pub struct StepDoor<'a> {
     pub quiet: bool,
     /// The step's container spec (network, user, workdir and tmpfs of
     /// the step applied).
-    pub spec_for: Box<dyn FnMut(&RunSpec) -> Result<CreateSpec, String> + 'a>,
+    pub spec_for: Box<SpecFor<'a>>,
     /// Start the created container attached; its exit code.
-    pub start: Box<dyn FnMut(&mut Engine, &ContainerRow) -> Result<i32, String> + 'a>,
+    pub start: Box<StartStep<'a>>,
 }
+
+/// A door's RUN-step container spec.
+pub type SpecFor<'a> = dyn FnMut(&RunSpec) -> Result<CreateSpec, String> + 'a;
+/// A door's attached start of a RUN step: its exit code.
+pub type StartStep<'a> = dyn FnMut(&mut Engine, &ContainerRow) -> Result<i32, String> + 'a;
 
 impl Host for StepDoor<'_> {
     fn base_image(&mut self, engine: &mut Engine, name: &str) -> Result<ImageRecord, String> {
