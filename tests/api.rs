@@ -146,8 +146,8 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     }
     assert!(!api.socket.exists());
     // A bad URI is refused with one line.
-    let err = berth.fails(&["system", "service", "tcp://0.0.0.0:2375"], 125);
-    assert!(err.contains("unix://PATH"), "{err}");
+    let err = berth.fails(&["system", "service", "http://127.0.0.1:2375"], 125);
+    assert!(err.contains("unix://PATH or tcp://"), "{err}");
 }
 
 /// Output of a docker command: (stdout, stderr, exit code).
@@ -595,4 +595,110 @@ fn docker_build_sends_its_context_and_streams_the_steps() {
     .unwrap();
     let err = api.fails(&["build", dir]);
     assert!(err.contains("exit 4"), "{err}");
+}
+
+/// `/metrics` scraped by Prometheus (Debian's, unpacked): the service on
+/// loopback TCP (prometheus speaks no unix sockets), a running container,
+/// and its memory, CPU and network series answered by Prometheus's own
+/// query API under cAdvisor's names.
+#[test]
+fn prometheus_scrapes_container_metrics() {
+    let prom = prometheus();
+    let (_reg, berth) = pulled(busybox_layer());
+    let port = free_port();
+    let mut svc = berth
+        .cmd()
+        .args([
+            "system",
+            "service",
+            "--time",
+            "0",
+            &format!("tcp://127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = svc.stderr.take().unwrap();
+    let _svc = Kill(svc);
+    let mut warning = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut warning).unwrap();
+    assert!(
+        warning.contains("without TLS or authentication"),
+        "{warning}"
+    );
+    berth.ok(&["run", "-d", "--name", "scraped", "busybox", "sleep", "300"]);
+    let metrics = Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        text.contains("# TYPE container_cpu_usage_seconds_total counter"),
+        "{text}"
+    );
+    assert!(text.contains("name=\"scraped\""), "{text}");
+    let dir = berth.dir.path().join("prometheus");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: berth\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let web = free_port();
+    let p = Command::new(&prom)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{web}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _p = Kill(p);
+    let query = |q: &str| {
+        let o = Command::new("curl")
+            .args([
+                "-s",
+                "--data-urlencode",
+                &format!("query={q}"),
+                &format!("http://127.0.0.1:{web}/api/v1/query"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let t = Instant::now();
+    let mut last = String::new();
+    while t.elapsed() < Duration::from_secs(60) {
+        last = query("container_memory_usage_bytes{name=\"scraped\"}");
+        if last.contains("\"name\":\"scraped\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(last.contains("\"name\":\"scraped\""), "{last}");
+    assert!(last.contains("\"job\":\"berth\""), "{last}");
+    for m in [
+        "container_cpu_usage_seconds_total",
+        "container_network_receive_bytes_total",
+        "container_processes",
+    ] {
+        let r = query(&format!("{m}{{name=\"scraped\"}}"));
+        assert!(r.contains("\"name\":\"scraped\""), "{m}: {r}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod docker;
 pub mod exec;
 pub mod images;
 pub mod lifecycle;
+pub mod metrics;
 pub mod objects;
 pub mod server;
 pub mod system;
@@ -45,9 +46,17 @@ pub fn default_socket(rootless: bool) -> PathBuf {
     }
 }
 
+/// What the service listens on: a unix socket (the default, and
+/// systemd's), or TCP when asked (anyone who can reach the port drives the
+/// engine: for a scraper of `/metrics` on loopback, say).
+pub enum Socket {
+    Unix(UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
 /// A socket to serve on, and its path when berth bound it.
 pub struct Listener {
-    pub socket: UnixListener,
+    pub socket: Socket,
     pub path: Option<PathBuf>,
 }
 
@@ -56,7 +65,21 @@ pub struct Listener {
 /// socket file is replaced).
 pub fn listener(uri: Option<&str>, rootless: bool) -> Result<Listener, String> {
     if let Some(socket) = socket_activated() {
-        return Ok(Listener { socket, path: None });
+        return Ok(Listener {
+            socket: Socket::Unix(socket),
+            path: None,
+        });
+    }
+    if let Some(addr) = uri.and_then(|u| u.strip_prefix("tcp://")) {
+        let socket = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("listening on tcp://{addr}: {e}"))?;
+        crate::log::warn(&format!(
+            "serving the API on tcp://{addr} without TLS or authentication: whoever reaches it controls berth's containers"
+        ));
+        return Ok(Listener {
+            socket: Socket::Tcp(socket),
+            path: None,
+        });
     }
     let path = match uri {
         None => default_socket(rootless),
@@ -64,14 +87,14 @@ pub fn listener(uri: Option<&str>, rootless: bool) -> Result<Listener, String> {
             Some(p) if !p.is_empty() => PathBuf::from(p),
             _ => {
                 return Err(format!(
-                    "invalid URI {u:?}: berth serves on unix://PATH (tcp:// is not served: it would open the engine to the network)"
+                    "invalid URI {u:?}: berth serves on unix://PATH or tcp://ADDRESS:PORT"
                 ));
             }
         },
     };
     let socket = bind(&path).map_err(|e| format!("listening on {}: {e}", path.display()))?;
     Ok(Listener {
-        socket,
+        socket: Socket::Unix(socket),
         path: Some(path),
     })
 }

@@ -11,7 +11,6 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
-use std::os::unix::net::UnixListener;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,11 +32,10 @@ const MAX_BODY: usize = 1 << 20;
 
 /// Serve until `idle` passes with no request in flight (None: forever).
 pub fn serve(
-    listener: UnixListener,
+    listener: super::Socket,
     idle: Option<Duration>,
     worker: Worker,
 ) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,19 +43,63 @@ pub fn serve(
     rt.block_on(run(listener, idle, Arc::new(worker)))
 }
 
+/// The listener, in tokio's terms.
+enum Listening {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+/// An accepted connection.
+enum Conn {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+impl Listening {
+    async fn accept(&self) -> std::io::Result<Conn> {
+        Ok(match self {
+            Listening::Unix(l) => Conn::Unix(l.accept().await?.0),
+            Listening::Tcp(l) => Conn::Tcp(l.accept().await?.0),
+        })
+    }
+}
+
+/// Serve one connection (HTTP/1.1, upgrades allowed) until it closes.
+async fn serve_conn<S>(stream: S, worker: Arc<Worker>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| handle(req, worker.clone()));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        crate::log::debug(&format!("API: connection: {e}"));
+    }
+}
+
 async fn run(
-    listener: UnixListener,
+    listener: super::Socket,
     idle: Option<Duration>,
     worker: Arc<Worker>,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::UnixListener::from_std(listener)?;
+    let listener = match listener {
+        super::Socket::Unix(l) => {
+            l.set_nonblocking(true)?;
+            Listening::Unix(tokio::net::UnixListener::from_std(l)?)
+        }
+        super::Socket::Tcp(l) => {
+            l.set_nonblocking(true)?;
+            Listening::Tcp(tokio::net::TcpListener::from_std(l)?)
+        }
+    };
     let busy = Arc::new(AtomicUsize::new(0));
     let last = Arc::new(std::sync::Mutex::new(Instant::now()));
     loop {
         let tick = tokio::time::sleep(Duration::from_millis(250));
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let stream = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         crate::log::warn(&format!("API: accepting a connection: {e}"));
@@ -67,12 +109,9 @@ async fn run(
                 let (worker, busy, last) = (worker.clone(), busy.clone(), last.clone());
                 busy.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(req, worker.clone()));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .with_upgrades();
-                    if let Err(e) = conn.await {
-                        crate::log::debug(&format!("API: connection: {e}"));
+                    match stream {
+                        Conn::Unix(s) => serve_conn(s, worker).await,
+                        Conn::Tcp(s) => serve_conn(s, worker).await,
                     }
                     *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                     busy.fetch_sub(1, Ordering::SeqCst);

@@ -274,6 +274,7 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         ("GET" | "HEAD", ["_ping"]) => Ok(Answer::Text(200, "OK".into())),
         ("GET", ["version"]) => Ok(Answer::Json(200, docker::version())),
         ("GET", ["info"]) => Ok(Answer::Json(200, docker::info(engine)?)),
+        ("GET", ["metrics"]) => super::metrics::metrics(engine),
         ("POST", ["build"]) => super::build::build(engine, r),
         ("GET", ["events"]) => super::system::events(r),
         ("GET", ["system", "df"]) => super::system::df(engine),

@@ -279,7 +279,7 @@ pub struct ServiceArgs {
     /// Seconds without a request before the service exits (0: never)
     #[arg(short, long, default_value_t = 5)]
     pub time: u64,
-    /// Where to listen: unix://PATH (default: $XDG_RUNTIME_DIR/berth/berth.sock rootless, /run/berth/berth.sock as root)
+    /// Where to listen: unix://PATH (default: $XDG_RUNTIME_DIR/berth/berth.sock rootless, /run/berth/berth.sock as root), or tcp://ADDRESS:PORT (unauthenticated: anyone reaching it drives berth)
     pub uri: Option<String>,
     /// Answer one request from the environment (the service's own workers)
     #[arg(long, hide = true)]

@@ -4,7 +4,7 @@
 use super::DbError;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerRow {
     pub id: String,
     pub name: String,

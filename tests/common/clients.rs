@@ -7,61 +7,81 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The docker CLI 20.10 (Debian's docker.io: `apt-get download` and
-/// `dpkg-deb -x`, never installed, which would start its daemon), unpacked
-/// once per machine under a lock.
+/// A Debian package's files (`apt-get download` and `dpkg-deb -x`, never
+/// installed, which could start its daemon), unpacked once per machine
+/// under a lock into /var/tmp/berth-tests/NAME; `bin` within it, once
+/// `works` says it runs.
+pub fn debian_package(package: &str, bin: &str, works: &dyn Fn(&Path) -> bool) -> PathBuf {
+    let dir = PathBuf::from(format!("/var/tmp/berth-tests/{package}"));
+    let bin = dir.join(bin);
+    std::fs::create_dir_all("/var/tmp/berth-tests").unwrap();
+    let lock = std::fs::File::create(format!("/var/tmp/berth-tests/{package}.lock")).unwrap();
+    lock.lock().unwrap();
+    if !works(&bin) {
+        let _ = std::fs::remove_dir_all(&dir);
+        let dl = dir.join("download");
+        std::fs::create_dir_all(&dl).unwrap();
+        // apt's _apt user must be able to write there.
+        let _ = Command::new("chmod").arg("777").arg(&dl).status();
+        let download = || {
+            Command::new("apt-get")
+                .args(["download", "-qq", package])
+                .current_dir(&dl)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // A fresh machine may have no package lists yet.
+        let got = download()
+            || (Command::new("apt-get")
+                .args(["update", "-qq"])
+                .status()
+                .is_ok_and(|s| s.success())
+                && download());
+        assert!(got, "apt-get download {package}");
+        let deb = std::fs::read_dir(&dl)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .expect("the downloaded package");
+        let st = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "dpkg-deb -x {package}");
+        let _ = std::fs::remove_dir_all(&dl);
+        assert!(works(&bin), "{package}: {} does not run", bin.display());
+    }
+    bin
+}
+
+fn says_version(b: &Path, flag: &str, want: &str) -> bool {
+    Command::new(b).arg(flag).output().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout).contains(want)
+            || String::from_utf8_lossy(&o.stderr).contains(want)
+    })
+}
+
+/// The docker CLI 20.10, from Debian's docker.io.
 pub fn docker_cli() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = PathBuf::from("/var/tmp/berth-tests/docker-cli");
-        let bin = dir.join("usr/bin/docker");
-        std::fs::create_dir_all("/var/tmp/berth-tests").unwrap();
-        let lock = std::fs::File::create("/var/tmp/berth-tests/docker-cli.lock").unwrap();
-        lock.lock().unwrap();
-        let works = |b: &Path| {
-            Command::new(b)
-                .args(["--version"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Docker version 20.10"))
-        };
-        if !works(&bin) {
-            let _ = std::fs::remove_dir_all(&dir);
-            let dl = dir.join("download");
-            std::fs::create_dir_all(&dl).unwrap();
-            // apt's _apt user must be able to write there.
-            let _ = Command::new("chmod").arg("777").arg(&dl).status();
-            let download = || {
-                Command::new("apt-get")
-                    .args(["download", "-qq", "docker.io"])
-                    .current_dir(&dl)
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            // A fresh machine may have no package lists yet.
-            let got = download()
-                || (Command::new("apt-get")
-                    .args(["update", "-qq"])
-                    .status()
-                    .is_ok_and(|s| s.success())
-                    && download());
-            assert!(got, "apt-get download docker.io");
-            let deb = std::fs::read_dir(&dl)
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|e| e == "deb"))
-                .expect("the docker.io package");
-            let st = Command::new("dpkg-deb")
-                .arg("-x")
-                .arg(&deb)
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(st.success(), "dpkg-deb -x docker.io");
-            let _ = std::fs::remove_dir_all(&dl);
-            assert!(works(&bin), "the docker CLI does not run");
-        }
-        bin
+        debian_package("docker.io", "usr/bin/docker", &|b| {
+            says_version(b, "--version", "Docker version 20.10")
+        })
+    })
+    .clone()
+}
+
+/// Prometheus, from Debian's package.
+pub fn prometheus() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        debian_package("prometheus", "usr/bin/prometheus", &|b| {
+            says_version(b, "--version", "prometheus, version")
+        })
     })
     .clone()
 }
