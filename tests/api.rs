@@ -39,7 +39,7 @@ fn the_docker_cli_lists_and_drives_berths_containers_and_images() {
     assert_eq!(
         api.ok(&["inspect", "--format", "{{.State.Running}} {{.Name}}", "web"])
             .trim(),
-        "true web"
+        "true /web"
     );
     // Logs: stdout and stderr demultiplexed by the client.
     let out = api.docker().args(["logs", "web"]).output().unwrap();

@@ -156,17 +156,15 @@ pub fn container_list(engine: &Engine, r: &Request) -> Result<Value, ApiError> {
         if !all && !filters.contains_key("status") && state != "running" && state != "paused" {
             continue;
         }
-        let ok = filters.iter().all(|(k, vals)| {
-            vals.iter().any(|v| match k.as_str() {
+        // docker: every label must match; other keys match any value.
+        let ok = filters.iter().all(|(k, vals)| match k.as_str() {
+            "label" => super::objects::labels_match(&cfg.labels, vals),
+            _ => vals.iter().any(|v| match k.as_str() {
                 "id" => c.id.starts_with(v.as_str()),
                 "name" => c.name.contains(v.trim_start_matches('/')),
                 "status" => state == v,
-                "label" => match v.split_once('=') {
-                    Some((lk, lv)) => cfg.labels.get(lk).is_some_and(|x| x == lv),
-                    None => cfg.labels.contains_key(v.as_str()),
-                },
                 _ => true,
-            })
+            }),
         });
         if !ok {
             continue;

@@ -51,7 +51,7 @@ fn prune_words(r: &Request) -> Result<Vec<String>, ApiError> {
         .collect())
 }
 
-fn labels_match(labels: &BTreeMap<String, String>, want: &[String]) -> bool {
+pub fn labels_match(labels: &BTreeMap<String, String>, want: &[String]) -> bool {
     want.iter().all(|w| match w.split_once('=') {
         Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
         None => labels.contains_key(w),

@@ -284,10 +284,16 @@ fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         }
         ("GET", ["containers", id, "json"]) => {
             let c = engine.container(id)?;
-            Ok(Answer::Json(
-                200,
-                crate::engine::container_doc::container_json(engine, &c),
-            ))
+            let mut doc = crate::engine::container_doc::container_json(engine, &c);
+            // docker's names start with a slash.
+            doc["Name"] = serde_json::json!(format!("/{}", c.name));
+            // berth's own log file answers the logs endpoint as docker's
+            // json-file does (clients read logs only from drivers they
+            // know).
+            if doc["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+                doc["HostConfig"]["LogConfig"]["Type"] = serde_json::json!("json-file");
+            }
+            Ok(Answer::Json(200, doc))
         }
         ("POST", ["containers", "create"]) => super::create::create(engine, r),
         (_, ["networks", rest @ ..]) => super::objects::networks(engine, r, rest),

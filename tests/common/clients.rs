@@ -1,6 +1,6 @@
 //! Clients we did not write, fetched once per machine under a lock: the
-//! docker CLI (and, for the API's tests, docker-compose and Python's
-//! docker SDK).
+//! docker CLI and Prometheus (Debian's), podman-compose, Python's docker
+//! SDK and Testcontainers (PyPI, in venvs of their own).
 
 use super::Berth;
 use std::path::{Path, PathBuf};
@@ -145,4 +145,65 @@ impl Drop for ApiService {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A venv of its own under /var/tmp/berth-tests/NAME with `specs`
+/// pip-installed, made once per machine under a lock (and again if
+/// `works` says it does not work).
+pub fn python_venv(name: &str, specs: &[&str], works: &dyn Fn(&Path) -> bool) -> PathBuf {
+    let dir = PathBuf::from(format!("/var/tmp/berth-tests/{name}"));
+    std::fs::create_dir_all("/var/tmp/berth-tests").unwrap();
+    let lock = std::fs::File::create(format!("/var/tmp/berth-tests/{name}.lock")).unwrap();
+    lock.lock().unwrap();
+    if !works(&dir) {
+        let _ = std::fs::remove_dir_all(&dir);
+        let st = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "python3 -m venv (package python3-venv)");
+        let st = Command::new(dir.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .args(specs)
+            .status()
+            .unwrap();
+        assert!(st.success(), "pip install {specs:?}");
+        assert!(works(&dir), "{name}: {specs:?} do not work");
+    }
+    dir
+}
+
+/// podman-compose 1.6.0 from PyPI.
+pub fn podman_compose() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        python_venv("podman-compose-1.6.0", &["podman-compose==1.6.0"], &|d| {
+            says_version(&d.join("bin/podman-compose"), "--version", "1.6.0")
+        })
+        .join("bin/podman-compose")
+    })
+    .clone()
+}
+
+/// A Python with docker-py 7.2.0 and testcontainers 4.15.0 from PyPI.
+pub fn docker_py() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        python_venv(
+            "docker-py-7.2.0",
+            &["docker==7.2.0", "testcontainers==4.15.0"],
+            &|d| {
+                Command::new(d.join("bin/python"))
+                    .args([
+                        "-c",
+                        "import docker, testcontainers.core.container; assert docker.__version__ == '7.2.0'",
+                    ])
+                    .status()
+                    .is_ok_and(|s| s.success())
+            },
+        )
+        .join("bin/python")
+    })
+    .clone()
 }
