@@ -702,3 +702,73 @@ fn prometheus_scrapes_container_metrics() {
         assert!(r.contains("\"name\":\"scraped\""), "{m}: {r}");
     }
 }
+
+/// The shipped systemd units (contrib/systemd, system and user) pass
+/// `systemd-analyze verify` with berth's binary in ExecStart, and a
+/// socket handed over as systemd does (LISTEN_FDS, through
+/// systemd-socket-activate) answers its first request.
+#[test]
+fn systemd_units_verify_and_socket_activation_serves() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let units = berth.dir.path().join("units");
+    let runtime = berth.dir.path().join("xdg");
+    std::fs::create_dir_all(&runtime).unwrap();
+    for scope in ["system", "user"] {
+        let dir = units.join(scope);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["berth.socket", "berth.service"] {
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("contrib/systemd")
+                    .join(scope)
+                    .join(name),
+            )
+            .unwrap();
+            std::fs::write(dir.join(name), text.replace("/usr/local/bin/berth", bin())).unwrap();
+        }
+        let mut c = Command::new("systemd-analyze");
+        if scope == "user" {
+            c.arg("--user").env("XDG_RUNTIME_DIR", &runtime);
+        }
+        let o = c
+            .args(["verify", "--man=no"])
+            .arg(dir.join("berth.socket"))
+            .arg(dir.join("berth.service"))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{scope}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let socket = berth.dir.path().join("activated.sock");
+    let mut activator = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&socket)
+        .arg(bin())
+        .arg("--root")
+        .arg(berth.root())
+        .arg("--runroot")
+        .arg(berth.dir.path().join("run"))
+        .args(["system", "service", "--time", "1"])
+        .env("CONTAINERS_REGISTRIES_CONF", &berth.registries_conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !socket.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(&socket)
+        .arg("http://d/_ping")
+        .output()
+        .unwrap();
+    let _ = activator.kill();
+    let _ = activator.wait();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "OK");
+}

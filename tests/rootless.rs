@@ -576,3 +576,85 @@ fn rootless_compose_runs_a_project() {
     assert_eq!(run(&["ps", "-aq"]), "");
     assert!(!run(&["network", "ls", "--format", "{{.Name}}"]).contains("rlapp"));
 }
+
+/// The API as an unprivileged user: `system service` on the user's default
+/// socket ($XDG_RUNTIME_DIR/berth/berth.sock), driven by the docker CLI as
+/// that user: an attached run, exec, a published port on the rootless
+/// network, and removal.
+#[test]
+fn rootless_api_serves_the_docker_cli() {
+    use std::os::unix::process::CommandExt;
+    let (uid, gid, _reg, berth) = rootless_web();
+    let mut svc = berth
+        .rootless_cmd(uid, gid)
+        .args(["system", "service", "--time", "0"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = berth.dir.path().join("runtime/berth/berth.sock");
+    let t = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(
+            t.elapsed().as_secs() < 20,
+            "no socket at {}",
+            socket.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let docker = |args: &[&str]| {
+        let o = std::process::Command::new(docker_cli())
+            .uid(uid)
+            .gid(gid)
+            .env_clear()
+            .env("HOME", berth.dir.path())
+            .env("DOCKER_CONFIG", berth.dir.path().join("docker-config"))
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.status.code(),
+        )
+    };
+    let (out, err, code) = docker(&["run", "--rm", "busybox", "sh", "-c", "id -u; exit 2"]);
+    assert_eq!((out.as_str(), code), ("0\n", Some(2)), "{err}");
+    let port = free_port();
+    let (_, err, code) = docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (out, err, _) = docker(&["exec", "web", "cat", "/www/index.html"]);
+    assert_eq!(out, "rootless web\n", "{err}");
+    let t = std::time::Instant::now();
+    loop {
+        let o = std::process::Command::new("curl")
+            .args(["-s", &format!("http://127.0.0.1:{port}/")])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&o.stdout) == "rootless web\n" {
+            break;
+        }
+        assert!(t.elapsed().as_secs() < 20, "no answer on {port}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (_, err, code) = docker(&["rm", "-f", "web"]);
+    assert_eq!(code, Some(0), "{err}");
+    let _ = svc.kill();
+    let _ = svc.wait();
+    assert_eq!(berth.rootless_ok(uid, gid, &["ps", "-aq"]), "");
+}
