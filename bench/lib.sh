@@ -1,4 +1,5 @@
-# bench/lib.sh — helpers shared by bench/pull.sh, run.sh, fs.sh, network.sh, build.sh.
+# bench/lib.sh — helpers shared by the scripts in bench/ (pull.sh, run.sh, fs.sh,
+# network.sh, build.sh, security.sh, system.sh, compose.sh, api.sh).
 #
 # Sourced (`. "$(dirname "$0")/lib.sh"`) after `set -euo pipefail`; defines
 # functions and a few globals, runs nothing else. Each script keeps what is
@@ -200,6 +201,92 @@ with open(os.path.join(out, 'index.json'), 'wb') as f:
                        'size': msize, 'annotations': {'org.opencontainers.image.ref.name': tag}}]}))
 print(ldig, lsize, len(raw))
 EOF
+}
+
+# ---------------------------------------------------------------- Debian image
+# Used by pull.sh and api.sh: a debootstrap'd Debian bookworm minbase as one
+# gzip layer, built once and cached in $CACHE (rootfs/, rootfs.done, oci/,
+# oci.done, debootstrap.log); the OCI layout's one manifest is tagged
+# "latest". Need debootstrap and jq (MIRROR: default from apt's sources).
+apt_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    uri=$(awk '
+      /^[[:space:]]*#/ { next }
+      /^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /debian\/?$/ && $i !~ /security/) { print $i; exit } }
+      /^deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|ftp):\/\// && $i ~ /debian\/?$/ && $i !~ /security/) { print $i; exit } }
+    ' "$f")
+    [[ -n $uri ]] && { echo "${uri%/}"; return; }
+  done
+  echo http://deb.debian.org/debian
+}
+
+build_rootfs() { # build_rootfs: $CACHE/rootfs, once
+  local dir=$CACHE/rootfs
+  [[ -f $CACHE/rootfs.done ]] && return 0
+  local mirror=${MIRROR:-$(apt_mirror)}
+  log "debootstrap --variant=minbase bookworm from $mirror (one-time, cached in $CACHE)"
+  umount_under "$dir"
+  rm -rf "$dir"
+  mkdir -p "$CACHE"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $CACHE/debootstrap.log"
+  umount_under "$dir"
+  echo "$mirror" >"$CACHE/rootfs.done"
+}
+
+build_layout() { # build_layout: $CACHE/oci (+ oci/layer.info: "digest csize usize"), once
+  local oci=$CACHE/oci
+  [[ -f $CACHE/oci.done ]] && return 0
+  log "packing rootfs as one gzip layer + OCI layout"
+  rm -rf "$oci" "$oci.tmp"
+  mkdir -p "$oci.tmp/blobs/sha256"
+  local b=$oci.tmp/blobs/sha256 raw=$oci.tmp/layer.tar
+  tar --numeric-owner --xattrs -C "$CACHE/rootfs" -c . >"$raw"
+  local diff_id usize
+  diff_id=$(sha256sum "$raw" | cut -d' ' -f1)
+  usize=$(stat -c %s "$raw")
+  gzip -6 -n -c "$raw" >"$oci.tmp/layer.tar.gz"
+  rm -f "$raw"
+  local ldig lsize
+  ldig=$(sha256sum "$oci.tmp/layer.tar.gz" | cut -d' ' -f1)
+  lsize=$(stat -c %s "$oci.tmp/layer.tar.gz")
+  mv "$oci.tmp/layer.tar.gz" "$b/$ldig"
+
+  local created
+  created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  jq -cn --arg d "sha256:$diff_id" --arg c "$created" '{
+      created: $c, architecture: "amd64", os: "linux",
+      config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["bash"]},
+      rootfs: {type: "layers", diff_ids: [$d]},
+      history: [{created: $c, created_by: "debootstrap --variant=minbase bookworm"}]
+    }' >"$oci.tmp/config.json"
+  local cdig csize
+  cdig=$(sha256sum "$oci.tmp/config.json" | cut -d' ' -f1)
+  csize=$(stat -c %s "$oci.tmp/config.json")
+  mv "$oci.tmp/config.json" "$b/$cdig"
+
+  jq -cn --arg cd "sha256:$cdig" --argjson cs "$csize" --arg ld "sha256:$ldig" --argjson ls "$lsize" '{
+      schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]
+    }' >"$oci.tmp/manifest.json"
+  local mdig msize
+  mdig=$(sha256sum "$oci.tmp/manifest.json" | cut -d' ' -f1)
+  msize=$(stat -c %s "$oci.tmp/manifest.json")
+  mv "$oci.tmp/manifest.json" "$b/$mdig"
+
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$oci.tmp/oci-layout"
+  jq -cn --arg md "sha256:$mdig" --argjson ms "$msize" --arg tag latest '{
+      schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $md, size: $ms,
+                   annotations: {"org.opencontainers.image.ref.name": $tag},
+                   platform: {architecture: "amd64", os: "linux"}}]
+    }' >"$oci.tmp/index.json"
+  printf '%s %s %s\n' "sha256:$ldig" "$lsize" "$usize" >"$oci.tmp/layer.info"
+  mv "$oci.tmp" "$oci"
+  touch "$CACHE/oci.done"
 }
 
 # ---------------------------------------------------------------- registry

@@ -757,11 +757,7 @@ fn systemd_units_verify_and_socket_activation_serves() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !socket.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_socket(&socket);
     let o = Command::new("curl")
         .args(["-s", "--unix-socket"])
         .arg(&socket)

@@ -592,15 +592,7 @@ fn rootless_api_serves_the_docker_cli() {
         .spawn()
         .unwrap();
     let socket = berth.dir.path().join("runtime/berth/berth.sock");
-    let t = std::time::Instant::now();
-    while !socket.exists() {
-        assert!(
-            t.elapsed().as_secs() < 20,
-            "no socket at {}",
-            socket.display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_socket(&socket);
     let docker = |args: &[&str]| {
         let o = std::process::Command::new(docker_cli())
             .uid(uid)

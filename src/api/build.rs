@@ -3,7 +3,7 @@
 //! prints (its steps, the RUN containers' output) goes back as docker's
 //! JSON stream (`{"stream": ...}`), the image ID as `{"aux": {"ID": ...}}`.
 
-use super::worker::{Answer, ApiError, Request, write_head};
+use super::worker::{Answer, ApiError, Request, stream_error, write_head};
 use crate::build::context::Context;
 use crate::build::ignore::Ignore;
 use crate::build::{BuildOptions, RunSpec};
@@ -230,14 +230,7 @@ pub fn build(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
                 }
                 writeln!(out, "{}", json!({ "aux": { "ID": id.to_string() } }))?
             }
-            Err(e) => {
-                let msg = e.to_string();
-                writeln!(
-                    out,
-                    "{}",
-                    json!({ "errorDetail": { "message": msg }, "error": msg })
-                )?
-            }
+            Err(e) => stream_error(&mut out, &e.to_string())?,
         }
         Ok(Answer::Done)
     })();

@@ -193,14 +193,7 @@ pub fn update(engine: &Engine, r: &Request, id: &str) -> Result<Answer, ApiError
 
 /// `POST /containers/prune`.
 pub fn prune(engine: &Engine, r: &Request) -> Result<Answer, ApiError> {
-    let mut words = Vec::new();
-    if let Some(f) = r.query.get("filters") {
-        for (k, vals) in super::docker::parse_filters(f)? {
-            words.extend(vals.into_iter().map(|v| format!("{k}={v}")));
-        }
-    }
-    let f = crate::engine::prune::PruneFilter::parse(&words, &["label", "until"])
-        .map_err(|e| ApiError(400, e.to_string()))?;
+    let f = r.prune_filter()?;
     let rep = engine
         .prune_containers(&f)
         .map_err(|e| ApiError(500, e.to_string()))?;

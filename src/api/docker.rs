@@ -141,10 +141,7 @@ fn docker_state(state: &str) -> &str {
 /// `GET /containers/json`: `all`, `limit`, and `filters` of id, name,
 /// label, status.
 pub fn container_list(engine: &Engine, r: &Request) -> Result<Value, ApiError> {
-    let filters: std::collections::HashMap<String, Vec<String>> = match r.query.get("filters") {
-        Some(f) if !f.is_empty() => parse_filters(f)?,
-        _ => Default::default(),
-    };
+    let filters = r.filters()?;
     let mut rows = engine.containers()?;
     rows.sort_by_key(|c| std::cmp::Reverse(c.created));
     let all = r.flag("all");

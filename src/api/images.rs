@@ -2,8 +2,7 @@
 //! history, tag, push, get (save), load, prune and search, each over the
 //! engine's own calls.
 
-use super::docker::parse_filters;
-use super::worker::{Answer, ApiError, Request, write_head};
+use super::worker::{Answer, ApiError, Request, stream_error, write_head};
 use crate::engine::Engine;
 use crate::engine::images::{ImageError, Listed};
 use crate::image::archive::{self, ArchiveFormat, SaveItem};
@@ -145,14 +144,7 @@ pub fn push(engine: &Engine, r: &Request, name: &str) -> Result<Answer, ApiError
                 json!({ "progressDetail": {}, "aux": { "Tag": tag, "Digest": digest.to_string(), "Size": found.image.size } })
             )?;
         }
-        Err(e) => {
-            let msg = e.to_string();
-            writeln!(
-                out,
-                "{}",
-                json!({ "errorDetail": { "message": msg }, "error": msg })
-            )?;
-        }
+        Err(e) => stream_error(&mut out, &e.to_string())?,
     }
     Ok(Answer::Done)
 }
@@ -164,13 +156,7 @@ pub fn get(engine: &Engine, names: &[String]) -> Result<Answer, ApiError> {
     for n in names {
         found.push(engine.find_image(n).map_err(|_| no_such_image(n))?);
     }
-    let items: Vec<SaveItem> = found
-        .iter()
-        .map(|f| SaveItem {
-            image: &f.image,
-            names: f.name.clone().into_iter().collect(),
-        })
-        .collect();
+    let items: Vec<SaveItem> = found.iter().map(|f| f.save_item()).collect();
     let mut out = std::io::stdout().lock();
     write_head(&mut out, 200, "application/x-tar")?;
     archive::save(
@@ -215,15 +201,10 @@ pub fn load(engine: &Engine) -> Result<Answer, ApiError> {
 pub fn prune(engine: &Engine, r: &Request) -> Result<Answer, ApiError> {
     let mut all = false;
     let mut words = Vec::new();
-    if let Some(f) = r.query.get("filters") {
-        for (k, vals) in parse_filters(f)? {
-            for v in vals {
-                if k == "dangling" {
-                    all = matches!(v.as_str(), "false" | "0");
-                } else {
-                    words.push(format!("{k}={v}"));
-                }
-            }
+    for w in r.filter_words()? {
+        match w.strip_prefix("dangling=") {
+            Some(v) => all = matches!(v, "false" | "0"),
+            None => words.push(w),
         }
     }
     let f = crate::engine::prune::PruneFilter::parse(&words, &["label", "until"])

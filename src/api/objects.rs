@@ -1,7 +1,6 @@
 //! `/networks/...` and `/volumes/...`: docker's documents over the same
 //! engine calls as `berth network` and `berth volume`.
 
-use super::docker::parse_filters;
 use super::worker::{Answer, ApiError, Request};
 use crate::engine::Engine;
 use crate::engine::endpoints;
@@ -38,17 +37,6 @@ fn string_map(v: &Value) -> BTreeMap<String, String> {
         .flatten()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
         .collect()
-}
-
-/// docker's `filters` as berth's prune words (`label=a=b`, `until=10m`).
-fn prune_words(r: &Request) -> Result<Vec<String>, ApiError> {
-    let Some(text) = r.query.get("filters") else {
-        return Ok(Vec::new());
-    };
-    Ok(parse_filters(text)?
-        .into_iter()
-        .flat_map(|(k, vals)| vals.into_iter().map(move |v| format!("{k}={v}")))
-        .collect())
 }
 
 pub fn labels_match(labels: &BTreeMap<String, String>, want: &[String]) -> bool {
@@ -112,10 +100,7 @@ pub fn networks(engine: &mut Engine, r: &Request, p: &[&str]) -> Result<Answer, 
     let nd = engine.netdb()?;
     match (r.method.as_str(), p) {
         ("GET", []) => {
-            let filters = match r.query.get("filters") {
-                Some(f) => parse_filters(f)?,
-                None => Default::default(),
-            };
+            let filters = r.filters()?;
             let mut out = Vec::new();
             for n in nets::list(&nd)? {
                 let cfg = NetworkConfig::parse(&n.config);
@@ -185,8 +170,7 @@ pub fn networks(engine: &mut Engine, r: &Request, p: &[&str]) -> Result<Answer, 
             Ok(Answer::Json(201, json!({ "Id": n.id, "Warning": "" })))
         }
         ("POST", ["prune"]) => {
-            let f = crate::engine::prune::PruneFilter::parse(&prune_words(r)?, &["label", "until"])
-                .map_err(|e| ApiError(400, e.to_string()))?;
+            let f = r.prune_filter()?;
             let rep = engine
                 .prune_networks(&f)
                 .map_err(|e| ApiError(500, e.to_string()))?;
@@ -255,10 +239,7 @@ fn volume_doc(engine: &Engine, v: &VolumeRow) -> Value {
 pub fn volumes(engine: &mut Engine, r: &Request, p: &[&str]) -> Result<Answer, ApiError> {
     match (r.method.as_str(), p) {
         ("GET", []) => {
-            let filters = match r.query.get("filters") {
-                Some(f) => parse_filters(f)?,
-                None => Default::default(),
-            };
+            let filters = r.filters()?;
             let mut out = Vec::new();
             for v in engine.volumes()? {
                 let mut ok = true;
@@ -307,8 +288,7 @@ pub fn volumes(engine: &mut Engine, r: &Request, p: &[&str]) -> Result<Answer, A
             Ok(Answer::Json(201, volume_doc(engine, &v)))
         }
         ("POST", ["prune"]) => {
-            let f = crate::engine::prune::PruneFilter::parse(&prune_words(r)?, &["label", "until"])
-                .map_err(|e| ApiError(400, e.to_string()))?;
+            let f = r.prune_filter()?;
             let names = engine
                 .prunable_volumes(&f)
                 .map_err(|e| ApiError(500, e.to_string()))?;

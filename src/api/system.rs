@@ -1,7 +1,6 @@
 //! `/events` (streamed, filtered), `/system/df` and `/auth`: docker's
 //! documents over berth's event log, disk usage and registry login.
 
-use super::docker::parse_filters;
 use super::worker::{Answer, ApiError, Request, write_head};
 use crate::engine::Engine;
 use crate::engine::events::Event;
@@ -55,14 +54,8 @@ pub fn events(r: &Request) -> Result<Answer, ApiError> {
             .transpose()
             .map_err(|e| ApiError(400, e))
     };
-    let mut words = Vec::new();
-    if let Some(f) = r.query.get("filters") {
-        for (k, vals) in parse_filters(f)? {
-            words.extend(vals.into_iter().map(|v| format!("{k}={v}")));
-        }
-    }
     let q = Query {
-        filters: Filters::parse(&words).map_err(|e| ApiError(400, e))?,
+        filters: Filters::parse(&r.filter_words()?).map_err(|e| ApiError(400, e))?,
         since: time("since", true)?,
         until: time("until", false)?,
     };

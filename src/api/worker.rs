@@ -68,6 +68,29 @@ pub struct Request {
 }
 
 impl Request {
+    /// docker's `filters` query as a map (empty when absent).
+    pub fn filters(&self) -> Result<std::collections::HashMap<String, Vec<String>>, ApiError> {
+        match self.query.get("filters").filter(|f| !f.is_empty()) {
+            Some(f) => super::docker::parse_filters(f),
+            None => Ok(Default::default()),
+        }
+    }
+
+    /// docker's `filters` as berth's `KEY=VALUE` words (prune, events).
+    pub fn filter_words(&self) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .filters()?
+            .into_iter()
+            .flat_map(|(k, vals)| vals.into_iter().map(move |v| format!("{k}={v}")))
+            .collect())
+    }
+
+    /// A prune's filter (label, until) from docker's `filters`.
+    pub fn prune_filter(&self) -> Result<crate::engine::prune::PruneFilter, ApiError> {
+        crate::engine::prune::PruneFilter::parse(&self.filter_words()?, &["label", "until"])
+            .map_err(|e| ApiError(400, e.to_string()))
+    }
+
     /// Every value of a query key that may repeat (`names=a&names=b`).
     pub fn all(&self, key: &str) -> Vec<String> {
         self.raw_query
@@ -206,6 +229,16 @@ fn answer(answer: Result<Answer, ApiError>) {
         ),
     };
     let _ = out.flush();
+}
+
+/// A failure after the head of a JSON stream was sent: docker's error
+/// message in the stream (its clients print it and fail).
+pub fn stream_error(out: &mut dyn Write, msg: &str) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({ "errorDetail": { "message": msg }, "error": msg })
+    )
 }
 
 fn read_exact_fd0(len: usize) -> Vec<u8> {

@@ -37,14 +37,7 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> anyhow::Result<()> {
     for w in &a.images {
         found.push(engine.find_image(w)?);
     }
-    let items: Vec<SaveItem> = found
-        .iter()
-        .map(|f| SaveItem {
-            image: &f.image,
-            // podman: an image saved by its ID goes without names.
-            names: f.name.clone().into_iter().collect(),
-        })
-        .collect();
+    let items: Vec<SaveItem> = found.iter().map(|f| f.save_item()).collect();
     let format = if a.format == "oci-archive" {
         ArchiveFormat::OciArchive
     } else {

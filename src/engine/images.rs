@@ -34,6 +34,17 @@ pub struct Found {
     pub name: Option<String>,
 }
 
+impl Found {
+    /// The image to save as the user named it: by a name, with that name;
+    /// by its ID, without names (podman's rule).
+    pub fn save_item(&self) -> crate::image::archive::SaveItem<'_> {
+        crate::image::archive::SaveItem {
+            image: &self.image,
+            names: self.name.clone().into_iter().collect(),
+        }
+    }
+}
+
 /// Does stored name `stored` answer to the short `want` (no registry)?
 /// `busybox` matches `docker.io/library/busybox:latest` and
 /// `127.0.0.1:5000/busybox:latest`, as podman's local lookup does.

@@ -103,11 +103,7 @@ impl ApiService {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let t = Instant::now();
-        while !socket.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "no socket");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_socket(&socket);
         ApiService { child, socket }
     }
 
@@ -206,4 +202,17 @@ pub fn docker_py() -> PathBuf {
         .join("bin/python")
     })
     .clone()
+}
+
+/// Wait (up to 20 s) for a service's socket to appear.
+pub fn wait_for_socket(socket: &Path) {
+    let t = Instant::now();
+    while !socket.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no socket at {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

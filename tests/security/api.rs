@@ -5,7 +5,6 @@
 use super::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn another_user_cannot_connect_to_roots_api_socket() {
@@ -22,11 +21,7 @@ fn another_user_cannot_connect_to_roots_api_socket() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !socket.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_socket(&socket);
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let probe = |as_user: bool| {
