@@ -133,8 +133,32 @@ fn bind(path: &Path) -> std::io::Result<UnixListener> {
     rustix::process::umask(old);
     let l = bound?;
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    // berth.conf `[engine] service_group`: that group may connect too
+    // (docker's `docker` group): its gid first, then 0660.
+    if let Some(group) = crate::config::string("engine", "service_group") {
+        let gid = group_id(&group).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "service_group {group:?} in berth.conf: no such group"
+            ))
+        })?;
+        std::os::unix::fs::chown(&tmp, None, Some(gid))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o660))?;
+    }
     std::fs::rename(&tmp, path)?;
     Ok(l)
+}
+
+/// A group's ID, by name or number.
+fn group_id(group: &str) -> Option<u32> {
+    if let Ok(n) = group.parse() {
+        return Some(n);
+    }
+    let name = std::ffi::CString::new(group).ok()?;
+    // SAFETY: getgrnam returns a pointer to static storage or null; read
+    // at once in this single-threaded moment (before the server starts).
+    let g = unsafe { libc::getgrnam(name.as_ptr()) };
+    // SAFETY: non-null: a valid group entry.
+    (!g.is_null()).then(|| unsafe { (*g).gr_gid })
 }
 
 /// sd_listen_fds: LISTEN_PID names this process and LISTEN_FDS >= 1.

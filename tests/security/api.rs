@@ -204,3 +204,52 @@ fn an_archive_put_cannot_write_outside_the_container() {
     assert!(!inside.contains("passwd"), "{inside}");
     api.ok(&["rm", "-f", "box"]);
 }
+
+/// berth.conf's `[engine] service_group` opens root's socket to that
+/// group (mode 0660, the group's gid), as docker's `docker` group: a
+/// member connects, a user outside it still cannot.
+#[test]
+fn the_service_group_opens_the_socket_to_its_members_only() {
+    use std::os::unix::fs::MetadataExt;
+    let (uid, gid) = test_user();
+    let berth = Berth::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = dir.path().join("berth.conf");
+    std::fs::write(&conf, format!("[engine]\nservice_group = \"{gid}\"\n")).unwrap();
+    let socket = dir.path().join("api.sock");
+    let mut svc = berth
+        .cmd()
+        .env("CONTAINERS_CONF", &conf)
+        .args(["system", "service", "--time", "0"])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_socket(&socket);
+    let md = std::fs::metadata(&socket).unwrap();
+    assert_eq!((md.mode() & 0o777, md.gid()), (0o660, gid));
+    let probe = |as_uid: u32, as_gid: u32| {
+        use std::os::unix::process::CommandExt;
+        let o = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--unix-socket",
+            ])
+            .arg(&socket)
+            .arg("http://d/_ping")
+            .uid(as_uid)
+            .gid(as_gid)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(probe(uid, gid), "200");
+    assert_eq!(probe(65534, 65534), "000");
+    let _ = svc.kill();
+    let _ = svc.wait();
+}
