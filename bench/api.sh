@@ -74,7 +74,8 @@ else
       chmod 777 "$DOCKER_DIR/download"   # apt's _apt user writes there
       (cd "$DOCKER_DIR/download" && { apt-get download -qq docker.io || { apt-get update -qq && apt-get download -qq docker.io; }; }) ||
         die "apt-get download docker.io failed"
-      dpkg-deb -x "$(ls "$DOCKER_DIR"/download/*.deb | head -1)" "$DOCKER_DIR" || die "dpkg-deb -x docker.io failed"
+      debs=("$DOCKER_DIR"/download/*.deb)
+      dpkg-deb -x "${debs[0]}" "$DOCKER_DIR" || die "dpkg-deb -x docker.io failed"
       rm -rf "$DOCKER_DIR/download"
       docker_works "$DOCKER" || die "$DOCKER does not run"
     fi
@@ -220,7 +221,7 @@ for t in "${TOOLS[@]}"; do
 done
 
 LOADS[c]=$(load)
-log "(c) cold docker pull $PULL_REF: $RUNS rounds, docker rmi after each${PULL_SETTLE:+, then ${PULL_SETTLE}s}"
+log "(c) cold docker pull $PULL_REF: $RUNS rounds, docker rmi after each, then ${PULL_SETTLE}s"
 declare -A DU_BEFORE=() DU_AFTER=()
 root_mb() { case $1 in berth) du -smx "$B_ROOT" | cut -f1 ;; podman) du -smx "$P_ROOT" | cut -f1 ;; esac; }
 for t in "${TOOLS[@]}"; do : >"$T/c.$t"; DU_BEFORE[$t]=$(root_mb "$t"); done
@@ -271,7 +272,9 @@ activate() {
     sleep 0.01
   done
   if ! grep -q 'Listening on' "$T/act.$t.log"; then
-    cp "$T/act.$t.log" "$T/err"; LAST_RC=1
+    cp "$T/act.$t.log" "$T/err"
+    # shellcheck disable=SC2034 # (read by note_fail)
+    LAST_RC=1
     note_fail d "$t" "systemd-socket-activate -l SOCK -- $t system service --time 1 (not listening)"
     stop_pid "$ACT_PID"; ACT_PID=""
     return 0
@@ -398,7 +401,7 @@ if [[ -n ${RESULTS_MD_APPEND:-} ]]; then
 Notes:
 
 - Full references (\`127.0.0.1:PORT/busybox:latest\`) for both: podman's compat API resolves short names to docker.io (\`compat_api_enforce_docker_hub\`), as docker does. The registry is plain HTTP on loopback, marked insecure in a private registries.conf (CONTAINERS_REGISTRIES_CONF) both services read.
-- (c) The image is pull.sh's (debootstrap \`--variant=minbase\` bookworm, $LAYER_SIZE bytes compressed, $LAYER_USIZE uncompressed, cached in \$BENCH_CACHE). Each round pulls through both services, then \`docker rmi\` in both and ${PULL_SETTLE} s of waiting: on this VM's ext4 (no journal) inode allocation skips inodes freed in the last 60 s, which slows the next extraction several times (see pull.sh). The root sizes above show the rmi left nothing behind.
+- (c) The image is pull.sh's (debootstrap \`--variant=minbase\` bookworm, $LAYER_SIZE bytes compressed ($C_MB MiB), $LAYER_USIZE uncompressed ($U_MB MiB), cached in \$BENCH_CACHE). Each round pulls through both services, then \`docker rmi\` in both and ${PULL_SETTLE} s of waiting: on this VM's ext4 (no journal) inode allocation skips inodes freed in the last 60 s, which slows the next extraction several times (see pull.sh). The root sizes above show the rmi left nothing behind.
 - (d) \`systemd-socket-activate\` binds and listens, then on the first connection execs the service with the socket as fd 3 (LISTEN_FDS=1); the timed curl covers the service's start and its answer. Both services take the socket from LISTEN_FDS (podman's with no URI argument).
 NOTES
     echo

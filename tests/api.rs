@@ -213,6 +213,19 @@ fn docker_run_and_exec_relay_streams_terminals_and_exit_codes() {
     assert_eq!((out.as_str(), code), ("piped\ndone\n", Some(0)));
     api.ok(&["rm", "once"]);
 
+    // logs -f follows until the container ends.
+    api.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lf",
+        "busybox",
+        "sh",
+        "-c",
+        "echo a; sleep 0.5; echo b",
+    ]);
+    assert_eq!(api.ok(&["logs", "-f", "lf"]), "a\nb\n");
+    api.ok(&["rm", "lf"]);
     api.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
     let (out, err, code) = run_docker(
         &api,
@@ -767,4 +780,38 @@ fn systemd_units_verify_and_socket_activation_serves() {
     let _ = activator.kill();
     let _ = activator.wait();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "OK");
+}
+
+/// The service is only a front door: killed (SIGKILL, workers and all)
+/// while a container it started runs, the container goes on under its own
+/// monitor, and a new service finds it.
+#[test]
+fn containers_outlive_the_service() {
+    let (_reg, berth) = pulled(busybox_layer());
+    let mut api = ApiService::start(&berth, "0");
+    api.ok(&["run", "-d", "--name", "lasting", "busybox", "sleep", "300"]);
+    // A followed log holds a worker open as the service dies.
+    let mut follower = api
+        .docker()
+        .args(["logs", "-f", "lasting"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = api.child.kill();
+    let _ = api.child.wait();
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(
+        berth
+            .ok(&["inspect", "--format", "{{.State.Status}}", "lasting"])
+            .trim(),
+        "running"
+    );
+    let api = ApiService::start(&berth, "0");
+    assert_eq!(
+        api.ok(&["ps", "--format", "{{.Names}} {{.State}}"]).trim(),
+        "lasting running"
+    );
+    api.ok(&["rm", "-f", "lasting"]);
 }
