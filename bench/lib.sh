@@ -548,7 +548,10 @@ alive_list() {
 # allocation skips inodes freed in the last 60 s, which made the next run's
 # file creation several times slower (details: retire_dir in bench/pull.sh).
 # So wait until the previous run's deletes are 65 s old. A stamp further in
-# the future than that is bogus and ignored.
+# the future than that is bogus and ignored. (The kernel's window is 360 s
+# while the freed inode's inode table block is dirty, and creating files
+# next to it makes it so: fs/ext4/ialloc.c recently_deleted(). api.sh saw
+# its pulls slowed by an rmi 65 s before; see PULL_COLD there.)
 wait_inode_aging() {
   [[ -f $CACHE/last-delete ]] || return 0
   local wait_s
