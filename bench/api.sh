@@ -276,6 +276,52 @@ for t in "${TOOLS[@]}"; do
   PS_LINES[$t]=$(count_ctrs "$t")
   ((PS_LINES[$t] == N_PS)) || FAILS+=("(b) $t: ps -a listed ${PS_LINES[$t]} containers, not $N_PS")
 done
+# (bs) the servers' own share of b: the same listing asked with curl.
+log "(bs) GET /containers/json?all=1 with curl: $RUNS runs (+$WARMUP warm-up) per service"
+for t in "${TOOLS[@]}"; do : >"$T/bs.$t"; done
+for ((i = 1; i <= RUNS + WARMUP; i++)); do
+  for ((k = 0; k < 2; k++)); do
+    t=${TOOLS[$(((i + k) % 2))]}
+    if timed ms curl -fsS --unix-socket "${SOCK[$t]}" "http://d/v1.41/containers/json?all=1"; then
+      ((i > WARMUP)) && echo "$ms" >>"$T/bs.$t"
+    else
+      note_fail bs "$t" "curl GET /containers/json?all=1"
+    fi
+  done
+done
+# (bf) the docker CLI's own floor for b: `docker ps -a` against a stub
+# that answers at once with berth's listing (python3, one thread per
+# connection): no server can make b faster than this.
+curl -fsS --unix-socket "${SOCK[berth]}" "http://d/v1.41/containers/json?all=1" >"$T/list.json"
+python3 - "$T/stub.sock" "$T/list.json" >"$T/stub.log" 2>&1 <<'PY' &
+import os, socketserver, sys
+sock, body = sys.argv[1], open(sys.argv[2], "rb").read()
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            b = b"OK" if b"/_ping" in line else body
+            head = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(b)
+            self.wfile.write(head + (b"" if line.startswith(b"HEAD") else b))
+            self.wfile.flush()
+socketserver.ThreadingUnixStreamServer(sock, H).serve_forever()
+PY
+STUB_PID=$!
+for _ in $(seq 50); do [[ -S $T/stub.sock ]] && break; sleep 0.1; done
+: >"$T/bf.stub"
+for ((i = 1; i <= RUNS + WARMUP; i++)); do
+  if timed ms env DOCKER_HOST="unix://$T/stub.sock" DOCKER_CONFIG="$T/docker-config" "$DOCKER" ps -a; then
+    ((i > WARMUP)) && echo "$ms" >>"$T/bf.stub"
+  else
+    note_fail bf stub "docker ps -a against the stub"
+  fi
+done
+kill "$STUB_PID" 2>/dev/null || true
+wait "$STUB_PID" 2>/dev/null || true
 
 LOADS[c]=$(load)
 # Cold pulls. On this VM's ext4 without a journal, inode allocation skips
@@ -450,6 +496,7 @@ TABLE=$(
   echo "|---|---|---|---|---|---|"
   row '`docker run --rm busybox true` (default network)' a 0.3
   row "\`docker ps -a\`, $N_PS created containers" b 0.3
+  row "the servers' share of it: \`GET /containers/json?all=1\` with curl" bs
   row "\`docker pull\` Debian bookworm minbase (one gzip layer, $C_MB MiB), cold" c 0.3
   row 'first `_ping` after socket activation (`systemd-socket-activate`, service `--time 1`)' d 0.3
   row 'second `_ping`, service running (reference)' d2
@@ -462,9 +509,11 @@ TODAY=$(
   short "\`docker pull\` Debian bookworm minbase ($C_MB MiB gzip layer), cold, median ms" c
   short 'first `_ping` after socket activation (service start + answer), median ms' d
 )
-RAW=$(for s in a b c crmi d d2; do for t in "${TOOLS[@]}"; do raw "$s" "$t"; done; done
+RAW=$(for s in a b bs c crmi d d2; do for t in "${TOOLS[@]}"; do raw "$s" "$t"; done; done
   for s in a b c d; do printf '(%s) order: %s\n' "$s" "${ORDER[$s]}"; done)
-FLOOR="the clients alone, no server (medians of $RUNS): \`docker --version\` $(ms_stats "$T/f.docker" | cut -d' ' -f1) ms, \`curl\` on a socket nobody listens on $(ms_stats "$T/f.curl" | cut -d' ' -f1) ms"
+BF_MS=$(ms_stats "$T/bf.stub" | cut -d' ' -f1)
+read -r PSPM _ < <(med "$T/b.podman")
+FLOOR="the clients alone, no server (medians of $RUNS): \`docker --version\` $(ms_stats "$T/f.docker" | cut -d' ' -f1) ms, \`curl\` on a socket nobody listens on $(ms_stats "$T/f.curl" | cut -d' ' -f1) ms; \`docker ps -a\` against a stub answering at once with the same listing $BF_MS ms, so row b's ratio cannot go below $(ratio "$BF_MS" "$PSPM") with this client, nor row d's below $(ratio "$(ms_stats "$T/f.curl" | cut -d' ' -f1)" "$(med "$T/d.podman" | cut -d' ' -f1)") with curl"
 CHECKS="docker create x $N_PS (setup of b, one pass each, total): berth ${CREATE_S[berth]} s, podman ${CREATE_S[podman]} s; ps -a listed: berth ${PS_LINES[berth]}, podman ${PS_LINES[podman]}; $DU_WHAT: berth ${DU_BEFORE[berth]} / ${DU_AFTER[berth]} MB, podman ${DU_BEFORE[podman]} / ${DU_AFTER[podman]} MB"
 
 echo
@@ -531,7 +580,7 @@ Notes:
 
 - Full references (\`127.0.0.1:PORT/busybox:latest\`) for both: podman's compat API resolves short names to docker.io (\`compat_api_enforce_docker_hub\`), as docker does. The registry is plain HTTP on loopback, marked insecure in a private registries.conf (CONTAINERS_REGISTRIES_CONF) both services read.
 - Raw figures are in the order taken; "order" lists which service went first each round (alternating).
-- The docker CLI pings (HEAD /_ping) before each command's own requests (\`run --rm\`: create, attach (hijacked), wait?condition=removed, start). berth's service answers each request in a fresh worker process (\`berth system service --worker\`, exec'd, which opens the store), podman's in-process: the second \`_ping\` row shows that per-request cost, and \`docker --version\` above the CLI's own share of every a-c figure.
+- The docker CLI pings (HEAD /_ping) before each command's own requests (\`run --rm\`: create, attach (hijacked), wait?condition=removed, start). berth's service answers \`_ping\` and \`version\` itself and every other request in a worker process (\`berth system service --worker\`, exec'd ahead: two spares wait with the store open), podman's in-process; \`docker --version\` and the stub's \`docker ps -a\` above are the CLI's own share of every a-c figure.
 - (a) berth's \`wait?condition=removed\` looks for the container's record every 50 ms (src/api/lifecycle.rs, wait_removed), so the CLI hears of the removal up to 50 ms after it: a run takes ~90 ms or ~140 ms depending on where the removal falls between two looks.
 - (c) The image is pull.sh's (debootstrap \`--variant=minbase\` bookworm, $LAYER_SIZE bytes compressed ($C_MB MiB), $LAYER_USIZE uncompressed ($U_MB MiB), cached in \$BENCH_CACHE), \`sync\` (untimed) after each pull; the section starts once a previous bench run's deletes (its last-delete stamp) are 365 s old. $(if [[ $PULL_COLD == fresh ]]; then echo "Each round both services start over fresh, empty roots (\$T/pull.N, kept until the end: nothing is deleted between rounds), and \`docker rmi\` runs once in each, after the last round (crmi), checked with \`image inspect\` and the root's size. Why not \`docker rmi\` between rounds: on this VM's ext4 without a journal, inode allocation skips inodes freed in the last 60 s, and in the last 360 s while their inode table block is dirty, which the next extraction makes it (fs/ext4/ialloc.c, recently_deleted()); with an rmi of ~7000 files per tool per round and 65 s between rounds, both tools' pulls got slower round after round. \`PULL_COLD=rmi\` keeps that method, waiting PULL_SETTLE (default 365) s between rounds."; else echo "Each round pulls through both services, then \`docker rmi\` in both (crmi) and ${PULL_SETTLE} s of waiting: on this VM's ext4 without a journal, inode allocation skips inodes freed in the last 60 s, and in the last 360 s while their inode table block is dirty (fs/ext4/ialloc.c, recently_deleted()); with less than 360 s both tools' pulls slow down round after round."; fi)
 - (d) \`systemd-socket-activate\` binds and listens, then on the first connection execs the service with the socket as fd 3 (LISTEN_FDS=1); the timed curl covers the service's start and its answer. Both services take the socket from LISTEN_FDS (podman's with no URI argument).

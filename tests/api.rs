@@ -134,6 +134,28 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     assert!(reply.contains("api-version: 1.41"), "{reply}");
     assert!(reply.contains("content-length: 2\r\n"), "{reply}");
     assert!(reply.ends_with("\r\n\r\nOK"), "{reply}");
+    // Once a connection was served, two spare workers wait. One killed
+    // (its request cannot reach it) is passed over: the next request is
+    // answered all the same.
+    let t = Instant::now();
+    let spares = loop {
+        let w = workers_of(&berth);
+        if w.len() == 2 {
+            break w;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "spares: {w:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &spares[0].to_string()])
+        .status();
+    let mut s = std::os::unix::net::UnixStream::connect(&api.socket).unwrap();
+    s.write_all(b"GET /v1.41/info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(reply.contains("\"Containers\":"), "{reply}");
     // Idle for its --time: it exits, with its socket.
     let t = Instant::now();
     loop {
@@ -145,9 +167,34 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!api.socket.exists());
+    // Its spare workers went with it.
+    let t = Instant::now();
+    while !workers_of(&berth).is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(5), "workers outlive the service");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // A bad URI is refused with one line.
     let err = berth.fails(&["system", "service", "http://127.0.0.1:2375"], 125);
     assert!(err.contains("unix://PATH or tcp://"), "{err}");
+}
+
+/// The live API workers (`system service --worker`) over this berth's
+/// root.
+fn workers_of(berth: &Berth) -> Vec<i32> {
+    let root = berth.dir.path().display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|st| st.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                .unwrap_or(true);
+            !zombie && cmd.contains("\0--worker") && cmd.contains(&root)
+        })
+        .collect()
 }
 
 /// Output of a docker command: (stdout, stderr, exit code).

@@ -32,11 +32,11 @@ fn json_map(r: &Request, key: &str) -> Result<BTreeMap<String, String>, ApiError
 
 /// The API's side of RUN steps: docker's defaults (its default network
 /// unless the step asks for another) and a start that only waits.
-fn api_door<'a>(pull: PullPolicy) -> StepDoor<'a> {
+fn api_door<'a>(pull: PullPolicy, r: &Request) -> StepDoor<'a> {
     StepDoor {
         pull,
         pull_opts: crate::registry::pull::PullOptions {
-            remote: super::images::remote_options(),
+            remote: super::images::remote_options(r),
             ..Default::default()
         },
         quiet: true,
@@ -208,7 +208,7 @@ pub fn build(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
         drop(out);
         let quiet = r.flag("q");
         let capture = Capture::start(quiet)?;
-        let mut door = api_door(pull);
+        let mut door = api_door(pull, r);
         let built = crate::build::build(engine, &mut door, &o);
         let named = built.as_ref().map_err(|e| e.to_string()).and_then(|id| {
             engine

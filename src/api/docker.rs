@@ -274,7 +274,7 @@ pub fn pull(engine: &Engine, r: &Request) -> Result<Answer, ApiError> {
         None => from.clone(),
     };
     let opts = crate::registry::pull::PullOptions {
-        remote: super::images::remote_options(),
+        remote: super::images::remote_options(r),
         ..Default::default()
     };
     let id = engine

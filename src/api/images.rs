@@ -38,9 +38,9 @@ fn listed(engine: &Engine, word: &str) -> Result<Listed, ApiError> {
 
 /// docker's X-Registry-Auth (base64url JSON: username, password) as
 /// credentials for the registry; none when absent or empty.
-pub fn remote_options() -> RemoteOptions {
+pub fn remote_options(r: &super::worker::Request) -> RemoteOptions {
     use base64::Engine as _;
-    let creds = std::env::var(super::AUTH_ENV).ok().and_then(|h| {
+    let creds = r.auth.as_deref().and_then(|h| {
         let raw = base64::engine::general_purpose::URL_SAFE
             .decode(h.trim())
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h.trim()))
@@ -130,7 +130,7 @@ pub fn push(engine: &Engine, r: &Request, name: &str) -> Result<Answer, ApiError
         json!({ "status": format!("The push refers to repository [{name}]") })
     )?;
     out.flush()?;
-    match engine.push(&found, &word, false, &remote_options(), true) {
+    match engine.push(&found, &word, false, &remote_options(r), true) {
         Ok(digest) => {
             let tag = word.rsplit_once(':').map(|(_, t)| t).unwrap_or("latest");
             writeln!(

@@ -5,6 +5,7 @@
 use super::worker::{Answer, ApiError, Request, write_head};
 use crate::engine::Engine;
 use crate::engine::lifecycle::RemoveOptions;
+use crate::engine::lifecycle::poll_pause;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -85,14 +86,17 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
             let waited = if cond == "removed" {
                 wait_removed(engine, &c.id)
             } else {
-                let every = Duration::from_millis(50);
+                let every = Duration::from_millis(100);
+                let since = std::time::Instant::now();
                 // next-exit: an exit still to come, after it has run.
                 // It may start and end between two looks: anything past
                 // created has run.
                 let ran = match cond == "next-exit" && c.state == "created" {
                     true => loop {
                         match engine.container(&c.id) {
-                            Ok(cur) if cur.state == "created" => std::thread::sleep(every),
+                            Ok(cur) if cur.state == "created" => {
+                                std::thread::sleep(poll_pause(since, every))
+                            }
                             Ok(_) => break Ok(()),
                             Err(e) => break Err(e),
                         }
@@ -118,6 +122,7 @@ pub fn verb(engine: &mut Engine, r: &Request, id: &str, verb: &str) -> Result<An
 
 /// `wait?condition=removed`: the exit code once the record is gone.
 fn wait_removed(engine: &Engine, id: &str) -> Result<i64, ApiError> {
+    let since = std::time::Instant::now();
     loop {
         match engine.container(id) {
             Ok(_) => {}
@@ -126,7 +131,7 @@ fn wait_removed(engine: &Engine, id: &str) -> Result<i64, ApiError> {
             }
             Err(e) => return Err(e.into()),
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(poll_pause(since, Duration::from_millis(100)));
     }
 }
 

@@ -21,15 +21,22 @@ pub mod worker;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
-/// How the server hands a worker its request.
-pub const METHOD_ENV: &str = "_BERTH_API_METHOD";
-pub const TARGET_ENV: &str = "_BERTH_API_TARGET";
-/// Set (to the body's length) when the client asked to upgrade: the body
-/// is then followed on stdin by the hijacked connection's bytes.
-pub const UPGRADE_ENV: &str = "_BERTH_API_UPGRADE";
-/// The request's X-Registry-Auth and X-Registry-Config headers.
-pub const AUTH_ENV: &str = "_BERTH_API_AUTH";
-pub const AUTH_CONFIG_ENV: &str = "_BERTH_API_AUTH_CONFIG";
+/// How the server hands a worker its request: this envelope, as JSON,
+/// preceded by its length on a line of its own, first on the worker's
+/// stdin; the request's body follows. Workers are started ahead of their
+/// requests (see `server::Workers`), so nothing of a request can come in
+/// their environment.
+#[derive(serde::Serialize, serde::Deserialize, Default, Debug)]
+pub struct Envelope {
+    pub method: String,
+    /// The path and query as sent (`/v1.41/containers/json?all=1`).
+    pub target: String,
+    /// Set (to the body's length) when the client asked to upgrade: the
+    /// body is then followed on stdin by the hijacked connection's bytes.
+    pub upgrade: Option<usize>,
+    /// The request's X-Registry-Auth header (push, pull, build).
+    pub auth: Option<String>,
+}
 
 /// Where the socket goes by default: `$XDG_RUNTIME_DIR/berth/berth.sock`
 /// rootless, `/run/berth/berth.sock` as root.

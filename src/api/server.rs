@@ -1,7 +1,8 @@
 //! The listening side of `system service`: HTTP/1.1 on a unix socket,
-//! async (tokio, hyper), and nothing else. It never forks: each request
-//! goes to a worker, a fresh single-threaded berth process (`system
-//! service --worker`, exec'd, so no async state crosses into it) that
+//! async (tokio, hyper), and nothing else. It never forks: `_ping` and
+//! `version` it answers itself, every other request goes to a worker, a
+//! single-threaded berth process (`system service --worker`, exec'd, so
+//! no async state crosses into it; started ahead, see [`Workers`]) that
 //! calls the engine and writes its answer CGI-style on stdout: a status
 //! line, header lines, a blank line, then the body, streamed as it comes
 //! (a followed log, a pull's progress).
@@ -27,6 +28,87 @@ pub struct Worker {
     pub args: Vec<String>,
 }
 
+/// How many workers wait, started and with the engine open, for requests
+/// to come: two, as docker's `run` sends its attach and its wait at once.
+const SPARES: usize = 2;
+
+/// Workers started ahead of their requests: a request takes a spare that
+/// has already been exec'd, sealed and opened the engine (or, when none is
+/// left, a fresh one), and another spare is started in its place. Spares
+/// are killed when the service exits; one whose service dies reads EOF and
+/// exits.
+pub struct Workers {
+    how: Worker,
+    spares: std::sync::Mutex<Vec<Child>>,
+}
+
+impl Workers {
+    fn start(&self) -> std::io::Result<Child> {
+        Command::new(&self.how.exe)
+            .args(&self.how.args)
+            .args(["system", "service", "--worker"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+    }
+
+    fn spares(&self) -> std::sync::MutexGuard<'_, Vec<Child>> {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start spares until SPARES wait.
+    fn fill(&self) {
+        while self.spares().len() < SPARES {
+            match self.start() {
+                Ok(c) => self.spares().push(c),
+                Err(e) => {
+                    crate::log::warn(&format!("API: starting a worker: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A worker for one request, sent its envelope: the oldest live spare
+    /// (the spares are refilled after), else a fresh worker.
+    async fn take(self: &Arc<Self>, envelope: &[u8]) -> std::io::Result<Child> {
+        let mut spare = None;
+        {
+            let mut spares = self.spares();
+            while !spares.is_empty() {
+                let mut c = spares.remove(0);
+                if matches!(c.try_wait(), Ok(None)) {
+                    spare = Some(c);
+                    break;
+                }
+            }
+        }
+        let me = self.clone();
+        tokio::spawn(async move { me.fill() });
+        if let Some(mut c) = spare
+            && send(&mut c, envelope).await.is_ok()
+        {
+            return Ok(c);
+        }
+        let mut c = self.start()?;
+        send(&mut c, envelope).await?;
+        Ok(c)
+    }
+}
+
+/// Write a request's envelope to a worker's stdin.
+async fn send(child: &mut Child, envelope: &[u8]) -> std::io::Result<()> {
+    let stdin = child
+        .stdin
+        .as_mut()
+        .ok_or_else(|| std::io::Error::other("worker without stdin"))?;
+    let mut head = format!("{}\n", envelope.len()).into_bytes();
+    head.extend_from_slice(envelope);
+    stdin.write_all(&head).await
+}
+
 /// The largest body of a hijacked request (exec's options).
 const MAX_BODY: usize = 1 << 20;
 
@@ -40,7 +122,11 @@ pub fn serve(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(listener, idle, Arc::new(worker)))
+    let workers = Arc::new(Workers {
+        how: worker,
+        spares: Default::default(),
+    });
+    rt.block_on(run(listener, idle, workers))
 }
 
 /// The listener, in tokio's terms.
@@ -65,7 +151,7 @@ impl Listening {
 }
 
 /// Serve one connection (HTTP/1.1, upgrades allowed) until it closes.
-async fn serve_conn<S>(stream: S, worker: Arc<Worker>)
+async fn serve_conn<S>(stream: S, worker: Arc<Workers>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -81,7 +167,7 @@ where
 async fn run(
     listener: super::Socket,
     idle: Option<Duration>,
-    worker: Arc<Worker>,
+    worker: Arc<Workers>,
 ) -> std::io::Result<()> {
     let listener = match listener {
         super::Socket::Unix(l) => {
@@ -110,9 +196,13 @@ async fn run(
                 busy.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     match stream {
-                        Conn::Unix(s) => serve_conn(s, worker).await,
-                        Conn::Tcp(s) => serve_conn(s, worker).await,
+                        Conn::Unix(s) => serve_conn(s, worker.clone()).await,
+                        Conn::Tcp(s) => serve_conn(s, worker.clone()).await,
                     }
+                    // The first spares start once a connection is served
+                    // (or a request needs a worker): a socket-activated
+                    // service answers its first client before anything else.
+                    worker.fill();
                     *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                     busy.fetch_sub(1, Ordering::SeqCst);
                 });
@@ -132,7 +222,10 @@ async fn run(
 
 type Reply = Response<WorkerBody>;
 
-async fn handle(req: Request<Incoming>, worker: Arc<Worker>) -> Result<Reply, Infallible> {
+async fn handle(req: Request<Incoming>, worker: Arc<Workers>) -> Result<Reply, Infallible> {
+    if let Some(reply) = answer_here(&req) {
+        return Ok(reply);
+    }
     Ok(match forward(req, &worker).await {
         Ok(r) => r,
         Err(e) => fixed(
@@ -140,6 +233,47 @@ async fn handle(req: Request<Incoming>, worker: Arc<Worker>) -> Result<Reply, In
             serde_json::json!({ "message": e.to_string() }).to_string(),
         ),
     })
+}
+
+/// What the server answers itself, without a worker: `_ping` (which
+/// every client sends first) and `version` need no engine.
+fn answer_here(req: &Request<Incoming>) -> Option<Reply> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let r = super::worker::parse_target(req.method().as_str(), target, Vec::new());
+    let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
+    let (body, content_type, extra): (String, &str, &[(&str, &str)]) =
+        match (r.method.as_str(), p.as_slice()) {
+            ("GET" | "HEAD", ["_ping"]) => (
+                "OK".into(),
+                "text/plain; charset=utf-8",
+                &[
+                    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+                    ("Pragma", "no-cache"),
+                ],
+            ),
+            ("GET", ["version"]) => (
+                format!("{}\n", super::docker::version()),
+                "application/json",
+                &[],
+            ),
+            _ => return None,
+        };
+    let mut builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(hyper::header::CONTENT_TYPE, content_type);
+    for (k, v) in super::worker::docker_headers() {
+        builder = builder.header(k, v);
+    }
+    for (k, v) in extra {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(WorkerBody::Fixed(Some(Bytes::from(body))))
+        .ok()
 }
 
 fn fixed(status: StatusCode, json: String) -> Reply {
@@ -157,7 +291,8 @@ fn fixed(status: StatusCode, json: String) -> Reply {
 /// worker's stdin open: once the worker answers `101`, the connection is
 /// hijacked and carries the client's bytes to the worker's stdin and the
 /// worker's output back, each way until its end.
-async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result<Reply> {
+async fn forward(mut req: Request<Incoming>, worker: &Arc<Workers>) -> std::io::Result<Reply> {
+    let began = Instant::now();
     let method = req.method().to_string();
     let upgrade = req
         .headers()
@@ -170,18 +305,11 @@ async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     // Registry credentials (push, pull, build) go to the worker as given.
-    let auth: Vec<(&str, String)> = [
-        ("x-registry-auth", super::AUTH_ENV),
-        ("x-registry-config", super::AUTH_CONFIG_ENV),
-    ]
-    .into_iter()
-    .filter_map(|(h, env)| {
-        req.headers()
-            .get(h)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| (env, v.to_string()))
-    })
-    .collect();
+    let auth = req
+        .headers()
+        .get("x-registry-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     // A hijacked request's body (small: exec's options) is read first and
     // its length told; any other body streams to the worker's stdin (a
     // build context, an archive to unpack, images to load).
@@ -194,22 +322,14 @@ async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result
             .to_bytes(),
         false => Bytes::new(),
     };
-    let mut child = Command::new(&worker.exe)
-        .args(&worker.args)
-        .args(["system", "service", "--worker"])
-        .env(super::METHOD_ENV, &method)
-        .env(super::TARGET_ENV, &target)
-        .envs(auth)
-        .envs(
-            upgrade
-                .is_some()
-                .then(|| (super::UPGRADE_ENV, body.len().to_string())),
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
+    let envelope = serde_json::to_vec(&super::Envelope {
+        method: method.clone(),
+        target: target.clone(),
+        upgrade: upgrade.is_some().then_some(body.len()),
+        auth,
+    })
+    .map_err(std::io::Error::other)?;
+    let mut child = worker.take(&envelope).await?;
     let mut stdin = child.stdin.take();
     if let Some(mut incoming) = incoming
         && let Some(mut stdin) = stdin.take()
@@ -238,6 +358,10 @@ async fn forward(mut req: Request<Incoming>, worker: &Worker) -> std::io::Result
         .trim()
         .parse()
         .map_err(|_| std::io::Error::other(format!("worker said {:?}", line.trim())))?;
+    crate::log::debug(&format!(
+        "API: {method} {target}: {status} in {:.1} ms",
+        began.elapsed().as_secs_f64() * 1000.0
+    ));
     let mut builder = Response::builder().status(status);
     loop {
         line.clear();
@@ -335,6 +459,16 @@ impl Body for WorkerBody {
                     Poll::Pending => Poll::Pending,
                 }
             }
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            // Said in Content-Length, as docker does (`_ping`'s "OK").
+            WorkerBody::Fixed(b) => {
+                hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            WorkerBody::Stream(_) => hyper::body::SizeHint::default(),
         }
     }
 

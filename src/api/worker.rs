@@ -1,5 +1,5 @@
 //! One API request, in a worker process (`system service --worker`): the
-//! method and target come in the environment, the body on stdin; the
+//! request's envelope (method, target, credentials) and body on stdin; the
 //! answer goes to stdout as the server reads it (status line, headers,
 //! blank line, body). The worker is an ordinary single-threaded berth
 //! process, so it may start containers (fork their monitors) as the CLI
@@ -65,6 +65,8 @@ pub struct Request {
     pub upgrade: bool,
     /// The query as sent (a key may repeat).
     pub raw_query: String,
+    /// The X-Registry-Auth header.
+    pub auth: Option<String>,
 }
 
 impl Request {
@@ -149,6 +151,7 @@ pub fn parse_target(method: &str, target: &str, body: Vec<u8>) -> Request {
         body,
         upgrade: false,
         raw_query: query_text.to_string(),
+        auth: None,
     }
 }
 
@@ -172,24 +175,25 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The worker's main: answer the request in the environment.
+/// The worker's main: open the engine, then answer the request the
+/// server sends (its envelope first on stdin). A worker is started before
+/// its request comes, so that a request finds the engine open; one whose
+/// server went away before sending one (EOF) exits without a word.
 pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
-    let method = std::env::var(super::METHOD_ENV).unwrap_or_default();
-    let target = std::env::var(super::TARGET_ENV).unwrap_or_default();
-    let upgrade: Option<usize> = std::env::var(super::UPGRADE_ENV)
-        .ok()
-        .and_then(|n| n.parse().ok());
-    let body = match upgrade {
+    let engine = engine_for();
+    let Some(env) = read_envelope() else { return };
+    let body = match env.upgrade {
         // Exactly the body: what follows on stdin is the hijacked stream,
         // so it is read unbuffered.
         Some(len) => read_exact_fd0(len),
         None => Vec::new(),
     };
-    let mut req = parse_target(&method, &target, body);
-    req.upgrade = upgrade.is_some();
+    let mut req = parse_target(&env.method, &env.target, body);
+    req.upgrade = env.upgrade.is_some();
+    req.auth = env.auth;
     // A document body is read whole (up to MAX_BODY); a stream (a build
     // context, an archive, images to load) is left on stdin for its handler.
-    if upgrade.is_none() && !req.streams_body() {
+    if env.upgrade.is_none() && !req.streams_body() {
         let mut body = Vec::new();
         let _ = std::io::stdin()
             .take(MAX_BODY as u64 + 1)
@@ -200,10 +204,31 @@ pub fn run(engine_for: impl FnOnce() -> anyhow::Result<Engine>) {
         }
         req.body = body;
     }
-    answer(match engine_for() {
+    answer(match engine {
         Ok(mut engine) => dispatch(&mut engine, &req),
         Err(e) => Err(ApiError(500, e.to_string())),
     });
+}
+
+/// The envelope's length line, then the envelope, read unbuffered from
+/// fd 0: what follows is the body, for the handler's own reads.
+fn read_envelope() -> Option<super::Envelope> {
+    // SAFETY: fd 0 is the worker's stdin for its whole life.
+    let fd0 = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+    let mut len = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match rustix::io::read(fd0, &mut b) {
+            Ok(0) => return None,
+            Ok(_) if b[0] == b'\n' => break,
+            Ok(_) if len.len() < 10 => len.push(b[0]),
+            Ok(_) => return None,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    let len: usize = std::str::from_utf8(&len).ok()?.parse().ok()?;
+    serde_json::from_slice(&read_exact_fd0(len)).ok()
 }
 
 /// The largest document body (a container's create request).
@@ -290,11 +315,23 @@ pub fn write_head_with(
     write_head_rest(out, content_type)
 }
 
+/// The headers docker sends on every answer.
+pub fn docker_headers() -> [(&'static str, String); 4] {
+    [
+        ("Api-Version", docker::API_VERSION.to_string()),
+        ("Docker-Experimental", "false".into()),
+        ("Ostype", "linux".into()),
+        (
+            "Server",
+            format!("Berth/{} (linux)", env!("CARGO_PKG_VERSION")),
+        ),
+    ]
+}
+
 fn write_head_rest(out: &mut dyn Write, content_type: &str) -> std::io::Result<()> {
-    writeln!(out, "Api-Version: {}", docker::API_VERSION)?;
-    writeln!(out, "Docker-Experimental: false")?;
-    writeln!(out, "Ostype: linux")?;
-    writeln!(out, "Server: Berth/{} (linux)", env!("CARGO_PKG_VERSION"))?;
+    for (k, v) in docker_headers() {
+        writeln!(out, "{k}: {v}")?;
+    }
     if !content_type.is_empty() {
         writeln!(out, "Content-Type: {content_type}")?;
     }
@@ -304,8 +341,6 @@ fn write_head_rest(out: &mut dyn Write, content_type: &str) -> std::io::Result<(
 fn dispatch(engine: &mut Engine, r: &Request) -> Result<Answer, ApiError> {
     let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
     match (r.method.as_str(), p.as_slice()) {
-        ("GET" | "HEAD", ["_ping"]) => Ok(Answer::Text(200, "OK".into())),
-        ("GET", ["version"]) => Ok(Answer::Json(200, docker::version())),
         ("GET", ["info"]) => Ok(Answer::Json(200, docker::info(engine)?)),
         ("GET", ["metrics"]) => super::metrics::metrics(engine),
         ("POST", ["build"]) => super::build::build(engine, r),

@@ -389,14 +389,16 @@ impl Engine {
     }
 
     /// Wait until container `id` meets one of `conditions` (WAIT_CONDITIONS),
-    /// looking every `interval`. Returns its exit code, -1 while it runs.
-    /// A container that never ran counts as stopped and exited.
+    /// looking at most every `interval` (see [`poll_pause`]). Returns its
+    /// exit code, -1 while it runs. A container that never ran counts as
+    /// stopped and exited.
     pub fn wait_for(
         &self,
         id: &str,
         conditions: &[String],
         interval: Duration,
     ) -> Result<i64, ContainerError> {
+        let since = std::time::Instant::now();
         loop {
             let cur = match self.container(id) {
                 Ok(c) => c,
@@ -418,9 +420,17 @@ impl Engine {
             if met {
                 return Ok(if cur.is_running() { -1 } else { cur.exit_code });
             }
-            std::thread::sleep(interval);
+            std::thread::sleep(poll_pause(since, interval));
         }
     }
+}
+
+/// How long a waiter sleeps between two looks at the state: a tenth of
+/// the time it has waited so far, between 2 ms and `most`. A short-lived
+/// container's end is seen within milliseconds (`run --rm` through the
+/// API waits for it), a long wait costs few queries.
+pub fn poll_pause(since: std::time::Instant, most: Duration) -> Duration {
+    (since.elapsed() / 10).clamp(Duration::from_millis(2), most.max(Duration::from_millis(2)))
 }
 
 /// A start that did not happen: the container's error (and podman's code

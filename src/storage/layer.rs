@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// What the store knows of a layer; kept as `layer.json` beside `diff/`, so
 /// the directory alone is enough to trust it after a crash.
@@ -45,28 +46,36 @@ pub struct PutLayer<'a> {
 fn fetch_blob<R: Read>(
     src: R,
     mut sink: Option<io::BufWriter<File>>,
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    tx: Pipe,
     digest: &Digest,
     size: Option<u64>,
 ) -> Result<(Digest, u64), StoreError> {
     let mut src = Hashing::new(Bounded::new(src, size.unwrap_or(u64::MAX)));
     let mut tx = Some(tx);
+    let mut spare = Vec::new();
     loop {
-        let mut buf = vec![0u8; 256 * 1024];
-        let n = match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_err(digest, e)),
+        let mut buf = match &tx {
+            Some(t) => t.buffer(),
+            None => std::mem::take(&mut spare),
         };
-        buf.truncate(n);
-        if let Some(f) = sink.as_mut() {
-            f.write_all(&buf).map_err(io_err("writing temp blob"))?;
+        buf.resize(CHUNK, 0);
+        // Whole chunks (a socket gives a few KiB a read): fewer wake-ups
+        // of the next stage.
+        let n = fill(&mut src, &mut buf).map_err(|e| read_err(digest, e))?;
+        if n == 0 {
+            break;
         }
-        if let Some(t) = &tx
-            && t.send(buf).is_err()
-        {
-            tx = None;
+        if let Some(f) = sink.as_mut() {
+            f.write_all(&buf[..n])
+                .map_err(io_err("writing temp blob"))?;
+        }
+        match &tx {
+            Some(t) => {
+                if t.send(Ok(Chunk { buf, len: n })).is_err() {
+                    tx = None;
+                }
+            }
+            None => spare = buf,
         }
     }
     if let Some(mut f) = sink {
@@ -79,28 +88,123 @@ fn fetch_blob<R: Read>(
     Ok((digest, n))
 }
 
-/// Reads the chunks [`fetch_blob`] sends; end of stream when it hangs up.
+/// Read into `buf` until it is full or the stream ends; how much was read.
+fn fill<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match src.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The size of the chunks that go from one stage of [`Store::put_layer`]
+/// to the next.
+const CHUNK: usize = 256 * 1024;
+
+/// A chunk: a buffer and how much of it is filled.
+struct Chunk {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// The sending end of a stage's output: chunks go forward, and their
+/// buffers come back once read, to be filled again (no allocation and no
+/// zeroing per chunk).
+struct Pipe {
+    tx: SyncSender<io::Result<Chunk>>,
+    back: Receiver<Vec<u8>>,
+}
+
+impl Pipe {
+    /// A buffer to fill: one that came back, or a new one.
+    fn buffer(&self) -> Vec<u8> {
+        self.back.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK])
+    }
+
+    fn send(&self, chunk: io::Result<Chunk>) -> Result<(), ()> {
+        self.tx.send(chunk).map_err(|_| ())
+    }
+}
+
+/// A pipe between two stages, `depth` chunks deep.
+fn pipe(depth: usize) -> (Pipe, ChannelReader) {
+    let (tx, rx) = sync_channel(depth);
+    let (back_tx, back) = std::sync::mpsc::channel();
+    (
+        Pipe { tx, back },
+        ChannelReader {
+            rx,
+            back: back_tx,
+            cur: None,
+            pos: 0,
+        },
+    )
+}
+
+/// Reads the chunks a stage of [`Store::put_layer`] sends: its error when
+/// it sends one, the end of the stream when it hangs up.
 struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
+    rx: Receiver<io::Result<Chunk>>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+    cur: Option<Chunk>,
     pos: usize,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
+        loop {
+            match &self.cur {
+                Some(c) if self.pos < c.len => break,
+                _ => {}
+            }
+            if let Some(done) = self.cur.take() {
+                let _ = self.back.send(done.buf);
+            }
             match self.rx.recv() {
                 Ok(c) => {
-                    self.cur = c;
+                    self.cur = Some(c?);
                     self.pos = 0;
                 }
                 Err(_) => return Ok(0),
             }
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        let Some(c) = &self.cur else { return Ok(0) };
+        let n = buf.len().min(c.len - self.pos);
+        buf[..n].copy_from_slice(&c.buf[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+/// The middle stage of [`Store::put_layer`], on a thread of its own:
+/// decompress the blob's chunks as they come and hand the tar on, in
+/// chunks, until the unpacker stops listening; an error goes to it in
+/// the stream. Decompressing is the heaviest of the three stages, so it
+/// shares a core with neither the fetch nor the unpack.
+fn decompress_chunks(blob: ChannelReader, compression: Compression, tx: Pipe) {
+    let mut dec = match decompress(blob, compression) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = tx.send(Err(e));
+            return;
+        }
+    };
+    loop {
+        let mut buf = tx.buffer();
+        buf.resize(CHUNK, 0);
+        let sent = match fill(&mut dec, &mut buf) {
+            Ok(0) => return,
+            Ok(n) => tx.send(Ok(Chunk { buf, len: n })),
+            Err(e) => tx.send(Err(e)),
+        };
+        if sent.is_err() {
+            return;
+        }
     }
 }
 
@@ -148,11 +252,11 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Fetch-and-unpack in one pass, on two threads: one reads the
-    /// compressed stream, hashes it and saves it as the blob; the other
-    /// decompresses, hashes again (diff ID) and unpacks. Only when both
-    /// digests match is anything renamed into place. The caller serialises
-    /// per blob across processes.
+    /// Fetch-and-unpack in one pass, on three threads: one reads the
+    /// compressed stream, hashes it and saves it as the blob; the next
+    /// decompresses it; the last hashes the tar (diff ID) and unpacks it.
+    /// Only when both digests match is anything renamed into place. The
+    /// caller serialises per blob across processes.
     pub fn put_layer<R: Read + Send>(
         &self,
         src: R,
@@ -168,23 +272,22 @@ impl Store {
                 private::create_new(&blob_tmp).map_err(io_err("creating temp blob"))?,
             ))
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+        let (tx, blob) = pipe(64);
         let (fetched, unpacked) = std::thread::scope(|s| {
             let producer =
                 s.spawn(move || fetch_blob(src, sink, tx, req.blob_digest, req.blob_size));
-            // Dropping the channel reader (when unpacking ends, early or
+            // Dropping a channel's reader (when unpacking ends, early or
             // not) lets the producer read on to the end: a blob that does not
             // match its digest is the real story behind a corrupt stream.
-            let unpacked = decompress(
-                ChannelReader {
-                    rx,
-                    cur: Vec::new(),
-                    pos: 0,
-                },
-                req.compression,
-            )
-            .map_err(io_err("starting decompression"))
-            .and_then(|dec| self.unpack_tar(dec, req.blob_digest));
+            let tar = match req.compression {
+                Compression::None => blob,
+                c => {
+                    let (tx, tar) = pipe(16);
+                    s.spawn(move || decompress_chunks(blob, c, tx));
+                    tar
+                }
+            };
+            let unpacked = self.unpack_tar(tar, req.blob_digest);
             let fetched = producer.join().unwrap_or_else(|_| {
                 Err(io_err(format!("reading blob {}", req.blob_digest))(
                     io::Error::other("reader thread panicked"),
