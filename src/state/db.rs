@@ -185,12 +185,27 @@ impl Db {
         // SQLite first opens it, as SQLite would make it 0644.
         crate::process::private::file(path).map_err(mode_err)?;
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(60))
+        let busy = Duration::from_secs(60);
+        conn.busy_timeout(busy).map_err(open_err)?;
+        // Switching a new database to WAL needs it alone for a moment, and
+        // SQLite answers BUSY at once, without its busy handler, when
+        // another connection has it open meanwhile (berth processes
+        // starting together over a new root: the API's spare workers and
+        // the request's own): tried again, up to the busy timeout.
+        let since = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && since.elapsed() < busy =>
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(open_err(e)),
+            }
+        }
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             .map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
-        .map_err(open_err)?;
         // SQLite gives new -wal and -shm files the database's mode; ones an
         // older berth left 0644 are made private here.
         for suffix in ["-wal", "-shm"] {
@@ -279,6 +294,30 @@ mod tests {
         Db::open(&path).unwrap();
         let m = std::fs::metadata(&path).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_all_succeed() {
+        // Separate processes in life (an API service's spare workers and
+        // the request's own, all over a new root); threads with their own
+        // connections race the same way.
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Db::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for t in opened {
+                t.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+        }
     }
 
     #[test]
