@@ -272,7 +272,7 @@ impl Store {
                 private::create_new(&blob_tmp).map_err(io_err("creating temp blob"))?,
             ))
         };
-        let (tx, blob) = pipe(64);
+        let (tx, blob) = pipe(16);
         let (fetched, unpacked) = std::thread::scope(|s| {
             let producer =
                 s.spawn(move || fetch_blob(src, sink, tx, req.blob_digest, req.blob_size));
@@ -282,7 +282,7 @@ impl Store {
             let tar = match req.compression {
                 Compression::None => blob,
                 c => {
-                    let (tx, tar) = pipe(16);
+                    let (tx, tar) = pipe(8);
                     s.spawn(move || decompress_chunks(blob, c, tx));
                     tar
                 }
