@@ -170,7 +170,10 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     // Its spare workers went with it.
     let t = Instant::now();
     while !workers_of(&berth).is_empty() {
-        assert!(t.elapsed() < Duration::from_secs(5), "workers outlive the service");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "workers outlive the service"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // A bad URI is refused with one line.
@@ -190,7 +193,13 @@ fn workers_of(berth: &Berth) -> Vec<i32> {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmd = String::from_utf8_lossy(&cmd);
             let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .map(|st| st.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                .map(|st| {
+                    st.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
                 .unwrap_or(true);
             !zombie && cmd.contains("\0--worker") && cmd.contains(&root)
         })

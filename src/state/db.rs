@@ -315,7 +315,9 @@ mod tests {
                 })
                 .collect();
             for t in opened {
-                t.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+                t.join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
             }
         }
     }
