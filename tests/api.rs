@@ -124,12 +124,7 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     assert_eq!(mode & 0o777, 0o600);
     // docker's first request, by hand (the CLI could take longer to
     // start than the service waits).
-    use std::io::{Read, Write};
-    let mut s = std::os::unix::net::UnixStream::connect(&api.socket).unwrap();
-    s.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
+    let reply = raw_get(&api.socket, "/_ping");
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
     assert!(reply.contains("api-version: 1.41"), "{reply}");
     assert!(reply.contains("content-length: 2\r\n"), "{reply}");
@@ -149,11 +144,14 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     let _ = std::process::Command::new("kill")
         .args(["-KILL", &spares[0].to_string()])
         .status();
-    let mut s = std::os::unix::net::UnixStream::connect(&api.socket).unwrap();
-    s.write_all(b"GET /v1.41/info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
+    // (Dead, not only signalled: a worker killed after it was handed a
+    // request fails that request, as any worker dying mid-request.)
+    let t = Instant::now();
+    while workers_of(&berth).contains(&spares[0]) {
+        assert!(t.elapsed() < Duration::from_secs(5), "a killed spare lives");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let reply = raw_get(&api.socket, "/v1.41/info");
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
     assert!(reply.contains("\"Containers\":"), "{reply}");
     // Idle for its --time: it exits, with its socket.
@@ -179,6 +177,21 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
     // A bad URI is refused with one line.
     let err = berth.fails(&["system", "service", "http://127.0.0.1:2375"], 125);
     assert!(err.contains("unix://PATH or tcp://"), "{err}");
+}
+
+/// A GET by hand, on a connection of its own: the whole reply, head and
+/// body.
+fn raw_get(socket: &std::path::Path, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply
 }
 
 /// The live API workers (`system service --worker`) over this berth's

@@ -58,11 +58,13 @@ impl Workers {
         self.spares.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Start spares until SPARES wait.
+    /// Start spares until SPARES wait (under the lock: two fills at once
+    /// start no more than are missing).
     fn fill(&self) {
-        while self.spares().len() < SPARES {
+        let mut spares = self.spares();
+        while spares.len() < SPARES {
             match self.start() {
-                Ok(c) => self.spares().push(c),
+                Ok(c) => spares.push(c),
                 Err(e) => {
                     crate::log::warn(&format!("API: starting a worker: {e}"));
                     return;
