@@ -798,7 +798,7 @@ fn systemd_units_verify_and_socket_activation_serves() {
     for scope in ["system", "user"] {
         let dir = units.join(scope);
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["berth.socket", "berth.service"] {
+        for name in ["berth.socket", "berth.service", "berth-restart.service"] {
             let text = std::fs::read_to_string(
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                     .join("contrib/systemd")
@@ -816,6 +816,7 @@ fn systemd_units_verify_and_socket_activation_serves() {
             .args(["verify", "--man=no"])
             .arg(dir.join("berth.socket"))
             .arg(dir.join("berth.service"))
+            .arg(dir.join("berth-restart.service"))
             .output()
             .unwrap();
         assert!(

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 #[path = "containers/features.rs"]
 mod features;
 
+#[path = "containers/boot.rs"]
+mod boot;
+
 /// A registry with busybox (every applet) plus a static `keyctl` probe,
 /// and a berth that has pulled it.
 fn setup() -> (Registry, Berth) {
