@@ -35,8 +35,9 @@ cp target/release/berth "$work/berth"
 BERTH=$work/berth WORK=$work/suite REG_PORT=${BERTH_COMPAT_PORT:-5091} LABEL=ci \
     "$harness" >"$work/log" 2>&1 || true
 # podman's 030-run "--runtime" test copies the runtime to
-# /var/tmp/myruntimeXXXX and leaves it when it fails: this run's go.
-find /var/tmp -maxdepth 1 -type f -name 'myruntime*' -newer "$work/berth" -delete
+# /var/tmp/myruntimeXXXX (cp --preserve: its mtime is the original's, so
+# its ctime tells) and leaves it when it fails: this run's copies go.
+find /var/tmp -maxdepth 1 -type f -name 'myruntime*' -cnewer "$work/berth" -delete
 # Counted from the per-file TAP results (the harness's own summary is not
 # printed when its clean-up trips over what a failed test left mounted).
 results=$work/suite/results
