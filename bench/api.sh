@@ -180,15 +180,7 @@ podman_subnet_apart
 # subnet berth0 may have, whatever default_subnet says. Give this run's
 # podman its own (empty) network config dir, as compose.sh does: its
 # default network is then made from default_subnet (podman_subnet_apart).
-mkdir -p "$T/podman/networks"
-awk -v d="$T/podman/networks" '
-  /^[[:space:]]*\[/ { sect = $0; sub(/^[[:space:]]*\[/, "", sect); sub(/\].*$/, "", sect); print
-    if (sect == "network") { print "network_config_dir = \"" d "\""; done = 1 }; next }
-  sect == "network" && /^[[:space:]]*network_config_dir[[:space:]]*=/ { next }
-  { print }
-  END { if (!done) { print ""; print "[network]"; print "network_config_dir = \"" d "\"" } }
-' "${CONTAINERS_CONF:-/etc/containers/containers.conf}" >"$T/containers.conf.new"
-mv "$T/containers.conf.new" "$T/containers.conf"
+podman_network_dir "${CONTAINERS_CONF:-/etc/containers/containers.conf}"
 export CONTAINERS_CONF=$T/containers.conf
 P_NET="$(P network inspect podman --format '{{.NetworkInterface}} {{range .Subnets}}{{.Subnet}}{{end}}' 2>&1 || true) ($(P info --format '{{.Host.NetworkBackend}}' 2>&1 || true))"
 

@@ -94,14 +94,7 @@ configure_podman
 # podman keeps network configs in /etc/containers/networks whatever --root
 # says: give this run's podman its own (and so podman-compose's project
 # network stays out of the host's list).
-mkdir -p "$T/podman/networks"
-awk -v d="$T/podman/networks" '
-  /^[[:space:]]*\[/ { sect = $0; sub(/^[[:space:]]*\[/, "", sect); sub(/\].*$/, "", sect); print
-    if (sect == "network") { print "network_config_dir = \"" d "\""; done = 1 }; next }
-  sect == "network" && /^[[:space:]]*network_config_dir[[:space:]]*=/ { next }
-  { print }
-  END { if (!done) { print ""; print "[network]"; print "network_config_dir = \"" d "\"" } }
-' /etc/containers/containers.conf >"$T/containers.conf"
+podman_network_dir /etc/containers/containers.conf
 export CONTAINERS_CONF=$T/containers.conf
 log "building busybox OCI layout"
 build_busybox_layout "$T/oci" >/dev/null

@@ -292,6 +292,21 @@ build_layout() { # build_layout: $CACHE/oci (+ oci/layer.info: "digest csize usi
 # ---------------------------------------------------------------- registry
 # A private docker-registry on loopback, data under $T: no network, no
 # shared state with other runs or with anything else on the box.
+# podman_network_dir CONF: $T/containers.conf, CONF with [network]
+# network_config_dir set to $T/podman/networks (made here): this run's
+# podman reads its CNI networks from there, not /etc/cni/net.d.
+podman_network_dir() {
+  mkdir -p "$T/podman/networks"
+  awk -v d="$T/podman/networks" '
+  /^[[:space:]]*\[/ { sect = $0; sub(/^[[:space:]]*\[/, "", sect); sub(/\].*$/, "", sect); print
+    if (sect == "network") { print "network_config_dir = \"" d "\""; done = 1 }; next }
+  sect == "network" && /^[[:space:]]*network_config_dir[[:space:]]*=/ { next }
+  { print }
+  END { if (!done) { print ""; print "[network]"; print "network_config_dir = \"" d "\"" } }
+' "$1" >"$T/containers.conf.new"
+  mv "$T/containers.conf.new" "$T/containers.conf"
+}
+
 free_port() {
   local p i
   for i in $(seq 1 200); do
