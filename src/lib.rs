@@ -13,6 +13,7 @@ pub mod digest;
 pub mod engine;
 pub mod format;
 pub mod image;
+pub mod kube;
 pub mod log;
 pub mod monitor;
 pub mod network;

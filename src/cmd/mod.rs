@@ -15,6 +15,7 @@ mod healthcheck;
 mod images;
 mod info;
 mod inspect;
+mod kube;
 mod lifecycle;
 pub use crate::log;
 mod login;
@@ -201,6 +202,27 @@ enum Command {
     Events(events::EventsArgs),
     /// Run multi-container applications from compose files (docker compose v2)
     Compose(compose::ComposeArgs),
+    /// Play containers, pods or volumes from Kubernetes YAML, or generate it
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play a Kubernetes YAML (`kube play`, as podman 3 spelled it)
+    #[command(subcommand)]
+    Play(PlayCommand),
+    /// Generate structured data (Kubernetes YAML) from containers and pods
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Subcommand)]
+enum PlayCommand {
+    /// Create containers, pods and volumes from Kubernetes YAML
+    Kube(kube::PlayArgs),
+}
+
+#[derive(Subcommand)]
+enum GenerateCommand {
+    /// Generate Kubernetes YAML from containers or pods
+    Kube(kube::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -532,6 +554,11 @@ pub fn main() -> i32 {
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(&ctx, a),
         Command::System(SystemCommand::Service(a)) => system::service(&ctx, a),
         Command::Compose(a) => compose::run(&ctx, a),
+        Command::Kube(c) => kube::run(&ctx, c),
+        Command::Play(PlayCommand::Kube(a)) => kube::run(&ctx, kube::KubeCommand::Play(a)),
+        Command::Generate(GenerateCommand::Kube(a)) => {
+            kube::run(&ctx, kube::KubeCommand::Generate(a))
+        }
     };
     log::debug(&format!(
         "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",

@@ -142,6 +142,11 @@ pub struct ContainerConfig {
     pub network_options: Vec<String>,
     /// Published ports (random host ports already chosen).
     pub ports: Vec<crate::network::ports::PortMapping>,
+    /// Ports published together with other containers (a kube Service's
+    /// pods): the host listens in each with SO_REUSEPORT and relays to
+    /// the container's own localhost (see network::forward).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_ports: Vec<crate::network::ports::PortMapping>,
     pub log_driver: String,
     pub log_max_size: Option<u64>,
     /// `--log-opt labels=A,B` / `env=X,Y`, as given: the container labels

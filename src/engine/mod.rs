@@ -19,6 +19,7 @@ pub mod image_doc;
 pub mod image_remove;
 pub mod images;
 pub mod inspect;
+pub mod kube;
 pub mod lifecycle;
 pub mod logs;
 pub mod manifests;

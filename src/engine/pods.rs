@@ -518,6 +518,8 @@ impl Engine {
             let _lock = self.lock()?;
             db::delete(&self.db.conn, &pod.id)?;
         }
+        // A kube pod's ConfigMap, Secret and emptyDir files.
+        let _ = std::fs::remove_dir_all(self.kube_files_dir(&pod.id));
         super::events::pod("remove", &pod.id, &pod.name);
         Ok(())
     }

@@ -22,6 +22,10 @@ pub struct RunNet<'a> {
     /// Rootless on a user network: bound now, relayed by the forwarder.
     listeners: Vec<(TcpListener, u16)>,
     forwarder: Option<i32>,
+    /// Shared ports (a kube Service's): bound now, relayed by their own
+    /// forwarder in the container's namespace.
+    shared: Vec<(TcpListener, u16)>,
+    shared_forwarder: Option<i32>,
     /// Held until the container exits: nobody else may take its ports.
     reserved: Vec<Reservation>,
     usernet: Option<UserNet>,
@@ -80,6 +84,11 @@ impl<'a> RunNet<'a> {
                 })?);
             }
         }
+        let shared = crate::network::forward::bind_shared(&cfg.shared_ports).map_err(|e| {
+            port_err(format!(
+                "cannot publish shared port: {e}; choose another host port"
+            ))
+        })?;
         let mut joined_hosts = None;
         if let Some(other) = cfg.network.strip_prefix("container:")
             && !cfg.no_hosts
@@ -98,7 +107,9 @@ impl<'a> RunNet<'a> {
             atts,
             usermode,
             listeners,
+            shared,
             forwarder: None,
+            shared_forwarder: None,
             reserved,
             usernet: None,
             joined_hosts,
@@ -133,8 +144,23 @@ impl<'a> RunNet<'a> {
             .map_err(|e| e.to_string())
     }
 
-    /// Once the container runs: the forwarder of its published ports.
-    pub fn started(&mut self) -> Result<(), RuntimeError> {
+    /// Once the container (`pid`) runs: the forwarders of its published
+    /// and shared ports.
+    pub fn started(&mut self, pid: i32) -> Result<(), RuntimeError> {
+        if !self.shared.is_empty() {
+            // Relayed inside the container's own network namespace, to its
+            // localhost: every network mode reaches it the same way.
+            let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| {
+                start_err(format!("opening the container's network namespace: {e}"))
+            })?;
+            let fwd = crate::network::forward::spawn(
+                std::mem::take(&mut self.shared),
+                &ns,
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            )
+            .map_err(|e| start_err(format!("starting the shared port forwarder: {e}")))?;
+            self.shared_forwarder = Some(fwd);
+        }
         if self.listeners.is_empty() {
             return Ok(());
         }
@@ -154,8 +180,12 @@ impl<'a> RunNet<'a> {
         if let Some(n) = self.usernet.take() {
             crate::network::usermode::stop(n);
         }
-        if let Some(f) = self.forwarder.take() {
-            // SAFETY: kill and reap the forwarder we forked.
+        self.shared.clear();
+        for f in [self.forwarder.take(), self.shared_forwarder.take()]
+            .into_iter()
+            .flatten()
+        {
+            // SAFETY: kill and reap a forwarder we forked.
             unsafe {
                 libc::kill(f, libc::SIGKILL);
                 libc::waitpid(f, std::ptr::null_mut(), 0);

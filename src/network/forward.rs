@@ -33,6 +33,41 @@ pub fn bind(ports: &[PortMapping]) -> std::io::Result<Vec<(TcpListener, u16)>> {
     Ok(out)
 }
 
+/// Ports several containers publish together (the pods of a kube
+/// Service): each binds with SO_REUSEPORT, and the kernel spreads new
+/// connections over the listeners of every container that runs. Only
+/// sockets of the same user can join such a group.
+pub fn bind_shared(ports: &[PortMapping]) -> std::io::Result<Vec<(TcpListener, u16)>> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt};
+    let mut out = Vec::new();
+    for p in ports {
+        if p.protocol != "tcp" {
+            return Err(std::io::Error::other(format!(
+                "{}/{}: ports shared by several pods are TCP only",
+                p.host_addr(),
+                p.protocol
+            )));
+        }
+        let ip: IpAddr = p
+            .host_ip
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let addr = SocketAddr::new(ip, p.host_port);
+        let family = if ip.is_ipv6() {
+            AddressFamily::INET6
+        } else {
+            AddressFamily::INET
+        };
+        let fd = socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+        sockopt::set_socket_reuseaddr(&fd, true)?;
+        sockopt::set_socket_reuseport(&fd, true)?;
+        bind(&fd, &addr)?;
+        listen(&fd, 128)?;
+        out.push((TcpListener::from(fd), p.container_port));
+    }
+    Ok(out)
+}
+
 fn pump(mut from: TcpStream, mut to: TcpStream) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {

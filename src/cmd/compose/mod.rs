@@ -5,7 +5,7 @@
 mod args;
 mod logs;
 mod ops;
-mod show;
+pub(super) mod show;
 
 use super::{Ctx, exit};
 use crate::compose::{ComposeError, LoadOptions, Project};
