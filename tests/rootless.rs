@@ -577,6 +577,45 @@ fn rootless_compose_runs_a_project() {
     assert!(!run(&["network", "ls", "--format", "{{.Name}}"]).contains("rlapp"));
 }
 
+/// `kube play` as an unprivileged user: a Deployment of two behind a
+/// Service (pasta, the rootless default), both answering on its host
+/// port; `kube down` takes them away.
+#[test]
+fn rootless_kube_play_serves_a_deployment_behind_a_service() {
+    let (uid, gid, _reg, berth) = rootless_web();
+    let run = |args: &[&str]| berth.rootless_ok(uid, gid, args);
+    let port = free_port();
+    let file = berth.dir.path().join("kube.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: rlk}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: rlk}}}}\n  template:\n    metadata: {{labels: {{app: rlk}}}}\n    spec:\n      terminationGracePeriodSeconds: 1\n      containers:\n      - name: web\n        image: busybox\n        command: [sh, -c, 'hostname > /www/index.html; exec httpd -f -p 8080 -h /www']\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: rlk}}\nspec:\n  selector: {{app: rlk}}\n  ports: [{{port: {port}, targetPort: 8080}}]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let f = file.to_str().unwrap();
+    run(&["kube", "play", f]);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        if let Some(page) = http_get(&format!("127.0.0.1:{port}"))
+            && let Some(body) = page.split("\r\n\r\n").nth(1)
+        {
+            seen.insert(body.trim().to_string());
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        ["rlk-pod-0".to_string(), "rlk-pod-1".to_string()].into()
+    );
+    run(&["kube", "down", f]);
+    assert_eq!(run(&["ps", "-aq"]), "");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
 /// The API as an unprivileged user: `system service` on the user's default
 /// socket ($XDG_RUNTIME_DIR/berth/berth.sock), driven by the docker CLI as
 /// that user: an attached run, exec, a published port on the rootless

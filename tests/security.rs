@@ -18,6 +18,8 @@ mod etc_files;
 mod housekeeping;
 #[path = "security/input.rs"]
 mod input;
+#[path = "security/kube.rs"]
+mod kube;
 #[path = "security/mounts.rs"]
 mod mounts;
 #[path = "security/namespaces.rs"]

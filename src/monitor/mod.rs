@@ -356,7 +356,7 @@ fn run_once(
             return Err(e);
         }
     };
-    if let Err(e) = net.started(pid) {
+    if let Err(e) = net.started() {
         // SAFETY: kill and reap our own child.
         unsafe {
             libc::kill(pid, libc::SIGKILL);

@@ -25,6 +25,8 @@ pub struct RunNet<'a> {
     /// Shared ports (a kube Service's): bound now, relayed by their own
     /// forwarder in the container's namespace.
     shared: Vec<(TcpListener, u16)>,
+    /// The container's network namespace, opened at prestart.
+    shared_netns: Option<std::fs::File>,
     shared_forwarder: Option<i32>,
     /// Held until the container exits: nobody else may take its ports.
     reserved: Vec<Reservation>,
@@ -108,6 +110,7 @@ impl<'a> RunNet<'a> {
             usermode,
             listeners,
             shared,
+            shared_netns: None,
             forwarder: None,
             shared_forwarder: None,
             reserved,
@@ -117,11 +120,21 @@ impl<'a> RunNet<'a> {
     }
 
     pub fn needs_prestart(&self) -> bool {
-        self.usermode || !self.atts.is_empty()
+        self.usermode || !self.atts.is_empty() || !self.shared.is_empty()
     }
 
     /// Between clone and exec: wire the namespace of `pid`.
     pub fn wire(&mut self, pid: i32) -> Result<(), String> {
+        if !self.shared.is_empty() {
+            // Now, while the child waits for us: once it runs, a rootless
+            // monitor may not open its /proc entries any more.
+            let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+                .map_err(|e| format!("opening the container's network namespace: {e}"))?;
+            self.shared_netns = Some(ns);
+            if !self.usermode && self.atts.is_empty() {
+                return Ok(());
+            }
+        }
         if self.usermode {
             let api = self
                 .engine
@@ -144,15 +157,12 @@ impl<'a> RunNet<'a> {
             .map_err(|e| e.to_string())
     }
 
-    /// Once the container (`pid`) runs: the forwarders of its published
-    /// and shared ports.
-    pub fn started(&mut self, pid: i32) -> Result<(), RuntimeError> {
-        if !self.shared.is_empty() {
+    /// Once the container runs: the forwarders of its published and
+    /// shared ports.
+    pub fn started(&mut self) -> Result<(), RuntimeError> {
+        if let Some(ns) = self.shared_netns.take() {
             // Relayed inside the container's own network namespace, to its
             // localhost: every network mode reaches it the same way.
-            let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| {
-                start_err(format!("opening the container's network namespace: {e}"))
-            })?;
             let fwd = crate::network::forward::spawn(
                 std::mem::take(&mut self.shared),
                 &ns,
