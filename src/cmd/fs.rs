@@ -168,7 +168,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> anyhow::Result<()> {
         None => vec![],
     };
     let cg = if a.pause && c.state == "running" {
-        engine.cgroup(&c.id)
+        engine.cgroup(&c)
     } else {
         None
     };

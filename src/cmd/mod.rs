@@ -36,6 +36,7 @@ mod run_flags;
 mod secret;
 mod stats;
 mod system;
+mod systemd;
 mod tag;
 mod top;
 mod update;
@@ -208,7 +209,7 @@ enum Command {
     /// Play a Kubernetes YAML (`kube play`, as podman 3 spelled it)
     #[command(subcommand)]
     Play(PlayCommand),
-    /// Generate structured data (Kubernetes YAML) from containers and pods
+    /// Generate structured data (Kubernetes YAML, systemd units) from containers and pods
     #[command(subcommand)]
     Generate(GenerateCommand),
 }
@@ -223,6 +224,8 @@ enum PlayCommand {
 enum GenerateCommand {
     /// Generate Kubernetes YAML from containers or pods
     Kube(kube::GenerateArgs),
+    /// Generate systemd units for a container or pod
+    Systemd(systemd::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -559,6 +562,7 @@ pub fn main() -> i32 {
         Command::Generate(GenerateCommand::Kube(a)) => {
             kube::run(&ctx, kube::KubeCommand::Generate(a))
         }
+        Command::Generate(GenerateCommand::Systemd(a)) => systemd::generate(&ctx, a),
     };
     log::debug(&format!(
         "Called {}.PersistentPostRunE({argv_text}) after {:.1?}",

@@ -258,6 +258,15 @@ pub struct CreateArgs {
     /// What to do when the health check turns unhealthy: none, kill, restart, stop
     #[arg(long, default_value = "none")]
     pub health_on_failure: String,
+    /// How systemd hears the container is ready (NOTIFY_SOCKET): container (its own messages, relayed), conmon (berth's monitor, once it runs), ignore
+    #[arg(long, default_value = "container", value_name = "MODE")]
+    pub sdnotify: String,
+    /// The container's cgroup: enabled (berth's own), split (under the caller's, for systemd units), no-conmon, disabled (the caller's)
+    #[arg(long, default_value = "enabled", value_name = "MODE")]
+    pub cgroups: String,
+    /// The parent of the container's cgroup (a path in each cgroup hierarchy)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
     /// Add a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=UID,gid=GID,mode=MODE] (mounted read-only at /run/secrets/NAME by default)
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,

@@ -342,6 +342,15 @@ pub fn create_spec(a: &CreateArgs) -> anyhow::Result<CreateSpec> {
         (None, false) => HealthSpec::Image,
     };
     let health_on_failure = super::run_flags::health_on_failure(a)?;
+    let sdnotify = super::run_flags::sdnotify(a)?;
+    // Only a command line that ends in this image and command is kept
+    // (not a pod's infra, made by hand).
+    let mut argv: Vec<String> = std::env::args().collect();
+    let tail = argv.len().saturating_sub(1 + a.command.len());
+    if a.image.is_empty() || argv.get(tail) != Some(&a.image) || argv[tail + 1..] != a.command[..] {
+        argv.clear();
+    }
+    let (cgroups, cgroup_parent) = super::run_flags::cgroups(a)?;
     if a.runtime.is_some() && a.tty {
         anyhow::bail!(
             "-t with --runtime is not supported yet: terminals need the OCI console socket; use berth's own runtime"
@@ -436,6 +445,11 @@ pub fn create_spec(a: &CreateArgs) -> anyhow::Result<CreateSpec> {
         uts,
         ipc,
         health_on_failure,
+        sdnotify,
+        cgroups,
+        cgroup_parent,
+        create_command: argv.clone(),
+        create_image_at: argv.len().saturating_sub(1 + a.command.len()),
         secrets: a
             .secret
             .iter()

@@ -185,6 +185,71 @@ pub(super) fn health_on_failure(a: &CreateArgs) -> anyhow::Result<String> {
     }
 }
 
+/// `--sdnotify`: what the container records. "container" (the flag's
+/// default) only when there is a NOTIFY_SOCKET to relay to, as podman
+/// does; a spec made without the flag (a pod's infra) gets nothing.
+pub(super) fn sdnotify(a: &CreateArgs) -> anyhow::Result<String> {
+    let notify = std::env::var_os("NOTIFY_SOCKET").is_some_and(|s| !s.is_empty());
+    match a.sdnotify.as_str() {
+        "container" if notify => Ok("container".into()),
+        "" | "container" => Ok(String::new()),
+        "conmon" if notify => Ok("conmon".into()),
+        "conmon" => Ok(String::new()),
+        "ignore" => Ok("ignore".into()),
+        o => anyhow::bail!("invalid --sdnotify {o:?}: use container, conmon or ignore"),
+    }
+}
+
+/// `--cgroups` and `--cgroup-parent`: the mode and the parent of the
+/// container's cgroup ("split": the caller's own cgroup).
+pub(super) fn cgroups(a: &CreateArgs) -> anyhow::Result<(String, String)> {
+    let mode = match a.cgroups.as_str() {
+        "" | "enabled" | "no-conmon" => String::new(),
+        m @ ("split" | "disabled") => m.to_string(),
+        o => anyhow::bail!("invalid --cgroups {o:?}: use enabled, split, no-conmon or disabled"),
+    };
+    if let Some(p) = &a.cgroup_parent {
+        if mode == "split" {
+            anyhow::bail!(
+                "--cgroup-parent and --cgroups=split cannot be combined: split's parent is the caller's cgroup"
+            );
+        }
+        if p.split('/').any(|c| c == "..") {
+            anyhow::bail!("invalid --cgroup-parent {p:?}: no '..' components");
+        }
+        return Ok((mode, p.trim_matches('/').to_string()));
+    }
+    if mode == "split" {
+        return Ok((mode, own_cgroup()?));
+    }
+    Ok((mode, String::new()))
+}
+
+/// This process's cgroup: cgroup v2's, or on v1 the memory controller's.
+fn own_cgroup() -> anyhow::Result<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup")?;
+    let v2 = matches!(
+        crate::runtime::host_cgroup_version(),
+        Some(crate::runtime::cgroups::Version::V2)
+    );
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            Some((f.next()?, f.next()?, f.next()?))
+        })
+        .find(|(_, ctrls, _)| {
+            if v2 {
+                ctrls.is_empty()
+            } else {
+                ctrls.split(',').any(|c| c == "memory")
+            }
+        })
+        .map(|(_, _, path)| path.trim_matches('/').to_string())
+        .ok_or_else(|| {
+            anyhow::anyhow!("--cgroups=split: this process's cgroup is not in /proc/self/cgroup")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

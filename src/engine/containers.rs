@@ -205,6 +205,46 @@ pub struct ContainerConfig {
     /// The ID of the pod it belongs to ("" for none).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pod: String,
+    /// `--sdnotify`: "conmon" (the monitor tells systemd READY=1 once the
+    /// container runs, as MAINPID), "container" (the container's own
+    /// NOTIFY_SOCKET messages relayed), "ignore"; "" when NOTIFY_SOCKET
+    /// was not set at create time (nothing to tell).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sdnotify: String,
+    /// `--cgroups`: "disabled" runs the container in its caller's cgroup;
+    /// "split" (and `--cgroup-parent`) made `cgroup_parent` the parent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cgroups: String,
+    /// The container's cgroup's parent ("" = berth's own, `berth/ID`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cgroup_parent: String,
+    /// The command line that created it (podman's CreateCommand), and
+    /// where in it the image word is (what follows is the command):
+    /// `generate systemd --new` runs it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_command: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub create_image_at: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl ContainerConfig {
+    /// The container's cgroup path under each hierarchy's root (None with
+    /// `--cgroups=disabled`).
+    pub fn cgroup_path(&self, id: &str) -> Option<String> {
+        if self.cgroups == "disabled" {
+            return None;
+        }
+        let parent = self.cgroup_parent.trim_matches('/');
+        Some(if parent.is_empty() {
+            format!("berth/{id}")
+        } else {
+            format!("{parent}/berth-{id}")
+        })
+    }
 }
 
 /// 64 random hex digits, like docker and podman IDs.
@@ -555,6 +595,19 @@ impl Engine {
         // What the spec mounts: volumes with driver options turn into
         // tmpfs or bind mounts.
         let mut spec_cfg = cfg.clone();
+        if cfg.sdnotify == "container" {
+            // The monitor's relay socket (monitor::notify), made at each start.
+            etc_files.push((
+                "/run/notify".into(),
+                self.container_rundir(&id)
+                    .join("notify")
+                    .display()
+                    .to_string(),
+            ));
+            spec_cfg
+                .env
+                .push("NOTIFY_SOCKET=/run/notify/notify.sock".into());
+        }
         self.apply_secrets(&dir, &mut cfg, &mut spec_cfg)
             .map_err(|e| ContainerError::Invalid(e.to_string()))?;
         let chown_err =
@@ -603,7 +656,7 @@ impl Engine {
             rootfs: &rootfs,
             user: &user,
             etc_files: &etc_files,
-            cgroups_path: &format!("berth/{id}"),
+            cgroups_path: &spec_cfg.cgroup_path(&id).unwrap_or_default(),
             overlay: &overlay,
             volumes: &volume_sources,
             rootless: self.paths.rootless,
@@ -778,5 +831,24 @@ impl Engine {
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod cgroup_path_tests {
+    use super::ContainerConfig;
+
+    #[test]
+    fn cgroup_paths_follow_the_cgroups_mode() {
+        let mut c = ContainerConfig::default();
+        assert_eq!(c.cgroup_path("abc").as_deref(), Some("berth/abc"));
+        c.cgroups = "split".into();
+        c.cgroup_parent = "/system.slice/app.service".into();
+        assert_eq!(
+            c.cgroup_path("abc").as_deref(),
+            Some("system.slice/app.service/berth-abc")
+        );
+        c.cgroups = "disabled".into();
+        assert_eq!(c.cgroup_path("abc"), None);
     }
 }

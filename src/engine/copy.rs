@@ -526,7 +526,7 @@ fn open_container(engine: &Engine, name: &str, pause: bool) -> Result<Opened, Co
     if pause
         && c.state == "running"
         && merged.path.starts_with("/proc")
-        && let Some(cg) = engine.cgroup(&c.id)
+        && let Some(cg) = engine.cgroup(&c)
         && cg.freeze(true).is_ok()
     {
         frozen = Some(cg);

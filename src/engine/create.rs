@@ -341,7 +341,12 @@ impl Engine {
             || cfg.cpus.is_some()
             || cfg.cpu_shares.is_some()
             || cfg.pids_limit.is_some();
-        if limits && self.cgroup("probe").is_none() {
+        if limits && cfg.cgroups == "disabled" {
+            return Err(ContainerError::Invalid(
+                "--cgroups=disabled: resource limits need a cgroup; drop the limits or --cgroups=disabled".into(),
+            ));
+        }
+        if limits && (self.paths.rootless || crate::runtime::host_cgroup_version().is_none()) {
             warnings.push(
                 "Warning: resource limits need cgroups, which a rootless user without cgroup delegation cannot use; running without them".into(),
             );

@@ -53,14 +53,14 @@ impl ExecSession {
 impl Engine {
     /// The cgroup of container `id` (None when cgroups cannot be used:
     /// rootless without delegation).
-    pub fn cgroup(&self, id: &str) -> Option<Cgroup> {
-        crate::runtime::cgroup_for(self.paths.rootless, id)
+    pub fn cgroup(&self, c: &ContainerRow) -> Option<Cgroup> {
+        crate::runtime::cgroup_for(self.paths.rootless, c.config().cgroup_path(&c.id))
     }
 
     /// What undoes a container's host state once its processes are gone.
     pub fn cleanup_after_exit(&self, c: &ContainerRow) {
         let rootfs = self.container_dir(&c.id).join("rootfs");
-        crate::runtime::cleanup_after_exit(self.cgroup(&c.id), &rootfs);
+        crate::runtime::cleanup_after_exit(self.cgroup(c), &rootfs);
     }
 
     /// Start `opts` in running container `c` with `io` as its stdio (pipes
@@ -101,7 +101,7 @@ impl Engine {
         Ok(Target {
             spec,
             pid,
-            cgroup: self.cgroup(&row.id),
+            cgroup: self.cgroup(row),
             user: row.config().user,
         })
     }

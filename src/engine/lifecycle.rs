@@ -91,6 +91,13 @@ impl Engine {
         self.start_required(&cfg.requires)?;
         let io = |e: std::io::Error| ContainerError::State(format!("{}: {e}", row.name));
         let launched = crate::monitor::launch(self, row, attach, reopen).map_err(io)?;
+        // The monitor's pid for systemd (`generate systemd`'s PIDFile=).
+        let rundir = self.container_rundir(&row.id);
+        let _ = std::fs::create_dir_all(&rundir);
+        let _ = crate::process::private::write(
+            &rundir.join("monitor.pid"),
+            launched.monitor_pid.to_string().as_bytes(),
+        );
         if let Some(f) = &cfg.conmon_pidfile {
             std::fs::write(f, launched.monitor_pid.to_string()).map_err(|e| {
                 ContainerError::State(format!("writing the monitor PID file {f}: {e}"))
@@ -150,7 +157,7 @@ impl Engine {
             db::set_state(&self.db.conn, &c.id, "stopping")?;
         }
         if c.state == "paused"
-            && let Some(cg) = self.cgroup(&c.id)
+            && let Some(cg) = self.cgroup(c)
         {
             let _ = cg.freeze(false);
         }
@@ -283,7 +290,7 @@ impl Engine {
                 )
             }));
         }
-        let cg = self.cgroup(&c.id).ok_or_else(|| {
+        let cg = self.cgroup(c).ok_or_else(|| {
             ContainerError::State(format!(
                 "{}: pausing needs cgroups, which this rootless setup cannot use",
                 c.name

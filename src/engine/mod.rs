@@ -34,6 +34,7 @@ pub mod rootfs;
 pub mod secrets;
 pub mod spec;
 pub mod stats;
+pub mod systemd;
 pub mod tags;
 pub mod top;
 pub mod update;

@@ -215,7 +215,7 @@ impl Engine {
         // No cgroup (rootless), or none where berth keeps them (an external
         // runtime may place it elsewhere): /proc.
         let counters = self
-            .cgroup(&c.id)
+            .cgroup(c)
             .map(|cg| cg.counters(round.detail))
             .filter(|k| k.cpu_nanos.is_some() || k.memory.is_some());
         match counters {

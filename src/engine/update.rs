@@ -175,7 +175,7 @@ impl Engine {
         // the container uses now) changes nothing.
         if c.is_running()
             && cfg.runtime.is_none()
-            && let Some(cg) = self.cgroup(&c.id)
+            && let Some(cg) = self.cgroup(&c)
         {
             cg.update(&u.limits(&cfg)).map_err(|e| {
                 ContainerError::State(format!("updating the cgroup of container {}: {e}", c.id))

@@ -9,6 +9,7 @@
 pub mod attach;
 pub mod logs;
 mod net;
+mod notify;
 
 use crate::engine::Engine;
 use crate::engine::containers::ContainerConfig;
@@ -154,23 +155,25 @@ fn monitor_main(paths: Paths, id: &str, attach: Attach, report: OwnedFd) -> i32 
     let mut cfg = row.config();
     let mut restarts = row.restart_count;
     let mut backoff = std::time::Duration::from_millis(100);
+    let mut notify = notify::Notify::new(&cfg.sdnotify);
     loop {
-        let (code, stopped_by_user) = match run_once(&engine, &row, &cfg, attach, &mut report) {
-            Ok(r) => r,
-            Err(e) => {
-                if cfg.rm {
-                    let _ = engine.remove_container(&row, true);
-                    engine.remove_anonymous_volumes(&cfg);
-                    engine.remove_anonymous_volumes(&cfg);
+        let (code, stopped_by_user) =
+            match run_once(&engine, &row, &cfg, attach, &mut report, &mut notify) {
+                Ok(r) => r,
+                Err(e) => {
+                    if cfg.rm {
+                        let _ = engine.remove_container(&row, true);
+                        engine.remove_anonymous_volumes(&cfg);
+                        engine.remove_anonymous_volumes(&cfg);
+                    }
+                    report.send(&format!(
+                        "failed {} {}",
+                        e.exit_code(),
+                        e.to_string().replace('\n', " ")
+                    ));
+                    return e.exit_code();
                 }
-                report.send(&format!(
-                    "failed {} {}",
-                    e.exit_code(),
-                    e.to_string().replace('\n', " ")
-                ));
-                return e.exit_code();
-            }
-        };
+            };
         // `update` may have changed the restart policy or the limits
         // while this run went on: the next decision and run use them.
         if let Ok(Some(now)) = db::get(&engine.db.conn, id) {
@@ -225,6 +228,7 @@ fn run_once(
     cfg: &ContainerConfig,
     attach: Attach,
     report: &mut Report,
+    notify: &mut notify::Notify,
 ) -> Result<(i32, bool), RuntimeError> {
     let dir = engine.container_dir(&row.id);
     // `--runtime-flag`s: an external runtime judges them itself (podman's
@@ -253,7 +257,7 @@ fn run_once(
     }
     let driver = logs::Driver::parse(&cfg.log_driver).map_err(std::io::Error::other)?;
     let mut log = logs::LogWriter::open(driver, &dir.join("ctr.log"), cfg.log_max_size)?;
-    let cgroup = engine.cgroup(&row.id);
+    let cgroup = engine.cgroup(row);
     // An external runtime sets up the cgroup itself, from the spec.
     if let Some(cg) = cgroup.as_ref().filter(|_| cfg.runtime.is_none()) {
         cg.create(&crate::engine::spec::limits(cfg))?;
@@ -299,6 +303,7 @@ fn run_once(
         }
     };
     let layers = engine.store.root().join("layers");
+    notify.prepare(&engine.container_rundir(&row.id))?;
     let mut net = net::RunNet::prepare(engine, row, cfg)?;
     let wired = net.needs_prestart();
     let mut wire = |pid: i32| net.wire(pid);
@@ -433,6 +438,7 @@ fn run_once(
         builtin_flags.log(&dir, false, &format!("writing the pid file {f}: {e}"));
     }
     report.send(&format!("started {pid}"));
+    notify.started();
     let mut attach = attach;
     let keys = attach::parse_detach_keys(if cfg.detach_keys.is_empty() {
         "ctrl-p,ctrl-q"
@@ -484,6 +490,10 @@ fn run_once(
         for f in &server_fds {
             fds.push(PollFd::new(f, PollFlags::IN));
         }
+        let notify_fd = notify.fd();
+        if let Some(f) = &notify_fd {
+            fds.push(PollFd::new(f, PollFlags::IN));
+        }
         let timeout = health.next_timeout(
             [deadline.filter(|_| !timed_out), kill_at]
                 .into_iter()
@@ -494,8 +504,12 @@ fn run_once(
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
         drop(server_fds);
+        if notify_fd.is_some() && ready.last().is_some_and(|r| !r.is_empty()) {
+            notify.relay();
+        }
         if let Some(srv) = server.as_mut() {
-            let flags: Vec<bool> = ready[base..].iter().map(|r| !r.is_empty()).collect();
+            let end = ready.len() - usize::from(notify_fd.is_some());
+            let flags: Vec<bool> = ready[base..end].iter().map(|r| !r.is_empty()).collect();
             let master = if cfg.tty { out_r.as_ref() } else { None };
             srv.ready(&flags, &mut in_w, cfg.stdin_once, master);
         }

@@ -94,10 +94,53 @@ fn write(p: &Path, v: &str) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("writing {v:?} to {}: {e}", p.display())))
 }
 
+/// cgroup v2 gives controllers to a cgroup's children only when it holds
+/// no process itself. Under `--cgroups=split` the parent is the caller's
+/// own cgroup (a systemd unit's, with the caller and the monitor in it):
+/// its processes move to a `supervisor` child first, as podman moves
+/// its own (still inside the unit, so systemd's MAINPID stays valid).
+fn v2_make_room(dir: &Path) -> io::Result<()> {
+    let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    let pids: Vec<&str> = procs.split_whitespace().collect();
+    if pids.is_empty() {
+        return Ok(());
+    }
+    let sup = dir.join("supervisor");
+    fs::create_dir_all(&sup)?;
+    for pid in pids {
+        // A process gone meanwhile is no longer in the way.
+        match fs::write(sup.join("cgroup.procs"), pid) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("moving {pid} to {}: {e}", sup.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Cgroup {
     /// The cgroup for container `id` under `parent` (e.g. "berth").
     pub fn new(version: Version, root: &Path, parent: &str, id: &str) -> Cgroup {
         let path = format!("{parent}/{id}");
+        match version {
+            Version::V1 => Cgroup::V1 {
+                root: root.into(),
+                path,
+            },
+            Version::V2 => Cgroup::V2 {
+                root: root.into(),
+                path,
+            },
+        }
+    }
+
+    /// The cgroup at `path` (relative to each hierarchy's root).
+    pub fn at(version: Version, root: &Path, path: String) -> Cgroup {
         match version {
             Version::V1 => Cgroup::V1 {
                 root: root.into(),
@@ -200,6 +243,9 @@ impl Cgroup {
                         .map(|c| format!("+{c}"))
                         .collect();
                     if !want.is_empty() {
+                        if dir != *root {
+                            v2_make_room(&dir)?;
+                        }
                         let _ = write(&dir.join("cgroup.subtree_control"), &want.join(" "));
                     }
                     dir = dir.join(part);
@@ -387,6 +433,44 @@ mod tests {
         .unwrap();
         fs::write(t.path().join("cgroup.subtree_control"), "").unwrap();
         t
+    }
+
+    #[test]
+    fn v2_split_moves_the_callers_processes_aside_first() {
+        // `--cgroups=split` in a unit: the unit's cgroup holds berth and
+        // the monitor, which must leave it before it can give controllers.
+        let t = fake_v2();
+        let unit = t.path().join("system.slice/app.service");
+        fs::create_dir_all(&unit).unwrap();
+        fs::write(
+            t.path().join("system.slice/cgroup.controllers"),
+            "cpu memory pids",
+        )
+        .unwrap();
+        fs::write(unit.join("cgroup.controllers"), "cpu memory pids").unwrap();
+        fs::write(unit.join("cgroup.procs"), "4242\n").unwrap();
+        let cg = Cgroup::at(
+            Version::V2,
+            t.path(),
+            "system.slice/app.service/berth-abc".into(),
+        );
+        cg.create(&Limits {
+            memory: Some(16 << 20),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(unit.join("supervisor/cgroup.procs")).unwrap(),
+            "4242"
+        );
+        assert_eq!(
+            fs::read_to_string(unit.join("cgroup.subtree_control")).unwrap(),
+            "+memory +pids +cpu"
+        );
+        assert_eq!(
+            fs::read_to_string(unit.join("berth-abc/memory.max")).unwrap(),
+            (16 << 20).to_string()
+        );
     }
 
     #[test]

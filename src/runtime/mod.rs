@@ -57,11 +57,12 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
 
 /// The cgroup of container `id` (None when cgroups cannot be used:
 /// rootless without delegation).
-pub fn cgroup_for(rootless: bool, id: &str) -> Option<cgroups::Cgroup> {
+pub fn cgroup_for(rootless: bool, path: Option<String>) -> Option<cgroups::Cgroup> {
     if rootless {
         return None;
     }
-    host_cgroup_version().map(|v| cgroups::Cgroup::new(v, Path::new(CGROUP_ROOT), "berth", id))
+    let path = path?;
+    host_cgroup_version().map(|v| cgroups::Cgroup::at(v, Path::new(CGROUP_ROOT), path))
 }
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
