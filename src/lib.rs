@@ -18,6 +18,7 @@ pub mod log;
 pub mod monitor;
 pub mod network;
 pub mod process;
+pub mod quadlet;
 pub mod registry;
 pub mod runtime;
 pub mod state;

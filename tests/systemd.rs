@@ -439,3 +439,249 @@ fn cgroups_disabled_runs_in_the_callers_cgroup() {
     let e = berth.fails(&["create", "--cgroups=sometimes", "busybox"], 125);
     assert!(e.contains("invalid --cgroups \"sometimes\""), "{e}");
 }
+
+/// Run a unit's `KEY=` command (all of them, in order) as systemd would:
+/// specifiers filled, `-` prefixes allowing failure, the test's store.
+fn run_unit(berth: &Berth, unit: &str, k: &str, t: &Path, n: &str, notify: Option<&Path>) {
+    let stem = n.rsplit_once('.').map(|(s, _)| s).unwrap_or(n);
+    for cmd in key(unit, k) {
+        let (may_fail, cmd) = match cmd.strip_prefix('-') {
+            Some(c) => (true, c),
+            None => (false, cmd),
+        };
+        let w = exec_words(&cmd.replace("%N", stem), t, n);
+        let mut c = Command::new(&w[0]);
+        c.args(&w[1..])
+            .env("BERTH_ROOT", berth.root())
+            .env("BERTH_RUNROOT", berth.dir.path().join("run"))
+            .env("CONTAINERS_REGISTRIES_CONF", &berth.registries_conf);
+        if let Some(p) = notify {
+            c.env("NOTIFY_SOCKET", p);
+        }
+        let o = c.output().unwrap();
+        assert!(may_fail || o.status.success(), "{n} {k}: {w:?}: {o:?}");
+    }
+}
+
+#[test]
+fn quadlet_files_become_units_that_verify_and_run() {
+    let _net = network_guard(false);
+    let (_reg, berth) = pulled(web_layer("served by quadlet\n"));
+    // `make install` into a staging root: the generators are links to berth.
+    let stage = tempfile::tempdir().unwrap();
+    let st = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install.sh"))
+        .env("DESTDIR", stage.path())
+        .env("PREFIX", "/usr")
+        .env("BERTH", bin())
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    for kind in ["system", "user"] {
+        let link = stage.path().join(format!(
+            "usr/lib/systemd/{kind}-generators/berth-{kind}-generator"
+        ));
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            Path::new("/usr/bin/berth")
+        );
+    }
+    assert!(
+        stage
+            .path()
+            .join("usr/lib/systemd/system/berth-restart.service")
+            .is_file()
+    );
+    assert!(
+        stage
+            .path()
+            .join("usr/share/man/man1/berth-run.1")
+            .is_file()
+    );
+    // The same link to this build, run as systemd runs a generator.
+    let gen_dir = tempfile::tempdir().unwrap();
+    let generator = gen_dir.path().join("berth-system-generator");
+    std::os::unix::fs::symlink(bin(), &generator).unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let files = [
+        (
+            "web.container",
+            format!(
+                "[Unit]\nDescription=The web\n\n[Container]\nImage=busybox\nExec=sh -c 'echo $$GREETING > /data/hi; exec httpd -f -p 80 -h /www'\nEnvironment=GREETING=hello\nPublishPort={port}:80\nVolume=data.volume:/data\nNetwork=front.network\nLabel=app=web\nStopTimeout=1\n\n[Service]\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n"
+            ),
+        ),
+        ("data.volume", "[Volume]\nLabel=kind=data\n".to_string()),
+        (
+            "front.network",
+            "[Network]\nSubnet=10.201.77.0/24\nLabel=kind=front\n".to_string(),
+        ),
+        ("grp.pod", "[Pod]\n".to_string()),
+        (
+            "member.container",
+            "[Container]\nImage=busybox\nExec=sleep 300\nPod=grp.pod\nStopTimeout=1\n".to_string(),
+        ),
+        ("app.kube", "[Kube]\nYaml=app.yaml\n".to_string()),
+        (
+            "app.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: qkube}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: busybox, command: [sleep, '300']}\n".to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(src.path().join(name), text).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(&generator)
+        .arg(out.path())
+        .arg(out.path().join("early"))
+        .arg(out.path().join("late"))
+        .env("QUADLET_UNIT_DIRS", src.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+    let units = [
+        "web.service",
+        "data-volume.service",
+        "front-network.service",
+        "grp-pod.service",
+        "member.service",
+        "app.service",
+    ];
+    for u in units {
+        assert!(out.path().join(u).is_file(), "{u} not generated");
+    }
+    assert_eq!(
+        std::fs::read_link(out.path().join("multi-user.target.wants/web.service")).unwrap(),
+        Path::new("../web.service")
+    );
+    let read = |u: &str| std::fs::read_to_string(out.path().join(u)).unwrap();
+    let web = read("web.service");
+    assert!(web.contains("Requires=data-volume.service\n"), "{web}");
+    assert!(web.contains("Restart=always\n"), "{web}");
+    // systemd-analyze verify, with the output directory on the unit path.
+    let o = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(units.iter().map(|u| out.path().join(u)))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", out.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Run them in dependency order, as systemd would.
+    let t = tempfile::tempdir().unwrap();
+    run_unit(
+        &berth,
+        &read("data-volume.service"),
+        "ExecStart",
+        t.path(),
+        "data-volume.service",
+        None,
+    );
+    run_unit(
+        &berth,
+        &read("front-network.service"),
+        "ExecStart",
+        t.path(),
+        "front-network.service",
+        None,
+    );
+    assert!(berth.ok(&["volume", "ls", "-q"]).contains("systemd-data"));
+    assert!(
+        berth
+            .ok(&["network", "ls", "--format", "{{.Name}}"])
+            .contains("systemd-front")
+    );
+    let l = Listener::new();
+    run_unit(
+        &berth,
+        &web,
+        "ExecStart",
+        t.path(),
+        "web.service",
+        Some(&l.path),
+    );
+    let pid = monitor_pid(&berth, "systemd-web");
+    assert_eq!(l.next().unwrap(), format!("MAINPID={pid}\nREADY=1\n"));
+    let page = http_get(&format!("127.0.0.1:{port}")).unwrap_or_default();
+    assert!(page.contains("served by quadlet"), "{page}");
+    assert_eq!(
+        berth.ok(&["exec", "systemd-web", "cat", "/data/hi"]),
+        "hello\n"
+    );
+    assert_eq!(
+        berth
+            .ok(&[
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"app\"}}",
+                "systemd-web"
+            ])
+            .trim(),
+        "web"
+    );
+    // The pod and its member, bound to it.
+    let grp = read("grp-pod.service");
+    run_unit(
+        &berth,
+        &grp,
+        "ExecStartPre",
+        t.path(),
+        "grp-pod.service",
+        None,
+    );
+    run_unit(&berth, &grp, "ExecStart", t.path(), "grp-pod.service", None);
+    let member = read("member.service");
+    assert!(member.contains("Requires=grp-pod.service\n"), "{member}");
+    run_unit(
+        &berth,
+        &member,
+        "ExecStart",
+        t.path(),
+        "member.service",
+        None,
+    );
+    let pods = berth.ok(&["ps", "--format", "{{.Names}} {{.PodName}}"]);
+    assert!(pods.contains("systemd-member systemd-grp"), "{pods}");
+    // The kube unit plays its YAML (beside the .kube file).
+    let app = read("app.service");
+    run_unit(&berth, &app, "ExecStart", t.path(), "app.service", None);
+    assert!(
+        berth
+            .ok(&["pod", "ps", "--format", "{{.Name}}"])
+            .contains("qkube")
+    );
+    // And everything stops.
+    for (u, n) in [(&web, "web.service"), (&member, "member.service")] {
+        run_unit(&berth, u, "ExecStop", t.path(), n, None);
+        run_unit(&berth, u, "ExecStopPost", t.path(), n, None);
+    }
+    run_unit(&berth, &app, "ExecStop", t.path(), "app.service", None);
+    run_unit(&berth, &grp, "ExecStop", t.path(), "grp-pod.service", None);
+    run_unit(
+        &berth,
+        &grp,
+        "ExecStopPost",
+        t.path(),
+        "grp-pod.service",
+        None,
+    );
+    assert!(berth.ok(&["ps", "-aq"]).is_empty());
+    assert!(berth.ok(&["pod", "ps", "-q"]).is_empty());
+    berth.ok(&["network", "rm", "systemd-front"]);
+    // A file berth cannot read is named, and the others still made.
+    std::fs::write(src.path().join("bad.container"), "[Container]\nExec=true\n").unwrap();
+    let o = Command::new(&generator)
+        .arg("--dryrun")
+        .env("QUADLET_UNIT_DIRS", src.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.container: [Container] Image: is required"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("---web.service---"));
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -47,6 +47,51 @@ use crate::engine::Paths;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// Called as `berth-system-generator` or `berth-user-generator` (links to
+/// this binary, as systemd runs generators: `NORMAL-DIR [EARLY-DIR
+/// LATE-DIR]`), berth is the quadlet generator; `--dryrun` prints the
+/// units instead, `--user` reads the user's files.
+fn generator() -> Option<i32> {
+    let argv: Vec<String> = std::env::args().collect();
+    let me = std::path::Path::new(argv.first()?).file_name()?.to_str()?;
+    let mut user = match me {
+        "berth-system-generator" => false,
+        "berth-user-generator" => true,
+        _ => return None,
+    };
+    let mut dryrun = false;
+    let mut dirs = Vec::new();
+    for a in &argv[1..] {
+        match a.as_str() {
+            "--dryrun" | "-dryrun" => dryrun = true,
+            "--user" | "-user" => user = true,
+            d => dirs.push(d.to_string()),
+        }
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "/usr/bin/berth".into());
+    if dryrun {
+        let (made, errors) = crate::quadlet::generate_all(user, &exe);
+        for g in &made {
+            println!("---{}---", g.service);
+            print!("{}", g.text);
+        }
+        for e in &errors {
+            eprintln!("berth quadlet: {e}");
+        }
+        return Some(i32::from(!errors.is_empty()));
+    }
+    let Some(out) = dirs.first() else {
+        eprintln!("{me}: usage: {me} [--dryrun] [--user] NORMAL-DIR [EARLY-DIR LATE-DIR]");
+        return Some(1);
+    };
+    crate::quadlet::run(std::path::Path::new(out), user, &exe);
+    // A generator never fails the boot: the files it could not convert
+    // were named on stderr.
+    Some(0)
+}
+
 /// An error that carries its own exit code (podman's: 125 engine error,
 /// 1 for "no such image" in rmi, ...).
 #[derive(Debug)]
@@ -403,6 +448,9 @@ impl Ctx {
 }
 
 pub fn main() -> i32 {
+    if let Some(code) = generator() {
+        return code;
+    }
     completion::complete_if_asked();
     let started = std::time::Instant::now();
     crate::process::pause::host_ids();
