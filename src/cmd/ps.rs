@@ -23,7 +23,7 @@ pub struct PsArgs {
     /// Do not truncate output
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter: status=, name=, label=, ancestor=, id=, exited=, health=, network=, volume=, restart-policy=, before=, since=, until=, pod=
+    /// Filter: status=, name=, label=, ancestor=, id=, exited=, health=, network=, volume=, restart-policy=, before=, since=, until=, pod=, interrupted=
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Output format: json, table, or a Go template
@@ -201,6 +201,14 @@ impl Filters {
                         exit_code(v)?;
                     }
                 }
+                "interrupted" => {
+                    if let Some(v) = vals
+                        .iter()
+                        .find(|v| !matches!(v.as_str(), "true" | "false"))
+                    {
+                        anyhow::bail!("invalid filter interrupted={v}: use true or false");
+                    }
+                }
                 "restart-policy" => {
                     let bad: Vec<&str> = vals
                         .iter()
@@ -318,6 +326,11 @@ fn matches(
                 || (matches!(v, "" | "none") && matches!(cfg.restart.name.as_str(), "" | "no"))
         }
         "pod" => !cfg.pod.is_empty() && cfg.pod == v,
+        // berth's own: the monitor died while the container ran (a
+        // reboot), rather than anyone stopping it.
+        "interrupted" => {
+            matches!(c.state.as_str(), "exited" | "stopped") && c.interrupted == (v == "true")
+        }
         _ => false,
     }
 }

@@ -706,6 +706,7 @@ impl Engine {
             oom_killed: false,
             restart_count: 0,
             health: String::new(),
+            interrupted: false,
         };
         if let Some(other) = db::name_taken(&self.db.conn, &name)? {
             let _ = std::fs::remove_dir_all(&dir);

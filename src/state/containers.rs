@@ -27,9 +27,13 @@ pub struct ContainerRow {
     pub oom_killed: bool,
     pub restart_count: i64,
     pub health: String,
+    /// Its monitor died while it ran (a reboot, a SIGKILL): not stopped by
+    /// anyone. Cleared at each start. (`ps --filter interrupted=true`, for
+    /// unless-stopped containers at boot.)
+    pub interrupted: bool,
 }
 
-const COLS: &str = "id, name, image_id, image_name, created, config, state, pid, pid_start, monitor_pid, monitor_start, started, finished, exit_code, oom_killed, restart_count, health";
+const COLS: &str = "id, name, image_id, image_name, created, config, state, pid, pid_start, monitor_pid, monitor_start, started, finished, exit_code, oom_killed, restart_count, health, interrupted";
 
 fn row(r: &Row) -> rusqlite::Result<ContainerRow> {
     Ok(ContainerRow {
@@ -50,12 +54,13 @@ fn row(r: &Row) -> rusqlite::Result<ContainerRow> {
         oom_killed: r.get::<_, i64>(14)? != 0,
         restart_count: r.get(15)?,
         health: r.get(16)?,
+        interrupted: r.get::<_, i64>(17)? != 0,
     })
 }
 
 pub fn insert(conn: &Connection, c: &ContainerRow) -> Result<(), DbError> {
     conn.execute(
-        &format!("INSERT INTO containers ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+        &format!("INSERT INTO containers ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
         params![
             c.id,
             c.name,
@@ -73,7 +78,8 @@ pub fn insert(conn: &Connection, c: &ContainerRow) -> Result<(), DbError> {
             c.exit_code,
             c.oom_killed as i64,
             c.restart_count,
-            c.health
+            c.health,
+            c.interrupted as i64
         ],
     )?;
     Ok(())
@@ -137,7 +143,7 @@ pub fn set_running(
     // Returns how many rows changed: 0 means the container was removed
     // while it started, and the caller must not let it run.
     Ok(conn.execute(
-        "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, monitor_start = ?5, started = ?6, exit_code = 0, oom_killed = 0 WHERE id = ?1",
+        "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, monitor_start = ?5, started = ?6, exit_code = 0, oom_killed = 0, interrupted = 0 WHERE id = ?1",
         params![id, pid, pid_start as i64, monitor_pid, monitor_start as i64, started],
     )?)
 }
@@ -166,7 +172,7 @@ pub fn set_exited_if(
     finished: i64,
 ) -> Result<bool, DbError> {
     Ok(conn.execute(
-        "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, monitor_pid = 0, monitor_start = 0, exit_code = ?3, finished = ?4 WHERE id = ?1 AND monitor_pid = ?2 AND state IN ('running', 'paused', 'stopping')",
+        "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, monitor_pid = 0, monitor_start = 0, exit_code = ?3, finished = ?4, interrupted = (state != 'stopping') WHERE id = ?1 AND monitor_pid = ?2 AND state IN ('running', 'paused', 'stopping')",
         params![id, monitor_pid, exit_code, finished],
     )? > 0)
 }

@@ -165,6 +165,9 @@ const MIGRATIONS: &[&str] = &[
         code INTEGER NOT NULL,
         removed INTEGER NOT NULL
      );",
+    // 12: a container whose monitor died while it ran (a reboot), not
+    // stopped: unless-stopped containers come back at boot
+    "ALTER TABLE containers ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub struct Db {

@@ -1,6 +1,7 @@
 //! After a reboot no monitor runs, and the records still say what ran.
 //! contrib/systemd's berth-restart.service runs `start --all --filter
-//! restart-policy=always` then: exactly those containers come back.
+//! restart-policy=always` then, and the same for unless-stopped containers
+//! nobody stopped: exactly those containers come back.
 
 use super::*;
 
@@ -30,6 +31,8 @@ fn the_restart_service_brings_back_the_always_containers_after_a_reboot() {
         ("always2", "always"),
         ("never", "no"),
         ("onfailure", "on-failure"),
+        ("unless1", "unless-stopped"),
+        ("unless2", "unless-stopped"),
     ];
     for (name, policy) in policies {
         berth.ok(&[
@@ -44,7 +47,13 @@ fn the_restart_service_brings_back_the_always_containers_after_a_reboot() {
             "1000",
         ]);
     }
-    let names: Vec<&str> = policies.iter().map(|(n, _)| *n).collect();
+    // Stopped by its user before the reboot: it stays stopped.
+    berth.ok(&["stop", "-t", "0", "unless2"]);
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| *n != "unless2")
+        .collect();
     kill_everything(&berth, &names);
     // The records catch up with the dead monitors (a container without
     // its monitor is killed and recorded as exited, 137).
@@ -57,16 +66,18 @@ fn the_restart_service_brings_back_the_always_containers_after_a_reboot() {
             .join("contrib/systemd/system/berth-restart.service"),
     )
     .unwrap();
-    let start = unit
+    let mut started = String::new();
+    for start in unit
         .lines()
-        .find_map(|l| l.strip_prefix("ExecStart=/usr/local/bin/berth "))
-        .expect("ExecStart");
-    let args: Vec<&str> = start.split_whitespace().collect();
-    let started = berth.ok(&args);
-    assert_eq!(started.lines().count(), 2, "{started}");
+        .filter_map(|l| l.strip_prefix("ExecStart=/usr/local/bin/berth "))
+    {
+        let args: Vec<&str> = start.split_whitespace().collect();
+        started.push_str(&berth.ok(&args));
+    }
+    assert_eq!(started.lines().count(), 3, "{started}");
     for (name, policy) in policies {
         let state = berth.ok(&["inspect", "--format", "{{.State.Status}}", name]);
-        let want = if policy == "always" {
+        let want = if policy == "always" || name == "unless1" {
             "running"
         } else {
             "exited"
@@ -94,6 +105,9 @@ fn the_restart_service_brings_back_the_always_containers_after_a_reboot() {
         .expect("ExecStop");
     let args: Vec<&str> = stop.split_whitespace().collect();
     berth.ok(&args);
-    assert_eq!(berth.ok(&["ps", "-q"]).trim(), "");
+    assert_eq!(
+        berth.ok(&["ps", "--format", "{{.Names}}"]).trim(),
+        "unless1"
+    );
     berth.ok(&["rm", "-a", "-f"]);
 }
