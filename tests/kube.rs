@@ -435,3 +435,163 @@ spec:
     assert!(berth.ok(&["pod", "ps", "-q"]).is_empty());
     assert!(berth.ok(&["ps", "-aq"]).is_empty());
 }
+
+/// A one-shot HTTP server for `kube play URL`: serves `body` to each GET.
+fn serve(body: String) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn kube_play_runs_jobs_daemonsets_built_images_and_urls() {
+    let (_reg, berth) = pulled(web_layer("hi\n"));
+    let dir = tempfile::tempdir().unwrap();
+    // --build: the image is built from the directory named like it.
+    std::fs::create_dir(dir.path().join("kbuilt")).unwrap();
+    std::fs::write(
+        dir.path().join("kbuilt/Containerfile"),
+        "FROM busybox\nRUN echo built-here > /built\n",
+    )
+    .unwrap();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("note"), "from the host\n").unwrap();
+    let port = free_port();
+    let yaml = format!(
+        r#"apiVersion: batch/v1
+kind: Job
+metadata: {{name: kjob}}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: once
+        image: localhost/kbuilt:latest
+        command: [sh, -c, 'cat /built /host/note; ls -d /scratch']
+        volumeMounts:
+        - {{name: host, mountPath: /host, readOnly: true}}
+        - {{name: scratch, mountPath: /scratch}}
+      volumes:
+      - {{name: host, hostPath: {{path: {}, type: Directory}}}}
+      - {{name: scratch, emptyDir: {{medium: Memory}}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: kds}}
+spec:
+  selector: {{matchLabels: {{app: kds}}}}
+  template:
+    metadata: {{labels: {{app: kds}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: busybox
+        command: [httpd, -f, -p, '8080', -h, /www]
+        ports: [{{name: web, containerPort: 8080, hostPort: 1}}]
+        readinessProbe:
+          httpGet: {{path: /, port: web}}
+          periodSeconds: 1
+"#,
+        host.path().display()
+    );
+    let file = write(dir.path(), "kinds.yaml", &yaml);
+    // --publish overrides the YAML's hostPort; --sdnotify=conmon tells a
+    // NOTIFY_SOCKET once every pod runs.
+    let ndir = tempfile::tempdir().unwrap();
+    let nsock = ndir.path().join("n.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&nsock).unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let out = berth
+        .cmd()
+        .env("NOTIFY_SOCKET", &nsock)
+        .args([
+            "kube",
+            "play",
+            "--build",
+            "--sdnotify=conmon",
+            "--publish",
+            &format!("{port}:8080"),
+            &file,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut buf = [0u8; 512];
+    let n = listener.recv(&mut buf).unwrap();
+    let infra = berth
+        .ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "kds-pod",
+        ])
+        .trim()
+        .to_string();
+    let monitor = berth.ok(&["inspect", "--format", "{{.State.ConmonPid}}", &infra]);
+    assert_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        format!("MAINPID={}\nREADY=1\n", monitor.trim())
+    );
+    // The Job ran to completion, and its pod stopped with it.
+    berth.ok(&["wait", "kjob-pod-once"]);
+    assert_eq!(
+        berth.ok(&["logs", "kjob-pod-once"]),
+        "built-here\nfrom the host\n/scratch\n"
+    );
+    wait_for("the job's pod to stop", || {
+        berth
+            .ok(&["pod", "ps", "--format", "{{.Name}} {{.Status}}"])
+            .contains("kjob-pod Exited")
+    });
+    // The DaemonSet's one pod serves on the published port, healthy.
+    assert!(page(port).contains("hi"));
+    wait_for("the readiness probe", || {
+        berth
+            .ok(&[
+                "inspect",
+                "--format",
+                "{{.State.Health.Status}}",
+                "kds-pod-web",
+            ])
+            .trim()
+            == "healthy"
+    });
+    berth.ok(&["kube", "down", &file]);
+    assert!(berth.ok(&["pod", "ps", "-q"]).is_empty());
+    // A URL.
+    let url_port = serve(format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: kurl}}\nspec:\n  restartPolicy: Never\n  containers:\n  - {{name: c, image: busybox, command: [echo, fetched]}}\n"
+    ));
+    let url = format!("http://127.0.0.1:{url_port}/pod.yaml");
+    berth.ok(&["kube", "play", &url]);
+    berth.ok(&["wait", "kurl-c"]);
+    assert_eq!(berth.ok(&["logs", "kurl-c"]), "fetched\n");
+    berth.ok(&["kube", "down", &url]);
+    // Bad YAML is named with its place.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n",
+    );
+    let e = berth.fails(&["kube", "play", &bad], 125);
+    assert!(e.contains("a container has no image"), "{e}");
+    let e = berth.fails(&["kube", "play", "--sdnotify=sometimes", &bad], 125);
+    assert!(e.contains("invalid --sdnotify"), "{e}");
+}

@@ -189,6 +189,8 @@ fn cli_door<'a>(
             for t in &spec.tmpfs {
                 argv.push(format!("--tmpfs={t}"));
             }
+            // A RUN step tells systemd nothing, whatever called the build.
+            argv.push("--sdnotify=ignore".into());
             // The image is the builder's; a name is needed to parse.
             argv.push("scratch".into());
             let a = RunStepArgs::try_parse_from(&argv)

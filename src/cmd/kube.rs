@@ -43,6 +43,9 @@ pub struct PlayArgs {
     /// Suppress pull output
     #[arg(short, long)]
     pub quiet: bool,
+    /// How systemd hears the pods are ready (NOTIFY_SOCKET): conmon (once every pod runs), container (each container's own messages), ignore
+    #[arg(long, default_value = "ignore", value_name = "MODE")]
+    pub sdnotify: String,
 }
 
 #[derive(Args)]
@@ -119,6 +122,15 @@ fn play(ctx: &Ctx, a: PlayArgs) -> anyhow::Result<()> {
         }
         configmaps.documents.extend(r.documents);
     }
+    if !["conmon", "container", "ignore"].contains(&a.sdnotify.as_str()) {
+        return Err(exit(
+            125,
+            format!(
+                "invalid --sdnotify {:?}: use container, conmon or ignore",
+                a.sdnotify
+            ),
+        ));
+    }
     if a.build {
         build_images(ctx, &a.file, &docs)?;
     }
@@ -129,6 +141,7 @@ fn play(ctx: &Ctx, a: PlayArgs) -> anyhow::Result<()> {
         network: a.network,
         publish: a.publish,
         quiet: a.quiet,
+        sdnotify: a.sdnotify,
     };
     let report = engine.kube_play(&docs, &configmaps, &opts)?;
     for w in &report.warnings {

@@ -19,25 +19,10 @@ pub struct Notify {
     ready_sent: bool,
 }
 
-/// The systemd socket named by `$NOTIFY_SOCKET` (a path, or `@name` in
-/// the abstract namespace).
-fn host_addr() -> Option<SocketAddr> {
-    let v = std::env::var("NOTIFY_SOCKET")
-        .ok()
-        .filter(|v| !v.is_empty())?;
-    match v.strip_prefix('@') {
-        Some(name) => {
-            use std::os::linux::net::SocketAddrExt;
-            SocketAddr::from_abstract_name(name.as_bytes()).ok()
-        }
-        None => SocketAddr::from_pathname(v).ok(),
-    }
-}
-
 impl Notify {
     pub fn new(mode: &str) -> Notify {
         let host = match mode {
-            "conmon" | "container" => host_addr(),
+            "conmon" | "container" => crate::process::sdnotify::socket(),
             _ => None,
         };
         Notify {
@@ -49,10 +34,8 @@ impl Notify {
     }
 
     fn send(&self, msg: &str) {
-        if let Some(addr) = &self.host
-            && let Ok(s) = UnixDatagram::unbound()
-        {
-            let _ = s.send_to_addr(msg.as_bytes(), addr);
+        if let Some(addr) = &self.host {
+            crate::process::sdnotify::send(addr, msg);
         }
     }
 

@@ -11,6 +11,7 @@
 
 pub mod pause;
 pub mod private;
+pub mod sdnotify;
 pub mod sealed;
 pub mod signal;
 pub mod userns;

@@ -835,3 +835,15 @@ pub fn network_guard(exclusive: bool) -> std::fs::File {
     }
     f
 }
+
+/// Poll `f` every 50 ms until it holds; fail after 20 s naming `what`.
+pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

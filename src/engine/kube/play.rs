@@ -26,10 +26,14 @@ pub struct PlayOptions {
     pub replace: bool,
     /// `--network`: the pods' network (default: run's).
     pub network: Option<String>,
-    /// `--publish HOSTPORT:CTRPORT`: published by every pod that has the
-    /// container port (over the YAML's hostPort).
+    /// `--publish HOSTPORT:CTRPORT`: published by the pod whose container
+    /// declares that port (over the YAML's hostPort).
     pub publish: Vec<String>,
     pub quiet: bool,
+    /// `--sdnotify`: "conmon" tells systemd READY=1 once every pod runs
+    /// (MAINPID: the infra monitor of the first pod not a Job's); "container" relays each
+    /// container's own messages; "" or "ignore": nothing.
+    pub sdnotify: String,
 }
 
 /// What `kube play` made.
@@ -224,6 +228,25 @@ impl Engine {
             let made = self.play_pod(p, &services, &cm, &secrets, opts, &mut report.warnings)?;
             report.pods.push(made);
         }
+        if opts.sdnotify == "conmon"
+            && !opts.no_start
+            && let Some(addr) = crate::process::sdnotify::socket()
+            && let Some((pod, _)) = report
+                .pods
+                .iter()
+                .zip(&plans)
+                .find(|(_, p)| !p.job)
+                .or_else(|| report.pods.iter().zip(&plans).next())
+                .map(|(made, _)| made)
+        {
+            let infra = self
+                .pod(pod)
+                .map_err(|e| bad(e.to_string()))?
+                .config()
+                .infra_id;
+            let monitor = self.container(&infra)?.monitor_pid;
+            crate::process::sdnotify::send(&addr, &format!("MAINPID={monitor}\nREADY=1\n"));
+        }
         Ok(report)
     }
 
@@ -373,6 +396,9 @@ impl Engine {
                 &files,
                 if init { "Never" } else { restart },
             )?;
+            if opts.sdnotify == "container" && crate::process::sdnotify::socket().is_some() {
+                cs.config.sdnotify = "container".into();
+            }
             self.join_pod(&mut cs, pod)
                 .map_err(|e| bad(e.to_string()))?;
             let (row, w) = self.create(CreateRequest {
@@ -555,8 +581,6 @@ fn pod_ports(
             });
         }
     }
-    // `--publish` of a port no container declares.
-    own.extend(publish.into_values());
     Ok((own, shared))
 }
 
