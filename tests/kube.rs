@@ -576,9 +576,9 @@ spec:
     berth.ok(&["kube", "down", &file]);
     assert!(berth.ok(&["pod", "ps", "-q"]).is_empty());
     // A URL.
-    let url_port = serve(format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: kurl}}\nspec:\n  restartPolicy: Never\n  containers:\n  - {{name: c, image: busybox, command: [echo, fetched]}}\n"
-    ));
+    let url_port = serve(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kurl}\nspec:\n  restartPolicy: Never\n  containers:\n  - {name: c, image: busybox, command: [echo, fetched]}\n".to_string(),
+    );
     let url = format!("http://127.0.0.1:{url_port}/pod.yaml");
     berth.ok(&["kube", "play", &url]);
     berth.ok(&["wait", "kurl-c"]);
