@@ -37,6 +37,33 @@ impl Section {
         self.last(key)
             .is_some_and(|v| ["yes", "true", "1", "on"].contains(&v.to_ascii_lowercase().as_str()))
     }
+
+    /// `FLAG=VALUE` for every value of each key (repeatable keys).
+    fn each(&self, map: &[(&str, &str)], argv: &mut Vec<String>) {
+        for (k, flag) in map {
+            for v in self.all(k) {
+                argv.push(format!("{flag}={v}"));
+            }
+        }
+    }
+
+    /// `FLAG=VALUE` for the last value of each key (single-valued keys).
+    fn last_of(&self, map: &[(&str, &str)], argv: &mut Vec<String>) {
+        for (k, flag) in map {
+            if let Some(v) = self.last(k) {
+                argv.push(format!("{flag}={v}"));
+            }
+        }
+    }
+
+    /// `FLAG` for each boolean key that is set.
+    fn switches(&self, map: &[(&str, &str)], argv: &mut Vec<String>) {
+        for (k, flag) in map {
+            if self.yes(k) {
+                argv.push(flag.to_string());
+            }
+        }
+    }
 }
 
 /// A unit file's sections, continuation lines joined and comments dropped.
@@ -117,22 +144,6 @@ pub fn split_words(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
-}
-
-/// A word for a generated command line, quoted for systemd.
-fn quote(w: &str) -> String {
-    if !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c))
-    {
-        return w.to_string();
-    }
-    format!(
-        "\"{}\"",
-        w.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('$', "$$")
-    )
 }
 
 /// What the generator makes of one file.
@@ -396,24 +407,22 @@ pub fn generate(path: &Path, text: &str, exe: &str, user: bool) -> Result<Genera
                 for s in main.all("Subnet") {
                     argv.push(format!("--subnet={s}"));
                 }
-                for (k, flag) in [
-                    ("Gateway", "--gateway"),
-                    ("IPRange", "--ip-range"),
-                    ("IPAMDriver", "--ipam-driver"),
-                ] {
-                    for v in main.all(k) {
-                        argv.push(format!("{flag}={v}"));
-                    }
-                }
-                for (k, flag) in [
-                    ("Internal", "--internal"),
-                    ("DisableDNS", "--disable-dns"),
-                    ("IPv6", "--ipv6"),
-                ] {
-                    if main.yes(k) {
-                        argv.push(flag.into());
-                    }
-                }
+                main.each(
+                    &[
+                        ("Gateway", "--gateway"),
+                        ("IPRange", "--ip-range"),
+                        ("IPAMDriver", "--ipam-driver"),
+                    ],
+                    &mut argv,
+                );
+                main.switches(
+                    &[
+                        ("Internal", "--internal"),
+                        ("DisableDNS", "--disable-dns"),
+                        ("IPv6", "--ipv6"),
+                    ],
+                    &mut argv,
+                );
             }
             for a in main.all("PodmanArgs") {
                 argv.extend(split_words(a));
@@ -473,16 +482,15 @@ pub fn generate(path: &Path, text: &str, exe: &str, user: bool) -> Result<Genera
             for p in main.all("PublishPort") {
                 argv.push(format!("--publish={p}"));
             }
-            for (k, flag) in [
-                ("DNS", "--dns"),
-                ("AddHost", "--add-host"),
-                ("IP", "--ip"),
-                ("HostName", "--hostname"),
-            ] {
-                for v in main.all(k) {
-                    argv.push(format!("{flag}={v}"));
-                }
-            }
+            main.each(
+                &[
+                    ("DNS", "--dns"),
+                    ("AddHost", "--add-host"),
+                    ("IP", "--ip"),
+                    ("HostName", "--hostname"),
+                ],
+                &mut argv,
+            );
             for a in main.all("PodmanArgs") {
                 argv.extend(split_words(a));
             }
@@ -598,8 +606,14 @@ pub fn generate(path: &Path, text: &str, exe: &str, user: bool) -> Result<Genera
     })
 }
 
+/// Words as a command line (specifiers such as `%N` kept: the words are
+/// in systemd's syntax already).
 fn line(words: &[String]) -> String {
-    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| crate::engine::systemd::quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A path a quadlet file names, relative to the file's directory.
@@ -635,59 +649,55 @@ fn container_flags(
     for f in main.all("EnvironmentFile") {
         argv.push(format!("--env-file={}", relative_to(path, f)));
     }
-    let flags: [(&str, &str); 16] = [
-        ("WorkingDir", "--workdir"),
-        ("PublishPort", "--publish"),
-        ("ExposeHostPort", "--expose"),
-        ("Tmpfs", "--tmpfs"),
-        ("Label", "--label"),
-        ("Annotation", "--annotation"),
+    // Capability lists may hold several, space-separated.
+    for (k, flag) in [
         ("AddCapability", "--cap-add"),
         ("DropCapability", "--cap-drop"),
-        ("SeccompProfile", "--security-opt=seccomp"),
-        ("Timezone", "--tz"),
-        ("HostName", "--hostname"),
-        ("IP", "--ip"),
-        ("DNS", "--dns"),
-        ("AddHost", "--add-host"),
-        ("Secret", "--secret"),
-        ("LogDriver", "--log-driver"),
-    ];
-    for (k, flag) in flags {
-        for v in main.all(k) {
-            // Capability lists may hold several, space-separated.
-            if k.ends_with("Capability") {
-                for c in v.split_whitespace() {
-                    argv.push(format!("{flag}={c}"));
-                }
-            } else {
-                argv.push(format!("{flag}={v}"));
-            }
-        }
-    }
-    for (k, flag) in [
-        ("HealthCmd", "--health-cmd"),
-        ("HealthInterval", "--health-interval"),
-        ("HealthTimeout", "--health-timeout"),
-        ("HealthRetries", "--health-retries"),
-        ("HealthStartPeriod", "--health-start-period"),
-        ("HealthOnFailure", "--health-on-failure"),
-        ("Pull", "--pull"),
-        ("StopTimeout", "--stop-timeout"),
     ] {
-        if let Some(v) = main.last(k) {
-            argv.push(format!("{flag}={v}"));
+        for c in main.all(k).iter().flat_map(|v| v.split_whitespace()) {
+            argv.push(format!("{flag}={c}"));
         }
     }
-    for (k, flag) in [
-        ("ReadOnly", "--read-only"),
-        ("RunInit", "--init"),
-        ("EnvironmentHost", "--env-host"),
-    ] {
-        if main.yes(k) {
-            argv.push(flag.into());
-        }
-    }
+    main.each(
+        &[
+            ("WorkingDir", "--workdir"),
+            ("PublishPort", "--publish"),
+            ("ExposeHostPort", "--expose"),
+            ("Tmpfs", "--tmpfs"),
+            ("Label", "--label"),
+            ("Annotation", "--annotation"),
+            ("SeccompProfile", "--security-opt=seccomp"),
+            ("Timezone", "--tz"),
+            ("HostName", "--hostname"),
+            ("IP", "--ip"),
+            ("DNS", "--dns"),
+            ("AddHost", "--add-host"),
+            ("Secret", "--secret"),
+            ("LogDriver", "--log-driver"),
+        ],
+        argv,
+    );
+    main.last_of(
+        &[
+            ("HealthCmd", "--health-cmd"),
+            ("HealthInterval", "--health-interval"),
+            ("HealthTimeout", "--health-timeout"),
+            ("HealthRetries", "--health-retries"),
+            ("HealthStartPeriod", "--health-start-period"),
+            ("HealthOnFailure", "--health-on-failure"),
+            ("Pull", "--pull"),
+            ("StopTimeout", "--stop-timeout"),
+        ],
+        argv,
+    );
+    main.switches(
+        &[
+            ("ReadOnly", "--read-only"),
+            ("RunInit", "--init"),
+            ("EnvironmentHost", "--env-host"),
+        ],
+        argv,
+    );
     if main.yes("NoNewPrivileges") {
         argv.push("--security-opt=no-new-privileges".into());
     }
@@ -847,7 +857,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             start,
-            "ExecStart=/usr/bin/berth run --name systemd-%N --cidfile=%t/%N.cid --replace --rm --cgroups=split --sdnotify=container -d --env=A=1 \"--env=B=two words\" --publish=8080:80 --cap-add=NET_ADMIN --cap-add=SYS_TIME --volume=systemd-data:/data --network=systemd-front busybox httpd -f -p 80 -h /www"
+            "ExecStart=/usr/bin/berth run --name systemd-%N --cidfile=%t/%N.cid --replace --rm --cgroups=split --sdnotify=container -d --env=A=1 \"--env=B=two words\" --cap-add=NET_ADMIN --cap-add=SYS_TIME --publish=8080:80 --volume=systemd-data:/data --network=systemd-front busybox httpd -f -p 80 -h /www"
         );
         for want in [
             "[X-Container]",

@@ -53,24 +53,49 @@ pub struct Unit {
     pub text: String,
 }
 
-/// A word for a unit's command line, quoted as systemd reads it.
-fn quote(w: &str) -> String {
+/// A word for a unit's command line, quoted as systemd reads it (`$`
+/// doubled; `%` specifiers left to the caller, see `user_line`).
+pub fn quote(w: &str) -> String {
     if !w.is_empty()
         && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c))
     {
-        return w.replace('%', "%%");
+        return w.to_string();
     }
-    let escaped = w
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('%', "%%")
-        .replace('$', "$$");
-    format!("\"{escaped}\"")
+    format!(
+        "\"{}\"",
+        w.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "$$")
+    )
 }
 
-fn line(words: &[String]) -> String {
-    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+/// The user's words (names, a create command line) as a command line:
+/// a `%` of theirs is not a specifier.
+fn user_line_of(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| quote(&w.replace('%', "%%")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [Service]'s first lines: the environment podman's units set, the
+/// restart policy and the timeouts (stop: the container's + 60 s).
+fn service_head(opts: &SystemdOptions, stop: &str) -> Vec<String> {
+    let mut service = vec![
+        "Environment=PODMAN_SYSTEMD_UNIT=%n".to_string(),
+        format!("Restart={}", opts.restart_policy),
+    ];
+    if let Some(s) = opts.restart_sec {
+        service.push(format!("RestartSec={s}"));
+    }
+    if let Some(t) = opts.start_timeout {
+        service.push(format!("TimeoutStartSec={t}"));
+    }
+    let stop: u64 = stop.parse().unwrap_or(10);
+    service.push(format!("TimeoutStopSec={}", stop + 60));
+    service
 }
 
 /// The flags `--new` sets itself, dropped from the original command line:
@@ -166,36 +191,17 @@ impl Engine {
         let cfg = c.config();
         let name = self.unit_name(c, opts);
         let ident = if opts.use_name { &c.name } else { &c.id };
-        let stop = opts.stop_timeout.unwrap_or(cfg.stop_timeout as u64);
-        let mut unit = vec![format!("Description=berth {name}")];
-        unit.push("Documentation=man:podman-generate-systemd(1)".into());
-        unit.extend(self.deps(opts));
+        let stop = opts
+            .stop_timeout
+            .unwrap_or(cfg.stop_timeout as u64)
+            .to_string();
+        let mut unit = self.unit_head(&name, opts);
         if let Some(p) = pod_unit {
             unit.push(format!("BindsTo={p}"));
             unit.push(format!("After={p}"));
         }
-        unit.push(format!(
-            "RequiresMountsFor={}",
-            self.paths.runroot.display()
-        ));
-        let mut service = vec![
-            "Environment=PODMAN_SYSTEMD_UNIT=%n".to_string(),
-            format!("Restart={}", opts.restart_policy),
-        ];
-        if let Some(s) = opts.restart_sec {
-            service.push(format!("RestartSec={s}"));
-        }
-        if let Some(t) = opts.start_timeout {
-            service.push(format!("TimeoutStartSec={t}"));
-        }
-        service.push(format!("TimeoutStopSec={}", stop + 60));
-        let global = self.global_flags();
-        let berth = |words: &[&str]| {
-            let mut w = vec![exe.to_string()];
-            w.extend(global.iter().cloned());
-            w.extend(words.iter().map(|s| s.to_string()));
-            line(&w)
-        };
+        let mut service = service_head(opts, &stop);
+        let berth = |words: &[&str], raw: &[&str]| self.berth_line(exe, words, raw);
         if opts.new {
             if cfg.create_command.is_empty() || cfg.create_image_at == 0 {
                 return Err(ContainerError::Invalid(format!(
@@ -214,64 +220,43 @@ impl Engine {
                         c.name
                     ))
                 })?;
-            let mut words = vec![exe.to_string()];
-            words.extend(global.iter().cloned());
-            words.extend(
-                [
-                    "run",
-                    "--cidfile=%t/%n.ctr-id",
-                    "--cgroups=split",
-                    "--rm",
-                    "--sdnotify=conmon",
-                    "-d",
-                    "--replace",
-                    "--name",
-                ]
-                .map(String::from),
-            );
+            let mut words: Vec<String> = [
+                "run",
+                "--cgroups=split",
+                "--rm",
+                "--sdnotify=conmon",
+                "-d",
+                "--replace",
+                "--name",
+            ]
+            .map(String::from)
+            .to_vec();
             words.push(c.name.clone());
             words.extend(kept_flags(&argv[verb + 1..cfg.create_image_at]));
             words.extend(argv[cfg.create_image_at..].iter().cloned());
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            // The ID file: written by the run, read by stop and rm.
+            let cid = "--cidfile=%t/%n.ctr-id";
             service.push("ExecStartPre=/bin/rm -f %t/%n.ctr-id".into());
             service.push(format!(
                 "ExecStart={}",
-                line(&words).replace("%%t/%%n", "%t/%n")
+                berth(&words[..1], &[cid]) + " " + &user_line_of(&words[1..])
             ));
             service.push(format!(
                 "ExecStop={}",
-                berth(&[
-                    "stop",
-                    "--ignore",
-                    "-t",
-                    &stop.to_string(),
-                    "--cidfile=%t/%n.ctr-id"
-                ])
-                .replace("%%t/%%n", "%t/%n")
+                berth(&["stop", "--ignore", "-t", &stop], &[cid])
             ));
             service.push(format!(
                 "ExecStopPost={}",
-                berth(&[
-                    "rm",
-                    "-f",
-                    "--ignore",
-                    "-t",
-                    &stop.to_string(),
-                    "--cidfile=%t/%n.ctr-id"
-                ])
-                .replace("%%t/%%n", "%t/%n")
+                berth(&["rm", "-f", "--ignore", "-t", &stop], &[cid])
             ));
             service.push("Type=notify".into());
             service.push("NotifyAccess=all".into());
         } else {
-            service.push(format!("ExecStart={}", berth(&["start", ident])));
-            service.push(format!(
-                "ExecStop={}",
-                berth(&["stop", "-t", &stop.to_string(), ident])
-            ));
-            service.push(format!(
-                "ExecStopPost={}",
-                berth(&["stop", "-t", &stop.to_string(), ident])
-            ));
+            service.push(format!("ExecStart={}", berth(&["start", ident], &[])));
+            for k in ["ExecStop", "ExecStopPost"] {
+                service.push(format!("{k}={}", berth(&["stop", "-t", &stop, ident], &[])));
+            }
             service.push(format!(
                 "PIDFile={}",
                 self.container_rundir(&c.id).join("monitor.pid").display()
@@ -308,47 +293,25 @@ impl Engine {
         for c in &others {
             units.push(self.container_unit(c, exe, opts, Some(&name))?);
         }
-        let stop = opts.stop_timeout.unwrap_or(10);
-        let global = self.global_flags();
-        let berth = |words: &[&str]| {
-            let mut w = vec![exe.to_string()];
-            w.extend(global.iter().cloned());
-            w.extend(words.iter().map(|s| s.to_string()));
-            line(&w)
-        };
-        let mut unit = vec![
-            format!("Description=berth {name}"),
-            "Documentation=man:podman-generate-systemd(1)".into(),
-        ];
-        unit.extend(self.deps(opts));
-        unit.push(format!(
-            "RequiresMountsFor={}",
-            self.paths.runroot.display()
-        ));
+        let stop = opts.stop_timeout.unwrap_or(10).to_string();
+        let mut unit = self.unit_head(&name, opts);
         if !member_names.is_empty() {
             unit.push(format!("Wants={}", member_names.join(" ")));
             unit.push(format!("Before={}", member_names.join(" ")));
         }
-        let mut service = vec![
-            "Environment=PODMAN_SYSTEMD_UNIT=%n".to_string(),
-            format!("Restart={}", opts.restart_policy),
-        ];
-        if let Some(s) = opts.restart_sec {
-            service.push(format!("RestartSec={s}"));
-        }
-        if let Some(t) = opts.start_timeout {
-            service.push(format!("TimeoutStartSec={t}"));
-        }
-        service.push(format!("TimeoutStopSec={}", stop + 60));
-        service.push(format!("ExecStart={}", berth(&["start", &cfg.infra_id])));
+        let mut service = service_head(opts, &stop);
+        // systemd watches the infra container's monitor: it lives as long
+        // as the pod.
         service.push(format!(
-            "ExecStop={}",
-            berth(&["pod", "stop", "-t", &stop.to_string(), ident])
+            "ExecStart={}",
+            self.berth_line(exe, &["start", &cfg.infra_id], &[])
         ));
-        service.push(format!(
-            "ExecStopPost={}",
-            berth(&["pod", "stop", "-t", &stop.to_string(), ident])
-        ));
+        for k in ["ExecStop", "ExecStopPost"] {
+            service.push(format!(
+                "{k}={}",
+                self.berth_line(exe, &["pod", "stop", "-t", &stop, ident], &[])
+            ));
+        }
         service.push(format!(
             "PIDFile={}",
             self.container_rundir(&cfg.infra_id)
@@ -364,6 +327,36 @@ impl Engine {
             },
         );
         Ok(units)
+    }
+
+    /// `berth` and this engine's global flags, then the user's `words`,
+    /// then `raw` words in systemd's syntax (specifiers such as `%t`).
+    fn berth_line(&self, exe: &str, words: &[&str], raw: &[&str]) -> String {
+        let mut w = vec![exe];
+        let global = self.global_flags();
+        w.extend(global.iter().map(String::as_str));
+        w.extend_from_slice(words);
+        let mut l = user_line_of(&w);
+        for r in raw {
+            l.push(' ');
+            l.push_str(r);
+        }
+        l
+    }
+
+    /// [Unit]'s first lines: description, documentation, dependencies,
+    /// and the run root's mount.
+    fn unit_head(&self, name: &str, opts: &SystemdOptions) -> Vec<String> {
+        let mut unit = vec![
+            format!("Description=berth {name}"),
+            "Documentation=man:podman-generate-systemd(1)".to_string(),
+        ];
+        unit.extend(self.deps(opts));
+        unit.push(format!(
+            "RequiresMountsFor={}",
+            self.paths.runroot.display()
+        ));
+        unit
     }
 
     /// `--root`/`--runroot` when this engine's are not the defaults, so a
@@ -464,7 +457,7 @@ mod tests {
     fn words_are_quoted_for_systemd() {
         assert_eq!(quote("busybox"), "busybox");
         assert_eq!(quote("a b"), "\"a b\"");
-        assert_eq!(quote("echo $HOME 100%"), "\"echo $$HOME 100%%\"");
+        assert_eq!(user_line_of(&["echo $HOME 100%"]), "\"echo $$HOME 100%%\"");
         assert_eq!(quote("say \"hi\""), "\"say \\\"hi\\\"\"");
     }
 }
