@@ -72,6 +72,9 @@ fi
 
 make_scratch compose
 init_tool_roots
+# berth runs on its own runtime: the CONTAINERS_CONF made for podman below
+# (runtime = "runc") is podman's, not berth's.
+BERTH_CMD=(env -u CONTAINERS_CONF "${BERTH_CMD[@]}")
 PROJ=bench$$   # project name, unique per run
 cleanup() {
   local rc=$?

@@ -115,6 +115,40 @@ fn runtime_flags_reach_the_runtime_or_are_refused() {
     );
 }
 
+/// containers.conf naming runc for every container: a pod's members run
+/// on it, while the infra container (berth's own pause, no program to
+/// exec) stays on the built-in runtime.
+#[test]
+fn pods_work_when_containers_conf_names_another_runtime() {
+    let _net = network_guard(false);
+    let (_reg, berth) = setup();
+    let conf = berth.dir.path().join("containers.conf");
+    std::fs::write(&conf, "[engine]\nruntime = \"runc\"\n").unwrap();
+    let run = |args: &[&str]| {
+        let o = berth
+            .cmd()
+            .env("CONTAINERS_CONF", &conf)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    run(&["pod", "create", "--name", "rcpod"]);
+    let out = run(&["run", "--rm", "--pod", "rcpod", "busybox", "hostname"]);
+    assert_eq!(out, "rcpod\n");
+    let infra = run(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.InfraContainerID}}",
+        "rcpod",
+    ]);
+    let rt = run(&["inspect", "--format", "{{.OCIRuntime}}", infra.trim()]);
+    assert_eq!(rt.trim(), "berth");
+    run(&["pod", "rm", "-f", "rcpod"]);
+}
+
 #[test]
 fn an_unknown_runtime_is_refused_as_podman_does() {
     let (_reg, berth) = setup();

@@ -269,6 +269,12 @@ impl Engine {
         };
         spec.command = Vec::new();
         spec.healthcheck = super::create::HealthSpec::Disabled;
+        // berth's own pause is no program another runtime could exec: it
+        // is the built-in runtime's (a containers.conf `runtime` or a
+        // global --runtime applies to the pod's members).
+        if image.is_none() {
+            spec.config.runtime = None;
+        }
         // What `run` would default to, for a spec made by hand (`--pod new:`).
         spec.env.defaults = true;
         if spec.config.log_driver.is_empty() {

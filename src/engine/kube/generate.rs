@@ -79,7 +79,9 @@ impl Engine {
                     c.name = short.to_string();
                 }
             }
-            made.push((meta(&kube_name(&p.name), labels), spec, ports));
+            let mut m = meta(&kube_name(&p.name), labels);
+            m.annotations = annotations(&rest);
+            made.push((m, spec, ports));
         }
         if !loose.is_empty() {
             let refs: Vec<&ContainerRow> = loose.iter().collect();
@@ -98,7 +100,9 @@ impl Engine {
                     }
                 }
             }
-            made.push((meta(&name, labels), spec, ports));
+            let mut m = meta(&name, labels);
+            m.annotations = annotations(&refs);
+            made.push((m, spec, ports));
         }
         let mut out = Vec::new();
         let mut services = Vec::new();
@@ -218,6 +222,22 @@ fn kube_name(name: &str) -> String {
 
 fn now() -> String {
     crate::format::units::rfc3339(crate::process::now_nanos() / 1_000_000_000)
+}
+
+/// The containers' annotations as podman writes them on the pod:
+/// `KEY/CONTAINER` (berth's own, and keys that already hold a `/`, stay
+/// out: the result would not be a valid annotation key).
+fn annotations(ctrs: &[&ContainerRow]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for c in ctrs {
+        let name = kube_name(&c.name);
+        for (k, v) in c.config().annotations {
+            if !k.starts_with("io.berth.") && !k.contains('/') && name.len() <= 63 {
+                out.insert(format!("{k}/{name}"), v);
+            }
+        }
+    }
+    out
 }
 
 fn meta(name: &str, mut labels: BTreeMap<String, String>) -> Meta {
