@@ -120,7 +120,9 @@ P_NET="$(P network inspect podman --format '{{.NetworkInterface}} {{range .Subne
 SVCPORT=$(free_port)
 while ((SVCPORT > 20000 && SVCPORT <= 20000 + NGEN)); do SVCPORT=$(free_port); done
 # Long-running commands trap TERM (a shell as pid 1 ignores it otherwise,
-# and both tools' `kube down` would sit out the stop timeout).
+# and both tools' `kube down` would sit out the stop timeout). No
+# `ports: containerPort` in the template: podman 4.3.1 publishes a declared
+# containerPort on the host as it is, which three replicas cannot share.
 mkdir -p "$T/kube"
 cat >"$T/kube/kbench.yaml" <<EOF
 apiVersion: apps/v1
@@ -136,7 +138,6 @@ spec:
       - name: web
         image: $REF
         command: ["sh", "-c", "trap 'exit 0' TERM; busybox httpd -f -p 8088 -h /tmp & wait"]
-        ports: [{containerPort: 8088}]
 ---
 apiVersion: v1
 kind: Service

@@ -34,6 +34,7 @@ impl Engine {
         words: &[String],
         opts: &GenerateOptions,
     ) -> Result<Vec<Object>, ContainerError> {
+        let seen = Images::default();
         let mut pods = Vec::new();
         let mut loose = Vec::new();
         for w in words {
@@ -71,7 +72,7 @@ impl Engine {
             let mut labels = cfg.labels.clone();
             labels.retain(|k, v| label_ok(k, v));
             let (mut spec, ports) =
-                self.pod_spec(&rest, infra, cfg.share.iter().any(|s| s == "pid"))?;
+                self.pod_spec(&seen, &rest, infra, cfg.share.iter().any(|s| s == "pid"))?;
             // `kube play` names them POD-NAME: the YAML says NAME again.
             let prefix = format!("{}-", kube_name(&p.name));
             for c in &mut spec.containers {
@@ -89,11 +90,14 @@ impl Engine {
             if loose.iter().any(|c| kube_name(&c.name) == name) {
                 name.push_str("-pod");
             }
-            let (spec, ports) = self.pod_spec(&refs, None, false)?;
+            let (spec, ports) = self.pod_spec(&seen, &refs, None, false)?;
             // The containers' own labels (not their images').
             let mut labels = BTreeMap::new();
             for c in &loose {
-                let image = self.container_image_config(c).labels.unwrap_or_default();
+                let image = self
+                    .container_image_config(c, &seen)
+                    .labels
+                    .unwrap_or_default();
                 for (k, v) in c.config().labels {
                     if image.get(&k) != Some(&v) && label_ok(&k, &v) {
                         labels.insert(k, v);
@@ -131,6 +135,7 @@ impl Engine {
     /// containers') go on its first container.
     fn pod_spec(
         &self,
+        seen: &Images,
         ctrs: &[&ContainerRow],
         infra: Option<&ContainerRow>,
         share_pid: bool,
@@ -187,7 +192,7 @@ impl Engine {
                     });
                 }
             }
-            let image = self.container_image_config(c);
+            let image = self.container_image_config(c, seen);
             let (mut k, volumes) = container(c, &cfg, &image);
             if i == 0 {
                 k.ports = ports(&net_cfg.ports);
@@ -204,8 +209,18 @@ impl Engine {
         Ok((spec, all_ports))
     }
 
-    /// The container's image config (empty if the image is gone).
-    fn container_image_config(&self, c: &ContainerRow) -> RunConfig {
+    /// The container's image config (empty if the image is gone), read
+    /// once per image.
+    fn container_image_config(&self, c: &ContainerRow, seen: &Images) -> RunConfig {
+        if let Some(r) = seen.0.borrow().get(&c.image_id) {
+            return r.clone();
+        }
+        let r = self.read_image_config(c);
+        seen.0.borrow_mut().insert(c.image_id.clone(), r.clone());
+        r
+    }
+
+    fn read_image_config(&self, c: &ContainerRow) -> RunConfig {
         self.find_image(&c.image_id)
             .ok()
             .and_then(|f| self.image_config(&f.image).ok())
@@ -213,6 +228,10 @@ impl Engine {
             .unwrap_or_default()
     }
 }
+
+/// Image configs by image ID, each read once per `kube generate`.
+#[derive(Default)]
+struct Images(std::cell::RefCell<std::collections::HashMap<String, RunConfig>>);
 
 /// A container's or pod's name in the YAML: podman drops underscores,
 /// and Kubernetes takes RFC 1123 labels.
