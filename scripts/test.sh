@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cargo test --all-targets -- --test-threads="${BERTH_TEST_THREADS:-4}"
+cargo test --all-targets --no-fail-fast -- --test-threads="${BERTH_TEST_THREADS:-4}"

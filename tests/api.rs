@@ -146,8 +146,19 @@ fn the_service_keeps_its_socket_private_and_leaves_when_idle() {
         .status();
     // (Dead, not only signalled: a worker killed after it was handed a
     // request fails that request, as any worker dying mid-request.)
+    // Waitable (a zombie, or reaped), not only on its way out: an exiting
+    // process loses its cmdline before its parent can wait for it.
     let t = Instant::now();
-    while workers_of(&berth).contains(&spares[0]) {
+    let waitable = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+            st.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    while !waitable(spares[0]) {
         assert!(t.elapsed() < Duration::from_secs(5), "a killed spare lives");
         std::thread::sleep(Duration::from_millis(10));
     }

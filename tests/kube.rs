@@ -151,8 +151,11 @@ fn generated_yaml_passes_strict_schema_validation() {
         "- name: MODE\n      value: prod",
         "memory: 64Mi",
         "cpu: 1500m",
-        "- NET_ADMIN",
-        "- CHOWN",
+        "add:\n        - CAP_NET_ADMIN",
+        "- CAP_CHOWN",
+        "- CAP_MKNOD",
+        "io.kubernetes.cri-o.TTY/kgenweb: \"false\"",
+        "io.podman.annotations.privileged/kgenweb: \"FALSE\"",
         "readOnlyRootFilesystem: true",
         "allowPrivilegeEscalation: false",
         "runAsUser: 1000",
@@ -170,9 +173,9 @@ fn generated_yaml_passes_strict_schema_validation() {
     ] {
         assert!(one.contains(want), "{want:?} missing:\n{one}");
     }
-    // The image's own env and command stay out; the command is args.
+    // The image's own env stays out; with no ENTRYPOINT the command is `command`.
     assert!(!one.contains("PATH="), "{one}");
-    assert!(one.contains("args:\n    - httpd"), "{one}");
+    assert!(one.contains("command:\n    - httpd"), "{one}");
     // Two containers in one Pod, and a privileged one.
     let both = berth.ok(&["generate", "kube", "kgen_web", "kgen-priv"]);
     assert_valid(&both);
@@ -216,6 +219,15 @@ fn generated_yaml_passes_strict_schema_validation() {
     let pod = berth.ok(&["kube", "generate", "-s", "kgenpod"]);
     assert_valid(&pod);
     assert!(pod.contains("name: kgenpod\n"), "{pod}");
+    assert!(
+        pod.contains("io.kubernetes.cri-o.ContainerType/a: container"),
+        "{pod}"
+    );
+    // A volume is a PersistentVolumeClaim.
+    let pvc = berth.ok(&["kube", "generate", "kdata"]);
+    assert_valid(&pvc);
+    assert!(pvc.contains("kind: PersistentVolumeClaim\n"), "{pvc}");
+    assert!(pvc.contains("volume.podman.io/driver: local"), "{pvc}");
     assert_eq!(pod.matches("image: ").count(), 2, "{pod}");
     // Errors name the object.
     let e = berth.fails(&["kube", "generate", "nosuch"], 125);
@@ -360,6 +372,7 @@ fn a_deployment_behind_a_service_answers_from_every_replica() {
 
 #[test]
 fn generate_then_down_then_play_answers_the_same() {
+    let _net = network_guard(false);
     let (_reg, berth) = pulled(web_layer("hi\n"));
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -396,8 +409,18 @@ spec:
     let second = write(dir.path(), "second.yaml", &generated);
     berth.ok(&["kube", "down", &first]);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
-    berth.ok(&["kube", "play", &second]);
+    // --network: the pod joins a network of the user's.
+    berth.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.201.78.0/24",
+        "kroundnet",
+    ]);
+    berth.ok(&["kube", "play", "--network", "kroundnet", &second]);
     assert_eq!(page(port), before);
+    let ip = berth.ok(&["exec", "kround-web", "ip", "-4", "addr", "show", "eth0"]);
+    assert!(ip.contains("10.201.78."), "{ip}");
     let names = berth.ok(&["ps", "--format", "{{.Names}}"]);
     assert!(names.contains("kround-web"), "{names}");
     let limit = berth.ok(&[
@@ -408,6 +431,7 @@ spec:
     ]);
     assert_eq!(limit.trim(), (32 << 20).to_string());
     berth.ok(&["kube", "down", &second]);
+    berth.ok(&["network", "rm", "kroundnet"]);
     // --start=false creates only; a --configmap file feeds envFrom.
     let cm = write(
         dir.path(),

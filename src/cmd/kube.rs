@@ -56,7 +56,7 @@ pub struct DownArgs {
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// Containers or pods
+    /// Containers, pods or volumes
     #[arg(required = true)]
     pub names: Vec<String>,
     /// Write the YAML to a file instead of stdout

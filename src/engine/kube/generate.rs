@@ -35,13 +35,23 @@ impl Engine {
         opts: &GenerateOptions,
     ) -> Result<Vec<Object>, ContainerError> {
         let seen = Images::default();
+        let mut claims = Vec::new();
         let mut pods = Vec::new();
         let mut loose = Vec::new();
         for w in words {
             match self.pod(w) {
                 Ok(p) => pods.push(p),
                 Err(_) => {
-                    let c = self.container(w)?;
+                    let c = match self.container(w) {
+                        Ok(c) => c,
+                        Err(e) => match self.volume(w) {
+                            Ok(v) => {
+                                claims.push(claim(&v));
+                                continue;
+                            }
+                            Err(_) => return Err(e),
+                        },
+                    };
                     if c.config()
                         .annotations
                         .contains_key(crate::runtime::INFRA_ANNOTATION)
@@ -65,8 +75,8 @@ impl Engine {
                 members.iter().filter(|c| c.id != cfg.infra_id).collect();
             if rest.is_empty() {
                 return Err(ContainerError::Invalid(format!(
-                    "pod {} has no containers but its infra container: nothing to generate",
-                    p.name
+                    "pod {} only has an infra container: add containers to generate it",
+                    p.id
                 )));
             }
             let mut labels = cfg.labels.clone();
@@ -81,7 +91,7 @@ impl Engine {
                 }
             }
             let mut m = meta(&kube_name(&p.name), labels);
-            m.annotations = annotations(&rest);
+            m.annotations = annotations(&rest, Some(&p.id));
             made.push((m, spec, ports));
         }
         if !loose.is_empty() {
@@ -105,7 +115,7 @@ impl Engine {
                 }
             }
             let mut m = meta(&name, labels);
-            m.annotations = annotations(&refs);
+            m.annotations = annotations(&refs, None);
             made.push((m, spec, ports));
         }
         let mut out = Vec::new();
@@ -128,6 +138,7 @@ impl Engine {
             });
         }
         out.extend(services);
+        out.extend(claims);
         Ok(out)
     }
 
@@ -246,11 +257,13 @@ fn now() -> String {
 /// The containers' annotations as podman writes them on the pod:
 /// `KEY/CONTAINER` (berth's own, and keys that already hold a `/`, stay
 /// out: the result would not be a valid annotation key).
-fn annotations(ctrs: &[&ContainerRow]) -> BTreeMap<String, String> {
+fn annotations(ctrs: &[&ContainerRow], pod: Option<&str>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for c in ctrs {
         let name = kube_name(&c.name);
-        for (k, v) in c.config().annotations {
+        let cfg = c.config();
+        podman_annotations(c, &cfg, pod, &mut out);
+        for (k, v) in cfg.annotations {
             if !k.starts_with("io.berth.") && !k.contains('/') && name.len() <= 63 {
                 out.insert(format!("{k}/{name}"), v);
             }
@@ -310,12 +323,16 @@ fn container(
     let image_cmd = image.cmd.clone().unwrap_or_default();
     // Kubernetes: `command` replaces the ENTRYPOINT and drops the CMD;
     // `args` replaces the CMD.
+    // With no ENTRYPOINT anywhere, the command is `command` (podman's
+    // form; the same to Kubernetes).
     let (command, args) = if cfg.entrypoint != image_ep {
         (cfg.entrypoint.clone(), cfg.cmd.clone())
-    } else if cfg.cmd != image_cmd {
-        (Vec::new(), cfg.cmd.clone())
-    } else {
+    } else if cfg.cmd == image_cmd {
         (Vec::new(), Vec::new())
+    } else if cfg.entrypoint.is_empty() {
+        (cfg.cmd.clone(), Vec::new())
+    } else {
+        (Vec::new(), cfg.cmd.clone())
     };
     let image_env = image.env.clone().unwrap_or_default();
     let env = cfg
@@ -344,10 +361,7 @@ fn container(
     };
     let user_given = image.user.as_deref().unwrap_or("") != cfg.user;
     let sec = SecurityContext {
-        capabilities: (!cfg.cap_add.is_empty() || !cfg.cap_drop.is_empty()).then(|| Capabilities {
-            add: cfg.cap_add.clone(),
-            drop: cfg.cap_drop.clone(),
-        }),
+        capabilities: (!cfg.privileged).then(|| capabilities(cfg)).flatten(),
         privileged: cfg.privileged.then_some(true),
         run_as_user: uid.filter(|_| user_given),
         run_as_group: gid.filter(|_| user_given),
@@ -453,6 +467,115 @@ fn container(
         ..Default::default()
     };
     (k, volumes)
+}
+
+/// A volume as a PersistentVolumeClaim (podman's: its driver and options
+/// as annotations, 1Gi asked for).
+fn claim(v: &crate::state::volumes::VolumeRow) -> Object {
+    let mut annotations = BTreeMap::new();
+    annotations.insert("volume.podman.io/driver".to_string(), v.driver.clone());
+    for (k, val) in &v.options {
+        annotations.insert(format!("volume.podman.io/{k}"), val.clone());
+    }
+    let mut requests = BTreeMap::new();
+    requests.insert("storage".to_string(), serde_json::Value::from("1Gi"));
+    Object {
+        api_version: "v1".into(),
+        kind: "PersistentVolumeClaim".into(),
+        metadata: Meta {
+            name: v.name.clone(),
+            annotations,
+            creation_timestamp: Some(now()),
+            ..Default::default()
+        },
+        spec: serde_json::to_value(ClaimSpec {
+            access_modes: vec!["ReadWriteOnce".into()],
+            resources: Resources {
+                requests,
+                limits: BTreeMap::new(),
+            },
+            ..Default::default()
+        })
+        .unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// The capabilities a Kubernetes runtime (containerd, docker) gives a
+/// container unless told otherwise.
+const KUBERNETES_DEFAULT_CAPS: [&str; 14] = [
+    "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_MKNOD",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_RAW",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// The container's capabilities as changes to Kubernetes' default set, as
+/// podman writes them: a berth container without --cap-* still drops
+/// CAP_MKNOD, CAP_NET_RAW and CAP_AUDIT_WRITE there, which podman's (and
+/// berth's) default set lacks.
+fn capabilities(cfg: &ContainerConfig) -> Option<Capabilities> {
+    let have = crate::runtime::caps::resolve(false, &cfg.cap_add, &cfg.cap_drop).ok()?;
+    let add: Vec<String> = have
+        .iter()
+        .filter(|c| !KUBERNETES_DEFAULT_CAPS.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    let drop: Vec<String> = KUBERNETES_DEFAULT_CAPS
+        .iter()
+        .filter(|c| !have.contains(**c))
+        .map(|c| c.to_string())
+        .collect();
+    (!add.is_empty() || !drop.is_empty()).then_some(Capabilities { add, drop })
+}
+
+/// podman's annotations of a container (its OCI spec's), under the
+/// container's name: a pod's member also says its pod (the sandbox).
+fn podman_annotations(
+    c: &ContainerRow,
+    cfg: &ContainerConfig,
+    pod: Option<&str>,
+    out: &mut BTreeMap<String, String>,
+) {
+    let name = kube_name(&c.name);
+    let flag = |b: bool| if b { "TRUE" } else { "FALSE" }.to_string();
+    out.insert(
+        format!("io.kubernetes.cri-o.TTY/{name}"),
+        cfg.tty.to_string(),
+    );
+    out.insert(
+        format!("io.podman.annotations.autoremove/{name}"),
+        flag(cfg.rm),
+    );
+    out.insert(format!("io.podman.annotations.init/{name}"), flag(cfg.init));
+    out.insert(
+        format!("io.podman.annotations.privileged/{name}"),
+        flag(cfg.privileged),
+    );
+    out.insert(
+        format!("io.podman.annotations.publish-all/{name}"),
+        flag(false),
+    );
+    if let Some(id) = pod {
+        out.insert(
+            format!("io.kubernetes.cri-o.ContainerType/{name}"),
+            "container".into(),
+        );
+        out.insert(
+            format!("io.kubernetes.cri-o.SandboxID/{name}"),
+            id.to_string(),
+        );
+    }
 }
 
 fn deployment(meta: Meta, spec: PodSpec, replicas: i64) -> Object {
