@@ -244,10 +244,10 @@ impl Engine {
 #[derive(Default)]
 struct Images(std::cell::RefCell<std::collections::HashMap<String, RunConfig>>);
 
-/// A container's or pod's name in the YAML: podman drops underscores,
-/// and Kubernetes takes RFC 1123 labels.
+/// A container's or pod's name in the YAML: podman drops underscores
+/// (and keeps the case).
 fn kube_name(name: &str) -> String {
-    dns_label(&name.replace('_', ""))
+    name.replace('_', "")
 }
 
 fn now() -> String {
@@ -503,21 +503,22 @@ fn claim(v: &crate::state::volumes::VolumeRow) -> Object {
 
 /// The capabilities a Kubernetes runtime (containerd, docker) gives a
 /// container unless told otherwise.
+/// (containerd's order, which podman's drop list follows.)
 const KUBERNETES_DEFAULT_CAPS: [&str; 14] = [
-    "CAP_AUDIT_WRITE",
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
     "CAP_FSETID",
-    "CAP_KILL",
+    "CAP_FOWNER",
     "CAP_MKNOD",
-    "CAP_NET_BIND_SERVICE",
     "CAP_NET_RAW",
-    "CAP_SETFCAP",
     "CAP_SETGID",
-    "CAP_SETPCAP",
     "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
     "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
 ];
 
 /// The container's capabilities as changes to Kubernetes' default set, as
