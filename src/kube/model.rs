@@ -25,6 +25,9 @@ pub struct Object {
     #[serde(rename = "type")]
     pub type_: String,
     pub immutable: Option<bool>,
+    /// Written by the cluster (and by `podman kube generate`): accepted,
+    /// never applied.
+    pub status: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -29,6 +29,7 @@ spec:
 apiVersion: v1
 kind: Service
 metadata: {name: web}
+status: {}
 spec:
   selector: {app: web}
   ports: [{port: 8080, targetPort: 80}]
