@@ -14,23 +14,29 @@ use std::os::fd::AsRawFd;
 pub fn bind(ports: &[PortMapping]) -> std::io::Result<Vec<(TcpListener, u16)>> {
     let mut out = Vec::new();
     for p in ports {
-        if p.protocol != "tcp" {
-            return Err(std::io::Error::other(format!(
-                "{}/{}: rootless containers on user-defined networks publish TCP ports only; use --network pasta for UDP",
-                p.host_addr(),
-                p.protocol
-            )));
-        }
-        let ip: IpAddr = p
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        out.push((
-            TcpListener::bind(SocketAddr::new(ip, p.host_port))?,
-            p.container_port,
-        ));
+        let addr = tcp_addr(
+            p,
+            "rootless containers on user-defined networks publish TCP ports only; use --network pasta for UDP",
+        )?;
+        out.push((TcpListener::bind(addr)?, p.container_port));
     }
     Ok(out)
+}
+
+/// The host address of a TCP port mapping (`why` says what refuses UDP).
+fn tcp_addr(p: &PortMapping, why: &str) -> std::io::Result<SocketAddr> {
+    if p.protocol != "tcp" {
+        return Err(std::io::Error::other(format!(
+            "{}/{}: {why}",
+            p.host_addr(),
+            p.protocol
+        )));
+    }
+    let ip: IpAddr = p
+        .host_ip
+        .parse()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    Ok(SocketAddr::new(ip, p.host_port))
 }
 
 /// Ports several containers publish together (the pods of a kube
@@ -41,19 +47,8 @@ pub fn bind_shared(ports: &[PortMapping]) -> std::io::Result<Vec<(TcpListener, u
     use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt};
     let mut out = Vec::new();
     for p in ports {
-        if p.protocol != "tcp" {
-            return Err(std::io::Error::other(format!(
-                "{}/{}: ports shared by several pods are TCP only",
-                p.host_addr(),
-                p.protocol
-            )));
-        }
-        let ip: IpAddr = p
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let addr = SocketAddr::new(ip, p.host_port);
-        let family = if ip.is_ipv6() {
+        let addr = tcp_addr(p, "ports shared by several pods are TCP only")?;
+        let family = if addr.is_ipv6() {
             AddressFamily::INET6
         } else {
             AddressFamily::INET

@@ -126,17 +126,7 @@ fn v2_make_room(dir: &Path) -> io::Result<()> {
 impl Cgroup {
     /// The cgroup for container `id` under `parent` (e.g. "berth").
     pub fn new(version: Version, root: &Path, parent: &str, id: &str) -> Cgroup {
-        let path = format!("{parent}/{id}");
-        match version {
-            Version::V1 => Cgroup::V1 {
-                root: root.into(),
-                path,
-            },
-            Version::V2 => Cgroup::V2 {
-                root: root.into(),
-                path,
-            },
-        }
+        Cgroup::at(version, root, format!("{parent}/{id}"))
     }
 
     /// The cgroup at `path` (relative to each hierarchy's root).
