@@ -4,6 +4,7 @@
 
 use super::container_root::{containerenv, copy_timezone, prepare_upper};
 pub use super::container_root::{link_mtab, read_image_file};
+pub use super::names::{new_id, random_name};
 use super::{Engine, EngineError};
 use crate::process::{alive, now_nanos};
 use crate::state::containers::{self as db, ContainerRow};
@@ -229,97 +230,6 @@ pub struct ContainerConfig {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
-}
-
-impl ContainerConfig {
-    /// The container's cgroup path under each hierarchy's root (None with
-    /// `--cgroups=disabled`).
-    pub fn cgroup_path(&self, id: &str) -> Option<String> {
-        if self.cgroups == "disabled" {
-            return None;
-        }
-        let parent = self.cgroup_parent.trim_matches('/');
-        Some(if parent.is_empty() {
-            format!("berth/{id}")
-        } else {
-            format!("{parent}/berth-{id}")
-        })
-    }
-}
-
-/// 64 random hex digits, like docker and podman IDs.
-pub fn new_id() -> String {
-    let mut b = [0u8; 32];
-    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
-    hex::encode(b)
-}
-
-const ADJECTIVES: [&str; 48] = [
-    "admiring",
-    "agitated",
-    "amazing",
-    "angry",
-    "awesome",
-    "blissful",
-    "bold",
-    "brave",
-    "busy",
-    "calm",
-    "charming",
-    "clever",
-    "cool",
-    "dazzling",
-    "determined",
-    "dreamy",
-    "eager",
-    "ecstatic",
-    "elastic",
-    "elegant",
-    "epic",
-    "fervent",
-    "festive",
-    "focused",
-    "friendly",
-    "gallant",
-    "gentle",
-    "goofy",
-    "happy",
-    "hungry",
-    "jolly",
-    "keen",
-    "kind",
-    "lively",
-    "loving",
-    "merry",
-    "modest",
-    "nimble",
-    "nostalgic",
-    "peaceful",
-    "proud",
-    "quiet",
-    "rapid",
-    "serene",
-    "sharp",
-    "sunny",
-    "vivid",
-    "witty",
-];
-const NOUNS: [&str; 48] = [
-    "agnesi", "babbage", "backus", "bell", "boole", "cerf", "curie", "darwin", "dijkstra",
-    "einstein", "euclid", "euler", "fermat", "feynman", "gauss", "hamilton", "hawking", "hodgkin",
-    "hoare", "hopper", "kay", "kepler", "knuth", "lamport", "liskov", "lovelace", "mccarthy",
-    "meitner", "minsky", "morse", "newton", "noether", "pascal", "perlman", "pike", "ritchie",
-    "shannon", "stallman", "tesla", "thompson", "torvalds", "turing", "volhard", "wescoff",
-    "wilson", "wirth", "wozniak", "yalow",
-];
-
-pub fn random_name(id: &str) -> String {
-    let b = hex::decode(&id[..8]).unwrap_or_else(|_| vec![0; 4]);
-    format!(
-        "{}_{}",
-        ADJECTIVES[b[0] as usize % ADJECTIVES.len()],
-        NOUNS[b[1] as usize % NOUNS.len()]
-    )
 }
 
 impl ContainerRow {
@@ -832,24 +742,5 @@ impl Engine {
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-    }
-}
-
-#[cfg(test)]
-mod cgroup_path_tests {
-    use super::ContainerConfig;
-
-    #[test]
-    fn cgroup_paths_follow_the_cgroups_mode() {
-        let mut c = ContainerConfig::default();
-        assert_eq!(c.cgroup_path("abc").as_deref(), Some("berth/abc"));
-        c.cgroups = "split".into();
-        c.cgroup_parent = "/system.slice/app.service".into();
-        assert_eq!(
-            c.cgroup_path("abc").as_deref(),
-            Some("system.slice/app.service/berth-abc")
-        );
-        c.cgroups = "disabled".into();
-        assert_eq!(c.cgroup_path("abc"), None);
     }
 }

@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manifests;
 pub mod mounts;
+pub mod names;
 pub mod networks;
 pub mod pods;
 pub mod prune;

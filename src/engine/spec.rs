@@ -441,6 +441,22 @@ pub fn limits(cfg: &ContainerConfig) -> Limits {
     }
 }
 
+impl super::containers::ContainerConfig {
+    /// The container's cgroup path under each hierarchy's root (None with
+    /// `--cgroups=disabled`).
+    pub fn cgroup_path(&self, id: &str) -> Option<String> {
+        if self.cgroups == "disabled" {
+            return None;
+        }
+        let parent = self.cgroup_parent.trim_matches('/');
+        Some(if parent.is_empty() {
+            format!("berth/{id}")
+        } else {
+            format!("{parent}/berth-{id}")
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,5 +523,24 @@ mod tests {
             DeviceRule::parse("a a:* rmw").unwrap_err(),
             "strconv.ParseUint: parsing \"a\": invalid syntax"
         );
+    }
+}
+
+#[cfg(test)]
+mod cgroup_path_tests {
+    use crate::engine::containers::ContainerConfig;
+
+    #[test]
+    fn cgroup_paths_follow_the_cgroups_mode() {
+        let mut c = ContainerConfig::default();
+        assert_eq!(c.cgroup_path("abc").as_deref(), Some("berth/abc"));
+        c.cgroups = "split".into();
+        c.cgroup_parent = "/system.slice/app.service".into();
+        assert_eq!(
+            c.cgroup_path("abc").as_deref(),
+            Some("system.slice/app.service/berth-abc")
+        );
+        c.cgroups = "disabled".into();
+        assert_eq!(c.cgroup_path("abc"), None);
     }
 }

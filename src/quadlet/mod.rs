@@ -13,6 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod container;
+use container::container_flags;
+
 /// One `[Section]` with its `Key=Value` lines in order.
 #[derive(Debug, Default, Clone)]
 pub struct Section {
@@ -628,113 +631,6 @@ fn relative_to(file: &Path, p: &str) -> String {
         .to_string()
 }
 
-fn container_flags(
-    main: &Section,
-    argv: &mut Vec<String>,
-    deps: &mut Vec<String>,
-    path: &Path,
-    bad: &dyn Fn(&str, &str) -> String,
-) -> Result<(), String> {
-    match (main.last("User"), main.last("Group")) {
-        (Some(u), Some(g)) => argv.push(format!("--user={u}:{g}")),
-        (Some(u), None) => argv.push(format!("--user={u}")),
-        (None, Some(_)) => return Err(bad("Group", "needs User")),
-        _ => {}
-    }
-    for e in main.all("Environment") {
-        for w in split_words(e) {
-            argv.push(format!("--env={w}"));
-        }
-    }
-    for f in main.all("EnvironmentFile") {
-        argv.push(format!("--env-file={}", relative_to(path, f)));
-    }
-    // Capability lists may hold several, space-separated.
-    for (k, flag) in [
-        ("AddCapability", "--cap-add"),
-        ("DropCapability", "--cap-drop"),
-    ] {
-        for c in main.all(k).iter().flat_map(|v| v.split_whitespace()) {
-            argv.push(format!("{flag}={c}"));
-        }
-    }
-    main.each(
-        &[
-            ("WorkingDir", "--workdir"),
-            ("PublishPort", "--publish"),
-            ("ExposeHostPort", "--expose"),
-            ("Tmpfs", "--tmpfs"),
-            ("Label", "--label"),
-            ("Annotation", "--annotation"),
-            ("SeccompProfile", "--security-opt=seccomp"),
-            ("Timezone", "--tz"),
-            ("HostName", "--hostname"),
-            ("IP", "--ip"),
-            ("DNS", "--dns"),
-            ("AddHost", "--add-host"),
-            ("Secret", "--secret"),
-            ("LogDriver", "--log-driver"),
-        ],
-        argv,
-    );
-    main.last_of(
-        &[
-            ("HealthCmd", "--health-cmd"),
-            ("HealthInterval", "--health-interval"),
-            ("HealthTimeout", "--health-timeout"),
-            ("HealthRetries", "--health-retries"),
-            ("HealthStartPeriod", "--health-start-period"),
-            ("HealthOnFailure", "--health-on-failure"),
-            ("Pull", "--pull"),
-            ("StopTimeout", "--stop-timeout"),
-        ],
-        argv,
-    );
-    main.switches(
-        &[
-            ("ReadOnly", "--read-only"),
-            ("RunInit", "--init"),
-            ("EnvironmentHost", "--env-host"),
-        ],
-        argv,
-    );
-    if main.yes("NoNewPrivileges") {
-        argv.push("--security-opt=no-new-privileges".into());
-    }
-    if main.yes("VolatileTmp") {
-        argv.push("--tmpfs=/tmp:rw,size=512M,mode=1777".into());
-    }
-    for v in main.all("Volume") {
-        let (src, rest) = v.split_once(':').unwrap_or(("", v));
-        if src.is_empty() || src.starts_with('/') {
-            argv.push(format!("--volume={v}"));
-            continue;
-        }
-        let src = if src.starts_with('.') {
-            relative_to(path, src)
-        } else {
-            let (name, dep) = reference(src, "volume");
-            deps.extend(dep);
-            name
-        };
-        argv.push(format!("--volume={src}:{rest}"));
-    }
-    for n in main.all("Network") {
-        let (net, dep) = reference(n, "network");
-        deps.extend(dep);
-        argv.push(format!("--network={net}"));
-    }
-    if let Some(p) = main.last("Pod") {
-        let (pod, dep) = reference(p, "pod");
-        if let Some(d) = dep {
-            // A member is bound to its pod's unit.
-            deps.push(d);
-        }
-        argv.push(format!("--pod={pod}"));
-    }
-    Ok(())
-}
-
 /// The directories quadlet files are read from, first wins by file name:
 /// `$QUADLET_UNIT_DIRS` (colon-separated, as podman's quadlet reads it),
 /// else the system's or the user's search path.
@@ -829,75 +725,4 @@ fn write(out: &Path, g: &Generated) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_container_file_becomes_a_notify_service() {
-        let text = "[Unit]\nDescription=web\n\n[Container]\nImage=busybox\nExec=httpd -f -p 80 \\\n  -h /www\nPublishPort=8080:80\nVolume=data.volume:/data\nNetwork=front.network\nEnvironment=A=1 \"B=two words\"\nAddCapability=NET_ADMIN SYS_TIME\nNotify=yes\n\n[Install]\nWantedBy=multi-user.target\n";
-        let g = generate(
-            Path::new("/etc/containers/systemd/web.container"),
-            text,
-            "/usr/bin/berth",
-            false,
-        )
-        .unwrap();
-        assert_eq!(g.service, "web.service");
-        assert_eq!(
-            g.links,
-            [(
-                "multi-user.target.wants".to_string(),
-                "web.service".to_string()
-            )]
-        );
-        let start = g
-            .text
-            .lines()
-            .find(|l| l.starts_with("ExecStart="))
-            .unwrap();
-        assert_eq!(
-            start,
-            "ExecStart=/usr/bin/berth run --name systemd-%N --cidfile=%t/%N.cid --replace --rm --cgroups=split --sdnotify=container -d --env=A=1 \"--env=B=two words\" --cap-add=NET_ADMIN --cap-add=SYS_TIME --publish=8080:80 --volume=systemd-data:/data --network=systemd-front busybox httpd -f -p 80 -h /www"
-        );
-        for want in [
-            "[X-Container]",
-            "Requires=data-volume.service",
-            "After=front-network.service",
-            "Type=notify",
-            "SourcePath=/etc/containers/systemd/web.container",
-            "Description=web",
-        ] {
-            assert!(g.text.contains(want), "{want}:\n{}", g.text);
-        }
-    }
-
-    #[test]
-    fn bad_files_are_named() {
-        let e = generate(
-            Path::new("/x/a.container"),
-            "[Container]\nExec=true\n",
-            "b",
-            false,
-        )
-        .unwrap_err();
-        assert_eq!(e, "/x/a.container: [Container] Image: is required");
-        let e = generate(
-            Path::new("/x/a.container"),
-            "[Container]\nImage=x\nFrobnicate=1\n",
-            "b",
-            false,
-        )
-        .unwrap_err();
-        assert!(e.contains("Frobnicate: unknown key"), "{e}");
-        let e = generate(Path::new("/x/a.volume"), "[Unit]\n", "b", false).unwrap_err();
-        assert!(e.contains("no [Volume] section"), "{e}");
-        assert_eq!(
-            service_name("n.network").as_deref(),
-            Some("n-network.service")
-        );
-        assert_eq!(
-            split_words("a 'b c' \"d\\\"e\" $$X"),
-            ["a", "b c", "d\"e", "$X"]
-        );
-    }
-}
+mod tests;
